@@ -1,0 +1,15 @@
+# Every external dependency is found once here; targets below only link the imported targets.
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+
+find_path(MYSQLCPPCONN_INCLUDE_DIR NAMES cppconn/driver.h REQUIRED)
+find_library(MYSQLCPPCONN_LIBRARY NAMES mysqlcppconn REQUIRED)
+add_library(lc_mysqlcppconn INTERFACE)
+target_include_directories(lc_mysqlcppconn INTERFACE ${MYSQLCPPCONN_INCLUDE_DIR})
+target_link_libraries(lc_mysqlcppconn INTERFACE ${MYSQLCPPCONN_LIBRARY})

@@ -1,0 +1,100 @@
+# Shared shell functions for scripts/run, scripts/test and bench/run: build, and start/stop the
+# project's own redis-server and mariadbd on loopback. Source it; do not run it.
+
+LC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LC_BUILD_DIR="${LC_BUILD_DIR:-$LC_ROOT/build}"
+
+lc_log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+lc_build() {
+  if [ ! -f "$LC_BUILD_DIR/build.ninja" ]; then
+    cmake -S "$LC_ROOT" -B "$LC_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DLC_WERROR=ON >/dev/null
+  fi
+  ninja -C "$LC_BUILD_DIR" ${LC_BUILD_TARGETS:-}
+}
+
+# A free TCP port on 127.0.0.1 below 32768 (outside Linux's ephemeral range).
+lc_free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + RANDOM % 12000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+# lc_wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
+lc_wait_for() {
+  local what="$1" seconds="$2"
+  shift 2
+  local deadline=$(( $(date +%s) + seconds ))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      lc_log "timed out waiting for $what"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# lc_start_redis DIR PORT [extra redis-server args...]
+lc_start_redis() {
+  local dir="$1" port="$2"
+  shift 2
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" "$@"
+  lc_wait_for "redis on $port" 10 redis-cli -p "$port" ping
+}
+
+lc_stop_redis() {
+  local dir="$1" port="$2"
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  if [ -f "$dir/redis.pid" ]; then
+    kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  fi
+}
+
+# lc_start_mariadb DIR PORT: makes the data directory on first use, starts mariadbd, and creates
+# the application user lc/lc and the databases named in LC_DATABASES (default: livecommerce).
+lc_start_mariadb() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir"
+  if [ ! -d "$dir/data/mysql" ]; then
+    mariadb-install-db --datadir="$dir/data" --user="$(id -un)" \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1
+  fi
+  mariadbd --no-defaults --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
+    --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --user="$(id -un)" \
+    --log-error="$dir/mysqld.err" --innodb-flush-log-at-trx-commit=1 \
+    --innodb-buffer-pool-size=256M --max-connections=500 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --skip-name-resolve >/dev/null 2>&1 &
+  lc_wait_for "mariadb on $port" 60 mariadb -h127.0.0.1 -P"$port" -uroot -e "SELECT 1"
+  local sql="CREATE USER IF NOT EXISTS 'lc'@'127.0.0.1' IDENTIFIED BY 'lc';"
+  local db
+  for db in ${LC_DATABASES:-livecommerce}; do
+    sql+="CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4;"
+    sql+="GRANT ALL ON \`$db\`.* TO 'lc'@'127.0.0.1';"
+  done
+  mariadb -h127.0.0.1 -P"$port" -uroot -e "$sql"
+}
+
+lc_stop_mariadb() {
+  local dir="$1"
+  if [ -f "$dir/mysqld.pid" ]; then
+    local pid
+    pid="$(cat "$dir/mysqld.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || return 0
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+}

@@ -1,0 +1,117 @@
+#include "services/common/config.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace livecommerce::common {
+namespace {
+
+const char* Lookup(absl::string_view name) { return std::getenv(std::string(name).c_str()); }
+
+}  // namespace
+
+std::string EnvString(absl::string_view name, absl::string_view default_value) {
+  const char* value = Lookup(name);
+  return value != nullptr ? std::string(value) : std::string(default_value);
+}
+
+absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t default_value, int64_t min_value,
+                               int64_t max_value) {
+  const char* raw = Lookup(name);
+  if (raw == nullptr || *raw == '\0') {
+    return default_value;
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(raw, &value)) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be an integer, got '", raw, "'"));
+  }
+  if (value < min_value || value > max_value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " must be between ", min_value, " and ", max_value, ", got ", value));
+  }
+  return value;
+}
+
+absl::StatusOr<absl::Duration> EnvMillis(absl::string_view name, int64_t default_ms, int64_t min_ms,
+                                         int64_t max_ms) {
+  absl::StatusOr<int64_t> ms = EnvInt(name, default_ms, min_ms, max_ms);
+  if (!ms.ok()) {
+    return ms.status();
+  }
+  return absl::Milliseconds(*ms);
+}
+
+absl::StatusOr<bool> EnvBool(absl::string_view name, bool default_value) {
+  const char* raw = Lookup(name);
+  if (raw == nullptr || *raw == '\0') {
+    return default_value;
+  }
+  std::string value = absl::AsciiStrToLower(raw);
+  if (value == "1" || value == "true" || value == "yes" || value == "on") {
+    return true;
+  }
+  if (value == "0" || value == "false" || value == "no" || value == "off") {
+    return false;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(name, " must be true or false, got '", raw, "'"));
+}
+
+void ExitWithConfigError(const absl::Status& status) {
+  std::fprintf(stderr, "configuration error: %s\n", std::string(status.message()).c_str());
+  std::exit(2);
+}
+
+absl::StatusOr<RedisConfig> LoadRedisConfig() {
+  RedisConfig config;
+  config.host = EnvString("LC_REDIS_HOST", config.host);
+  auto port = EnvInt("LC_REDIS_PORT", config.port, 1, 65535);
+  auto db = EnvInt("LC_REDIS_DB", config.db, 0, 15);
+  auto pool = EnvInt("LC_REDIS_POOL_SIZE", config.pool_size, 1, 1024);
+  auto connect = EnvMillis("LC_REDIS_CONNECT_TIMEOUT_MS", 500, 10, 60000);
+  auto timeout = EnvMillis("LC_REDIS_TIMEOUT_MS", 1000, 10, 60000);
+  for (const absl::Status& s :
+       {port.status(), db.status(), pool.status(), connect.status(), timeout.status()}) {
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  config.port = static_cast<int>(*port);
+  config.db = static_cast<int>(*db);
+  config.password = EnvString("LC_REDIS_PASSWORD", "");
+  config.pool_size = static_cast<int>(*pool);
+  config.connect_timeout = *connect;
+  config.command_timeout = *timeout;
+  return config;
+}
+
+absl::StatusOr<MysqlConfig> LoadMysqlConfig() {
+  MysqlConfig config;
+  config.host = EnvString("LC_MYSQL_HOST", config.host);
+  auto port = EnvInt("LC_MYSQL_PORT", config.port, 1, 65535);
+  auto pool = EnvInt("LC_MYSQL_POOL_SIZE", config.pool_size, 1, 512);
+  auto connect = EnvMillis("LC_MYSQL_CONNECT_TIMEOUT_MS", 2000, 100, 60000);
+  auto timeout = EnvMillis("LC_MYSQL_TIMEOUT_MS", 10000, 100, 600000);
+  for (const absl::Status& s : {port.status(), pool.status(), connect.status(), timeout.status()}) {
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  config.port = static_cast<int>(*port);
+  config.user = EnvString("LC_MYSQL_USER", config.user);
+  config.password = EnvString("LC_MYSQL_PASSWORD", config.password);
+  config.database = EnvString("LC_MYSQL_DATABASE", config.database);
+  if (config.database.empty()) {
+    return absl::InvalidArgumentError("LC_MYSQL_DATABASE must not be empty");
+  }
+  config.pool_size = static_cast<int>(*pool);
+  config.connect_timeout = *connect;
+  config.io_timeout = *timeout;
+  return config;
+}
+
+}  // namespace livecommerce::common

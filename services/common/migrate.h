@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/common/mysql_client.h"
+
+namespace livecommerce::common {
+
+// A versioned schema change: db/migrations/NNNN_description.sql.
+struct Migration {
+  int version = 0;
+  std::string name;
+  std::string sql;
+  std::string checksum;  // SHA-256 hex of the file, to detect edits after it was applied
+};
+
+// Reads NNNN_description.sql files from `dir`, sorted by version. Duplicate versions or other names
+// are INVALID_ARGUMENT.
+absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir);
+
+// Splits a script into statements at semicolons outside quotes and comments.
+std::vector<std::string> SplitSqlStatements(absl::string_view sql);
+
+// Applies, in order, every migration not yet recorded in schema_migrations, under a named lock so
+// concurrent migrators wait for each other. A recorded migration whose file changed is
+// FAILED_PRECONDITION. Returns how many were applied.
+absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::vector<Migration>& migrations);
+
+}  // namespace livecommerce::common

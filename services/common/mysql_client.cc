@@ -1,0 +1,231 @@
+#include "services/common/mysql_client.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/driver.h>
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include <chrono>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log_format.h"
+
+namespace livecommerce::common {
+namespace {
+
+constexpr int kMaxDeadlockAttempts = 4;
+
+sql::Driver* Driver() {
+  // get_driver_instance is not safe to race on first use.
+  static sql::Driver* driver = sql::mysql::get_driver_instance();
+  return driver;
+}
+
+}  // namespace
+
+bool IsConnectionError(const sql::SQLException& e) {
+  switch (e.getErrorCode()) {
+    case 2002:  // CR_CONNECTION_ERROR
+    case 2003:  // CR_CONN_HOST_ERROR
+    case 2006:  // CR_SERVER_GONE_ERROR
+    case 2013:  // CR_SERVER_LOST
+    case 2055:  // CR_SERVER_LOST_EXTENDED
+    case 1927:  // ER_CONNECTION_KILLED
+    case 1053:  // ER_SERVER_SHUTDOWN
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status FromSqlException(const sql::SQLException& e) {
+  int code = e.getErrorCode();
+  if (IsConnectionError(e)) {
+    return absl::UnavailableError("database unavailable");
+  }
+  if (code == 1062) {
+    return absl::AlreadyExistsError("already exists");
+  }
+  if (code == 1213 || code == 1205) {
+    return absl::AbortedError("concurrent update, try again");
+  }
+  return absl::InternalError(absl::StrCat("database error ", code));
+}
+
+std::string ToSqlTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S", t, absl::UTCTimeZone());
+}
+
+absl::StatusOr<absl::Time> FromSqlTime(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (absl::ParseTime("%Y-%m-%d %H:%M:%E*S", text, absl::UTCTimeZone(), &t, &error)) {
+    return t;
+  }
+  return absl::InternalError(absl::StrCat("bad DATETIME from the database: ", error));
+}
+
+MysqlConnection::MysqlConnection(std::unique_ptr<sql::Connection> connection)
+    : connection_(std::move(connection)) {}
+
+MysqlConnection::~MysqlConnection() {
+  statements_.clear();
+  try {
+    connection_->close();
+  } catch (const sql::SQLException&) {
+    // Closing a connection that is already gone.
+  }
+}
+
+sql::PreparedStatement& MysqlConnection::Prepare(const std::string& query) {
+  auto it = statements_.find(query);
+  if (it == statements_.end()) {
+    it = statements_
+             .emplace(query, std::unique_ptr<sql::PreparedStatement>(
+                                 connection_->prepareStatement(query)))
+             .first;
+  } else {
+    it->second->clearParameters();
+  }
+  return *it->second;
+}
+
+void MysqlConnection::Execute(const std::string& statement) {
+  std::unique_ptr<sql::Statement> s(connection_->createStatement());
+  s->execute(statement);
+}
+
+MysqlPool::MysqlPool(MysqlConfig config)
+    : config_(std::move(config)), connections_(static_cast<size_t>(config_.pool_size)) {
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    free_.push_back(i);
+  }
+}
+
+MysqlPool::~MysqlPool() = default;
+
+absl::StatusOr<std::unique_ptr<MysqlPool>> MysqlPool::Create(const MysqlConfig& config) {
+  Driver();
+  std::unique_ptr<MysqlPool> pool(new MysqlPool(config));
+  absl::Status ping = pool->Run([](MysqlConnection& c) {
+    c.Execute("DO 1");
+    return absl::OkStatus();
+  });
+  if (!ping.ok()) {
+    return absl::UnavailableError(absl::StrCat("mysql unavailable at ", config.host, ":",
+                                               config.port, "/", config.database));
+  }
+  return pool;
+}
+
+absl::StatusOr<std::unique_ptr<MysqlConnection>> MysqlPool::Connect() {
+  try {
+    sql::ConnectOptionsMap options;
+    options["hostName"] = sql::SQLString(absl::StrCat("tcp://", config_.host, ":", config_.port));
+    options["userName"] = sql::SQLString(config_.user);
+    options["password"] = sql::SQLString(config_.password);
+    options["schema"] = sql::SQLString(config_.database);
+    options["OPT_CONNECT_TIMEOUT"] =
+        static_cast<int>(absl::ToInt64Seconds(config_.connect_timeout) + 1);
+    options["OPT_READ_TIMEOUT"] = static_cast<int>(absl::ToInt64Seconds(config_.io_timeout) + 1);
+    options["OPT_WRITE_TIMEOUT"] = static_cast<int>(absl::ToInt64Seconds(config_.io_timeout) + 1);
+    options["OPT_RECONNECT"] = false;
+    options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+    std::unique_ptr<sql::Connection> raw(Driver()->connect(options));
+    auto connection = std::make_unique<MysqlConnection>(std::move(raw));
+    connection->Execute("SET time_zone = '+00:00'");
+    return connection;
+  } catch (const sql::SQLException& e) {
+    spdlog::warn("mysql connect failed: error {}", e.getErrorCode());
+    return absl::UnavailableError("database unavailable");
+  }
+}
+
+absl::StatusOr<size_t> MysqlPool::Acquire() {
+  size_t index = 0;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::microseconds(absl::ToInt64Microseconds(config_.io_timeout));
+    if (!available_.wait_until(lock, deadline, [this] { return !free_.empty(); })) {
+      return absl::UnavailableError("database busy: no connection free before the timeout");
+    }
+    index = free_.back();
+    free_.pop_back();
+  }
+  if (connections_[index] == nullptr) {
+    absl::StatusOr<std::unique_ptr<MysqlConnection>> connection = Connect();
+    if (!connection.ok()) {
+      Release(index, false);
+      return connection.status();
+    }
+    connections_[index] = *std::move(connection);
+  }
+  return index;
+}
+
+void MysqlPool::Release(size_t index, bool broken) {
+  if (broken) {
+    connections_[index].reset();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(index);
+  }
+  available_.notify_one();
+}
+
+absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)>& body,
+                              bool transaction) {
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<size_t> index = Acquire();
+    if (!index.ok()) {
+      return index.status();
+    }
+    MysqlConnection& connection = *connections_[*index];
+    bool broken = false;
+    absl::Status status;
+    bool retry_deadlock = false;
+    try {
+      if (transaction) {
+        connection.raw().setAutoCommit(false);
+      }
+      status = body(connection);
+      if (transaction) {
+        if (status.ok()) {
+          connection.raw().commit();
+        } else {
+          connection.raw().rollback();
+        }
+        connection.raw().setAutoCommit(true);
+      }
+    } catch (const sql::SQLException& e) {
+      status = FromSqlException(e);
+      broken = IsConnectionError(e);
+      if (!broken) {
+        try {
+          if (transaction) {
+            connection.raw().rollback();
+            connection.raw().setAutoCommit(true);
+          }
+        } catch (const sql::SQLException&) {
+          broken = true;
+        }
+      }
+      if (!broken && e.getErrorCode() != 1062) {
+        spdlog::error("mysql error {} (state {})", e.getErrorCode(), std::string(e.getSQLState()));
+      }
+      retry_deadlock = transaction && (e.getErrorCode() == 1213 || e.getErrorCode() == 1205);
+    }
+    Release(*index, broken);
+    if (retry_deadlock && attempt < kMaxDeadlockAttempts) {
+      continue;
+    }
+    return status;
+  }
+}
+
+}  // namespace livecommerce::common

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/common/config.h"
+
+struct redisContext;
+
+namespace livecommerce::common {
+
+// A Redis reply as a value. Error replies never appear here: they are returned as a Status.
+struct RedisValue {
+  enum class Type { kNil, kInteger, kString, kStatus, kArray };
+  Type type = Type::kNil;
+  int64_t integer = 0;
+  std::string str;
+  std::vector<RedisValue> elements;
+
+  bool is_nil() const { return type == Type::kNil; }
+};
+
+// A Lua script known by its SHA1. The pool loads it once and calls it with EVALSHA, loading it again
+// when the server answers NOSCRIPT (after a restart, a failover or SCRIPT FLUSH).
+class RedisScript final {
+ public:
+  explicit RedisScript(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha() const { return sha_; }
+
+ private:
+  std::string source_;
+  std::string sha_;
+};
+
+struct RedisScriptCall {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+// A fixed-size pool of hiredis connections with connect and command timeouts. A broken connection is
+// dropped and re-established on next use; a command that fails on a connection that had been idle in
+// the pool is retried once on a fresh one. Errors: UNAVAILABLE when Redis cannot be reached or does
+// not answer in time, INTERNAL for error replies. Thread-safe.
+class RedisPool final {
+ public:
+  static absl::StatusOr<std::unique_ptr<RedisPool>> Create(const RedisConfig& config);
+  ~RedisPool();
+  RedisPool(const RedisPool&) = delete;
+  RedisPool& operator=(const RedisPool&) = delete;
+
+  absl::StatusOr<RedisValue> Command(const std::vector<std::string>& args);
+  // Sends every command before reading any reply: one round trip. Each reply has its own status.
+  absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands);
+  absl::StatusOr<RedisValue> Eval(const RedisScript& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args);
+  // Many calls of one script in one round trip.
+  absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> EvalMany(
+      const RedisScript& script, const std::vector<RedisScriptCall>& calls);
+  // SCRIPT LOAD for each script, so the first calls need no reload.
+  absl::Status LoadScripts(const std::vector<const RedisScript*>& scripts);
+
+  const RedisConfig& config() const { return config_; }
+
+ private:
+  struct Connection {
+    redisContext* context = nullptr;
+  };
+  class Lease;
+
+  explicit RedisPool(RedisConfig config);
+  absl::StatusOr<Lease> Acquire();
+  void Release(size_t index, bool broken);
+  absl::Status Connect(Connection& connection);
+  // Runs the pipeline on one leased connection, reconnecting and retrying once if it had gone stale.
+  absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RunPipeline(
+      const std::vector<std::vector<std::string>>& commands);
+
+  RedisConfig config_;
+  std::mutex mu_;
+  std::condition_variable available_;
+  std::vector<Connection> connections_;
+  std::vector<size_t> free_;
+};
+
+}  // namespace livecommerce::common

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace livecommerce::common {
+
+// The one map from absl::Status to grpc::Status used by every service. Messages pass through as they
+// are: they are written to be safe for users and name the offending field.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// INVALID_ARGUMENT whose message names `field`.
+absl::Status InvalidField(absl::string_view field, absl::string_view problem);
+
+}  // namespace livecommerce::common
+
+// Returns from the enclosing function when `expr` (an absl::Status) is not OK.
+#define LC_RETURN_IF_ERROR(expr)                 \
+  do {                                           \
+    ::absl::Status lc_status_ = (expr);          \
+    if (!lc_status_.ok()) return lc_status_;     \
+  } while (false)
+
+#define LC_CONCAT_INNER_(a, b) a##b
+#define LC_CONCAT_(a, b) LC_CONCAT_INNER_(a, b)
+// Declares `lhs` from a StatusOr, returning its status from the enclosing function on error.
+#define LC_ASSIGN_OR_RETURN(lhs, expr) \
+  LC_ASSIGN_OR_RETURN_IMPL_(LC_CONCAT_(lc_statusor_, __LINE__), lhs, expr)
+#define LC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(*tmp)

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstddef>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace livecommerce::common {
+
+bool IsValidUtf8(absl::string_view text);
+
+// A user-supplied text field: at most `max_bytes` of valid UTF-8 without control characters
+// (newlines and tabs allowed when `multiline`). INVALID_ARGUMENT naming `field`.
+absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max_bytes,
+                          bool required, bool multiline = false);
+
+}  // namespace livecommerce::common

@@ -1,0 +1,125 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+#include "absl/time/time.h"
+#include "livecommerce/v1/room.grpc.pb.h"
+#include "services/common/clock.h"
+#include "services/common/principal.h"
+#include "services/room/store/presence_store.h"
+#include "services/room/store/room_store.h"
+
+namespace livecommerce::room {
+
+struct RoomServiceOptions {
+  absl::Duration presence_window = absl::Seconds(30);
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+  int presence_buckets = 8;  // for sessions opened from now on
+  absl::Duration watch_stats_interval = absl::Seconds(1);
+  absl::Duration watch_pin_poll = absl::Milliseconds(250);
+  absl::Duration live_cache_ttl = absl::Seconds(1);
+  absl::Duration ended_presence_ttl = absl::Hours(24);
+};
+
+// LC_PRESENCE_WINDOW_MS, LC_HEARTBEAT_INTERVAL_MS, LC_PRESENCE_BUCKETS.
+absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
+
+// gRPC handlers of livecommerce.v1.RoomService: authorise the caller, validate, call the stores,
+// convert to protos. Ops of the room's brand manage rooms, sessions, invites and the pin; viewers of
+// the brand join public rooms, and private rooms with an invite.
+class RoomServiceImpl final : public v1::RoomService::Service {
+ public:
+  RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, const common::Clock& clock,
+                  const common::PrincipalCodec& codec, RoomServiceOptions options);
+
+  grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
+                          v1::CreateRoomResponse* response) override;
+  grpc::Status UpdateRoom(grpc::ServerContext* context, const v1::UpdateRoomRequest* request,
+                          v1::UpdateRoomResponse* response) override;
+  grpc::Status GetRoom(grpc::ServerContext* context, const v1::GetRoomRequest* request,
+                       v1::GetRoomResponse* response) override;
+  grpc::Status ListRooms(grpc::ServerContext* context, const v1::ListRoomsRequest* request,
+                         v1::ListRoomsResponse* response) override;
+  grpc::Status GoLive(grpc::ServerContext* context, const v1::GoLiveRequest* request,
+                      v1::GoLiveResponse* response) override;
+  grpc::Status EndSession(grpc::ServerContext* context, const v1::EndSessionRequest* request,
+                          v1::EndSessionResponse* response) override;
+  grpc::Status GetSession(grpc::ServerContext* context, const v1::GetSessionRequest* request,
+                          v1::GetSessionResponse* response) override;
+  grpc::Status ListSessions(grpc::ServerContext* context, const v1::ListSessionsRequest* request,
+                            v1::ListSessionsResponse* response) override;
+  grpc::Status IssueInvites(grpc::ServerContext* context, const v1::IssueInvitesRequest* request,
+                            v1::IssueInvitesResponse* response) override;
+  grpc::Status RevokeInvite(grpc::ServerContext* context, const v1::RevokeInviteRequest* request,
+                            v1::RevokeInviteResponse* response) override;
+  grpc::Status ListInvites(grpc::ServerContext* context, const v1::ListInvitesRequest* request,
+                           v1::ListInvitesResponse* response) override;
+  grpc::Status JoinRoom(grpc::ServerContext* context, const v1::JoinRoomRequest* request,
+                        v1::JoinRoomResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
+  grpc::Status LeaveRoom(grpc::ServerContext* context, const v1::LeaveRoomRequest* request,
+                         v1::LeaveRoomResponse* response) override;
+  grpc::Status BatchPresence(grpc::ServerContext* context, const v1::BatchPresenceRequest* request,
+                             v1::BatchPresenceResponse* response) override;
+  grpc::Status GetRoomStats(grpc::ServerContext* context, const v1::GetRoomStatsRequest* request,
+                            v1::GetRoomStatsResponse* response) override;
+  grpc::Status WatchRoom(grpc::ServerContext* context, const v1::WatchRoomRequest* request,
+                         grpc::ServerWriter<v1::WatchRoomResponse>* writer) override;
+  grpc::Status PinProduct(grpc::ServerContext* context, const v1::PinProductRequest* request,
+                          v1::PinProductResponse* response) override;
+  grpc::Status UnpinProduct(grpc::ServerContext* context, const v1::UnpinProductRequest* request,
+                            v1::UnpinProductResponse* response) override;
+  grpc::Status GetPinnedProduct(grpc::ServerContext* context,
+                                const v1::GetPinnedProductRequest* request,
+                                v1::GetPinnedProductResponse* response) override;
+
+ private:
+  struct LiveSession {
+    int64_t room_id = 0;
+    std::string brand_id;
+    PresenceSession presence;
+    absl::Time fetched_at;
+  };
+
+  absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
+  // The room, if the caller's brand owns it (NOT_FOUND otherwise, to hide other brands' rooms).
+  absl::StatusOr<RoomRecord> LoadRoom(const common::Principal& caller, absl::string_view room_id);
+  absl::Status RequireOps(const common::Principal& caller, const RoomRecord& room) const;
+  // Viewers see a private room only while they hold its invite; staff of the brand always.
+  absl::Status CheckCanSee(const common::Principal& caller, const RoomRecord& room);
+  // The live session of a room, cached briefly for the heartbeat path.
+  absl::StatusOr<LiveSession> LiveSessionOf(int64_t room_id);
+  void ForgetLiveSession(int64_t room_id);
+  absl::StatusOr<v1::RoomStats> StatsOf(const RoomRecord& room);
+
+  absl::Status DoCreateRoom(const grpc::ServerContext& context, const v1::CreateRoomRequest& request,
+                            v1::CreateRoomResponse& response);
+  absl::Status DoUpdateRoom(const grpc::ServerContext& context, const v1::UpdateRoomRequest& request,
+                            v1::UpdateRoomResponse& response);
+  absl::Status DoEndSession(const grpc::ServerContext& context, const v1::EndSessionRequest& request,
+                            v1::EndSessionResponse& response);
+  absl::Status DoIssueInvites(const grpc::ServerContext& context,
+                              const v1::IssueInvitesRequest& request,
+                              v1::IssueInvitesResponse& response);
+  absl::Status DoJoinRoom(const grpc::ServerContext& context, const v1::JoinRoomRequest& request,
+                          v1::JoinRoomResponse& response);
+  absl::Status DoBatchPresence(const grpc::ServerContext& context,
+                               const v1::BatchPresenceRequest& request,
+                               v1::BatchPresenceResponse& response);
+  absl::Status DoWatchRoom(grpc::ServerContext& context, const v1::WatchRoomRequest& request,
+                           grpc::ServerWriter<v1::WatchRoomResponse>& writer);
+
+  RoomStore& rooms_;
+  PresenceStore& presence_;
+  const common::Clock& clock_;
+  const common::PrincipalCodec& codec_;
+  RoomServiceOptions options_;
+
+  std::mutex live_mu_;
+  std::unordered_map<int64_t, LiveSession> live_cache_;
+};
+
+}  // namespace livecommerce::room

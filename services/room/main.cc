@@ -1,0 +1,57 @@
+// The room service: wiring only.
+#include "services/common/config.h"
+#include "services/common/grpc_server.h"
+#include "services/common/logging.h"
+#include "services/common/mysql_client.h"
+#include "services/common/principal.h"
+#include "services/common/redis_client.h"
+#include "services/room/api/room_service.h"
+#include "services/room/jobs/peak_sampler.h"
+#include "services/room/store/mysql_room_store.h"
+#include "services/room/store/redis_presence_store.h"
+#include "services/common/log_format.h"
+
+int main() {
+  using namespace livecommerce;
+  common::BlockTerminationSignals();
+  if (absl::Status s = common::InitLogging("room"); !s.ok()) common::ExitWithConfigError(s);
+  common::ServerOptions server_options = common::OrExit(common::LoadServerOptions("ROOM", 7101));
+  room::RoomServiceOptions options = common::OrExit(room::LoadRoomServiceOptions());
+  common::RedisConfig redis_config = common::OrExit(common::LoadRedisConfig());
+  common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
+  common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
+
+  auto redis = common::RedisPool::Create(redis_config);
+  if (!redis.ok()) {
+    spdlog::critical("{}", redis.status().message());
+    return 1;
+  }
+  auto mysql = common::MysqlPool::Create(mysql_config);
+  if (!mysql.ok()) {
+    spdlog::critical("{}", mysql.status().message());
+    return 1;
+  }
+  common::SystemClock clock;
+  room::MysqlRoomStore rooms(**mysql);
+  room::RedisPresenceStore presence(**redis, options.presence_window);
+  if (absl::Status s = presence.LoadScripts(); !s.ok()) {
+    spdlog::critical("cannot load presence scripts: {}", s.message());
+    return 1;
+  }
+  room::RoomServiceImpl service(rooms, presence, clock, codec, options);
+  room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
+
+  auto server = common::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().message());
+    return 1;
+  }
+  sampler.Start();
+  spdlog::info("room service listening on port {}", (*server)->port());
+  int signal_number = common::WaitForTerminationSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  sampler.Stop();
+  (*server)->Shutdown();
+  spdlog::info("room service stopped");
+  return 0;
+}

@@ -1,0 +1,85 @@
+#include "tests/support/test_env.h"
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "services/common/migrate.h"
+
+namespace livecommerce::testing {
+namespace {
+
+std::string Required(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    ADD_FAILURE() << name << " is not set: run the tests through scripts/test";
+    return "";
+  }
+  return value;
+}
+
+void SplitHostPort(const std::string& address, std::string* host, int* port) {
+  std::vector<std::string> parts = absl::StrSplit(address, ':');
+  if (parts.size() == 2) {
+    *host = parts[0];
+    (void)absl::SimpleAtoi(parts[1], port);
+  }
+}
+
+}  // namespace
+
+common::RedisConfig TestRedisConfig() {
+  common::RedisConfig config;
+  SplitHostPort(Required("LC_TEST_REDIS"), &config.host, &config.port);
+  config.pool_size = 32;
+  return config;
+}
+
+common::MysqlConfig TestMysqlConfig(const std::string& database) {
+  common::MysqlConfig config;
+  SplitHostPort(Required("LC_TEST_MYSQL"), &config.host, &config.port);
+  config.database = database.empty() ? Required("LC_TEST_MYSQL_DATABASE") : database;
+  config.pool_size = 16;
+  return config;
+}
+
+std::string TestMigrationsDir() { return Required("LC_TEST_MIGRATIONS_DIR"); }
+
+std::unique_ptr<common::RedisPool> ConnectTestRedis() {
+  auto pool = common::RedisPool::Create(TestRedisConfig());
+  if (!pool.ok()) {
+    ADD_FAILURE() << "redis: " << pool.status();
+    return nullptr;
+  }
+  auto flushed = (*pool)->Command({"FLUSHALL"});
+  EXPECT_TRUE(flushed.ok()) << flushed.status();
+  return *std::move(pool);
+}
+
+std::unique_ptr<common::MysqlPool> ConnectTestMysql(const std::vector<std::string>& tables) {
+  auto pool = common::MysqlPool::Create(TestMysqlConfig());
+  if (!pool.ok()) {
+    ADD_FAILURE() << "mysql: " << pool.status();
+    return nullptr;
+  }
+  auto migrations = common::LoadMigrations(TestMigrationsDir());
+  if (!migrations.ok()) {
+    ADD_FAILURE() << migrations.status();
+    return nullptr;
+  }
+  auto applied = common::ApplyMigrations(**pool, *migrations);
+  EXPECT_TRUE(applied.ok()) << applied.status();
+  absl::Status cleaned = (*pool)->Run([&](common::MysqlConnection& c) {
+    c.Execute("SET FOREIGN_KEY_CHECKS = 0");
+    for (const std::string& table : tables) {
+      c.Execute("TRUNCATE TABLE " + table);
+    }
+    c.Execute("SET FOREIGN_KEY_CHECKS = 1");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(cleaned.ok()) << cleaned;
+  return *std::move(pool);
+}
+
+}  // namespace livecommerce::testing

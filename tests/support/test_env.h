@@ -1,0 +1,23 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/common/config.h"
+#include "services/common/mysql_client.h"
+#include "services/common/redis_client.h"
+
+namespace livecommerce::testing {
+
+// The servers scripts/test started: LC_TEST_REDIS and LC_TEST_MYSQL (host:port),
+// LC_TEST_MYSQL_DATABASE, LC_TEST_MIGRATIONS_DIR. A missing variable fails the test (never skips).
+common::RedisConfig TestRedisConfig();
+common::MysqlConfig TestMysqlConfig(const std::string& database = "");
+std::string TestMigrationsDir();
+
+std::unique_ptr<common::RedisPool> ConnectTestRedis();
+// Connects to the test database, applies the migrations and empties `tables`.
+std::unique_ptr<common::MysqlPool> ConnectTestMysql(const std::vector<std::string>& tables);
+
+}  // namespace livecommerce::testing

@@ -1,0 +1,67 @@
+#include "services/common/config.h"
+
+#include <cstdlib>
+
+#include "gtest/gtest.h"
+
+namespace livecommerce::common {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    unsetenv("LC_TEST_VALUE");
+    unsetenv("LC_REDIS_PORT");
+    unsetenv("LC_MYSQL_DATABASE");
+  }
+};
+
+TEST_F(ConfigTest, UnsetVariableGivesDefault) {
+  unsetenv("LC_TEST_VALUE");
+  EXPECT_EQ(EnvString("LC_TEST_VALUE", "fallback"), "fallback");
+  EXPECT_EQ(*EnvInt("LC_TEST_VALUE", 42, 0, 100), 42);
+  EXPECT_TRUE(*EnvBool("LC_TEST_VALUE", true));
+}
+
+TEST_F(ConfigTest, ParsesSetValues) {
+  setenv("LC_TEST_VALUE", "77", 1);
+  EXPECT_EQ(*EnvInt("LC_TEST_VALUE", 42, 0, 100), 77);
+  EXPECT_EQ(*EnvMillis("LC_TEST_VALUE", 5, 0, 100), absl::Milliseconds(77));
+  setenv("LC_TEST_VALUE", "off", 1);
+  EXPECT_FALSE(*EnvBool("LC_TEST_VALUE", true));
+}
+
+TEST_F(ConfigTest, MalformedValueNamesTheVariable) {
+  setenv("LC_TEST_VALUE", "seven", 1);
+  absl::StatusOr<int64_t> value = EnvInt("LC_TEST_VALUE", 42, 0, 100);
+  ASSERT_FALSE(value.ok());
+  EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(value.status().message().find("LC_TEST_VALUE"), absl::string_view::npos);
+  EXPECT_FALSE(EnvBool("LC_TEST_VALUE", true).ok());
+}
+
+TEST_F(ConfigTest, OutOfRangeValueIsRefused) {
+  setenv("LC_TEST_VALUE", "101", 1);
+  EXPECT_FALSE(EnvInt("LC_TEST_VALUE", 42, 0, 100).ok());
+  setenv("LC_TEST_VALUE", "-1", 1);
+  EXPECT_FALSE(EnvInt("LC_TEST_VALUE", 42, 0, 100).ok());
+}
+
+TEST_F(ConfigTest, RedisConfigReportsBadPort) {
+  setenv("LC_REDIS_PORT", "70000", 1);
+  absl::StatusOr<RedisConfig> config = LoadRedisConfig();
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("LC_REDIS_PORT"), absl::string_view::npos);
+}
+
+TEST_F(ConfigTest, MysqlDefaultsAreLocal) {
+  absl::StatusOr<MysqlConfig> config = LoadMysqlConfig();
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->host, "127.0.0.1");
+  EXPECT_EQ(config->port, 3307);
+  setenv("LC_MYSQL_DATABASE", "", 1);
+  EXPECT_FALSE(LoadMysqlConfig().ok());
+}
+
+}  // namespace
+}  // namespace livecommerce::common

@@ -1,0 +1,29 @@
+#include "services/common/validation.h"
+
+#include "gtest/gtest.h"
+
+namespace livecommerce::common {
+namespace {
+
+TEST(ValidationTest, Utf8) {
+  EXPECT_TRUE(IsValidUtf8("hello"));
+  EXPECT_TRUE(IsValidUtf8("直播间 ✨"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xe2\x28\xa1"));  // bad continuation
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+}
+
+TEST(ValidationTest, TextRules) {
+  EXPECT_TRUE(ValidateText("title", "Spring show", 200, true).ok());
+  absl::Status empty = ValidateText("title", "", 200, true);
+  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(empty.message().find("title"), absl::string_view::npos);
+  EXPECT_FALSE(ValidateText("title", std::string(201, 'a'), 200, true).ok());
+  EXPECT_FALSE(ValidateText("title", "a\nb", 200, true).ok());
+  EXPECT_TRUE(ValidateText("description", "a\nb", 200, false, true).ok());
+  EXPECT_TRUE(ValidateText("description", "", 200, false).ok());
+}
+
+}  // namespace
+}  // namespace livecommerce::common
