@@ -164,7 +164,7 @@ absl::Status RoomServiceImpl::CheckCanSee(const Principal& caller, const RoomRec
 }
 
 absl::StatusOr<RoomServiceImpl::LiveSession> RoomServiceImpl::LiveSessionOf(int64_t room_id) {
-  absl::Time now = clock_.Now();
+  absl::Time now = absl::Now();
   {
     std::lock_guard<std::mutex> lock(live_mu_);
     auto it = live_cache_.find(room_id);
@@ -178,11 +178,28 @@ absl::StatusOr<RoomServiceImpl::LiveSession> RoomServiceImpl::LiveSessionOf(int6
     return absl::FailedPreconditionError("room_id: the room is not live");
   }
   LC_ASSIGN_OR_RETURN(SessionRecord session, rooms_.GetSession(room.current_session_id));
-  LiveSession live{room.id, room.brand_id, PresenceSession{session.id, session.presence_buckets},
-                   now};
+  LiveSession live{std::move(room), PresenceSession{session.id, session.presence_buckets}, now};
   std::lock_guard<std::mutex> lock(live_mu_);
   live_cache_[room_id] = live;
   return live;
+}
+
+absl::StatusOr<LiveCounts> RoomServiceImpl::RecentCounts(const PresenceSession& session) {
+  absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    auto it = counts_cache_.find(session.session_id);
+    if (it != counts_cache_.end() && now - it->second.fetched_at < options_.join_counts_ttl) {
+      return it->second.counts;
+    }
+  }
+  LC_ASSIGN_OR_RETURN(LiveCounts counts, presence_.Counts(session, clock_.Now()));
+  std::lock_guard<std::mutex> lock(live_mu_);
+  if (counts_cache_.size() > 10000) {
+    counts_cache_.clear();  // ended sessions are never looked up again
+  }
+  counts_cache_[session.session_id] = CachedCounts{counts, now};
+  return counts;
 }
 
 void RoomServiceImpl::ForgetLiveSession(int64_t room_id) {
@@ -385,6 +402,10 @@ absl::Status RoomServiceImpl::DoEndSession(const grpc::ServerContext& context,
                         }));
   ForgetLiveSession(room.id);
   const SessionRecord& session = ended.second;
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    counts_cache_.erase(session.id);
+  }
   // The stats are committed; the presence keys only need to go away eventually.
   absl::Status retired =
       presence_.Retire({session.id, session.presence_buckets}, options_.ended_presence_ttl);
@@ -568,9 +589,17 @@ absl::Status RoomServiceImpl::DoJoinRoom(const grpc::ServerContext& context,
     return absl::PermissionDeniedError("only viewers, associates and ops join rooms");
   }
   LC_RETURN_IF_ERROR(ValidateDeviceId(request.device_id()));
-  LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request.room_id()));
-  if (room.status != v1::ROOM_STATUS_LIVE) {
-    return absl::FailedPreconditionError("room_id: the room is not live");
+  LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request.room_id()));
+  absl::StatusOr<LiveSession> live_or = LiveSessionOf(room_id);
+  if (!live_or.ok() && live_or.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // Not live, or not this brand's room: say which without revealing other brands' rooms.
+    LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request.room_id()));
+    return live_or.status();
+  }
+  LC_ASSIGN_OR_RETURN(LiveSession live, std::move(live_or));
+  const RoomRecord& room = live.room;
+  if (room.brand_id != caller.brand_id) {
+    return absl::NotFoundError("room_id: no such room");
   }
   absl::Time now = clock_.Now();
   std::optional<InviteGrant> grant;
@@ -591,11 +620,10 @@ absl::Status RoomServiceImpl::DoJoinRoom(const grpc::ServerContext& context,
       return public_grant.status();
     }
   }
-  LC_ASSIGN_OR_RETURN(LiveSession live, LiveSessionOf(room.id));
   LC_ASSIGN_OR_RETURN(bool arrived,
                       presence_.Join(live.presence, caller.subject, request.device_id(), now));
   (void)arrived;
-  LC_ASSIGN_OR_RETURN(LiveCounts counts, presence_.Counts(live.presence, now));
+  LC_ASSIGN_OR_RETURN(LiveCounts counts, RecentCounts(live.presence));
   response.set_session_id(FormatId(live.presence.session_id));
   v1::RoomStats* stats = response.mutable_stats();
   stats->set_room_id(FormatId(room.id));
@@ -632,7 +660,7 @@ grpc::Status RoomServiceImpl::Heartbeat(grpc::ServerContext* context,
     LC_RETURN_IF_ERROR(ValidateDeviceId(request->device_id()));
     LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request->room_id()));
     LC_ASSIGN_OR_RETURN(LiveSession live, LiveSessionOf(room_id));
-    if (live.brand_id != caller.brand_id) {
+    if (live.room.brand_id != caller.brand_id) {
       return absl::NotFoundError("room_id: no such room");
     }
     LC_ASSIGN_OR_RETURN(bool present, presence_.Heartbeat(live.presence, caller.subject,
@@ -660,7 +688,7 @@ grpc::Status RoomServiceImpl::LeaveRoom(grpc::ServerContext* context,
     if (!live.ok()) {
       return live.status();
     }
-    if (live->brand_id != caller.brand_id) {
+    if (live->room.brand_id != caller.brand_id) {
       return absl::NotFoundError("room_id: no such room");
     }
     return presence_.Leave(live->presence, caller.subject, request->device_id(), clock_.Now());
@@ -700,7 +728,7 @@ absl::Status RoomServiceImpl::DoBatchPresence(const grpc::ServerContext& context
         live.status().code() != absl::StatusCode::kNotFound) {
       return live.status();
     }
-    if (!live.ok() || live->brand_id != caller.brand_id) {
+    if (!live.ok() || live->room.brand_id != caller.brand_id) {
       continue;  // not live (or not this brand's): the event is not applied
     }
     op_of_event[static_cast<size_t>(i)] = static_cast<int>(ops.size());

@@ -20,6 +20,7 @@ struct RoomServiceOptions {
   absl::Duration watch_stats_interval = absl::Seconds(1);
   absl::Duration watch_pin_poll = absl::Milliseconds(250);
   absl::Duration live_cache_ttl = absl::Seconds(1);
+  absl::Duration join_counts_ttl = absl::Milliseconds(500);
   absl::Duration ended_presence_ttl = absl::Hours(24);
 };
 
@@ -77,10 +78,14 @@ class RoomServiceImpl final : public v1::RoomService::Service {
                                 v1::GetPinnedProductResponse* response) override;
 
  private:
+  // A live room as the hot paths (join, heartbeat) see it; re-read from MySQL after live_cache_ttl.
   struct LiveSession {
-    int64_t room_id = 0;
-    std::string brand_id;
+    RoomRecord room;
     PresenceSession presence;
+    absl::Time fetched_at;  // real time, not the injected clock
+  };
+  struct CachedCounts {
+    LiveCounts counts;
     absl::Time fetched_at;
   };
 
@@ -94,6 +99,8 @@ class RoomServiceImpl final : public v1::RoomService::Service {
   absl::StatusOr<LiveSession> LiveSessionOf(int64_t room_id);
   void ForgetLiveSession(int64_t room_id);
   absl::StatusOr<v1::RoomStats> StatsOf(const RoomRecord& room);
+  // Counts for join responses, shared by all joins of a session for a short while.
+  absl::StatusOr<LiveCounts> RecentCounts(const PresenceSession& session);
 
   absl::Status DoCreateRoom(const grpc::ServerContext& context, const v1::CreateRoomRequest& request,
                             v1::CreateRoomResponse& response);
@@ -119,7 +126,8 @@ class RoomServiceImpl final : public v1::RoomService::Service {
   RoomServiceOptions options_;
 
   std::mutex live_mu_;
-  std::unordered_map<int64_t, LiveSession> live_cache_;
+  std::unordered_map<int64_t, LiveSession> live_cache_;            // by room id
+  std::unordered_map<int64_t, CachedCounts> counts_cache_;         // by session id
 };
 
 }  // namespace livecommerce::room

@@ -459,6 +459,9 @@ TEST_F(RoomServiceTest, SilentViewersDropOutWithoutLeaving) {
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(Join(Viewer("v" + std::to_string(i)), room.id()).ok());
   }
+  // The sampler records the peak while all six are present.
+  PeakSampler sampler(*rooms_, *presence_, clock_, absl::Seconds(1));
+  EXPECT_EQ(sampler.SampleOnce(), 1);
   clock_.Advance(absl::Seconds(20));
   for (int i = 0; i < 2; ++i) {
     v1::HeartbeatRequest hb;
