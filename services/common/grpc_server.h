@@ -16,7 +16,7 @@ namespace livecommerce::common {
 
 struct ServerOptions {
   std::string address = "127.0.0.1:0";  // port 0: pick a free port (tests)
-  int max_threads = 64;
+  int max_threads = 256;
   int max_message_bytes = 4 * 1024 * 1024;
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

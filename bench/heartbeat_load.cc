@@ -1,0 +1,258 @@
+// Load generator for the `heartbeat` scenario: one public room, N viewers who join and then send
+// heartbeats through gRPC at a fixed aggregate rate (open loop: latency is measured from when each
+// heartbeat was due, so a slow server cannot hide its queueing). Prints one line of key=value
+// figures on stdout; bench/run turns it into the RESULT line.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "livecommerce/v1/room.grpc.pb.h"
+#include "services/common/principal.h"
+#include "services/common/proto_util.h"
+
+namespace {
+
+using livecommerce::common::AttachPrincipal;
+using livecommerce::common::Principal;
+using livecommerce::common::PrincipalCodec;
+using livecommerce::common::Role;
+namespace v1 = livecommerce::v1;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string target = "127.0.0.1:7101";
+  std::string secret = "livecommerce-local-internal-secret";
+  std::string brand = "bench";
+  int viewers = 300000;
+  int rate = 10000;
+  int duration_s = 60;
+  int channels = 4;
+  int join_window = 128;
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string key = argv[i];
+    std::string value = argv[i + 1];
+    auto as_int = [&](int* out) {
+      if (!absl::SimpleAtoi(value, out)) {
+        std::fprintf(stderr, "%s needs a number\n", key.c_str());
+        std::exit(2);
+      }
+    };
+    if (key == "--target") o.target = value;
+    else if (key == "--secret") o.secret = value;
+    else if (key == "--brand") o.brand = value;
+    else if (key == "--viewers") as_int(&o.viewers);
+    else if (key == "--rate") as_int(&o.rate);
+    else if (key == "--duration") as_int(&o.duration_s);
+    else if (key == "--channels") as_int(&o.channels);
+    else if (key == "--join-window") as_int(&o.join_window);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", key.c_str());
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+struct Call {
+  grpc::ClientContext context;
+  grpc::Status status;
+  v1::HeartbeatResponse heartbeat;
+  v1::JoinRoomResponse join;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::HeartbeatResponse>> heartbeat_reader;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::JoinRoomResponse>> join_reader;
+  Clock::time_point due;
+};
+
+double Percentile(std::vector<uint32_t>& micros, double p) {
+  if (micros.empty()) return 0;
+  size_t k = std::min(micros.size() - 1, static_cast<size_t>(p * static_cast<double>(micros.size())));
+  std::nth_element(micros.begin(), micros.begin() + static_cast<long>(k), micros.end());
+  return micros[k] / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = ParseArgs(argc, argv);
+  PrincipalCodec codec(o.secret);
+  absl::Time expiry = absl::Now() + absl::Hours(6);
+  Principal ops{Role::kOps, o.brand, "bench-ops", expiry};
+
+  std::vector<std::unique_ptr<v1::RoomService::Stub>> stubs;
+  for (int i = 0; i < o.channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("lc.bench.channel", i);  // distinct arguments: a connection of its own
+    stubs.push_back(v1::RoomService::NewStub(
+        grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args)));
+  }
+  auto ops_context = [&] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    AttachPrincipal(*c, codec.Encode(ops));
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  };
+
+  // The room.
+  v1::CreateRoomRequest create;
+  create.set_brand_id(o.brand);
+  create.set_title("Heartbeat benchmark");
+  livecommerce::common::ToTimestamp(absl::Now(), create.mutable_scheduled_start());
+  create.set_visibility(v1::VISIBILITY_PUBLIC);
+  create.add_audiences(v1::AUDIENCE_FOLLOWERS);
+  create.set_objective(v1::OBJECTIVE_AWARENESS);
+  create.set_format(v1::FORMAT_INSPIRATIONAL);
+  v1::CreateRoomResponse created;
+  grpc::Status s = stubs[0]->CreateRoom(ops_context().get(), create, &created);
+  if (!s.ok()) {
+    std::fprintf(stderr, "CreateRoom: %s\n", s.error_message().c_str());
+    return 1;
+  }
+  const std::string room_id = created.room().id();
+  v1::GoLiveRequest live;
+  live.set_room_id(room_id);
+  v1::GoLiveResponse live_response;
+  s = stubs[0]->GoLive(ops_context().get(), live, &live_response);
+  if (!s.ok()) {
+    std::fprintf(stderr, "GoLive: %s\n", s.error_message().c_str());
+    return 1;
+  }
+
+  std::vector<std::string> tokens;
+  tokens.reserve(static_cast<size_t>(o.viewers));
+  for (int i = 0; i < o.viewers; ++i) {
+    tokens.push_back(codec.Encode(Principal{Role::kViewer, o.brand, absl::StrCat("viewer-", i), expiry}));
+  }
+
+  // Phase 1: every viewer joins (closed loop, join_window calls in flight).
+  grpc::CompletionQueue join_cq;
+  auto join_started = Clock::now();
+  int next = 0;
+  int in_flight = 0;
+  int join_errors = 0;
+  auto start_join = [&](int i) {
+    auto* call = new Call;
+    AttachPrincipal(call->context, tokens[static_cast<size_t>(i)]);
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::JoinRoomRequest request;
+    request.set_room_id(room_id);
+    request.set_device_id("phone");
+    call->join_reader = stubs[static_cast<size_t>(i % o.channels)]->PrepareAsyncJoinRoom(
+        &call->context, request, &join_cq);
+    call->join_reader->StartCall();
+    call->join_reader->Finish(&call->join, &call->status, call);
+  };
+  while (next < o.viewers && in_flight < o.join_window) {
+    start_join(next++);
+    ++in_flight;
+  }
+  while (in_flight > 0) {
+    void* tag = nullptr;
+    bool ok = false;
+    if (!join_cq.Next(&tag, &ok)) break;
+    auto* call = static_cast<Call*>(tag);
+    if (!call->status.ok()) {
+      if (join_errors++ < 5) std::fprintf(stderr, "join: %s\n", call->status.error_message().c_str());
+    }
+    delete call;
+    --in_flight;
+    if (next < o.viewers) {
+      start_join(next++);
+      ++in_flight;
+    }
+  }
+  double join_seconds = std::chrono::duration<double>(Clock::now() - join_started).count();
+
+  // Phase 2: heartbeats at a fixed rate, viewers in the order they joined.
+  const int64_t total = static_cast<int64_t>(o.rate) * o.duration_s;
+  std::vector<uint32_t> latencies;
+  latencies.reserve(static_cast<size_t>(total));
+  std::atomic<int64_t> completed{0};
+  std::atomic<int64_t> errors{0};
+  std::atomic<int64_t> not_present{0};
+  std::atomic<bool> sending_done{false};
+  grpc::CompletionQueue cq;
+  std::mutex latencies_mu;
+  std::thread poller([&] {
+    std::vector<uint32_t> local;
+    local.reserve(static_cast<size_t>(total));
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq.Next(&tag, &ok)) {
+      auto* call = static_cast<Call*>(tag);
+      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->due);
+      local.push_back(static_cast<uint32_t>(std::min<int64_t>(micros.count(), UINT32_MAX)));
+      if (!call->status.ok()) {
+        if (call->status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+          ++not_present;
+        } else if (errors++ < 5) {
+          std::fprintf(stderr, "heartbeat: %s\n", call->status.error_message().c_str());
+        }
+      }
+      delete call;
+      if (++completed == total) break;
+    }
+    std::lock_guard<std::mutex> lock(latencies_mu);
+    latencies = std::move(local);
+  });
+
+  auto started = Clock::now();
+  const auto interval = std::chrono::nanoseconds(1000000000LL / o.rate);
+  for (int64_t k = 0; k < total; ++k) {
+    auto due = started + interval * k;
+    auto now = Clock::now();
+    if (due > now) std::this_thread::sleep_until(due);
+    auto* call = new Call;
+    call->due = due;
+    int viewer = static_cast<int>(k % o.viewers);
+    AttachPrincipal(call->context, tokens[static_cast<size_t>(viewer)]);
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::HeartbeatRequest request;
+    request.set_room_id(room_id);
+    request.set_device_id("phone");
+    call->heartbeat_reader = stubs[static_cast<size_t>(k % o.channels)]->PrepareAsyncHeartbeat(
+        &call->context, request, &cq);
+    call->heartbeat_reader->StartCall();
+    call->heartbeat_reader->Finish(&call->heartbeat, &call->status, call);
+  }
+  sending_done = true;
+  poller.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  cq.Shutdown();
+
+  // Correctness: every viewer heartbeated within the window, so all must still be present.
+  v1::GetRoomStatsRequest stats_request;
+  stats_request.set_room_id(room_id);
+  v1::GetRoomStatsResponse stats;
+  s = stubs[0]->GetRoomStats(ops_context().get(), stats_request, &stats);
+  if (!s.ok()) {
+    std::fprintf(stderr, "GetRoomStats: %s\n", s.error_message().c_str());
+    return 1;
+  }
+  int64_t concurrent = stats.stats().concurrent_viewers();
+  double p50 = Percentile(latencies, 0.50);
+  double p99 = Percentile(latencies, 0.99);
+  std::printf(
+      "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f heartbeats=%lld viewers=%d "
+      "concurrent=%lld lost=%lld errors=%lld not_present=%lld reach=%lld joins=%lld "
+      "join_rate=%.0f join_errors=%d\n",
+      static_cast<double>(completed.load()) / seconds, p50, p99, seconds,
+      static_cast<long long>(completed.load()), o.viewers, static_cast<long long>(concurrent),
+      static_cast<long long>(o.viewers - concurrent), static_cast<long long>(errors.load()),
+      static_cast<long long>(not_present.load()),
+      static_cast<long long>(stats.stats().reach()),
+      static_cast<long long>(stats.stats().total_joins()), o.viewers / join_seconds, join_errors);
+  return errors.load() == 0 && join_errors == 0 ? 0 : 1;
+}
