@@ -50,14 +50,22 @@ Options ParseArgs(int argc, char** argv) {
         std::exit(2);
       }
     };
-    if (key == "--target") o.target = value;
-    else if (key == "--secret") o.secret = value;
-    else if (key == "--brand") o.brand = value;
-    else if (key == "--viewers") as_int(&o.viewers);
-    else if (key == "--rate") as_int(&o.rate);
-    else if (key == "--duration") as_int(&o.duration_s);
-    else if (key == "--channels") as_int(&o.channels);
-    else if (key == "--join-window") as_int(&o.join_window);
+    if (key == "--target")
+      o.target = value;
+    else if (key == "--secret")
+      o.secret = value;
+    else if (key == "--brand")
+      o.brand = value;
+    else if (key == "--viewers")
+      as_int(&o.viewers);
+    else if (key == "--rate")
+      as_int(&o.rate);
+    else if (key == "--duration")
+      as_int(&o.duration_s);
+    else if (key == "--channels")
+      as_int(&o.channels);
+    else if (key == "--join-window")
+      as_int(&o.join_window);
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       std::exit(2);
@@ -78,7 +86,8 @@ struct Call {
 
 double Percentile(std::vector<uint32_t>& micros, double p) {
   if (micros.empty()) return 0;
-  size_t k = std::min(micros.size() - 1, static_cast<size_t>(p * static_cast<double>(micros.size())));
+  size_t k =
+      std::min(micros.size() - 1, static_cast<size_t>(p * static_cast<double>(micros.size())));
   std::nth_element(micros.begin(), micros.begin() + static_cast<long>(k), micros.end());
   return micros[k] / 1000.0;
 }
@@ -133,7 +142,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> tokens;
   tokens.reserve(static_cast<size_t>(o.viewers));
   for (int i = 0; i < o.viewers; ++i) {
-    tokens.push_back(codec.Encode(Principal{Role::kViewer, o.brand, absl::StrCat("viewer-", i), expiry}));
+    tokens.push_back(
+        codec.Encode(Principal{Role::kViewer, o.brand, absl::StrCat("viewer-", i), expiry}));
   }
 
   // Phase 1: every viewer joins (closed loop, join_window calls in flight).
@@ -164,7 +174,8 @@ int main(int argc, char** argv) {
     if (!join_cq.Next(&tag, &ok)) break;
     auto* call = static_cast<Call*>(tag);
     if (!call->status.ok()) {
-      if (join_errors++ < 5) std::fprintf(stderr, "join: %s\n", call->status.error_message().c_str());
+      if (join_errors++ < 5)
+        std::fprintf(stderr, "join: %s\n", call->status.error_message().c_str());
     }
     delete call;
     --in_flight;
@@ -251,8 +262,7 @@ int main(int argc, char** argv) {
       static_cast<double>(completed.load()) / seconds, p50, p99, seconds,
       static_cast<long long>(completed.load()), o.viewers, static_cast<long long>(concurrent),
       static_cast<long long>(o.viewers - concurrent), static_cast<long long>(errors.load()),
-      static_cast<long long>(not_present.load()),
-      static_cast<long long>(stats.stats().reach()),
+      static_cast<long long>(not_present.load()), static_cast<long long>(stats.stats().reach()),
       static_cast<long long>(stats.stats().total_joins()), o.viewers / join_seconds, join_errors);
   return errors.load() == 0 && join_errors == 0 ? 0 : 1;
 }

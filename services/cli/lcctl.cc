@@ -94,7 +94,8 @@ Enum ParseEnum(const std::string& prefix, const std::string& value,
 void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
   absl::Time t;
   std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) Fail("bad time " + text + ": " + error);
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error))
+    Fail("bad time " + text + ": " + error);
   livecommerce::common::ToTimestamp(t, out);
 }
 
@@ -152,18 +153,20 @@ int main(int argc, char** argv) {
     r.set_title(args.Flag("title"));
     r.set_description(args.Flag("description"));
     r.set_host_associate_id(args.Flag("host"));
-    SetTime(args.Flag("start", absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone())),
-            r.mutable_scheduled_start());
+    SetTime(
+        args.Flag("start", absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone())),
+        r.mutable_scheduled_start());
     if (!args.Flag("end").empty()) SetTime(args.Flag("end"), r.mutable_scheduled_end());
     r.set_visibility(ParseEnum<v1::Visibility>("VISIBILITY_", args.Flag("visibility", "public"),
                                                v1::Visibility_Parse));
-    for (const std::string& a : std::vector<std::string>(absl::StrSplit(args.Flag("audience", "followers"), ','))) {
+    for (const std::string& a :
+         std::vector<std::string>(absl::StrSplit(args.Flag("audience", "followers"), ','))) {
       r.add_audiences(ParseEnum<v1::Audience>("AUDIENCE_", a, v1::Audience_Parse));
     }
     r.set_objective(ParseEnum<v1::Objective>("OBJECTIVE_", args.Flag("objective", "awareness"),
                                              v1::Objective_Parse));
-    r.set_format(ParseEnum<v1::Format>("FORMAT_", args.Flag("format", "inspirational"),
-                                       v1::Format_Parse));
+    r.set_format(
+        ParseEnum<v1::Format>("FORMAT_", args.Flag("format", "inspirational"), v1::Format_Parse));
     v1::CreateRoomResponse out;
     if (int rc = Check(stub->CreateRoom(context().get(), r, &out))) return rc;
     Print(out);
@@ -177,8 +180,8 @@ int main(int argc, char** argv) {
     v1::ListRoomsRequest r;
     r.set_brand_id(principal.brand_id);
     if (!args.Flag("status").empty()) {
-      r.set_status(ParseEnum<v1::RoomStatus>("ROOM_STATUS_", args.Flag("status"),
-                                             v1::RoomStatus_Parse));
+      r.set_status(
+          ParseEnum<v1::RoomStatus>("ROOM_STATUS_", args.Flag("status"), v1::RoomStatus_Parse));
     }
     v1::ListRoomsResponse out;
     if (int rc = Check(stub->ListRooms(context().get(), r, &out))) return rc;
@@ -235,7 +238,8 @@ int main(int argc, char** argv) {
     r.set_cohort(args.Flag("cohort"));
     r.set_associate_id(args.Flag("associate"));
     if (!args.Flag("clients").empty()) {
-      for (const std::string& ref : std::vector<std::string>(absl::StrSplit(args.Flag("clients"), ','))) {
+      for (const std::string& ref :
+           std::vector<std::string>(absl::StrSplit(args.Flag("clients"), ','))) {
         r.add_invitees()->set_client_ref(ref);
       }
     } else {

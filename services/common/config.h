@@ -2,21 +2,22 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace livecommerce::common {
 
-// Configuration comes from LC_* environment variables, each with a local default. A variable that is
-// set but malformed or out of range is an INVALID_ARGUMENT error whose message names the variable.
+// Configuration comes from LC_* environment variables, each with a local default. A variable that
+// is set but malformed or out of range is an INVALID_ARGUMENT error whose message names the
+// variable.
 std::string EnvString(absl::string_view name, absl::string_view default_value);
 absl::StatusOr<int64_t> EnvInt(absl::string_view name, int64_t default_value, int64_t min_value,
                                int64_t max_value);
 // A duration in milliseconds.
-absl::StatusOr<absl::Duration> EnvMillis(absl::string_view name, int64_t default_ms,
-                                         int64_t min_ms, int64_t max_ms);
+absl::StatusOr<absl::Duration> EnvMillis(absl::string_view name, int64_t default_ms, int64_t min_ms,
+                                         int64_t max_ms);
 absl::StatusOr<bool> EnvBool(absl::string_view name, bool default_value);
 
 // Exits the process with the error's message when `value` is an error. Only for start-up.

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace livecommerce::common {
@@ -11,8 +12,8 @@ std::string RandomBytes(size_t n);
 // An unguessable token: `bytes` random bytes, base64url without padding.
 std::string RandomToken(size_t bytes = 32);
 
-std::string Sha256(absl::string_view data);      // raw 32 bytes
-std::string Sha1Hex(absl::string_view data);     // lowercase hex (Redis script SHAs)
+std::string Sha256(absl::string_view data);   // raw 32 bytes
+std::string Sha1Hex(absl::string_view data);  // lowercase hex (Redis script SHAs)
 std::string HmacSha256(absl::string_view key, absl::string_view data);  // raw 32 bytes
 // Compares in time independent of where the inputs differ.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);

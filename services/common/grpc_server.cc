@@ -39,6 +39,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ResourceQuota quota("lc-server");
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);
+  // Without this a second process could bind the same port and silently take half the calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (grpc::Service* service : services) {
@@ -49,7 +51,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, options.shutdown_grace));
+  return std::unique_ptr<GrpcServer>(
+      new GrpcServer(std::move(server), port, options.shutdown_grace));
 }
 
 GrpcServer::~GrpcServer() { Shutdown(); }

@@ -51,7 +51,8 @@ class GrpcServer final {
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it starts afterwards. Call first
 // thing in main(), before any thread exists.
 void BlockTerminationSignals();
-// Waits for SIGINT or SIGTERM (blocked beforehand with BlockTerminationSignals). Returns its number.
+// Waits for SIGINT or SIGTERM (blocked beforehand with BlockTerminationSignals). Returns its
+// number.
 int WaitForTerminationSignal();
 
 }  // namespace livecommerce::common

@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/config.h"
+#include "services/common/log_format.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
-#include "services/common/log_format.h"
 
 namespace livecommerce::common {
 namespace {
@@ -69,11 +69,11 @@ absl::Status InitLogging(absl::string_view service_name) {
   }
   spdlog::level::level_enum level = spdlog::level::from_str(level_name);
   if (level == spdlog::level::off && level_name != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("LC_LOG_LEVEL must be trace, debug, info, warn or error, got '", level_name, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "LC_LOG_LEVEL must be trace, debug, info, warn or error, got '", level_name, "'"));
   }
-  auto logger = std::make_shared<spdlog::logger>(
-      std::string(service_name), std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>(std::string(service_name),
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
     formatter->add_flag<JsonMessageFlag>('*').set_pattern(

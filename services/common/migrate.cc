@@ -138,8 +138,8 @@ absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::vector<Migration
       if (it != applied.end()) {
         if (it->second != m.checksum) {
           unlock();
-          return absl::FailedPreconditionError(absl::StrCat(
-              "migration ", m.version, "_", m.name, " was edited after it was applied"));
+          return absl::FailedPreconditionError(absl::StrCat("migration ", m.version, "_", m.name,
+                                                            " was edited after it was applied"));
         }
         continue;
       }

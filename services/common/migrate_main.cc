@@ -1,10 +1,10 @@
 // lc-migrate: applies db/migrations to the database named by the LC_MYSQL_* variables.
 #include "absl/strings/str_cat.h"
 #include "services/common/config.h"
+#include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/migrate.h"
 #include "services/common/mysql_client.h"
-#include "services/common/log_format.h"
 
 int main() {
   using namespace livecommerce::common;

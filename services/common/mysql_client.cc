@@ -84,8 +84,8 @@ sql::PreparedStatement& MysqlConnection::Prepare(const std::string& query) {
   auto it = statements_.find(query);
   if (it == statements_.end()) {
     it = statements_
-             .emplace(query, std::unique_ptr<sql::PreparedStatement>(
-                                 connection_->prepareStatement(query)))
+             .emplace(query,
+                      std::unique_ptr<sql::PreparedStatement>(connection_->prepareStatement(query)))
              .first;
   } else {
     it->second->clearParameters();
@@ -115,8 +115,8 @@ absl::StatusOr<std::unique_ptr<MysqlPool>> MysqlPool::Create(const MysqlConfig& 
     return absl::OkStatus();
   });
   if (!ping.ok()) {
-    return absl::UnavailableError(absl::StrCat("mysql unavailable at ", config.host, ":",
-                                               config.port, "/", config.database));
+    return absl::UnavailableError(
+        absl::StrCat("mysql unavailable at ", config.host, ":", config.port, "/", config.database));
   }
   return pool;
 }

@@ -49,9 +49,10 @@ class MysqlConnection final {
 };
 
 // A fixed-size pool of Connector/C++ connections. Run() leases a connection to a function;
-// InTransaction() also wraps it in a transaction that commits when the function returns OK and rolls
-// back otherwise, retrying the whole function on deadlock. Exceptions thrown by the driver inside the
-// function become a Status (see FromSqlException); a connection that failed is replaced. Thread-safe.
+// InTransaction() also wraps it in a transaction that commits when the function returns OK and
+// rolls back otherwise, retrying the whole function on deadlock. Exceptions thrown by the driver
+// inside the function become a Status (see FromSqlException); a connection that failed is replaced.
+// Thread-safe.
 class MysqlPool final {
  public:
   static absl::StatusOr<std::unique_ptr<MysqlPool>> Create(const MysqlConfig& config);

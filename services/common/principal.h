@@ -1,10 +1,10 @@
 #pragma once
 
-#include <string>
 #include <initializer_list>
-#include "absl/strings/string_view.h"
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace grpc {
@@ -15,8 +15,8 @@ class ServerContext;
 namespace livecommerce::common {
 
 // Who is calling. The gateway authenticates the user and forwards this, signed, to the services in
-// the `x-lc-principal` metadata; services verify it and authorise from it. Every principal belongs to
-// exactly one brand. SERVICE is another service or the gateway acting for many users.
+// the `x-lc-principal` metadata; services verify it and authorise from it. Every principal belongs
+// to exactly one brand. SERVICE is another service or the gateway acting for many users.
 enum class Role { kViewer, kAssociate, kOps, kFinance, kService };
 
 struct Principal {

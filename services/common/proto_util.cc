@@ -1,8 +1,8 @@
 #include "services/common/proto_util.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "services/common/crypto.h"
 #include "services/common/status.h"
 
@@ -17,7 +17,8 @@ constexpr int64_t kMaxSeconds = 253402300799;
 void ToTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   int64_t seconds = absl::ToUnixSeconds(t);
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  out->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
 }
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
@@ -38,8 +39,7 @@ absl::StatusOr<int64_t> ParseId(absl::string_view field, absl::string_view value
   if (value.empty()) {
     return InvalidField(field, "is required");
   }
-  if (value.size() > 19 || !absl::SimpleAtoi(value, &id) || id <= 0 ||
-      absl::StrCat(id) != value) {
+  if (value.size() > 19 || !absl::SimpleAtoi(value, &id) || id <= 0 || absl::StrCat(id) != value) {
     return InvalidField(field, "is not a valid id");
   }
   return id;

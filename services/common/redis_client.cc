@@ -42,7 +42,8 @@ absl::StatusOr<RedisValue> Convert(const redisReply* reply) {
       value.str.assign(reply->str, reply->len);
       break;
     case REDIS_REPLY_ERROR:
-      return absl::InternalError(absl::StrCat("redis: ", absl::string_view(reply->str, reply->len)));
+      return absl::InternalError(
+          absl::StrCat("redis: ", absl::string_view(reply->str, reply->len)));
     case REDIS_REPLY_ARRAY:
       value.type = RedisValue::Type::kArray;
       value.elements.reserve(reply->elements);
@@ -249,13 +250,13 @@ absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RedisPool::RunPipeline(
     }
     std::string reason = context->errstr;
     int saved_errno = errno;
-    bool closed_by_peer = context->err == REDIS_ERR_EOF ||
-                          (context->err == REDIS_ERR_IO &&
-                           (saved_errno == ECONNRESET || saved_errno == EPIPE));
+    bool closed_by_peer =
+        context->err == REDIS_ERR_EOF ||
+        (context->err == REDIS_ERR_IO && (saved_errno == ECONNRESET || saved_errno == EPIPE));
     bool was_fresh = lease->fresh();
     lease->MarkBroken();
-    // A connection that sat idle may have been closed by a server restart: nothing was read from it,
-    // so retry once on a new connection. A timeout is never retried: the command may have run.
+    // A connection that sat idle may have been closed by a server restart: nothing was read from
+    // it, so retry once on a new connection. A timeout is never retried: the command may have run.
     if (!closed_by_peer || was_fresh || attempt > 0 || !results.empty()) {
       return absl::UnavailableError(absl::StrCat("redis: ", reason));
     }

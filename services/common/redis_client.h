@@ -25,8 +25,8 @@ struct RedisValue {
   bool is_nil() const { return type == Type::kNil; }
 };
 
-// A Lua script known by its SHA1. The pool loads it once and calls it with EVALSHA, loading it again
-// when the server answers NOSCRIPT (after a restart, a failover or SCRIPT FLUSH).
+// A Lua script known by its SHA1. The pool loads it once and calls it with EVALSHA, loading it
+// again when the server answers NOSCRIPT (after a restart, a failover or SCRIPT FLUSH).
 class RedisScript final {
  public:
   explicit RedisScript(std::string source);
@@ -43,10 +43,10 @@ struct RedisScriptCall {
   std::vector<std::string> args;
 };
 
-// A fixed-size pool of hiredis connections with connect and command timeouts. A broken connection is
-// dropped and re-established on next use; a command that fails on a connection that had been idle in
-// the pool is retried once on a fresh one. Errors: UNAVAILABLE when Redis cannot be reached or does
-// not answer in time, INTERNAL for error replies. Thread-safe.
+// A fixed-size pool of hiredis connections with connect and command timeouts. A broken connection
+// is dropped and re-established on next use; a command that fails on a connection that had been
+// idle in the pool is retried once on a fresh one. Errors: UNAVAILABLE when Redis cannot be reached
+// or does not answer in time, INTERNAL for error replies. Thread-safe.
 class RedisPool final {
  public:
   static absl::StatusOr<std::unique_ptr<RedisPool>> Create(const RedisConfig& config);
@@ -78,7 +78,8 @@ class RedisPool final {
   absl::StatusOr<Lease> Acquire();
   void Release(size_t index, bool broken);
   absl::Status Connect(Connection& connection);
-  // Runs the pipeline on one leased connection, reconnecting and retrying once if it had gone stale.
+  // Runs the pipeline on one leased connection, reconnecting and retrying once if it had gone
+  // stale.
   absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RunPipeline(
       const std::vector<std::vector<std::string>>& commands);
 

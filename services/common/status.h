@@ -1,14 +1,13 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/support/status.h"
 
 namespace livecommerce::common {
 
-// The one map from absl::Status to grpc::Status used by every service. Messages pass through as they
-// are: they are written to be safe for users and name the offending field.
+// The one map from absl::Status to grpc::Status used by every service. Messages pass through as
+// they are: they are written to be safe for users and name the offending field.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // INVALID_ARGUMENT whose message names `field`.
@@ -17,10 +16,10 @@ absl::Status InvalidField(absl::string_view field, absl::string_view problem);
 }  // namespace livecommerce::common
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define LC_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::absl::Status lc_status_ = (expr);          \
-    if (!lc_status_.ok()) return lc_status_;     \
+#define LC_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status lc_status_ = (expr);      \
+    if (!lc_status_.ok()) return lc_status_; \
   } while (false)
 
 #define LC_CONCAT_INNER_(a, b) a##b

@@ -1,6 +1,7 @@
 // The room service: wiring only.
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
+#include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/mysql_client.h"
 #include "services/common/principal.h"
@@ -9,7 +10,6 @@
 #include "services/room/jobs/peak_sampler.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
-#include "services/common/log_format.h"
 
 int main() {
   using namespace livecommerce;

@@ -5,9 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/config.h"
 #include "services/common/crypto.h"
+#include "services/common/log_format.h"
 #include "services/common/proto_util.h"
 #include "services/common/status.h"
-#include "services/common/log_format.h"
 
 namespace livecommerce::room {
 namespace {
@@ -152,7 +152,8 @@ absl::Status RoomServiceImpl::CheckCanSee(const Principal& caller, const RoomRec
   if (caller.brand_id != room.brand_id) {
     return absl::NotFoundError("room_id: no such room");
   }
-  if (room.visibility == v1::VISIBILITY_PUBLIC || IsStaff(caller) || caller.role == Role::kFinance) {
+  if (room.visibility == v1::VISIBILITY_PUBLIC || IsStaff(caller) ||
+      caller.role == Role::kFinance) {
     return absl::OkStatus();
   }
   LC_ASSIGN_OR_RETURN(std::optional<InviteRecord> invite,
@@ -284,33 +285,36 @@ absl::Status RoomServiceImpl::DoUpdateRoom(const grpc::ServerContext& context,
   std::optional<absl::Time> start;
   std::optional<absl::Time> end;
   if (request.has_scheduled_start()) {
-    LC_ASSIGN_OR_RETURN(start, common::ParseTimestamp("scheduled_start", request.scheduled_start()));
+    LC_ASSIGN_OR_RETURN(start,
+                        common::ParseTimestamp("scheduled_start", request.scheduled_start()));
   }
   if (request.has_scheduled_end()) {
     LC_ASSIGN_OR_RETURN(end, common::ParseTimestamp("scheduled_end", request.scheduled_end()));
   }
   absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(
-      RoomRecord updated, rooms_.UpdateRoom(current.id, [&](RoomRecord& room) -> absl::Status {
-        RoomRecord before = room;
-        if (request.has_title()) room.title = request.title();
-        if (request.has_description()) room.description = request.description();
-        if (request.has_cover_image_url()) room.cover_image_url = request.cover_image_url();
-        if (start.has_value()) room.scheduled_start = *start;
-        if (end.has_value()) room.scheduled_end = *end;
-        if (request.has_visibility()) room.visibility = request.visibility();
-        if (request.has_audiences()) {
-          room.audiences.clear();
-          for (int a : request.audiences().audiences()) {
-            room.audiences.push_back(static_cast<Audience>(a));
-          }
-        }
-        if (request.has_objective()) room.objective = request.objective();
-        if (request.has_format()) room.format = request.format();
-        if (request.has_host_associate_id()) room.host_associate_id = request.host_associate_id();
-        room.updated_at = now;
-        return CheckUpdateAllowed(before, room);
-      }));
+  LC_ASSIGN_OR_RETURN(RoomRecord updated,
+                      rooms_.UpdateRoom(current.id, [&](RoomRecord& room) -> absl::Status {
+                        RoomRecord before = room;
+                        if (request.has_title()) room.title = request.title();
+                        if (request.has_description()) room.description = request.description();
+                        if (request.has_cover_image_url())
+                          room.cover_image_url = request.cover_image_url();
+                        if (start.has_value()) room.scheduled_start = *start;
+                        if (end.has_value()) room.scheduled_end = *end;
+                        if (request.has_visibility()) room.visibility = request.visibility();
+                        if (request.has_audiences()) {
+                          room.audiences.clear();
+                          for (int a : request.audiences().audiences()) {
+                            room.audiences.push_back(static_cast<Audience>(a));
+                          }
+                        }
+                        if (request.has_objective()) room.objective = request.objective();
+                        if (request.has_format()) room.format = request.format();
+                        if (request.has_host_associate_id())
+                          room.host_associate_id = request.host_associate_id();
+                        room.updated_at = now;
+                        return CheckUpdateAllowed(before, room);
+                      }));
   ToProto(updated, response.mutable_room());
   return absl::OkStatus();
 }
@@ -350,8 +354,8 @@ grpc::Status RoomServiceImpl::ListRooms(grpc::ServerContext* context,
     if (!v1::RoomStatus_IsValid(request->status())) {
       return InvalidField("status", "is not a room status");
     }
-    LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), kDefaultPageSize,
-                                                    kMaxPageSize));
+    LC_ASSIGN_OR_RETURN(int limit,
+                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
     LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
     RoomQuery query{caller.brand_id, request->status(),
                     !(IsStaff(caller) || caller.role == Role::kFinance), after, limit + 1};
@@ -393,13 +397,12 @@ absl::Status RoomServiceImpl::DoEndSession(const grpc::ServerContext& context,
   absl::Time now = clock_.Now();
   LC_ASSIGN_OR_RETURN(
       auto ended,
-      rooms_.EndSession(room.id, now,
-                        [&](const SessionRecord& session) -> absl::StatusOr<SessionStats> {
-                          LC_ASSIGN_OR_RETURN(
-                              LiveCounts counts,
-                              presence_.Counts({session.id, session.presence_buckets}, now));
-                          return SessionStats{counts.reach, counts.peak, counts.joins};
-                        }));
+      rooms_.EndSession(
+          room.id, now, [&](const SessionRecord& session) -> absl::StatusOr<SessionStats> {
+            LC_ASSIGN_OR_RETURN(LiveCounts counts,
+                                presence_.Counts({session.id, session.presence_buckets}, now));
+            return SessionStats{counts.reach, counts.peak, counts.joins};
+          }));
   ForgetLiveSession(room.id);
   const SessionRecord& session = ended.second;
   {
@@ -449,10 +452,10 @@ grpc::Status RoomServiceImpl::ListSessions(grpc::ServerContext* context,
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
-    LC_RETURN_IF_ERROR(common::RequireRole(caller, room.brand_id,
-                                           {Role::kOps, Role::kFinance, Role::kService}));
-    LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), kDefaultPageSize,
-                                                    kMaxPageSize));
+    LC_RETURN_IF_ERROR(
+        common::RequireRole(caller, room.brand_id, {Role::kOps, Role::kFinance, Role::kService}));
+    LC_ASSIGN_OR_RETURN(int limit,
+                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
     LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
     LC_ASSIGN_OR_RETURN(std::vector<SessionRecord> sessions,
                         rooms_.ListSessions(room.id, after, limit + 1));

@@ -28,8 +28,8 @@ struct RoomServiceOptions {
 absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
 
 // gRPC handlers of livecommerce.v1.RoomService: authorise the caller, validate, call the stores,
-// convert to protos. Ops of the room's brand manage rooms, sessions, invites and the pin; viewers of
-// the brand join public rooms, and private rooms with an invite.
+// convert to protos. Ops of the room's brand manage rooms, sessions, invites and the pin; viewers
+// of the brand join public rooms, and private rooms with an invite.
 class RoomServiceImpl final : public v1::RoomService::Service {
  public:
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, const common::Clock& clock,
@@ -102,12 +102,12 @@ class RoomServiceImpl final : public v1::RoomService::Service {
   // Counts for join responses, shared by all joins of a session for a short while.
   absl::StatusOr<LiveCounts> RecentCounts(const PresenceSession& session);
 
-  absl::Status DoCreateRoom(const grpc::ServerContext& context, const v1::CreateRoomRequest& request,
-                            v1::CreateRoomResponse& response);
-  absl::Status DoUpdateRoom(const grpc::ServerContext& context, const v1::UpdateRoomRequest& request,
-                            v1::UpdateRoomResponse& response);
-  absl::Status DoEndSession(const grpc::ServerContext& context, const v1::EndSessionRequest& request,
-                            v1::EndSessionResponse& response);
+  absl::Status DoCreateRoom(const grpc::ServerContext& context,
+                            const v1::CreateRoomRequest& request, v1::CreateRoomResponse& response);
+  absl::Status DoUpdateRoom(const grpc::ServerContext& context,
+                            const v1::UpdateRoomRequest& request, v1::UpdateRoomResponse& response);
+  absl::Status DoEndSession(const grpc::ServerContext& context,
+                            const v1::EndSessionRequest& request, v1::EndSessionResponse& response);
   absl::Status DoIssueInvites(const grpc::ServerContext& context,
                               const v1::IssueInvitesRequest& request,
                               v1::IssueInvitesResponse& response);
@@ -126,8 +126,8 @@ class RoomServiceImpl final : public v1::RoomService::Service {
   RoomServiceOptions options_;
 
   std::mutex live_mu_;
-  std::unordered_map<int64_t, LiveSession> live_cache_;            // by room id
-  std::unordered_map<int64_t, CachedCounts> counts_cache_;         // by session id
+  std::unordered_map<int64_t, LiveSession> live_cache_;     // by room id
+  std::unordered_map<int64_t, CachedCounts> counts_cache_;  // by session id
 };
 
 }  // namespace livecommerce::room

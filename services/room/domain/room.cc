@@ -57,7 +57,8 @@ absl::Status ValidateRoom(const RoomRecord& room) {
     return InvalidField("format", "must be FORMAT_INSPIRATIONAL or FORMAT_SALES_DRIVEN");
   }
   if (!room.host_associate_id.empty() && !common::IsValidId(room.host_associate_id)) {
-    return InvalidField("host_associate_id", "must be 1-128 characters of letters, digits, _ . : -");
+    return InvalidField("host_associate_id",
+                        "must be 1-128 characters of letters, digits, _ . : -");
   }
   return absl::OkStatus();
 }
@@ -69,8 +70,8 @@ absl::Status CheckTransition(RoomStatus from, RoomStatus to) {
   if (allowed) {
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(absl::StrCat("room cannot go from ", v1::RoomStatus_Name(from),
-                                                    " to ", v1::RoomStatus_Name(to)));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "room cannot go from ", v1::RoomStatus_Name(from), " to ", v1::RoomStatus_Name(to)));
 }
 
 absl::Status CheckUpdateAllowed(const RoomRecord& before, const RoomRecord& after) {

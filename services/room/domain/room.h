@@ -3,11 +3,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/room.pb.h"
 
@@ -94,11 +94,12 @@ struct InviteRecord {
 // audiences). INVALID_ARGUMENT naming the first bad field.
 absl::Status ValidateRoom(const RoomRecord& room);
 
-// SCHEDULED -> LIVE, LIVE -> ENDED, and ENDED -> LIVE for a room that goes live again (a new session).
-// Anything else is FAILED_PRECONDITION.
+// SCHEDULED -> LIVE, LIVE -> ENDED, and ENDED -> LIVE for a room that goes live again (a new
+// session). Anything else is FAILED_PRECONDITION.
 absl::Status CheckTransition(RoomStatus from, RoomStatus to);
 
-// A room's visibility cannot change while it is live (viewers already admitted would keep watching).
+// A room's visibility cannot change while it is live (viewers already admitted would keep
+// watching).
 absl::Status CheckUpdateAllowed(const RoomRecord& before, const RoomRecord& after);
 
 // Audiences as a bit set (1 << value) and back, for storage.
@@ -106,8 +107,8 @@ uint32_t AudienceBits(const std::vector<Audience>& audiences);
 std::vector<Audience> AudiencesFromBits(uint32_t bits);
 
 InviteStatus StatusOf(const InviteRecord& invite, absl::Time now);
-// Whether `viewer_id` may use `invite` at `now`: PERMISSION_DENIED when revoked, expired or bound to
-// another viewer.
+// Whether `viewer_id` may use `invite` at `now`: PERMISSION_DENIED when revoked, expired or bound
+// to another viewer.
 absl::Status CheckInviteUsable(const InviteRecord& invite, absl::string_view viewer_id,
                                absl::Time now);
 
@@ -115,8 +116,8 @@ absl::Status ValidateCohort(absl::string_view cohort);
 // Device ids are chosen by clients: 1..64 of [A-Za-z0-9_.:-].
 absl::Status ValidateDeviceId(absl::string_view device_id);
 
-// Which presence bucket holds a viewer: stable across processes, so a viewer always lands in the same
-// bucket and per-bucket unique counts can be added up.
+// Which presence bucket holds a viewer: stable across processes, so a viewer always lands in the
+// same bucket and per-bucket unique counts can be added up.
 int PresenceBucket(absl::string_view viewer_id, int buckets);
 
 // Session duration in whole seconds.

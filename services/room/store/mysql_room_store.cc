@@ -114,9 +114,8 @@ InviteRecord ReadInvite(sql::ResultSet& rs) {
 }
 
 absl::StatusOr<RoomRecord> SelectRoom(MysqlConnection& c, int64_t room_id, bool for_update) {
-  sql::PreparedStatement& s = c.Prepare(absl::StrCat("SELECT ", kRoomColumns,
-                                                     " FROM rooms WHERE id = ?",
-                                                     for_update ? " FOR UPDATE" : ""));
+  sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+      "SELECT ", kRoomColumns, " FROM rooms WHERE id = ?", for_update ? " FOR UPDATE" : ""));
   s.setInt64(1, room_id);
   std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
   if (!rs->next()) {
@@ -185,10 +184,10 @@ absl::StatusOr<InviteRecord> SelectInvite(MysqlConnection& c, int64_t invite_id)
 
 absl::StatusOr<std::optional<InviteRecord>> SelectBoundInvite(MysqlConnection& c, int64_t room_id,
                                                               const std::string& viewer_id) {
-  sql::PreparedStatement& s = c.Prepare(
-      absl::StrCat("SELECT ", kInviteColumns,
-                   " FROM room_invites WHERE room_id = ? AND bound_viewer_id = ? "
-                   "ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 1"));
+  sql::PreparedStatement& s =
+      c.Prepare(absl::StrCat("SELECT ", kInviteColumns,
+                             " FROM room_invites WHERE room_id = ? AND bound_viewer_id = ? "
+                             "ORDER BY revoked_at IS NOT NULL, id DESC LIMIT 1"));
   s.setInt64(1, room_id);
   s.setString(2, viewer_id);
   std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
@@ -250,7 +249,8 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::UpdateRoom(
 absl::StatusOr<std::vector<RoomRecord>> MysqlRoomStore::ListRooms(const RoomQuery& query) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<RoomRecord>> {
     // Fixed SQL text per filter combination, so each shape is prepared once per connection.
-    std::string sql = absl::StrCat("SELECT ", kRoomColumns, " FROM rooms WHERE brand_id = ? AND id > ?");
+    std::string sql =
+        absl::StrCat("SELECT ", kRoomColumns, " FROM rooms WHERE brand_id = ? AND id > ?");
     if (query.status != v1::ROOM_STATUS_UNSPECIFIED) {
       absl::StrAppend(&sql, " AND status = ?");
     }
@@ -310,34 +310,34 @@ absl::StatusOr<std::pair<RoomRecord, SessionRecord>> MysqlRoomStore::StartSessio
 absl::StatusOr<std::pair<RoomRecord, SessionRecord>> MysqlRoomStore::EndSession(
     int64_t room_id, absl::Time now,
     const std::function<absl::StatusOr<SessionStats>(const SessionRecord&)>& final_stats) {
-  return pool_.InTransaction(
-      [&](MysqlConnection& c) -> absl::StatusOr<std::pair<RoomRecord, SessionRecord>> {
-        LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, true));
-        LC_RETURN_IF_ERROR(CheckTransition(room.status, v1::ROOM_STATUS_ENDED));
-        LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, room.current_session_id));
-        LC_ASSIGN_OR_RETURN(SessionStats stats, final_stats(session));
-        int64_t duration = DurationSeconds(session.started_at, now);
-        sql::PreparedStatement& update = c.Prepare(
-            "UPDATE room_sessions SET status = ?, live_room_id = NULL, ended_at = ?, reach = ?, "
-            "peak_concurrency = ?, total_joins = ?, duration_seconds = ? WHERE id = ? AND status = ?");
-        update.setInt(1, v1::SESSION_STATUS_ENDED);
-        update.setDateTime(2, ToSqlTime(now));
-        update.setInt64(3, stats.reach);
-        update.setInt64(4, stats.peak_concurrency);
-        update.setInt64(5, stats.total_joins);
-        update.setInt64(6, duration);
-        update.setInt64(7, session.id);
-        update.setInt(8, v1::SESSION_STATUS_LIVE);
-        if (update.executeUpdate() != 1) {
-          return absl::AbortedError("session was ended concurrently");
-        }
-        room.status = v1::ROOM_STATUS_ENDED;
-        room.pinned.reset();
-        room.updated_at = now;
-        WriteRoom(c, room);
-        LC_ASSIGN_OR_RETURN(SessionRecord ended, SelectSession(c, session.id));
-        return std::make_pair(std::move(room), std::move(ended));
-      });
+  return pool_.InTransaction([&](MysqlConnection& c)
+                                 -> absl::StatusOr<std::pair<RoomRecord, SessionRecord>> {
+    LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, true));
+    LC_RETURN_IF_ERROR(CheckTransition(room.status, v1::ROOM_STATUS_ENDED));
+    LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, room.current_session_id));
+    LC_ASSIGN_OR_RETURN(SessionStats stats, final_stats(session));
+    int64_t duration = DurationSeconds(session.started_at, now);
+    sql::PreparedStatement& update = c.Prepare(
+        "UPDATE room_sessions SET status = ?, live_room_id = NULL, ended_at = ?, reach = ?, "
+        "peak_concurrency = ?, total_joins = ?, duration_seconds = ? WHERE id = ? AND status = ?");
+    update.setInt(1, v1::SESSION_STATUS_ENDED);
+    update.setDateTime(2, ToSqlTime(now));
+    update.setInt64(3, stats.reach);
+    update.setInt64(4, stats.peak_concurrency);
+    update.setInt64(5, stats.total_joins);
+    update.setInt64(6, duration);
+    update.setInt64(7, session.id);
+    update.setInt(8, v1::SESSION_STATUS_LIVE);
+    if (update.executeUpdate() != 1) {
+      return absl::AbortedError("session was ended concurrently");
+    }
+    room.status = v1::ROOM_STATUS_ENDED;
+    room.pinned.reset();
+    room.updated_at = now;
+    WriteRoom(c, room);
+    LC_ASSIGN_OR_RETURN(SessionRecord ended, SelectSession(c, session.id));
+    return std::make_pair(std::move(room), std::move(ended));
+  });
 }
 
 absl::StatusOr<SessionRecord> MysqlRoomStore::GetSession(int64_t session_id) {
@@ -345,12 +345,12 @@ absl::StatusOr<SessionRecord> MysqlRoomStore::GetSession(int64_t session_id) {
 }
 
 absl::StatusOr<std::vector<SessionRecord>> MysqlRoomStore::ListSessions(int64_t room_id,
-                                                                         int64_t after_id,
-                                                                         int limit) {
+                                                                        int64_t after_id,
+                                                                        int limit) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<SessionRecord>> {
-    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "SELECT ", kSessionColumns,
-        " FROM room_sessions WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?"));
+    sql::PreparedStatement& s = c.Prepare(
+        absl::StrCat("SELECT ", kSessionColumns,
+                     " FROM room_sessions WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?"));
     s.setInt64(1, room_id);
     s.setInt64(2, after_id);
     s.setInt(3, limit);
@@ -412,8 +412,8 @@ absl::StatusOr<InviteRecord> MysqlRoomStore::GetInvite(int64_t invite_id) {
 
 absl::StatusOr<InviteRecord> MysqlRoomStore::RevokeInvite(int64_t invite_id, absl::Time now) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<InviteRecord> {
-    sql::PreparedStatement& s = c.Prepare(
-        "UPDATE room_invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+    sql::PreparedStatement& s =
+        c.Prepare("UPDATE room_invites SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
     s.setDateTime(1, ToSqlTime(now));
     s.setInt64(2, invite_id);
     s.executeUpdate();
@@ -423,8 +423,8 @@ absl::StatusOr<InviteRecord> MysqlRoomStore::RevokeInvite(int64_t invite_id, abs
 
 absl::StatusOr<std::vector<InviteRecord>> MysqlRoomStore::ListInvites(const InviteQuery& query) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<InviteRecord>> {
-    std::string sql = absl::StrCat("SELECT ", kInviteColumns,
-                                   " FROM room_invites WHERE room_id = ? AND id > ?");
+    std::string sql =
+        absl::StrCat("SELECT ", kInviteColumns, " FROM room_invites WHERE room_id = ? AND id > ?");
     if (!query.cohort.empty()) {
       absl::StrAppend(&sql, " AND cohort = ?");
     }
@@ -462,8 +462,7 @@ absl::StatusOr<InviteGrant> MysqlRoomStore::AdmitToPrivateRoom(int64_t room_id,
                                                                const std::string& token_hash,
                                                                absl::Time now) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<InviteGrant> {
-    LC_ASSIGN_OR_RETURN(std::optional<InviteRecord> held,
-                        SelectBoundInvite(c, room_id, viewer_id));
+    LC_ASSIGN_OR_RETURN(std::optional<InviteRecord> held, SelectBoundInvite(c, room_id, viewer_id));
     std::optional<InviteRecord> invite;
     if (held.has_value() && !held->revoked_at.has_value() &&
         !(held->expires_at.has_value() && *held->expires_at <= now)) {
@@ -474,7 +473,8 @@ absl::StatusOr<InviteGrant> MysqlRoomStore::AdmitToPrivateRoom(int64_t room_id,
         if (held.has_value()) {
           LC_RETURN_IF_ERROR(CheckInviteUsable(*held, viewer_id, now));
         }
-        return absl::PermissionDeniedError("invite_token: this room is private; an invite is needed");
+        return absl::PermissionDeniedError(
+            "invite_token: this room is private; an invite is needed");
       }
       std::istringstream hash;
       sql::PreparedStatement& find = c.Prepare(absl::StrCat(

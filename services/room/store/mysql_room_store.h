@@ -16,15 +16,15 @@ class MysqlRoomStore final : public RoomStore {
       int64_t room_id, const std::function<absl::Status(RoomRecord&)>& mutate) override;
   absl::StatusOr<std::vector<RoomRecord>> ListRooms(const RoomQuery& query) override;
 
-  absl::StatusOr<std::pair<RoomRecord, SessionRecord>> StartSession(
-      int64_t room_id, absl::Time now, int presence_buckets) override;
+  absl::StatusOr<std::pair<RoomRecord, SessionRecord>> StartSession(int64_t room_id, absl::Time now,
+                                                                    int presence_buckets) override;
   absl::StatusOr<std::pair<RoomRecord, SessionRecord>> EndSession(
       int64_t room_id, absl::Time now,
       const std::function<absl::StatusOr<SessionStats>(const SessionRecord&)>& final_stats)
       override;
   absl::StatusOr<SessionRecord> GetSession(int64_t session_id) override;
   absl::StatusOr<std::vector<SessionRecord>> ListSessions(int64_t room_id, int64_t after_id,
-                                                           int limit) override;
+                                                          int limit) override;
   absl::StatusOr<std::vector<SessionRecord>> ListLiveSessions() override;
 
   absl::StatusOr<std::vector<InviteRecord>> CreateInvites(

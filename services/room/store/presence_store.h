@@ -42,8 +42,8 @@ class PresenceStore {
                                     const std::string& device_id, absl::Time now) = 0;
   // Returns false when this device of the viewer is not present (it must join again).
   virtual absl::StatusOr<bool> Heartbeat(const PresenceSession& session,
-                                         const std::string& viewer_id,
-                                         const std::string& device_id, absl::Time now) = 0;
+                                         const std::string& viewer_id, const std::string& device_id,
+                                         absl::Time now) = 0;
   virtual absl::Status Leave(const PresenceSession& session, const std::string& viewer_id,
                              const std::string& device_id, absl::Time now) = 0;
   // Applies many heartbeats and leaves in one round trip; one result per op as for Heartbeat

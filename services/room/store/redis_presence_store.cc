@@ -8,9 +8,9 @@
 namespace livecommerce::room {
 namespace {
 
-// Join or heartbeat of one device. KEYS: conn devs reach joins. ARGV: viewer device now_ms window_ms
-// mode ttl_s. Returns 0 (heartbeat of a device that is not present), 1 (applied), 2 (joined as a new
-// arrival). Device entries are "device=last_ms" joined by ';'.
+// Join or heartbeat of one device. KEYS: conn devs reach joins. ARGV: viewer device now_ms
+// window_ms mode ttl_s. Returns 0 (heartbeat of a device that is not present), 1 (applied), 2
+// (joined as a new arrival). Device entries are "device=last_ms" joined by ';'.
 const common::RedisScript kTouchScript(R"lua(
 local viewer, device, mode = ARGV[1], ARGV[2], ARGV[5]
 local now = tonumber(ARGV[3])
@@ -125,11 +125,10 @@ common::RedisScriptCall RedisPresenceStore::TouchCall(const PresenceSession& ses
                                                       const std::string& device_id, absl::Time now,
                                                       bool join) const {
   int bucket = PresenceBucket(viewer_id, session.buckets);
-  return common::RedisScriptCall{
-      BucketKeys(session.session_id, bucket),
-      {viewer_id, device_id, absl::StrCat(absl::ToUnixMillis(now)),
-       absl::StrCat(absl::ToInt64Milliseconds(window_)), join ? "join" : "hb",
-       absl::StrCat(kKeyTtlSeconds)}};
+  return common::RedisScriptCall{BucketKeys(session.session_id, bucket),
+                                 {viewer_id, device_id, absl::StrCat(absl::ToUnixMillis(now)),
+                                  absl::StrCat(absl::ToInt64Milliseconds(window_)),
+                                  join ? "join" : "hb", absl::StrCat(kKeyTtlSeconds)}};
 }
 
 common::RedisScriptCall RedisPresenceStore::LeaveCall(const PresenceSession& session,
@@ -139,10 +138,9 @@ common::RedisScriptCall RedisPresenceStore::LeaveCall(const PresenceSession& ses
   int bucket = PresenceBucket(viewer_id, session.buckets);
   std::vector<std::string> keys = BucketKeys(session.session_id, bucket);
   keys.resize(2);
-  return common::RedisScriptCall{
-      std::move(keys),
-      {viewer_id, device_id, absl::StrCat(absl::ToUnixMillis(now)),
-       absl::StrCat(absl::ToInt64Milliseconds(window_))}};
+  return common::RedisScriptCall{std::move(keys),
+                                 {viewer_id, device_id, absl::StrCat(absl::ToUnixMillis(now)),
+                                  absl::StrCat(absl::ToInt64Milliseconds(window_))}};
 }
 
 absl::StatusOr<bool> RedisPresenceStore::Join(const PresenceSession& session,
@@ -167,8 +165,7 @@ absl::StatusOr<bool> RedisPresenceStore::Heartbeat(const PresenceSession& sessio
   return *result != 0;
 }
 
-absl::Status RedisPresenceStore::Leave(const PresenceSession& session,
-                                       const std::string& viewer_id,
+absl::Status RedisPresenceStore::Leave(const PresenceSession& session, const std::string& viewer_id,
                                        const std::string& device_id, absl::Time now) {
   common::RedisScriptCall call = LeaveCall(session, viewer_id, device_id, now);
   return IntegerOf(redis_.Eval(kLeaveScript, call.keys, call.args)).status();
@@ -245,9 +242,9 @@ absl::StatusOr<LiveCounts> RedisPresenceStore::Counts(const PresenceSession& ses
     counts.reach += *reach;
     counts.joins += *joins;
   }
-  absl::StatusOr<int64_t> peak = IntegerOf(redis_.Eval(
-      kMaxScript, {PeakKey(session.session_id)},
-      {absl::StrCat(counts.concurrent), absl::StrCat(kKeyTtlSeconds)}));
+  absl::StatusOr<int64_t> peak =
+      IntegerOf(redis_.Eval(kMaxScript, {PeakKey(session.session_id)},
+                            {absl::StrCat(counts.concurrent), absl::StrCat(kKeyTtlSeconds)}));
   if (!peak.ok()) {
     return peak.status();
   }

@@ -7,9 +7,10 @@ namespace livecommerce::room {
 
 // Presence in Redis. Per session and bucket (hash tag {ses:<id>:<bucket>}): a sorted set of present
 // viewers scored by their latest heartbeat, a hash of each viewer's devices and their last
-// heartbeats, a HyperLogLog of everyone who joined (reach) and a join counter. A viewer always hashes
-// to the same bucket, so bucket counts add up exactly. The peak lives under {ses:<id>}. Every change
-// is one Lua script on one bucket; expired viewers are swept by the scripts as they run.
+// heartbeats, a HyperLogLog of everyone who joined (reach) and a join counter. A viewer always
+// hashes to the same bucket, so bucket counts add up exactly. The peak lives under {ses:<id>}.
+// Every change is one Lua script on one bucket; expired viewers are swept by the scripts as they
+// run.
 class RedisPresenceStore final : public PresenceStore {
  public:
   RedisPresenceStore(common::RedisPool& redis, absl::Duration window);
@@ -28,8 +29,7 @@ class RedisPresenceStore final : public PresenceStore {
 
  private:
   common::RedisScriptCall TouchCall(const PresenceSession& session, const std::string& viewer_id,
-                                    const std::string& device_id, absl::Time now,
-                                    bool join) const;
+                                    const std::string& device_id, absl::Time now, bool join) const;
   common::RedisScriptCall LeaveCall(const PresenceSession& session, const std::string& viewer_id,
                                     const std::string& device_id, absl::Time now) const;
 

@@ -59,7 +59,7 @@ class RoomStore {
       const std::function<absl::StatusOr<SessionStats>(const SessionRecord&)>& final_stats) = 0;
   virtual absl::StatusOr<SessionRecord> GetSession(int64_t session_id) = 0;
   virtual absl::StatusOr<std::vector<SessionRecord>> ListSessions(int64_t room_id, int64_t after_id,
-                                                                   int limit) = 0;
+                                                                  int limit) = 0;
   virtual absl::StatusOr<std::vector<SessionRecord>> ListLiveSessions() = 0;
 
   // Inserts invites (their token hashes already set); returns them with ids.
@@ -72,8 +72,9 @@ class RoomStore {
   virtual absl::StatusOr<std::optional<InviteRecord>> FindBoundInvite(
       int64_t room_id, const std::string& viewer_id) = 0;
   // Admits `viewer_id` to a private room: with the invite they already hold, or else by binding the
-  // invite whose token hashes to `token_hash` (empty: none given) to them, atomically, so one invite
-  // binds to exactly one viewer however many use it at once. PERMISSION_DENIED when neither works.
+  // invite whose token hashes to `token_hash` (empty: none given) to them, atomically, so one
+  // invite binds to exactly one viewer however many use it at once. PERMISSION_DENIED when neither
+  // works.
   virtual absl::StatusOr<InviteGrant> AdmitToPrivateRoom(int64_t room_id,
                                                          const std::string& viewer_id,
                                                          const std::string& token_hash,

@@ -1,5 +1,3 @@
-#include "services/common/mysql_client.h"
-
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
@@ -9,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "services/common/migrate.h"
+#include "services/common/mysql_client.h"
 #include "services/common/status.h"
 #include "tests/support/test_env.h"
 
@@ -102,8 +101,8 @@ TEST_F(MysqlClientTest, ConditionalUpdatesStayExactUnderConcurrency) {
     threads.emplace_back([&] {
       for (int i = 0; i < 100; ++i) {
         auto rows = pool_->InTransaction([](MysqlConnection& c) -> absl::StatusOr<int> {
-          sql::PreparedStatement& s = c.Prepare(
-              "UPDATE accounts SET balance = balance - 1 WHERE id = 1 AND balance >= 1");
+          sql::PreparedStatement& s =
+              c.Prepare("UPDATE accounts SET balance = balance - 1 WHERE id = 1 AND balance >= 1");
           return s.executeUpdate();
         });
         if (rows.ok() && *rows == 1) ++succeeded;
@@ -117,13 +116,14 @@ TEST_F(MysqlClientTest, ConditionalUpdatesStayExactUnderConcurrency) {
 
 TEST_F(MysqlClientTest, TimesRoundTripInUtc) {
   absl::Time t = absl::FromUnixMicros(1764139519123456);
-  ASSERT_TRUE(pool_->Run([&](MysqlConnection& c) -> absl::Status {
-                     sql::PreparedStatement& s = c.Prepare(
-                         "INSERT INTO accounts (id, name, balance, at) VALUES (9, 'x', 0, ?)");
-                     s.setDateTime(1, ToSqlTime(t));
-                     s.executeUpdate();
-                     return absl::OkStatus();
-                   })
+  ASSERT_TRUE(pool_
+                  ->Run([&](MysqlConnection& c) -> absl::Status {
+                    sql::PreparedStatement& s = c.Prepare(
+                        "INSERT INTO accounts (id, name, balance, at) VALUES (9, 'x', 0, ?)");
+                    s.setDateTime(1, ToSqlTime(t));
+                    s.executeUpdate();
+                    return absl::OkStatus();
+                  })
                   .ok());
   auto read = pool_->Run([](MysqlConnection& c) -> absl::StatusOr<absl::Time> {
     std::unique_ptr<sql::ResultSet> rs(

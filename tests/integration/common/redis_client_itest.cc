@@ -1,9 +1,8 @@
-#include "services/common/redis_client.h"
-
 #include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "services/common/redis_client.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::common {

@@ -123,8 +123,7 @@ TEST_F(PresenceStoreTest, RetireSetsExpiry) {
   ASSERT_TRUE(store_->Counts(session_, kT0).ok());
   ASSERT_TRUE(store_->Retire(session_, absl::Seconds(60)).ok());
   int bucket = PresenceBucket("a", session_.buckets);
-  auto ttl = redis_->Command(
-      {"TTL", "lc:{ses:101:" + std::to_string(bucket) + "}:conn"});
+  auto ttl = redis_->Command({"TTL", "lc:{ses:101:" + std::to_string(bucket) + "}:conn"});
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer, 0);
   EXPECT_LE(ttl->integer, 60);

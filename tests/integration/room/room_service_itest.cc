@@ -151,8 +151,7 @@ class RoomServiceTest : public ::testing::Test {
 
   int64_t CountRows(const std::string& table) {
     auto n = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
-      std::unique_ptr<sql::ResultSet> rs(
-          c.Prepare("SELECT COUNT(*) FROM " + table).executeQuery());
+      std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT COUNT(*) FROM " + table).executeQuery());
       rs->next();
       return rs->getInt64(1);
     });
@@ -281,9 +280,9 @@ TEST_F(RoomServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
 TEST_F(RoomServiceTest, CallersAreAuthenticatedAndAuthorised) {
   v1::CreateRoomResponse response;
   grpc::ClientContext anonymous;
-  EXPECT_EQ(stub_->CreateRoom(&anonymous, RoomRequest(v1::VISIBILITY_PUBLIC), &response)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      stub_->CreateRoom(&anonymous, RoomRequest(v1::VISIBILITY_PUBLIC), &response).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   grpc::ClientContext forged;
   common::PrincipalCodec wrong("some-other-secret-0123456789");
   common::AttachPrincipal(forged, wrong.Encode(Ops()));
@@ -292,10 +291,10 @@ TEST_F(RoomServiceTest, CallersAreAuthenticatedAndAuthorised) {
   EXPECT_EQ(stub_->CreateRoom(As(Viewer("v1")).get(), RoomRequest(v1::VISIBILITY_PUBLIC), &response)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(stub_->CreateRoom(As(Ops("other-brand")).get(), RoomRequest(v1::VISIBILITY_PUBLIC),
-                              &response)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      stub_->CreateRoom(As(Ops("other-brand")).get(), RoomRequest(v1::VISIBILITY_PUBLIC), &response)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(CountRows("rooms"), 0);
 
   v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC);
@@ -386,8 +385,7 @@ TEST_F(RoomServiceTest, PrivateRoomAdmitsOnlyInvitedViewers) {
   EXPECT_EQ(stub_->GetRoomStats(As(Viewer("stranger")).get(), stats_request, &stats_response)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_TRUE(
-      stub_->GetRoomStats(As(Viewer("alice")).get(), stats_request, &stats_response).ok());
+  EXPECT_TRUE(stub_->GetRoomStats(As(Viewer("alice")).get(), stats_request, &stats_response).ok());
 
   // Ops see who was invited, by whom, and who came.
   v1::ListInvitesRequest list;
@@ -449,7 +447,8 @@ TEST_F(RoomServiceTest, CountsStayExactUnderConcurrentJoins) {
   v1::RoomStats stats = Stats(room.id());
   EXPECT_EQ(stats.concurrent_viewers(), kThreads * kPerThread);
   EXPECT_EQ(stats.total_joins(), kThreads * kPerThread);
-  EXPECT_NEAR(static_cast<double>(stats.reach()), kThreads * kPerThread, 0.03 * kThreads * kPerThread);
+  EXPECT_NEAR(static_cast<double>(stats.reach()), kThreads * kPerThread,
+              0.03 * kThreads * kPerThread);
   EXPECT_EQ(stats.peak_concurrency(), kThreads * kPerThread);
 }
 
@@ -557,9 +556,9 @@ TEST_F(RoomServiceTest, EndedSessionWritesItsStatsToMysql) {
                                 rs->getInt64(4), rs->getInt64(5), rs->getInt64(6)};
   });
   ASSERT_TRUE(row.ok()) << row.status();
-  EXPECT_EQ((*row)[0], 5);   // reach
-  EXPECT_EQ((*row)[1], 5);   // peak
-  EXPECT_EQ((*row)[2], 6);   // joins
+  EXPECT_EQ((*row)[0], 5);  // reach
+  EXPECT_EQ((*row)[1], 5);  // peak
+  EXPECT_EQ((*row)[2], 6);  // joins
   EXPECT_EQ((*row)[3], 42 * 60);
   EXPECT_EQ((*row)[4], v1::SESSION_STATUS_ENDED);
   EXPECT_EQ((*row)[5], 1);

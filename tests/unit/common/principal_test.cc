@@ -34,7 +34,8 @@ TEST(PrincipalTest, RejectsTamperedPayload) {
   viewer.role = Role::kViewer;
   std::string viewer_token = codec.Encode(viewer);
   // Graft the payload of one token onto the signature of another.
-  std::string forged = viewer_token.substr(0, viewer_token.rfind('.')) + token.substr(token.rfind('.'));
+  std::string forged =
+      viewer_token.substr(0, viewer_token.rfind('.')) + token.substr(token.rfind('.'));
   EXPECT_FALSE(codec.Decode(forged, kNow).ok());
   EXPECT_FALSE(codec.Decode("v1.garbage", kNow).ok());
   EXPECT_FALSE(codec.Decode("", kNow).ok());

@@ -1,8 +1,7 @@
-#include "services/room/domain/room.h"
-
 #include <map>
 
 #include "gtest/gtest.h"
+#include "services/room/domain/room.h"
 
 namespace livecommerce::room {
 namespace {
