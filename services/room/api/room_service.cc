@@ -878,4 +878,35 @@ grpc::Status RoomServiceImpl::GetPinnedProduct(grpc::ServerContext* context,
   }());
 }
 
+grpc::Status RoomServiceImpl::GetViewerAccess(grpc::ServerContext* context,
+                                              const v1::GetViewerAccessRequest* request,
+                                              v1::GetViewerAccessResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+    if (caller.role != Role::kService) {
+      return absl::PermissionDeniedError("GetViewerAccess is for other services only");
+    }
+    LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
+    response->set_brand_id(room.brand_id);
+    response->set_visibility(room.visibility);
+    response->set_status(room.status);
+    response->set_current_session_id(FormatId(room.current_session_id));
+    response->set_admitted(room.visibility == v1::VISIBILITY_PUBLIC);
+    if (request->viewer_id().empty()) {
+      return absl::OkStatus();
+    }
+    if (!common::IsValidId(request->viewer_id())) {
+      return InvalidField("viewer_id", "is not a valid viewer id");
+    }
+    LC_ASSIGN_OR_RETURN(std::optional<InviteRecord> invite,
+                        rooms_.FindBoundInvite(room.id, request->viewer_id()));
+    if (invite.has_value() && CheckInviteUsable(*invite, request->viewer_id(), clock_.Now()).ok()) {
+      response->set_admitted(true);
+      response->set_cohort(invite->cohort);
+      response->set_associate_id(invite->associate_id);
+    }
+    return absl::OkStatus();
+  }());
+}
+
 }  // namespace livecommerce::room

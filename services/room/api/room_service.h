@@ -76,6 +76,9 @@ class RoomServiceImpl final : public v1::RoomService::Service {
   grpc::Status GetPinnedProduct(grpc::ServerContext* context,
                                 const v1::GetPinnedProductRequest* request,
                                 v1::GetPinnedProductResponse* response) override;
+  grpc::Status GetViewerAccess(grpc::ServerContext* context,
+                               const v1::GetViewerAccessRequest* request,
+                               v1::GetViewerAccessResponse* response) override;
 
  private:
   // A live room as the hot paths (join, heartbeat) see it; re-read from MySQL after live_cache_ttl.

@@ -661,3 +661,32 @@ TEST_F(RoomServiceTest, PinIsReadByViewersAndPushedByWatch) {
 
 }  // namespace
 }  // namespace livecommerce::room
+
+namespace livecommerce::room {
+namespace {
+
+TEST_F(RoomServiceTest, ViewerAccessIsForServicesAndReportsTheInvite) {
+  v1::Room room = CreateRoom(v1::VISIBILITY_PRIVATE);
+  std::string token = Issue(room.id(), 1, "sa-9")[0].token();
+  GoLive(room.id());
+  ASSERT_TRUE(Join(Viewer("alice"), room.id(), token).ok());
+  v1::GetViewerAccessRequest request;
+  request.set_room_id(room.id());
+  request.set_viewer_id("alice");
+  v1::GetViewerAccessResponse response;
+  EXPECT_EQ(stub_->GetViewerAccess(As(Viewer("alice")).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->GetViewerAccess(As(Service()).get(), request, &response).ok());
+  EXPECT_TRUE(response.admitted());
+  EXPECT_EQ(response.cohort(), "VIP clients");
+  EXPECT_EQ(response.associate_id(), "sa-9");
+  EXPECT_EQ(response.brand_id(), kBrand);
+  EXPECT_EQ(response.status(), v1::ROOM_STATUS_LIVE);
+  request.set_viewer_id("bob");
+  ASSERT_TRUE(stub_->GetViewerAccess(As(Service()).get(), request, &response).ok());
+  EXPECT_FALSE(response.admitted());
+  EXPECT_TRUE(response.cohort().empty());
+}
+
+}  // namespace
+}  // namespace livecommerce::room

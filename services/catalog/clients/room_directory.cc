@@ -1,0 +1,27 @@
+#include "services/catalog/clients/room_directory.h"
+
+#include "services/common/service_client.h"
+
+namespace livecommerce::catalog {
+
+GrpcRoomDirectory::GrpcRoomDirectory(std::shared_ptr<grpc::ChannelInterface> channel,
+                                     const common::PrincipalCodec& codec, absl::Duration timeout)
+    : stub_(v1::RoomService::NewStub(channel)), codec_(codec), timeout_(timeout) {}
+
+absl::StatusOr<RoomAccess> GrpcRoomDirectory::Access(const std::string& brand_id,
+                                                     const std::string& room_id,
+                                                     const std::string& viewer_id) {
+  v1::GetViewerAccessRequest request;
+  request.set_room_id(room_id);
+  request.set_viewer_id(viewer_id);
+  v1::GetViewerAccessResponse response;
+  auto context = common::ServiceCallContext(codec_, brand_id, "catalog", timeout_);
+  grpc::Status status = stub_->GetViewerAccess(context.get(), request, &response);
+  if (!status.ok()) {
+    return common::FromGrpcStatus(status, "room service");
+  }
+  return RoomAccess{response.brand_id(), response.visibility(), response.status(),
+                    response.admitted(), response.cohort(), response.associate_id()};
+}
+
+}  // namespace livecommerce::catalog

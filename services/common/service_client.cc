@@ -1,0 +1,37 @@
+#include "services/common/service_client.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace livecommerce::common {
+
+std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& codec,
+                                                        const std::string& brand_id,
+                                                        const std::string& caller,
+                                                        absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  // The principal outlives the call by a margin so a slow peer still sees it valid.
+  Principal principal{Role::kService, brand_id, caller, absl::Now() + timeout + absl::Minutes(1)};
+  AttachPrincipal(*context, codec.Encode(principal));
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::microseconds(absl::ToInt64Microseconds(timeout)));
+  return context;
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view peer) {
+  if (status.ok()) {
+    return absl::OkStatus();
+  }
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+      return absl::UnavailableError(absl::StrCat(peer, " unavailable"));
+    default:
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+  }
+}
+
+}  // namespace livecommerce::common

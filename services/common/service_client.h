@@ -1,0 +1,25 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
+#include "services/common/principal.h"
+
+namespace livecommerce::common {
+
+// A client context for calling another service on behalf of `brand_id`: a deadline `timeout` from
+// now and a signed SERVICE principal naming `caller` (this service).
+std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& codec,
+                                                        const std::string& brand_id,
+                                                        const std::string& caller,
+                                                        absl::Duration timeout);
+
+// A peer's gRPC status as an absl::Status. A peer that is down, or does not answer before the
+// deadline, is UNAVAILABLE naming `peer`; other codes and messages pass through.
+absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view peer);
+
+}  // namespace livecommerce::common
