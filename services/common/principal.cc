@@ -111,7 +111,7 @@ absl::StatusOr<std::string> LoadInternalSecret() {
   return secret;
 }
 
-absl::StatusOr<Principal> PrincipalFromContext(const grpc::ServerContext& context,
+absl::StatusOr<Principal> PrincipalFromContext(const grpc::ServerContextBase& context,
                                                const PrincipalCodec& codec, absl::Time now) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(kPrincipalMetadataKey);

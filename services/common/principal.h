@@ -9,7 +9,7 @@
 
 namespace grpc {
 class ClientContext;
-class ServerContext;
+class ServerContextBase;
 }  // namespace grpc
 
 namespace livecommerce::common {
@@ -49,7 +49,7 @@ class PrincipalCodec final {
 absl::StatusOr<std::string> LoadInternalSecret();
 
 // The verified principal of a server call; UNAUTHENTICATED when missing or invalid.
-absl::StatusOr<Principal> PrincipalFromContext(const grpc::ServerContext& context,
+absl::StatusOr<Principal> PrincipalFromContext(const grpc::ServerContextBase& context,
                                                const PrincipalCodec& codec, absl::Time now);
 void AttachPrincipal(grpc::ClientContext& context, const std::string& encoded_principal);
 

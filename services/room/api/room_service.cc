@@ -130,7 +130,7 @@ RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
                                  RoomServiceOptions options)
     : rooms_(rooms), presence_(presence), clock_(clock), codec_(codec), options_(options) {}
 
-absl::StatusOr<Principal> RoomServiceImpl::Caller(const grpc::ServerContext& context) const {
+absl::StatusOr<Principal> RoomServiceImpl::Caller(const grpc::ServerContextBase& context) const {
   return common::PrincipalFromContext(context, codec_, clock_.Now());
 }
 
@@ -655,26 +655,32 @@ grpc::Status RoomServiceImpl::JoinRoom(grpc::ServerContext* context,
   return common::ToGrpcStatus(DoJoinRoom(*context, *request, *response));
 }
 
-grpc::Status RoomServiceImpl::Heartbeat(grpc::ServerContext* context,
-                                        const v1::HeartbeatRequest* request,
-                                        v1::HeartbeatResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
-    LC_RETURN_IF_ERROR(ValidateDeviceId(request->device_id()));
-    LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request->room_id()));
-    LC_ASSIGN_OR_RETURN(LiveSession live, LiveSessionOf(room_id));
-    if (live.room.brand_id != caller.brand_id) {
-      return absl::NotFoundError("room_id: no such room");
-    }
-    LC_ASSIGN_OR_RETURN(bool present, presence_.Heartbeat(live.presence, caller.subject,
-                                                          request->device_id(), clock_.Now()));
-    if (!present) {
-      return absl::FailedPreconditionError("device_id: not in the room; join again");
-    }
-    response->set_heartbeat_interval_seconds(
-        static_cast<int32_t>(absl::ToInt64Seconds(options_.heartbeat_interval)));
-    return absl::OkStatus();
-  }());
+absl::Status RoomServiceImpl::DoHeartbeat(const grpc::ServerContextBase& context,
+                                          const v1::HeartbeatRequest& request,
+                                          v1::HeartbeatResponse& response) {
+  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
+  LC_RETURN_IF_ERROR(ValidateDeviceId(request.device_id()));
+  LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request.room_id()));
+  LC_ASSIGN_OR_RETURN(LiveSession live, LiveSessionOf(room_id));
+  if (live.room.brand_id != caller.brand_id) {
+    return absl::NotFoundError("room_id: no such room");
+  }
+  LC_ASSIGN_OR_RETURN(bool present, presence_.Heartbeat(live.presence, caller.subject,
+                                                        request.device_id(), clock_.Now()));
+  if (!present) {
+    return absl::FailedPreconditionError("device_id: not in the room; join again");
+  }
+  response.set_heartbeat_interval_seconds(
+      static_cast<int32_t>(absl::ToInt64Seconds(options_.heartbeat_interval)));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* RoomServiceImpl::Heartbeat(grpc::CallbackServerContext* context,
+                                                     const v1::HeartbeatRequest* request,
+                                                     v1::HeartbeatResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(common::ToGrpcStatus(DoHeartbeat(*context, *request, *response)));
+  return reactor;
 }
 
 grpc::Status RoomServiceImpl::LeaveRoom(grpc::ServerContext* context,

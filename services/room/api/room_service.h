@@ -30,7 +30,10 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
 // gRPC handlers of livecommerce.v1.RoomService: authorise the caller, validate, call the stores,
 // convert to protos. Ops of the room's brand manage rooms, sessions, invites and the pin; viewers
 // of the brand join public rooms, and private rooms with an invite.
-class RoomServiceImpl final : public v1::RoomService::Service {
+// Heartbeat, the hot path, is a callback method: it runs on gRPC's own threads without a hand-off
+// to the sync thread pool.
+class RoomServiceImpl final
+    : public v1::RoomService::WithCallbackMethod_Heartbeat<v1::RoomService::Service> {
  public:
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, const common::Clock& clock,
                   const common::PrincipalCodec& codec, RoomServiceOptions options);
@@ -59,8 +62,9 @@ class RoomServiceImpl final : public v1::RoomService::Service {
                            v1::ListInvitesResponse* response) override;
   grpc::Status JoinRoom(grpc::ServerContext* context, const v1::JoinRoomRequest* request,
                         v1::JoinRoomResponse* response) override;
-  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
-                         v1::HeartbeatResponse* response) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
+                                      const v1::HeartbeatRequest* request,
+                                      v1::HeartbeatResponse* response) override;
   grpc::Status LeaveRoom(grpc::ServerContext* context, const v1::LeaveRoomRequest* request,
                          v1::LeaveRoomResponse* response) override;
   grpc::Status BatchPresence(grpc::ServerContext* context, const v1::BatchPresenceRequest* request,
@@ -92,7 +96,7 @@ class RoomServiceImpl final : public v1::RoomService::Service {
     absl::Time fetched_at;
   };
 
-  absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
+  absl::StatusOr<common::Principal> Caller(const grpc::ServerContextBase& context) const;
   // The room, if the caller's brand owns it (NOT_FOUND otherwise, to hide other brands' rooms).
   absl::StatusOr<RoomRecord> LoadRoom(const common::Principal& caller, absl::string_view room_id);
   absl::Status RequireOps(const common::Principal& caller, const RoomRecord& room) const;
@@ -114,6 +118,8 @@ class RoomServiceImpl final : public v1::RoomService::Service {
   absl::Status DoIssueInvites(const grpc::ServerContext& context,
                               const v1::IssueInvitesRequest& request,
                               v1::IssueInvitesResponse& response);
+  absl::Status DoHeartbeat(const grpc::ServerContextBase& context,
+                           const v1::HeartbeatRequest& request, v1::HeartbeatResponse& response);
   absl::Status DoJoinRoom(const grpc::ServerContext& context, const v1::JoinRoomRequest& request,
                           v1::JoinRoomResponse& response);
   absl::Status DoBatchPresence(const grpc::ServerContext& context,
