@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/hash.h"
 #include "services/common/principal.h"
 #include "services/common/status.h"
 #include "services/common/validation.h"
@@ -138,12 +139,7 @@ absl::Status ValidateDeviceId(absl::string_view device_id) {
 }
 
 int PresenceBucket(absl::string_view viewer_id, int buckets) {
-  // FNV-1a, 64 bit.
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : viewer_id) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
+  uint64_t hash = common::StableHash(viewer_id);
   return static_cast<int>(hash % static_cast<uint64_t>(buckets < 1 ? 1 : buckets));
 }
 

@@ -1,11 +1,8 @@
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "absl/time/time.h"
 #include "services/common/clock.h"
+#include "services/common/periodic_task.h"
 #include "services/room/store/presence_store.h"
 #include "services/room/store/room_store.h"
 
@@ -18,9 +15,8 @@ class PeakSampler final {
  public:
   PeakSampler(RoomStore& rooms, PresenceStore& presence, const common::Clock& clock,
               absl::Duration period);
-  ~PeakSampler();
-  void Start();
-  void Stop();
+  void Start() { task_.Start(); }
+  void Stop() { task_.Stop(); }
   // One pass over the live sessions (what the thread does each period). Returns sessions sampled.
   int SampleOnce();
 
@@ -28,11 +24,7 @@ class PeakSampler final {
   RoomStore& rooms_;
   PresenceStore& presence_;
   const common::Clock& clock_;
-  absl::Duration period_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
+  common::PeriodicTask task_;
 };
 
 }  // namespace livecommerce::room

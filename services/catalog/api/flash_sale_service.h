@@ -1,0 +1,141 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "absl/time/time.h"
+#include "livecommerce/v1/flash.grpc.pb.h"
+#include "services/catalog/clients/room_directory.h"
+#include "services/catalog/store/flash_sale_store.h"
+#include "services/catalog/store/flash_stock_store.h"
+#include "services/catalog/store/inventory_store.h"
+#include "services/catalog/store/product_store.h"
+#include "services/common/clock.h"
+#include "services/common/principal.h"
+
+namespace livecommerce::catalog {
+
+struct FlashSaleOptions {
+  int default_buckets = 4;
+  absl::Duration sale_cache_ttl = absl::Seconds(1);
+  // How long a rebuild waits after the live stock went missing, so reservations already taken from
+  // Redis reach MySQL before the snapshot (longer than a reserve call can take).
+  absl::Duration rebuild_grace = absl::Seconds(1);
+};
+
+// LC_FLASH_BUCKETS, LC_FLASH_REBUILD_GRACE_MS.
+absl::StatusOr<FlashSaleOptions> LoadFlashSaleOptions();
+
+// Rebuilds of live stock asked for by the hot path, done by a background job.
+class RebuildQueue {
+ public:
+  void Request(int64_t sale_id, absl::Time now);
+  // Sales whose request is older than `grace`; they leave the queue.
+  std::vector<int64_t> TakeDue(absl::Time now, absl::Duration grace);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<int64_t, absl::Time> requested_;
+};
+
+// gRPC handlers of livecommerce.v1.FlashSaleService. ReserveStock, the hot path of a flash-sale
+// storm, is a callback method (no hand-off to the sync thread pool). The flash-sale logic that
+// spans MySQL and Redis lives here: the order of the two writes is what keeps stock exact.
+class FlashSaleServiceImpl final
+    : public v1::FlashSaleService::WithCallbackMethod_ReserveStock<v1::FlashSaleService::Service> {
+ public:
+  FlashSaleServiceImpl(FlashSaleStore& sales, FlashStockStore& stock, ProductStore& products,
+                       InventoryStore& inventory, RoomDirectory& rooms, RebuildQueue& rebuilds,
+                       const common::Clock& clock, const common::PrincipalCodec& codec,
+                       FlashSaleOptions options);
+
+  grpc::Status CreateFlashSale(grpc::ServerContext* context,
+                               const v1::CreateFlashSaleRequest* request,
+                               v1::CreateFlashSaleResponse* response) override;
+  grpc::Status StartFlashSale(grpc::ServerContext* context,
+                              const v1::StartFlashSaleRequest* request,
+                              v1::StartFlashSaleResponse* response) override;
+  grpc::Status EndFlashSale(grpc::ServerContext* context, const v1::EndFlashSaleRequest* request,
+                            v1::EndFlashSaleResponse* response) override;
+  grpc::Status CancelFlashSale(grpc::ServerContext* context,
+                               const v1::CancelFlashSaleRequest* request,
+                               v1::CancelFlashSaleResponse* response) override;
+  grpc::Status RebuildFlashStock(grpc::ServerContext* context,
+                                 const v1::RebuildFlashStockRequest* request,
+                                 v1::RebuildFlashStockResponse* response) override;
+  grpc::Status GetFlashSale(grpc::ServerContext* context, const v1::GetFlashSaleRequest* request,
+                            v1::GetFlashSaleResponse* response) override;
+  grpc::Status ListRoomFlashSales(grpc::ServerContext* context,
+                                  const v1::ListRoomFlashSalesRequest* request,
+                                  v1::ListRoomFlashSalesResponse* response) override;
+  grpc::Status CreateHold(grpc::ServerContext* context, const v1::CreateHoldRequest* request,
+                          v1::CreateHoldResponse* response) override;
+  grpc::Status ReleaseHold(grpc::ServerContext* context, const v1::ReleaseHoldRequest* request,
+                           v1::ReleaseHoldResponse* response) override;
+  grpc::ServerUnaryReactor* ReserveStock(grpc::CallbackServerContext* context,
+                                         const v1::ReserveStockRequest* request,
+                                         v1::ReserveStockResponse* response) override;
+  grpc::Status ConfirmReservation(grpc::ServerContext* context,
+                                  const v1::ConfirmReservationRequest* request,
+                                  v1::ConfirmReservationResponse* response) override;
+  grpc::Status ReleaseReservation(grpc::ServerContext* context,
+                                  const v1::ReleaseReservationRequest* request,
+                                  v1::ReleaseReservationResponse* response) override;
+
+  // Rebuilds a sale's live stock from MySQL now (ops, and the background job).
+  absl::Status Rebuild(int64_t sale_id);
+  // Returns the stock of reservations and holds that have expired, and reconciles Redis with
+  // MySQL for entries past their expiry. Returns how many entries were settled.
+  absl::StatusOr<int> SweepOnce();
+
+ private:
+  absl::StatusOr<common::Principal> Caller(const grpc::ServerContextBase& context) const;
+  absl::StatusOr<FlashSaleRecord> Sale(int64_t sale_id, bool fresh);
+  void ForgetSale(int64_t sale_id);
+  absl::Status FillSale(const FlashSaleRecord& sale, v1::FlashSale* out);
+  absl::Status CheckCanSee(const common::Principal& caller, const FlashSaleRecord& sale);
+  absl::StatusOr<FlashSaleRecord> ChangeSale(
+      const grpc::ServerContext& context, const std::string& sale_id,
+      const std::function<absl::Status(FlashSaleRecord&)>& change);
+  absl::Status DoCreateFlashSale(const grpc::ServerContext& context,
+                                 const v1::CreateFlashSaleRequest& request,
+                                 v1::CreateFlashSaleResponse& response);
+  absl::Status DoReserve(const grpc::ServerContextBase& context,
+                         const v1::ReserveStockRequest& request,
+                         v1::ReserveStockResponse& response);
+  absl::Status ReserveFlash(const common::Principal& caller, const v1::ReserveStockRequest& request,
+                            v1::Reservation& out);
+  absl::Status ReserveRegular(const common::Principal& caller,
+                              const v1::ReserveStockRequest& request, v1::Reservation& out);
+  absl::Status DoConfirm(const grpc::ServerContext& context,
+                         const v1::ConfirmReservationRequest& request,
+                         v1::ConfirmReservationResponse& response);
+  absl::Status DoRelease(const grpc::ServerContext& context,
+                         const v1::ReleaseReservationRequest& request,
+                         v1::ReleaseReservationResponse& response);
+  absl::Status DoCreateHold(const grpc::ServerContext& context,
+                            const v1::CreateHoldRequest& request, v1::CreateHoldResponse& response);
+  // Settles one stock entry past its expiry against the record.
+  absl::Status Settle(const FlashSaleRecord& sale, const DueEntry& entry);
+
+  FlashSaleStore& sales_;
+  FlashStockStore& stock_;
+  ProductStore& products_;
+  InventoryStore& inventory_;
+  RoomDirectory& rooms_;
+  RebuildQueue& rebuilds_;
+  const common::Clock& clock_;
+  const common::PrincipalCodec& codec_;
+  FlashSaleOptions options_;
+
+  struct CachedSale {
+    FlashSaleRecord sale;
+    absl::Time fetched_at;  // real time
+  };
+  std::mutex cache_mu_;
+  std::unordered_map<int64_t, CachedSale> cache_;
+};
+
+}  // namespace livecommerce::catalog

@@ -1,0 +1,4 @@
+set(CATALOG_FLASH_SOURCES
+  domain/flash_sale.cc
+  store/mysql_flash_sale_store.cc
+  store/redis_flash_stock_store.cc)

@@ -1,0 +1,6 @@
+lc_add_test(flash_unit_test unit
+  SOURCES unit/catalog/flash_sale_domain_test.cc
+  LIBS catalog_lib)
+lc_add_test(flash_integration_test integration
+  SOURCES integration/catalog/flash_stock_store_itest.cc
+  LIBS catalog_lib)
