@@ -1,5 +1,6 @@
 -- Flash sales, their reservations and holds. The live stock is in Redis; these tables are the
 -- record it is rebuilt from: available = total_stock - confirmed - live reservations - live holds.
+-- room_id, sku_id and product_id refer to other services' records: no foreign keys to them.
 
 CREATE TABLE flash_sales (
   id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -21,7 +22,6 @@ CREATE TABLE flash_sales (
   PRIMARY KEY (id),
   KEY idx_flash_sales_room (room_id, id),
   KEY idx_flash_sales_brand (brand_id, starts_at),
-  CONSTRAINT fk_flash_sales_room FOREIGN KEY (room_id) REFERENCES rooms (id),
   CONSTRAINT chk_flash_sales_stock CHECK (total_stock > 0 AND per_buyer_limit > 0 AND sale_price_fen > 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
