@@ -21,7 +21,7 @@ absl::StatusOr<RoomAccess> GrpcRoomDirectory::Access(const std::string& brand_id
     return common::FromGrpcStatus(status, "room service");
   }
   return RoomAccess{response.brand_id(), response.visibility(), response.status(),
-                    response.admitted(), response.cohort(), response.associate_id()};
+                    response.admitted(), response.cohort(),     response.associate_id()};
 }
 
 }  // namespace livecommerce::catalog

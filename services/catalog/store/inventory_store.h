@@ -21,10 +21,10 @@ struct InventoryReservation {
   absl::Time expires_at;
 };
 
-// Regular (non-flash) inventory per SKU, in MySQL: on_hand units, of which `reserved` are set aside.
-// Every change is one transaction with conditional updates, so available (on_hand - reserved) never
-// goes below zero. All three changes are idempotent by reservation id: repeating a call returns the
-// reservation as it is and changes nothing.
+// Regular (non-flash) inventory per SKU, in MySQL: on_hand units, of which `reserved` are set
+// aside. Every change is one transaction with conditional updates, so available (on_hand -
+// reserved) never goes below zero. All three changes are idempotent by reservation id: repeating a
+// call returns the reservation as it is and changes nothing.
 class InventoryStore {
  public:
   virtual ~InventoryStore() = default;
