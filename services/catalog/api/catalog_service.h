@@ -20,7 +20,8 @@ namespace livecommerce::catalog {
 // - SERVICE (other services) read any product and SKU of their brand, and room lists as ops do.
 // - Everyone else (viewers, associates, finance) reads ACTIVE products only, without on_hand and
 //   reserved. A viewer sees a room's list only when they may watch the room (public, or holding
-//   its invite), without the items of other cohorts, at their own cohort's price.
+//   its invite), without the items of other cohorts, at their own cohort's price. Associates and
+//   finance read the list of any room of their brand as a viewer without a cohort would see it.
 class CatalogServiceImpl final : public v1::CatalogService::Service {
  public:
   CatalogServiceImpl(ProductStore& products, InventoryStore& inventory, RoomDirectory& rooms,
