@@ -3,4 +3,5 @@ lc_add_test(flash_unit_test unit
   LIBS catalog_lib)
 lc_add_test(flash_integration_test integration
   SOURCES integration/catalog/flash_stock_store_itest.cc
-  LIBS catalog_lib)
+          integration/catalog/flash_sale_service_itest.cc
+  LIBS catalog_lib room_lib)

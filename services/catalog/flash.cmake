@@ -1,4 +1,5 @@
 set(CATALOG_FLASH_SOURCES
+  api/flash_sale_service.cc
   domain/flash_sale.cc
   store/mysql_flash_sale_store.cc
   store/redis_flash_stock_store.cc)

@@ -1,4 +1,7 @@
 // The room service: wiring only.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
@@ -38,7 +41,11 @@ int main() {
     spdlog::critical("cannot load presence scripts: {}", s.message());
     return 1;
   }
-  room::RoomServiceImpl service(rooms, presence, clock, codec, options);
+  room::GrpcCatalogDirectory catalog(
+      grpc::CreateChannel(common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102"),
+                          grpc::InsecureChannelCredentials()),
+      codec, absl::Seconds(2));
+  room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options);
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
 
   auto server = common::GrpcServer::Start(server_options, {&service});

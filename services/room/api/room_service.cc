@@ -126,9 +126,43 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions() {
 }
 
 RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
-                                 const common::Clock& clock, const common::PrincipalCodec& codec,
-                                 RoomServiceOptions options)
-    : rooms_(rooms), presence_(presence), clock_(clock), codec_(codec), options_(options) {}
+                                 CatalogDirectory& catalog, const common::Clock& clock,
+                                 const common::PrincipalCodec& codec, RoomServiceOptions options)
+    : rooms_(rooms),
+      presence_(presence),
+      catalog_(catalog),
+      clock_(clock),
+      codec_(codec),
+      options_(options) {}
+
+v1::PinnedProduct RoomServiceImpl::ResolvedPin(const RoomRecord& room) {
+  v1::PinnedProduct pinned;
+  if (!room.pinned.has_value()) {
+    return pinned;
+  }
+  ToProto(*room.pinned, &pinned);
+  std::string key = absl::StrCat(room.brand_id, "/", pinned.product_id(), "/", pinned.sku_id());
+  absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    auto it = pin_cache_.find(key);
+    if (it != pin_cache_.end() && now - it->second.fetched_at < options_.pin_details_ttl) {
+      pinned.set_product_name(it->second.details.product_name());
+      pinned.set_image_url(it->second.details.image_url());
+      *pinned.mutable_price() = it->second.details.price();
+      return pinned;
+    }
+  }
+  absl::Status resolved = catalog_.Resolve(room.brand_id, pinned);
+  if (!resolved.ok()) {
+    spdlog::warn("room {}: pinned product details unavailable: {}", room.id, resolved.message());
+    return pinned;
+  }
+  std::lock_guard<std::mutex> lock(live_mu_);
+  if (pin_cache_.size() > 10000) pin_cache_.clear();
+  pin_cache_[key] = CachedPin{pinned, now};
+  return pinned;
+}
 
 absl::StatusOr<Principal> RoomServiceImpl::Caller(const grpc::ServerContextBase& context) const {
   return common::PrincipalFromContext(context, codec_, clock_.Now());
@@ -638,7 +672,7 @@ absl::Status RoomServiceImpl::DoJoinRoom(const grpc::ServerContext& context,
   stats->set_total_joins(counts.joins);
   ToTimestamp(now, stats->mutable_as_of());
   if (room.pinned.has_value()) {
-    ToProto(*room.pinned, response.mutable_pinned());
+    *response.mutable_pinned() = ResolvedPin(room);
   }
   if (grant.has_value()) {
     response.set_cohort(grant->cohort);
@@ -792,10 +826,7 @@ absl::Status RoomServiceImpl::DoWatchRoom(grpc::ServerContext& context,
                               : std::string();
     if (!last_pin.has_value() || *last_pin != pin_key) {
       v1::WatchRoomResponse message;
-      v1::PinnedProduct* pinned = message.mutable_pinned();
-      if (room.pinned.has_value()) {
-        ToProto(*room.pinned, pinned);
-      }
+      *message.mutable_pinned() = ResolvedPin(room);
       if (!writer.Write(message)) {
         return absl::OkStatus();
       }
@@ -809,6 +840,17 @@ absl::Status RoomServiceImpl::DoWatchRoom(grpc::ServerContext& context,
         return absl::OkStatus();
       }
       next_stats = now + options_.watch_stats_interval;
+      absl::StatusOr<std::vector<v1::FlashStock>> stock =
+          catalog_.RoomFlashStock(room.brand_id, FormatId(room.id));
+      if (stock.ok() && !stock->empty()) {
+        v1::WatchRoomResponse update;
+        for (v1::FlashStock& sale : *stock) {
+          *update.mutable_flash_stock()->add_sales() = std::move(sale);
+        }
+        if (!writer.Write(update)) {
+          return absl::OkStatus();
+        }
+      }
     }
     std::this_thread::sleep_for(
         std::chrono::milliseconds(absl::ToInt64Milliseconds(options_.watch_pin_poll)));
@@ -835,6 +877,11 @@ grpc::Status RoomServiceImpl::PinProduct(grpc::ServerContext* context,
     if (!request->sku_id().empty() && !common::IsValidId(request->sku_id())) {
       return InvalidField("sku_id", "is not a valid SKU id");
     }
+    // Only a product of the brand's catalog can be pinned.
+    v1::PinnedProduct details;
+    details.set_product_id(request->product_id());
+    details.set_sku_id(request->sku_id());
+    LC_RETURN_IF_ERROR(catalog_.Resolve(room.brand_id, details));
     absl::Time now = clock_.Now();
     LC_ASSIGN_OR_RETURN(RoomRecord updated,
                         rooms_.UpdateRoom(room.id, [&](RoomRecord& r) -> absl::Status {
@@ -847,6 +894,9 @@ grpc::Status RoomServiceImpl::PinProduct(grpc::ServerContext* context,
                           return absl::OkStatus();
                         }));
     ToProto(*updated.pinned, response->mutable_pinned());
+    response->mutable_pinned()->set_product_name(details.product_name());
+    response->mutable_pinned()->set_image_url(details.image_url());
+    *response->mutable_pinned()->mutable_price() = details.price();
     return absl::OkStatus();
   }());
 }
@@ -878,7 +928,7 @@ grpc::Status RoomServiceImpl::GetPinnedProduct(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
     LC_RETURN_IF_ERROR(CheckCanSee(caller, room));
     if (room.pinned.has_value()) {
-      ToProto(*room.pinned, response->mutable_pinned());
+      *response->mutable_pinned() = ResolvedPin(room);
     }
     return absl::OkStatus();
   }());

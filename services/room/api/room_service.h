@@ -8,6 +8,7 @@
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/room/clients/catalog_directory.h"
 #include "services/room/store/presence_store.h"
 #include "services/room/store/room_store.h"
 
@@ -21,6 +22,7 @@ struct RoomServiceOptions {
   absl::Duration watch_pin_poll = absl::Milliseconds(250);
   absl::Duration live_cache_ttl = absl::Seconds(1);
   absl::Duration join_counts_ttl = absl::Milliseconds(500);
+  absl::Duration pin_details_ttl = absl::Seconds(5);
   absl::Duration ended_presence_ttl = absl::Hours(24);
 };
 
@@ -35,8 +37,9 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
 class RoomServiceImpl final
     : public v1::RoomService::WithCallbackMethod_Heartbeat<v1::RoomService::Service> {
  public:
-  RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, const common::Clock& clock,
-                  const common::PrincipalCodec& codec, RoomServiceOptions options);
+  RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, CatalogDirectory& catalog,
+                  const common::Clock& clock, const common::PrincipalCodec& codec,
+                  RoomServiceOptions options);
 
   grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
                           v1::CreateRoomResponse* response) override;
@@ -106,6 +109,9 @@ class RoomServiceImpl final
   absl::StatusOr<LiveSession> LiveSessionOf(int64_t room_id);
   void ForgetLiveSession(int64_t room_id);
   absl::StatusOr<v1::RoomStats> StatsOf(const RoomRecord& room);
+  // The room's pin with the product's details from the catalog (cached briefly; without details
+  // when the catalog cannot be reached, so reads never fail because of it).
+  v1::PinnedProduct ResolvedPin(const RoomRecord& room);
   // Counts for join responses, shared by all joins of a session for a short while.
   absl::StatusOr<LiveCounts> RecentCounts(const PresenceSession& session);
 
@@ -130,6 +136,7 @@ class RoomServiceImpl final
 
   RoomStore& rooms_;
   PresenceStore& presence_;
+  CatalogDirectory& catalog_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   RoomServiceOptions options_;
@@ -137,6 +144,11 @@ class RoomServiceImpl final
   std::mutex live_mu_;
   std::unordered_map<int64_t, LiveSession> live_cache_;     // by room id
   std::unordered_map<int64_t, CachedCounts> counts_cache_;  // by session id
+  struct CachedPin {
+    v1::PinnedProduct details;
+    absl::Time fetched_at;
+  };
+  std::unordered_map<std::string, CachedPin> pin_cache_;  // by brand/product/sku
 };
 
 }  // namespace livecommerce::room

@@ -23,6 +23,7 @@
 #include "services/room/api/room_service.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
+#include "tests/support/fake_catalog_directory.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::catalog {
@@ -53,8 +54,8 @@ class CatalogServiceTest : public ::testing::Test {
     room_store_ = std::make_unique<room::MysqlRoomStore>(*mysql_);
     presence_ = std::make_unique<room::RedisPresenceStore>(*redis_, absl::Seconds(30));
     ASSERT_TRUE(presence_->LoadScripts().ok());
-    room_service_ = std::make_unique<room::RoomServiceImpl>(*room_store_, *presence_, clock_,
-                                                            codec_, room::RoomServiceOptions{});
+    room_service_ = std::make_unique<room::RoomServiceImpl>(
+        *room_store_, *presence_, room_catalog_, clock_, codec_, room::RoomServiceOptions{});
     auto room_server = common::GrpcServer::Start(common::ServerOptions{}, {room_service_.get()});
     ASSERT_TRUE(room_server.ok()) << room_server.status();
     room_server_ = *std::move(room_server);
@@ -300,6 +301,9 @@ class CatalogServiceTest : public ::testing::Test {
   std::unique_ptr<common::MysqlPool> mysql_;
   std::unique_ptr<room::MysqlRoomStore> room_store_;
   std::unique_ptr<room::RedisPresenceStore> presence_;
+  // The room service only asks the catalog about pins and flash stock, which these tests do not
+  // use.
+  testing::FakeCatalogDirectory room_catalog_;
   std::unique_ptr<room::RoomServiceImpl> room_service_;
   std::unique_ptr<common::GrpcServer> room_server_;
   std::unique_ptr<v1::RoomService::Stub> room_stub_;

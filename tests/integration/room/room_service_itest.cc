@@ -18,6 +18,7 @@
 #include "services/room/jobs/peak_sampler.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
+#include "tests/support/fake_catalog_directory.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::room {
@@ -44,7 +45,8 @@ class RoomServiceTest : public ::testing::Test {
     rooms_ = std::make_unique<MysqlRoomStore>(*mysql_);
     presence_ = std::make_unique<RedisPresenceStore>(*redis_, options_.presence_window);
     ASSERT_TRUE(presence_->LoadScripts().ok());
-    service_ = std::make_unique<RoomServiceImpl>(*rooms_, *presence_, clock_, codec_, options_);
+    service_ =
+        std::make_unique<RoomServiceImpl>(*rooms_, *presence_, catalog_, clock_, codec_, options_);
     auto server = common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -159,6 +161,7 @@ class RoomServiceTest : public ::testing::Test {
   }
 
   common::FakeClock clock_{kT0};
+  testing::FakeCatalogDirectory catalog_;
   common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
   RoomServiceOptions options_ = [] {
     RoomServiceOptions o;
@@ -635,14 +638,34 @@ TEST_F(RoomServiceTest, PinIsReadByViewersAndPushedByWatch) {
   ASSERT_TRUE(message.has_stats());
   EXPECT_EQ(message.stats().concurrent_viewers(), 1);
 
+  v1::PinProductRequest unknown = pin;
+  unknown.set_product_id("not-in-catalog");
+  EXPECT_EQ(stub_->PinProduct(As(Ops()).get(), unknown, &pinned).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   pin.set_sku_id("sku-9");
   ASSERT_TRUE(stub_->PinProduct(As(Ops()).get(), pin, &pinned).ok());
+  EXPECT_EQ(pinned.pinned().product_name(), "Product prod-1");
+  EXPECT_EQ(pinned.pinned().price().amount_fen(), 129900);
   bool saw_pin = false;
   for (int i = 0; i < 20 && !saw_pin; ++i) {
     ASSERT_TRUE(reader->Read(&message));
     saw_pin = message.has_pinned() && message.pinned().sku_id() == "sku-9";
   }
   EXPECT_TRUE(saw_pin);
+  EXPECT_EQ(message.pinned().product_name(), "Product prod-1");
+  // The room's flash stock rides along with the stats.
+  v1::FlashStock stock;
+  stock.set_sale_id("77");
+  stock.set_remaining(42);
+  catalog_.SetFlashStock({stock});
+  clock_.Advance(absl::Seconds(2));
+  bool saw_stock = false;
+  for (int i = 0; i < 50 && !saw_stock; ++i) {
+    ASSERT_TRUE(reader->Read(&message));
+    saw_stock = message.has_flash_stock() && message.flash_stock().sales_size() == 1 &&
+                message.flash_stock().sales(0).remaining() == 42;
+  }
+  EXPECT_TRUE(saw_stock);
   context->TryCancel();
   reader->Finish();
 
@@ -651,6 +674,7 @@ TEST_F(RoomServiceTest, PinIsReadByViewersAndPushedByWatch) {
   v1::GetPinnedProductResponse got_pin;
   ASSERT_TRUE(stub_->GetPinnedProduct(As(Viewer("v2")).get(), get_pin, &got_pin).ok());
   EXPECT_EQ(got_pin.pinned().product_id(), "prod-1");
+  EXPECT_EQ(got_pin.pinned().image_url(), "https://cdn.example.com/prod-1.jpg");
   v1::UnpinProductRequest unpin;
   unpin.set_room_id(room.id());
   v1::UnpinProductResponse unpinned;

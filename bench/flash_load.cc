@@ -1,0 +1,321 @@
+// Load generator for the `flash` scenario: a flash-sale storm. Buyers (default 20,000) compete for
+// a sale of a few units (default 1,000, one per buyer): ReserveStock is sent open-loop at a fixed
+// rate through gRPC as the order service would, latency measured from when each attempt was due.
+// A small share of winners release their unit at once (a cancelled checkout), so units go back
+// and must be sold again; at the end every remaining winner is confirmed (paid) and the sale's own
+// figures are checked: sold must equal the stock (no oversell, no undersell). Prints one line of
+// key=value figures on stdout.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "livecommerce/v1/catalog.grpc.pb.h"
+#include "livecommerce/v1/flash.grpc.pb.h"
+#include "livecommerce/v1/room.grpc.pb.h"
+#include "services/common/principal.h"
+#include "services/common/proto_util.h"
+
+namespace {
+
+namespace v1 = livecommerce::v1;
+using livecommerce::common::AttachPrincipal;
+using livecommerce::common::Principal;
+using livecommerce::common::PrincipalCodec;
+using livecommerce::common::Role;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string room_target = "127.0.0.1:7101";
+  std::string catalog_target = "127.0.0.1:7102";
+  std::string secret = "livecommerce-local-internal-secret";
+  std::string brand = "bench";
+  int buyers = 20000;
+  int units = 1000;
+  int rate = 16000;
+  int duration_s = 20;
+  int channels = 4;
+  int release_percent = 5;
+  int buckets = 0;  // 0: the service default
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string key = argv[i];
+    std::string value = argv[i + 1];
+    int* target = nullptr;
+    if (key == "--room")
+      o.room_target = value;
+    else if (key == "--catalog")
+      o.catalog_target = value;
+    else if (key == "--secret")
+      o.secret = value;
+    else if (key == "--brand")
+      o.brand = value;
+    else if (key == "--buyers")
+      target = &o.buyers;
+    else if (key == "--units")
+      target = &o.units;
+    else if (key == "--rate")
+      target = &o.rate;
+    else if (key == "--duration")
+      target = &o.duration_s;
+    else if (key == "--channels")
+      target = &o.channels;
+    else if (key == "--release-percent")
+      target = &o.release_percent;
+    else if (key == "--buckets")
+      target = &o.buckets;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", key.c_str());
+      std::exit(2);
+    }
+    if (target != nullptr && !absl::SimpleAtoi(value, target)) {
+      std::fprintf(stderr, "%s needs a number\n", key.c_str());
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+[[noreturn]] void Die(const char* what, const grpc::Status& s) {
+  std::fprintf(stderr, "%s: %s\n", what, s.error_message().c_str());
+  std::exit(1);
+}
+
+struct Call {
+  enum class Kind { kReserve, kRelease } kind = Kind::kReserve;
+  grpc::ClientContext context;
+  grpc::Status status;
+  v1::ReserveStockResponse reserved;
+  v1::ReleaseReservationResponse released;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ReserveStockResponse>> reserve_reader;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ReleaseReservationResponse>> release_reader;
+  Clock::time_point due;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = ParseArgs(argc, argv);
+  PrincipalCodec codec(o.secret);
+  absl::Time expiry = absl::Now() + absl::Hours(6);
+  std::string ops = codec.Encode(Principal{Role::kOps, o.brand, "bench-ops", expiry});
+  std::string service = codec.Encode(Principal{Role::kService, o.brand, "bench-order", expiry});
+  auto context = [&](const std::string& principal) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    AttachPrincipal(*c, principal);
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  };
+  auto rooms = v1::RoomService::NewStub(
+      grpc::CreateChannel(o.room_target, grpc::InsecureChannelCredentials()));
+  auto catalog = v1::CatalogService::NewStub(
+      grpc::CreateChannel(o.catalog_target, grpc::InsecureChannelCredentials()));
+  std::vector<std::unique_ptr<v1::FlashSaleService::Stub>> flash;
+  for (int i = 0; i < o.channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("lc.bench.channel", i);
+    flash.push_back(v1::FlashSaleService::NewStub(
+        grpc::CreateCustomChannel(o.catalog_target, grpc::InsecureChannelCredentials(), args)));
+  }
+
+  // A live room, a product with one SKU, and the flash sale.
+  v1::CreateRoomRequest room_request;
+  room_request.set_brand_id(o.brand);
+  room_request.set_title("Flash sale storm");
+  livecommerce::common::ToTimestamp(absl::Now(), room_request.mutable_scheduled_start());
+  room_request.set_visibility(v1::VISIBILITY_PUBLIC);
+  room_request.add_audiences(v1::AUDIENCE_FOLLOWERS);
+  room_request.set_objective(v1::OBJECTIVE_PURCHASE);
+  room_request.set_format(v1::FORMAT_SALES_DRIVEN);
+  v1::CreateRoomResponse room;
+  if (auto s = rooms->CreateRoom(context(ops).get(), room_request, &room); !s.ok()) {
+    Die("CreateRoom", s);
+  }
+  v1::CreateProductRequest product_request;
+  product_request.set_brand_id(o.brand);
+  product_request.set_name("Limited bag");
+  product_request.set_category("bags");
+  product_request.mutable_list_price()->set_amount_fen(2590000);
+  product_request.mutable_list_price()->set_currency("CNY");
+  v1::NewSku* sku = product_request.add_skus();
+  sku->set_sku_code("BAG-LTD-BLACK");
+  (*sku->mutable_attributes())["colour"] = "black";
+  sku->set_on_hand(o.units);
+  v1::CreateProductResponse product;
+  if (auto s = catalog->CreateProduct(context(ops).get(), product_request, &product); !s.ok()) {
+    Die("CreateProduct", s);
+  }
+  v1::ActivateProductRequest activate;
+  activate.set_product_id(product.product().id());
+  v1::ActivateProductResponse activated;
+  if (auto s = catalog->ActivateProduct(context(ops).get(), activate, &activated); !s.ok()) {
+    Die("ActivateProduct", s);
+  }
+  v1::CreateFlashSaleRequest sale_request;
+  sale_request.set_room_id(room.room().id());
+  sale_request.set_sku_id(product.product().skus(0).id());
+  sale_request.mutable_sale_price()->set_amount_fen(1990000);
+  sale_request.mutable_sale_price()->set_currency("CNY");
+  sale_request.set_total_stock(o.units);
+  livecommerce::common::ToTimestamp(absl::Now() - absl::Seconds(1),
+                                    sale_request.mutable_starts_at());
+  livecommerce::common::ToTimestamp(absl::Now() + absl::Hours(2), sale_request.mutable_ends_at());
+  sale_request.set_per_buyer_limit(1);
+  sale_request.set_buckets(o.buckets);
+  v1::CreateFlashSaleResponse sale;
+  if (auto s = flash[0]->CreateFlashSale(context(ops).get(), sale_request, &sale); !s.ok()) {
+    Die("CreateFlashSale", s);
+  }
+  const std::string sale_id = sale.sale().id();
+
+  // The storm.
+  const int64_t total = static_cast<int64_t>(o.rate) * o.duration_s;
+  grpc::CompletionQueue cq;
+  std::atomic<int64_t> pending{0};
+  std::atomic<bool> sending_done{false};
+  std::vector<uint32_t> latencies;
+  latencies.reserve(static_cast<size_t>(total));
+  int64_t reserved = 0, released = 0, sold_out = 0, limited = 0, errors = 0;
+  std::vector<std::string> winners;
+  std::mutex winners_mu;
+  std::thread poller([&] {
+    std::mt19937 rng(42);
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq.Next(&tag, &ok)) {
+      auto* call = static_cast<Call*>(tag);
+      if (call->kind == Call::Kind::kReserve) {
+        auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->due);
+        latencies.push_back(static_cast<uint32_t>(std::min<int64_t>(micros.count(), UINT32_MAX)));
+        if (call->status.ok()) {
+          ++reserved;
+          const std::string& id = call->reserved.reservation().reservation_id();
+          if (static_cast<int>(rng() % 100) < o.release_percent) {
+            auto* release = new Call;
+            release->kind = Call::Kind::kRelease;
+            AttachPrincipal(release->context, service);
+            release->context.set_deadline(std::chrono::system_clock::now() +
+                                          std::chrono::seconds(10));
+            v1::ReleaseReservationRequest request;
+            request.set_reservation_id(id);
+            ++pending;
+            release->release_reader =
+                flash[0]->PrepareAsyncReleaseReservation(&release->context, request, &cq);
+            release->release_reader->StartCall();
+            release->release_reader->Finish(&release->released, &release->status, release);
+          } else {
+            std::lock_guard<std::mutex> lock(winners_mu);
+            winners.push_back(id);
+          }
+        } else if (call->status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+          ++sold_out;
+        } else if (call->status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++limited;
+        } else if (errors++ < 5) {
+          std::fprintf(stderr, "reserve: %d %s\n", static_cast<int>(call->status.error_code()),
+                       call->status.error_message().c_str());
+        }
+      } else {
+        if (call->status.ok()) {
+          ++released;
+        } else if (errors++ < 5) {
+          std::fprintf(stderr, "release: %s\n", call->status.error_message().c_str());
+        }
+      }
+      delete call;
+      if (--pending == 0 && sending_done) break;
+    }
+  });
+
+  auto started = Clock::now();
+  const auto interval = std::chrono::nanoseconds(1000000000LL / o.rate);
+  for (int64_t k = 0; k < total; ++k) {
+    auto due = started + interval * k;
+    if (due > Clock::now()) std::this_thread::sleep_until(due);
+    auto* call = new Call;
+    call->due = due;
+    AttachPrincipal(call->context, service);
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::ReserveStockRequest request;
+    int buyer = static_cast<int>(k % o.buyers);
+    request.set_reservation_id(absl::StrCat("storm-", k));
+    request.set_sale_id(sale_id);
+    request.set_buyer_id(absl::StrCat("buyer-", buyer));
+    request.set_quantity(1);
+    request.set_ttl_seconds(900);
+    ++pending;
+    call->reserve_reader = flash[static_cast<size_t>(k % o.channels)]->PrepareAsyncReserveStock(
+        &call->context, request, &cq);
+    call->reserve_reader->StartCall();
+    call->reserve_reader->Finish(&call->reserved, &call->status, call);
+  }
+  sending_done = true;
+  if (pending == 0) cq.Shutdown();
+  poller.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  cq.Shutdown();
+
+  // Pay for every unit still reserved.
+  std::atomic<int64_t> confirmed{0};
+  std::atomic<int64_t> confirm_errors{0};
+  std::vector<std::thread> payers;
+  for (int t = 0; t < 8; ++t) {
+    payers.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); i < winners.size(); i += 8) {
+        v1::ConfirmReservationRequest request;
+        request.set_reservation_id(winners[i]);
+        v1::ConfirmReservationResponse response;
+        grpc::Status s = flash[static_cast<size_t>(t) % flash.size()]->ConfirmReservation(
+            context(service).get(), request, &response);
+        if (s.ok())
+          ++confirmed;
+        else
+          ++confirm_errors;
+      }
+    });
+  }
+  for (auto& t : payers) t.join();
+
+  v1::GetFlashSaleRequest get;
+  get.set_sale_id(sale_id);
+  v1::GetFlashSaleResponse final_sale;
+  if (auto s = flash[0]->GetFlashSale(context(ops).get(), get, &final_sale); !s.ok()) {
+    Die("GetFlashSale", s);
+  }
+  int64_t sold = final_sale.sale().sold();
+  int64_t remaining = final_sale.sale().remaining();
+  auto percentile = [&](double p) {
+    if (latencies.empty()) return 0.0;
+    size_t k = std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()));
+    std::nth_element(latencies.begin(), latencies.begin() + static_cast<long>(k), latencies.end());
+    return latencies[k] / 1000.0;
+  };
+  double p50 = percentile(0.50);
+  double p99 = percentile(0.99);
+  std::printf(
+      "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f attempts=%zu reserved=%lld "
+      "released=%lld sold_out=%lld limited=%lld errors=%lld confirmed=%lld confirm_errors=%lld "
+      "sold=%lld remaining=%lld units=%d buyers=%d oversold=%lld undersold=%lld\n",
+      static_cast<double>(latencies.size()) / seconds, p50, p99, seconds, latencies.size(),
+      static_cast<long long>(reserved), static_cast<long long>(released),
+      static_cast<long long>(sold_out), static_cast<long long>(limited),
+      static_cast<long long>(errors), static_cast<long long>(confirmed.load()),
+      static_cast<long long>(confirm_errors.load()), static_cast<long long>(sold),
+      static_cast<long long>(remaining), o.units, o.buyers,
+      static_cast<long long>(std::max<int64_t>(0, sold - o.units)),
+      static_cast<long long>(std::max<int64_t>(0, o.units - sold)));
+  return errors == 0 && confirm_errors == 0 ? 0 : 1;
+}
