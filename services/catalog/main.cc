@@ -2,6 +2,8 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
+
 #include "services/catalog/api/catalog_service.h"
 #include "services/catalog/api/flash_sale_service.h"
 #include "services/catalog/clients/room_directory.h"
@@ -26,6 +28,8 @@ int main() {
   catalog::FlashSaleOptions flash_options = common::OrExit(catalog::LoadFlashSaleOptions());
   common::RedisConfig redis_config = common::OrExit(common::LoadRedisConfig());
   common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
+  // Enough connections for the reservation writers to commit in groups.
+  mysql_config.pool_size = std::max(mysql_config.pool_size, flash_options.record_threads);
   common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
   std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
 

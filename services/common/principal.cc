@@ -3,6 +3,7 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/server_context.h>
 
+#include <optional>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/config.h"
 #include "services/common/crypto.h"
+#include "services/common/status.h"
 
 namespace livecommerce::common {
 namespace {
@@ -71,6 +73,27 @@ std::string PrincipalCodec::Encode(const Principal& principal) const {
 }
 
 absl::StatusOr<Principal> PrincipalCodec::Decode(absl::string_view token, absl::Time now) const {
+  constexpr size_t kMaxRemembered = 100000;
+  std::optional<Principal> known;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = verified_.find(std::string(token));
+    if (it != verified_.end()) known = it->second;
+  }
+  if (!known.has_value()) {
+    LC_ASSIGN_OR_RETURN(Principal verified, Verify(token));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (verified_.size() >= kMaxRemembered) verified_.clear();
+    verified_.emplace(std::string(token), verified);
+    known = std::move(verified);
+  }
+  if (known->expires_at <= now) {
+    return absl::UnauthenticatedError("caller credentials expired");
+  }
+  return *std::move(known);
+}
+
+absl::StatusOr<Principal> PrincipalCodec::Verify(absl::string_view token) const {
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
   if (parts.size() != 3 || parts[0] != kVersion) {
     return Unauthenticated();
@@ -96,11 +119,7 @@ absl::StatusOr<Principal> PrincipalCodec::Decode(absl::string_view token, absl::
   if (!role.ok() || !IsValidId(fields[1]) || !IsValidId(fields[2])) {
     return Unauthenticated();
   }
-  Principal principal{*role, fields[1], fields[2], absl::FromUnixSeconds(expires)};
-  if (principal.expires_at <= now) {
-    return absl::UnauthenticatedError("caller credentials expired");
-  }
-  return principal;
+  return Principal{*role, fields[1], fields[2], absl::FromUnixSeconds(expires)};
 }
 
 absl::StatusOr<std::string> LoadInternalSecret() {

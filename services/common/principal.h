@@ -1,7 +1,9 @@
 #pragma once
 
 #include <initializer_list>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +36,8 @@ absl::StatusOr<Role> ParseRole(absl::string_view name);
 bool IsValidId(absl::string_view id);
 
 // Signs and verifies principals with HMAC-SHA256 under a secret shared by the gateway and services.
+// Verified tokens are remembered (by their exact bytes) so a caller that sends the same token many
+// times pays for the HMAC once; expiry is still checked on every call.
 class PrincipalCodec final {
  public:
   explicit PrincipalCodec(std::string secret) : secret_(std::move(secret)) {}
@@ -42,7 +46,11 @@ class PrincipalCodec final {
   absl::StatusOr<Principal> Decode(absl::string_view token, absl::Time now) const;
 
  private:
+  absl::StatusOr<Principal> Verify(absl::string_view token) const;
+
   std::string secret_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, Principal> verified_;
 };
 
 // LC_INTERNAL_SECRET: at least 16 characters; a fixed local default when unset.

@@ -129,7 +129,8 @@ FlashSaleServiceImpl::FlashSaleServiceImpl(FlashSaleStore& sales, FlashStockStor
       rebuilds_(rebuilds),
       clock_(clock),
       codec_(codec),
-      options_(options) {}
+      options_(options),
+      recorders_(options.record_threads) {}
 
 absl::StatusOr<Principal> FlashSaleServiceImpl::Caller(
     const grpc::ServerContextBase& context) const {
@@ -503,9 +504,8 @@ grpc::Status FlashSaleServiceImpl::ReleaseHold(grpc::ServerContext* context,
 
 // ---- Reservations ------------------------------------------------------------------------------
 
-absl::Status FlashSaleServiceImpl::ReserveFlash(const Principal& caller,
-                                                const v1::ReserveStockRequest& request,
-                                                v1::Reservation& out) {
+absl::StatusOr<FlashSaleServiceImpl::TakenStock> FlashSaleServiceImpl::TakeFlashStock(
+    const Principal& caller, const v1::ReserveStockRequest& request) {
   LC_ASSIGN_OR_RETURN(int64_t sale_id, ParseId("sale_id", request.sale_id()));
   LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(sale_id, false));
   if (sale.brand_id != caller.brand_id) {
@@ -514,9 +514,8 @@ absl::Status FlashSaleServiceImpl::ReserveFlash(const Principal& caller,
   absl::Time now = clock_.Now();
   LC_RETURN_IF_ERROR(CheckReservable(sale, now));
   absl::Time expires_at = now + absl::Seconds(request.ttl_seconds());
-  StockLayout layout = LayoutOf(sale);
   LC_ASSIGN_OR_RETURN(StockReserveResult taken,
-                      stock_.Reserve(layout, request.reservation_id(), request.buyer_id(),
+                      stock_.Reserve(LayoutOf(sale), request.reservation_id(), request.buyer_id(),
                                      request.quantity(), sale.per_buyer_limit, expires_at, now));
   switch (taken.outcome) {
     case StockReserveResult::Outcome::kNotLoaded:
@@ -531,10 +530,18 @@ absl::Status FlashSaleServiceImpl::ReserveFlash(const Principal& caller,
     case StockReserveResult::Outcome::kReserved:
       break;
   }
-  if (taken.duplicate) {
-    if (taken.buyer_id != request.buyer_id() || taken.quantity != request.quantity()) {
-      return absl::AlreadyExistsError("reservation_id: already used for another buyer or quantity");
-    }
+  if (taken.duplicate &&
+      (taken.buyer_id != request.buyer_id() || taken.quantity != request.quantity())) {
+    return absl::AlreadyExistsError("reservation_id: already used for another buyer or quantity");
+  }
+  return TakenStock{std::move(sale), std::move(taken), now, expires_at};
+}
+
+absl::Status FlashSaleServiceImpl::RecordFlashReservation(const TakenStock& taken,
+                                                          const v1::ReserveStockRequest& request,
+                                                          v1::Reservation& out) {
+  const FlashSaleRecord& sale = taken.sale;
+  if (taken.result.duplicate) {
     absl::StatusOr<FlashReservationRecord> existing =
         sales_.GetReservation(request.reservation_id());
     if (existing.ok()) {
@@ -544,7 +551,7 @@ absl::Status FlashSaleServiceImpl::ReserveFlash(const Principal& caller,
     if (existing.status().code() != absl::StatusCode::kNotFound) {
       return existing.status();
     }
-    if (taken.state != 'R') {
+    if (taken.result.state != 'R') {
       return absl::FailedPreconditionError("reservation_id: this reservation has expired");
     }
     // The first attempt took the units but never reached MySQL: record it now.
@@ -555,35 +562,91 @@ absl::Status FlashSaleServiceImpl::ReserveFlash(const Principal& caller,
   record.sale_id = sale.id;
   record.buyer_id = request.buyer_id();
   record.quantity = request.quantity();
-  record.from_hold = taken.from_hold;
+  record.from_hold = taken.result.from_hold;
   record.status = v1::RESERVATION_STATUS_RESERVED;
-  record.expires_at = expires_at;
-  record.created_at = now;
-  absl::StatusOr<FlashReservationRecord> stored = sales_.InsertReservation(record, taken.hold_id);
+  record.expires_at = taken.expires_at;
+  record.created_at = taken.now;
+  absl::StatusOr<FlashReservationRecord> stored =
+      sales_.InsertReservation(record, taken.result.hold_id);
   if (!stored.ok()) {
-    // Give the units back: without a record they could never be confirmed.
-    absl::StatusOr<int64_t> returned =
-        stock_.Release(layout, request.reservation_id(), request.buyer_id());
-    if (!returned.ok()) {
-      spdlog::warn("flash sale {}: reservation not recorded and its units not returned yet ({})",
-                   sale.id, returned.status().message());
-    }
-    if (stored.status().code() == absl::StatusCode::kAlreadyExists) {
-      // Recorded by an earlier attempt whose Redis entry was lost since: that record stands.
-      LC_ASSIGN_OR_RETURN(FlashReservationRecord existing,
-                          sales_.GetReservation(request.reservation_id()));
-      if (existing.sale_id != sale.id || existing.buyer_id != request.buyer_id() ||
-          existing.quantity != request.quantity()) {
-        return absl::AlreadyExistsError(
-            "reservation_id: already used for another sale, buyer or quantity");
-      }
-      ToProto(existing, sale, &out);
-      return absl::OkStatus();
-    }
-    return stored.status();
+    return HandleUnrecorded(taken, request, stored.status(), out);
   }
   ToProto(*stored, sale, &out);
   return absl::OkStatus();
+}
+
+absl::Status FlashSaleServiceImpl::HandleUnrecorded(const TakenStock& taken,
+                                                    const v1::ReserveStockRequest& request,
+                                                    const absl::Status& failure,
+                                                    v1::Reservation& out) {
+  const FlashSaleRecord& sale = taken.sale;
+  // Give the units back: without a record they could never be confirmed.
+  absl::StatusOr<int64_t> returned =
+      stock_.Release(LayoutOf(sale), request.reservation_id(), request.buyer_id());
+  if (!returned.ok()) {
+    spdlog::warn("flash sale {}: reservation not recorded and its units not returned yet ({})",
+                 sale.id, returned.status().message());
+  }
+  if (failure.code() != absl::StatusCode::kAlreadyExists) {
+    return failure;
+  }
+  // Recorded by an earlier attempt whose Redis entry was lost since: that record stands.
+  LC_ASSIGN_OR_RETURN(FlashReservationRecord existing,
+                      sales_.GetReservation(request.reservation_id()));
+  if (existing.sale_id != sale.id || existing.buyer_id != request.buyer_id() ||
+      existing.quantity != request.quantity()) {
+    return absl::AlreadyExistsError(
+        "reservation_id: already used for another sale, buyer or quantity");
+  }
+  ToProto(existing, sale, &out);
+  return absl::OkStatus();
+}
+
+void FlashSaleServiceImpl::DrainPendingRecords() {
+  constexpr size_t kMaxBatch = 128;
+  std::vector<PendingRecord> batch;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    while (!pending_.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+  }
+  std::vector<PendingRecord> plain;
+  for (PendingRecord& p : batch) {
+    if (p.taken.result.duplicate || p.taken.result.from_hold > 0) {
+      p.reactor->Finish(common::ToGrpcStatus(
+          RecordFlashReservation(p.taken, *p.request, *p.response->mutable_reservation())));
+    } else {
+      plain.push_back(std::move(p));
+    }
+  }
+  if (plain.empty()) return;
+  std::vector<FlashReservationRecord> records;
+  records.reserve(plain.size());
+  for (const PendingRecord& p : plain) {
+    FlashReservationRecord r;
+    r.reservation_id = p.request->reservation_id();
+    r.brand_id = p.taken.sale.brand_id;
+    r.sale_id = p.taken.sale.id;
+    r.buyer_id = p.request->buyer_id();
+    r.quantity = p.request->quantity();
+    r.status = v1::RESERVATION_STATUS_RESERVED;
+    r.expires_at = p.taken.expires_at;
+    r.created_at = p.taken.now;
+    records.push_back(std::move(r));
+  }
+  std::vector<absl::Status> results = sales_.InsertReservations(records);
+  for (size_t i = 0; i < plain.size(); ++i) {
+    v1::Reservation& out = *plain[i].response->mutable_reservation();
+    absl::Status status = results[i];
+    if (status.ok()) {
+      ToProto(records[i], plain[i].taken.sale, &out);
+    } else {
+      status = HandleUnrecorded(plain[i].taken, *plain[i].request, status, out);
+    }
+    plain[i].reactor->Finish(common::ToGrpcStatus(status));
+  }
 }
 
 absl::Status FlashSaleServiceImpl::ReserveRegular(const Principal& caller,
@@ -612,10 +675,8 @@ absl::Status FlashSaleServiceImpl::ReserveRegular(const Principal& caller,
   return absl::OkStatus();
 }
 
-absl::Status FlashSaleServiceImpl::DoReserve(const grpc::ServerContextBase& context,
-                                             const v1::ReserveStockRequest& request,
-                                             v1::ReserveStockResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
+absl::Status FlashSaleServiceImpl::ValidateReserve(const Principal& caller,
+                                                   const v1::ReserveStockRequest& request) {
   if (caller.role != Role::kService) {
     return absl::PermissionDeniedError("ReserveStock is for the order service only");
   }
@@ -626,21 +687,42 @@ absl::Status FlashSaleServiceImpl::DoReserve(const grpc::ServerContextBase& cont
   LC_RETURN_IF_ERROR(ValidateQuantity(request.quantity()));
   LC_RETURN_IF_ERROR(ValidateTtl("ttl_seconds", request.ttl_seconds(), kMinReservationTtlSeconds,
                                  kMaxReservationTtlSeconds));
-  switch (request.target_case()) {
-    case v1::ReserveStockRequest::kSaleId:
-      return ReserveFlash(caller, request, *response.mutable_reservation());
-    case v1::ReserveStockRequest::kSkuId:
-      return ReserveRegular(caller, request, *response.mutable_reservation());
-    default:
-      return InvalidField("target", "give sale_id or sku_id");
+  if (request.target_case() == v1::ReserveStockRequest::TARGET_NOT_SET) {
+    return InvalidField("target", "give sale_id or sku_id");
   }
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* FlashSaleServiceImpl::ReserveStock(grpc::CallbackServerContext* context,
                                                              const v1::ReserveStockRequest* request,
                                                              v1::ReserveStockResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(common::ToGrpcStatus(DoReserve(*context, *request, *response)));
+  absl::StatusOr<Principal> caller = Caller(*context);
+  absl::Status valid = caller.ok() ? ValidateReserve(*caller, *request) : caller.status();
+  if (!valid.ok()) {
+    reactor->Finish(common::ToGrpcStatus(valid));
+    return reactor;
+  }
+  if (request->target_case() == v1::ReserveStockRequest::kSkuId) {
+    Principal who = *caller;
+    recorders_.Submit([this, who, request, response, reactor] {
+      reactor->Finish(
+          common::ToGrpcStatus(ReserveRegular(who, *request, *response->mutable_reservation())));
+    });
+    return reactor;
+  }
+  // Most attempts in a storm end here, refused or answered by Redis alone; only units actually
+  // taken go on to MySQL, on the worker pool.
+  absl::StatusOr<TakenStock> taken = TakeFlashStock(*caller, *request);
+  if (!taken.ok()) {
+    reactor->Finish(common::ToGrpcStatus(taken.status()));
+    return reactor;
+  }
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    pending_.push_back(PendingRecord{*std::move(taken), request, response, reactor});
+  }
+  recorders_.Submit([this] { DrainPendingRecords(); });
   return reactor;
 }
 

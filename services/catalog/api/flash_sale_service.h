@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "services/catalog/store/product_store.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/common/worker_pool.h"
 
 namespace livecommerce::catalog {
 
@@ -23,6 +25,8 @@ struct FlashSaleOptions {
   // How long a rebuild waits after the live stock went missing, so reservations already taken from
   // Redis reach MySQL before the snapshot (longer than a reserve call can take).
   absl::Duration rebuild_grace = absl::Seconds(1);
+  // Threads that write reservations to MySQL, off gRPC's callback threads.
+  int record_threads = 4;
 };
 
 // LC_FLASH_BUCKETS, LC_FLASH_REBUILD_GRACE_MS.
@@ -102,11 +106,34 @@ class FlashSaleServiceImpl final
   absl::Status DoCreateFlashSale(const grpc::ServerContext& context,
                                  const v1::CreateFlashSaleRequest& request,
                                  v1::CreateFlashSaleResponse& response);
-  absl::Status DoReserve(const grpc::ServerContextBase& context,
-                         const v1::ReserveStockRequest& request,
-                         v1::ReserveStockResponse& response);
-  absl::Status ReserveFlash(const common::Principal& caller, const v1::ReserveStockRequest& request,
-                            v1::Reservation& out);
+  // Units taken from the live stock, still to be recorded in MySQL.
+  struct TakenStock {
+    FlashSaleRecord sale;
+    StockReserveResult result;
+    absl::Time now;
+    absl::Time expires_at;
+  };
+  // The checks and the Redis step of a flash reservation: fast, run on the callback thread.
+  absl::StatusOr<TakenStock> TakeFlashStock(const common::Principal& caller,
+                                            const v1::ReserveStockRequest& request);
+  // The MySQL step: blocking, run on the worker pool.
+  absl::Status RecordFlashReservation(const TakenStock& taken,
+                                      const v1::ReserveStockRequest& request, v1::Reservation& out);
+  // What to answer when recording taken units failed with `failure`: the units go back, and an
+  // earlier record of the same reservation, if that is why, is the answer.
+  absl::Status HandleUnrecorded(const TakenStock& taken, const v1::ReserveStockRequest& request,
+                                const absl::Status& failure, v1::Reservation& out);
+  absl::Status ValidateReserve(const common::Principal& caller,
+                               const v1::ReserveStockRequest& request);
+  // Reservations waiting for MySQL; the recorder threads write them in batches (one statement
+  // and one commit for many), so a storm's winners do not each pay a commit.
+  struct PendingRecord {
+    TakenStock taken;
+    const v1::ReserveStockRequest* request;
+    v1::ReserveStockResponse* response;
+    grpc::ServerUnaryReactor* reactor;
+  };
+  void DrainPendingRecords();
   absl::Status ReserveRegular(const common::Principal& caller,
                               const v1::ReserveStockRequest& request, v1::Reservation& out);
   absl::Status DoConfirm(const grpc::ServerContext& context,
@@ -136,6 +163,9 @@ class FlashSaleServiceImpl final
   };
   std::mutex cache_mu_;
   std::unordered_map<int64_t, CachedSale> cache_;
+  std::mutex pending_mu_;
+  std::deque<PendingRecord> pending_;
+  common::WorkerPool recorders_;  // last member: drained first on destruction
 };
 
 }  // namespace livecommerce::catalog

@@ -32,6 +32,11 @@ class FlashSaleStore {
   // taken.
   virtual absl::StatusOr<FlashReservationRecord> InsertReservation(
       const FlashReservationRecord& reservation, int64_t hold_id) = 0;
+  // Records many reservations (none taking hold units) in one statement. One status per row, in
+  // order: OK, or ALREADY_EXISTS when the id was taken before; a failure of the whole statement
+  // is returned for every row.
+  virtual std::vector<absl::Status> InsertReservations(
+      const std::vector<FlashReservationRecord>& reservations) = 0;
   virtual absl::StatusOr<FlashReservationRecord> GetReservation(
       const std::string& reservation_id) = 0;
   virtual absl::StatusOr<FlashReservationRecord> UpdateReservation(

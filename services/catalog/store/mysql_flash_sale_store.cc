@@ -3,6 +3,7 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -193,37 +194,99 @@ absl::StatusOr<FlashSaleRecord> MysqlFlashSaleStore::UpdateSale(
   });
 }
 
+namespace {
+
+void InsertReservationRow(MysqlConnection& c, const FlashReservationRecord& r) {
+  sql::PreparedStatement& s = c.Prepare(
+      "INSERT INTO flash_reservations (reservation_id, brand_id, sale_id, buyer_id, quantity, "
+      "from_hold, status, expires_at, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.setString(1, r.reservation_id);
+  s.setString(2, r.brand_id);
+  s.setInt64(3, r.sale_id);
+  s.setString(4, r.buyer_id);
+  s.setInt64(5, r.quantity);
+  s.setInt64(6, r.from_hold);
+  s.setInt(7, r.status);
+  s.setDateTime(8, ToSqlTime(r.expires_at));
+  s.setDateTime(9, ToSqlTime(r.created_at));
+  s.setDateTime(10, ToSqlTime(r.created_at));
+  s.executeUpdate();
+}
+
+}  // namespace
+
 absl::StatusOr<FlashReservationRecord> MysqlFlashSaleStore::InsertReservation(
     const FlashReservationRecord& r, int64_t hold_id) {
+  if (r.from_hold == 0 || hold_id == 0) {
+    // One statement: autocommit saves the round trips of an explicit transaction on the hot path.
+    return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<FlashReservationRecord> {
+      InsertReservationRow(c, r);
+      return r;
+    });
+  }
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<FlashReservationRecord> {
-    sql::PreparedStatement& s = c.Prepare(
-        "INSERT INTO flash_reservations (reservation_id, brand_id, sale_id, buyer_id, quantity, "
-        "from_hold, status, expires_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.setString(1, r.reservation_id);
-    s.setString(2, r.brand_id);
-    s.setInt64(3, r.sale_id);
-    s.setString(4, r.buyer_id);
-    s.setInt64(5, r.quantity);
-    s.setInt64(6, r.from_hold);
-    s.setInt(7, r.status);
-    s.setDateTime(8, ToSqlTime(r.expires_at));
-    s.setDateTime(9, ToSqlTime(r.created_at));
-    s.setDateTime(10, ToSqlTime(r.created_at));
-    s.executeUpdate();
-    if (r.from_hold > 0 && hold_id > 0) {
-      sql::PreparedStatement& h = c.Prepare(
-          "UPDATE flash_holds SET quantity = quantity - ?, status = IF(quantity = 0, ?, status), "
-          "updated_at = ? WHERE id = ? AND quantity >= ?");
-      h.setInt64(1, r.from_hold);
-      h.setInt(2, v1::HOLD_STATUS_USED);
-      h.setDateTime(3, ToSqlTime(r.created_at));
-      h.setInt64(4, hold_id);
-      h.setInt64(5, r.from_hold);
-      h.executeUpdate();
-    }
+    InsertReservationRow(c, r);
+    sql::PreparedStatement& h = c.Prepare(
+        "UPDATE flash_holds SET quantity = quantity - ?, status = IF(quantity = 0, ?, status), "
+        "updated_at = ? WHERE id = ? AND quantity >= ?");
+    h.setInt64(1, r.from_hold);
+    h.setInt(2, v1::HOLD_STATUS_USED);
+    h.setDateTime(3, ToSqlTime(r.created_at));
+    h.setInt64(4, hold_id);
+    h.setInt64(5, r.from_hold);
+    h.executeUpdate();
     return r;
   });
+}
+
+std::vector<absl::Status> MysqlFlashSaleStore::InsertReservations(
+    const std::vector<FlashReservationRecord>& rows) {
+  std::vector<absl::Status> results(rows.size(), absl::OkStatus());
+  if (rows.empty()) return results;
+  absl::Status status = pool_.Run([&](MysqlConnection& c) -> absl::Status {
+    std::string sql =
+        "INSERT IGNORE INTO flash_reservations (reservation_id, brand_id, sale_id, buyer_id, "
+        "quantity, from_hold, status, expires_at, created_at, updated_at) VALUES ";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      absl::StrAppend(&sql, i == 0 ? "" : ", ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql::PreparedStatement& insert = c.Prepare(sql);
+    int k = 1;
+    for (const FlashReservationRecord& r : rows) {
+      insert.setString(k++, r.reservation_id);
+      insert.setString(k++, r.brand_id);
+      insert.setInt64(k++, r.sale_id);
+      insert.setString(k++, r.buyer_id);
+      insert.setInt64(k++, r.quantity);
+      insert.setInt64(k++, r.from_hold);
+      insert.setInt(k++, r.status);
+      insert.setDateTime(k++, ToSqlTime(r.expires_at));
+      insert.setDateTime(k++, ToSqlTime(r.created_at));
+      insert.setDateTime(k++, ToSqlTime(r.created_at));
+    }
+    if (insert.executeUpdate() == static_cast<int>(rows.size())) {
+      return absl::OkStatus();
+    }
+    // Some ids were taken already: a row is ours only if it is exactly what we wrote.
+    for (size_t i = 0; i < rows.size(); ++i) {
+      absl::StatusOr<FlashReservationRecord> stored =
+          SelectReservation(c, rows[i].reservation_id, false);
+      if (!stored.ok()) {
+        results[i] = stored.status();
+        continue;
+      }
+      bool ours = stored->sale_id == rows[i].sale_id && stored->buyer_id == rows[i].buyer_id &&
+                  stored->quantity == rows[i].quantity &&
+                  absl::ToUnixMicros(stored->created_at) == absl::ToUnixMicros(rows[i].created_at);
+      if (!ours) results[i] = absl::AlreadyExistsError("reservation_id: already recorded");
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    std::fill(results.begin(), results.end(), status);
+  }
+  return results;
 }
 
 absl::StatusOr<FlashReservationRecord> MysqlFlashSaleStore::GetReservation(

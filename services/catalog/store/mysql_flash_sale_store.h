@@ -18,6 +18,8 @@ class MysqlFlashSaleStore final : public FlashSaleStore {
       int64_t sale_id, const std::function<absl::Status(FlashSaleRecord&)>& mutate) override;
   absl::StatusOr<FlashReservationRecord> InsertReservation(
       const FlashReservationRecord& reservation, int64_t hold_id) override;
+  std::vector<absl::Status> InsertReservations(
+      const std::vector<FlashReservationRecord>& reservations) override;
   absl::StatusOr<FlashReservationRecord> GetReservation(const std::string& reservation_id) override;
   absl::StatusOr<FlashReservationRecord> UpdateReservation(
       const std::string& reservation_id,
