@@ -504,7 +504,7 @@ grpc::Status FlashSaleServiceImpl::ReleaseHold(grpc::ServerContext* context,
 
 // ---- Reservations ------------------------------------------------------------------------------
 
-absl::StatusOr<FlashSaleServiceImpl::TakenStock> FlashSaleServiceImpl::TakeFlashStock(
+absl::StatusOr<FlashSaleServiceImpl::TakenStock> FlashSaleServiceImpl::PrepareFlashTake(
     const Principal& caller, const v1::ReserveStockRequest& request) {
   LC_ASSIGN_OR_RETURN(int64_t sale_id, ParseId("sale_id", request.sale_id()));
   LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(sale_id, false));
@@ -514,27 +514,35 @@ absl::StatusOr<FlashSaleServiceImpl::TakenStock> FlashSaleServiceImpl::TakeFlash
   absl::Time now = clock_.Now();
   LC_RETURN_IF_ERROR(CheckReservable(sale, now));
   absl::Time expires_at = now + absl::Seconds(request.ttl_seconds());
-  LC_ASSIGN_OR_RETURN(StockReserveResult taken,
-                      stock_.Reserve(LayoutOf(sale), request.reservation_id(), request.buyer_id(),
-                                     request.quantity(), sale.per_buyer_limit, expires_at, now));
-  switch (taken.outcome) {
+  return TakenStock{std::move(sale), StockReserveResult{}, now, expires_at};
+}
+
+absl::Status FlashSaleServiceImpl::InterpretTake(TakenStock& taken,
+                                                 absl::StatusOr<StockReserveResult> result,
+                                                 const v1::ReserveStockRequest& request) {
+  if (!result.ok()) {
+    return result.status();
+  }
+  const FlashSaleRecord& sale = taken.sale;
+  switch (result->outcome) {
     case StockReserveResult::Outcome::kNotLoaded:
       rebuilds_.Request(sale.id, absl::Now());
       return absl::UnavailableError("flash stock is being restored, try again");
     case StockReserveResult::Outcome::kLimit:
       return absl::ResourceExhaustedError(
           absl::StrCat("quantity: the per-buyer limit is ", sale.per_buyer_limit, "; ",
-                       std::max<int64_t>(0, taken.limit_left), " more allowed"));
+                       std::max<int64_t>(0, result->limit_left), " more allowed"));
     case StockReserveResult::Outcome::kSoldOut:
       return absl::FailedPreconditionError("sale_id: sold out");
     case StockReserveResult::Outcome::kReserved:
       break;
   }
-  if (taken.duplicate &&
-      (taken.buyer_id != request.buyer_id() || taken.quantity != request.quantity())) {
+  if (result->duplicate &&
+      (result->buyer_id != request.buyer_id() || result->quantity != request.quantity())) {
     return absl::AlreadyExistsError("reservation_id: already used for another buyer or quantity");
   }
-  return TakenStock{std::move(sale), std::move(taken), now, expires_at};
+  taken.result = *std::move(result);
+  return absl::OkStatus();
 }
 
 absl::Status FlashSaleServiceImpl::RecordFlashReservation(const TakenStock& taken,
@@ -711,18 +719,32 @@ grpc::ServerUnaryReactor* FlashSaleServiceImpl::ReserveStock(grpc::CallbackServe
     });
     return reactor;
   }
-  // Most attempts in a storm end here, refused or answered by Redis alone; only units actually
-  // taken go on to MySQL, on the worker pool.
-  absl::StatusOr<TakenStock> taken = TakeFlashStock(*caller, *request);
-  if (!taken.ok()) {
-    reactor->Finish(common::ToGrpcStatus(taken.status()));
+  // Most attempts in a storm end with Redis alone (refused, or a repeat); only units actually
+  // taken go on to MySQL, on the worker pool. Redis is asked in batches shared with other calls.
+  absl::StatusOr<TakenStock> prepared = PrepareFlashTake(*caller, *request);
+  if (!prepared.ok()) {
+    reactor->Finish(common::ToGrpcStatus(prepared.status()));
     return reactor;
   }
-  {
-    std::lock_guard<std::mutex> lock(pending_mu_);
-    pending_.push_back(PendingRecord{*std::move(taken), request, response, reactor});
-  }
-  recorders_.Submit([this] { DrainPendingRecords(); });
+  StockLayout layout = LayoutOf(prepared->sale);
+  absl::Time expires_at = prepared->expires_at;
+  absl::Time now = prepared->now;
+  stock_.ReserveAsync(
+      layout, request->reservation_id(), request->buyer_id(), request->quantity(),
+      prepared->sale.per_buyer_limit, expires_at, now,
+      [this, taken = *std::move(prepared), request, response,
+       reactor](absl::StatusOr<StockReserveResult> result) mutable {
+        absl::Status status = InterpretTake(taken, std::move(result), *request);
+        if (!status.ok()) {
+          reactor->Finish(common::ToGrpcStatus(status));
+          return;
+        }
+        {
+          std::lock_guard<std::mutex> lock(pending_mu_);
+          pending_.push_back(PendingRecord{std::move(taken), request, response, reactor});
+        }
+        recorders_.Submit([this] { DrainPendingRecords(); });
+      });
   return reactor;
 }
 

@@ -113,9 +113,12 @@ class FlashSaleServiceImpl final
     absl::Time now;
     absl::Time expires_at;
   };
-  // The checks and the Redis step of a flash reservation: fast, run on the callback thread.
-  absl::StatusOr<TakenStock> TakeFlashStock(const common::Principal& caller,
-                                            const v1::ReserveStockRequest& request);
+  // The checks before the Redis step of a flash reservation (run on the callback thread).
+  absl::StatusOr<TakenStock> PrepareFlashTake(const common::Principal& caller,
+                                              const v1::ReserveStockRequest& request);
+  // What the Redis step's answer means for the caller.
+  absl::Status InterpretTake(TakenStock& taken, absl::StatusOr<StockReserveResult> result,
+                             const v1::ReserveStockRequest& request);
   // The MySQL step: blocking, run on the worker pool.
   absl::Status RecordFlashReservation(const TakenStock& taken,
                                       const v1::ReserveStockRequest& request, v1::Reservation& out);

@@ -1,6 +1,7 @@
 #include "services/catalog/store/redis_flash_stock_store.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -174,12 +175,143 @@ bool ParseEntry(const std::string& entry, StockReserveResult* out) {
          absl::SimpleAtoi(parts[2], &out->from_hold) && absl::SimpleAtoi(parts[3], &out->hold_id);
 }
 
+// A RESERVE reply as a result; EMPTY (the home bucket is short) reads as kSoldOut.
+absl::StatusOr<StockReserveResult> ParseReserveReply(const absl::StatusOr<RedisValue>& reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->elements.empty()) return absl::InternalError("redis: empty reserve reply");
+  const std::string& tag = reply->elements[0].str;
+  StockReserveResult result;
+  if (tag == "OK" || tag == "DUP") {
+    result.outcome = StockReserveResult::Outcome::kReserved;
+    result.duplicate = tag == "DUP";
+    if (reply->elements.size() < 2 || !ParseEntry(reply->elements[1].str, &result)) {
+      return absl::InternalError("redis: malformed reservation entry");
+    }
+  } else if (tag == "NOINIT") {
+    result.outcome = StockReserveResult::Outcome::kNotLoaded;
+  } else if (tag == "LIMIT") {
+    result.outcome = StockReserveResult::Outcome::kLimit;
+    (void)absl::SimpleAtoi(reply->elements[1].str, &result.limit_left);
+  } else {
+    result.outcome = StockReserveResult::Outcome::kSoldOut;
+  }
+  return result;
+}
+
 std::string Entry(char state, const FlashReservationRecord& r, int64_t hold_id) {
   return absl::StrCat(std::string(1, state), ":", r.quantity, ":", r.from_hold, ":", hold_id, ":",
                       r.buyer_id);
 }
 
 }  // namespace
+
+RedisFlashStockStore::RedisFlashStockStore(common::RedisPool& redis)
+    : redis_(redis), batcher_([this] { BatchLoop(); }) {}
+
+RedisFlashStockStore::~RedisFlashStockStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  ready_.notify_all();
+  batcher_.join();
+}
+
+void RedisFlashStockStore::ReserveAsync(const StockLayout& layout,
+                                        const std::string& reservation_id,
+                                        const std::string& buyer_id, int64_t quantity,
+                                        int32_t per_buyer_limit, absl::Time expires_at,
+                                        absl::Time now, ReserveDone done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.push_back(PendingReserve{layout, reservation_id, buyer_id, quantity, per_buyer_limit,
+                                      expires_at, now, std::move(done)});
+  }
+  ready_.notify_one();
+}
+
+void RedisFlashStockStore::BatchLoop() {
+  constexpr size_t kMaxBatch = 512;
+  for (;;) {
+    std::vector<PendingReserve> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ready_.wait(lock, [this] { return stop_ || !pending_.empty(); });
+      if (pending_.empty()) return;
+      while (!pending_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(pending_.front()));
+        pending_.pop_front();
+      }
+    }
+    std::vector<RedisScriptCall> calls;
+    calls.reserve(batch.size());
+    for (const PendingReserve& p : batch) {
+      calls.push_back(RedisScriptCall{
+          BucketKeys(p.layout.sale_id, HomeBucket(p.buyer_id, p.layout.buckets)),
+          {p.reservation_id, p.buyer_id, absl::StrCat(p.quantity), absl::StrCat(p.per_buyer_limit),
+           absl::StrCat(absl::ToUnixMillis(p.expires_at)),
+           absl::StrCat(absl::ToUnixMillis(p.now))}});
+    }
+    auto replies = redis_.EvalMany(kReserve, calls);
+    // Members whose home bucket was short, and the free units of every bucket of their sales (one
+    // more pipeline for the whole batch): once a bucketed sale is sold out, refusals stay cheap.
+    std::vector<size_t> short_home;
+    std::map<int64_t, std::vector<int64_t>> free_units;  // sale -> free units per bucket
+    for (size_t i = 0; i < batch.size(); ++i) {
+      PendingReserve& p = batch[i];
+      if (!replies.ok()) {
+        p.done(replies.status());
+        continue;
+      }
+      absl::StatusOr<StockReserveResult> result = ParseReserveReply((*replies)[i]);
+      if (result.ok() && result->outcome == StockReserveResult::Outcome::kSoldOut &&
+          p.layout.buckets > 1) {
+        short_home.push_back(i);
+        free_units.emplace(p.layout.sale_id,
+                           std::vector<int64_t>(static_cast<size_t>(p.layout.buckets), 0));
+        continue;
+      }
+      p.done(std::move(result));
+    }
+    if (short_home.empty()) continue;
+    std::vector<std::vector<std::string>> reads;
+    for (const auto& [sale_id, units] : free_units) {
+      for (size_t b = 0; b < units.size(); ++b) {
+        reads.push_back({"GET", BucketKeys(sale_id, static_cast<int>(b))[0]});
+      }
+    }
+    auto values = redis_.Pipeline(reads);
+    if (values.ok()) {
+      size_t k = 0;
+      for (auto& [sale_id, units] : free_units) {
+        for (int64_t& u : units) {
+          absl::StatusOr<int64_t> v = IntegerOf((*values)[k++]);
+          u = v.ok() ? *v : 1;  // unknown: let the slow path look
+        }
+      }
+    }
+    for (size_t i : short_home) {
+      PendingReserve& p = batch[i];
+      const std::vector<int64_t>& units = free_units[p.layout.sale_id];
+      int home = HomeBucket(p.buyer_id, p.layout.buckets);
+      bool elsewhere = !values.ok();
+      for (size_t b = 0; b < units.size(); ++b) {
+        if (static_cast<int>(b) != home && units[b] > 0) elsewhere = true;
+      }
+      if (!elsewhere) {
+        StockReserveResult sold_out;
+        sold_out.outcome = StockReserveResult::Outcome::kSoldOut;
+        p.done(sold_out);
+        continue;
+      }
+      // Units elsewhere: the synchronous path moves them to the home bucket.
+      slow_path_.Submit([this, p = std::move(p)]() mutable {
+        p.done(Reserve(p.layout, p.reservation_id, p.buyer_id, p.quantity, p.per_buyer_limit,
+                       p.expires_at, p.now));
+      });
+    }
+  }
+}
 
 absl::Status RedisFlashStockStore::LoadScripts() {
   return redis_.LoadScripts(
@@ -235,33 +367,16 @@ absl::StatusOr<StockReserveResult> RedisFlashStockStore::Reserve(
                                    absl::StrCat(absl::ToUnixMillis(now))};
   // Two refills at most: another buyer may take the moved units before this one gets them.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    LC_ASSIGN_OR_RETURN(RedisValue reply, redis_.Eval(kReserve, keys, args));
-    if (reply.elements.empty()) return absl::InternalError("redis: empty reserve reply");
-    const std::string& tag = reply.elements[0].str;
-    StockReserveResult result;
-    if (tag == "OK" || tag == "DUP") {
-      result.outcome = StockReserveResult::Outcome::kReserved;
-      result.duplicate = tag == "DUP";
-      if (reply.elements.size() < 2 || !ParseEntry(reply.elements[1].str, &result)) {
-        return absl::InternalError("redis: malformed reservation entry");
-      }
-      return result;
-    }
-    if (tag == "NOINIT") {
-      result.outcome = StockReserveResult::Outcome::kNotLoaded;
-      return result;
-    }
-    if (tag == "LIMIT") {
-      result.outcome = StockReserveResult::Outcome::kLimit;
-      (void)absl::SimpleAtoi(reply.elements[1].str, &result.limit_left);
+    absl::StatusOr<RedisValue> reply = redis_.Eval(kReserve, keys, args);
+    LC_ASSIGN_OR_RETURN(StockReserveResult result, ParseReserveReply(reply));
+    if (result.outcome != StockReserveResult::Outcome::kSoldOut) {
       return result;
     }
     // EMPTY: the home bucket is short.
     int64_t have = 0;
-    (void)absl::SimpleAtoi(reply.elements[1].str, &have);
+    if (reply->elements.size() > 1) (void)absl::SimpleAtoi(reply->elements[1].str, &have);
     LC_ASSIGN_OR_RETURN(int64_t moved, Refill(layout, home, quantity - have));
     if (moved == 0) {
-      result.outcome = StockReserveResult::Outcome::kSoldOut;
       return result;
     }
   }

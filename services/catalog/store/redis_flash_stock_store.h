@@ -1,7 +1,13 @@
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "services/catalog/store/flash_stock_store.h"
 #include "services/common/redis_client.h"
+#include "services/common/worker_pool.h"
 
 namespace livecommerce::catalog {
 
@@ -12,10 +18,19 @@ namespace livecommerce::catalog {
 //   res    hash reservation id -> "state:quantity:from_hold:hold_id:buyer"
 //   holds  hash client -> "quantity:expires_ms:hold_id"
 //   exp    sorted set of live reservation ids and "hold:<client>" by expiry (ms)
+//
+// ReserveAsync batches: reserves that arrive together go to Redis in one pipeline (one write and
+// one read for many), which is what lets a storm of attempts through on few cores. A batch member
+// whose home bucket is short finishes on a worker with the synchronous path (refills).
 class RedisFlashStockStore final : public FlashStockStore {
  public:
-  explicit RedisFlashStockStore(common::RedisPool& redis) : redis_(redis) {}
+  explicit RedisFlashStockStore(common::RedisPool& redis);
+  ~RedisFlashStockStore() override;
   absl::Status LoadScripts();
+
+  void ReserveAsync(const StockLayout& layout, const std::string& reservation_id,
+                    const std::string& buyer_id, int64_t quantity, int32_t per_buyer_limit,
+                    absl::Time expires_at, absl::Time now, ReserveDone done) override;
 
   absl::StatusOr<StockReserveResult> Reserve(const StockLayout& layout,
                                              const std::string& reservation_id,
@@ -43,7 +58,25 @@ class RedisFlashStockStore final : public FlashStockStore {
   // Returns the units moved.
   absl::StatusOr<int64_t> Refill(const StockLayout& layout, int home, int64_t need);
 
+  struct PendingReserve {
+    StockLayout layout;
+    std::string reservation_id;
+    std::string buyer_id;
+    int64_t quantity;
+    int32_t per_buyer_limit;
+    absl::Time expires_at;
+    absl::Time now;
+    ReserveDone done;
+  };
+  void BatchLoop();
+
   common::RedisPool& redis_;
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<PendingReserve> pending_;
+  bool stop_ = false;
+  common::WorkerPool slow_path_{4};
+  std::thread batcher_;
 };
 
 }  // namespace livecommerce::catalog

@@ -1,6 +1,9 @@
 // The Redis live stock of flash sales against a real Redis: atomic reserve under contention,
 // per-buyer limits, bucket refills, idempotency, holds, and reload from a snapshot.
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -65,6 +68,61 @@ TEST_P(FlashStockStoreTest, ContendedReservesNeverOversell) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(reserved.load(), 100);  // exactly the stock: none oversold, none left unsold
+  EXPECT_EQ(Remaining(), 0);
+}
+
+// The batched path: thousands of concurrent ReserveAsync calls share pipelines; the outcome must
+// be the same as one by one.
+TEST_P(FlashStockStoreTest, BatchedReservesNeverOversellOrUndersell) {
+  LoadUnits(100);
+  std::mutex mu;
+  std::condition_variable all_done;
+  int finished = 0, reserved = 0, sold_out = 0, errors = 0;
+  constexpr int kAttempts = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kAttempts; i += 16) {
+        std::string buyer = "b" + std::to_string(i);
+        store_->ReserveAsync(layout_, "r-" + buyer, buyer, 1, 1, kExpiry, kT0,
+                             [&](absl::StatusOr<StockReserveResult> r) {
+                               std::lock_guard<std::mutex> lock(mu);
+                               if (!r.ok()) {
+                                 ++errors;
+                               } else if (r->outcome == StockReserveResult::Outcome::kReserved) {
+                                 ++reserved;
+                               } else if (r->outcome == StockReserveResult::Outcome::kSoldOut) {
+                                 ++sold_out;
+                               }
+                               if (++finished == kAttempts) all_done.notify_all();
+                             });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(
+      all_done.wait_for(lock, std::chrono::seconds(60), [&] { return finished == kAttempts; }));
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(reserved, 100);
+  EXPECT_EQ(sold_out, kAttempts - 100);
+  EXPECT_EQ(Remaining(), 0);
+}
+
+TEST_P(FlashStockStoreTest, BatchedReserveFindsUnitsInOtherBuckets) {
+  LoadUnits(layout_.buckets * 2);
+  // One buyer at a time, so every unit outside a buyer's home bucket must be found.
+  int reserved = 0;
+  for (int i = 0; i < layout_.buckets * 2 + 3; ++i) {
+    std::promise<absl::StatusOr<StockReserveResult>> promise;
+    store_->ReserveAsync(layout_, "s" + std::to_string(i), "same-buyer-" + std::to_string(i % 3), 1,
+                         1000, kExpiry, kT0,
+                         [&](absl::StatusOr<StockReserveResult> r) { promise.set_value(r); });
+    absl::StatusOr<StockReserveResult> r = promise.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->outcome == StockReserveResult::Outcome::kReserved) ++reserved;
+  }
+  EXPECT_EQ(reserved, layout_.buckets * 2);
   EXPECT_EQ(Remaining(), 0);
 }
 
