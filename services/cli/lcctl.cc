@@ -15,6 +15,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "livecommerce/v1/catalog.grpc.pb.h"
+#include "livecommerce/v1/flash.grpc.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/config.h"
 #include "services/common/principal.h"
@@ -45,8 +47,16 @@ commands:
   invite list ROOM | invite revoke INVITE
   join ROOM [--device D] [--token INVITE_TOKEN]
   heartbeat ROOM [--device D] | leave ROOM [--device D]
+  product create --name N --price FEN [--currency CNY] [--category C] [--sku CODE] [--stock N]
+  product activate PRODUCT | product get PRODUCT | product list
+  room products ROOM | room attach ROOM PRODUCT [--cohort C]
+  sale create ROOM SKU --price FEN --stock N [--limit N] [--minutes M] [--buckets B]
+  sale get SALE | sale list ROOM | sale rebuild SALE
+  hold SALE --client VIEWER [--qty N] [--ttl SECONDS]
+  reserve SALE --buyer VIEWER [--qty N] [--id RESERVATION] [--ttl SECONDS]   (as --as service)
+  confirm RESERVATION | release RESERVATION                                    (as --as service)
 
-servers: LC_ROOM_ADDR (default 127.0.0.1:7101)
+servers: LC_ROOM_ADDR (default 127.0.0.1:7101), LC_CATALOG_ADDR (default 127.0.0.1:7102)
 )";
 
 [[noreturn]] void Fail(const std::string& message) {
@@ -146,6 +156,15 @@ int main(int argc, char** argv) {
     return c;
   };
   const std::string sub = args.positional.size() > 1 ? args.positional[1] : "";
+  auto catalog_channel = grpc::CreateChannel(common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102"),
+                                             grpc::InsecureChannelCredentials());
+  auto catalog = v1::CatalogService::NewStub(catalog_channel);
+  auto flash = v1::FlashSaleService::NewStub(catalog_channel);
+  auto number = [&](const std::string& flag, const std::string& fallback) {
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(args.Flag(flag, fallback), &value)) Fail("--" + flag + " needs a number");
+    return value;
+  };
 
   if (command == "room" && sub == "create") {
     v1::CreateRoomRequest r;
@@ -283,6 +302,114 @@ int main(int argc, char** argv) {
     r.set_device_id(args.Flag("device", "cli"));
     v1::LeaveRoomResponse out;
     if (int rc = Check(stub->LeaveRoom(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "product" && sub == "create") {
+    v1::CreateProductRequest r;
+    r.set_brand_id(principal.brand_id);
+    r.set_name(args.Flag("name"));
+    r.set_category(args.Flag("category"));
+    r.mutable_list_price()->set_amount_fen(number("price", "0"));
+    r.mutable_list_price()->set_currency(args.Flag("currency", "CNY"));
+    v1::NewSku* sku = r.add_skus();
+    sku->set_sku_code(args.Flag("sku", "DEFAULT"));
+    sku->set_on_hand(number("stock", "0"));
+    v1::CreateProductResponse out;
+    if (int rc = Check(catalog->CreateProduct(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "product" && sub == "activate") {
+    v1::ActivateProductRequest r;
+    r.set_product_id(args.At(2, "PRODUCT"));
+    v1::ActivateProductResponse out;
+    if (int rc = Check(catalog->ActivateProduct(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "product" && sub == "get") {
+    v1::GetProductRequest r;
+    r.set_product_id(args.At(2, "PRODUCT"));
+    v1::GetProductResponse out;
+    if (int rc = Check(catalog->GetProduct(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "product" && sub == "list") {
+    v1::ListProductsRequest r;
+    r.set_brand_id(principal.brand_id);
+    v1::ListProductsResponse out;
+    if (int rc = Check(catalog->ListProducts(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "room" && sub == "products") {
+    v1::ListRoomProductsRequest r;
+    r.set_room_id(args.At(2, "ROOM"));
+    v1::ListRoomProductsResponse out;
+    if (int rc = Check(catalog->ListRoomProducts(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "room" && sub == "attach") {
+    v1::AttachRoomProductRequest r;
+    r.set_room_id(args.At(2, "ROOM"));
+    r.set_product_id(args.At(3, "PRODUCT"));
+    r.set_visible_to_cohort(args.Flag("cohort"));
+    v1::AttachRoomProductResponse out;
+    if (int rc = Check(catalog->AttachRoomProduct(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "sale" && sub == "create") {
+    v1::CreateFlashSaleRequest r;
+    r.set_room_id(args.At(2, "ROOM"));
+    r.set_sku_id(args.At(3, "SKU"));
+    r.mutable_sale_price()->set_amount_fen(number("price", "0"));
+    r.mutable_sale_price()->set_currency(args.Flag("currency", "CNY"));
+    r.set_total_stock(number("stock", "0"));
+    r.set_per_buyer_limit(static_cast<int32_t>(number("limit", "1")));
+    r.set_buckets(static_cast<int32_t>(number("buckets", "0")));
+    common::ToTimestamp(absl::Now(), r.mutable_starts_at());
+    common::ToTimestamp(absl::Now() + absl::Minutes(number("minutes", "30")), r.mutable_ends_at());
+    v1::CreateFlashSaleResponse out;
+    if (int rc = Check(flash->CreateFlashSale(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "sale" && sub == "get") {
+    v1::GetFlashSaleRequest r;
+    r.set_sale_id(args.At(2, "SALE"));
+    v1::GetFlashSaleResponse out;
+    if (int rc = Check(flash->GetFlashSale(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "sale" && sub == "list") {
+    v1::ListRoomFlashSalesRequest r;
+    r.set_room_id(args.At(2, "ROOM"));
+    v1::ListRoomFlashSalesResponse out;
+    if (int rc = Check(flash->ListRoomFlashSales(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "sale" && sub == "rebuild") {
+    v1::RebuildFlashStockRequest r;
+    r.set_sale_id(args.At(2, "SALE"));
+    v1::RebuildFlashStockResponse out;
+    if (int rc = Check(flash->RebuildFlashStock(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "hold") {
+    v1::CreateHoldRequest r;
+    r.set_sale_id(args.At(1, "SALE"));
+    r.set_client_id(args.Flag("client"));
+    r.set_quantity(number("qty", "1"));
+    r.set_ttl_seconds(static_cast<int32_t>(number("ttl", "3600")));
+    v1::CreateHoldResponse out;
+    if (int rc = Check(flash->CreateHold(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "reserve") {
+    v1::ReserveStockRequest r;
+    r.set_sale_id(args.At(1, "SALE"));
+    r.set_buyer_id(args.Flag("buyer"));
+    r.set_quantity(number("qty", "1"));
+    r.set_ttl_seconds(static_cast<int32_t>(number("ttl", "900")));
+    r.set_reservation_id(args.Flag("id", "cli-" + std::to_string(absl::ToUnixMicros(absl::Now()))));
+    v1::ReserveStockResponse out;
+    if (int rc = Check(flash->ReserveStock(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "confirm") {
+    v1::ConfirmReservationRequest r;
+    r.set_reservation_id(args.At(1, "RESERVATION"));
+    v1::ConfirmReservationResponse out;
+    if (int rc = Check(flash->ConfirmReservation(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "release") {
+    v1::ReleaseReservationRequest r;
+    r.set_reservation_id(args.At(1, "RESERVATION"));
+    v1::ReleaseReservationResponse out;
+    if (int rc = Check(flash->ReleaseReservation(context().get(), r, &out))) return rc;
     Print(out);
   } else {
     std::fputs(kUsage, stderr);

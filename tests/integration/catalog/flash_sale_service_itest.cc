@@ -330,6 +330,30 @@ TEST_P(FlashSaleServiceTest, FiveThousandAttemptsSellExactlyTheStock) {
             0);
 }
 
+TEST_P(FlashSaleServiceTest, BadReservationsNameTheFieldAndTakeNothing) {
+  v1::FlashSale sale = CreateSale(10, 2);
+  struct Case {
+    std::string id, buyer;
+    int64_t quantity;
+    int32_t ttl;
+    std::string field;
+  };
+  for (const Case& c : std::vector<Case>{{"r1", "alice", 0, 600, "quantity"},
+                                         {"r1", "alice", -2, 600, "quantity"},
+                                         {"r1", "alice", 1, 5, "ttl_seconds"},
+                                         {"r1", "alice", 1, 99999, "ttl_seconds"},
+                                         {"", "alice", 1, 600, "reservation_id"},
+                                         {"bad id", "alice", 1, 600, "reservation_id"},
+                                         {"r1", "", 1, 600, "buyer_id"}}) {
+    grpc::Status s = Reserve(sale.id(), c.id, c.buyer, c.quantity, c.ttl);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_EQ(s.error_message().rfind(c.field, 0), 0u) << s.error_message();
+  }
+  EXPECT_EQ(Reserve("999999", "r1", "alice").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get(sale.id()).remaining(), 10);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_reservations"), 0);
+}
+
 TEST_P(FlashSaleServiceTest, ReserveConfirmReleaseAreIdempotent) {
   v1::FlashSale sale = CreateSale(10, 3);
   v1::ReserveStockResponse first, again;
