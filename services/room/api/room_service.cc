@@ -689,9 +689,8 @@ grpc::Status RoomServiceImpl::JoinRoom(grpc::ServerContext* context,
   return common::ToGrpcStatus(DoJoinRoom(*context, *request, *response));
 }
 
-absl::Status RoomServiceImpl::DoHeartbeat(const grpc::ServerContextBase& context,
-                                          const v1::HeartbeatRequest& request,
-                                          v1::HeartbeatResponse& response) {
+absl::StatusOr<std::pair<std::string, PresenceSession>> RoomServiceImpl::PrepareHeartbeat(
+    const grpc::ServerContextBase& context, const v1::HeartbeatRequest& request) {
   LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
   LC_RETURN_IF_ERROR(ValidateDeviceId(request.device_id()));
   LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request.room_id()));
@@ -699,21 +698,30 @@ absl::Status RoomServiceImpl::DoHeartbeat(const grpc::ServerContextBase& context
   if (live.room.brand_id != caller.brand_id) {
     return absl::NotFoundError("room_id: no such room");
   }
-  LC_ASSIGN_OR_RETURN(bool present, presence_.Heartbeat(live.presence, caller.subject,
-                                                        request.device_id(), clock_.Now()));
-  if (!present) {
-    return absl::FailedPreconditionError("device_id: not in the room; join again");
-  }
-  response.set_heartbeat_interval_seconds(
-      static_cast<int32_t>(absl::ToInt64Seconds(options_.heartbeat_interval)));
-  return absl::OkStatus();
+  return std::make_pair(caller.subject, live.presence);
 }
 
 grpc::ServerUnaryReactor* RoomServiceImpl::Heartbeat(grpc::CallbackServerContext* context,
                                                      const v1::HeartbeatRequest* request,
                                                      v1::HeartbeatResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(common::ToGrpcStatus(DoHeartbeat(*context, *request, *response)));
+  auto prepared = PrepareHeartbeat(*context, *request);
+  if (!prepared.ok()) {
+    reactor->Finish(common::ToGrpcStatus(prepared.status()));
+    return reactor;
+  }
+  int32_t interval = static_cast<int32_t>(absl::ToInt64Seconds(options_.heartbeat_interval));
+  // Answered from the presence store's batch thread: concurrent heartbeats share pipelines.
+  presence_.HeartbeatAsync(
+      prepared->second, prepared->first, request->device_id(), clock_.Now(),
+      [reactor, response, interval](absl::StatusOr<bool> present) {
+        absl::Status status = present.status();
+        if (status.ok() && !*present) {
+          status = absl::FailedPreconditionError("device_id: not in the room; join again");
+        }
+        if (status.ok()) response->set_heartbeat_interval_seconds(interval);
+        reactor->Finish(common::ToGrpcStatus(status));
+      });
   return reactor;
 }
 

@@ -124,8 +124,9 @@ class RoomServiceImpl final
   absl::Status DoIssueInvites(const grpc::ServerContext& context,
                               const v1::IssueInvitesRequest& request,
                               v1::IssueInvitesResponse& response);
-  absl::Status DoHeartbeat(const grpc::ServerContextBase& context,
-                           const v1::HeartbeatRequest& request, v1::HeartbeatResponse& response);
+  // The checks of a heartbeat before the Redis step: the viewer and their room's live session.
+  absl::StatusOr<std::pair<std::string, PresenceSession>> PrepareHeartbeat(
+      const grpc::ServerContextBase& context, const v1::HeartbeatRequest& request);
   absl::Status DoJoinRoom(const grpc::ServerContext& context, const v1::JoinRoomRequest& request,
                           v1::JoinRoomResponse& response);
   absl::Status DoBatchPresence(const grpc::ServerContext& context,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,13 @@ class PresenceStore {
   virtual absl::StatusOr<bool> Heartbeat(const PresenceSession& session,
                                          const std::string& viewer_id, const std::string& device_id,
                                          absl::Time now) = 0;
+  // Heartbeat, answered through `done` (possibly on another thread, which `done` must not block).
+  // Stores may batch concurrent calls; this default calls Heartbeat at once.
+  virtual void HeartbeatAsync(const PresenceSession& session, const std::string& viewer_id,
+                              const std::string& device_id, absl::Time now,
+                              std::function<void(absl::StatusOr<bool>)> done) {
+    done(Heartbeat(session, viewer_id, device_id, now));
+  }
   virtual absl::Status Leave(const PresenceSession& session, const std::string& viewer_id,
                              const std::string& device_id, absl::Time now) = 0;
   // Applies many heartbeats and leaves in one round trip; one result per op as for Heartbeat

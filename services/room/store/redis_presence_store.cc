@@ -114,7 +114,22 @@ absl::StatusOr<int64_t> IntegerOf(const absl::StatusOr<common::RedisValue>& valu
 }  // namespace
 
 RedisPresenceStore::RedisPresenceStore(common::RedisPool& redis, absl::Duration window)
-    : redis_(redis), window_(window) {}
+    : redis_(redis), window_(window), batcher_(redis) {}
+
+void RedisPresenceStore::HeartbeatAsync(const PresenceSession& session,
+                                        const std::string& viewer_id, const std::string& device_id,
+                                        absl::Time now,
+                                        std::function<void(absl::StatusOr<bool>)> done) {
+  batcher_.Eval(kTouchScript, TouchCall(session, viewer_id, device_id, now, false),
+                [done = std::move(done)](absl::StatusOr<common::RedisValue> reply) {
+                  absl::StatusOr<int64_t> result = IntegerOf(reply);
+                  if (!result.ok()) {
+                    done(result.status());
+                  } else {
+                    done(*result != 0);
+                  }
+                });
+}
 
 absl::Status RedisPresenceStore::LoadScripts() {
   return redis_.LoadScripts({&kTouchScript, &kLeaveScript, &kMaxScript});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/common/redis_batcher.h"
 #include "services/common/redis_client.h"
 #include "services/room/store/presence_store.h"
 
@@ -20,6 +21,10 @@ class RedisPresenceStore final : public PresenceStore {
                             const std::string& device_id, absl::Time now) override;
   absl::StatusOr<bool> Heartbeat(const PresenceSession& session, const std::string& viewer_id,
                                  const std::string& device_id, absl::Time now) override;
+  // Concurrent heartbeats share Redis pipelines.
+  void HeartbeatAsync(const PresenceSession& session, const std::string& viewer_id,
+                      const std::string& device_id, absl::Time now,
+                      std::function<void(absl::StatusOr<bool>)> done) override;
   absl::Status Leave(const PresenceSession& session, const std::string& viewer_id,
                      const std::string& device_id, absl::Time now) override;
   absl::StatusOr<std::vector<bool>> Apply(const std::vector<PresenceOp>& ops,
@@ -35,6 +40,7 @@ class RedisPresenceStore final : public PresenceStore {
 
   common::RedisPool& redis_;
   absl::Duration window_;
+  common::RedisScriptBatcher batcher_;
 };
 
 }  // namespace livecommerce::room

@@ -1,7 +1,11 @@
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "services/common/redis_batcher.h"
 #include "services/common/redis_client.h"
 #include "tests/support/test_env.h"
 
@@ -99,6 +103,41 @@ TEST_F(RedisClientTest, PoolIsSafeAcrossThreads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(redis_->Command({"GET", "lc:{t}:shared"})->str, "1600");
+}
+
+TEST_F(RedisClientTest, BatcherAnswersEveryCallOnceAndKeepsEachResult) {
+  RedisScriptBatcher batcher(*redis_);
+  const RedisScript failing(R"lua(return redis.error_reply('refused ' .. ARGV[1]))lua");
+  std::mutex mu;
+  std::condition_variable done;
+  int answered = 0, failed = 0;
+  std::set<int64_t> seen;
+  constexpr int kCalls = 4000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kCalls; i += 8) {
+        const RedisScript& script = i % 100 == 0 ? failing : kIncrBy;
+        batcher.Eval(script, RedisScriptCall{{"lc:{t}:batched"}, {"1"}},
+                     [&](absl::StatusOr<RedisValue> v) {
+                       std::lock_guard<std::mutex> lock(mu);
+                       if (v.ok()) {
+                         seen.insert(v->integer);
+                       } else {
+                         ++failed;
+                       }
+                       if (++answered == kCalls) done.notify_all();
+                     });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(done.wait_for(lock, std::chrono::seconds(30), [&] { return answered == kCalls; }));
+  EXPECT_EQ(failed, kCalls / 100);
+  // Every successful call saw its own increment: all values 1..N, each once.
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kCalls - kCalls / 100));
+  EXPECT_EQ(*seen.rbegin(), kCalls - kCalls / 100);
 }
 
 }  // namespace
