@@ -748,6 +748,32 @@ grpc::ServerUnaryReactor* FlashSaleServiceImpl::ReserveStock(grpc::CallbackServe
   return reactor;
 }
 
+absl::StatusOr<std::optional<FlashReservationRecord>> FlashSaleServiceImpl::FindFlashReservation(
+    const Principal& caller, const std::string& reservation_id, bool confirm,
+    v1::Reservation& out) {
+  absl::StatusOr<FlashReservationRecord> found = sales_.GetReservation(reservation_id);
+  if (found.ok()) {
+    if (found->brand_id != caller.brand_id) {
+      return absl::NotFoundError("reservation_id: no such reservation");
+    }
+    return std::optional<FlashReservationRecord>(*std::move(found));
+  }
+  if (found.status().code() != absl::StatusCode::kNotFound) {
+    return found.status();
+  }
+  // Not a flash reservation: one of regular inventory, settled here.
+  absl::StatusOr<InventoryReservation> regular =
+      confirm ? inventory_.Confirm(reservation_id, clock_.Now())
+              : inventory_.Release(reservation_id, clock_.Now());
+  if (!regular.ok()) return regular.status();
+  if (regular->brand_id != caller.brand_id) {
+    return absl::NotFoundError("reservation_id: no such reservation");
+  }
+  LC_ASSIGN_OR_RETURN(SkuRecord sku, products_.GetSku(regular->sku_id));
+  ToProto(*regular, sku, &out);
+  return std::optional<FlashReservationRecord>();
+}
+
 absl::Status FlashSaleServiceImpl::DoConfirm(const grpc::ServerContext& context,
                                              const v1::ConfirmReservationRequest& request,
                                              v1::ConfirmReservationResponse& response) {
@@ -756,21 +782,10 @@ absl::Status FlashSaleServiceImpl::DoConfirm(const grpc::ServerContext& context,
     return absl::PermissionDeniedError("ConfirmReservation is for the order service only");
   }
   LC_RETURN_IF_ERROR(ValidateReservationId(request.reservation_id()));
-  absl::StatusOr<FlashReservationRecord> found = sales_.GetReservation(request.reservation_id());
-  if (!found.ok() && found.status().code() == absl::StatusCode::kNotFound) {
-    LC_ASSIGN_OR_RETURN(InventoryReservation regular,
-                        inventory_.Confirm(request.reservation_id(), clock_.Now()));
-    if (regular.brand_id != caller.brand_id) {
-      return absl::NotFoundError("reservation_id: no such reservation");
-    }
-    LC_ASSIGN_OR_RETURN(SkuRecord sku, products_.GetSku(regular.sku_id));
-    ToProto(regular, sku, response.mutable_reservation());
-    return absl::OkStatus();
-  }
-  if (!found.ok()) return found.status();
-  if (found->brand_id != caller.brand_id) {
-    return absl::NotFoundError("reservation_id: no such reservation");
-  }
+  LC_ASSIGN_OR_RETURN(std::optional<FlashReservationRecord> found,
+                      FindFlashReservation(caller, request.reservation_id(), /*confirm=*/true,
+                                           *response.mutable_reservation()));
+  if (!found.has_value()) return absl::OkStatus();  // a regular reservation, settled
   LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(found->sale_id, false));
   absl::Time now = clock_.Now();
   LC_ASSIGN_OR_RETURN(FlashReservationRecord updated,
@@ -816,21 +831,10 @@ absl::Status FlashSaleServiceImpl::DoRelease(const grpc::ServerContext& context,
     return absl::PermissionDeniedError("ReleaseReservation is for the order service only");
   }
   LC_RETURN_IF_ERROR(ValidateReservationId(request.reservation_id()));
-  absl::StatusOr<FlashReservationRecord> found = sales_.GetReservation(request.reservation_id());
-  if (!found.ok() && found.status().code() == absl::StatusCode::kNotFound) {
-    LC_ASSIGN_OR_RETURN(InventoryReservation regular,
-                        inventory_.Release(request.reservation_id(), clock_.Now()));
-    if (regular.brand_id != caller.brand_id) {
-      return absl::NotFoundError("reservation_id: no such reservation");
-    }
-    LC_ASSIGN_OR_RETURN(SkuRecord sku, products_.GetSku(regular.sku_id));
-    ToProto(regular, sku, response.mutable_reservation());
-    return absl::OkStatus();
-  }
-  if (!found.ok()) return found.status();
-  if (found->brand_id != caller.brand_id) {
-    return absl::NotFoundError("reservation_id: no such reservation");
-  }
+  LC_ASSIGN_OR_RETURN(std::optional<FlashReservationRecord> found,
+                      FindFlashReservation(caller, request.reservation_id(), /*confirm=*/false,
+                                           *response.mutable_reservation()));
+  if (!found.has_value()) return absl::OkStatus();  // a regular reservation, settled
   LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(found->sale_id, false));
   LC_ASSIGN_OR_RETURN(FlashReservationRecord updated,
                       sales_.UpdateReservation(

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -139,6 +140,11 @@ class FlashSaleServiceImpl final
   void DrainPendingRecords();
   absl::Status ReserveRegular(const common::Principal& caller,
                               const v1::ReserveStockRequest& request, v1::Reservation& out);
+  // The flash reservation `reservation_id` of the caller's brand; or, when there is none, the
+  // regular-inventory reservation of that id confirmed (or released) into `out` and nullopt.
+  absl::StatusOr<std::optional<FlashReservationRecord>> FindFlashReservation(
+      const common::Principal& caller, const std::string& reservation_id, bool confirm,
+      v1::Reservation& out);
   absl::Status DoConfirm(const grpc::ServerContext& context,
                          const v1::ConfirmReservationRequest& request,
                          v1::ConfirmReservationResponse& response);
