@@ -1,0 +1,6 @@
+lc_add_test(order_unit_test unit
+  SOURCES unit/order/order_domain_test.cc
+  LIBS order_lib)
+lc_add_test(order_integration_test integration
+  SOURCES integration/order/cart_itest.cc
+  LIBS order_lib)
