@@ -2,5 +2,5 @@ lc_add_test(order_unit_test unit
   SOURCES unit/order/order_domain_test.cc
   LIBS order_lib)
 lc_add_test(order_integration_test integration
-  SOURCES integration/order/cart_itest.cc
-  LIBS order_lib)
+  SOURCES integration/order/order_service_itest.cc
+  LIBS order_lib catalog_lib room_lib)

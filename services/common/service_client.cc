@@ -9,10 +9,10 @@ namespace livecommerce::common {
 std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& codec,
                                                         const std::string& brand_id,
                                                         const std::string& caller,
-                                                        absl::Duration timeout) {
+                                                        absl::Duration timeout, absl::Time now) {
   auto context = std::make_unique<grpc::ClientContext>();
   // The principal outlives the call by a margin so a slow peer still sees it valid.
-  Principal principal{Role::kService, brand_id, caller, absl::Now() + timeout + absl::Minutes(1)};
+  Principal principal{Role::kService, brand_id, caller, now + timeout + absl::Minutes(1)};
   AttachPrincipal(*context, codec.Encode(principal));
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::microseconds(absl::ToInt64Microseconds(timeout)));

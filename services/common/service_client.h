@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
@@ -12,11 +13,13 @@
 namespace livecommerce::common {
 
 // A client context for calling another service on behalf of `brand_id`: a deadline `timeout` from
-// now and a signed SERVICE principal naming `caller` (this service).
+// now and a signed SERVICE principal naming `caller` (this service), valid from `now` (the
+// caller's clock, which the peer shares).
 std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& codec,
                                                         const std::string& brand_id,
                                                         const std::string& caller,
-                                                        absl::Duration timeout);
+                                                        absl::Duration timeout,
+                                                        absl::Time now = absl::Now());
 
 // A peer's gRPC status as an absl::Status. A peer that is down, or does not answer before the
 // deadline, is UNAVAILABLE naming `peer`; other codes and messages pass through.

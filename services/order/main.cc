@@ -1,11 +1,18 @@
 // The order service: wiring only.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
+#include "services/common/mysql_client.h"
+#include "services/common/periodic_task.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
 #include "services/order/api/order_service.h"
+#include "services/order/clients/stock_client.h"
+#include "services/order/store/mysql_order_store.h"
 #include "services/order/store/redis_cart_store.h"
 
 int main() {
@@ -17,10 +24,18 @@ int main() {
   absl::Duration cart_ttl = common::OrExit(
       common::EnvMillis("LC_CART_TTL_MS", 3 * 24 * 3600 * 1000LL, 60000, 90LL * 24 * 3600 * 1000));
   common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
+  common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
+  order::OrderOptions options = common::OrExit(order::LoadOrderOptions());
+  std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
 
   auto redis = common::RedisPool::Create(redis_config);
   if (!redis.ok()) {
     spdlog::critical("{}", redis.status().message());
+    return 1;
+  }
+  auto mysql = common::MysqlPool::Create(mysql_config);
+  if (!mysql.ok()) {
+    spdlog::critical("{}", mysql.status().message());
     return 1;
   }
   common::SystemClock clock;
@@ -29,15 +44,29 @@ int main() {
     spdlog::critical("cannot load cart scripts: {}", s.message());
     return 1;
   }
-  order::OrderServiceImpl service(carts, clock, codec);
+  order::MysqlOrderStore orders(**mysql);
+  order::GrpcStockClient stock(
+      grpc::CreateChannel(catalog_addr, grpc::InsecureChannelCredentials()), codec, clock,
+      absl::Seconds(3));
+  order::OrderServiceImpl service(carts, orders, stock, clock, codec, options);
+  // Outbox delivery, expiry of unpaid orders, recovery of interrupted checkouts.
+  common::PeriodicTask background(absl::Milliseconds(500), [&] {
+    for (auto [name, result] : {std::pair{"outbox", service.DeliverOutboxOnce()},
+                                std::pair{"expiry", service.ExpireOnce()},
+                                std::pair{"recovery", service.RecoverOnce()}}) {
+      if (!result.ok()) spdlog::warn("{}: {}", name, result.status().message());
+    }
+  });
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
     return 1;
   }
+  background.Start();
   spdlog::info("order service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
+  background.Stop();
   (*server)->Shutdown();
   spdlog::info("order service stopped");
   return 0;

@@ -1,5 +1,16 @@
 #include "services/order/api/order_service.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/config.h"
+#include "services/common/crypto.h"
+#include "services/common/log_format.h"
 #include "services/common/proto_util.h"
 #include "services/common/status.h"
 #include "services/order/domain/order.h"
@@ -21,9 +32,29 @@ absl::Status ValidateLineIds(const std::string& sku_id, const std::string& sale_
 
 }  // namespace
 
-OrderServiceImpl::OrderServiceImpl(CartStore& carts, const common::Clock& clock,
-                                   const common::PrincipalCodec& codec)
-    : carts_(carts), clock_(clock), codec_(codec) {}
+absl::StatusOr<OrderOptions> LoadOrderOptions() {
+  OrderOptions options;
+  auto window =
+      common::EnvMillis("LC_ORDER_PAYMENT_WINDOW_MS", 15 * 60 * 1000, 10000, 24LL * 3600 * 1000);
+  if (!window.ok()) return window.status();
+  options.payment_window = *window;
+  std::string provider = common::EnvString("LC_PAYMENT_PROVIDER", "sandbox");
+  if (provider != "sandbox") {
+    return absl::InvalidArgumentError(
+        "LC_PAYMENT_PROVIDER must be sandbox (WeChat Pay is being wired)");
+  }
+  return options;
+}
+
+OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
+                                   const common::Clock& clock, const common::PrincipalCodec& codec,
+                                   OrderOptions options)
+    : carts_(carts),
+      orders_(orders),
+      stock_(stock),
+      clock_(clock),
+      codec_(codec),
+      options_(options) {}
 
 absl::StatusOr<Principal> OrderServiceImpl::Buyer(const grpc::ServerContext& context) const {
   LC_ASSIGN_OR_RETURN(Principal caller,
@@ -93,6 +124,474 @@ grpc::Status OrderServiceImpl::ClearCart(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
     return carts_.Clear(buyer.brand_id, buyer.subject);
   }());
+}
+
+// ---- Orders ------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int kMaxCheckoutLines = 50;
+constexpr int kFailureCodeSeparator = ':';
+
+std::vector<OutboxMessage> ReleaseAll(const OrderRecord& order) {
+  std::vector<OutboxMessage> messages;
+  for (const OrderLineRecord& line : order.lines) {
+    messages.push_back(OutboxMessage{0, order.brand_id, kTopicReleaseReservation,
+                                     line.reservation_id, line.reservation_id, 0});
+  }
+  return messages;
+}
+
+std::string EncodeFailure(const absl::Status& status) {
+  return absl::StrCat(static_cast<int>(status.code()), std::string(1, kFailureCodeSeparator),
+                      status.message());
+}
+
+absl::Status DecodeFailure(const std::string& failure) {
+  size_t at = failure.find(kFailureCodeSeparator);
+  int code = static_cast<int>(absl::StatusCode::kInternal);
+  if (at == std::string::npos || !absl::SimpleAtoi(failure.substr(0, at), &code)) {
+    return absl::InternalError("checkout failed");
+  }
+  return absl::Status(static_cast<absl::StatusCode>(code), failure.substr(at + 1));
+}
+
+}  // namespace
+
+void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::Order* out) const {
+  out->set_id(common::FormatId(order.id));
+  out->set_brand_id(order.brand_id);
+  out->set_buyer_id(order.buyer_id);
+  out->set_status(static_cast<OrderStatus>(order.status));
+  for (const OrderLineRecord& line : order.lines) {
+    v1::OrderLine* l = out->add_lines();
+    l->set_line_id(absl::StrCat(line.line_no));
+    l->set_product_id(common::FormatId(line.product_id));
+    l->set_sku_id(common::FormatId(line.sku_id));
+    l->set_sale_id(common::FormatId(line.sale_id));
+    l->set_product_name(line.product_name);
+    l->set_quantity(line.quantity);
+    l->mutable_unit_price()->set_amount_fen(line.unit_price_fen);
+    l->mutable_unit_price()->set_currency(order.currency);
+    l->mutable_line_total()->set_amount_fen(line.line_total_fen);
+    l->mutable_line_total()->set_currency(order.currency);
+    l->set_refunded_quantity(line.refunded_quantity);
+    l->set_reservation_id(line.reservation_id);
+  }
+  out->mutable_total()->set_amount_fen(order.total_fen);
+  out->mutable_total()->set_currency(order.currency);
+  out->mutable_refunded()->set_amount_fen(order.refunded_fen);
+  out->mutable_refunded()->set_currency(order.currency);
+  out->mutable_room()->set_room_id(common::FormatId(order.room_id));
+  out->mutable_room()->set_session_id(common::FormatId(order.session_id));
+  *out->mutable_attribution() = order.attribution;
+  if (with_address) *out->mutable_address() = order.address;
+  if (order.status == v1::ORDER_STATUS_PENDING_PAYMENT)
+    *out->mutable_payment() = order.payment_params;
+  common::ToTimestamp(order.created_at, out->mutable_created_at());
+  common::ToTimestamp(order.updated_at, out->mutable_updated_at());
+  if (order.expires_at.has_value())
+    common::ToTimestamp(*order.expires_at, out->mutable_expires_at());
+  if (order.paid_at.has_value()) common::ToTimestamp(*order.paid_at, out->mutable_paid_at());
+}
+
+absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
+  // Reservations outlive the payment window a little, so the expiry job releases them first.
+  absl::Duration ttl = options_.payment_window + absl::Minutes(5);
+  absl::Status refusal;
+  std::vector<ReservedStock> reserved;
+  std::vector<SkuInfo> described;
+  for (const OrderLineRecord& line : order.lines) {
+    absl::StatusOr<ReservedStock> r =
+        stock_.Reserve(order.brand_id, line.reservation_id, line.sku_id, line.sale_id,
+                       order.buyer_id, line.quantity, ttl);
+    absl::StatusOr<SkuInfo> info =
+        r.ok() ? stock_.Describe(order.brand_id, line.sku_id) : absl::StatusOr<SkuInfo>(r.status());
+    if (!info.ok()) {
+      refusal = absl::Status(info.status().code(), absl::StrCat("lines[", line.line_no - 1,
+                                                                "]: ", info.status().message()));
+      break;
+    }
+    reserved.push_back(*r);
+    described.push_back(*info);
+  }
+  absl::Time now = clock_.Now();
+  if (refusal.ok()) {
+    for (size_t i = 1; i < reserved.size(); ++i) {
+      if (reserved[i].currency != reserved[0].currency) {
+        refusal = common::InvalidField("lines", "must all be in one currency");
+      }
+    }
+  }
+  if (!refusal.ok()) {
+    // Refused: record why (a retry with the same key gets the same answer) and release whatever
+    // was reserved, through the outbox so it happens even if this process dies now.
+    LC_ASSIGN_OR_RETURN(
+        OrderRecord refused,
+        orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
+          if (o.status != kStatusReserving) return absl::OkStatus();
+          o.status = kStatusRefused;
+          o.failure = EncodeFailure(refusal);
+          o.updated_at = now;
+          out = ReleaseAll(o);
+          return absl::OkStatus();
+        }));
+    (void)DeliverOutboxOnce();
+    return refusal;
+  }
+  std::vector<LineAmounts> amounts;
+  for (size_t i = 0; i < order.lines.size(); ++i) {
+    amounts.push_back({order.lines[i].quantity, reserved[i].unit_price_fen, 0});
+  }
+  LC_ASSIGN_OR_RETURN(int64_t total, OrderTotal(amounts));
+  v1::PaymentParams params;
+  params.set_provider(order.provider);
+  params.set_time_stamp(absl::StrCat(absl::ToUnixSeconds(now)));
+  params.set_nonce_str(common::RandomToken(16));
+  params.set_package(absl::StrCat("prepay_id=sandbox-", order.id));
+  params.set_sign_type("SANDBOX");
+  return orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>&) -> absl::Status {
+    if (o.status != kStatusReserving) {
+      return absl::AbortedError("checkout was interrupted; try again");
+    }
+    for (size_t i = 0; i < o.lines.size(); ++i) {
+      o.lines[i].unit_price_fen = reserved[i].unit_price_fen;
+      o.lines[i].line_total_fen = amounts[i].quantity * amounts[i].unit_price_fen;
+      o.lines[i].product_id = described[i].product_id;
+      o.lines[i].product_name = described[i].product_name;
+    }
+    o.currency = reserved[0].currency;
+    o.total_fen = total;
+    o.status = v1::ORDER_STATUS_PENDING_PAYMENT;
+    o.payment_params = params;
+    o.expires_at = now + options_.payment_window;
+    o.updated_at = now;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
+                                          const v1::CheckoutRequest& request, v1::Order& out) {
+  if (request.idempotency_key().size() > 64 || !common::IsValidId(request.idempotency_key())) {
+    return InvalidField("idempotency_key", "must be 1-64 characters of letters, digits, _ . : -");
+  }
+  std::vector<v1::CheckoutLine> lines;
+  v1::Cart cart;
+  if (request.from_cart()) {
+    if (!request.lines().empty()) return InvalidField("lines", "give from_cart or lines, not both");
+    LC_ASSIGN_OR_RETURN(cart, carts_.Get(buyer.brand_id, buyer.subject));
+    for (const v1::CartItem& item : cart.items()) {
+      v1::CheckoutLine line;
+      line.set_sku_id(item.sku_id());
+      line.set_sale_id(item.sale_id());
+      line.set_quantity(item.quantity());
+      lines.push_back(std::move(line));
+    }
+  } else {
+    lines.assign(request.lines().begin(), request.lines().end());
+  }
+  if (lines.empty() || static_cast<int>(lines.size()) > kMaxCheckoutLines) {
+    return InvalidField("lines", absl::StrCat("must hold 1 to ", kMaxCheckoutLines, " lines"));
+  }
+  OrderRecord draft;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string field = absl::StrCat("lines[", i, "]");
+    OrderLineRecord line;
+    line.line_no = static_cast<int>(i) + 1;
+    absl::StatusOr<int64_t> sku =
+        common::ParseId(absl::StrCat(field, ".sku_id"), lines[i].sku_id());
+    if (!sku.ok()) return sku.status();
+    line.sku_id = *sku;
+    if (!lines[i].sale_id().empty()) {
+      LC_ASSIGN_OR_RETURN(line.sale_id,
+                          common::ParseId(absl::StrCat(field, ".sale_id"), lines[i].sale_id()));
+    }
+    if (lines[i].quantity() <= 0 || lines[i].quantity() > kMaxLineQuantity) {
+      return InvalidField(absl::StrCat(field, ".quantity"), "must be between 1 and 99");
+    }
+    line.quantity = lines[i].quantity();
+    draft.lines.push_back(std::move(line));
+  }
+  LC_RETURN_IF_ERROR(ValidateAddress(request.address()));
+  LC_RETURN_IF_ERROR(ValidateAttribution(request.attribution()));
+  if (!request.room().room_id().empty()) {
+    LC_ASSIGN_OR_RETURN(draft.room_id, common::ParseId("room.room_id", request.room().room_id()));
+  }
+  if (!request.room().session_id().empty()) {
+    LC_ASSIGN_OR_RETURN(draft.session_id,
+                        common::ParseId("room.session_id", request.room().session_id()));
+  }
+  v1::PaymentProvider provider = request.provider() == v1::PAYMENT_PROVIDER_UNSPECIFIED
+                                     ? options_.default_provider
+                                     : request.provider();
+  if (provider != v1::PAYMENT_PROVIDER_SANDBOX) {
+    return InvalidField("provider", "only the sandbox provider is available here");
+  }
+  // The request as it will be served: the same key must always mean this.
+  v1::CheckoutRequest canonical = request;
+  canonical.clear_lines();
+  canonical.set_from_cart(false);
+  for (const v1::CheckoutLine& line : lines) *canonical.add_lines() = line;
+  canonical.set_provider(provider);
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    canonical.SerializeToCodedStream(&coded);
+  }
+  absl::Time now = clock_.Now();
+  draft.brand_id = buyer.brand_id;
+  draft.buyer_id = buyer.subject;
+  draft.idempotency_key = request.idempotency_key();
+  draft.request_hash = common::HexEncode(common::Sha256(bytes));
+  draft.attribution = request.attribution();
+  draft.address = request.address();
+  draft.provider = provider;
+  draft.created_at = now;
+  draft.updated_at = now;
+  LC_ASSIGN_OR_RETURN(auto begun, orders_.BeginCheckout(draft));
+  OrderRecord order = std::move(begun.first);
+  if (order.request_hash != draft.request_hash) {
+    return absl::AlreadyExistsError("idempotency_key: already used for a different checkout");
+  }
+  if (begun.second) {
+    LC_ASSIGN_OR_RETURN(order, Reserve(std::move(order)));
+    if (request.from_cart()) {
+      absl::Status cleared = carts_.Clear(buyer.brand_id, buyer.subject);
+      if (!cleared.ok())
+        spdlog::warn("order {}: cart not cleared: {}", order.id, cleared.message());
+    }
+  } else {
+    // A repeat: wait for the first attempt to finish if it is still reserving.
+    for (int i = 0; i < 100 && order.status == kStatusReserving; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      LC_ASSIGN_OR_RETURN(order, orders_.Get(order.id));
+    }
+    if (order.status == kStatusReserving) {
+      return absl::AbortedError("idempotency_key: the first checkout is still running; try again");
+    }
+    if (order.status == kStatusRefused) return DecodeFailure(order.failure);
+  }
+  ToProto(order, true, &out);
+  return absl::OkStatus();
+}
+
+grpc::Status OrderServiceImpl::Checkout(grpc::ServerContext* context,
+                                        const v1::CheckoutRequest* request,
+                                        v1::CheckoutResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+    return DoCheckout(buyer, *request, *response->mutable_order());
+  }());
+}
+
+absl::StatusOr<OrderRecord> OrderServiceImpl::LoadVisible(const Principal& caller,
+                                                          const std::string& order_id) {
+  LC_ASSIGN_OR_RETURN(int64_t id, common::ParseId("order_id", order_id));
+  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(id));
+  bool staff =
+      caller.role == Role::kOps || caller.role == Role::kFinance || caller.role == Role::kService;
+  bool mine = caller.role == Role::kViewer && order.buyer_id == caller.subject;
+  if (order.brand_id != caller.brand_id || !(staff || mine) || order.status == kStatusReserving ||
+      order.status == kStatusRefused) {
+    return absl::NotFoundError("order_id: no such order");
+  }
+  return order;
+}
+
+grpc::Status OrderServiceImpl::GetOrder(grpc::ServerContext* context,
+                                        const v1::GetOrderRequest* request,
+                                        v1::GetOrderResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
+    ToProto(order, caller.role != Role::kFinance, response->mutable_order());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* context,
+                                          const v1::ListOrdersRequest* request,
+                                          v1::ListOrdersResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    if (request->brand_id() != caller.brand_id) {
+      return absl::PermissionDeniedError("brand_id: caller belongs to another brand");
+    }
+    std::string buyer = request->buyer_id();
+    if (caller.role == Role::kViewer) {
+      buyer = caller.subject;  // viewers only ever see their own
+    } else if (caller.role != Role::kOps && caller.role != Role::kFinance) {
+      return absl::PermissionDeniedError("the caller may not list orders");
+    }
+    if (!v1::OrderStatus_IsValid(request->status()))
+      return InvalidField("status", "is not a status");
+    LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), 20, 100));
+    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
+    LC_ASSIGN_OR_RETURN(std::vector<OrderRecord> orders,
+                        orders_.List(caller.brand_id, buyer, request->status(), after, limit + 1));
+    bool more = static_cast<int>(orders.size()) > limit;
+    if (more) orders.resize(static_cast<size_t>(limit));
+    for (const OrderRecord& o : orders)
+      ToProto(o, caller.role != Role::kFinance, response->add_orders());
+    if (more) response->set_next_page_token(common::EncodePageToken(orders.back().id));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status OrderServiceImpl::CancelOrder(grpc::ServerContext* context,
+                                           const v1::CancelOrderRequest* request,
+                                           v1::CancelOrderResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+    LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(buyer, request->order_id()));
+    absl::Time now = clock_.Now();
+    LC_ASSIGN_OR_RETURN(
+        OrderRecord cancelled,
+        orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
+          LC_RETURN_IF_ERROR(
+              CheckTransition(static_cast<OrderStatus>(o.status), v1::ORDER_STATUS_CANCELLED));
+          o.status = v1::ORDER_STATUS_CANCELLED;
+          o.updated_at = now;
+          out = ReleaseAll(o);
+          return absl::OkStatus();
+        }));
+    (void)DeliverOutboxOnce();
+    ToProto(cancelled, true, response->mutable_order());
+    return absl::OkStatus();
+  }());
+}
+
+absl::StatusOr<OrderRecord> OrderServiceImpl::ChangeAsOps(const grpc::ServerContext& context,
+                                                          const std::string& order_id,
+                                                          OrderStatus to) {
+  LC_ASSIGN_OR_RETURN(Principal caller,
+                      common::PrincipalFromContext(context, codec_, clock_.Now()));
+  LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, order_id));
+  LC_RETURN_IF_ERROR(common::RequireRole(caller, order.brand_id, {Role::kOps}));
+  absl::Time now = clock_.Now();
+  return orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>&) {
+    LC_RETURN_IF_ERROR(CheckTransition(static_cast<OrderStatus>(o.status), to));
+    o.status = to;
+    o.updated_at = now;
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status OrderServiceImpl::FulfillOrder(grpc::ServerContext* context,
+                                            const v1::FulfillOrderRequest* request,
+                                            v1::FulfillOrderResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(OrderRecord order,
+                        ChangeAsOps(*context, request->order_id(), v1::ORDER_STATUS_FULFILLED));
+    ToProto(order, true, response->mutable_order());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status OrderServiceImpl::CompleteOrder(grpc::ServerContext* context,
+                                             const v1::CompleteOrderRequest* request,
+                                             v1::CompleteOrderResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(OrderRecord order,
+                        ChangeAsOps(*context, request->order_id(), v1::ORDER_STATUS_COMPLETED));
+    ToProto(order, true, response->mutable_order());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
+    grpc::ServerContext* context, const v1::ConfirmSandboxPaymentRequest* request,
+    v1::ConfirmSandboxPaymentResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    if (caller.role != Role::kViewer && caller.role != Role::kService) {
+      return absl::PermissionDeniedError("the buyer pays (or a service acting for them)");
+    }
+    LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
+    if (order.provider != v1::PAYMENT_PROVIDER_SANDBOX) {
+      return absl::FailedPreconditionError("order_id: not a sandbox order");
+    }
+    PaymentRecord payment{v1::PAYMENT_PROVIDER_SANDBOX, absl::StrCat("sandbox-", order.id),
+                          order.total_fen, order.currency};
+    LC_ASSIGN_OR_RETURN(auto paid, orders_.MarkPaid(order.id, payment, clock_.Now()));
+    if (paid.second) (void)DeliverOutboxOnce();
+    ToProto(paid.first, true, response->mutable_order());
+    return absl::OkStatus();
+  }());
+}
+
+// ---- Background work ---------------------------------------------------------------------------
+
+absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
+  absl::Time now = clock_.Now();
+  LC_ASSIGN_OR_RETURN(
+      std::vector<OutboxMessage> due,
+      orders_.DueMessages({kTopicConfirmReservation, kTopicReleaseReservation}, now, 200));
+  int delivered = 0;
+  for (const OutboxMessage& m : due) {
+    absl::Status sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
+                                                            : stock_.Release(m.brand_id, m.payload);
+    // Unknown to the catalog (the reserve never happened) is as good as released.
+    if (sent.ok() ||
+        (m.topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound)) {
+      LC_RETURN_IF_ERROR(orders_.MarkDelivered(m.id, now));
+      ++delivered;
+      continue;
+    }
+    absl::Duration backoff = absl::Seconds(std::min(60, 1 << std::min(m.attempts, 6)));
+    spdlog::warn("outbox {} {}: {} (attempt {})", m.topic, m.id, sent.message(), m.attempts + 1);
+    LC_RETURN_IF_ERROR(orders_.MarkFailed(m.id, std::string(sent.message()), now + backoff));
+  }
+  return delivered;
+}
+
+absl::StatusOr<int> OrderServiceImpl::ExpireOnce() {
+  absl::Time now = clock_.Now();
+  LC_ASSIGN_OR_RETURN(std::vector<int64_t> due,
+                      orders_.Due(v1::ORDER_STATUS_PENDING_PAYMENT, now, 200));
+  int expired = 0;
+  for (int64_t id : due) {
+    LC_ASSIGN_OR_RETURN(OrderRecord order,
+                        orders_.Update(id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
+                          if (o.status != v1::ORDER_STATUS_PENDING_PAYMENT ||
+                              !o.expires_at.has_value() || *o.expires_at > now) {
+                            return absl::OkStatus();  // paid or cancelled meanwhile
+                          }
+                          o.status = v1::ORDER_STATUS_EXPIRED;
+                          o.updated_at = now;
+                          out = ReleaseAll(o);
+                          return absl::OkStatus();
+                        }));
+    if (order.status == v1::ORDER_STATUS_EXPIRED) ++expired;
+  }
+  if (expired > 0) (void)DeliverOutboxOnce();
+  return expired;
+}
+
+absl::StatusOr<int> OrderServiceImpl::RecoverOnce() {
+  absl::Time now = clock_.Now();
+  LC_ASSIGN_OR_RETURN(std::vector<int64_t> stale,
+                      orders_.Due(kStatusReserving, now - options_.checkout_timeout, 200));
+  int recovered = 0;
+  for (int64_t id : stale) {
+    LC_ASSIGN_OR_RETURN(
+        OrderRecord order, orders_.Update(id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
+          if (o.status != kStatusReserving) return absl::OkStatus();
+          o.status = kStatusRefused;
+          o.failure = EncodeFailure(absl::AbortedError("checkout was interrupted; try again"));
+          o.updated_at = now;
+          out = ReleaseAll(o);
+          return absl::OkStatus();
+        }));
+    if (order.status == kStatusRefused) ++recovered;
+  }
+  if (recovered > 0) (void)DeliverOutboxOnce();
+  return recovered;
 }
 
 }  // namespace livecommerce::order

@@ -3,17 +3,36 @@
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/order/clients/stock_client.h"
+#include "services/order/domain/order.h"
 #include "services/order/store/cart_store.h"
+#include "services/order/store/order_store.h"
 
 namespace livecommerce::order {
 
-// gRPC handlers of livecommerce.v1.OrderService. So far the cart: a viewer's own cart, in Redis.
-// Checkout, orders and payments are the next part of this service (their RPCs answer
-// UNIMPLEMENTED until then).
+struct OrderOptions {
+  absl::Duration payment_window = absl::Minutes(15);  // unpaid orders expire after this
+  v1::PaymentProvider default_provider = v1::PAYMENT_PROVIDER_SANDBOX;
+  // A checkout still reserving after this long was interrupted (a crash): its stock is released.
+  absl::Duration checkout_timeout = absl::Seconds(60);
+};
+
+// LC_ORDER_PAYMENT_WINDOW_MS, LC_PAYMENT_PROVIDER (sandbox).
+absl::StatusOr<OrderOptions> LoadOrderOptions();
+
+// gRPC handlers of livecommerce.v1.OrderService: a viewer's cart (Redis); checkout, orders and the
+// sandbox payment (MySQL, with the catalog's reservations). Refunds and WeChat Pay notifications
+// are the next part (their RPCs answer UNIMPLEMENTED until then).
+//
+// Checkout is crash-safe: the order is recorded (reserving) before any stock is reserved, with
+// reservation ids that follow from it, so a retry or the recovery job finds and releases what an
+// interrupted checkout took. Every later change to reservations goes through the outbox, written
+// in the same transaction as the order change that causes it.
 class OrderServiceImpl final : public v1::OrderService::Service {
  public:
-  OrderServiceImpl(CartStore& carts, const common::Clock& clock,
-                   const common::PrincipalCodec& codec);
+  OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
+                   const common::Clock& clock, const common::PrincipalCodec& codec,
+                   OrderOptions options);
 
   grpc::Status GetCart(grpc::ServerContext* context, const v1::GetCartRequest* request,
                        v1::GetCartResponse* response) override;
@@ -27,14 +46,51 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                               v1::RemoveCartItemResponse* response) override;
   grpc::Status ClearCart(grpc::ServerContext* context, const v1::ClearCartRequest* request,
                          v1::ClearCartResponse* response) override;
+  grpc::Status Checkout(grpc::ServerContext* context, const v1::CheckoutRequest* request,
+                        v1::CheckoutResponse* response) override;
+  grpc::Status GetOrder(grpc::ServerContext* context, const v1::GetOrderRequest* request,
+                        v1::GetOrderResponse* response) override;
+  grpc::Status ListOrders(grpc::ServerContext* context, const v1::ListOrdersRequest* request,
+                          v1::ListOrdersResponse* response) override;
+  grpc::Status CancelOrder(grpc::ServerContext* context, const v1::CancelOrderRequest* request,
+                           v1::CancelOrderResponse* response) override;
+  grpc::Status FulfillOrder(grpc::ServerContext* context, const v1::FulfillOrderRequest* request,
+                            v1::FulfillOrderResponse* response) override;
+  grpc::Status CompleteOrder(grpc::ServerContext* context, const v1::CompleteOrderRequest* request,
+                             v1::CompleteOrderResponse* response) override;
+  grpc::Status ConfirmSandboxPayment(grpc::ServerContext* context,
+                                     const v1::ConfirmSandboxPaymentRequest* request,
+                                     v1::ConfirmSandboxPaymentResponse* response) override;
+
+  // Background work, one pass each (the binary runs them periodically; tests call them).
+  // Delivers due outbox messages to the catalog; returns how many were delivered.
+  absl::StatusOr<int> DeliverOutboxOnce();
+  // Unpaid orders past their payment window become EXPIRED and release their stock.
+  absl::StatusOr<int> ExpireOnce();
+  // Checkouts interrupted while reserving are refused and release what they took.
+  absl::StatusOr<int> RecoverOnce();
 
  private:
   // The viewer whose cart it is: carts belong to viewers only.
   absl::StatusOr<common::Principal> Buyer(const grpc::ServerContext& context) const;
 
+  absl::Status DoCheckout(const common::Principal& buyer, const v1::CheckoutRequest& request,
+                          v1::Order& out);
+  // Reserves every line of a new order and prices it, or refuses it (releasing what was taken).
+  absl::StatusOr<OrderRecord> Reserve(OrderRecord order);
+  // The order if the caller may see it (the buyer, or staff of the brand); NOT_FOUND otherwise.
+  absl::StatusOr<OrderRecord> LoadVisible(const common::Principal& caller,
+                                          const std::string& order_id);
+  absl::StatusOr<OrderRecord> ChangeAsOps(const grpc::ServerContext& context,
+                                          const std::string& order_id, OrderStatus to);
+  void ToProto(const OrderRecord& order, bool with_address, v1::Order* out) const;
+
   CartStore& carts_;
+  OrderStore& orders_;
+  StockClient& stock_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
+  OrderOptions options_;
 };
 
 }  // namespace livecommerce::order

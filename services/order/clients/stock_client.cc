@@ -1,0 +1,97 @@
+#include "services/order/clients/stock_client.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/service_client.h"
+#include "services/common/status.h"
+
+namespace livecommerce::order {
+
+GrpcStockClient::GrpcStockClient(std::shared_ptr<grpc::ChannelInterface> channel,
+                                 const common::PrincipalCodec& codec, const common::Clock& clock,
+                                 absl::Duration timeout)
+    : flash_(v1::FlashSaleService::NewStub(channel)),
+      catalog_(v1::CatalogService::NewStub(channel)),
+      codec_(codec),
+      clock_(clock),
+      timeout_(timeout) {}
+
+absl::StatusOr<ReservedStock> GrpcStockClient::Reserve(const std::string& brand_id,
+                                                       const std::string& reservation_id,
+                                                       int64_t sku_id, int64_t sale_id,
+                                                       const std::string& buyer_id,
+                                                       int64_t quantity, absl::Duration ttl) {
+  v1::ReserveStockRequest request;
+  request.set_reservation_id(reservation_id);
+  if (sale_id != 0) {
+    request.set_sale_id(absl::StrCat(sale_id));
+  } else {
+    request.set_sku_id(absl::StrCat(sku_id));
+  }
+  request.set_buyer_id(buyer_id);
+  request.set_quantity(quantity);
+  request.set_ttl_seconds(static_cast<int32_t>(absl::ToInt64Seconds(ttl)));
+  v1::ReserveStockResponse response;
+  auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
+  grpc::Status status = flash_->ReserveStock(context.get(), request, &response);
+  if (!status.ok()) return common::FromGrpcStatus(status, "catalog service");
+  if (sale_id != 0 && response.reservation().sku_id() != absl::StrCat(sku_id)) {
+    return absl::InvalidArgumentError("sale_id: the flash sale is for another SKU");
+  }
+  return ReservedStock{response.reservation().unit_price().amount_fen(),
+                       response.reservation().unit_price().currency()};
+}
+
+absl::Status GrpcStockClient::Confirm(const std::string& brand_id,
+                                      const std::string& reservation_id) {
+  v1::ConfirmReservationRequest request;
+  request.set_reservation_id(reservation_id);
+  v1::ConfirmReservationResponse response;
+  auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
+  return common::FromGrpcStatus(flash_->ConfirmReservation(context.get(), request, &response),
+                                "catalog service");
+}
+
+absl::Status GrpcStockClient::Release(const std::string& brand_id,
+                                      const std::string& reservation_id) {
+  v1::ReleaseReservationRequest request;
+  request.set_reservation_id(reservation_id);
+  v1::ReleaseReservationResponse response;
+  auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
+  return common::FromGrpcStatus(flash_->ReleaseReservation(context.get(), request, &response),
+                                "catalog service");
+}
+
+absl::StatusOr<SkuInfo> GrpcStockClient::Describe(const std::string& brand_id, int64_t sku_id) {
+  std::string key = absl::StrCat(brand_id, "/", sku_id);
+  absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = described_.find(key);
+    if (it != described_.end() && now - it->second.second < absl::Minutes(1)) {
+      return it->second.first;
+    }
+  }
+  v1::GetSkuRequest sku_request;
+  sku_request.set_sku_id(absl::StrCat(sku_id));
+  v1::GetSkuResponse sku;
+  auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
+  grpc::Status status = catalog_->GetSku(context.get(), sku_request, &sku);
+  if (!status.ok()) return common::FromGrpcStatus(status, "catalog service");
+  v1::GetProductRequest product_request;
+  product_request.set_product_id(sku.sku().product_id());
+  v1::GetProductResponse product;
+  auto product_context =
+      common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
+  status = catalog_->GetProduct(product_context.get(), product_request, &product);
+  if (!status.ok()) return common::FromGrpcStatus(status, "catalog service");
+  SkuInfo info;
+  (void)absl::SimpleAtoi(product.product().id(), &info.product_id);
+  info.product_name = product.product().name();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (described_.size() > 100000) described_.clear();
+  described_[key] = {info, now};
+  return info;
+}
+
+}  // namespace livecommerce::order

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "livecommerce/v1/order.pb.h"
+
+namespace livecommerce::order {
+
+// Internal states of an order row besides the public OrderStatus values.
+inline constexpr int kStatusReserving = 0;  // checkout in progress: stock being reserved
+inline constexpr int kStatusRefused = 9;    // checkout refused (sold out, limit ...): no order
+
+struct OrderLineRecord {
+  int line_no = 0;
+  int64_t product_id = 0;
+  int64_t sku_id = 0;
+  int64_t sale_id = 0;  // 0: regular stock
+  std::string product_name;
+  int64_t quantity = 0;
+  int64_t unit_price_fen = 0;
+  int64_t line_total_fen = 0;
+  int64_t refunded_quantity = 0;
+  std::string reservation_id;
+};
+
+struct OrderRecord {
+  int64_t id = 0;
+  std::string brand_id;
+  std::string buyer_id;
+  std::string idempotency_key;
+  std::string request_hash;
+  int status = kStatusReserving;
+  std::string failure;  // "<code>:<message>" when refused
+  std::string currency = "CNY";
+  int64_t total_fen = 0;
+  int64_t refunded_fen = 0;
+  int64_t room_id = 0;
+  int64_t session_id = 0;
+  v1::Attribution attribution;
+  v1::DeliveryAddress address;
+  v1::PaymentProvider provider = v1::PAYMENT_PROVIDER_SANDBOX;
+  v1::PaymentParams payment_params;
+  std::optional<absl::Time> expires_at;
+  std::optional<absl::Time> paid_at;
+  absl::Time created_at;
+  absl::Time updated_at;
+  std::vector<OrderLineRecord> lines;
+};
+
+// A message to another service, written in the same transaction as the change that causes it and
+// delivered (at least once) by the outbox relay.
+struct OutboxMessage {
+  int64_t id = 0;
+  std::string brand_id;
+  std::string topic;
+  std::string key;
+  std::string payload;
+  int attempts = 0;
+};
+
+inline constexpr char kTopicConfirmReservation[] = "reservation.confirm";
+inline constexpr char kTopicReleaseReservation[] = "reservation.release";
+inline constexpr char kTopicOrderPaid[] = "order.paid";
+
+struct PaymentRecord {
+  v1::PaymentProvider provider = v1::PAYMENT_PROVIDER_SANDBOX;
+  std::string transaction_id;
+  int64_t amount_fen = 0;
+  std::string currency;
+};
+
+// The record of orders (MySQL). Each method is one transaction. Errors: NOT_FOUND for unknown
+// ids, UNAVAILABLE when the database cannot be reached.
+class OrderStore {
+ public:
+  virtual ~OrderStore() = default;
+
+  // Inserts the order (status kStatusReserving, lines with their reservation ids) unless its
+  // buyer already used its idempotency key: then returns that order and false.
+  virtual absl::StatusOr<std::pair<OrderRecord, bool>> BeginCheckout(const OrderRecord& draft) = 0;
+  // Row-locked read-modify-write of an order and its lines; `change` may queue outbox messages.
+  // An error from `change` writes nothing.
+  virtual absl::StatusOr<OrderRecord> Update(
+      int64_t order_id,
+      const std::function<absl::Status(OrderRecord&, std::vector<OutboxMessage>&)>& change) = 0;
+  // Pays a PENDING_PAYMENT order whose amount matches: the order becomes PAID, and the payment,
+  // the conversion and the outbox messages (confirm each reservation, tell attribution) are
+  // written in the same transaction. A payment already recorded (a replay) changes nothing.
+  // Returns the order and whether this call paid it. FAILED_PRECONDITION when the order cannot be
+  // paid (wrong amount, not pending).
+  virtual absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
+                                                                const PaymentRecord& payment,
+                                                                absl::Time now) = 0;
+  virtual absl::StatusOr<OrderRecord> Get(int64_t order_id) = 0;
+  virtual absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
+                                                        const std::string& buyer_id, int status,
+                                                        int64_t after_id, int limit) = 0;
+  // Orders in `status` whose expires_at (or, for kStatusReserving, created_at) is before `before`.
+  virtual absl::StatusOr<std::vector<int64_t>> Due(int status, absl::Time before, int limit) = 0;
+
+  // Pending outbox messages of `topics` due at `now`, oldest first.
+  virtual absl::StatusOr<std::vector<OutboxMessage>> DueMessages(
+      const std::vector<std::string>& topics, absl::Time now, int limit) = 0;
+  virtual absl::Status MarkDelivered(int64_t message_id, absl::Time now) = 0;
+  virtual absl::Status MarkFailed(int64_t message_id, const std::string& error,
+                                  absl::Time next_attempt) = 0;
+};
+
+}  // namespace livecommerce::order

@@ -1,0 +1,552 @@
+// The order service over real gRPC against the real Redis and MariaDB that scripts/test starts,
+// with real room, catalog and flash-sale services in the same test: carts, checkout, sandbox
+// payment, expiry, recovery of interrupted checkouts, and who may read what.
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "livecommerce/v1/catalog.grpc.pb.h"
+#include "livecommerce/v1/flash.grpc.pb.h"
+#include "livecommerce/v1/order.grpc.pb.h"
+#include "livecommerce/v1/room.grpc.pb.h"
+#include "services/catalog/api/catalog_service.h"
+#include "services/catalog/api/flash_sale_service.h"
+#include "services/catalog/clients/room_directory.h"
+#include "services/catalog/store/mysql_flash_sale_store.h"
+#include "services/catalog/store/mysql_inventory_store.h"
+#include "services/catalog/store/mysql_product_store.h"
+#include "services/catalog/store/redis_flash_stock_store.h"
+#include "services/common/clock.h"
+#include "services/common/grpc_server.h"
+#include "services/common/principal.h"
+#include "services/common/proto_util.h"
+#include "services/order/api/order_service.h"
+#include "services/order/clients/stock_client.h"
+#include "services/order/store/mysql_order_store.h"
+#include "services/order/store/redis_cart_store.h"
+#include "services/room/api/room_service.h"
+#include "services/room/store/mysql_room_store.h"
+#include "services/room/store/redis_presence_store.h"
+#include "tests/support/fake_catalog_directory.h"
+#include "tests/support/test_env.h"
+
+namespace livecommerce::order {
+namespace {
+
+using common::Principal;
+using common::Role;
+
+constexpr char kBrand[] = "maison";
+
+absl::Time StartTime() { return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())); }
+
+class OrderServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_ = testing::ConnectTestRedis();
+    mysql_ = testing::ConnectTestMysql(
+        {"order_outbox", "conversions", "payments", "order_lines", "orders", "flash_reservations",
+         "flash_holds", "flash_sales", "sku_reservations", "room_product_prices", "room_products",
+         "skus", "products", "room_invites", "room_sessions", "rooms"});
+    ASSERT_NE(redis_, nullptr);
+    ASSERT_NE(mysql_, nullptr);
+    room_store_ = std::make_unique<room::MysqlRoomStore>(*mysql_);
+    presence_ = std::make_unique<room::RedisPresenceStore>(*redis_, absl::Seconds(30));
+    ASSERT_TRUE(presence_->LoadScripts().ok());
+    room_service_ = std::make_unique<room::RoomServiceImpl>(
+        *room_store_, *presence_, fake_catalog_, clock_, codec_, room::RoomServiceOptions{});
+    room_server_ = *common::GrpcServer::Start(common::ServerOptions{}, {room_service_.get()});
+    auto room_channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(room_server_->port()),
+                                            grpc::InsecureChannelCredentials());
+    room_stub_ = v1::RoomService::NewStub(room_channel);
+    directory_ =
+        std::make_unique<catalog::GrpcRoomDirectory>(room_channel, codec_, absl::Seconds(5));
+    products_ = std::make_unique<catalog::MysqlProductStore>(*mysql_);
+    inventory_ = std::make_unique<catalog::MysqlInventoryStore>(*mysql_);
+    sales_ = std::make_unique<catalog::MysqlFlashSaleStore>(*mysql_);
+    stock_store_ = std::make_unique<catalog::RedisFlashStockStore>(*redis_);
+    ASSERT_TRUE(stock_store_->LoadScripts().ok());
+    catalog_service_ = std::make_unique<catalog::CatalogServiceImpl>(*products_, *inventory_,
+                                                                     *directory_, clock_, codec_);
+    flash_service_ = std::make_unique<catalog::FlashSaleServiceImpl>(
+        *sales_, *stock_store_, *products_, *inventory_, *directory_, rebuilds_, clock_, codec_,
+        catalog::FlashSaleOptions{});
+    catalog_server_ = *common::GrpcServer::Start(common::ServerOptions{},
+                                                 {catalog_service_.get(), flash_service_.get()});
+    auto catalog_channel = grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(catalog_server_->port()), grpc::InsecureChannelCredentials());
+    catalog_stub_ = v1::CatalogService::NewStub(catalog_channel);
+    flash_stub_ = v1::FlashSaleService::NewStub(catalog_channel);
+
+    carts_ = std::make_unique<RedisCartStore>(*redis_, absl::Hours(72));
+    ASSERT_TRUE(carts_->LoadScripts().ok());
+    orders_ = std::make_unique<MysqlOrderStore>(*mysql_);
+    stock_ = std::make_unique<GrpcStockClient>(catalog_channel, codec_, clock_, absl::Seconds(5));
+    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, clock_, codec_,
+                                                  OrderOptions{});
+    server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
+    stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (catalog_server_) catalog_server_->Shutdown();
+    if (room_server_) room_server_->Shutdown();
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const Principal& p) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    common::AttachPrincipal(*c, codec_.Encode(p));
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return c;
+  }
+  Principal Viewer(const std::string& id) {
+    return {Role::kViewer, kBrand, id, clock_.Now() + absl::Hours(2)};
+  }
+  Principal Ops() { return {Role::kOps, kBrand, "ops-1", clock_.Now() + absl::Hours(2)}; }
+
+  v1::CartItem Item(const std::string& sku, int64_t quantity, const std::string& sale = "") {
+    v1::CartItem item;
+    item.set_sku_id(sku);
+    item.set_sale_id(sale);
+    item.set_quantity(quantity);
+    item.mutable_room()->set_room_id("7");
+    item.mutable_room()->set_session_id("70");
+    item.mutable_attribution()->set_channel(v1::CHANNEL_SHARE_LINK);
+    item.mutable_attribution()->set_associate_id("sa-1");
+    return item;
+  }
+  grpc::Status Add(const std::string& viewer, const v1::CartItem& item, v1::Cart* out = nullptr) {
+    v1::AddCartItemRequest r;
+    *r.mutable_item() = item;
+    v1::AddCartItemResponse response;
+    grpc::Status s = stub_->AddCartItem(As(Viewer(viewer)).get(), r, &response);
+    if (out != nullptr) *out = response.cart();
+    return s;
+  }
+  v1::Cart Get(const std::string& viewer) {
+    v1::GetCartResponse response;
+    EXPECT_TRUE(stub_->GetCart(As(Viewer(viewer)).get(), v1::GetCartRequest(), &response).ok());
+    return response.cart();
+  }
+
+  // A product with one SKU of `on_hand` units at 1,000.00 CNY; returns the SKU id.
+  std::string CreateSku(int64_t on_hand) {
+    v1::CreateProductRequest r;
+    r.set_brand_id(kBrand);
+    r.set_name("Silk scarf");
+    r.mutable_list_price()->set_amount_fen(100000);
+    r.mutable_list_price()->set_currency("CNY");
+    v1::NewSku* sku = r.add_skus();
+    sku->set_sku_code("SCARF-" + std::to_string(++made_));
+    sku->set_on_hand(on_hand);
+    v1::CreateProductResponse out;
+    EXPECT_TRUE(catalog_stub_->CreateProduct(As(Ops()).get(), r, &out).ok());
+    v1::ActivateProductRequest activate;
+    activate.set_product_id(out.product().id());
+    v1::ActivateProductResponse activated;
+    EXPECT_TRUE(catalog_stub_->ActivateProduct(As(Ops()).get(), activate, &activated).ok());
+    return out.product().skus(0).id();
+  }
+  v1::Sku Sku(const std::string& sku_id) {
+    v1::GetSkuRequest r;
+    r.set_sku_id(sku_id);
+    v1::GetSkuResponse out;
+    EXPECT_TRUE(catalog_stub_->GetSku(As(Ops()).get(), r, &out).ok());
+    return out.sku();
+  }
+  std::string CreateSale(const std::string& sku_id, int64_t stock, int64_t price_fen) {
+    v1::CreateRoomRequest room;
+    room.set_brand_id(kBrand);
+    room.set_title("Room");
+    common::ToTimestamp(clock_.Now(), room.mutable_scheduled_start());
+    room.set_visibility(v1::VISIBILITY_PUBLIC);
+    room.add_audiences(v1::AUDIENCE_CLIENTS);
+    room.set_objective(v1::OBJECTIVE_PURCHASE);
+    room.set_format(v1::FORMAT_SALES_DRIVEN);
+    v1::CreateRoomResponse created_room;
+    EXPECT_TRUE(room_stub_->CreateRoom(As(Ops()).get(), room, &created_room).ok());
+    v1::CreateFlashSaleRequest r;
+    r.set_room_id(created_room.room().id());
+    r.set_sku_id(sku_id);
+    r.mutable_sale_price()->set_amount_fen(price_fen);
+    r.mutable_sale_price()->set_currency("CNY");
+    r.set_total_stock(stock);
+    r.set_per_buyer_limit(static_cast<int32_t>(stock));
+    common::ToTimestamp(clock_.Now(), r.mutable_starts_at());
+    common::ToTimestamp(clock_.Now() + absl::Hours(1), r.mutable_ends_at());
+    v1::CreateFlashSaleResponse out;
+    grpc::Status s = flash_stub_->CreateFlashSale(As(Ops()).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.sale().id();
+  }
+  v1::CheckoutRequest CheckoutOf(const std::string& key,
+                                 std::vector<std::tuple<std::string, std::string, int64_t>> lines) {
+    v1::CheckoutRequest r;
+    r.set_idempotency_key(key);
+    for (auto& [sku, sale, quantity] : lines) {
+      v1::CheckoutLine* l = r.add_lines();
+      l->set_sku_id(sku);
+      l->set_sale_id(sale);
+      l->set_quantity(quantity);
+    }
+    v1::DeliveryAddress* a = r.mutable_address();
+    a->set_recipient("Ms Wang");
+    a->set_phone("13800000000");
+    a->set_province("Shanghai");
+    a->set_city("Shanghai");
+    a->set_street("1266 West Nanjing Road");
+    r.mutable_room()->set_room_id("7");
+    r.mutable_room()->set_session_id("70");
+    r.mutable_attribution()->set_channel(v1::CHANNEL_INVITE);
+    r.mutable_attribution()->set_associate_id("sa-42");
+    return r;
+  }
+  grpc::Status Checkout(const std::string& viewer, const v1::CheckoutRequest& r,
+                        v1::Order* out = nullptr) {
+    v1::CheckoutResponse response;
+    grpc::Status s = stub_->Checkout(As(Viewer(viewer)).get(), r, &response);
+    if (out != nullptr) *out = response.order();
+    return s;
+  }
+  grpc::Status Pay(const std::string& viewer, const std::string& order_id,
+                   v1::Order* out = nullptr) {
+    v1::ConfirmSandboxPaymentRequest r;
+    r.set_order_id(order_id);
+    v1::ConfirmSandboxPaymentResponse response;
+    grpc::Status s = stub_->ConfirmSandboxPayment(As(Viewer(viewer)).get(), r, &response);
+    if (out != nullptr) *out = response.order();
+    return s;
+  }
+  int64_t Count(const std::string& sql) {
+    auto n = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+      std::unique_ptr<sql::ResultSet> rs(c.Prepare(sql).executeQuery());
+      rs->next();
+      return rs->getInt64(1);
+    });
+    return n.ok() ? *n : -1;
+  }
+
+  common::FakeClock clock_{StartTime()};
+  common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
+  int made_ = 0;
+  testing::FakeCatalogDirectory fake_catalog_;
+  std::unique_ptr<common::RedisPool> redis_;
+  std::unique_ptr<common::MysqlPool> mysql_;
+  std::unique_ptr<room::MysqlRoomStore> room_store_;
+  std::unique_ptr<room::RedisPresenceStore> presence_;
+  std::unique_ptr<room::RoomServiceImpl> room_service_;
+  std::unique_ptr<common::GrpcServer> room_server_;
+  std::unique_ptr<v1::RoomService::Stub> room_stub_;
+  std::unique_ptr<catalog::GrpcRoomDirectory> directory_;
+  std::unique_ptr<catalog::MysqlProductStore> products_;
+  std::unique_ptr<catalog::MysqlInventoryStore> inventory_;
+  std::unique_ptr<catalog::MysqlFlashSaleStore> sales_;
+  std::unique_ptr<catalog::RedisFlashStockStore> stock_store_;
+  catalog::RebuildQueue rebuilds_;
+  std::unique_ptr<catalog::CatalogServiceImpl> catalog_service_;
+  std::unique_ptr<catalog::FlashSaleServiceImpl> flash_service_;
+  std::unique_ptr<common::GrpcServer> catalog_server_;
+  std::unique_ptr<v1::CatalogService::Stub> catalog_stub_;
+  std::unique_ptr<v1::FlashSaleService::Stub> flash_stub_;
+  std::unique_ptr<RedisCartStore> carts_;
+  std::unique_ptr<MysqlOrderStore> orders_;
+  std::unique_ptr<GrpcStockClient> stock_;
+  std::unique_ptr<OrderServiceImpl> service_;
+  std::unique_ptr<common::GrpcServer> server_;
+  std::unique_ptr<v1::OrderService::Stub> stub_;
+};
+
+TEST_F(OrderServiceTest, AddMergesLinesAndKeepsWhereTheyCameFrom) {
+  ASSERT_TRUE(Add("alice", Item("11", 1)).ok());
+  clock_.Advance(absl::Minutes(1));
+  v1::CartItem again = Item("11", 2);
+  again.mutable_attribution()->set_associate_id("sa-2");  // a later link does not take the line
+  ASSERT_TRUE(Add("alice", again).ok());
+  ASSERT_TRUE(Add("alice", Item("11", 1, "5")).ok());  // the flash-sale piece is its own line
+  v1::Cart cart = Get("alice");
+  ASSERT_EQ(cart.items_size(), 2);
+  EXPECT_EQ(cart.items(0).sku_id(), "11");
+  EXPECT_EQ(cart.items(0).quantity(), 3);
+  EXPECT_EQ(cart.items(0).attribution().associate_id(), "sa-1");
+  EXPECT_EQ(cart.items(0).room().session_id(), "70");
+  EXPECT_EQ(cart.items(1).sale_id(), "5");
+  EXPECT_TRUE(cart.has_expires_at());
+  EXPECT_TRUE(Get("bob").items().empty());  // carts are per buyer
+}
+
+TEST_F(OrderServiceTest, UpdateRemoveAndClear) {
+  ASSERT_TRUE(Add("alice", Item("11", 1)).ok());
+  ASSERT_TRUE(Add("alice", Item("12", 1)).ok());
+  v1::UpdateCartItemRequest update;
+  update.set_sku_id("11");
+  update.set_quantity(5);
+  v1::UpdateCartItemResponse updated;
+  ASSERT_TRUE(stub_->UpdateCartItem(As(Viewer("alice")).get(), update, &updated).ok());
+  EXPECT_EQ(updated.cart().items(0).quantity(), 5);
+  update.set_sku_id("99");
+  EXPECT_EQ(stub_->UpdateCartItem(As(Viewer("alice")).get(), update, &updated).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::RemoveCartItemRequest remove;
+  remove.set_sku_id("11");
+  v1::RemoveCartItemResponse removed;
+  ASSERT_TRUE(stub_->RemoveCartItem(As(Viewer("alice")).get(), remove, &removed).ok());
+  ASSERT_EQ(removed.cart().items_size(), 1);
+  v1::ClearCartResponse cleared;
+  ASSERT_TRUE(stub_->ClearCart(As(Viewer("alice")).get(), v1::ClearCartRequest(), &cleared).ok());
+  EXPECT_TRUE(Get("alice").items().empty());
+}
+
+TEST_F(OrderServiceTest, LimitsAndBadInputChangeNothing) {
+  ASSERT_TRUE(Add("alice", Item("11", 98)).ok());
+  grpc::Status too_many = Add("alice", Item("11", 2));
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Get("alice").items(0).quantity(), 98);
+  grpc::Status zero = Add("alice", Item("12", 0));
+  EXPECT_EQ(zero.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(zero.error_message().rfind("quantity", 0), 0u);
+  EXPECT_EQ(Add("alice", Item("abc", 1)).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  for (int i = 0; i < 49; ++i) ASSERT_TRUE(Add("alice", Item(std::to_string(100 + i), 1)).ok());
+  EXPECT_EQ(Add("alice", Item("999", 1)).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Get("alice").items_size(), 50);
+  // Carts are for viewers.
+  v1::GetCartResponse response;
+  Principal ops{Role::kOps, "maison", "ops", clock_.Now() + absl::Hours(1)};
+  EXPECT_EQ(stub_->GetCart(As(ops).get(), v1::GetCartRequest(), &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(OrderServiceTest, ConcurrentAddsAreExact) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        if (!Add("alice", Item("11", 1)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Get("alice").items(0).quantity(), 80);
+}
+
+TEST_F(OrderServiceTest, CheckoutThenPaymentConfirmsTheStockExactlyOnce) {
+  std::string sku = CreateSku(10);
+  v1::Order order;
+  grpc::Status s = Checkout("alice", CheckoutOf("k1", {{sku, "", 2}}), &order);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(order.status(), v1::ORDER_STATUS_PENDING_PAYMENT);
+  EXPECT_EQ(order.total().amount_fen(), 200000);
+  EXPECT_EQ(order.lines(0).product_name(), "Silk scarf");
+  EXPECT_FALSE(order.payment().nonce_str().empty());
+  EXPECT_TRUE(order.has_expires_at());
+  EXPECT_EQ(Sku(sku).reserved(), 2);
+  v1::Order paid;
+  ASSERT_TRUE(Pay("alice", order.id(), &paid).ok());
+  EXPECT_EQ(paid.status(), v1::ORDER_STATUS_PAID);
+  ASSERT_TRUE(Pay("alice", order.id(), &paid).ok());  // a replay pays nothing twice
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions WHERE amount_fen = 200000 AND units = 2 AND "
+                  "associate_id = 'sa-42' AND session_id = 70"),
+            1);
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+  EXPECT_EQ(Sku(sku).on_hand(), 8);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'reservation.confirm' AND "
+                  "status = 1"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid'"), 1);
+}
+
+TEST_F(OrderServiceTest, ConcurrentDuplicateCheckoutsMakeOneOrder) {
+  std::string sku = CreateSku(10);
+  std::vector<std::string> ids(8);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      v1::Order order;
+      if (!Checkout("alice", CheckoutOf("same-key", {{sku, "", 3}}), &order).ok()) ++failures;
+      ids[static_cast<size_t>(t)] = order.id();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM orders"), 1);
+  EXPECT_EQ(Sku(sku).reserved(), 3);
+  // The same key for another request is refused and changes nothing.
+  grpc::Status other = Checkout("alice", CheckoutOf("same-key", {{sku, "", 4}}));
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(other.error_message().rfind("idempotency_key", 0), 0u);
+  EXPECT_EQ(Sku(sku).reserved(), 3);
+}
+
+TEST_F(OrderServiceTest, RefusedCheckoutReleasesWhatItTook) {
+  std::string sku = CreateSku(10);
+  std::string flash_sku = CreateSku(5);
+  std::string sale = CreateSale(flash_sku, 1, 50000);
+  ASSERT_TRUE(Checkout("bob", CheckoutOf("b1", {{flash_sku, sale, 1}})).ok());
+  grpc::Status refused = Checkout("alice", CheckoutOf("a1", {{sku, "", 2}, {flash_sku, sale, 1}}));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(refused.error_message().rfind("lines[1]", 0), 0u) << refused.error_message();
+  EXPECT_EQ(Sku(sku).reserved(), 0);  // the first line's units went back
+  // The same key gets the same answer and reserves nothing.
+  EXPECT_EQ(Checkout("alice", CheckoutOf("a1", {{sku, "", 2}, {flash_sku, sale, 1}})).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+  v1::ListOrdersRequest list;
+  list.set_brand_id(kBrand);
+  v1::ListOrdersResponse listed;
+  ASSERT_TRUE(stub_->ListOrders(As(Viewer("alice")).get(), list, &listed).ok());
+  EXPECT_EQ(listed.orders_size(), 0);
+}
+
+TEST_F(OrderServiceTest, BadCheckoutsNameTheFieldAndReserveNothing) {
+  std::string sku = CreateSku(10);
+  v1::CheckoutRequest no_key = CheckoutOf("", {{sku, "", 1}});
+  EXPECT_EQ(Checkout("alice", no_key).error_message().rfind("idempotency_key", 0), 0u);
+  v1::CheckoutRequest zero = CheckoutOf("z", {{sku, "", 0}});
+  EXPECT_EQ(Checkout("alice", zero).error_message().rfind("lines[0].quantity", 0), 0u);
+  v1::CheckoutRequest no_address = CheckoutOf("n", {{sku, "", 1}});
+  no_address.mutable_address()->clear_street();
+  EXPECT_EQ(Checkout("alice", no_address).error_message().rfind("address.street", 0), 0u);
+  EXPECT_EQ(Checkout("alice", CheckoutOf("u", {{"999999", "", 1}})).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM orders WHERE status NOT IN (0, 9)"), 0);
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+}
+
+TEST_F(OrderServiceTest, UnpaidOrdersExpireAndTheirStockReturns) {
+  std::string sku = CreateSku(10);
+  v1::Order order;
+  ASSERT_TRUE(Checkout("alice", CheckoutOf("e1", {{sku, "", 4}}), &order).ok());
+  EXPECT_EQ(Sku(sku).reserved(), 4);
+  clock_.Advance(absl::Minutes(16));
+  auto expired = service_->ExpireOnce();
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(*expired, 1);
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+  EXPECT_EQ(Pay("alice", order.id()).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::GetOrderRequest get;
+  get.set_order_id(order.id());
+  v1::GetOrderResponse got;
+  ASSERT_TRUE(stub_->GetOrder(As(Viewer("alice")).get(), get, &got).ok());
+  EXPECT_EQ(got.order().status(), v1::ORDER_STATUS_EXPIRED);
+}
+
+TEST_F(OrderServiceTest, AnInterruptedCheckoutLeaksNoStock) {
+  std::string sku = CreateSku(10);
+  // What a checkout that died after recording the order and reserving one line leaves behind.
+  OrderRecord draft;
+  draft.brand_id = kBrand;
+  draft.buyer_id = "alice";
+  draft.idempotency_key = "crashed";
+  draft.request_hash = std::string(64, '0');
+  draft.created_at = clock_.Now();
+  draft.updated_at = clock_.Now();
+  OrderLineRecord line;
+  line.line_no = 1;
+  line.sku_id = std::stoll(sku);
+  line.quantity = 3;
+  draft.lines.push_back(line);
+  auto begun = orders_->BeginCheckout(draft);
+  ASSERT_TRUE(begun.ok()) << begun.status();
+  ASSERT_TRUE(stock_
+                  ->Reserve(kBrand, begun->first.lines[0].reservation_id, line.sku_id, 0, "alice",
+                            3, absl::Minutes(20))
+                  .ok());
+  EXPECT_EQ(Sku(sku).reserved(), 3);
+  // A restarted service's recovery job finds it once the checkout has clearly died.
+  EXPECT_EQ(*service_->RecoverOnce(), 0);
+  clock_.Advance(absl::Seconds(61));
+  EXPECT_EQ(*service_->RecoverOnce(), 1);
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+  EXPECT_EQ(*service_->RecoverOnce(), 0);
+}
+
+TEST_F(OrderServiceTest, ViewersSeeOnlyTheirOwnOrders) {
+  std::string sku = CreateSku(10);
+  v1::Order order;
+  ASSERT_TRUE(Checkout("alice", CheckoutOf("v1", {{sku, "", 1}}), &order).ok());
+  v1::GetOrderRequest get;
+  get.set_order_id(order.id());
+  v1::GetOrderResponse got;
+  EXPECT_EQ(stub_->GetOrder(As(Viewer("bob")).get(), get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Pay("bob", order.id()).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::ListOrdersRequest list;
+  list.set_brand_id(kBrand);
+  list.set_buyer_id("alice");  // ignored for viewers
+  v1::ListOrdersResponse listed;
+  ASSERT_TRUE(stub_->ListOrders(As(Viewer("bob")).get(), list, &listed).ok());
+  EXPECT_EQ(listed.orders_size(), 0);
+  ASSERT_TRUE(stub_->GetOrder(As(Ops()).get(), get, &got).ok());
+  EXPECT_EQ(got.order().address().recipient(), "Ms Wang");
+  ASSERT_TRUE(stub_->ListOrders(As(Ops()).get(), list, &listed).ok());
+  EXPECT_EQ(listed.orders_size(), 1);
+  Principal other_ops{Role::kOps, "other-brand", "ops-9", clock_.Now() + absl::Hours(1)};
+  EXPECT_EQ(stub_->GetOrder(As(other_ops).get(), get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(OrderServiceTest, CancelReleasesAndFulfilmentFollowsPayment) {
+  std::string sku = CreateSku(10);
+  v1::Order first, second;
+  ASSERT_TRUE(Checkout("alice", CheckoutOf("c1", {{sku, "", 2}}), &first).ok());
+  ASSERT_TRUE(Checkout("alice", CheckoutOf("c2", {{sku, "", 1}}), &second).ok());
+  v1::CancelOrderRequest cancel;
+  cancel.set_order_id(first.id());
+  v1::CancelOrderResponse cancelled;
+  ASSERT_TRUE(stub_->CancelOrder(As(Viewer("alice")).get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.order().status(), v1::ORDER_STATUS_CANCELLED);
+  EXPECT_EQ(Sku(sku).reserved(), 1);
+  v1::FulfillOrderRequest fulfil;
+  fulfil.set_order_id(second.id());
+  v1::FulfillOrderResponse fulfilled;
+  EXPECT_EQ(stub_->FulfillOrder(As(Ops()).get(), fulfil, &fulfilled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // not paid yet
+  ASSERT_TRUE(Pay("alice", second.id()).ok());
+  cancel.set_order_id(second.id());
+  EXPECT_EQ(stub_->CancelOrder(As(Viewer("alice")).get(), cancel, &cancelled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub_->FulfillOrder(As(Viewer("alice")).get(), fulfil, &fulfilled).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->FulfillOrder(As(Ops()).get(), fulfil, &fulfilled).ok());
+  v1::CompleteOrderRequest complete;
+  complete.set_order_id(second.id());
+  v1::CompleteOrderResponse completed;
+  ASSERT_TRUE(stub_->CompleteOrder(As(Ops()).get(), complete, &completed).ok());
+  EXPECT_EQ(completed.order().status(), v1::ORDER_STATUS_COMPLETED);
+}
+
+TEST_F(OrderServiceTest, FlashPiecesFromTheCartPayTheSalePrice) {
+  std::string sku = CreateSku(5);
+  std::string sale = CreateSale(sku, 3, 60000);
+  ASSERT_TRUE(Add("alice", Item(sku, 1, sale)).ok());
+  v1::CheckoutRequest r = CheckoutOf("cart-1", {});
+  r.set_from_cart(true);
+  v1::Order order;
+  grpc::Status s = Checkout("alice", r, &order);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(order.total().amount_fen(), 60000);
+  EXPECT_TRUE(Get("alice").items().empty());  // the cart was used
+  ASSERT_TRUE(Pay("alice", order.id()).ok());
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  v1::GetFlashSaleRequest get;
+  get.set_sale_id(sale);
+  v1::GetFlashSaleResponse got;
+  ASSERT_TRUE(flash_stub_->GetFlashSale(As(Ops()).get(), get, &got).ok());
+  EXPECT_EQ(got.sale().sold(), 1);
+  EXPECT_EQ(got.sale().remaining(), 2);
+}
+
+}  // namespace
+}  // namespace livecommerce::order
