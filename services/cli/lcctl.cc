@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
 #include "livecommerce/v1/flash.grpc.pb.h"
+#include "livecommerce/v1/order.grpc.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/config.h"
 #include "services/common/principal.h"
@@ -55,8 +56,14 @@ commands:
   hold SALE --client VIEWER [--qty N] [--ttl SECONDS]
   reserve SALE --buyer VIEWER [--qty N] [--id RESERVATION] [--ttl SECONDS]   (as --as service)
   confirm RESERVATION | release RESERVATION                                    (as --as service)
+  cart add SKU [--sale SALE] [--qty N] | cart get | cart clear                 (as a viewer)
+  checkout --key KEY (--cart | --sku SKU [--sale SALE] [--qty N]) [--room R --session S]
+           [--associate SA]                                                     (as a viewer)
+  order get ORDER | order list | order cancel ORDER | pay ORDER (sandbox)
+  order fulfil ORDER | order complete ORDER                                    (as ops)
 
-servers: LC_ROOM_ADDR (default 127.0.0.1:7101), LC_CATALOG_ADDR (default 127.0.0.1:7102)
+servers: LC_ROOM_ADDR (default 127.0.0.1:7101), LC_CATALOG_ADDR (default 127.0.0.1:7102),
+         LC_ORDER_ADDR (default 127.0.0.1:7103)
 )";
 
 [[noreturn]] void Fail(const std::string& message) {
@@ -82,8 +89,9 @@ Args Parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) == 0) {
-      if (i + 1 >= argc) Fail(a + " needs a value");
-      args.flags[a.substr(2)] = argv[++i];
+      // A flag followed by nothing or by another flag is a switch (--cart).
+      bool has_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
+      args.flags[a.substr(2)] = has_value ? argv[++i] : "true";
     } else {
       args.positional.push_back(a);
     }
@@ -160,6 +168,8 @@ int main(int argc, char** argv) {
                                              grpc::InsecureChannelCredentials());
   auto catalog = v1::CatalogService::NewStub(catalog_channel);
   auto flash = v1::FlashSaleService::NewStub(catalog_channel);
+  auto orders = v1::OrderService::NewStub(grpc::CreateChannel(
+      common::EnvString("LC_ORDER_ADDR", "127.0.0.1:7103"), grpc::InsecureChannelCredentials()));
   auto number = [&](const std::string& flag, const std::string& fallback) {
     int64_t value = 0;
     if (!absl::SimpleAtoi(args.Flag(flag, fallback), &value)) Fail("--" + flag + " needs a number");
@@ -410,6 +420,84 @@ int main(int argc, char** argv) {
     r.set_reservation_id(args.At(1, "RESERVATION"));
     v1::ReleaseReservationResponse out;
     if (int rc = Check(flash->ReleaseReservation(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "cart" && sub == "add") {
+    v1::AddCartItemRequest r;
+    r.mutable_item()->set_sku_id(args.At(2, "SKU"));
+    r.mutable_item()->set_sale_id(args.Flag("sale"));
+    r.mutable_item()->set_quantity(number("qty", "1"));
+    v1::AddCartItemResponse out;
+    if (int rc = Check(orders->AddCartItem(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "cart" && sub == "get") {
+    v1::GetCartResponse out;
+    if (int rc = Check(orders->GetCart(context().get(), v1::GetCartRequest(), &out))) return rc;
+    Print(out);
+  } else if (command == "cart" && sub == "clear") {
+    v1::ClearCartResponse out;
+    if (int rc = Check(orders->ClearCart(context().get(), v1::ClearCartRequest(), &out))) return rc;
+    Print(out);
+  } else if (command == "checkout") {
+    v1::CheckoutRequest r;
+    r.set_idempotency_key(args.Flag("key"));
+    if (args.flags.count("cart") != 0) {
+      r.set_from_cart(true);
+    } else {
+      v1::CheckoutLine* line = r.add_lines();
+      line->set_sku_id(args.Flag("sku"));
+      line->set_sale_id(args.Flag("sale"));
+      line->set_quantity(number("qty", "1"));
+    }
+    r.mutable_room()->set_room_id(args.Flag("room"));
+    r.mutable_room()->set_session_id(args.Flag("session"));
+    if (!args.Flag("associate").empty()) {
+      r.mutable_attribution()->set_channel(v1::CHANNEL_INVITE);
+      r.mutable_attribution()->set_associate_id(args.Flag("associate"));
+    }
+    v1::DeliveryAddress* a = r.mutable_address();
+    a->set_recipient(args.Flag("recipient", "Demo Client"));
+    a->set_phone(args.Flag("phone", "13800000000"));
+    a->set_province(args.Flag("province", "Shanghai"));
+    a->set_city(args.Flag("city", "Shanghai"));
+    a->set_street(args.Flag("street", "1 Demo Road"));
+    v1::CheckoutResponse out;
+    if (int rc = Check(orders->Checkout(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "order" && sub == "get") {
+    v1::GetOrderRequest r;
+    r.set_order_id(args.At(2, "ORDER"));
+    v1::GetOrderResponse out;
+    if (int rc = Check(orders->GetOrder(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "order" && sub == "list") {
+    v1::ListOrdersRequest r;
+    r.set_brand_id(principal.brand_id);
+    v1::ListOrdersResponse out;
+    if (int rc = Check(orders->ListOrders(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "order" && sub == "cancel") {
+    v1::CancelOrderRequest r;
+    r.set_order_id(args.At(2, "ORDER"));
+    v1::CancelOrderResponse out;
+    if (int rc = Check(orders->CancelOrder(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "order" && sub == "fulfil") {
+    v1::FulfillOrderRequest r;
+    r.set_order_id(args.At(2, "ORDER"));
+    v1::FulfillOrderResponse out;
+    if (int rc = Check(orders->FulfillOrder(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "order" && sub == "complete") {
+    v1::CompleteOrderRequest r;
+    r.set_order_id(args.At(2, "ORDER"));
+    v1::CompleteOrderResponse out;
+    if (int rc = Check(orders->CompleteOrder(context().get(), r, &out))) return rc;
+    Print(out);
+  } else if (command == "pay") {
+    v1::ConfirmSandboxPaymentRequest r;
+    r.set_order_id(args.At(1, "ORDER"));
+    v1::ConfirmSandboxPaymentResponse out;
+    if (int rc = Check(orders->ConfirmSandboxPayment(context().get(), r, &out))) return rc;
     Print(out);
   } else {
     std::fputs(kUsage, stderr);
