@@ -195,6 +195,19 @@ void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::
   if (order.paid_at.has_value()) common::ToTimestamp(*order.paid_at, out->mutable_paid_at());
 }
 
+void OrderServiceImpl::SettleNow(const OrderRecord& order, const std::string& topic) {
+  for (const OrderLineRecord& line : order.lines) {
+    absl::Status sent = topic == kTopicConfirmReservation
+                            ? stock_.Confirm(order.brand_id, line.reservation_id)
+                            : stock_.Release(order.brand_id, line.reservation_id);
+    if (sent.ok() || (topic == kTopicReleaseReservation &&
+                      sent.code() == absl::StatusCode::kNotFound)) {
+      absl::Status marked = orders_.MarkDeliveredByKey(topic, line.reservation_id, clock_.Now());
+      if (!marked.ok()) spdlog::warn("outbox: {}", marked.message());
+    }
+  }
+}
+
 absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
   // Reservations outlive the payment window a little, so the expiry job releases them first.
   absl::Duration ttl = options_.payment_window + absl::Minutes(5);
@@ -459,7 +472,7 @@ grpc::Status OrderServiceImpl::CancelOrder(grpc::ServerContext* context,
           out = ReleaseAll(o);
           return absl::OkStatus();
         }));
-    (void)DeliverOutboxOnce();
+    SettleNow(cancelled, kTopicReleaseReservation);
     ToProto(cancelled, true, response->mutable_order());
     return absl::OkStatus();
   }());
@@ -519,7 +532,7 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
     PaymentRecord payment{v1::PAYMENT_PROVIDER_SANDBOX, absl::StrCat("sandbox-", order.id),
                           order.total_fen, order.currency};
     LC_ASSIGN_OR_RETURN(auto paid, orders_.MarkPaid(order.id, payment, clock_.Now()));
-    if (paid.second) (void)DeliverOutboxOnce();
+    if (paid.second) SettleNow(paid.first, kTopicConfirmReservation);
     ToProto(paid.first, true, response->mutable_order());
     return absl::OkStatus();
   }());

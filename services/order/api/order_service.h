@@ -84,6 +84,9 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   absl::StatusOr<OrderRecord> ChangeAsOps(const grpc::ServerContext& context,
                                           const std::string& order_id, OrderStatus to);
   void ToProto(const OrderRecord& order, bool with_address, v1::Order* out) const;
+  // Confirms (or releases) the reservations of an order right away, for the request that just
+  // queued it; what fails here stays queued for the relay.
+  void SettleNow(const OrderRecord& order, const std::string& topic);
 
   CartStore& carts_;
   OrderStore& orders_;

@@ -402,6 +402,20 @@ absl::Status MysqlOrderStore::MarkDelivered(int64_t message_id, absl::Time now) 
   });
 }
 
+absl::Status MysqlOrderStore::MarkDeliveredByKey(const std::string& topic, const std::string& key,
+                                                 absl::Time now) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::Status {
+    sql::PreparedStatement& s = c.Prepare(
+        "UPDATE order_outbox SET status = 1, delivered_at = ?, attempts = attempts + 1 WHERE "
+        "topic = ? AND message_key = ? AND status = 0");
+    s.setDateTime(1, ToSqlTime(now));
+    s.setString(2, topic);
+    s.setString(3, key);
+    s.executeUpdate();
+    return absl::OkStatus();
+  });
+}
+
 absl::Status MysqlOrderStore::MarkFailed(int64_t message_id, const std::string& error,
                                          absl::Time next_attempt) {
   return pool_.Run([&](MysqlConnection& c) -> absl::Status {

@@ -26,6 +26,8 @@ class MysqlOrderStore final : public OrderStore {
   absl::StatusOr<std::vector<OutboxMessage>> DueMessages(const std::vector<std::string>& topics,
                                                          absl::Time now, int limit) override;
   absl::Status MarkDelivered(int64_t message_id, absl::Time now) override;
+  absl::Status MarkDeliveredByKey(const std::string& topic, const std::string& key,
+                                  absl::Time now) override;
   absl::Status MarkFailed(int64_t message_id, const std::string& error,
                           absl::Time next_attempt) override;
 

@@ -108,6 +108,10 @@ class OrderStore {
   virtual absl::StatusOr<std::vector<OutboxMessage>> DueMessages(
       const std::vector<std::string>& topics, absl::Time now, int limit) = 0;
   virtual absl::Status MarkDelivered(int64_t message_id, absl::Time now) = 0;
+  // The same for a message known by its topic and key (just delivered by the request that wrote
+  // it, before the relay saw it).
+  virtual absl::Status MarkDeliveredByKey(const std::string& topic, const std::string& key,
+                                          absl::Time now) = 0;
   virtual absl::Status MarkFailed(int64_t message_id, const std::string& error,
                                   absl::Time next_attempt) = 0;
 };
