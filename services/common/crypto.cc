@@ -103,6 +103,43 @@ bool Base64UrlDecode(absl::string_view text, std::string* out) {
   return (buffer & ((1u << bits) - 1)) == 0;
 }
 
+std::string Base64Encode(absl::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool Base64Decode(absl::string_view text, std::string* out) {
+  out->clear();
+  if (text.size() % 4 != 0) {
+    return false;
+  }
+  size_t padding = 0;
+  if (!text.empty() && text.back() == '=') {
+    padding = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
+  }
+  std::string body(text.substr(0, text.size() - padding));
+  for (char& c : body) {
+    if (c == '+') {
+      c = '-';
+    } else if (c == '/') {
+      c = '_';
+    } else if (c == '-' || c == '_') {
+      return false;
+    }
+  }
+  // The url-safe decoder checks the alphabet and that unused bits are zero; the padding must be
+  // exactly what the unpadded length implies.
+  if ((body.size() % 4 == 0 && padding != 0) ||
+      (body.size() % 4 != 0 && 4 - body.size() % 4 != padding)) {
+    return false;
+  }
+  return Base64UrlDecode(body, out);
+}
+
 std::string HexEncode(absl::string_view data) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -18,6 +18,10 @@ std::string HmacSha256(absl::string_view key, absl::string_view data);  // raw 3
 // Compares in time independent of where the inputs differ.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
+// Standard base64 (RFC 4648 section 4, '+' '/' and '=' padding), as WeChat Pay uses.
+std::string Base64Encode(absl::string_view data);
+// Returns false on malformed input: wrong length, characters outside the alphabet, bad padding.
+bool Base64Decode(absl::string_view text, std::string* out);
 std::string Base64UrlEncode(absl::string_view data);
 // Returns false on malformed input.
 bool Base64UrlDecode(absl::string_view text, std::string* out);

@@ -200,8 +200,8 @@ void OrderServiceImpl::SettleNow(const OrderRecord& order, const std::string& to
     absl::Status sent = topic == kTopicConfirmReservation
                             ? stock_.Confirm(order.brand_id, line.reservation_id)
                             : stock_.Release(order.brand_id, line.reservation_id);
-    if (sent.ok() || (topic == kTopicReleaseReservation &&
-                      sent.code() == absl::StatusCode::kNotFound)) {
+    if (sent.ok() ||
+        (topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound)) {
       absl::Status marked = orders_.MarkDeliveredByKey(topic, line.reservation_id, clock_.Now());
       if (!marked.ok()) spdlog::warn("outbox: {}", marked.message());
     }

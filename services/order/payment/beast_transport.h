@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/order/payment/wechat_pay_client.h"
+
+namespace livecommerce::order {
+
+struct BeastTransportOptions {
+  // https://host[:port][/prefix]; plain http is refused.
+  std::string base_url = "https://api.mch.weixin.qq.com";
+  // For the whole exchange: resolve, connect, TLS handshake, write and read.
+  absl::Duration timeout = absl::Seconds(10);
+  // PEM CA certificates to trust instead of the system store (tests, private gateways). Empty:
+  // the system CA store.
+  std::string trusted_ca_pem;
+  size_t max_response_bytes = 4 << 20;
+};
+
+// LC_WECHATPAY_BASE_URL (default https://api.mch.weixin.qq.com) and LC_WECHATPAY_TIMEOUT_MS
+// (default 10000). INVALID_ARGUMENT naming the variable.
+absl::StatusOr<BeastTransportOptions> LoadBeastTransportOptions();
+
+// HTTPS/1.1 with Boost.Beast over OpenSSL: TLS 1.2+, SNI, the peer's certificate verified against
+// the trusted CAs and its name against the host. One connection per request. Thread-safe: each
+// Send uses its own connection and I/O context.
+class BeastWechatPayTransport final : public WechatPayTransport {
+ public:
+  // INVALID_ARGUMENT for a malformed base URL or CA PEM; INTERNAL when the system CA store
+  // cannot be loaded.
+  static absl::StatusOr<std::unique_ptr<BeastWechatPayTransport>> Create(
+      BeastTransportOptions options);
+  ~BeastWechatPayTransport() override;
+
+  // DEADLINE_EXCEEDED when the exchange takes longer than the timeout; UNAVAILABLE when name
+  // resolution, connection, certificate verification or the exchange fails.
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
+
+ private:
+  struct Impl;
+  explicit BeastWechatPayTransport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace livecommerce::order
