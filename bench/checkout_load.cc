@@ -39,6 +39,7 @@ struct Options {
   int duration_s = 30;
   int buyers = 2000;
   int channels = 4;
+  int skus = 20;  // checkouts spread over this many SKUs, as a live session sells many pieces
 };
 
 struct Op {
@@ -104,9 +105,11 @@ int main(int argc, char** argv) {
   product_request.set_name("Card holder");
   product_request.mutable_list_price()->set_amount_fen(89000);
   product_request.mutable_list_price()->set_currency("CNY");
-  v1::NewSku* new_sku = product_request.add_skus();
-  new_sku->set_sku_code("CARD-BLK");
-  new_sku->set_on_hand(total * 2);
+  for (int i = 0; i < o.skus; ++i) {
+    v1::NewSku* new_sku = product_request.add_skus();
+    new_sku->set_sku_code(absl::StrCat("CARD-", i));
+    new_sku->set_on_hand(total * 2);
+  }
   v1::CreateProductResponse product;
   if (auto s = catalog->CreateProduct(context(ops).get(), product_request, &product); !s.ok()) {
     std::fprintf(stderr, "CreateProduct: %s\n", s.error_message().c_str());
@@ -119,8 +122,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ActivateProduct: %s\n", s.error_message().c_str());
     return 1;
   }
-  const std::string sku_id = product.product().skus(0).id();
-  const int64_t on_hand_before = total * 2;
+  std::vector<std::string> sku_ids;
+  for (const v1::Sku& sku : product.product().skus()) sku_ids.push_back(sku.id());
+  const int64_t on_hand_before = total * 2 * static_cast<int64_t>(sku_ids.size());
 
   grpc::CompletionQueue cq;
   std::vector<uint32_t> latencies;
@@ -174,7 +178,7 @@ int main(int argc, char** argv) {
     v1::CheckoutRequest request;
     request.set_idempotency_key(absl::StrCat("bench-", k));
     v1::CheckoutLine* line = request.add_lines();
-    line->set_sku_id(sku_id);
+    line->set_sku_id(sku_ids[static_cast<size_t>(k) % sku_ids.size()]);
     line->set_quantity(1);
     v1::DeliveryAddress* a = request.mutable_address();
     a->set_recipient("Bench Buyer");
@@ -198,13 +202,18 @@ int main(int argc, char** argv) {
   // Every paid order must become one unit sold once the outbox has confirmed it.
   int64_t sold = 0, reserved = 0;
   for (int i = 0; i < 300; ++i) {
-    v1::GetSkuRequest get;
-    get.set_sku_id(sku_id);
-    v1::GetSkuResponse sku;
-    if (catalog->GetSku(context(ops).get(), get, &sku).ok()) {
-      sold = on_hand_before - sku.sku().on_hand();
-      reserved = sku.sku().reserved();
-      if (sold >= paid && reserved == 0) break;
+    v1::GetProductRequest get;
+    get.set_product_id(product.product().id());
+    v1::GetProductResponse now;
+    if (catalog->GetProduct(context(ops).get(), get, &now).ok()) {
+      int64_t on_hand = 0;
+      reserved = 0;
+      for (const v1::Sku& sku : now.product().skus()) {
+        on_hand += sku.on_hand();
+        reserved += sku.reserved();
+      }
+      sold = on_hand_before - on_hand;
+      if (sold >= paid) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
