@@ -2,6 +2,9 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <memory>
+#include <optional>
+
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
@@ -12,6 +15,8 @@
 #include "services/common/redis_client.h"
 #include "services/order/api/order_service.h"
 #include "services/order/clients/stock_client.h"
+#include "services/order/payment/beast_transport.h"
+#include "services/order/payment/payment_gateway.h"
 #include "services/order/store/mysql_order_store.h"
 #include "services/order/store/redis_cart_store.h"
 
@@ -48,7 +53,30 @@ int main() {
   order::GrpcStockClient stock(
       grpc::CreateChannel(catalog_addr, grpc::InsecureChannelCredentials()), codec, clock,
       absl::Seconds(3));
-  order::OrderServiceImpl service(carts, orders, stock, clock, codec, options);
+  order::SandboxGateway sandbox;
+  order::Payments payments;
+  payments.sandbox = &sandbox;
+  // WeChat Pay when it is the chosen provider (or configured at all): its keys come from files.
+  std::optional<order::WechatPayCrypto> wechat_crypto;
+  std::unique_ptr<order::BeastWechatPayTransport> wechat_transport;
+  std::unique_ptr<order::WechatPayClient> wechat_client;
+  std::unique_ptr<order::WechatPayGateway> wechat_gateway;
+  if (options.default_provider == v1::PAYMENT_PROVIDER_WECHAT_PAY ||
+      !common::EnvString("LC_WECHATPAY_MCHID", "").empty()) {
+    order::WechatPayConfig config = common::OrExit(order::LoadWechatPayConfig());
+    payments.wechat_mchid = config.mchid;
+    payments.wechat_appid = config.appid;
+    wechat_crypto.emplace(common::OrExit(order::WechatPayCrypto::Create(std::move(config))));
+    wechat_transport = common::OrExit(
+        order::BeastWechatPayTransport::Create(common::OrExit(order::LoadBeastTransportOptions())));
+    wechat_client =
+        std::make_unique<order::WechatPayClient>(&*wechat_crypto, wechat_transport.get(), &clock);
+    wechat_gateway = std::make_unique<order::WechatPayGateway>(*wechat_client);
+    payments.wechat = wechat_gateway.get();
+    payments.wechat_crypto = &*wechat_crypto;
+    spdlog::info("WeChat Pay configured");
+  }
+  order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options);
   // Outbox delivery, expiry of unpaid orders, recovery of interrupted checkouts.
   common::PeriodicTask background(absl::Milliseconds(500), [&] {
     for (auto [name, result] : {std::pair{"outbox", service.DeliverOutboxOnce()},

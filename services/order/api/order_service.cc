@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -39,19 +40,23 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
   if (!window.ok()) return window.status();
   options.payment_window = *window;
   std::string provider = common::EnvString("LC_PAYMENT_PROVIDER", "sandbox");
-  if (provider != "sandbox") {
-    return absl::InvalidArgumentError(
-        "LC_PAYMENT_PROVIDER must be sandbox (WeChat Pay is being wired)");
+  if (provider == "sandbox") {
+    options.default_provider = v1::PAYMENT_PROVIDER_SANDBOX;
+  } else if (provider == "wechat") {
+    options.default_provider = v1::PAYMENT_PROVIDER_WECHAT_PAY;
+  } else {
+    return absl::InvalidArgumentError("LC_PAYMENT_PROVIDER must be sandbox or wechat");
   }
   return options;
 }
 
 OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
-                                   const common::Clock& clock, const common::PrincipalCodec& codec,
-                                   OrderOptions options)
+                                   Payments payments, const common::Clock& clock,
+                                   const common::PrincipalCodec& codec, OrderOptions options)
     : carts_(carts),
       orders_(orders),
       stock_(stock),
+      payments_(std::move(payments)),
       clock_(clock),
       codec_(codec),
       options_(options) {}
@@ -257,12 +262,34 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
     amounts.push_back({order.lines[i].quantity, reserved[i].unit_price_fen, 0});
   }
   LC_ASSIGN_OR_RETURN(int64_t total, OrderTotal(amounts));
-  v1::PaymentParams params;
-  params.set_provider(order.provider);
-  params.set_time_stamp(absl::StrCat(absl::ToUnixSeconds(now)));
-  params.set_nonce_str(common::RandomToken(16));
-  params.set_package(absl::StrCat("prepay_id=sandbox-", order.id));
-  params.set_sign_type("SANDBOX");
+  // The provider needs the priced order.
+  OrderRecord priced = order;
+  priced.currency = reserved[0].currency;
+  priced.total_fen = total;
+  for (size_t i = 0; i < priced.lines.size(); ++i) {
+    priced.lines[i].product_name = described[i].product_name;
+  }
+  PaymentGateway* gateway =
+      order.provider == v1::PAYMENT_PROVIDER_WECHAT_PAY ? payments_.wechat : payments_.sandbox;
+  absl::StatusOr<v1::PaymentParams> prepared =
+      gateway->Prepare(priced, now + options_.payment_window);
+  if (!prepared.ok()) {
+    // No way to pay: give the stock back now rather than when the order would expire.
+    absl::Status failure = prepared.status();
+    LC_ASSIGN_OR_RETURN(
+        OrderRecord refused,
+        orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
+          if (o.status != kStatusReserving) return absl::OkStatus();
+          o.status = kStatusRefused;
+          o.failure = EncodeFailure(failure);
+          o.updated_at = now;
+          out = ReleaseAll(o);
+          return absl::OkStatus();
+        }));
+    SettleNow(refused, kTopicReleaseReservation);
+    return failure;
+  }
+  v1::PaymentParams params = *std::move(prepared);
   return orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>&) -> absl::Status {
     if (o.status != kStatusReserving) {
       return absl::AbortedError("checkout was interrupted; try again");
@@ -337,8 +364,9 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
   v1::PaymentProvider provider = request.provider() == v1::PAYMENT_PROVIDER_UNSPECIFIED
                                      ? options_.default_provider
                                      : request.provider();
-  if (provider != v1::PAYMENT_PROVIDER_SANDBOX) {
-    return InvalidField("provider", "only the sandbox provider is available here");
+  if (!v1::PaymentProvider_IsValid(provider) ||
+      (provider == v1::PAYMENT_PROVIDER_WECHAT_PAY && payments_.wechat == nullptr)) {
+    return InvalidField("provider", "is not available");
   }
   // The request as it will be served: the same key must always mean this.
   v1::CheckoutRequest canonical = request;
@@ -534,6 +562,59 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
     LC_ASSIGN_OR_RETURN(auto paid, orders_.MarkPaid(order.id, payment, clock_.Now()));
     if (paid.second) SettleNow(paid.first, kTopicConfirmReservation);
     ToProto(paid.first, true, response->mutable_order());
+    return absl::OkStatus();
+  }());
+}
+
+absl::Status OrderServiceImpl::HandleWechatNotification(
+    const v1::HandlePaymentNotificationRequest& request) {
+  HttpHeaders headers(request.headers().begin(), request.headers().end());
+  LC_ASSIGN_OR_RETURN(WechatPayNotification notification,
+                      payments_.wechat_crypto->VerifyNotification(NotificationHeadersFrom(headers),
+                                                                  request.body(), clock_.Now()));
+  const PaidTransaction* paid = std::get_if<PaidTransaction>(&notification.event);
+  if (paid == nullptr) {
+    return absl::OkStatus();  // refunds and other events: acknowledged, handled elsewhere
+  }
+  LC_ASSIGN_OR_RETURN(int64_t order_id, OrderIdFromOutTradeNo(paid->out_trade_no));
+  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
+  if (order.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY) {
+    return absl::FailedPreconditionError("out_trade_no: not a WeChat Pay order");
+  }
+  LC_RETURN_IF_ERROR(CheckPaidTransaction(*paid, payments_.wechat_mchid, payments_.wechat_appid,
+                                          OutTradeNo(order.id), order.total_fen, order.currency));
+  PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid->transaction_id, paid->total_fen,
+                        paid->currency};
+  LC_ASSIGN_OR_RETURN(auto result, orders_.MarkPaid(order.id, payment, clock_.Now()));
+  if (result.second) {
+    spdlog::info("order {} paid through WeChat Pay", order.id);
+    SettleNow(result.first, kTopicConfirmReservation);
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status OrderServiceImpl::HandlePaymentNotification(
+    grpc::ServerContext* context, const v1::HandlePaymentNotificationRequest* request,
+    v1::HandlePaymentNotificationResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    if (caller.role != Role::kService) {
+      return absl::PermissionDeniedError("notifications come through the gateway");
+    }
+    if (request->provider() != v1::PAYMENT_PROVIDER_WECHAT_PAY ||
+        payments_.wechat_crypto == nullptr) {
+      return InvalidField("provider", "is not a provider that notifies here");
+    }
+    absl::Status handled = HandleWechatNotification(*request);
+    NotificationReply reply = handled.ok() ? NotificationAccepted() : NotificationRejected(handled);
+    if (!handled.ok()) {
+      // The reason only (messages are written to be safe): never the body, headers or keys.
+      spdlog::warn("payment notification refused: {}: {}", absl::StatusCodeToString(handled.code()),
+                   handled.message());
+    }
+    response->set_http_status(reply.http_status);
+    response->set_http_body(reply.body);
     return absl::OkStatus();
   }());
 }

@@ -5,6 +5,7 @@
 #include "services/common/principal.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/domain/order.h"
+#include "services/order/payment/payment_gateway.h"
 #include "services/order/store/cart_store.h"
 #include "services/order/store/order_store.h"
 
@@ -17,8 +18,18 @@ struct OrderOptions {
   absl::Duration checkout_timeout = absl::Seconds(60);
 };
 
-// LC_ORDER_PAYMENT_WINDOW_MS, LC_PAYMENT_PROVIDER (sandbox).
+// LC_ORDER_PAYMENT_WINDOW_MS, LC_PAYMENT_PROVIDER (sandbox or wechat: the default for checkouts
+// that name none).
 absl::StatusOr<OrderOptions> LoadOrderOptions();
+
+// The payment providers the service can use. WeChat Pay is optional (unset: not configured).
+struct Payments {
+  PaymentGateway* sandbox = nullptr;
+  PaymentGateway* wechat = nullptr;
+  const WechatPayCrypto* wechat_crypto = nullptr;  // verifies WeChat Pay notifications
+  std::string wechat_mchid;
+  std::string wechat_appid;
+};
 
 // gRPC handlers of livecommerce.v1.OrderService: a viewer's cart (Redis); checkout, orders and the
 // sandbox payment (MySQL, with the catalog's reservations). Refunds and WeChat Pay notifications
@@ -30,7 +41,7 @@ absl::StatusOr<OrderOptions> LoadOrderOptions();
 // in the same transaction as the order change that causes it.
 class OrderServiceImpl final : public v1::OrderService::Service {
  public:
-  OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
+  OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock, Payments payments,
                    const common::Clock& clock, const common::PrincipalCodec& codec,
                    OrderOptions options);
 
@@ -61,6 +72,11 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   grpc::Status ConfirmSandboxPayment(grpc::ServerContext* context,
                                      const v1::ConfirmSandboxPaymentRequest* request,
                                      v1::ConfirmSandboxPaymentResponse* response) override;
+  // From the gateway, untouched: verified (signature, time, decryption) before anything changes;
+  // a genuine payment of the right amount pays its order once, however often it comes.
+  grpc::Status HandlePaymentNotification(grpc::ServerContext* context,
+                                         const v1::HandlePaymentNotificationRequest* request,
+                                         v1::HandlePaymentNotificationResponse* response) override;
 
   // Background work, one pass each (the binary runs them periodically; tests call them).
   // Delivers due outbox messages to the catalog; returns how many were delivered.
@@ -74,6 +90,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   // The viewer whose cart it is: carts belong to viewers only.
   absl::StatusOr<common::Principal> Buyer(const grpc::ServerContext& context) const;
 
+  absl::Status HandleWechatNotification(const v1::HandlePaymentNotificationRequest& request);
   absl::Status DoCheckout(const common::Principal& buyer, const v1::CheckoutRequest& request,
                           v1::Order& out);
   // Reserves every line of a new order and prices it, or refuses it (releasing what was taken).
@@ -91,6 +108,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   CartStore& carts_;
   OrderStore& orders_;
   StockClient& stock_;
+  Payments payments_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   OrderOptions options_;

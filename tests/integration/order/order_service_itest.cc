@@ -15,6 +15,7 @@
 #include "livecommerce/v1/flash.grpc.pb.h"
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "services/catalog/api/catalog_service.h"
 #include "services/catalog/api/flash_sale_service.h"
 #include "services/catalog/clients/room_directory.h"
@@ -23,11 +24,15 @@
 #include "services/catalog/store/mysql_product_store.h"
 #include "services/catalog/store/redis_flash_stock_store.h"
 #include "services/common/clock.h"
+#include "services/common/crypto.h"
 #include "services/common/grpc_server.h"
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
 #include "services/order/api/order_service.h"
 #include "services/order/clients/stock_client.h"
+#include "services/order/payment/payment_gateway.h"
+#include "services/order/payment/wechat_pay.h"
+#include "services/order/payment/wechat_pay_client.h"
 #include "services/order/store/mysql_order_store.h"
 #include "services/order/store/redis_cart_store.h"
 #include "services/room/api/room_service.h"
@@ -35,6 +40,7 @@
 #include "services/room/store/redis_presence_store.h"
 #include "tests/support/fake_catalog_directory.h"
 #include "tests/support/test_env.h"
+#include "tests/unit/order/payment/test_config.h"
 
 namespace livecommerce::order {
 namespace {
@@ -46,11 +52,41 @@ constexpr char kBrand[] = "maison";
 
 absl::Time StartTime() { return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())); }
 
+// WeChat Pay's API as the tests need it: answers a JSAPI prepay with a prepay id, signed with the
+// platform key as WeChat Pay signs its answers; or fails when told to.
+class FakeWechatTransport final : public WechatPayTransport {
+ public:
+  explicit FakeWechatTransport(const common::Clock& clock) : clock_(clock) {}
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
+    if (fail_) return absl::UnavailableError("wechat pay unreachable");
+    HttpResponse response;
+    response.status = 200;
+    response.body = nlohmann::json{{"prepay_id", "wx26112221580621e9b071c00d9e093b0000"}}.dump();
+    std::string timestamp = absl::StrCat(absl::ToUnixSeconds(clock_.Now()));
+    std::string nonce = "fake-nonce-1";
+    response.headers = {{"Wechatpay-Timestamp", timestamp},
+                        {"Wechatpay-Nonce", nonce},
+                        {"Wechatpay-Serial", testing::kPlatformSerial},
+                        {"Wechatpay-Signature", SignNotification(testing::PlatformKey().private_pem,
+                                                                 timestamp, nonce, response.body)
+                                                    .value()}};
+    ++calls_;
+    return response;
+  }
+  void set_fail(bool fail) { fail_ = fail; }
+  int calls() const { return calls_; }
+
+ private:
+  const common::Clock& clock_;
+  std::atomic<bool> fail_{false};
+  std::atomic<int> calls_{0};
+};
+
 class OrderServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    redis_ = testing::ConnectTestRedis();
-    mysql_ = testing::ConnectTestMysql(
+    redis_ = livecommerce::testing::ConnectTestRedis();
+    mysql_ = livecommerce::testing::ConnectTestMysql(
         {"order_outbox", "conversions", "payments", "order_lines", "orders", "flash_reservations",
          "flash_holds", "flash_sales", "sku_reservations", "room_product_prices", "room_products",
          "skus", "products", "room_invites", "room_sessions", "rooms"});
@@ -88,8 +124,18 @@ class OrderServiceTest : public ::testing::Test {
     ASSERT_TRUE(carts_->LoadScripts().ok());
     orders_ = std::make_unique<MysqlOrderStore>(*mysql_);
     stock_ = std::make_unique<GrpcStockClient>(catalog_channel, codec_, clock_, absl::Seconds(5));
-    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, clock_, codec_,
-                                                  OrderOptions{});
+    crypto_ =
+        std::make_unique<WechatPayCrypto>(WechatPayCrypto::Create(testing::TestConfig()).value());
+    wechat_client_ = std::make_unique<WechatPayClient>(crypto_.get(), &transport_, &clock_);
+    wechat_gateway_ = std::make_unique<WechatPayGateway>(*wechat_client_);
+    Payments payments;
+    payments.sandbox = &sandbox_;
+    payments.wechat = wechat_gateway_.get();
+    payments.wechat_crypto = crypto_.get();
+    payments.wechat_mchid = testing::kMchid;
+    payments.wechat_appid = testing::kAppid;
+    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, payments, clock_,
+                                                  codec_, OrderOptions{});
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
@@ -236,7 +282,7 @@ class OrderServiceTest : public ::testing::Test {
   common::FakeClock clock_{StartTime()};
   common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
   int made_ = 0;
-  testing::FakeCatalogDirectory fake_catalog_;
+  livecommerce::testing::FakeCatalogDirectory fake_catalog_;
   std::unique_ptr<common::RedisPool> redis_;
   std::unique_ptr<common::MysqlPool> mysql_;
   std::unique_ptr<room::MysqlRoomStore> room_store_;
@@ -258,6 +304,11 @@ class OrderServiceTest : public ::testing::Test {
   std::unique_ptr<RedisCartStore> carts_;
   std::unique_ptr<MysqlOrderStore> orders_;
   std::unique_ptr<GrpcStockClient> stock_;
+  SandboxGateway sandbox_;
+  FakeWechatTransport transport_{clock_};
+  std::unique_ptr<WechatPayCrypto> crypto_;
+  std::unique_ptr<WechatPayClient> wechat_client_;
+  std::unique_ptr<WechatPayGateway> wechat_gateway_;
   std::unique_ptr<OrderServiceImpl> service_;
   std::unique_ptr<common::GrpcServer> server_;
   std::unique_ptr<v1::OrderService::Stub> stub_;
@@ -546,6 +597,157 @@ TEST_F(OrderServiceTest, FlashPiecesFromTheCartPayTheSalePrice) {
   ASSERT_TRUE(flash_stub_->GetFlashSale(As(Ops()).get(), get, &got).ok());
   EXPECT_EQ(got.sale().sold(), 1);
   EXPECT_EQ(got.sale().remaining(), 2);
+}
+
+// A WeChat Pay payment notification for `order`, sealed and signed as WeChat Pay posts it.
+v1::HandlePaymentNotificationRequest Notification(const v1::Order& order, int64_t total_fen,
+                                                  absl::Time now,
+                                                  const std::string& transaction_id = "4200001") {
+  std::string plaintext = nlohmann::json{
+      {"appid", testing::kAppid},
+      {"mchid", testing::kMchid},
+      {"out_trade_no", OutTradeNo(std::stoll(order.id()))},
+      {"transaction_id", transaction_id},
+      {"trade_type", "JSAPI"},
+      {"trade_state", "SUCCESS"},
+      {"trade_state_desc", "ok"},
+      {"success_time", "2026-11-26T16:00:05+08:00"},
+      {"payer", {{"openid", order.buyer_id()}}},
+      {"amount",
+       {{"total", total_fen},
+        {"payer_total", total_fen},
+        {"currency", "CNY"},
+        {"payer_currency",
+         "CNY"}}}}.dump();
+  NotificationEnvelope envelope;
+  envelope.id = "EV-" + order.id();
+  envelope.create_time = "2026-11-26T16:00:06+08:00";
+  envelope.event_type = "TRANSACTION.SUCCESS";
+  envelope.resource_type = "encrypt-resource";
+  envelope.summary = "payment succeeded";
+  envelope.resource = SealResource(testing::kApiV3Key, plaintext, "transaction").value();
+  v1::HandlePaymentNotificationRequest request;
+  request.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
+  request.set_body(NotificationBodyJson(envelope));
+  std::string timestamp = absl::StrCat(absl::ToUnixSeconds(now));
+  (*request.mutable_headers())["wechatpay-timestamp"] = timestamp;
+  (*request.mutable_headers())["wechatpay-nonce"] = "n0nce" + order.id();
+  (*request.mutable_headers())["wechatpay-serial"] = testing::kPlatformSerial;
+  (*request.mutable_headers())["wechatpay-signature"] =
+      SignNotification(testing::PlatformKey().private_pem, timestamp, "n0nce" + order.id(),
+                       request.body())
+          .value();
+  return request;
+}
+
+class WechatPayOrderTest : public OrderServiceTest {
+ protected:
+  v1::Order WechatCheckout(const std::string& key, const std::string& sku, int64_t quantity) {
+    v1::CheckoutRequest r = CheckoutOf(key, {{sku, "", quantity}});
+    r.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
+    v1::Order order;
+    grpc::Status s = Checkout("o-alice", r, &order);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return order;
+  }
+  v1::HandlePaymentNotificationResponse Notify(const v1::HandlePaymentNotificationRequest& r) {
+    v1::HandlePaymentNotificationResponse response;
+    Principal gateway{Role::kService, kBrand, "gateway", clock_.Now() + absl::Hours(1)};
+    grpc::Status s = stub_->HandlePaymentNotification(As(gateway).get(), r, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+  v1::OrderStatus StatusOf(const std::string& order_id) {
+    v1::GetOrderRequest get;
+    get.set_order_id(order_id);
+    v1::GetOrderResponse got;
+    EXPECT_TRUE(stub_->GetOrder(As(Ops()).get(), get, &got).ok());
+    return got.order().status();
+  }
+};
+
+TEST_F(WechatPayOrderTest, CheckoutReturnsSignedMiniProgramParameters) {
+  std::string sku = CreateSku(10);
+  v1::Order order = WechatCheckout("w1", sku, 1);
+  EXPECT_EQ(order.payment().provider(), v1::PAYMENT_PROVIDER_WECHAT_PAY);
+  EXPECT_EQ(order.payment().package(), "prepay_id=wx26112221580621e9b071c00d9e093b0000");
+  EXPECT_EQ(order.payment().sign_type(), "RSA");
+  std::string signature;
+  ASSERT_TRUE(common::Base64Decode(order.payment().pay_sign(), &signature));
+  auto merchant = RsaKey::FromPublicKeyPem(testing::MerchantKey().public_pem);
+  ASSERT_TRUE(merchant.ok());
+  EXPECT_TRUE(
+      merchant->VerifySha256(PaySignMessage(testing::kAppid, order.payment().time_stamp(),
+                                            order.payment().nonce_str(), order.payment().package()),
+                             signature));
+  EXPECT_EQ(transport_.calls(), 1);
+}
+
+TEST_F(WechatPayOrderTest, AGenuineNotificationPaysOnceHoweverOftenItComes) {
+  std::string sku = CreateSku(10);
+  v1::Order order = WechatCheckout("w2", sku, 2);
+  v1::HandlePaymentNotificationRequest genuine =
+      Notification(order, order.total().amount_fen(), clock_.Now());
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i) {
+        if (Notify(genuine).http_status() == 200) ++accepted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 24);
+  EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 1);
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  EXPECT_EQ(Sku(sku).on_hand(), 8);
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+}
+
+TEST_F(WechatPayOrderTest, ForgedOrMismatchedNotificationsChangeNothing) {
+  std::string sku = CreateSku(10);
+  v1::Order order = WechatCheckout("w3", sku, 1);
+  int64_t total = order.total().amount_fen();
+  v1::HandlePaymentNotificationRequest flipped = Notification(order, total, clock_.Now());
+  std::string body = flipped.body();
+  body[body.size() / 2] ^= 0x01;
+  flipped.set_body(body);
+  EXPECT_EQ(Notify(flipped).http_status(), 401);
+  v1::HandlePaymentNotificationRequest stale =
+      Notification(order, total, clock_.Now() - absl::Seconds(301));
+  EXPECT_EQ(Notify(stale).http_status(), 401);
+  v1::HandlePaymentNotificationRequest unknown_serial = Notification(order, total, clock_.Now());
+  (*unknown_serial.mutable_headers())["wechatpay-serial"] = "0000";
+  EXPECT_EQ(Notify(unknown_serial).http_status(), 401);
+  v1::HandlePaymentNotificationResponse cheap =
+      Notify(Notification(order, total - 1, clock_.Now()));
+  EXPECT_NE(cheap.http_status(), 200);
+  EXPECT_NE(std::string(cheap.http_body()).find("FAIL"), std::string::npos);
+  v1::Order other = order;
+  other.set_id("999999");
+  EXPECT_NE(Notify(Notification(other, total, clock_.Now())).http_status(), 200);
+  // Only the gateway passes notifications on.
+  v1::HandlePaymentNotificationResponse response;
+  EXPECT_EQ(stub_
+                ->HandlePaymentNotification(As(Viewer("o-alice")).get(),
+                                            Notification(order, total, clock_.Now()), &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PENDING_PAYMENT);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 0);
+}
+
+TEST_F(WechatPayOrderTest, NoPrepayMeansNoOrderAndTheStockReturns) {
+  std::string sku = CreateSku(10);
+  transport_.set_fail(true);
+  v1::CheckoutRequest r = CheckoutOf("w4", {{sku, "", 3}});
+  r.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
+  EXPECT_EQ(Checkout("o-alice", r).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Sku(sku).reserved(), 0);
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "livecommerce/v1/order.pb.h"
+#include "services/order/payment/wechat_pay.h"
+#include "services/order/payment/wechat_pay_client.h"
+#include "services/order/store/order_store.h"
+
+namespace livecommerce::order {
+
+// A payment provider as checkout sees it: what the mini-program needs to pay an order.
+class PaymentGateway {
+ public:
+  virtual ~PaymentGateway() = default;
+  virtual absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order,
+                                                    absl::Time pay_by) = 0;
+};
+
+// The provider's reference of an order ("LC" and the order id) and back.
+std::string OutTradeNo(int64_t order_id);
+absl::StatusOr<int64_t> OrderIdFromOutTradeNo(const std::string& out_trade_no);
+
+// Local runs and tests: nothing to call; the order is paid with ConfirmSandboxPayment.
+class SandboxGateway final : public PaymentGateway {
+ public:
+  absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order, absl::Time pay_by) override;
+};
+
+// WeChat Pay API v3, JSAPI (mini-program): a signed prepay call, then signed parameters for
+// wx.requestPayment. The buyer's id is their openid.
+class WechatPayGateway final : public PaymentGateway {
+ public:
+  explicit WechatPayGateway(const WechatPayClient& client) : client_(client) {}
+  absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order, absl::Time pay_by) override;
+
+ private:
+  const WechatPayClient& client_;
+};
+
+}  // namespace livecommerce::order
