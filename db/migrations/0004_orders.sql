@@ -68,6 +68,25 @@ CREATE TABLE payments (
   CONSTRAINT fk_payments_order FOREIGN KEY (order_id) REFERENCES orders (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+CREATE TABLE refunds (
+  id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  brand_id          VARCHAR(128)    NOT NULL,
+  order_id          BIGINT UNSIGNED NOT NULL,
+  refund_key        VARCHAR(64)     NOT NULL COMMENT 'the caller''s idempotency key of the refund',
+  amount_fen        BIGINT          NOT NULL,
+  currency          CHAR(3)         NOT NULL,
+  refund_lines      BLOB            NOT NULL COMMENT 'serialised RefundOrderRequest lines',
+  reason            VARCHAR(200)    NOT NULL DEFAULT '',
+  status            TINYINT         NOT NULL COMMENT '1 requested from the provider, 2 succeeded',
+  requested_by      VARCHAR(128)    NOT NULL,
+  created_at        DATETIME(6)     NOT NULL,
+  updated_at        DATETIME(6)     NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_refunds_key (order_id, refund_key),
+  CONSTRAINT fk_refunds_order FOREIGN KEY (order_id) REFERENCES orders (id),
+  CONSTRAINT chk_refunds_amount CHECK (amount_fen > 0)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE conversions (
   id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   brand_id          VARCHAR(128)    NOT NULL,

@@ -14,6 +14,7 @@
 #include "services/common/log_format.h"
 #include "services/common/proto_util.h"
 #include "services/common/status.h"
+#include "services/common/validation.h"
 #include "services/order/domain/order.h"
 
 namespace livecommerce::order {
@@ -566,6 +567,89 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
   }());
 }
 
+absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
+                                        const v1::RefundOrderRequest& request,
+                                        v1::RefundOrderResponse& response) {
+  LC_ASSIGN_OR_RETURN(Principal caller,
+                      common::PrincipalFromContext(context, codec_, clock_.Now()));
+  LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request.order_id()));
+  LC_RETURN_IF_ERROR(common::RequireRole(caller, order.brand_id, {Role::kOps}));
+  if (request.refund_id().size() > 64 || !common::IsValidId(request.refund_id())) {
+    return InvalidField("refund_id", "must be 1-64 characters of letters, digits, _ . : -");
+  }
+  LC_RETURN_IF_ERROR(common::ValidateText("reason", request.reason(), 200, false));
+  std::vector<RefundRequestLine> asked;
+  for (int i = 0; i < request.lines_size(); ++i) {
+    int line_no = 0;
+    if (!absl::SimpleAtoi(request.lines(i).line_id(), &line_no) || line_no < 1 ||
+        line_no > static_cast<int>(order.lines.size())) {
+      return InvalidField(absl::StrCat("lines[", i, "].line_id"), "is not a line of this order");
+    }
+    asked.push_back({static_cast<size_t>(line_no - 1), request.lines(i).quantity()});
+  }
+  bool sandbox = order.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY;
+  RefundRecord refund;
+  refund.refund_key = request.refund_id();
+  refund.reason = request.reason();
+  refund.requested_by = caller.subject;
+  refund.status = sandbox ? 2 : 1;
+  {
+    v1::RefundOrderRequest lines_only;
+    *lines_only.mutable_lines() = request.lines();
+    refund.lines = lines_only.SerializeAsString();
+  }
+  absl::Time now = clock_.Now();
+  LC_ASSIGN_OR_RETURN(
+      auto refunded,
+      orders_.Refund(
+          order.id, refund,
+          [&](OrderRecord& o, RefundRecord& r, std::vector<OutboxMessage>& out) -> absl::Status {
+            if (!IsPaid(static_cast<OrderStatus>(o.status))) {
+              return absl::FailedPreconditionError("order_id: only a paid order is refunded");
+            }
+            std::vector<LineAmounts> lines;
+            for (const OrderLineRecord& l : o.lines) {
+              lines.push_back({l.quantity, l.unit_price_fen, l.refunded_quantity});
+            }
+            LC_ASSIGN_OR_RETURN(r.amount_fen, RefundAmount(lines, asked));
+            if (asked.empty()) {
+              for (LineAmounts& l : lines) l.refunded_quantity = l.quantity;
+            } else {
+              for (const RefundRequestLine& a : asked)
+                lines[a.line_index].refunded_quantity += a.quantity;
+            }
+            OrderStatus next = StatusAfterRefund(lines);
+            LC_RETURN_IF_ERROR(CheckTransition(static_cast<OrderStatus>(o.status), next));
+            for (size_t i = 0; i < lines.size(); ++i) {
+              o.lines[i].refunded_quantity = lines[i].refunded_quantity;
+            }
+            o.refunded_fen += r.amount_fen;
+            o.status = next;
+            o.updated_at = now;
+            std::string key = absl::StrCat(o.id, ":", r.refund_key);
+            std::string payload = absl::StrCat(key, ":", r.amount_fen);
+            // Attribution claws commissions back from this (delivered once it exists).
+            out.push_back(OutboxMessage{0, o.brand_id, kTopicOrderRefunded, key, payload, 0});
+            if (!sandbox) {
+              out.push_back(OutboxMessage{0, o.brand_id, kTopicRefundRequest, key, payload, 0});
+            }
+            return absl::OkStatus();
+          },
+          now));
+  if (refunded.second) {
+    spdlog::info("order {} refund {}: now {}", order.id, request.refund_id(),
+                 v1::OrderStatus_Name(static_cast<OrderStatus>(refunded.first.status)));
+  }
+  ToProto(refunded.first, true, response.mutable_order());
+  return absl::OkStatus();
+}
+
+grpc::Status OrderServiceImpl::RefundOrder(grpc::ServerContext* context,
+                                           const v1::RefundOrderRequest* request,
+                                           v1::RefundOrderResponse* response) {
+  return common::ToGrpcStatus(DoRefund(*context, *request, *response));
+}
+
 absl::Status OrderServiceImpl::HandleWechatNotification(
     const v1::HandlePaymentNotificationRequest& request) {
   HttpHeaders headers(request.headers().begin(), request.headers().end());
@@ -621,15 +705,39 @@ grpc::Status OrderServiceImpl::HandlePaymentNotification(
 
 // ---- Background work ---------------------------------------------------------------------------
 
+absl::Status OrderServiceImpl::RequestRefund(const std::string& payload) {
+  // "<order id>:<refund key>:<amount>"; the key may hold ':' itself.
+  size_t first = payload.find(':');
+  size_t last = payload.rfind(':');
+  int64_t order_id = 0, amount = 0;
+  if (first == std::string::npos || last <= first ||
+      !absl::SimpleAtoi(payload.substr(0, first), &order_id) ||
+      !absl::SimpleAtoi(payload.substr(last + 1), &amount)) {
+    return absl::InternalError("malformed refund request");
+  }
+  std::string refund_key = payload.substr(first + 1, last - first - 1);
+  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
+  if (payments_.wechat == nullptr) {
+    return absl::UnavailableError("WeChat Pay is not configured");
+  }
+  return payments_.wechat->Refund(order, refund_key, amount, "");
+}
+
 absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
   absl::Time now = clock_.Now();
   LC_ASSIGN_OR_RETURN(
       std::vector<OutboxMessage> due,
-      orders_.DueMessages({kTopicConfirmReservation, kTopicReleaseReservation}, now, 200));
+      orders_.DueMessages({kTopicConfirmReservation, kTopicReleaseReservation, kTopicRefundRequest},
+                          now, 200));
   int delivered = 0;
   for (const OutboxMessage& m : due) {
-    absl::Status sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
-                                                            : stock_.Release(m.brand_id, m.payload);
+    absl::Status sent;
+    if (m.topic == kTopicRefundRequest) {
+      sent = RequestRefund(m.payload);
+    } else {
+      sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
+                                                 : stock_.Release(m.brand_id, m.payload);
+    }
     // Unknown to the catalog (the reserve never happened) is as good as released.
     if (sent.ok() ||
         (m.topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound)) {

@@ -69,6 +69,10 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                             v1::FulfillOrderResponse* response) override;
   grpc::Status CompleteOrder(grpc::ServerContext* context, const v1::CompleteOrderRequest* request,
                              v1::CompleteOrderResponse* response) override;
+  // Whole or per line, idempotent by refund_id. The sandbox refunds at once; WeChat Pay is asked
+  // through the outbox (retried until it accepts).
+  grpc::Status RefundOrder(grpc::ServerContext* context, const v1::RefundOrderRequest* request,
+                           v1::RefundOrderResponse* response) override;
   grpc::Status ConfirmSandboxPayment(grpc::ServerContext* context,
                                      const v1::ConfirmSandboxPaymentRequest* request,
                                      v1::ConfirmSandboxPaymentResponse* response) override;
@@ -90,6 +94,10 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   // The viewer whose cart it is: carts belong to viewers only.
   absl::StatusOr<common::Principal> Buyer(const grpc::ServerContext& context) const;
 
+  absl::Status DoRefund(const grpc::ServerContext& context, const v1::RefundOrderRequest& request,
+                        v1::RefundOrderResponse& response);
+  // Delivers a refund.request outbox message to WeChat Pay.
+  absl::Status RequestRefund(const std::string& payload);
   absl::Status HandleWechatNotification(const v1::HandlePaymentNotificationRequest& request);
   absl::Status DoCheckout(const common::Principal& buyer, const v1::CheckoutRequest& request,
                           v1::Order& out);

@@ -17,6 +17,9 @@ class PaymentGateway {
   virtual ~PaymentGateway() = default;
   virtual absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order,
                                                     absl::Time pay_by) = 0;
+  // Asks the provider to return `amount_fen` of a paid order. Idempotent by `refund_key`.
+  virtual absl::Status Refund(const OrderRecord& order, const std::string& refund_key,
+                              int64_t amount_fen, const std::string& reason) = 0;
 };
 
 // The provider's reference of an order ("LC" and the order id) and back.
@@ -27,6 +30,10 @@ absl::StatusOr<int64_t> OrderIdFromOutTradeNo(const std::string& out_trade_no);
 class SandboxGateway final : public PaymentGateway {
  public:
   absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order, absl::Time pay_by) override;
+  absl::Status Refund(const OrderRecord& order, const std::string& refund_key, int64_t amount_fen,
+                      const std::string& reason) override {
+    return absl::OkStatus();
+  }
 };
 
 // WeChat Pay API v3, JSAPI (mini-program): a signed prepay call, then signed parameters for
@@ -35,6 +42,8 @@ class WechatPayGateway final : public PaymentGateway {
  public:
   explicit WechatPayGateway(const WechatPayClient& client) : client_(client) {}
   absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order, absl::Time pay_by) override;
+  absl::Status Refund(const OrderRecord& order, const std::string& refund_key, int64_t amount_fen,
+                      const std::string& reason) override;
 
  private:
   const WechatPayClient& client_;

@@ -316,6 +316,47 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::MarkPaid(int64_t o
   });
 }
 
+absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
+    int64_t order_id, RefundRecord refund,
+    const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
+        apply,
+    absl::Time now) {
+  return pool_.InTransaction([&](MysqlConnection& c)
+                                 -> absl::StatusOr<std::pair<OrderRecord, bool>> {
+    LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, order_id, true));
+    {
+      sql::PreparedStatement& s =
+          c.Prepare("SELECT 1 FROM refunds WHERE order_id = ? AND refund_key = ?");
+      s.setInt64(1, order_id);
+      s.setString(2, refund.refund_key);
+      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+      if (rs->next()) return std::make_pair(std::move(order), false);  // a repeat
+    }
+    std::vector<OutboxMessage> messages;
+    LC_RETURN_IF_ERROR(apply(order, refund, messages));
+    WriteOrder(c, order);
+    sql::PreparedStatement& s = c.Prepare(
+        "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
+        "reason, status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?)");
+    std::istringstream lines(refund.lines);
+    s.setString(1, order.brand_id);
+    s.setInt64(2, order.id);
+    s.setString(3, refund.refund_key);
+    s.setInt64(4, refund.amount_fen);
+    s.setString(5, order.currency);
+    s.setBlob(6, &lines);
+    s.setString(7, refund.reason.substr(0, 200));
+    s.setInt(8, refund.status);
+    s.setString(9, refund.requested_by);
+    s.setDateTime(10, ToSqlTime(now));
+    s.setDateTime(11, ToSqlTime(now));
+    s.executeUpdate();
+    for (const OutboxMessage& m : messages) InsertOutbox(c, m, now);
+    return std::make_pair(std::move(order), true);
+  });
+}
+
 absl::StatusOr<OrderRecord> MysqlOrderStore::Get(int64_t order_id) {
   return pool_.Run([&](MysqlConnection& c) { return SelectOrder(c, order_id, false); });
 }

@@ -18,6 +18,11 @@ class MysqlOrderStore final : public OrderStore {
   absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
                                                         const PaymentRecord& payment,
                                                         absl::Time now) override;
+  absl::StatusOr<std::pair<OrderRecord, bool>> Refund(
+      int64_t order_id, RefundRecord refund,
+      const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
+          apply,
+      absl::Time now) override;
   absl::StatusOr<OrderRecord> Get(int64_t order_id) override;
   absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
                                                 const std::string& buyer_id, int status,

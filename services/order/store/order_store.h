@@ -67,6 +67,17 @@ struct OutboxMessage {
 inline constexpr char kTopicConfirmReservation[] = "reservation.confirm";
 inline constexpr char kTopicReleaseReservation[] = "reservation.release";
 inline constexpr char kTopicOrderPaid[] = "order.paid";
+inline constexpr char kTopicOrderRefunded[] = "order.refunded";
+inline constexpr char kTopicRefundRequest[] = "refund.request";
+
+struct RefundRecord {
+  std::string refund_key;
+  int64_t amount_fen = 0;
+  std::string lines;  // serialised request lines
+  std::string reason;
+  int status = 1;  // 1 requested, 2 succeeded
+  std::string requested_by;
+};
 
 struct PaymentRecord {
   v1::PaymentProvider provider = v1::PAYMENT_PROVIDER_SANDBOX;
@@ -97,6 +108,15 @@ class OrderStore {
   virtual absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
                                                                 const PaymentRecord& payment,
                                                                 absl::Time now) = 0;
+  // Records a refund of an order: unless `refund.refund_key` was used for this order before (then
+  // returns the order as it is and false), locks the order, lets `apply` change it (an error writes
+  // nothing), and writes the order, the refund and the outbox messages `apply` queued in one
+  // transaction; `apply` sets refund.amount_fen.
+  virtual absl::StatusOr<std::pair<OrderRecord, bool>> Refund(
+      int64_t order_id, RefundRecord refund,
+      const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
+          apply,
+      absl::Time now) = 0;
   virtual absl::StatusOr<OrderRecord> Get(int64_t order_id) = 0;
   virtual absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
                                                         const std::string& buyer_id, int status,

@@ -599,6 +599,51 @@ TEST_F(OrderServiceTest, FlashPiecesFromTheCartPayTheSalePrice) {
   EXPECT_EQ(got.sale().remaining(), 2);
 }
 
+TEST_F(OrderServiceTest, RefundsWholeOrPerLineNeverBeyondWhatWasPaid) {
+  std::string a = CreateSku(10);
+  std::string b = CreateSku(10);
+  v1::Order order;
+  ASSERT_TRUE(Checkout("alice", CheckoutOf("r1", {{a, "", 2}, {b, "", 1}}), &order).ok());
+  v1::RefundOrderRequest refund;
+  refund.set_order_id(order.id());
+  refund.set_refund_id("ref-1");
+  v1::RefundOrderResponse refunded;
+  EXPECT_EQ(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // not paid
+  ASSERT_TRUE(Pay("alice", order.id()).ok());
+  EXPECT_EQ(stub_->RefundOrder(As(Viewer("alice")).get(), refund, &refunded).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::RefundLine* line = refund.add_lines();
+  line->set_line_id("1");
+  line->set_quantity(1);
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());
+  EXPECT_EQ(refunded.order().status(), v1::ORDER_STATUS_PARTIALLY_REFUNDED);
+  EXPECT_EQ(refunded.order().refunded().amount_fen(), 100000);
+  // The same refund id again changes nothing.
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());
+  EXPECT_EQ(refunded.order().refunded().amount_fen(), 100000);
+  // More than is left on a line is refused, and changes nothing.
+  refund.set_refund_id("ref-2");
+  line->set_quantity(2);
+  EXPECT_EQ(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  line->set_line_id("9");
+  EXPECT_EQ(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // The rest, whole.
+  refund.clear_lines();
+  refund.set_refund_id("ref-3");
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());
+  EXPECT_EQ(refunded.order().status(), v1::ORDER_STATUS_REFUNDED);
+  EXPECT_EQ(refunded.order().refunded().amount_fen(), 300000);
+  refund.set_refund_id("ref-4");
+  EXPECT_EQ(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM refunds"), 2);
+  EXPECT_EQ(Count("SELECT SUM(amount_fen) FROM refunds"), 300000);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.refunded'"), 2);
+}
+
 // A WeChat Pay payment notification for `order`, sealed and signed as WeChat Pay posts it.
 v1::HandlePaymentNotificationRequest Notification(const v1::Order& order, int64_t total_fen,
                                                   absl::Time now,
