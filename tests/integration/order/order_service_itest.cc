@@ -9,7 +9,9 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
 #include "livecommerce/v1/flash.grpc.pb.h"
@@ -61,7 +63,18 @@ class FakeWechatTransport final : public WechatPayTransport {
     if (fail_) return absl::UnavailableError("wechat pay unreachable");
     HttpResponse response;
     response.status = 200;
-    response.body = nlohmann::json{{"prepay_id", "wx26112221580621e9b071c00d9e093b0000"}}.dump();
+    if (absl::StrContains(request.path, "/refund/")) {
+      nlohmann::json asked = nlohmann::json::parse(request.body);
+      refunds_.push_back(asked);
+      response.body = nlohmann::json{{"refund_id", "50000000382019052709732678859"},
+                                     {"out_refund_no", asked["out_refund_no"]},
+                                     {"out_trade_no", asked["out_trade_no"]},
+                                     {"status", "PROCESSING"},
+                                     {"amount", asked["amount"]}}
+                          .dump();
+    } else {
+      response.body = nlohmann::json{{"prepay_id", "wx26112221580621e9b071c00d9e093b0000"}}.dump();
+    }
     std::string timestamp = absl::StrCat(absl::ToUnixSeconds(clock_.Now()));
     std::string nonce = "fake-nonce-1";
     response.headers = {{"Wechatpay-Timestamp", timestamp},
@@ -75,6 +88,8 @@ class FakeWechatTransport final : public WechatPayTransport {
   }
   void set_fail(bool fail) { fail_ = fail; }
   int calls() const { return calls_; }
+  // The refund requests received (called from one thread at a time in these tests).
+  std::vector<nlohmann::json> refunds_;
 
  private:
   const common::Clock& clock_;
@@ -784,6 +799,42 @@ TEST_F(WechatPayOrderTest, ForgedOrMismatchedNotificationsChangeNothing) {
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PENDING_PAYMENT);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 0);
+}
+
+TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAccepts) {
+  std::string sku = CreateSku(10);
+  v1::Order order = WechatCheckout("w5", sku, 2);
+  ASSERT_EQ(Notify(Notification(order, order.total().amount_fen(), clock_.Now())).http_status(),
+            200);
+  v1::RefundOrderRequest refund;
+  refund.set_order_id(order.id());
+  refund.set_refund_id("rf-1");
+  v1::RefundLine* line = refund.add_lines();
+  line->set_line_id("1");
+  line->set_quantity(1);
+  v1::RefundOrderResponse refunded;
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());
+  EXPECT_EQ(refunded.order().status(), v1::ORDER_STATUS_PARTIALLY_REFUNDED);
+  // WeChat Pay is down: the request stays queued.
+  transport_.set_fail(true);
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'refund.request' AND "
+                  "status = 0"),
+            1);
+  EXPECT_TRUE(transport_.refunds_.empty());
+  // Back up: the next delivery after the backoff asks once, for one unit.
+  transport_.set_fail(false);
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_EQ(transport_.refunds_.size(), 1u);
+  EXPECT_EQ(transport_.refunds_[0]["amount"]["refund"], order.total().amount_fen() / 2);
+  EXPECT_EQ(transport_.refunds_[0]["amount"]["total"], order.total().amount_fen());
+  EXPECT_EQ(transport_.refunds_[0]["out_trade_no"], OutTradeNo(std::stoll(order.id())));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'refund.request' AND "
+                  "status = 1"),
+            1);
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  EXPECT_EQ(transport_.refunds_.size(), 1u);
 }
 
 TEST_F(WechatPayOrderTest, NoPrepayMeansNoOrderAndTheStockReturns) {
