@@ -102,9 +102,10 @@ class OrderServiceTest : public ::testing::Test {
   void SetUp() override {
     redis_ = livecommerce::testing::ConnectTestRedis();
     mysql_ = livecommerce::testing::ConnectTestMysql(
-        {"order_outbox", "conversions", "payments", "order_lines", "orders", "flash_reservations",
-         "flash_holds", "flash_sales", "sku_reservations", "room_product_prices", "room_products",
-         "skus", "products", "room_invites", "room_sessions", "rooms"});
+        {"order_outbox", "refunds", "conversions", "payments", "order_lines", "orders",
+         "flash_reservations", "flash_holds", "flash_sales", "sku_reservations",
+         "room_product_prices", "room_products", "skus", "products", "room_invites",
+         "room_sessions", "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
     room_store_ = std::make_unique<room::MysqlRoomStore>(*mysql_);
