@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "services/common/principal.h"
@@ -217,13 +218,9 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  auto percentile = [&](double p) {
-    if (latencies.empty()) return 0.0;
-    size_t k = std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()));
-    std::nth_element(latencies.begin(), latencies.begin() + static_cast<long>(k), latencies.end());
-    return latencies[k] / 1000.0;
-  };
-  double p50 = percentile(0.5), p99 = percentile(0.99);
+
+  double p50 = livecommerce::bench::PercentileMs(latencies, 0.5),
+         p99 = livecommerce::bench::PercentileMs(latencies, 0.99);
   std::printf(
       "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f attempted=%lld paid=%lld errors=%lld "
       "sold=%lld reserved_left=%lld lost=%lld duplicates=%lld\n",

@@ -19,6 +19,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
 #include "livecommerce/v1/flash.grpc.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
@@ -343,14 +344,9 @@ int main(int argc, char** argv) {
   }
   int64_t sold = final_sale.sale().sold();
   int64_t remaining = final_sale.sale().remaining();
-  auto percentile = [&](double p) {
-    if (latencies.empty()) return 0.0;
-    size_t k = std::min(latencies.size() - 1, static_cast<size_t>(p * latencies.size()));
-    std::nth_element(latencies.begin(), latencies.begin() + static_cast<long>(k), latencies.end());
-    return latencies[k] / 1000.0;
-  };
-  double p50 = percentile(0.50);
-  double p99 = percentile(0.99);
+
+  double p50 = livecommerce::bench::PercentileMs(latencies, 0.50);
+  double p99 = livecommerce::bench::PercentileMs(latencies, 0.99);
   std::printf(
       "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f attempts=%zu reserved=%lld "
       "released=%lld sold_out=%lld limited=%lld errors=%lld confirmed=%lld confirm_errors=%lld "

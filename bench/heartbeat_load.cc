@@ -15,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
@@ -83,14 +84,6 @@ struct Call {
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::JoinRoomResponse>> join_reader;
   Clock::time_point due;
 };
-
-double Percentile(std::vector<uint32_t>& micros, double p) {
-  if (micros.empty()) return 0;
-  size_t k =
-      std::min(micros.size() - 1, static_cast<size_t>(p * static_cast<double>(micros.size())));
-  std::nth_element(micros.begin(), micros.begin() + static_cast<long>(k), micros.end());
-  return micros[k] / 1000.0;
-}
 
 }  // namespace
 
@@ -253,8 +246,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   int64_t concurrent = stats.stats().concurrent_viewers();
-  double p50 = Percentile(latencies, 0.50);
-  double p99 = Percentile(latencies, 0.99);
+  double p50 = livecommerce::bench::PercentileMs(latencies, 0.50);
+  double p99 = livecommerce::bench::PercentileMs(latencies, 0.99);
   std::printf(
       "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f heartbeats=%lld viewers=%d "
       "concurrent=%lld lost=%lld errors=%lld not_present=%lld reach=%lld joins=%lld "

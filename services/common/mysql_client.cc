@@ -4,11 +4,13 @@
 #include <cppconn/driver.h>
 #include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
 #include <chrono>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/log_format.h"
@@ -68,6 +70,24 @@ absl::StatusOr<absl::Time> FromSqlTime(const std::string& text) {
   return absl::InternalError(absl::StrCat("bad DATETIME from the database: ", error));
 }
 
+std::optional<absl::Time> SqlTimeAt(sql::ResultSet& rs, int column) {
+  if (rs.isNull(column)) {
+    return std::nullopt;
+  }
+  absl::StatusOr<absl::Time> t = FromSqlTime(std::string(rs.getString(column)));
+  return t.ok() ? std::optional<absl::Time>(*t) : std::nullopt;
+}
+
+std::string SqlBlobAt(sql::ResultSet& rs, int column) {
+  if (rs.isNull(column)) {
+    return "";
+  }
+  std::unique_ptr<std::istream> in(rs.getBlob(column));
+  std::stringstream buffer;
+  buffer << in->rdbuf();
+  return buffer.str();
+}
+
 MysqlConnection::MysqlConnection(std::unique_ptr<sql::Connection> connection)
     : connection_(std::move(connection)) {}
 
@@ -91,6 +111,12 @@ sql::PreparedStatement& MysqlConnection::Prepare(const std::string& query) {
     it->second->clearParameters();
   }
   return *it->second;
+}
+
+int64_t MysqlConnection::LastInsertId() {
+  std::unique_ptr<sql::ResultSet> rs(Prepare("SELECT LAST_INSERT_ID()").executeQuery());
+  rs->next();
+  return rs->getInt64(1);
 }
 
 void MysqlConnection::Execute(const std::string& statement) {

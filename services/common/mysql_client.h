@@ -17,6 +17,7 @@
 namespace sql {
 class Connection;
 class PreparedStatement;
+class ResultSet;
 class SQLException;
 }  // namespace sql
 
@@ -30,6 +31,10 @@ bool IsConnectionError(const sql::SQLException& e);
 // DATETIME(6) text in UTC (every connection runs with time_zone '+00:00').
 std::string ToSqlTime(absl::Time t);
 absl::StatusOr<absl::Time> FromSqlTime(const std::string& text);
+// A DATETIME column of a result row; nullopt when NULL (or unreadable).
+std::optional<absl::Time> SqlTimeAt(sql::ResultSet& rs, int column);
+// A BLOB column of a result row as bytes; empty when NULL.
+std::string SqlBlobAt(sql::ResultSet& rs, int column);
 
 // One pooled connection, leased to one caller at a time. Prepared statements are cached per
 // connection so a hot query is prepared once.
@@ -42,6 +47,8 @@ class MysqlConnection final {
   sql::Connection& raw() { return *connection_; }
   // Runs a statement with no parameters and no result (DDL, SET ...).
   void Execute(const std::string& statement);
+  // The id the last INSERT on this connection generated.
+  int64_t LastInsertId();
 
  private:
   std::unique_ptr<sql::Connection> connection_;

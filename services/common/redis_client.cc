@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/crypto.h"
 #include "services/common/log_format.h"
@@ -77,6 +78,23 @@ std::vector<std::string> EvalShaArgs(const RedisScript& script, const RedisScrip
 }
 
 }  // namespace
+
+absl::StatusOr<int64_t> IntegerReply(const absl::StatusOr<RedisValue>& value) {
+  if (!value.ok()) {
+    return value.status();
+  }
+  if (value->type == RedisValue::Type::kInteger) {
+    return value->integer;
+  }
+  if (value->is_nil()) {
+    return 0;
+  }
+  int64_t parsed = 0;
+  if (value->type == RedisValue::Type::kString && absl::SimpleAtoi(value->str, &parsed)) {
+    return parsed;
+  }
+  return absl::InternalError("redis: expected an integer reply");
+}
 
 RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha_(Sha1Hex(source_)) {}
 

@@ -25,6 +25,10 @@ struct RedisValue {
   bool is_nil() const { return type == Type::kNil; }
 };
 
+// The integer of a reply (nil reads as 0, a numeric string is parsed); INTERNAL for anything else,
+// and the reply's own error passes through.
+absl::StatusOr<int64_t> IntegerReply(const absl::StatusOr<RedisValue>& value);
+
 // A Lua script known by its SHA1. The pool loads it once and calls it with EVALSHA, loading it
 // again when the server answers NOSCRIPT (after a restart, a failover or SCRIPT FLUSH).
 class RedisScript final {

@@ -25,12 +25,6 @@ constexpr char kReservationColumns[] =
 constexpr char kHoldColumns[] =
     "id, brand_id, sale_id, client_id, quantity, status, expires_at, created_by, created_at";
 
-absl::Time TimeAt(sql::ResultSet& rs, int column) {
-  if (rs.isNull(column)) return absl::UnixEpoch();
-  absl::StatusOr<absl::Time> t = FromSqlTime(std::string(rs.getString(column)));
-  return t.ok() ? *t : absl::UnixEpoch();
-}
-
 FlashSaleRecord ReadSale(sql::ResultSet& rs) {
   FlashSaleRecord s;
   s.id = rs.getInt64(1);
@@ -42,13 +36,13 @@ FlashSaleRecord ReadSale(sql::ResultSet& rs) {
   s.currency = rs.getString(7);
   s.total_stock = rs.getInt64(8);
   s.per_buyer_limit = rs.getInt(9);
-  s.starts_at = TimeAt(rs, 10);
-  s.ends_at = TimeAt(rs, 11);
+  s.starts_at = common::SqlTimeAt(rs, 10).value_or(absl::UnixEpoch());
+  s.ends_at = common::SqlTimeAt(rs, 11).value_or(absl::UnixEpoch());
   s.status = static_cast<FlashSaleStatus>(rs.getInt(12));
   s.buckets = rs.getInt(13);
   s.created_by = rs.getString(14);
-  s.created_at = TimeAt(rs, 15);
-  s.updated_at = TimeAt(rs, 16);
+  s.created_at = common::SqlTimeAt(rs, 15).value_or(absl::UnixEpoch());
+  s.updated_at = common::SqlTimeAt(rs, 16).value_or(absl::UnixEpoch());
   return s;
 }
 
@@ -61,8 +55,8 @@ FlashReservationRecord ReadReservation(sql::ResultSet& rs) {
   r.quantity = rs.getInt64(5);
   r.from_hold = rs.getInt64(6);
   r.status = static_cast<ReservationStatus>(rs.getInt(7));
-  r.expires_at = TimeAt(rs, 8);
-  r.created_at = TimeAt(rs, 9);
+  r.expires_at = common::SqlTimeAt(rs, 8).value_or(absl::UnixEpoch());
+  r.created_at = common::SqlTimeAt(rs, 9).value_or(absl::UnixEpoch());
   return r;
 }
 
@@ -74,16 +68,10 @@ HoldRecord ReadHold(sql::ResultSet& rs) {
   h.client_id = rs.getString(4);
   h.quantity = rs.getInt64(5);
   h.status = static_cast<HoldStatus>(rs.getInt(6));
-  h.expires_at = TimeAt(rs, 7);
+  h.expires_at = common::SqlTimeAt(rs, 7).value_or(absl::UnixEpoch());
   h.created_by = rs.getString(8);
-  h.created_at = TimeAt(rs, 9);
+  h.created_at = common::SqlTimeAt(rs, 9).value_or(absl::UnixEpoch());
   return h;
-}
-
-int64_t LastInsertId(MysqlConnection& c) {
-  std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-  rs->next();
-  return rs->getInt64(1);
 }
 
 absl::StatusOr<FlashSaleRecord> SelectSale(MysqlConnection& c, int64_t id, bool lock) {
@@ -140,7 +128,7 @@ absl::StatusOr<FlashSaleRecord> MysqlFlashSaleStore::CreateSale(const FlashSaleR
     s.setDateTime(14, ToSqlTime(sale.created_at));
     s.setDateTime(15, ToSqlTime(sale.updated_at));
     s.executeUpdate();
-    return SelectSale(c, LastInsertId(c), false);
+    return SelectSale(c, c.LastInsertId(), false);
   });
 }
 
@@ -341,7 +329,7 @@ absl::StatusOr<HoldRecord> MysqlFlashSaleStore::InsertHold(const HoldRecord& hol
     s.setDateTime(8, ToSqlTime(hold.created_at));
     s.setDateTime(9, ToSqlTime(hold.created_at));
     s.executeUpdate();
-    return SelectHold(c, LastInsertId(c), false);
+    return SelectHold(c, c.LastInsertId(), false);
   });
 }
 

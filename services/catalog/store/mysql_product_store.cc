@@ -135,12 +135,6 @@ absl::StatusOr<std::vector<SkuRecord>> ReadSkus(sql::ResultSet& rs) {
   return skus;
 }
 
-int64_t LastInsertId(MysqlConnection& c) {
-  std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-  rs->next();
-  return rs->getInt64(1);
-}
-
 absl::StatusOr<std::vector<SkuRecord>> SelectSkusOfProduct(MysqlConnection& c, int64_t product_id) {
   sql::PreparedStatement& s = c.Prepare(
       absl::StrCat("SELECT ", kSkuColumns,
@@ -206,7 +200,7 @@ absl::StatusOr<int64_t> InsertSku(MysqlConnection& c, const std::string& brand_i
     }
     throw;
   }
-  return LastInsertId(c);
+  return c.LastInsertId();
 }
 
 void WriteProduct(MysqlConnection& c, const ProductRecord& product) {
@@ -339,7 +333,7 @@ absl::StatusOr<ProductRecord> MysqlProductStore::CreateProduct(const ProductReco
     s.setDateTime(10, ToSqlTime(product.created_at));
     s.setDateTime(11, ToSqlTime(product.updated_at));
     s.executeUpdate();
-    int64_t id = LastInsertId(c);
+    int64_t id = c.LastInsertId();
     for (size_t i = 0; i < product.skus.size(); ++i) {
       LC_ASSIGN_OR_RETURN(int64_t sku_id,
                           InsertSku(c, product.brand_id, id, product.skus[i], product.created_at,
@@ -534,7 +528,7 @@ absl::StatusOr<RoomProductView> MysqlProductStore::AttachRoomProduct(
       insert.setDateTime(6, ToSqlTime(item.created_at));
       insert.setDateTime(7, ToSqlTime(item.updated_at));
       insert.executeUpdate();
-      entry = ListEntry{LastInsertId(c), item.product_id, 0};
+      entry = ListEntry{c.LastInsertId(), item.product_id, 0};
     }
     for (const CohortPrice& price : item.cohort_prices) {
       sql::PreparedStatement& s = c.Prepare(

@@ -156,15 +156,6 @@ std::vector<std::string> BucketKeys(int64_t sale_id, int bucket) {
           prefix + "res",   prefix + "holds", prefix + "exp"};
 }
 
-absl::StatusOr<int64_t> IntegerOf(const absl::StatusOr<RedisValue>& value) {
-  if (!value.ok()) return value.status();
-  if (value->type == RedisValue::Type::kInteger) return value->integer;
-  if (value->is_nil()) return 0;
-  int64_t parsed = 0;
-  if (absl::SimpleAtoi(value->str, &parsed)) return parsed;
-  return absl::InternalError("redis: expected an integer");
-}
-
 // Parses "state:quantity:from_hold:hold_id:buyer".
 bool ParseEntry(const std::string& entry, StockReserveResult* out) {
   std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits(':', 4));
@@ -285,7 +276,7 @@ void RedisFlashStockStore::BatchLoop() {
       size_t k = 0;
       for (auto& [sale_id, units] : free_units) {
         for (int64_t& u : units) {
-          absl::StatusOr<int64_t> v = IntegerOf((*values)[k++]);
+          absl::StatusOr<int64_t> v = common::IntegerReply((*values)[k++]);
           u = v.ok() ? *v : 1;  // unknown: let the slow path look
         }
       }
@@ -330,7 +321,7 @@ absl::StatusOr<int64_t> RedisFlashStockStore::Refill(const StockLayout& layout, 
   std::vector<std::pair<int64_t, int>> donors;
   for (int b = 0; b < layout.buckets; ++b) {
     if (b == home) continue;
-    LC_ASSIGN_OR_RETURN(int64_t avail, IntegerOf(values[static_cast<size_t>(b)]));
+    LC_ASSIGN_OR_RETURN(int64_t avail, common::IntegerReply(values[static_cast<size_t>(b)]));
     if (avail > 0) donors.emplace_back(avail, b);
   }
   std::sort(donors.rbegin(), donors.rend());
@@ -338,12 +329,12 @@ absl::StatusOr<int64_t> RedisFlashStockStore::Refill(const StockLayout& layout, 
   for (const auto& [avail, donor] : donors) {
     if (moved >= need) break;
     LC_ASSIGN_OR_RETURN(int64_t taken,
-                        IntegerOf(redis_.Eval(kTake, BucketKeys(layout.sale_id, donor),
-                                              {absl::StrCat(need - moved)})));
+                        common::IntegerReply(redis_.Eval(kTake, BucketKeys(layout.sale_id, donor),
+                                                         {absl::StrCat(need - moved)})));
     if (taken <= 0) continue;
-    LC_ASSIGN_OR_RETURN(
-        int64_t given,
-        IntegerOf(redis_.Eval(kGive, BucketKeys(layout.sale_id, home), {absl::StrCat(taken)})));
+    LC_ASSIGN_OR_RETURN(int64_t given,
+                        common::IntegerReply(redis_.Eval(kGive, BucketKeys(layout.sale_id, home),
+                                                         {absl::StrCat(taken)})));
     if (given < 0) {
       // The home bucket vanished (Redis lost it) mid-move: put the units back where they were.
       (void)redis_.Eval(kGive, BucketKeys(layout.sale_id, donor), {absl::StrCat(taken)});
@@ -390,9 +381,9 @@ absl::Status RedisFlashStockStore::Confirm(const StockLayout& layout,
                                            const std::string& buyer_id) {
   LC_ASSIGN_OR_RETURN(
       int64_t result,
-      IntegerOf(redis_.Eval(kConfirm,
-                            BucketKeys(layout.sale_id, HomeBucket(buyer_id, layout.buckets)),
-                            {reservation_id})));
+      common::IntegerReply(
+          redis_.Eval(kConfirm, BucketKeys(layout.sale_id, HomeBucket(buyer_id, layout.buckets)),
+                      {reservation_id})));
   if (result < 0) return absl::UnavailableError("flash stock is being restored, try again");
   return absl::OkStatus();
 }
@@ -405,9 +396,9 @@ absl::StatusOr<int64_t> RedisFlashStockStore::Release(const StockLayout& layout,
 
 absl::StatusOr<int64_t> RedisFlashStockStore::ReleaseAt(const StockLayout& layout, int bucket,
                                                         const std::string& reservation_id) {
-  LC_ASSIGN_OR_RETURN(
-      int64_t result,
-      IntegerOf(redis_.Eval(kRelease, BucketKeys(layout.sale_id, bucket), {reservation_id})));
+  LC_ASSIGN_OR_RETURN(int64_t result,
+                      common::IntegerReply(redis_.Eval(kRelease, BucketKeys(layout.sale_id, bucket),
+                                                       {reservation_id})));
   if (result < 0) return absl::UnavailableError("flash stock is being restored, try again");
   return result;
 }
@@ -453,9 +444,9 @@ absl::StatusOr<int64_t> RedisFlashStockStore::Unhold(const StockLayout& layout,
                                                      int64_t hold_id) {
   LC_ASSIGN_OR_RETURN(
       int64_t result,
-      IntegerOf(redis_.Eval(kUnhold,
-                            BucketKeys(layout.sale_id, HomeBucket(client_id, layout.buckets)),
-                            {client_id, absl::StrCat(hold_id)})));
+      common::IntegerReply(
+          redis_.Eval(kUnhold, BucketKeys(layout.sale_id, HomeBucket(client_id, layout.buckets)),
+                      {client_id, absl::StrCat(hold_id)})));
   if (result < 0) return absl::UnavailableError("flash stock is being restored, try again");
   return result;
 }
@@ -474,8 +465,8 @@ absl::StatusOr<StockFigures> RedisFlashStockStore::Figures(const StockLayout& la
   for (size_t i = 0; i < values.size(); i += 3) {
     if (!values[i].ok()) return values[i].status();
     if (values[i]->is_nil()) figures.loaded = false;
-    LC_ASSIGN_OR_RETURN(int64_t avail, IntegerOf(values[i]));
-    LC_ASSIGN_OR_RETURN(int64_t sold, IntegerOf(values[i + 1]));
+    LC_ASSIGN_OR_RETURN(int64_t avail, common::IntegerReply(values[i]));
+    LC_ASSIGN_OR_RETURN(int64_t sold, common::IntegerReply(values[i + 1]));
     figures.remaining += avail;
     figures.sold += sold;
     if (!values[i + 2].ok()) return values[i + 2].status();

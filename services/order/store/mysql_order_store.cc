@@ -24,20 +24,6 @@ constexpr char kLineColumns[] =
     "line_no, product_id, sku_id, sale_id, product_name, quantity, unit_price_fen, "
     "line_total_fen, refunded_quantity, reservation_id";
 
-std::optional<absl::Time> OptionalTime(sql::ResultSet& rs, int column) {
-  if (rs.isNull(column)) return std::nullopt;
-  absl::StatusOr<absl::Time> t = FromSqlTime(std::string(rs.getString(column)));
-  return t.ok() ? std::optional<absl::Time>(*t) : std::nullopt;
-}
-
-std::string Blob(sql::ResultSet& rs, int column) {
-  if (rs.isNull(column)) return "";
-  std::unique_ptr<std::istream> in(rs.getBlob(column));
-  std::stringstream buffer;
-  buffer << in->rdbuf();
-  return buffer.str();
-}
-
 OrderRecord ReadOrder(sql::ResultSet& rs) {
   OrderRecord o;
   o.id = rs.getInt64(1);
@@ -55,13 +41,13 @@ OrderRecord ReadOrder(sql::ResultSet& rs) {
   o.attribution.set_channel(static_cast<v1::Channel>(rs.getInt(13)));
   o.attribution.set_share_link_id(rs.getString(14));
   o.attribution.set_associate_id(rs.getString(15));
-  o.address.ParseFromString(Blob(rs, 16));
+  o.address.ParseFromString(common::SqlBlobAt(rs, 16));
   o.provider = static_cast<v1::PaymentProvider>(rs.getInt(17));
-  o.payment_params.ParseFromString(Blob(rs, 18));
-  o.expires_at = OptionalTime(rs, 19);
-  o.paid_at = OptionalTime(rs, 20);
-  o.created_at = OptionalTime(rs, 21).value_or(absl::UnixEpoch());
-  o.updated_at = OptionalTime(rs, 22).value_or(absl::UnixEpoch());
+  o.payment_params.ParseFromString(common::SqlBlobAt(rs, 18));
+  o.expires_at = common::SqlTimeAt(rs, 19);
+  o.paid_at = common::SqlTimeAt(rs, 20);
+  o.created_at = common::SqlTimeAt(rs, 21).value_or(absl::UnixEpoch());
+  o.updated_at = common::SqlTimeAt(rs, 22).value_or(absl::UnixEpoch());
   return o;
 }
 
@@ -187,9 +173,7 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::BeginCheckout(cons
         s.setDateTime(14, ToSqlTime(d.created_at));
         s.setDateTime(15, ToSqlTime(d.created_at));
         s.executeUpdate();
-        std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-        rs->next();
-        int64_t id = rs->getInt64(1);
+        int64_t id = c.LastInsertId();
         for (const OrderLineRecord& line : d.lines) {
           sql::PreparedStatement& l = c.Prepare(
               "INSERT INTO order_lines (order_id, line_no, brand_id, sku_id, sale_id, quantity, "
@@ -424,7 +408,8 @@ absl::StatusOr<std::vector<OutboxMessage>> MysqlOrderStore::DueMessages(
       std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
       while (rs->next()) {
         messages.push_back(OutboxMessage{rs->getInt64(1), rs->getString(2), rs->getString(3),
-                                         rs->getString(4), Blob(*rs, 5), rs->getInt(6)});
+                                         rs->getString(4), common::SqlBlobAt(*rs, 5),
+                                         rs->getInt(6)});
       }
     }
     return messages;

@@ -29,16 +29,8 @@ constexpr char kInviteColumns[] =
     "id, brand_id, room_id, token_hash, cohort, client_ref, associate_id, expires_at, revoked_at, "
     "bound_viewer_id, bound_at, last_joined_at, issued_by, created_at";
 
-std::optional<absl::Time> OptionalTime(sql::ResultSet& rs, int column) {
-  if (rs.isNull(column)) {
-    return std::nullopt;
-  }
-  absl::StatusOr<absl::Time> t = FromSqlTime(std::string(rs.getString(column)));
-  return t.ok() ? std::optional<absl::Time>(*t) : std::nullopt;
-}
-
 absl::Time RequiredTime(sql::ResultSet& rs, int column) {
-  return OptionalTime(rs, column).value_or(absl::UnixEpoch());
+  return common::SqlTimeAt(rs, column).value_or(absl::UnixEpoch());
 }
 
 std::string Text(sql::ResultSet& rs, int column) {
@@ -61,7 +53,7 @@ RoomRecord ReadRoom(sql::ResultSet& rs) {
   room.description = Text(rs, 4);
   room.cover_image_url = Text(rs, 5);
   room.scheduled_start = RequiredTime(rs, 6);
-  room.scheduled_end = OptionalTime(rs, 7);
+  room.scheduled_end = common::SqlTimeAt(rs, 7);
   room.visibility = static_cast<Visibility>(rs.getInt(8));
   room.audiences = AudiencesFromBits(static_cast<uint32_t>(rs.getUInt(9)));
   room.objective = static_cast<Objective>(rs.getInt(10));
@@ -86,7 +78,7 @@ SessionRecord ReadSession(sql::ResultSet& rs) {
   session.status = static_cast<SessionStatus>(rs.getInt(4));
   session.presence_buckets = rs.getInt(5);
   session.started_at = RequiredTime(rs, 6);
-  session.ended_at = OptionalTime(rs, 7);
+  session.ended_at = common::SqlTimeAt(rs, 7);
   session.stats.reach = rs.getInt64(8);
   session.stats.peak_concurrency = rs.getInt64(9);
   session.stats.total_joins = rs.getInt64(10);
@@ -103,11 +95,11 @@ InviteRecord ReadInvite(sql::ResultSet& rs) {
   invite.cohort = Text(rs, 5);
   invite.client_ref = Text(rs, 6);
   invite.associate_id = Text(rs, 7);
-  invite.expires_at = OptionalTime(rs, 8);
-  invite.revoked_at = OptionalTime(rs, 9);
+  invite.expires_at = common::SqlTimeAt(rs, 8);
+  invite.revoked_at = common::SqlTimeAt(rs, 9);
   invite.bound_viewer_id = Text(rs, 10);
-  invite.bound_at = OptionalTime(rs, 11);
-  invite.last_joined_at = OptionalTime(rs, 12);
+  invite.bound_at = common::SqlTimeAt(rs, 11);
+  invite.last_joined_at = common::SqlTimeAt(rs, 12);
   invite.issued_by = Text(rs, 13);
   invite.created_at = RequiredTime(rs, 14);
   return invite;
@@ -226,9 +218,7 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::CreateRoom(const RoomRecord& room) {
     s.setDateTime(14, ToSqlTime(room.created_at));
     s.setDateTime(15, ToSqlTime(room.updated_at));
     s.executeUpdate();
-    std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-    rs->next();
-    return SelectRoom(c, rs->getInt64(1), false);
+    return SelectRoom(c, c.LastInsertId(), false);
   });
 }
 
@@ -294,9 +284,7 @@ absl::StatusOr<std::pair<RoomRecord, SessionRecord>> MysqlRoomStore::StartSessio
         insert.setInt(5, presence_buckets);
         insert.setDateTime(6, ToSqlTime(now));
         insert.executeUpdate();
-        std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-        rs->next();
-        int64_t session_id = rs->getInt64(1);
+        int64_t session_id = c.LastInsertId();
         room.status = v1::ROOM_STATUS_LIVE;
         room.current_session_id = session_id;
         room.pinned.reset();
@@ -396,10 +384,8 @@ absl::StatusOr<std::vector<InviteRecord>> MysqlRoomStore::CreateInvites(
       s.setString(8, invite.issued_by);
       s.setDateTime(9, ToSqlTime(invite.created_at));
       s.executeUpdate();
-      std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT LAST_INSERT_ID()").executeQuery());
-      rs->next();
       InviteRecord stored = invite;
-      stored.id = rs->getInt64(1);
+      stored.id = c.LastInsertId();
       created.push_back(std::move(stored));
     }
     return created;

@@ -94,23 +94,6 @@ std::vector<std::string> BucketKeys(int64_t session_id, int bucket) {
   return {prefix + "conn", prefix + "devs", prefix + "reach", prefix + "joins"};
 }
 
-absl::StatusOr<int64_t> IntegerOf(const absl::StatusOr<common::RedisValue>& value) {
-  if (!value.ok()) {
-    return value.status();
-  }
-  if (value->type == common::RedisValue::Type::kInteger) {
-    return value->integer;
-  }
-  if (value->is_nil()) {
-    return 0;
-  }
-  int64_t parsed = 0;
-  if (value->type == common::RedisValue::Type::kString && absl::SimpleAtoi(value->str, &parsed)) {
-    return parsed;
-  }
-  return absl::InternalError("redis: expected an integer reply");
-}
-
 }  // namespace
 
 RedisPresenceStore::RedisPresenceStore(common::RedisPool& redis, absl::Duration window)
@@ -122,7 +105,7 @@ void RedisPresenceStore::HeartbeatAsync(const PresenceSession& session,
                                         std::function<void(absl::StatusOr<bool>)> done) {
   batcher_.Eval(kTouchScript, TouchCall(session, viewer_id, device_id, now, false),
                 [done = std::move(done)](absl::StatusOr<common::RedisValue> reply) {
-                  absl::StatusOr<int64_t> result = IntegerOf(reply);
+                  absl::StatusOr<int64_t> result = common::IntegerReply(reply);
                   if (!result.ok()) {
                     done(result.status());
                   } else {
@@ -162,7 +145,8 @@ absl::StatusOr<bool> RedisPresenceStore::Join(const PresenceSession& session,
                                               const std::string& viewer_id,
                                               const std::string& device_id, absl::Time now) {
   common::RedisScriptCall call = TouchCall(session, viewer_id, device_id, now, true);
-  absl::StatusOr<int64_t> result = IntegerOf(redis_.Eval(kTouchScript, call.keys, call.args));
+  absl::StatusOr<int64_t> result =
+      common::IntegerReply(redis_.Eval(kTouchScript, call.keys, call.args));
   if (!result.ok()) {
     return result.status();
   }
@@ -173,7 +157,8 @@ absl::StatusOr<bool> RedisPresenceStore::Heartbeat(const PresenceSession& sessio
                                                    const std::string& viewer_id,
                                                    const std::string& device_id, absl::Time now) {
   common::RedisScriptCall call = TouchCall(session, viewer_id, device_id, now, false);
-  absl::StatusOr<int64_t> result = IntegerOf(redis_.Eval(kTouchScript, call.keys, call.args));
+  absl::StatusOr<int64_t> result =
+      common::IntegerReply(redis_.Eval(kTouchScript, call.keys, call.args));
   if (!result.ok()) {
     return result.status();
   }
@@ -183,7 +168,7 @@ absl::StatusOr<bool> RedisPresenceStore::Heartbeat(const PresenceSession& sessio
 absl::Status RedisPresenceStore::Leave(const PresenceSession& session, const std::string& viewer_id,
                                        const std::string& device_id, absl::Time now) {
   common::RedisScriptCall call = LeaveCall(session, viewer_id, device_id, now);
-  return IntegerOf(redis_.Eval(kLeaveScript, call.keys, call.args)).status();
+  return common::IntegerReply(redis_.Eval(kLeaveScript, call.keys, call.args)).status();
 }
 
 absl::StatusOr<std::vector<bool>> RedisPresenceStore::Apply(const std::vector<PresenceOp>& ops,
@@ -207,7 +192,7 @@ absl::StatusOr<std::vector<bool>> RedisPresenceStore::Apply(const std::vector<Pr
       return results.status();
     }
     for (size_t j = 0; j < results->size(); ++j) {
-      absl::StatusOr<int64_t> value = IntegerOf((*results)[j]);
+      absl::StatusOr<int64_t> value = common::IntegerReply((*results)[j]);
       if (!value.ok()) {
         return value.status();
       }
@@ -245,9 +230,9 @@ absl::StatusOr<LiveCounts> RedisPresenceStore::Counts(const PresenceSession& ses
   }
   LiveCounts counts;
   for (size_t i = 0; i < results->size(); i += 3) {
-    absl::StatusOr<int64_t> concurrent = IntegerOf((*results)[i]);
-    absl::StatusOr<int64_t> reach = IntegerOf((*results)[i + 1]);
-    absl::StatusOr<int64_t> joins = IntegerOf((*results)[i + 2]);
+    absl::StatusOr<int64_t> concurrent = common::IntegerReply((*results)[i]);
+    absl::StatusOr<int64_t> reach = common::IntegerReply((*results)[i + 1]);
+    absl::StatusOr<int64_t> joins = common::IntegerReply((*results)[i + 2]);
     for (const auto* v : {&concurrent, &reach, &joins}) {
       if (!v->ok()) {
         return v->status();
@@ -257,9 +242,9 @@ absl::StatusOr<LiveCounts> RedisPresenceStore::Counts(const PresenceSession& ses
     counts.reach += *reach;
     counts.joins += *joins;
   }
-  absl::StatusOr<int64_t> peak =
-      IntegerOf(redis_.Eval(kMaxScript, {PeakKey(session.session_id)},
-                            {absl::StrCat(counts.concurrent), absl::StrCat(kKeyTtlSeconds)}));
+  absl::StatusOr<int64_t> peak = common::IntegerReply(
+      redis_.Eval(kMaxScript, {PeakKey(session.session_id)},
+                  {absl::StrCat(counts.concurrent), absl::StrCat(kKeyTtlSeconds)}));
   if (!peak.ok()) {
     return peak.status();
   }
