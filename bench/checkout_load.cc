@@ -106,9 +106,13 @@ int main(int argc, char** argv) {
   product_request.set_name("Card holder");
   product_request.mutable_list_price()->set_amount_fen(89000);
   product_request.mutable_list_price()->set_currency("CNY");
+  const int64_t run_tag = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
   for (int i = 0; i < o.skus; ++i) {
     v1::NewSku* new_sku = product_request.add_skus();
-    new_sku->set_sku_code(absl::StrCat("CARD-", i));
+    // Unique per run, so the load can be repeated against one database.
+    new_sku->set_sku_code(absl::StrCat("CARD-", run_tag, "-", i));
     new_sku->set_on_hand(total * 2);
   }
   v1::CreateProductResponse product;
@@ -177,7 +181,7 @@ int main(int argc, char** argv) {
     AttachPrincipal(op->checkout_context, viewers[static_cast<size_t>(op->buyer)]);
     op->checkout_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     v1::CheckoutRequest request;
-    request.set_idempotency_key(absl::StrCat("bench-", k));
+    request.set_idempotency_key(absl::StrCat("bench-", run_tag, "-", k));
     v1::CheckoutLine* line = request.add_lines();
     line->set_sku_id(sku_ids[static_cast<size_t>(k) % sku_ids.size()]);
     line->set_quantity(1);

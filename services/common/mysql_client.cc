@@ -216,8 +216,10 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
     absl::Status status;
     bool retry_deadlock = false;
     try {
+      // Connections stay in autocommit; a transaction is opened explicitly (one round trip,
+      // where switching autocommit off and on again costs two).
       if (transaction) {
-        connection.raw().setAutoCommit(false);
+        connection.Execute("START TRANSACTION");
       }
       status = body(connection);
       if (transaction) {
@@ -226,7 +228,6 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
         } else {
           connection.raw().rollback();
         }
-        connection.raw().setAutoCommit(true);
       }
     } catch (const sql::SQLException& e) {
       status = FromSqlException(e);
@@ -235,7 +236,6 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
         try {
           if (transaction) {
             connection.raw().rollback();
-            connection.raw().setAutoCommit(true);
           }
         } catch (const sql::SQLException&) {
           broken = true;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
@@ -32,6 +33,8 @@ int main() {
   common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
   order::OrderOptions options = common::OrExit(order::LoadOrderOptions());
   std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
+  absl::Duration outbox_interval =
+      common::OrExit(common::EnvMillis("LC_OUTBOX_INTERVAL_MS", 100, 10, 60000));
 
   auto redis = common::RedisPool::Create(redis_config);
   if (!redis.ok()) {
@@ -50,9 +53,14 @@ int main() {
     return 1;
   }
   order::MysqlOrderStore orders(**mysql);
-  order::GrpcStockClient stock(
-      grpc::CreateChannel(catalog_addr, grpc::InsecureChannelCredentials()), codec, clock,
-      absl::Seconds(3));
+  std::vector<std::shared_ptr<grpc::ChannelInterface>> catalog_channels;
+  for (int i = 0; i < 4; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("lc.catalog.connection", i);  // distinct arguments: a connection each
+    catalog_channels.push_back(
+        grpc::CreateCustomChannel(catalog_addr, grpc::InsecureChannelCredentials(), args));
+  }
+  order::GrpcStockClient stock(catalog_channels, codec, clock, absl::Seconds(3));
   order::SandboxGateway sandbox;
   order::Payments payments;
   payments.sandbox = &sandbox;
@@ -77,10 +85,15 @@ int main() {
     spdlog::info("WeChat Pay configured");
   }
   order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options);
-  // Outbox delivery, expiry of unpaid orders, recovery of interrupted checkouts.
+  // Outbox delivery (often: paid orders' reservations are confirmed through it), expiry of unpaid
+  // orders and recovery of interrupted checkouts.
+  common::PeriodicTask relay(outbox_interval, [&] {
+    if (auto result = service.DeliverOutboxOnce(); !result.ok()) {
+      spdlog::warn("outbox: {}", result.status().message());
+    }
+  });
   common::PeriodicTask background(absl::Milliseconds(500), [&] {
-    for (auto [name, result] : {std::pair{"outbox", service.DeliverOutboxOnce()},
-                                std::pair{"expiry", service.ExpireOnce()},
+    for (auto [name, result] : {std::pair{"expiry", service.ExpireOnce()},
                                 std::pair{"recovery", service.RecoverOnce()}}) {
       if (!result.ok()) spdlog::warn("{}: {}", name, result.status().message());
     }
@@ -90,11 +103,13 @@ int main() {
     spdlog::critical("{}", server.status().message());
     return 1;
   }
+  relay.Start();
   background.Start();
   spdlog::info("order service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
   background.Stop();
+  relay.Stop();
   (*server)->Shutdown();
   spdlog::info("order service stopped");
   return 0;

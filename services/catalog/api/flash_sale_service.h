@@ -16,6 +16,7 @@
 #include "services/catalog/store/product_store.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/common/ttl_cache.h"
 #include "services/common/worker_pool.h"
 
 namespace livecommerce::catalog {
@@ -27,7 +28,7 @@ struct FlashSaleOptions {
   // Redis reach MySQL before the snapshot (longer than a reserve call can take).
   absl::Duration rebuild_grace = absl::Seconds(1);
   // Threads that write reservations to MySQL, off gRPC's callback threads.
-  int record_threads = 4;
+  int record_threads = 16;
 };
 
 // LC_FLASH_BUCKETS, LC_FLASH_REBUILD_GRACE_MS.
@@ -127,6 +128,8 @@ class FlashSaleServiceImpl final
   // earlier record of the same reservation, if that is why, is the answer.
   absl::Status HandleUnrecorded(const TakenStock& taken, const v1::ReserveStockRequest& request,
                                 const absl::Status& failure, v1::Reservation& out);
+  // The SKU, read through a cache (see sku_cache_).
+  absl::StatusOr<SkuRecord> CachedSku(int64_t sku_id);
   absl::Status ValidateReserve(const common::Principal& caller,
                                const v1::ReserveStockRequest& request);
   // Reservations waiting for MySQL; the recorder threads write them in batches (one statement
@@ -140,8 +143,8 @@ class FlashSaleServiceImpl final
   void DrainPendingRecords();
   absl::Status ReserveRegular(const common::Principal& caller,
                               const v1::ReserveStockRequest& request, v1::Reservation& out);
-  // The flash reservation `reservation_id` of the caller's brand; or, when there is none, the
-  // regular-inventory reservation of that id confirmed (or released) into `out` and nullopt.
+  // The regular-inventory reservation `reservation_id` confirmed (or released) into `out` and
+  // nullopt; or, when there is none, the flash reservation of that id of the caller's brand.
   absl::StatusOr<std::optional<FlashReservationRecord>> FindFlashReservation(
       const common::Principal& caller, const std::string& reservation_id, bool confirm,
       v1::Reservation& out);
@@ -166,12 +169,9 @@ class FlashSaleServiceImpl final
   const common::PrincipalCodec& codec_;
   FlashSaleOptions options_;
 
-  struct CachedSale {
-    FlashSaleRecord sale;
-    absl::Time fetched_at;  // real time
-  };
-  std::mutex cache_mu_;
-  std::unordered_map<int64_t, CachedSale> cache_;
+  // Sale settings and SKU details (price, status) for hot paths, up to sale_cache_ttl old.
+  common::TtlCache<int64_t, FlashSaleRecord> sale_cache_{options_.sale_cache_ttl};
+  common::TtlCache<int64_t, SkuRecord> sku_cache_{options_.sale_cache_ttl};
   std::mutex pending_mu_;
   std::deque<PendingRecord> pending_;
   common::WorkerPool recorders_;  // last member: drained first on destruction

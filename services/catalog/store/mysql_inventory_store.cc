@@ -1,9 +1,9 @@
 #include "services/catalog/store/mysql_inventory_store.h"
 
-#include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -20,8 +20,6 @@ using common::FromSqlTime;
 using common::InvalidField;
 using common::MysqlConnection;
 using common::ToSqlTime;
-
-constexpr int kDuplicateKey = 1062;
 
 // Stored state codes (sku_reservations.state).
 int StateCode(ReservationState state) {
@@ -59,28 +57,59 @@ struct StoredReservation {
   InventoryReservation reservation;
 };
 
+constexpr char kReservationColumns[] =
+    "id, reservation_id, brand_id, sku_id, buyer_id, quantity, state, expires_at";
+
+absl::StatusOr<StoredReservation> ReadReservation(sql::ResultSet& rs) {
+  StoredReservation stored;
+  stored.row_id = rs.getInt64(1);
+  InventoryReservation& r = stored.reservation;
+  r.reservation_id = std::string(rs.getString(2));
+  r.brand_id = std::string(rs.getString(3));
+  r.sku_id = rs.getInt64(4);
+  r.buyer_id = std::string(rs.getString(5));
+  r.quantity = rs.getInt64(6);
+  LC_ASSIGN_OR_RETURN(r.state, StateFromCode(rs.getInt(7)));
+  LC_ASSIGN_OR_RETURN(r.expires_at, FromSqlTime(std::string(rs.getString(8))));
+  return stored;
+}
+
 absl::StatusOr<std::optional<StoredReservation>> SelectReservation(
     MysqlConnection& c, const std::string& reservation_id, const char* lock) {
-  sql::PreparedStatement& s = c.Prepare(
-      absl::StrCat("SELECT id, reservation_id, brand_id, sku_id, buyer_id, quantity, state, "
-                   "expires_at FROM sku_reservations WHERE reservation_id = ?",
-                   lock));
+  sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+      "SELECT ", kReservationColumns, " FROM sku_reservations WHERE reservation_id = ?", lock));
   s.setString(1, reservation_id);
   std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
   if (!rs->next()) {
     return std::optional<StoredReservation>();
   }
-  StoredReservation stored;
-  stored.row_id = rs->getInt64(1);
-  InventoryReservation& r = stored.reservation;
-  r.reservation_id = std::string(rs->getString(2));
-  r.brand_id = std::string(rs->getString(3));
-  r.sku_id = rs->getInt64(4);
-  r.buyer_id = std::string(rs->getString(5));
-  r.quantity = rs->getInt64(6);
-  LC_ASSIGN_OR_RETURN(r.state, StateFromCode(rs->getInt(7)));
-  LC_ASSIGN_OR_RETURN(r.expires_at, FromSqlTime(std::string(rs->getString(8))));
+  LC_ASSIGN_OR_RETURN(StoredReservation stored, ReadReservation(*rs));
   return std::optional<StoredReservation>(std::move(stored));
+}
+
+// The reservations of `ids` that exist, by reservation id (`lock`: "" or " FOR UPDATE").
+absl::StatusOr<std::map<std::string, StoredReservation>> SelectReservations(
+    MysqlConnection& c, const std::vector<std::string>& ids, const char* lock) {
+  std::map<std::string, StoredReservation> found;
+  absl::Status status;
+  common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
+    if (!status.ok()) return;
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "SELECT ", kReservationColumns, " FROM sku_reservations WHERE reservation_id IN ",
+        common::Placeholders(1, count), lock));
+    for (size_t i = 0; i < count; ++i) s.setString(static_cast<int>(i + 1), ids[offset + i]);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    while (rs->next()) {
+      absl::StatusOr<StoredReservation> stored = ReadReservation(*rs);
+      if (!stored.ok()) {
+        status = stored.status();
+        return;
+      }
+      found.emplace(stored->reservation.reservation_id, *std::move(stored));
+    }
+  });
+  if (!status.ok()) return status;
+  return found;
 }
 
 absl::StatusOr<StoredReservation> LockReservation(MysqlConnection& c,
@@ -152,128 +181,214 @@ absl::Status ValidateNewReservation(const InventoryReservation& r) {
 
 }  // namespace
 
+MysqlInventoryStore::MysqlInventoryStore(common::MysqlPool& pool) : pool_(pool) {
+  reserves_ = std::make_unique<common::MysqlBatcher<ReserveItem>>(
+      pool_, [this](MysqlConnection& c, const std::vector<ReserveItem*>& items) {
+        return ApplyReserves(c, items);
+      });
+  confirms_ = std::make_unique<common::MysqlBatcher<ConfirmItem>>(
+      pool_, [this](MysqlConnection& c, const std::vector<ConfirmItem*>& items) {
+        return ApplyConfirms(c, items);
+      });
+}
+
+MysqlInventoryStore::~MysqlInventoryStore() = default;
+
 absl::StatusOr<InventoryReservation> MysqlInventoryStore::Reserve(
     const InventoryReservation& reservation) {
   LC_RETURN_IF_ERROR(ValidateNewReservation(reservation));
   // Two attempts: when a concurrent call with the same reservation id inserts first, the second
   // attempt finds its row and answers as a repeat would.
   for (int attempt = 1;; ++attempt) {
-    bool raced = false;
-    absl::StatusOr<InventoryReservation> result =
-        pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<InventoryReservation> {
-          raced = false;
-          // A plain (non-locking) read: no gap locks, so reservations of one SKU queue on its
-          // row only.
-          LC_ASSIGN_OR_RETURN(std::optional<StoredReservation> existing,
-                              SelectReservation(c, reservation.reservation_id, ""));
-          if (existing.has_value()) {
-            const InventoryReservation& r = existing->reservation;
-            if (r.brand_id != reservation.brand_id || r.sku_id != reservation.sku_id ||
-                r.buyer_id != reservation.buyer_id || r.quantity != reservation.quantity) {
-              return absl::AlreadyExistsError(
-                  "reservation_id: already used for a different SKU, buyer or quantity");
-            }
-            return r;
-          }
-          sql::PreparedStatement& take = c.Prepare(
-              "UPDATE skus SET reserved = reserved + ? WHERE id = ? AND brand_id = ? AND "
-              "on_hand - reserved >= ?");
-          take.setInt64(1, reservation.quantity);
-          take.setInt64(2, reservation.sku_id);
-          take.setString(3, reservation.brand_id);
-          take.setInt64(4, reservation.quantity);
-          if (take.executeUpdate() != 1) {
-            sql::PreparedStatement& left = c.Prepare(
-                "SELECT on_hand - reserved FROM skus WHERE id = ? AND brand_id = ? "
-                "LOCK IN SHARE MODE");
-            left.setInt64(1, reservation.sku_id);
-            left.setString(2, reservation.brand_id);
-            std::unique_ptr<sql::ResultSet> rs(left.executeQuery());
-            if (!rs->next()) {
-              return absl::NotFoundError("sku_id: no such SKU");
-            }
-            return absl::FailedPreconditionError(
-                absl::StrCat("quantity: only ", rs->getInt64(1), " available"));
-          }
-          sql::PreparedStatement& insert = c.Prepare(
-              "INSERT INTO sku_reservations (reservation_id, brand_id, sku_id, buyer_id, quantity, "
-              "state, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
-              "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))");
-          insert.setString(1, reservation.reservation_id);
-          insert.setString(2, reservation.brand_id);
-          insert.setInt64(3, reservation.sku_id);
-          insert.setString(4, reservation.buyer_id);
-          insert.setInt64(5, reservation.quantity);
-          insert.setInt(6, StateCode(ReservationState::kReserved));
-          insert.setDateTime(7, ToSqlTime(reservation.expires_at));
-          try {
-            insert.executeUpdate();
-          } catch (const sql::SQLException& e) {
-            if (e.getErrorCode() != kDuplicateKey) {
-              throw;
-            }
-            raced = true;  // rolled back with the units taken above
-            return absl::AbortedError("reservation_id: reserved concurrently; try again");
-          }
-          InventoryReservation stored = reservation;
-          stored.state = ReservationState::kReserved;
-          return stored;
-        });
-    if (!raced || attempt >= 2) {
-      return result;
+    ReserveItem item{&reservation, absl::UnknownError("not run")};
+    absl::Status committed = reserves_->Run(item);
+    if (committed.ok()) return item.result;
+    if (committed.code() != absl::StatusCode::kAlreadyExists || attempt >= 2) return committed;
+  }
+}
+
+absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
+                                                const std::vector<ReserveItem*>& items) {
+  std::vector<std::string> ids;
+  for (ReserveItem* item : items) ids.push_back(item->asked->reservation_id);
+  // A plain (non-locking) read: no gap locks, so reservations of one SKU queue on its row only.
+  LC_ASSIGN_OR_RETURN(auto existing, SelectReservations(c, ids, ""));
+  // New reservations by SKU (the first of repeated ids in the batch only).
+  std::map<std::pair<int64_t, std::string>, std::vector<ReserveItem*>> by_sku;
+  std::map<std::string, ReserveItem*> first;
+  std::vector<ReserveItem*> repeats;
+  for (ReserveItem* item : items) {
+    const InventoryReservation& asked = *item->asked;
+    auto found = existing.find(asked.reservation_id);
+    if (found != existing.end()) {
+      const InventoryReservation& r = found->second.reservation;
+      if (r.brand_id != asked.brand_id || r.sku_id != asked.sku_id ||
+          r.buyer_id != asked.buyer_id || r.quantity != asked.quantity) {
+        item->result = absl::AlreadyExistsError(
+            "reservation_id: already used for a different SKU, buyer or quantity");
+      } else {
+        item->result = r;
+      }
+      continue;
+    }
+    if (!first.emplace(asked.reservation_id, item).second) {
+      repeats.push_back(item);
+      continue;
+    }
+    by_sku[{asked.sku_id, asked.brand_id}].push_back(item);
+  }
+  std::vector<ReserveItem*> granted;
+  for (auto& [key, group] : by_sku) {  // in SKU id order: batches lock SKU rows alike
+    int64_t total = 0;
+    for (ReserveItem* item : group) total += item->asked->quantity;
+    sql::PreparedStatement& take = c.Prepare(
+        "UPDATE skus SET reserved = reserved + ? WHERE id = ? AND brand_id = ? AND "
+        "on_hand - reserved >= ?");
+    auto try_take = [&](int64_t quantity) {
+      take.setInt64(1, quantity);
+      take.setInt64(2, key.first);
+      take.setString(3, key.second);
+      take.setInt64(4, quantity);
+      return take.executeUpdate() == 1;
+    };
+    if (try_take(total)) {
+      granted.insert(granted.end(), group.begin(), group.end());
+      continue;
+    }
+    // Not enough for all of them: first come, first served, one at a time.
+    for (ReserveItem* item : group) {
+      if (try_take(item->asked->quantity)) {
+        granted.push_back(item);
+        continue;
+      }
+      sql::PreparedStatement& left = c.Prepare(
+          "SELECT on_hand - reserved FROM skus WHERE id = ? AND brand_id = ? LOCK IN SHARE MODE");
+      left.setInt64(1, key.first);
+      left.setString(2, key.second);
+      std::unique_ptr<sql::ResultSet> rs(left.executeQuery());
+      item->result = rs->next() ? absl::FailedPreconditionError(absl::StrCat(
+                                      "quantity: only ", rs->getInt64(1), " available"))
+                                : absl::NotFoundError("sku_id: no such SKU");
     }
   }
+  common::ForEachChunk(granted.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& insert = c.Prepare(absl::StrCat(
+        "INSERT INTO sku_reservations (reservation_id, brand_id, sku_id, buyer_id, quantity, "
+        "state, expires_at, created_at, updated_at) VALUES ",
+        common::Placeholders(count, 7, ", UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)")));
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const InventoryReservation& r = *granted[offset + i]->asked;
+      insert.setString(p++, r.reservation_id);
+      insert.setString(p++, r.brand_id);
+      insert.setInt64(p++, r.sku_id);
+      insert.setString(p++, r.buyer_id);
+      insert.setInt64(p++, r.quantity);
+      insert.setInt(p++, StateCode(ReservationState::kReserved));
+      insert.setDateTime(p++, ToSqlTime(r.expires_at));
+    }
+    insert.executeUpdate();
+  });
+  for (ReserveItem* item : granted) {
+    InventoryReservation stored = *item->asked;
+    stored.state = ReservationState::kReserved;
+    item->result = stored;
+  }
+  for (ReserveItem* item : repeats) {
+    const InventoryReservation& asked = *item->asked;
+    const ReserveItem* leader = first[asked.reservation_id];
+    const InventoryReservation& l = *leader->asked;
+    item->result = l.brand_id != asked.brand_id || l.sku_id != asked.sku_id ||
+                           l.buyer_id != asked.buyer_id || l.quantity != asked.quantity
+                       ? absl::StatusOr<InventoryReservation>(absl::AlreadyExistsError(
+                             "reservation_id: already used for a different SKU, buyer or quantity"))
+                       : leader->result;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<InventoryReservation> MysqlInventoryStore::Confirm(const std::string& reservation_id,
                                                                   absl::Time now) {
   LC_RETURN_IF_ERROR(ValidateReservationId(reservation_id));
-  absl::StatusOr<InventoryReservation> result =
-      pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<InventoryReservation> {
-        LC_ASSIGN_OR_RETURN(StoredReservation stored, LockReservation(c, reservation_id));
-        InventoryReservation& r = stored.reservation;
-        switch (r.state) {
-          case ReservationState::kConfirmed:
-            return r;
-          case ReservationState::kReleased:
-            return absl::FailedPreconditionError("reservation_id: the reservation was released");
-          case ReservationState::kExpired:
-            return absl::FailedPreconditionError("reservation_id: the reservation has expired");
-          case ReservationState::kReserved:
-            break;
-        }
-        if (r.expires_at <= now) {
-          // Too late to confirm: expire it now (committed) rather than leave it to the sweeper.
-          LC_RETURN_IF_ERROR(ReturnUnits(c, stored, ReservationState::kExpired, now));
-          return r;
-        }
-        sql::PreparedStatement& sku = c.Prepare(
-            "UPDATE skus SET on_hand = on_hand - ?, reserved = reserved - ? WHERE id = ? AND "
-            "reserved >= ? AND on_hand >= ?");
-        sku.setInt64(1, r.quantity);
-        sku.setInt64(2, r.quantity);
-        sku.setInt64(3, r.sku_id);
-        sku.setInt64(4, r.quantity);
-        sku.setInt64(5, r.quantity);
-        if (sku.executeUpdate() != 1) {
-          return absl::InternalError("inventory: reserved units out of step with the reservations");
-        }
-        sql::PreparedStatement& s = c.Prepare(
-            "UPDATE sku_reservations SET state = ?, updated_at = ? WHERE id = ? AND state = ?");
-        s.setInt(1, StateCode(ReservationState::kConfirmed));
-        s.setDateTime(2, ToSqlTime(now));
-        s.setInt64(3, stored.row_id);
-        s.setInt(4, StateCode(ReservationState::kReserved));
-        if (s.executeUpdate() != 1) {
-          return absl::InternalError("inventory: reservation changed under its lock");
-        }
-        r.state = ReservationState::kConfirmed;
-        return r;
-      });
-  if (result.ok() && result->state == ReservationState::kExpired) {
+  ConfirmItem item{reservation_id, now, absl::UnknownError("not run")};
+  LC_RETURN_IF_ERROR(confirms_->Run(item));
+  if (item.result.ok() && item.result->state == ReservationState::kExpired) {
     return absl::FailedPreconditionError("reservation_id: the reservation has expired");
   }
-  return result;
+  return item.result;
+}
+
+absl::Status MysqlInventoryStore::ApplyConfirms(MysqlConnection& c,
+                                                const std::vector<ConfirmItem*>& items) {
+  std::vector<std::string> ids;
+  for (ConfirmItem* item : items) ids.push_back(item->reservation_id);
+  LC_ASSIGN_OR_RETURN(auto locked, SelectReservations(c, ids, " FOR UPDATE"));
+  std::map<int64_t, int64_t> units_by_sku;
+  std::vector<StoredReservation*> confirmed;
+  absl::Time latest = absl::InfinitePast();
+  for (ConfirmItem* item : items) {
+    auto found = locked.find(item->reservation_id);
+    if (found == locked.end()) {
+      item->result = absl::NotFoundError("reservation_id: no such reservation");
+      continue;
+    }
+    StoredReservation& stored = found->second;
+    InventoryReservation& r = stored.reservation;
+    switch (r.state) {
+      case ReservationState::kConfirmed:
+      case ReservationState::kExpired:  // reported as expired by Confirm
+        item->result = r;
+        continue;
+      case ReservationState::kReleased:
+        item->result =
+            absl::FailedPreconditionError("reservation_id: the reservation was released");
+        continue;
+      case ReservationState::kReserved:
+        break;
+    }
+    if (r.expires_at <= item->now) {
+      // Too late to confirm: expire it now (committed) rather than leave it to the sweeper.
+      LC_RETURN_IF_ERROR(ReturnUnits(c, stored, ReservationState::kExpired, item->now));
+      item->result = r;
+      continue;
+    }
+    units_by_sku[r.sku_id] += r.quantity;
+    r.state = ReservationState::kConfirmed;
+    confirmed.push_back(&stored);
+    latest = std::max(latest, item->now);
+    item->result = r;
+  }
+  for (auto [sku_id, units] : units_by_sku) {
+    sql::PreparedStatement& sku = c.Prepare(
+        "UPDATE skus SET on_hand = on_hand - ?, reserved = reserved - ? WHERE id = ? AND "
+        "reserved >= ? AND on_hand >= ?");
+    sku.setInt64(1, units);
+    sku.setInt64(2, units);
+    sku.setInt64(3, sku_id);
+    sku.setInt64(4, units);
+    sku.setInt64(5, units);
+    if (sku.executeUpdate() != 1) {
+      return absl::InternalError("inventory: reserved units out of step with the reservations");
+    }
+  }
+  absl::Status status;
+  common::ForEachChunk(confirmed.size(), [&](size_t offset, size_t count) {
+    if (!status.ok()) return;
+    // By primary key only (the rows are locked and RESERVED): a condition on state could make
+    // MySQL walk the (state, expires_at) index and lock its gaps, where new reservations go.
+    sql::PreparedStatement& s =
+        c.Prepare(absl::StrCat("UPDATE sku_reservations SET state = ?, updated_at = ? WHERE id IN ",
+                               common::Placeholders(1, count)));
+    s.setInt(1, StateCode(ReservationState::kConfirmed));
+    s.setDateTime(2, ToSqlTime(latest));
+    for (size_t i = 0; i < count; ++i) {
+      s.setInt64(static_cast<int>(i + 3), confirmed[offset + i]->row_id);
+    }
+    if (s.executeUpdate() != static_cast<int>(count)) {
+      status = absl::InternalError("inventory: reservation changed under its lock");
+    }
+  });
+  return status;
 }
 
 absl::StatusOr<InventoryReservation> MysqlInventoryStore::Release(const std::string& reservation_id,

@@ -4,6 +4,8 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <variant>
 
@@ -255,7 +257,7 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
           out = ReleaseAll(o);
           return absl::OkStatus();
         }));
-    (void)DeliverOutboxOnce();
+    SettleNow(refused, kTopicReleaseReservation);
     return refusal;
   }
   std::vector<LineAmounts> amounts;
@@ -290,25 +292,15 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
     SettleNow(refused, kTopicReleaseReservation);
     return failure;
   }
-  v1::PaymentParams params = *std::move(prepared);
-  return orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>&) -> absl::Status {
-    if (o.status != kStatusReserving) {
-      return absl::AbortedError("checkout was interrupted; try again");
-    }
-    for (size_t i = 0; i < o.lines.size(); ++i) {
-      o.lines[i].unit_price_fen = reserved[i].unit_price_fen;
-      o.lines[i].line_total_fen = amounts[i].quantity * amounts[i].unit_price_fen;
-      o.lines[i].product_id = described[i].product_id;
-      o.lines[i].product_name = described[i].product_name;
-    }
-    o.currency = reserved[0].currency;
-    o.total_fen = total;
-    o.status = v1::ORDER_STATUS_PENDING_PAYMENT;
-    o.payment_params = params;
-    o.expires_at = now + options_.payment_window;
-    o.updated_at = now;
-    return absl::OkStatus();
-  });
+  priced.payment_params = *std::move(prepared);
+  for (size_t i = 0; i < priced.lines.size(); ++i) {
+    priced.lines[i].unit_price_fen = reserved[i].unit_price_fen;
+    priced.lines[i].line_total_fen = amounts[i].quantity * amounts[i].unit_price_fen;
+    priced.lines[i].product_id = described[i].product_id;
+  }
+  priced.expires_at = now + options_.payment_window;
+  priced.updated_at = now;
+  return orders_.MarkPending(priced);
 }
 
 absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
@@ -428,10 +420,7 @@ grpc::Status OrderServiceImpl::Checkout(grpc::ServerContext* context,
   }());
 }
 
-absl::StatusOr<OrderRecord> OrderServiceImpl::LoadVisible(const Principal& caller,
-                                                          const std::string& order_id) {
-  LC_ASSIGN_OR_RETURN(int64_t id, common::ParseId("order_id", order_id));
-  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(id));
+absl::Status OrderServiceImpl::CheckVisible(const Principal& caller, const OrderRecord& order) {
   bool staff =
       caller.role == Role::kOps || caller.role == Role::kFinance || caller.role == Role::kService;
   bool mine = caller.role == Role::kViewer && order.buyer_id == caller.subject;
@@ -439,6 +428,14 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::LoadVisible(const Principal& calle
       order.status == kStatusRefused) {
     return absl::NotFoundError("order_id: no such order");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OrderRecord> OrderServiceImpl::LoadVisible(const Principal& caller,
+                                                          const std::string& order_id) {
+  LC_ASSIGN_OR_RETURN(int64_t id, common::ParseId("order_id", order_id));
+  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(id));
+  LC_RETURN_IF_ERROR(CheckVisible(caller, order));
   return order;
 }
 
@@ -554,14 +551,21 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
     if (caller.role != Role::kViewer && caller.role != Role::kService) {
       return absl::PermissionDeniedError("the buyer pays (or a service acting for them)");
     }
-    LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
-    if (order.provider != v1::PAYMENT_PROVIDER_SANDBOX) {
-      return absl::FailedPreconditionError("order_id: not a sandbox order");
-    }
-    PaymentRecord payment{v1::PAYMENT_PROVIDER_SANDBOX, absl::StrCat("sandbox-", order.id),
-                          order.total_fen, order.currency};
-    LC_ASSIGN_OR_RETURN(auto paid, orders_.MarkPaid(order.id, payment, clock_.Now()));
-    if (paid.second) SettleNow(paid.first, kTopicConfirmReservation);
+    LC_ASSIGN_OR_RETURN(int64_t order_id, common::ParseId("order_id", request->order_id()));
+    // The checks run on the order as the payment transaction locked it (no read before).
+    OrderStore::PaymentCheck check = [&](const OrderRecord& order,
+                                         PaymentRecord& payment) -> absl::Status {
+      LC_RETURN_IF_ERROR(CheckVisible(caller, order));
+      if (order.provider != v1::PAYMENT_PROVIDER_SANDBOX) {
+        return absl::FailedPreconditionError("order_id: not a sandbox order");
+      }
+      payment = PaymentRecord{v1::PAYMENT_PROVIDER_SANDBOX, absl::StrCat("sandbox-", order.id),
+                              order.total_fen, order.currency};
+      return absl::OkStatus();
+    };
+    // The reservations are confirmed by the outbox relay, in batches, shortly after.
+    LC_ASSIGN_OR_RETURN(auto paid,
+                        orders_.MarkPaid(order_id, PaymentRecord{}, clock_.Now(), check));
     ToProto(paid.first, true, response->mutable_order());
     return absl::OkStatus();
   }());
@@ -669,10 +673,9 @@ absl::Status OrderServiceImpl::HandleWechatNotification(
                                           OutTradeNo(order.id), order.total_fen, order.currency));
   PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid->transaction_id, paid->total_fen,
                         paid->currency};
-  LC_ASSIGN_OR_RETURN(auto result, orders_.MarkPaid(order.id, payment, clock_.Now()));
+  LC_ASSIGN_OR_RETURN(auto result, orders_.MarkPaid(order.id, payment, clock_.Now(), nullptr));
   if (result.second) {
     spdlog::info("order {} paid through WeChat Pay", order.id);
-    SettleNow(result.first, kTopicConfirmReservation);
   }
   return absl::OkStatus();
 }
@@ -723,31 +726,61 @@ absl::Status OrderServiceImpl::RequestRefund(const std::string& payload) {
   return payments_.wechat->Refund(order, refund_key, amount, "");
 }
 
+absl::Status OrderServiceImpl::Deliver(const OutboxMessage& m) {
+  if (m.topic == kTopicRefundRequest) return RequestRefund(m.payload);
+  absl::Status sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
+                                                          : stock_.Release(m.brand_id, m.payload);
+  // Unknown to the catalog (the reserve never happened) is as good as released.
+  if (m.topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound) {
+    return absl::OkStatus();
+  }
+  return sent;
+}
+
 absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
-  absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(
-      std::vector<OutboxMessage> due,
-      orders_.DueMessages({kTopicConfirmReservation, kTopicReleaseReservation, kTopicRefundRequest},
-                          now, 200));
+  std::lock_guard<std::mutex> one_pass(relay_mu_);
+  constexpr int kPage = 200;
   int delivered = 0;
-  for (const OutboxMessage& m : due) {
-    absl::Status sent;
-    if (m.topic == kTopicRefundRequest) {
-      sent = RequestRefund(m.payload);
-    } else {
-      sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
-                                                 : stock_.Release(m.brand_id, m.payload);
+  // Page after page while pages come full, but not forever: the caller runs it again.
+  for (int page = 0; page < 25; ++page) {
+    absl::Time now = clock_.Now();
+    LC_ASSIGN_OR_RETURN(
+        std::vector<OutboxMessage> due,
+        orders_.DueMessages(
+            {kTopicConfirmReservation, kTopicReleaseReservation, kTopicRefundRequest}, now, kPage));
+    if (due.empty()) break;
+    // Sent side by side (the catalog commits concurrent confirmations together).
+    std::vector<absl::Status> sent(due.size());
+    std::mutex mu;
+    std::condition_variable done;
+    size_t left = due.size();
+    for (size_t i = 0; i < due.size(); ++i) {
+      relay_workers_.Submit([&, i] {
+        absl::Status status = Deliver(due[i]);
+        std::lock_guard<std::mutex> lock(mu);
+        sent[i] = std::move(status);
+        if (--left == 0) done.notify_one();
+      });
     }
-    // Unknown to the catalog (the reserve never happened) is as good as released.
-    if (sent.ok() ||
-        (m.topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound)) {
-      LC_RETURN_IF_ERROR(orders_.MarkDelivered(m.id, now));
-      ++delivered;
-      continue;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      done.wait(lock, [&] { return left == 0; });
     }
-    absl::Duration backoff = absl::Seconds(std::min(60, 1 << std::min(m.attempts, 6)));
-    spdlog::warn("outbox {} {}: {} (attempt {})", m.topic, m.id, sent.message(), m.attempts + 1);
-    LC_RETURN_IF_ERROR(orders_.MarkFailed(m.id, std::string(sent.message()), now + backoff));
+    std::vector<int64_t> ok;
+    for (size_t i = 0; i < due.size(); ++i) {
+      const OutboxMessage& m = due[i];
+      if (sent[i].ok()) {
+        ok.push_back(m.id);
+        continue;
+      }
+      absl::Duration backoff = absl::Seconds(std::min(60, 1 << std::min(m.attempts, 6)));
+      spdlog::warn("outbox {} {}: {} (attempt {})", m.topic, m.id, sent[i].message(),
+                   m.attempts + 1);
+      LC_RETURN_IF_ERROR(orders_.MarkFailed(m.id, std::string(sent[i].message()), now + backoff));
+    }
+    LC_RETURN_IF_ERROR(orders_.MarkDeliveredMany(ok, now));
+    delivered += static_cast<int>(ok.size());
+    if (static_cast<int>(due.size()) < kPage) break;
   }
   return delivered;
 }

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <mutex>
+
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/common/worker_pool.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/domain/order.h"
 #include "services/order/payment/payment_gateway.h"
@@ -103,6 +106,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                           v1::Order& out);
   // Reserves every line of a new order and prices it, or refuses it (releasing what was taken).
   absl::StatusOr<OrderRecord> Reserve(OrderRecord order);
+  // NOT_FOUND unless the caller may see the order (its buyer, or staff of the brand).
+  static absl::Status CheckVisible(const common::Principal& caller, const OrderRecord& order);
   // The order if the caller may see it (the buyer, or staff of the brand); NOT_FOUND otherwise.
   absl::StatusOr<OrderRecord> LoadVisible(const common::Principal& caller,
                                           const std::string& order_id);
@@ -112,6 +117,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   // Confirms (or releases) the reservations of an order right away, for the request that just
   // queued it; what fails here stays queued for the relay.
   void SettleNow(const OrderRecord& order, const std::string& topic);
+  // Sends one outbox message; OK when it has had its effect.
+  absl::Status Deliver(const OutboxMessage& m);
 
   CartStore& carts_;
   OrderStore& orders_;
@@ -120,6 +127,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   OrderOptions options_;
+  std::mutex relay_mu_;                   // one relay pass at a time
+  common::WorkerPool relay_workers_{16};  // last member: drained first on destruction
 };
 
 }  // namespace livecommerce::order

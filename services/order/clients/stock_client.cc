@@ -10,11 +10,22 @@ namespace livecommerce::order {
 GrpcStockClient::GrpcStockClient(std::shared_ptr<grpc::ChannelInterface> channel,
                                  const common::PrincipalCodec& codec, const common::Clock& clock,
                                  absl::Duration timeout)
-    : flash_(v1::FlashSaleService::NewStub(channel)),
-      catalog_(v1::CatalogService::NewStub(channel)),
+    : GrpcStockClient(std::vector<std::shared_ptr<grpc::ChannelInterface>>{std::move(channel)},
+                      codec, clock, timeout) {}
+
+GrpcStockClient::GrpcStockClient(
+    const std::vector<std::shared_ptr<grpc::ChannelInterface>>& channels,
+    const common::PrincipalCodec& codec, const common::Clock& clock, absl::Duration timeout)
+    : catalog_(v1::CatalogService::NewStub(channels.at(0))),
       codec_(codec),
       clock_(clock),
-      timeout_(timeout) {}
+      timeout_(timeout) {
+  for (const auto& channel : channels) flash_.push_back(v1::FlashSaleService::NewStub(channel));
+}
+
+v1::FlashSaleService::Stub& GrpcStockClient::Flash() {
+  return *flash_[next_.fetch_add(1, std::memory_order_relaxed) % flash_.size()];
+}
 
 absl::StatusOr<ReservedStock> GrpcStockClient::Reserve(const std::string& brand_id,
                                                        const std::string& reservation_id,
@@ -33,7 +44,7 @@ absl::StatusOr<ReservedStock> GrpcStockClient::Reserve(const std::string& brand_
   request.set_ttl_seconds(static_cast<int32_t>(absl::ToInt64Seconds(ttl)));
   v1::ReserveStockResponse response;
   auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
-  grpc::Status status = flash_->ReserveStock(context.get(), request, &response);
+  grpc::Status status = Flash().ReserveStock(context.get(), request, &response);
   if (!status.ok()) return common::FromGrpcStatus(status, "catalog service");
   if (sale_id != 0 && response.reservation().sku_id() != absl::StrCat(sku_id)) {
     return absl::InvalidArgumentError("sale_id: the flash sale is for another SKU");
@@ -48,7 +59,7 @@ absl::Status GrpcStockClient::Confirm(const std::string& brand_id,
   request.set_reservation_id(reservation_id);
   v1::ConfirmReservationResponse response;
   auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
-  return common::FromGrpcStatus(flash_->ConfirmReservation(context.get(), request, &response),
+  return common::FromGrpcStatus(Flash().ConfirmReservation(context.get(), request, &response),
                                 "catalog service");
 }
 
@@ -58,7 +69,7 @@ absl::Status GrpcStockClient::Release(const std::string& brand_id,
   request.set_reservation_id(reservation_id);
   v1::ReleaseReservationResponse response;
   auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
-  return common::FromGrpcStatus(flash_->ReleaseReservation(context.get(), request, &response),
+  return common::FromGrpcStatus(Flash().ReleaseReservation(context.get(), request, &response),
                                 "catalog service");
 }
 

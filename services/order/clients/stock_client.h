@@ -1,9 +1,11 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -45,6 +47,11 @@ class GrpcStockClient final : public StockClient {
   GrpcStockClient(std::shared_ptr<grpc::ChannelInterface> channel,
                   const common::PrincipalCodec& codec, const common::Clock& clock,
                   absl::Duration timeout);
+  // Calls spread over several channels (connections): one HTTP/2 connection carrying hundreds
+  // of concurrent checkouts queues them.
+  GrpcStockClient(const std::vector<std::shared_ptr<grpc::ChannelInterface>>& channels,
+                  const common::PrincipalCodec& codec, const common::Clock& clock,
+                  absl::Duration timeout);
   absl::StatusOr<ReservedStock> Reserve(const std::string& brand_id,
                                         const std::string& reservation_id, int64_t sku_id,
                                         int64_t sale_id, const std::string& buyer_id,
@@ -55,7 +62,10 @@ class GrpcStockClient final : public StockClient {
   absl::StatusOr<SkuInfo> Describe(const std::string& brand_id, int64_t sku_id) override;
 
  private:
-  std::unique_ptr<v1::FlashSaleService::Stub> flash_;
+  v1::FlashSaleService::Stub& Flash();
+
+  std::vector<std::unique_ptr<v1::FlashSaleService::Stub>> flash_;
+  std::atomic<size_t> next_{0};
   std::unique_ptr<v1::CatalogService::Stub> catalog_;
   const common::PrincipalCodec& codec_;
   const common::Clock& clock_;

@@ -3,6 +3,8 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -51,6 +53,25 @@ OrderRecord ReadOrder(sql::ResultSet& rs) {
   return o;
 }
 
+// A line from columns kLineColumns starting after `skip` columns.
+OrderLineRecord ReadLine(sql::ResultSet& rs, int skip) {
+  OrderLineRecord line;
+  line.line_no = rs.getInt(skip + 1);
+  line.product_id = rs.getInt64(skip + 2);
+  line.sku_id = rs.getInt64(skip + 3);
+  line.sale_id = rs.isNull(skip + 4) ? 0 : rs.getInt64(skip + 4);
+  line.product_name = rs.getString(skip + 5);
+  line.quantity = rs.getInt64(skip + 6);
+  line.unit_price_fen = rs.getInt64(skip + 7);
+  line.line_total_fen = rs.getInt64(skip + 8);
+  line.refunded_quantity = rs.getInt64(skip + 9);
+  line.reservation_id = rs.getString(skip + 10);
+  return line;
+}
+
+// DATETIME(6) keeps microseconds: what is answered before a write matches what is read after.
+absl::Time ToMicros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
+
 void SetNullableId(sql::PreparedStatement& s, int index, int64_t id) {
   if (id == 0) {
     s.setNull(index, 0);
@@ -78,21 +99,35 @@ absl::StatusOr<OrderRecord> SelectOrder(MysqlConnection& c, int64_t id, bool loc
       "SELECT ", kLineColumns, " FROM order_lines WHERE order_id = ? ORDER BY line_no"));
   l.setInt64(1, id);
   std::unique_ptr<sql::ResultSet> lines(l.executeQuery());
-  while (lines->next()) {
-    OrderLineRecord line;
-    line.line_no = lines->getInt(1);
-    line.product_id = lines->getInt64(2);
-    line.sku_id = lines->getInt64(3);
-    line.sale_id = lines->isNull(4) ? 0 : lines->getInt64(4);
-    line.product_name = lines->getString(5);
-    line.quantity = lines->getInt64(6);
-    line.unit_price_fen = lines->getInt64(7);
-    line.line_total_fen = lines->getInt64(8);
-    line.refunded_quantity = lines->getInt64(9);
-    line.reservation_id = lines->getString(10);
-    order.lines.push_back(std::move(line));
-  }
+  while (lines->next()) order.lines.push_back(ReadLine(*lines, 0));
   return order;
+}
+
+// Orders `ids` (ascending, distinct) with their lines, by id; missing ones are left out.
+std::map<int64_t, OrderRecord> SelectOrders(MysqlConnection& c, const std::vector<int64_t>& ids,
+                                            bool lock) {
+  std::map<int64_t, OrderRecord> orders;
+  common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
+    std::string in = common::Placeholders(1, count);
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "SELECT ", kOrderColumns, " FROM orders WHERE id IN ", in, lock ? " FOR UPDATE" : ""));
+    for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), ids[offset + i]);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    while (rs->next()) {
+      OrderRecord order = ReadOrder(*rs);
+      orders.emplace(order.id, std::move(order));
+    }
+    sql::PreparedStatement& l = c.Prepare(absl::StrCat("SELECT order_id, ", kLineColumns,
+                                                       " FROM order_lines WHERE order_id IN ", in,
+                                                       " ORDER BY order_id, line_no"));
+    for (size_t i = 0; i < count; ++i) l.setInt64(static_cast<int>(i + 1), ids[offset + i]);
+    std::unique_ptr<sql::ResultSet> lines(l.executeQuery());
+    while (lines->next()) {
+      auto order = orders.find(lines->getInt64(1));
+      if (order != orders.end()) order->second.lines.push_back(ReadLine(*lines, 1));
+    }
+  });
+  return orders;
 }
 
 void WriteOrder(MysqlConnection& c, const OrderRecord& o) {
@@ -130,70 +165,61 @@ void WriteOrder(MysqlConnection& c, const OrderRecord& o) {
   }
 }
 
-void InsertOutbox(MysqlConnection& c, const OutboxMessage& m, absl::Time now) {
-  // A message about the same thing on the same topic is sent once (a retried change re-queues
-  // nothing).
-  sql::PreparedStatement& s = c.Prepare(
-      "INSERT IGNORE INTO order_outbox (brand_id, topic, message_key, payload, status, "
-      "next_attempt_at, created_at) VALUES (?, ?, ?, ?, 0, ?, ?)");
-  std::istringstream payload(m.payload);
-  s.setString(1, m.brand_id);
-  s.setString(2, m.topic);
-  s.setString(3, m.key);
-  s.setBlob(4, &payload);
-  s.setDateTime(5, ToSqlTime(now));
-  s.setDateTime(6, ToSqlTime(now));
-  s.executeUpdate();
+// Queues outbox messages (each with the time it is due), a multi-row statement per chunk. A
+// message about the same thing on the same topic is sent once (a retried change re-queues
+// nothing).
+void InsertOutbox(MysqlConnection& c,
+                  const std::vector<std::pair<OutboxMessage, absl::Time>>& messages) {
+  common::ForEachChunk(messages.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "INSERT IGNORE INTO order_outbox (brand_id, topic, message_key, payload, status, "
+        "next_attempt_at, created_at) VALUES ",
+        common::Placeholders(count, 7)));
+    std::vector<std::istringstream> payloads;
+    payloads.reserve(count);
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const auto& [m, now] = messages[offset + i];
+      payloads.emplace_back(m.payload);
+      s.setString(p++, m.brand_id);
+      s.setString(p++, m.topic);
+      s.setString(p++, m.key);
+      s.setBlob(p++, &payloads.back());
+      s.setInt(p++, 0);
+      s.setDateTime(p++, ToSqlTime(now));
+      s.setDateTime(p++, ToSqlTime(now));
+    }
+    s.executeUpdate();
+  });
 }
 
 }  // namespace
 
-absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::BeginCheckout(const OrderRecord& d) {
-  absl::StatusOr<std::pair<OrderRecord, bool>> inserted =
-      pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<std::pair<OrderRecord, bool>> {
-        sql::PreparedStatement& s = c.Prepare(
-            "INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, status, "
-            "currency, room_id, session_id, channel, share_link_id, associate_id, address, "
-            "provider, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?)");
-        std::istringstream address(d.address.SerializeAsString());
-        s.setString(1, d.brand_id);
-        s.setString(2, d.buyer_id);
-        s.setString(3, d.idempotency_key);
-        s.setString(4, d.request_hash);
-        s.setInt(5, kStatusReserving);
-        s.setString(6, d.currency);
-        SetNullableId(s, 7, d.room_id);
-        SetNullableId(s, 8, d.session_id);
-        s.setInt(9, d.attribution.channel());
-        s.setString(10, d.attribution.share_link_id());
-        s.setString(11, d.attribution.associate_id());
-        s.setBlob(12, &address);
-        s.setInt(13, d.provider);
-        s.setDateTime(14, ToSqlTime(d.created_at));
-        s.setDateTime(15, ToSqlTime(d.created_at));
-        s.executeUpdate();
-        int64_t id = c.LastInsertId();
-        for (const OrderLineRecord& line : d.lines) {
-          sql::PreparedStatement& l = c.Prepare(
-              "INSERT INTO order_lines (order_id, line_no, brand_id, sku_id, sale_id, quantity, "
-              "reservation_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
-          l.setInt64(1, id);
-          l.setInt(2, line.line_no);
-          l.setString(3, d.brand_id);
-          l.setInt64(4, line.sku_id);
-          SetNullableId(l, 5, line.sale_id);
-          l.setInt64(6, line.quantity);
-          // Reservation ids follow from the order id: a retry reserves the same units again.
-          l.setString(7, absl::StrCat("o", id, "-l", line.line_no));
-          l.executeUpdate();
-        }
-        LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, id, false));
-        return std::make_pair(std::move(order), true);
+MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool) : pool_(pool) {
+  begins_ = std::make_unique<common::MysqlBatcher<BeginItem>>(
+      pool_, [this](MysqlConnection& c, const std::vector<BeginItem*>& items) {
+        return ApplyBegins(c, items);
       });
-  if (inserted.ok() || inserted.status().code() != absl::StatusCode::kAlreadyExists) {
-    return inserted;
+  pendings_ = std::make_unique<common::MysqlBatcher<PendingItem>>(
+      pool_, [this](MysqlConnection& c, const std::vector<PendingItem*>& items) {
+        return ApplyPendings(c, items);
+      });
+  paids_ = std::make_unique<common::MysqlBatcher<PaidItem>>(
+      pool_, [this](MysqlConnection& c, const std::vector<PaidItem*>& items) {
+        return ApplyPaids(c, items);
+      });
+}
+
+MysqlOrderStore::~MysqlOrderStore() = default;
+
+absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::BeginCheckout(const OrderRecord& d) {
+  BeginItem item{&d, absl::UnknownError("not run")};
+  absl::Status committed = begins_->Run(item);
+  if (committed.ok()) {
+    LC_ASSIGN_OR_RETURN(OrderRecord order, std::move(item.result));
+    return std::make_pair(std::move(order), true);
   }
+  if (committed.code() != absl::StatusCode::kAlreadyExists) return committed;
   // The key was used: return that order (the caller compares the requests).
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::pair<OrderRecord, bool>> {
     sql::PreparedStatement& s = c.Prepare(
@@ -208,6 +234,162 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::BeginCheckout(cons
   });
 }
 
+absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
+                                          const std::vector<BeginItem*>& items) {
+  // Ids of one multi-row INSERT are consecutive, spaced by auto_increment_increment, unless
+  // the server interleaves them (innodb_autoinc_lock_mode 2): then rows go in one at a time.
+  int64_t step = autoinc_step_.load();
+  if (step == 0) {
+    std::unique_ptr<sql::ResultSet> rs(
+        c.Prepare("SELECT @@auto_increment_increment, @@innodb_autoinc_lock_mode").executeQuery());
+    rs->next();
+    step = rs->getInt(2) > 1 ? -1 : rs->getInt64(1);
+    autoinc_step_.store(step);
+  }
+  auto chunks = [&](size_t n, const std::function<void(size_t, size_t)>& fn) {
+    if (step > 0) {
+      common::ForEachChunk(n, fn);
+    } else {
+      for (size_t i = 0; i < n; ++i) fn(i, 1);
+    }
+  };
+  chunks(items.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, status, "
+        "currency, room_id, session_id, channel, share_link_id, associate_id, address, "
+        "provider, created_at, updated_at) VALUES ",
+        common::Placeholders(count, 15)));
+    std::vector<std::istringstream> addresses;
+    addresses.reserve(count);
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const OrderRecord& d = *items[offset + i]->draft;
+      addresses.emplace_back(d.address.SerializeAsString());
+      s.setString(p++, d.brand_id);
+      s.setString(p++, d.buyer_id);
+      s.setString(p++, d.idempotency_key);
+      s.setString(p++, d.request_hash);
+      s.setInt(p++, kStatusReserving);
+      s.setString(p++, d.currency);
+      SetNullableId(s, p++, d.room_id);
+      SetNullableId(s, p++, d.session_id);
+      s.setInt(p++, d.attribution.channel());
+      s.setString(p++, d.attribution.share_link_id());
+      s.setString(p++, d.attribution.associate_id());
+      s.setBlob(p++, &addresses.back());
+      s.setInt(p++, d.provider);
+      s.setDateTime(p++, ToSqlTime(d.created_at));
+      s.setDateTime(p++, ToSqlTime(d.created_at));
+    }
+    s.executeUpdate();
+    int64_t first = c.LastInsertId();
+    for (size_t i = 0; i < count; ++i) {
+      OrderRecord order = *items[offset + i]->draft;
+      order.id = first + static_cast<int64_t>(i) * std::max<int64_t>(step, 1);
+      order.status = kStatusReserving;
+      order.created_at = ToMicros(order.created_at);
+      order.updated_at = order.created_at;
+      for (OrderLineRecord& line : order.lines) {
+        // Reservation ids follow from the order id: a retry reserves the same units again.
+        line.reservation_id = absl::StrCat("o", order.id, "-l", line.line_no);
+      }
+      items[offset + i]->result = std::move(order);
+    }
+  });
+  std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>> lines;
+  for (BeginItem* item : items) {
+    for (const OrderLineRecord& line : item->result->lines)
+      lines.emplace_back(&*item->result, &line);
+  }
+  common::ForEachChunk(lines.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& l = c.Prepare(absl::StrCat(
+        "INSERT INTO order_lines (order_id, line_no, brand_id, sku_id, sale_id, quantity, "
+        "reservation_id) VALUES ",
+        common::Placeholders(count, 7)));
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const auto& [order, line] = lines[offset + i];
+      l.setInt64(p++, order->id);
+      l.setInt(p++, line->line_no);
+      l.setString(p++, order->brand_id);
+      l.setInt64(p++, line->sku_id);
+      SetNullableId(l, p++, line->sale_id);
+      l.setInt64(p++, line->quantity);
+      l.setString(p++, line->reservation_id);
+    }
+    l.executeUpdate();
+  });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OrderRecord> MysqlOrderStore::MarkPending(const OrderRecord& priced) {
+  PendingItem item{&priced, absl::UnknownError("not run")};
+  LC_RETURN_IF_ERROR(pendings_->Run(item));
+  LC_RETURN_IF_ERROR(item.result);
+  OrderRecord order = priced;
+  order.status = v1::ORDER_STATUS_PENDING_PAYMENT;
+  order.updated_at = ToMicros(order.updated_at);
+  if (order.expires_at.has_value()) order.expires_at = ToMicros(*order.expires_at);
+  return order;
+}
+
+absl::Status MysqlOrderStore::ApplyPendings(MysqlConnection& c,
+                                            const std::vector<PendingItem*>& items) {
+  std::vector<const OrderRecord*> written;
+  for (PendingItem* item : items) {
+    const OrderRecord& o = *item->priced;
+    sql::PreparedStatement& s = c.Prepare(
+        "UPDATE orders SET status = ?, currency = ?, total_fen = ?, payment_params = ?, "
+        "expires_at = ?, updated_at = ? WHERE id = ? AND status = ?");
+    std::istringstream params(o.payment_params.SerializeAsString());
+    s.setInt(1, v1::ORDER_STATUS_PENDING_PAYMENT);
+    s.setString(2, o.currency);
+    s.setInt64(3, o.total_fen);
+    s.setBlob(4, &params);
+    SetNullableTime(s, 5, o.expires_at);
+    s.setDateTime(6, ToSqlTime(o.updated_at));
+    s.setInt64(7, o.id);
+    s.setInt(8, kStatusReserving);
+    if (s.executeUpdate() == 1) {
+      item->result = absl::OkStatus();
+      written.push_back(&o);
+    } else {
+      item->result = absl::AbortedError("checkout was interrupted; try again");
+    }
+  }
+  std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>> lines;
+  for (const OrderRecord* o : written) {
+    for (const OrderLineRecord& line : o->lines) lines.emplace_back(o, &line);
+  }
+  // The lines exist: the upsert only sets their prices (one statement for the batch).
+  common::ForEachChunk(lines.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& l = c.Prepare(absl::StrCat(
+        "INSERT INTO order_lines (order_id, line_no, brand_id, product_id, sku_id, sale_id, "
+        "product_name, quantity, unit_price_fen, line_total_fen, reservation_id) VALUES ",
+        common::Placeholders(count, 11),
+        " ON DUPLICATE KEY UPDATE product_id = VALUES(product_id), product_name = "
+        "VALUES(product_name), unit_price_fen = VALUES(unit_price_fen), line_total_fen = "
+        "VALUES(line_total_fen)"));
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const auto& [order, line] = lines[offset + i];
+      l.setInt64(p++, order->id);
+      l.setInt(p++, line->line_no);
+      l.setString(p++, order->brand_id);
+      l.setInt64(p++, line->product_id);
+      l.setInt64(p++, line->sku_id);
+      SetNullableId(l, p++, line->sale_id);
+      l.setString(p++, line->product_name);
+      l.setInt64(p++, line->quantity);
+      l.setInt64(p++, line->unit_price_fen);
+      l.setInt64(p++, line->line_total_fen);
+      l.setString(p++, line->reservation_id);
+    }
+    l.executeUpdate();
+  });
+  return absl::OkStatus();
+}
+
 absl::StatusOr<OrderRecord> MysqlOrderStore::Update(
     int64_t order_id,
     const std::function<absl::Status(OrderRecord&, std::vector<OutboxMessage>&)>& change) {
@@ -216,88 +398,164 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::Update(
     std::vector<OutboxMessage> messages;
     LC_RETURN_IF_ERROR(change(order, messages));
     WriteOrder(c, order);
-    for (const OutboxMessage& m : messages) InsertOutbox(c, m, order.updated_at);
+    std::vector<std::pair<OutboxMessage, absl::Time>> queued;
+    for (const OutboxMessage& m : messages) queued.emplace_back(m, order.updated_at);
+    InsertOutbox(c, queued);
     return order;
   });
 }
 
 absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::MarkPaid(int64_t order_id,
                                                                        const PaymentRecord& p,
-                                                                       absl::Time now) {
-  return pool_.InTransaction([&](MysqlConnection& c)
-                                 -> absl::StatusOr<std::pair<OrderRecord, bool>> {
-    LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, order_id, true));
-    {
-      sql::PreparedStatement& s =
-          c.Prepare("SELECT order_id FROM payments WHERE provider = ? AND transaction_id = ?");
-      s.setInt(1, p.provider);
-      s.setString(2, p.transaction_id);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      if (rs->next()) {
-        if (rs->getInt64(1) != order_id) {
-          return absl::FailedPreconditionError("transaction_id: paid another order");
-        }
-        return std::make_pair(std::move(order), false);  // a replay
+                                                                       absl::Time now,
+                                                                       const PaymentCheck& check) {
+  PaidItem item{order_id, p, now, &check, absl::UnknownError("not run")};
+  absl::Status committed = paids_->Run(item);
+  if (committed.code() == absl::StatusCode::kAlreadyExists) {
+    // The only unique key a payment of a pending order can hit: its transaction id.
+    return absl::FailedPreconditionError("transaction_id: paid another order");
+  }
+  LC_RETURN_IF_ERROR(committed);
+  return std::move(item.result);
+}
+
+absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<PaidItem*>& items) {
+  std::vector<int64_t> ids;
+  for (PaidItem* item : items) ids.push_back(item->order_id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::map<int64_t, OrderRecord> orders = SelectOrders(c, ids, true);
+  // Payments already recorded for these orders: a notification seen before is a replay.
+  std::map<int64_t, std::pair<int, std::string>> recorded;
+  common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& s =
+        c.Prepare(absl::StrCat("SELECT order_id, provider, transaction_id FROM payments WHERE "
+                               "order_id IN ",
+                               common::Placeholders(1, count)));
+    for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), ids[offset + i]);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    while (rs->next()) recorded[rs->getInt64(1)] = {rs->getInt(2), rs->getString(3)};
+  });
+  std::vector<PaidItem*> paying;
+  for (PaidItem* item : items) {
+    auto found = orders.find(item->order_id);
+    if (found == orders.end()) {
+      item->result = absl::NotFoundError("order_id: no such order");
+      continue;
+    }
+    OrderRecord& order = found->second;
+    PaymentRecord& p = item->payment;
+    if (*item->check) {
+      if (absl::Status checked = (*item->check)(order, p); !checked.ok()) {
+        item->result = checked;
+        continue;
       }
     }
+    auto before = recorded.find(order.id);
+    if (before != recorded.end() && before->second.first == p.provider &&
+        before->second.second == p.transaction_id) {
+      item->result = std::make_pair(order, false);  // a replay
+      continue;
+    }
     if (order.status != v1::ORDER_STATUS_PENDING_PAYMENT) {
-      return absl::FailedPreconditionError(
+      item->result = absl::FailedPreconditionError(
           absl::StrCat("order_id: the order is ",
                        order.status == kStatusReserving ? "still being checked out"
                        : order.status == kStatusRefused
                            ? "not an order"
                            : v1::OrderStatus_Name(static_cast<v1::OrderStatus>(order.status))));
+      continue;
     }
     if (p.amount_fen != order.total_fen || p.currency != order.currency) {
-      return absl::FailedPreconditionError("amount: does not match the order");
+      item->result = absl::FailedPreconditionError("amount: does not match the order");
+      continue;
     }
     order.status = v1::ORDER_STATUS_PAID;
-    order.paid_at = now;
-    order.updated_at = now;
+    order.paid_at = ToMicros(item->now);
+    order.updated_at = *order.paid_at;
     order.payment_params.Clear();
-    WriteOrder(c, order);
-    sql::PreparedStatement& pay = c.Prepare(
-        "INSERT INTO payments (brand_id, order_id, provider, transaction_id, amount_fen, currency, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    pay.setString(1, order.brand_id);
-    pay.setInt64(2, order.id);
-    pay.setInt(3, p.provider);
-    pay.setString(4, p.transaction_id);
-    pay.setInt64(5, p.amount_fen);
-    pay.setString(6, p.currency);
-    pay.setDateTime(7, ToSqlTime(now));
-    pay.executeUpdate();
-    int64_t units = 0;
-    for (const OrderLineRecord& line : order.lines) units += line.quantity;
-    sql::PreparedStatement& conv = c.Prepare(
-        "INSERT INTO conversions (brand_id, order_id, room_id, session_id, buyer_id, amount_fen, "
-        "currency, units, channel, share_link_id, associate_id, paid_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    conv.setString(1, order.brand_id);
-    conv.setInt64(2, order.id);
-    SetNullableId(conv, 3, order.room_id);
-    SetNullableId(conv, 4, order.session_id);
-    conv.setString(5, order.buyer_id);
-    conv.setInt64(6, order.total_fen);
-    conv.setString(7, order.currency);
-    conv.setInt64(8, units);
-    conv.setInt(9, order.attribution.channel());
-    conv.setString(10, order.attribution.share_link_id());
-    conv.setString(11, order.attribution.associate_id());
-    conv.setDateTime(12, ToSqlTime(now));
-    conv.executeUpdate();
-    for (const OrderLineRecord& line : order.lines) {
-      InsertOutbox(c,
-                   OutboxMessage{0, order.brand_id, kTopicConfirmReservation, line.reservation_id,
-                                 line.reservation_id, 0},
-                   now);
+    recorded[order.id] = {p.provider, p.transaction_id};
+    item->result = std::make_pair(order, true);
+    paying.push_back(item);
+  }
+  common::ForEachChunk(paying.size(), [&](size_t offset, size_t count) {
+    std::string when = "CASE id";
+    for (size_t i = 0; i < count; ++i) absl::StrAppend(&when, " WHEN ? THEN ?");
+    absl::StrAppend(&when, " END");
+    sql::PreparedStatement& s = c.Prepare(
+        absl::StrCat("UPDATE orders SET status = ?, payment_params = ?, paid_at = ", when,
+                     ", updated_at = ", when, " WHERE id IN ", common::Placeholders(1, count)));
+    std::istringstream empty("");
+    int p = 1;
+    s.setInt(p++, v1::ORDER_STATUS_PAID);
+    s.setBlob(p++, &empty);
+    for (int twice = 0; twice < 2; ++twice) {
+      for (size_t i = 0; i < count; ++i) {
+        const OrderRecord& order = paying[offset + i]->result->first;
+        s.setInt64(p++, order.id);
+        s.setDateTime(p++, ToSqlTime(*order.paid_at));
+      }
     }
-    InsertOutbox(c,
-                 OutboxMessage{0, order.brand_id, kTopicOrderPaid, absl::StrCat(order.id),
-                               absl::StrCat(order.id), 0},
-                 now);
-    return std::make_pair(std::move(order), true);
+    for (size_t i = 0; i < count; ++i) s.setInt64(p++, paying[offset + i]->result->first.id);
+    s.executeUpdate();
+
+    sql::PreparedStatement& pay = c.Prepare(absl::StrCat(
+        "INSERT INTO payments (brand_id, order_id, provider, transaction_id, amount_fen, currency, "
+        "created_at) VALUES ",
+        common::Placeholders(count, 7)));
+    p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const OrderRecord& order = paying[offset + i]->result->first;
+      const PaymentRecord& payment = paying[offset + i]->payment;
+      pay.setString(p++, order.brand_id);
+      pay.setInt64(p++, order.id);
+      pay.setInt(p++, payment.provider);
+      pay.setString(p++, payment.transaction_id);
+      pay.setInt64(p++, payment.amount_fen);
+      pay.setString(p++, payment.currency);
+      pay.setDateTime(p++, ToSqlTime(*order.paid_at));
+    }
+    pay.executeUpdate();
+
+    sql::PreparedStatement& conv = c.Prepare(absl::StrCat(
+        "INSERT INTO conversions (brand_id, order_id, room_id, session_id, buyer_id, amount_fen, "
+        "currency, units, channel, share_link_id, associate_id, paid_at) VALUES ",
+        common::Placeholders(count, 12)));
+    p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const OrderRecord& order = paying[offset + i]->result->first;
+      int64_t units = 0;
+      for (const OrderLineRecord& line : order.lines) units += line.quantity;
+      conv.setString(p++, order.brand_id);
+      conv.setInt64(p++, order.id);
+      SetNullableId(conv, p++, order.room_id);
+      SetNullableId(conv, p++, order.session_id);
+      conv.setString(p++, order.buyer_id);
+      conv.setInt64(p++, order.total_fen);
+      conv.setString(p++, order.currency);
+      conv.setInt64(p++, units);
+      conv.setInt(p++, order.attribution.channel());
+      conv.setString(p++, order.attribution.share_link_id());
+      conv.setString(p++, order.attribution.associate_id());
+      conv.setDateTime(p++, ToSqlTime(*order.paid_at));
+    }
+    conv.executeUpdate();
   });
+  // Confirm each reservation; tell attribution.
+  std::vector<std::pair<OutboxMessage, absl::Time>> messages;
+  for (PaidItem* item : paying) {
+    const OrderRecord& order = item->result->first;
+    for (const OrderLineRecord& line : order.lines) {
+      messages.push_back({OutboxMessage{0, order.brand_id, kTopicConfirmReservation,
+                                        line.reservation_id, line.reservation_id, 0},
+                          *order.paid_at});
+    }
+    messages.push_back({OutboxMessage{0, order.brand_id, kTopicOrderPaid, absl::StrCat(order.id),
+                                      absl::StrCat(order.id), 0},
+                        *order.paid_at});
+  }
+  InsertOutbox(c, messages);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
@@ -336,7 +594,9 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
     s.setDateTime(10, ToSqlTime(now));
     s.setDateTime(11, ToSqlTime(now));
     s.executeUpdate();
-    for (const OutboxMessage& m : messages) InsertOutbox(c, m, now);
+    std::vector<std::pair<OutboxMessage, absl::Time>> queued;
+    for (const OutboxMessage& m : messages) queued.emplace_back(m, now);
+    InsertOutbox(c, queued);
     return std::make_pair(std::move(order), true);
   });
 }
@@ -424,6 +684,24 @@ absl::Status MysqlOrderStore::MarkDelivered(int64_t message_id, absl::Time now) 
     s.setDateTime(1, ToSqlTime(now));
     s.setInt64(2, message_id);
     s.executeUpdate();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status MysqlOrderStore::MarkDeliveredMany(const std::vector<int64_t>& message_ids,
+                                                absl::Time now) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::Status {
+    common::ForEachChunk(message_ids.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& s = c.Prepare(
+          absl::StrCat("UPDATE order_outbox SET status = 1, delivered_at = ?, attempts = attempts "
+                       "+ 1 WHERE id IN ",
+                       common::Placeholders(1, count)));
+      s.setDateTime(1, ToSqlTime(now));
+      for (size_t i = 0; i < count; ++i) {
+        s.setInt64(static_cast<int>(i + 2), message_ids[offset + i]);
+      }
+      s.executeUpdate();
+    });
     return absl::OkStatus();
   });
 }

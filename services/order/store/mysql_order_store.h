@@ -1,23 +1,32 @@
 #pragma once
 
+#include <atomic>
+#include <memory>
+
+#include "services/common/mysql_batcher.h"
 #include "services/common/mysql_client.h"
 #include "services/order/store/order_store.h"
 
 namespace livecommerce::order {
 
 // OrderStore on MySQL (tables orders, order_lines, payments, conversions, order_outbox).
+// BeginCheckout, MarkPending and MarkPaid calls that arrive together are group-committed
+// (common::MysqlBatcher): one transaction and a few multi-row statements for the whole batch.
 class MysqlOrderStore final : public OrderStore {
  public:
-  explicit MysqlOrderStore(common::MysqlPool& pool) : pool_(pool) {}
+  explicit MysqlOrderStore(common::MysqlPool& pool);
+  ~MysqlOrderStore() override;
 
   absl::StatusOr<std::pair<OrderRecord, bool>> BeginCheckout(const OrderRecord& draft) override;
+  absl::StatusOr<OrderRecord> MarkPending(const OrderRecord& priced) override;
   absl::StatusOr<OrderRecord> Update(
       int64_t order_id,
       const std::function<absl::Status(OrderRecord&, std::vector<OutboxMessage>&)>& change)
       override;
   absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
                                                         const PaymentRecord& payment,
-                                                        absl::Time now) override;
+                                                        absl::Time now,
+                                                        const PaymentCheck& check) override;
   absl::StatusOr<std::pair<OrderRecord, bool>> Refund(
       int64_t order_id, RefundRecord refund,
       const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
@@ -31,13 +40,38 @@ class MysqlOrderStore final : public OrderStore {
   absl::StatusOr<std::vector<OutboxMessage>> DueMessages(const std::vector<std::string>& topics,
                                                          absl::Time now, int limit) override;
   absl::Status MarkDelivered(int64_t message_id, absl::Time now) override;
+  absl::Status MarkDeliveredMany(const std::vector<int64_t>& message_ids, absl::Time now) override;
   absl::Status MarkDeliveredByKey(const std::string& topic, const std::string& key,
                                   absl::Time now) override;
   absl::Status MarkFailed(int64_t message_id, const std::string& error,
                           absl::Time next_attempt) override;
 
  private:
+  struct BeginItem {
+    const OrderRecord* draft;
+    absl::StatusOr<OrderRecord> result;
+  };
+  struct PendingItem {
+    const OrderRecord* priced;
+    absl::Status result;
+  };
+  struct PaidItem {
+    int64_t order_id;
+    PaymentRecord payment;
+    absl::Time now;
+    const PaymentCheck* check;
+    absl::StatusOr<std::pair<OrderRecord, bool>> result;
+  };
+  absl::Status ApplyBegins(common::MysqlConnection& c, const std::vector<BeginItem*>& items);
+  absl::Status ApplyPendings(common::MysqlConnection& c, const std::vector<PendingItem*>& items);
+  absl::Status ApplyPaids(common::MysqlConnection& c, const std::vector<PaidItem*>& items);
+
   common::MysqlPool& pool_;
+  // The server's auto_increment_increment once read; -1 when it interleaves ids.
+  std::atomic<int64_t> autoinc_step_{0};
+  std::unique_ptr<common::MysqlBatcher<BeginItem>> begins_;
+  std::unique_ptr<common::MysqlBatcher<PendingItem>> pendings_;
+  std::unique_ptr<common::MysqlBatcher<PaidItem>> paids_;
 };
 
 }  // namespace livecommerce::order

@@ -95,6 +95,11 @@ class OrderStore {
   // Inserts the order (status kStatusReserving, lines with their reservation ids) unless its
   // buyer already used its idempotency key: then returns that order and false.
   virtual absl::StatusOr<std::pair<OrderRecord, bool>> BeginCheckout(const OrderRecord& draft) = 0;
+  // The checkout `priced` (begun by BeginCheckout, still kStatusReserving) becomes PENDING_PAYMENT
+  // with what `priced` carries: currency, total, payment params, expiry, updated_at and each
+  // line's product id, name, unit price and total. Returns the order as written; ABORTED when it
+  // is no longer reserving (recovery gave up on it).
+  virtual absl::StatusOr<OrderRecord> MarkPending(const OrderRecord& priced) = 0;
   // Row-locked read-modify-write of an order and its lines; `change` may queue outbox messages.
   // An error from `change` writes nothing.
   virtual absl::StatusOr<OrderRecord> Update(
@@ -104,10 +109,14 @@ class OrderStore {
   // the conversion and the outbox messages (confirm each reservation, tell attribution) are
   // written in the same transaction. A payment already recorded (a replay) changes nothing.
   // Returns the order and whether this call paid it. FAILED_PRECONDITION when the order cannot be
-  // paid (wrong amount, not pending).
+  // paid (wrong amount, not pending). `check`, when given, first sees the locked order: an error
+  // from it is the answer and writes nothing; it may fill in the payment (a sandbox payment pays
+  // what the order costs).
+  using PaymentCheck = std::function<absl::Status(const OrderRecord&, PaymentRecord&)>;
   virtual absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
                                                                 const PaymentRecord& payment,
-                                                                absl::Time now) = 0;
+                                                                absl::Time now,
+                                                                const PaymentCheck& check) = 0;
   // Records a refund of an order: unless `refund.refund_key` was used for this order before (then
   // returns the order as it is and false), locks the order, lets `apply` change it (an error writes
   // nothing), and writes the order, the refund and the outbox messages `apply` queued in one
@@ -128,6 +137,8 @@ class OrderStore {
   virtual absl::StatusOr<std::vector<OutboxMessage>> DueMessages(
       const std::vector<std::string>& topics, absl::Time now, int limit) = 0;
   virtual absl::Status MarkDelivered(int64_t message_id, absl::Time now) = 0;
+  virtual absl::Status MarkDeliveredMany(const std::vector<int64_t>& message_ids,
+                                         absl::Time now) = 0;
   // The same for a message known by its topic and key (just delivered by the request that wrote
   // it, before the relay saw it).
   virtual absl::Status MarkDeliveredByKey(const std::string& topic, const std::string& key,
