@@ -33,7 +33,7 @@ class MysqlBatcher final {
   using Apply = std::function<absl::Status(MysqlConnection&, const std::vector<Item*>&)>;
   using Done = std::function<void(absl::Status)>;
 
-  MysqlBatcher(MysqlPool& pool, Apply apply, int writers = 2, size_t max_batch = 64)
+  MysqlBatcher(MysqlPool& pool, Apply apply, int writers = 1, size_t max_batch = 64)
       : pool_(pool), apply_(std::move(apply)), max_batch_(max_batch) {
     for (int i = 0; i < writers; ++i) threads_.emplace_back([this] { Loop(); });
   }

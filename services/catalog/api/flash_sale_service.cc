@@ -782,11 +782,16 @@ absl::Status FlashSaleServiceImpl::DoConfirm(const grpc::ServerContext& context,
                       FindFlashReservation(caller, request.reservation_id(), /*confirm=*/true,
                                            *response.mutable_reservation()));
   if (!found.has_value()) return absl::OkStatus();  // a regular reservation, settled
-  LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(found->sale_id, false));
+  return ConfirmFlash(*found, response);
+}
+
+absl::Status FlashSaleServiceImpl::ConfirmFlash(const FlashReservationRecord& found,
+                                                v1::ConfirmReservationResponse& response) {
+  LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(found.sale_id, false));
   absl::Time now = clock_.Now();
   LC_ASSIGN_OR_RETURN(FlashReservationRecord updated,
                       sales_.UpdateReservation(
-                          request.reservation_id(), [&](FlashReservationRecord& r) -> absl::Status {
+                          found.reservation_id, [&](FlashReservationRecord& r) -> absl::Status {
                             if (r.status == v1::RESERVATION_STATUS_RESERVED) {
                               r.status = r.expires_at > now ? v1::RESERVATION_STATUS_CONFIRMED
                                                             : v1::RESERVATION_STATUS_EXPIRED;
@@ -811,6 +816,46 @@ absl::Status FlashSaleServiceImpl::DoConfirm(const grpc::ServerContext& context,
     default:
       return absl::FailedPreconditionError("reservation_id: the reservation was released");
   }
+}
+
+grpc::Status FlashSaleServiceImpl::ConfirmReservations(
+    grpc::ServerContext* context, const v1::ConfirmReservationsRequest* request,
+    v1::ConfirmReservationsResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+    if (caller.role != Role::kService) {
+      return absl::PermissionDeniedError("ConfirmReservations is for the order service only");
+    }
+    if (request->reservation_ids_size() < 1 || request->reservation_ids_size() > 500) {
+      return InvalidField("reservation_ids", "must hold 1 to 500 ids");
+    }
+    std::vector<std::string> ids(request->reservation_ids().begin(),
+                                 request->reservation_ids().end());
+    // Regular inventory in shared transactions; what it does not know is a flash reservation.
+    std::vector<absl::StatusOr<InventoryReservation>> regular =
+        inventory_.ConfirmMany(ids, clock_.Now());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      absl::Status status = [&]() -> absl::Status {
+        if (regular[i].ok()) {
+          return regular[i]->brand_id == caller.brand_id
+                     ? absl::OkStatus()
+                     : absl::NotFoundError("reservation_id: no such reservation");
+        }
+        if (regular[i].status().code() != absl::StatusCode::kNotFound) return regular[i].status();
+        LC_ASSIGN_OR_RETURN(FlashReservationRecord found, sales_.GetReservation(ids[i]));
+        if (found.brand_id != caller.brand_id) {
+          return absl::NotFoundError("reservation_id: no such reservation");
+        }
+        v1::ConfirmReservationResponse unused;
+        return ConfirmFlash(found, unused);
+      }();
+      v1::ConfirmReservationsResponse::Outcome* outcome = response->add_outcomes();
+      outcome->set_reservation_id(ids[i]);
+      outcome->set_code(static_cast<int>(status.code()));
+      outcome->set_message(std::string(status.message()));
+    }
+    return absl::OkStatus();
+  }());
 }
 
 grpc::Status FlashSaleServiceImpl::ConfirmReservation(grpc::ServerContext* context,

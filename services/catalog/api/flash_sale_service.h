@@ -86,6 +86,9 @@ class FlashSaleServiceImpl final
   grpc::Status ConfirmReservation(grpc::ServerContext* context,
                                   const v1::ConfirmReservationRequest* request,
                                   v1::ConfirmReservationResponse* response) override;
+  grpc::Status ConfirmReservations(grpc::ServerContext* context,
+                                   const v1::ConfirmReservationsRequest* request,
+                                   v1::ConfirmReservationsResponse* response) override;
   grpc::Status ReleaseReservation(grpc::ServerContext* context,
                                   const v1::ReleaseReservationRequest* request,
                                   v1::ReleaseReservationResponse* response) override;
@@ -151,6 +154,9 @@ class FlashSaleServiceImpl final
   absl::Status DoConfirm(const grpc::ServerContext& context,
                          const v1::ConfirmReservationRequest& request,
                          v1::ConfirmReservationResponse& response);
+  // Confirms a flash reservation of the caller's brand (its record and its live stock).
+  absl::Status ConfirmFlash(const FlashReservationRecord& found,
+                            v1::ConfirmReservationResponse& response);
   absl::Status DoRelease(const grpc::ServerContext& context,
                          const v1::ReleaseReservationRequest& request,
                          v1::ReleaseReservationResponse& response);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +37,9 @@ class InventoryStore {
   // reservation was released or has expired (at `now`); NOT_FOUND when unknown.
   virtual absl::StatusOr<InventoryReservation> Confirm(const std::string& reservation_id,
                                                        absl::Time now) = 0;
+  // Confirm for each of `reservation_ids`, as one call: outcomes in the same order.
+  virtual std::vector<absl::StatusOr<InventoryReservation>> ConfirmMany(
+      const std::vector<std::string>& reservation_ids, absl::Time now) = 0;
   // RESERVED -> RELEASED: the units become available again. FAILED_PRECONDITION when confirmed.
   virtual absl::StatusOr<InventoryReservation> Release(const std::string& reservation_id,
                                                        absl::Time now) = 0;

@@ -1,10 +1,13 @@
 #include "services/catalog/store/mysql_inventory_store.h"
 
+#include <cppconn/exception.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -56,6 +59,8 @@ struct StoredReservation {
   int64_t row_id = 0;
   InventoryReservation reservation;
 };
+
+constexpr int kCheckFailed = 4025;  // a CHECK constraint refused the row
 
 constexpr char kReservationColumns[] =
     "id, reservation_id, brand_id, sku_id, buyer_id, quantity, state, expires_at";
@@ -238,6 +243,42 @@ absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
     by_sku[{asked.sku_id, asked.brand_id}].push_back(item);
   }
   std::vector<ReserveItem*> granted;
+  // Fast path: one UPDATE takes the units of every SKU at once when each has enough (the CHECK
+  // on skus refuses the statement otherwise, and the per-SKU path below sorts it out).
+  bool one_brand = !by_sku.empty() && by_sku.size() <= 64;
+  for (const auto& [key, group] : by_sku)
+    one_brand = one_brand && key.second == by_sku.begin()->first.second;
+  if (one_brand) {
+    c.Execute("SAVEPOINT lc_take");
+    std::string units = "CASE id";
+    for (size_t i = 0; i < by_sku.size(); ++i) absl::StrAppend(&units, " WHEN ? THEN ?");
+    absl::StrAppend(&units, " END");
+    sql::PreparedStatement& take_all = c.Prepare(
+        absl::StrCat("UPDATE skus SET reserved = reserved + ", units,
+                     " WHERE brand_id = ? AND id IN ", common::Placeholders(1, by_sku.size())));
+    int p = 1;
+    for (const auto& [key, group] : by_sku) {
+      int64_t total = 0;
+      for (ReserveItem* item : group) total += item->asked->quantity;
+      take_all.setInt64(p++, key.first);
+      take_all.setInt64(p++, total);
+    }
+    take_all.setString(p++, by_sku.begin()->first.second);
+    for (const auto& [key, group] : by_sku) take_all.setInt64(p++, key.first);
+    bool all = false;
+    try {
+      all = take_all.executeUpdate() == static_cast<int>(by_sku.size());
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() != kCheckFailed) throw;
+    }
+    if (all) {
+      for (const auto& [key, group] : by_sku)
+        granted.insert(granted.end(), group.begin(), group.end());
+      by_sku.clear();
+    } else {
+      c.Execute("ROLLBACK TO SAVEPOINT lc_take");
+    }
+  }
   for (auto& [key, group] : by_sku) {  // in SKU id order: batches lock SKU rows alike
     int64_t total = 0;
     for (ReserveItem* item : group) total += item->asked->quantity;
@@ -309,13 +350,55 @@ absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
 
 absl::StatusOr<InventoryReservation> MysqlInventoryStore::Confirm(const std::string& reservation_id,
                                                                   absl::Time now) {
-  LC_RETURN_IF_ERROR(ValidateReservationId(reservation_id));
-  ConfirmItem item{reservation_id, now, absl::UnknownError("not run")};
-  LC_RETURN_IF_ERROR(confirms_->Run(item));
-  if (item.result.ok() && item.result->state == ReservationState::kExpired) {
-    return absl::FailedPreconditionError("reservation_id: the reservation has expired");
+  return std::move(ConfirmMany({reservation_id}, now)[0]);
+}
+
+std::vector<absl::StatusOr<InventoryReservation>> MysqlInventoryStore::ConfirmMany(
+    const std::vector<std::string>& reservation_ids, absl::Time now) {
+  std::vector<absl::StatusOr<InventoryReservation>> results(reservation_ids.size(),
+                                                            absl::UnknownError("not run"));
+  std::vector<ConfirmItem> items;
+  items.reserve(reservation_ids.size());
+  for (size_t i = 0; i < reservation_ids.size(); ++i) {
+    if (absl::Status valid = ValidateReservationId(reservation_ids[i]); !valid.ok()) {
+      results[i] = valid;
+      items.push_back(ConfirmItem{"", now, valid});
+      continue;
+    }
+    items.push_back(ConfirmItem{reservation_ids[i], now, absl::UnknownError("not run")});
   }
-  return item.result;
+  // All submitted at once, so they share transactions; then wait for every one.
+  std::mutex mu;
+  std::condition_variable done;
+  size_t left = 0;
+  std::vector<absl::Status> committed(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].reservation_id.empty()) continue;
+    ++left;
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].reservation_id.empty()) continue;
+    confirms_->Submit(&items[i], [&, i](absl::Status status) {
+      std::lock_guard<std::mutex> lock(mu);
+      committed[i] = std::move(status);
+      if (--left == 0) done.notify_one();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    done.wait(lock, [&] { return left == 0; });
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].reservation_id.empty()) continue;
+    if (!committed[i].ok()) {
+      results[i] = committed[i];
+    } else if (items[i].result.ok() && items[i].result->state == ReservationState::kExpired) {
+      results[i] = absl::FailedPreconditionError("reservation_id: the reservation has expired");
+    } else {
+      results[i] = std::move(items[i].result);
+    }
+  }
+  return results;
 }
 
 absl::Status MysqlInventoryStore::ApplyConfirms(MysqlConnection& c,
@@ -358,19 +441,29 @@ absl::Status MysqlInventoryStore::ApplyConfirms(MysqlConnection& c,
     latest = std::max(latest, item->now);
     item->result = r;
   }
-  for (auto [sku_id, units] : units_by_sku) {
+  // One UPDATE for the batch's SKUs; the table's CHECK keeps reserved between 0 and on_hand.
+  std::vector<std::pair<int64_t, int64_t>> skus(units_by_sku.begin(), units_by_sku.end());
+  absl::Status taken;
+  common::ForEachChunk(skus.size(), [&](size_t offset, size_t count) {
+    std::string units = "CASE id";
+    for (size_t i = 0; i < count; ++i) absl::StrAppend(&units, " WHEN ? THEN ?");
+    absl::StrAppend(&units, " END");
     sql::PreparedStatement& sku = c.Prepare(
-        "UPDATE skus SET on_hand = on_hand - ?, reserved = reserved - ? WHERE id = ? AND "
-        "reserved >= ? AND on_hand >= ?");
-    sku.setInt64(1, units);
-    sku.setInt64(2, units);
-    sku.setInt64(3, sku_id);
-    sku.setInt64(4, units);
-    sku.setInt64(5, units);
-    if (sku.executeUpdate() != 1) {
-      return absl::InternalError("inventory: reserved units out of step with the reservations");
+        absl::StrCat("UPDATE skus SET on_hand = on_hand - ", units, ", reserved = reserved - ",
+                     units, " WHERE id IN ", common::Placeholders(1, count)));
+    int p = 1;
+    for (int twice = 0; twice < 2; ++twice) {
+      for (size_t i = 0; i < count; ++i) {
+        sku.setInt64(p++, skus[offset + i].first);
+        sku.setInt64(p++, skus[offset + i].second);
+      }
     }
-  }
+    for (size_t i = 0; i < count; ++i) sku.setInt64(p++, skus[offset + i].first);
+    if (sku.executeUpdate() != static_cast<int>(count)) {
+      taken = absl::InternalError("inventory: reserved units out of step with the reservations");
+    }
+  });
+  LC_RETURN_IF_ERROR(taken);
   absl::Status status;
   common::ForEachChunk(confirmed.size(), [&](size_t offset, size_t count) {
     if (!status.ok()) return;

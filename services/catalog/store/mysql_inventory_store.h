@@ -28,6 +28,9 @@ class MysqlInventoryStore final : public InventoryStore {
   absl::StatusOr<InventoryReservation> Reserve(const InventoryReservation& reservation) override;
   absl::StatusOr<InventoryReservation> Confirm(const std::string& reservation_id,
                                                absl::Time now) override;
+  // The confirmations are committed in as few batches as there are (not one by one).
+  std::vector<absl::StatusOr<InventoryReservation>> ConfirmMany(
+      const std::vector<std::string>& reservation_ids, absl::Time now) override;
   absl::StatusOr<InventoryReservation> Release(const std::string& reservation_id,
                                                absl::Time now) override;
   absl::StatusOr<int> ExpireDue(absl::Time now, int limit) override;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -749,12 +750,27 @@ absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
         orders_.DueMessages(
             {kTopicConfirmReservation, kTopicReleaseReservation, kTopicRefundRequest}, now, kPage));
     if (due.empty()) break;
-    // Sent side by side (the catalog commits concurrent confirmations together).
+    // Confirmations go to the catalog in one call per brand; the rest side by side.
     std::vector<absl::Status> sent(due.size());
+    std::map<std::string, std::vector<size_t>> confirms;
+    std::vector<size_t> others;
+    for (size_t i = 0; i < due.size(); ++i) {
+      if (due[i].topic == kTopicConfirmReservation) {
+        confirms[due[i].brand_id].push_back(i);
+      } else {
+        others.push_back(i);
+      }
+    }
+    for (const auto& [brand, indexes] : confirms) {
+      std::vector<std::string> ids;
+      for (size_t i : indexes) ids.push_back(due[i].payload);
+      std::vector<absl::Status> outcomes = stock_.ConfirmMany(brand, ids);
+      for (size_t k = 0; k < indexes.size(); ++k) sent[indexes[k]] = outcomes[k];
+    }
     std::mutex mu;
     std::condition_variable done;
-    size_t left = due.size();
-    for (size_t i = 0; i < due.size(); ++i) {
+    size_t left = others.size();
+    for (size_t i : others) {
       relay_workers_.Submit([&, i] {
         absl::Status status = Deliver(due[i]);
         std::lock_guard<std::mutex> lock(mu);

@@ -63,6 +63,28 @@ absl::Status GrpcStockClient::Confirm(const std::string& brand_id,
                                 "catalog service");
 }
 
+std::vector<absl::Status> GrpcStockClient::ConfirmMany(
+    const std::string& brand_id, const std::vector<std::string>& reservation_ids) {
+  v1::ConfirmReservationsRequest request;
+  for (const std::string& id : reservation_ids) request.add_reservation_ids(id);
+  v1::ConfirmReservationsResponse response;
+  auto context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
+  grpc::Status status = Flash().ConfirmReservations(context.get(), request, &response);
+  if (!status.ok()) {
+    return std::vector<absl::Status>(reservation_ids.size(),
+                                     common::FromGrpcStatus(status, "catalog service"));
+  }
+  if (response.outcomes_size() != static_cast<int>(reservation_ids.size())) {
+    return std::vector<absl::Status>(reservation_ids.size(),
+                                     absl::InternalError("catalog service: outcomes do not match"));
+  }
+  std::vector<absl::Status> outcomes;
+  for (const auto& outcome : response.outcomes()) {
+    outcomes.emplace_back(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
+  }
+  return outcomes;
+}
+
 absl::Status GrpcStockClient::Release(const std::string& brand_id,
                                       const std::string& reservation_id) {
   v1::ReleaseReservationRequest request;

@@ -38,6 +38,10 @@ class StockClient {
                                                 int64_t sale_id, const std::string& buyer_id,
                                                 int64_t quantity, absl::Duration ttl) = 0;
   virtual absl::Status Confirm(const std::string& brand_id, const std::string& reservation_id) = 0;
+  // Confirm for many reservations of one brand in one call; an outcome per id, in order (or the
+  // call's own error for all).
+  virtual std::vector<absl::Status> ConfirmMany(
+      const std::string& brand_id, const std::vector<std::string>& reservation_ids) = 0;
   virtual absl::Status Release(const std::string& brand_id, const std::string& reservation_id) = 0;
   virtual absl::StatusOr<SkuInfo> Describe(const std::string& brand_id, int64_t sku_id) = 0;
 };
@@ -57,6 +61,8 @@ class GrpcStockClient final : public StockClient {
                                         int64_t sale_id, const std::string& buyer_id,
                                         int64_t quantity, absl::Duration ttl) override;
   absl::Status Confirm(const std::string& brand_id, const std::string& reservation_id) override;
+  std::vector<absl::Status> ConfirmMany(const std::string& brand_id,
+                                        const std::vector<std::string>& reservation_ids) override;
   absl::Status Release(const std::string& brand_id, const std::string& reservation_id) override;
   // Cached for a minute: names and product ids of SKUs hardly change.
   absl::StatusOr<SkuInfo> Describe(const std::string& brand_id, int64_t sku_id) override;

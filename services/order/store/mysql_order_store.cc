@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <sstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/crypto.h"
 #include "services/common/status.h"
 
 namespace livecommerce::order {
@@ -17,6 +18,9 @@ namespace {
 using common::FromSqlTime;
 using common::MysqlConnection;
 using common::ToSqlTime;
+
+// Bytes for BLOB columns (serialised protos, payloads) are bound with setString, which sends
+// their length with them; setBlob would cost a round trip of its own (send_long_data) per value.
 
 constexpr char kOrderColumns[] =
     "id, brand_id, buyer_id, idempotency_key, request_hash, status, failure, currency, total_fen, "
@@ -103,18 +107,25 @@ absl::StatusOr<OrderRecord> SelectOrder(MysqlConnection& c, int64_t id, bool loc
   return order;
 }
 
-// Orders `ids` (ascending, distinct) with their lines, by id; missing ones are left out.
+// Orders `ids` (ascending, distinct) with their lines, by id; missing ones are left out. With
+// `payments`, also each order's recorded payment as "<provider>:<transaction id>".
 std::map<int64_t, OrderRecord> SelectOrders(MysqlConnection& c, const std::vector<int64_t>& ids,
-                                            bool lock) {
+                                            bool lock,
+                                            std::map<int64_t, std::string>* payments = nullptr) {
   std::map<int64_t, OrderRecord> orders;
   common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
     std::string in = common::Placeholders(1, count);
     sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "SELECT ", kOrderColumns, " FROM orders WHERE id IN ", in, lock ? " FOR UPDATE" : ""));
+        "SELECT ", kOrderColumns,
+        payments == nullptr ? ""
+                            : ", (SELECT CONCAT(provider, ':', transaction_id) FROM payments "
+                              "WHERE order_id = orders.id)",
+        " FROM orders WHERE id IN ", in, lock ? " FOR UPDATE" : ""));
     for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), ids[offset + i]);
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     while (rs->next()) {
       OrderRecord order = ReadOrder(*rs);
+      if (payments != nullptr && !rs->isNull(23)) (*payments)[order.id] = rs->getString(23);
       orders.emplace(order.id, std::move(order));
     }
     sql::PreparedStatement& l = c.Prepare(absl::StrCat("SELECT order_id, ", kLineColumns,
@@ -134,7 +145,6 @@ void WriteOrder(MysqlConnection& c, const OrderRecord& o) {
   sql::PreparedStatement& s = c.Prepare(
       "UPDATE orders SET status = ?, failure = ?, currency = ?, total_fen = ?, refunded_fen = ?, "
       "payment_params = ?, expires_at = ?, paid_at = ?, updated_at = ? WHERE id = ?");
-  std::istringstream params(o.payment_params.SerializeAsString());
   s.setInt(1, o.status);
   if (o.failure.empty()) {
     s.setNull(2, 0);
@@ -144,7 +154,7 @@ void WriteOrder(MysqlConnection& c, const OrderRecord& o) {
   s.setString(3, o.currency);
   s.setInt64(4, o.total_fen);
   s.setInt64(5, o.refunded_fen);
-  s.setBlob(6, &params);
+  s.setString(6, o.payment_params.SerializeAsString());
   SetNullableTime(s, 7, o.expires_at);
   SetNullableTime(s, 8, o.paid_at);
   s.setDateTime(9, ToSqlTime(o.updated_at));
@@ -175,16 +185,13 @@ void InsertOutbox(MysqlConnection& c,
         "INSERT IGNORE INTO order_outbox (brand_id, topic, message_key, payload, status, "
         "next_attempt_at, created_at) VALUES ",
         common::Placeholders(count, 7)));
-    std::vector<std::istringstream> payloads;
-    payloads.reserve(count);
     int p = 1;
     for (size_t i = 0; i < count; ++i) {
       const auto& [m, now] = messages[offset + i];
-      payloads.emplace_back(m.payload);
       s.setString(p++, m.brand_id);
       s.setString(p++, m.topic);
       s.setString(p++, m.key);
-      s.setBlob(p++, &payloads.back());
+      s.setString(p++, m.payload);
       s.setInt(p++, 0);
       s.setDateTime(p++, ToSqlTime(now));
       s.setDateTime(p++, ToSqlTime(now));
@@ -259,12 +266,9 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
         "currency, room_id, session_id, channel, share_link_id, associate_id, address, "
         "provider, created_at, updated_at) VALUES ",
         common::Placeholders(count, 15)));
-    std::vector<std::istringstream> addresses;
-    addresses.reserve(count);
     int p = 1;
     for (size_t i = 0; i < count; ++i) {
       const OrderRecord& d = *items[offset + i]->draft;
-      addresses.emplace_back(d.address.SerializeAsString());
       s.setString(p++, d.brand_id);
       s.setString(p++, d.buyer_id);
       s.setString(p++, d.idempotency_key);
@@ -276,7 +280,7 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
       s.setInt(p++, d.attribution.channel());
       s.setString(p++, d.attribution.share_link_id());
       s.setString(p++, d.attribution.associate_id());
-      s.setBlob(p++, &addresses.back());
+      s.setString(p++, d.address.SerializeAsString());
       s.setInt(p++, d.provider);
       s.setDateTime(p++, ToSqlTime(d.created_at));
       s.setDateTime(p++, ToSqlTime(d.created_at));
@@ -335,28 +339,60 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::MarkPending(const OrderRecord& pric
 
 absl::Status MysqlOrderStore::ApplyPendings(MysqlConnection& c,
                                             const std::vector<PendingItem*>& items) {
+  // One UPDATE for the batch, joined to its values; only orders still reserving change.
   std::vector<const OrderRecord*> written;
-  for (PendingItem* item : items) {
-    const OrderRecord& o = *item->priced;
-    sql::PreparedStatement& s = c.Prepare(
-        "UPDATE orders SET status = ?, currency = ?, total_fen = ?, payment_params = ?, "
-        "expires_at = ?, updated_at = ? WHERE id = ? AND status = ?");
-    std::istringstream params(o.payment_params.SerializeAsString());
-    s.setInt(1, v1::ORDER_STATUS_PENDING_PAYMENT);
-    s.setString(2, o.currency);
-    s.setInt64(3, o.total_fen);
-    s.setBlob(4, &params);
-    SetNullableTime(s, 5, o.expires_at);
-    s.setDateTime(6, ToSqlTime(o.updated_at));
-    s.setInt64(7, o.id);
-    s.setInt(8, kStatusReserving);
-    if (s.executeUpdate() == 1) {
-      item->result = absl::OkStatus();
-      written.push_back(&o);
-    } else {
-      item->result = absl::AbortedError("checkout was interrupted; try again");
+  common::ForEachChunk(items.size(), [&](size_t offset, size_t count) {
+    std::string values;
+    for (size_t i = 0; i < count; ++i) {
+      // Bytes go in hex: in a derived table they would be taken for text in the connection's
+      // character set.
+      absl::StrAppend(&values, i == 0 ? "SELECT ? AS id, ? AS currency, ? AS total_fen, "
+                                        "UNHEX(?) AS payment_params, ? AS expires_at, ? AS "
+                                        "updated_at"
+                                      : " UNION ALL SELECT ?, ?, ?, UNHEX(?), ?, ?");
     }
-  }
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "UPDATE orders o JOIN (", values,
+        ") v ON o.id = v.id SET o.status = ?, o.currency = v.currency, o.total_fen = "
+        "v.total_fen, o.payment_params = v.payment_params, o.expires_at = v.expires_at, "
+        "o.updated_at = v.updated_at WHERE o.status = ?"));
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const OrderRecord& o = *items[offset + i]->priced;
+      s.setInt64(p++, o.id);
+      s.setString(p++, o.currency);
+      s.setInt64(p++, o.total_fen);
+      s.setString(p++, common::HexEncode(o.payment_params.SerializeAsString()));
+      SetNullableTime(s, p++, o.expires_at);
+      s.setDateTime(p++, ToSqlTime(o.updated_at));
+    }
+    s.setInt(p++, v1::ORDER_STATUS_PENDING_PAYMENT);
+    s.setInt(p++, kStatusReserving);
+    std::set<int64_t> moved;
+    if (s.executeUpdate() == static_cast<int>(count)) {
+      for (size_t i = 0; i < count; ++i) moved.insert(items[offset + i]->priced->id);
+    } else {
+      // Some were no longer reserving (recovery gave up on them): the ones now pending are
+      // those this statement moved (their rows stay locked by it).
+      sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+          "SELECT id FROM orders WHERE status = ? AND id IN ", common::Placeholders(1, count)));
+      q.setInt(1, v1::ORDER_STATUS_PENDING_PAYMENT);
+      for (size_t i = 0; i < count; ++i) {
+        q.setInt64(static_cast<int>(i + 2), items[offset + i]->priced->id);
+      }
+      std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+      while (rs->next()) moved.insert(rs->getInt64(1));
+    }
+    for (size_t i = 0; i < count; ++i) {
+      PendingItem* item = items[offset + i];
+      if (moved.count(item->priced->id) != 0) {
+        item->result = absl::OkStatus();
+        written.push_back(item->priced);
+      } else {
+        item->result = absl::AbortedError("checkout was interrupted; try again");
+      }
+    }
+  });
   std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>> lines;
   for (const OrderRecord* o : written) {
     for (const OrderLineRecord& line : o->lines) lines.emplace_back(o, &line);
@@ -424,18 +460,10 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
   for (PaidItem* item : items) ids.push_back(item->order_id);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::map<int64_t, OrderRecord> orders = SelectOrders(c, ids, true);
-  // Payments already recorded for these orders: a notification seen before is a replay.
-  std::map<int64_t, std::pair<int, std::string>> recorded;
-  common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& s =
-        c.Prepare(absl::StrCat("SELECT order_id, provider, transaction_id FROM payments WHERE "
-                               "order_id IN ",
-                               common::Placeholders(1, count)));
-    for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), ids[offset + i]);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    while (rs->next()) recorded[rs->getInt64(1)] = {rs->getInt(2), rs->getString(3)};
-  });
+  // With the payments already recorded for these orders: a notification seen before is a
+  // replay.
+  std::map<int64_t, std::string> recorded;
+  std::map<int64_t, OrderRecord> orders = SelectOrders(c, ids, true, &recorded);
   std::vector<PaidItem*> paying;
   for (PaidItem* item : items) {
     auto found = orders.find(item->order_id);
@@ -452,8 +480,8 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
       }
     }
     auto before = recorded.find(order.id);
-    if (before != recorded.end() && before->second.first == p.provider &&
-        before->second.second == p.transaction_id) {
+    if (before != recorded.end() &&
+        before->second == absl::StrCat(static_cast<int>(p.provider), ":", p.transaction_id)) {
       item->result = std::make_pair(order, false);  // a replay
       continue;
     }
@@ -474,7 +502,7 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
     order.paid_at = ToMicros(item->now);
     order.updated_at = *order.paid_at;
     order.payment_params.Clear();
-    recorded[order.id] = {p.provider, p.transaction_id};
+    recorded[order.id] = absl::StrCat(static_cast<int>(p.provider), ":", p.transaction_id);
     item->result = std::make_pair(order, true);
     paying.push_back(item);
   }
@@ -485,10 +513,9 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
     sql::PreparedStatement& s = c.Prepare(
         absl::StrCat("UPDATE orders SET status = ?, payment_params = ?, paid_at = ", when,
                      ", updated_at = ", when, " WHERE id IN ", common::Placeholders(1, count)));
-    std::istringstream empty("");
     int p = 1;
     s.setInt(p++, v1::ORDER_STATUS_PAID);
-    s.setBlob(p++, &empty);
+    s.setString(p++, "");
     for (int twice = 0; twice < 2; ++twice) {
       for (size_t i = 0; i < count; ++i) {
         const OrderRecord& order = paying[offset + i]->result->first;
@@ -581,13 +608,12 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
         "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
         "reason, status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?, ?)");
-    std::istringstream lines(refund.lines);
     s.setString(1, order.brand_id);
     s.setInt64(2, order.id);
     s.setString(3, refund.refund_key);
     s.setInt64(4, refund.amount_fen);
     s.setString(5, order.currency);
-    s.setBlob(6, &lines);
+    s.setString(6, refund.lines);
     s.setString(7, refund.reason.substr(0, 200));
     s.setInt(8, refund.status);
     s.setString(9, refund.requested_by);
