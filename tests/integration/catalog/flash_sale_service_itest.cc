@@ -518,6 +518,58 @@ TEST_P(FlashSaleServiceTest, RegularSkuStockIsReservedThroughTheSameCalls) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_P(FlashSaleServiceTest, ConfirmReservationsSettlesManyInOneCallEachOnce) {
+  v1::Sku other = CreateSku(50);
+  v1::FlashSale sale = CreateSale(10, 5);
+  auto reserve_regular = [&](const std::string& id, const std::string& sku_id) {
+    v1::ReserveStockRequest r;
+    r.set_reservation_id(id);
+    r.set_sku_id(sku_id);
+    r.set_buyer_id("alice");
+    r.set_quantity(2);
+    r.set_ttl_seconds(600);
+    v1::ReserveStockResponse out;
+    return flash_stub_->ReserveStock(As(Order()).get(), r, &out);
+  };
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        reserve_regular("many-" + std::to_string(i), i % 2 == 0 ? sku_.id() : other.id()).ok());
+  }
+  ASSERT_TRUE(Reserve(sale.id(), "many-flash", "alice").ok());
+  ASSERT_TRUE(Release("many-5").ok());
+  v1::ConfirmReservationsRequest request;
+  for (int i = 0; i < 6; ++i) request.add_reservation_ids("many-" + std::to_string(i));
+  request.add_reservation_ids("many-flash");
+  request.add_reservation_ids("many-unknown");
+  for (int round = 0; round < 2; ++round) {  // the second call is a replay: nothing changes
+    v1::ConfirmReservationsResponse response;
+    grpc::Status s = flash_stub_->ConfirmReservations(As(Order()).get(), request, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(response.outcomes_size(), 8);
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(response.outcomes(i).code(), 0) << response.outcomes(i).message();
+    }
+    EXPECT_EQ(response.outcomes(5).reservation_id(), "many-5");
+    EXPECT_EQ(response.outcomes(5).code(), static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+    EXPECT_EQ(response.outcomes(6).code(), 0) << response.outcomes(6).message();
+    EXPECT_EQ(response.outcomes(7).code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+    // 3 + 2 confirmed reservations of 2 units leave for good; the released one came back.
+    EXPECT_EQ(Count("SELECT on_hand FROM skus WHERE id = " + sku_.id()), 500 - 6);
+    EXPECT_EQ(Count("SELECT on_hand FROM skus WHERE id = " + other.id()), 50 - 4);
+    EXPECT_EQ(Count("SELECT reserved FROM skus WHERE id = " + other.id()), 0);
+    EXPECT_EQ(Get(sale.id()).sold(), 1);
+  }
+  v1::ConfirmReservationsResponse response;
+  EXPECT_EQ(
+      flash_stub_->ConfirmReservations(As(Viewer("alice")).get(), request, &response).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      flash_stub_
+          ->ConfirmReservations(As(Order()).get(), v1::ConfirmReservationsRequest(), &response)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_P(FlashSaleServiceTest, PrivateRoomSalesNeedAnInviteAndTheWatchCarriesStock) {
   room_id_ = CreateRoom(v1::VISIBILITY_PRIVATE);
   v1::FlashSale sale = CreateSale(10, 1);

@@ -432,6 +432,54 @@ TEST_F(OrderServiceTest, CheckoutThenPaymentConfirmsTheStockExactlyOnce) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid'"), 1);
 }
 
+TEST_F(OrderServiceTest, ConcurrentCheckoutsAndPaymentsShareTransactionsYetStayExact) {
+  // 24 buyers at once, each paying twice (a replay) as soon as the checkout answers, and another
+  // viewer trying to pay every order: the writes are committed in groups, and each order is
+  // still created, priced, paid and confirmed exactly once.
+  std::string sku = CreateSku(100);
+  constexpr int kBuyers = 24;
+  std::vector<std::string> ids(kBuyers);
+  std::atomic<int> failures{0};
+  std::atomic<int> strangers_paid{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kBuyers; ++t) {
+    threads.emplace_back([&, t] {
+      std::string buyer = "buyer-" + std::to_string(t);
+      v1::Order order;
+      if (!Checkout(buyer, CheckoutOf("k", {{sku, "", 1 + t % 3}}), &order).ok()) {
+        ++failures;
+        return;
+      }
+      ids[static_cast<size_t>(t)] = order.id();
+      if (Pay("mallory", order.id()).ok()) ++strangers_paid;
+      v1::Order paid;
+      for (int i = 0; i < 2; ++i) {
+        if (!Pay(buyer, order.id(), &paid).ok() || paid.status() != v1::ORDER_STATUS_PAID ||
+            paid.total().amount_fen() != (1 + t % 3) * 100000) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(strangers_paid.load(), 0);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), static_cast<size_t>(kBuyers));
+  int64_t units = 0;
+  for (int t = 0; t < kBuyers; ++t) units += 1 + t % 3;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM orders WHERE status = 2"), kBuyers);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), kBuyers);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), kBuyers);
+  EXPECT_EQ(Count("SELECT SUM(units) FROM conversions"), units);
+  EXPECT_EQ(Count("SELECT SUM(line_total_fen) FROM order_lines"), units * 100000);
+  EXPECT_EQ(Sku(sku).reserved(), units);
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+  EXPECT_EQ(Sku(sku).on_hand(), 100 - units);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0 AND topic <> 'order.paid'"),
+            0);
+}
+
 TEST_F(OrderServiceTest, ConcurrentDuplicateCheckoutsMakeOneOrder) {
   std::string sku = CreateSku(10);
   std::vector<std::string> ids(8);
