@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
       target = &o.duration_s;
     else if (key == "--buyers")
       target = &o.buyers;
+    else if (key == "--brand")
+      o.brand = value;
     if (target != nullptr && !absl::SimpleAtoi(value, target)) return 2;
   }
   PrincipalCodec codec(o.secret);

@@ -43,6 +43,10 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
       common::EnvMillis("LC_ORDER_PAYMENT_WINDOW_MS", 15 * 60 * 1000, 10000, 24LL * 3600 * 1000);
   if (!window.ok()) return window.status();
   options.payment_window = *window;
+  auto checkout_timeout =
+      common::EnvMillis("LC_ORDER_CHECKOUT_TIMEOUT_MS", 60 * 1000, 1000, 3600LL * 1000);
+  if (!checkout_timeout.ok()) return checkout_timeout.status();
+  options.checkout_timeout = *checkout_timeout;
   std::string provider = common::EnvString("LC_PAYMENT_PROVIDER", "sandbox");
   if (provider == "sandbox") {
     options.default_provider = v1::PAYMENT_PROVIDER_SANDBOX;

@@ -21,8 +21,8 @@ struct OrderOptions {
   absl::Duration checkout_timeout = absl::Seconds(60);
 };
 
-// LC_ORDER_PAYMENT_WINDOW_MS, LC_PAYMENT_PROVIDER (sandbox or wechat: the default for checkouts
-// that name none).
+// LC_ORDER_PAYMENT_WINDOW_MS, LC_ORDER_CHECKOUT_TIMEOUT_MS, LC_PAYMENT_PROVIDER (sandbox or wechat:
+// the default for checkouts that name none).
 absl::StatusOr<OrderOptions> LoadOrderOptions();
 
 // The payment providers the service can use. WeChat Pay is optional (unset: not configured).
