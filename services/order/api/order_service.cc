@@ -601,7 +601,7 @@ absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
   refund.refund_key = request.refund_id();
   refund.reason = request.reason();
   refund.requested_by = caller.subject;
-  refund.status = sandbox ? 2 : 1;
+  refund.status = sandbox ? kRefundSucceeded : kRefundRequested;
   {
     v1::RefundOrderRequest lines_only;
     *lines_only.mutable_lines() = request.lines();
@@ -665,9 +665,12 @@ absl::Status OrderServiceImpl::HandleWechatNotification(
   LC_ASSIGN_OR_RETURN(WechatPayNotification notification,
                       payments_.wechat_crypto->VerifyNotification(NotificationHeadersFrom(headers),
                                                                   request.body(), clock_.Now()));
+  if (const RefundResult* refund = std::get_if<RefundResult>(&notification.event)) {
+    return HandleRefundResult(*refund);
+  }
   const PaidTransaction* paid = std::get_if<PaidTransaction>(&notification.event);
   if (paid == nullptr) {
-    return absl::OkStatus();  // refunds and other events: acknowledged, handled elsewhere
+    return absl::OkStatus();  // other events: authentic, nothing to do
   }
   LC_ASSIGN_OR_RETURN(int64_t order_id, OrderIdFromOutTradeNo(paid->out_trade_no));
   LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
@@ -683,6 +686,26 @@ absl::Status OrderServiceImpl::HandleWechatNotification(
     spdlog::info("order {} paid through WeChat Pay", order.id);
   }
   return absl::OkStatus();
+}
+
+absl::Status OrderServiceImpl::HandleRefundResult(const RefundResult& refund) {
+  LC_ASSIGN_OR_RETURN(int64_t order_id, OrderIdFromOutTradeNo(refund.out_trade_no));
+  LC_ASSIGN_OR_RETURN(std::vector<RefundRecord> refunds, orders_.ListRefunds(order_id));
+  for (const RefundRecord& r : refunds) {
+    if (OutRefundNo(order_id, r.refund_key) != refund.out_refund_no) continue;
+    LC_RETURN_IF_ERROR(CheckRefundResult(refund, payments_.wechat_mchid,
+                                         OutRefundNo(order_id, r.refund_key), r.amount_fen));
+    int status = refund.refund_status == "SUCCESS" ? kRefundSucceeded : kRefundFailed;
+    LC_ASSIGN_OR_RETURN(bool changed,
+                        orders_.SettleRefund(order_id, r.refund_key, status, clock_.Now()));
+    if (changed && status == kRefundFailed) {
+      // The money did not go back (the buyer's account closed ...): finance must act.
+      spdlog::warn("order {}: WeChat Pay refund {}: {}", order_id, refund.refund_id,
+                   refund.refund_status);
+    }
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("out_refund_no: no such refund of this order");
 }
 
 grpc::Status OrderServiceImpl::HandlePaymentNotification(

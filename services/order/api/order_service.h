@@ -102,6 +102,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   // Delivers a refund.request outbox message to WeChat Pay.
   absl::Status RequestRefund(const std::string& payload);
   absl::Status HandleWechatNotification(const v1::HandlePaymentNotificationRequest& request);
+  // A verified refund notification: the refund it answers gets its outcome.
+  absl::Status HandleRefundResult(const RefundResult& refund);
   absl::Status DoCheckout(const common::Principal& buyer, const v1::CheckoutRequest& request,
                           v1::Order& out);
   // Reserves every line of a new order and prices it, or refuses it (releasing what was taken).

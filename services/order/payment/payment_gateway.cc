@@ -54,11 +54,16 @@ absl::StatusOr<v1::PaymentParams> WechatPayGateway::Prepare(const OrderRecord& o
   return params;
 }
 
+std::string OutRefundNo(int64_t order_id, const std::string& refund_key) {
+  return absl::StrCat(OutTradeNo(order_id), "R",
+                      common::HexEncode(common::Sha256(refund_key)).substr(0, 32));
+}
+
 absl::Status WechatPayGateway::Refund(const OrderRecord& order, const std::string& refund_key,
                                       int64_t amount_fen, const std::string& reason) {
   RefundRequest request;
   request.out_trade_no = OutTradeNo(order.id);
-  request.out_refund_no = absl::StrCat(OutTradeNo(order.id), "R", refund_key).substr(0, 64);
+  request.out_refund_no = OutRefundNo(order.id, refund_key);
   request.reason = reason.substr(0, 80);
   request.refund_fen = amount_fen;
   request.total_fen = order.total_fen;

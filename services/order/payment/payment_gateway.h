@@ -25,6 +25,9 @@ class PaymentGateway {
 // The provider's reference of an order ("LC" and the order id) and back.
 std::string OutTradeNo(int64_t order_id);
 absl::StatusOr<int64_t> OrderIdFromOutTradeNo(const std::string& out_trade_no);
+// WeChat Pay's out_refund_no for a refund of an order: refund ids may hold characters WeChat Pay
+// refuses there (. :), so the id goes in as the start of its SHA-256, in hex.
+std::string OutRefundNo(int64_t order_id, const std::string& refund_key);
 
 // Local runs and tests: nothing to call; the order is paid with ConfirmSandboxPayment.
 class SandboxGateway final : public PaymentGateway {

@@ -631,6 +631,50 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::Get(int64_t order_id) {
   return pool_.Run([&](MysqlConnection& c) { return SelectOrder(c, order_id, false); });
 }
 
+absl::StatusOr<std::vector<RefundRecord>> MysqlOrderStore::ListRefunds(int64_t order_id) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<RefundRecord>> {
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT refund_key, amount_fen, refund_lines, reason, status, requested_by FROM refunds "
+        "WHERE order_id = ? ORDER BY id");
+    s.setInt64(1, order_id);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    std::vector<RefundRecord> refunds;
+    while (rs->next()) {
+      RefundRecord r;
+      r.refund_key = rs->getString(1);
+      r.amount_fen = rs->getInt64(2);
+      r.lines = common::SqlBlobAt(*rs, 3);
+      r.reason = rs->getString(4);
+      r.status = rs->getInt(5);
+      r.requested_by = rs->getString(6);
+      refunds.push_back(std::move(r));
+    }
+    return refunds;
+  });
+}
+
+absl::StatusOr<bool> MysqlOrderStore::SettleRefund(int64_t order_id, const std::string& refund_key,
+                                                   int status, absl::Time now) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<bool> {
+    sql::PreparedStatement& s = c.Prepare(
+        "UPDATE refunds SET status = ?, updated_at = ? WHERE order_id = ? AND refund_key = ? AND "
+        "status = ?");
+    s.setInt(1, status);
+    s.setDateTime(2, ToSqlTime(now));
+    s.setInt64(3, order_id);
+    s.setString(4, refund_key);
+    s.setInt(5, kRefundRequested);
+    if (s.executeUpdate() == 1) return true;
+    sql::PreparedStatement& q =
+        c.Prepare("SELECT 1 FROM refunds WHERE order_id = ? AND refund_key = ?");
+    q.setInt64(1, order_id);
+    q.setString(2, refund_key);
+    std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+    if (!rs->next()) return absl::NotFoundError("out_refund_no: no such refund");
+    return false;
+  });
+}
+
 absl::StatusOr<std::vector<OrderRecord>> MysqlOrderStore::List(const std::string& brand_id,
                                                                const std::string& buyer_id,
                                                                int status, int64_t after_id,

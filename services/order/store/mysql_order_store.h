@@ -33,6 +33,9 @@ class MysqlOrderStore final : public OrderStore {
           apply,
       absl::Time now) override;
   absl::StatusOr<OrderRecord> Get(int64_t order_id) override;
+  absl::StatusOr<std::vector<RefundRecord>> ListRefunds(int64_t order_id) override;
+  absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key, int status,
+                                    absl::Time now) override;
   absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
                                                 const std::string& buyer_id, int status,
                                                 int64_t after_id, int limit) override;

@@ -70,12 +70,16 @@ inline constexpr char kTopicOrderPaid[] = "order.paid";
 inline constexpr char kTopicOrderRefunded[] = "order.refunded";
 inline constexpr char kTopicRefundRequest[] = "refund.request";
 
+inline constexpr int kRefundRequested = 1;  // asked of the provider, no answer yet
+inline constexpr int kRefundSucceeded = 2;  // the money went back
+inline constexpr int kRefundFailed = 3;     // the provider gave up (abnormal or closed)
+
 struct RefundRecord {
   std::string refund_key;
   int64_t amount_fen = 0;
   std::string lines;  // serialised request lines
   std::string reason;
-  int status = 1;  // 1 requested, 2 succeeded
+  int status = 1;  // kRefundRequested, kRefundSucceeded or kRefundFailed
   std::string requested_by;
 };
 
@@ -127,6 +131,12 @@ class OrderStore {
           apply,
       absl::Time now) = 0;
   virtual absl::StatusOr<OrderRecord> Get(int64_t order_id) = 0;
+  // The refunds of an order, oldest first.
+  virtual absl::StatusOr<std::vector<RefundRecord>> ListRefunds(int64_t order_id) = 0;
+  // Records the provider's outcome of a requested refund; returns whether it changed (a
+  // repeated notification changes nothing). NOT_FOUND for an unknown refund.
+  virtual absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key,
+                                            int status, absl::Time now) = 0;
   virtual absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
                                                         const std::string& buyer_id, int status,
                                                         int64_t after_id, int limit) = 0;

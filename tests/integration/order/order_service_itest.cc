@@ -709,6 +709,30 @@ TEST_F(OrderServiceTest, RefundsWholeOrPerLineNeverBeyondWhatWasPaid) {
 }
 
 // A WeChat Pay payment notification for `order`, sealed and signed as WeChat Pay posts it.
+// A notification body sealed with the APIv3 key and signed with the platform key.
+v1::HandlePaymentNotificationRequest Signed(const std::string& id, const std::string& event_type,
+                                            const std::string& plaintext,
+                                            const std::string& associated, absl::Time now) {
+  NotificationEnvelope envelope;
+  envelope.id = id;
+  envelope.create_time = "2026-11-26T16:00:06+08:00";
+  envelope.event_type = event_type;
+  envelope.resource_type = "encrypt-resource";
+  envelope.summary = "event";
+  envelope.resource = SealResource(testing::kApiV3Key, plaintext, associated).value();
+  v1::HandlePaymentNotificationRequest request;
+  request.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
+  request.set_body(NotificationBodyJson(envelope));
+  std::string timestamp = absl::StrCat(absl::ToUnixSeconds(now));
+  (*request.mutable_headers())["wechatpay-timestamp"] = timestamp;
+  (*request.mutable_headers())["wechatpay-nonce"] = "n0nce" + id;
+  (*request.mutable_headers())["wechatpay-serial"] = testing::kPlatformSerial;
+  (*request.mutable_headers())["wechatpay-signature"] =
+      SignNotification(testing::PlatformKey().private_pem, timestamp, "n0nce" + id, request.body())
+          .value();
+  return request;
+}
+
 v1::HandlePaymentNotificationRequest Notification(const v1::Order& order, int64_t total_fen,
                                                   absl::Time now,
                                                   const std::string& transaction_id = "4200001") {
@@ -728,25 +752,31 @@ v1::HandlePaymentNotificationRequest Notification(const v1::Order& order, int64_
         {"currency", "CNY"},
         {"payer_currency",
          "CNY"}}}}.dump();
-  NotificationEnvelope envelope;
-  envelope.id = "EV-" + order.id();
-  envelope.create_time = "2026-11-26T16:00:06+08:00";
-  envelope.event_type = "TRANSACTION.SUCCESS";
-  envelope.resource_type = "encrypt-resource";
-  envelope.summary = "payment succeeded";
-  envelope.resource = SealResource(testing::kApiV3Key, plaintext, "transaction").value();
-  v1::HandlePaymentNotificationRequest request;
-  request.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
-  request.set_body(NotificationBodyJson(envelope));
-  std::string timestamp = absl::StrCat(absl::ToUnixSeconds(now));
-  (*request.mutable_headers())["wechatpay-timestamp"] = timestamp;
-  (*request.mutable_headers())["wechatpay-nonce"] = "n0nce" + order.id();
-  (*request.mutable_headers())["wechatpay-serial"] = testing::kPlatformSerial;
-  (*request.mutable_headers())["wechatpay-signature"] =
-      SignNotification(testing::PlatformKey().private_pem, timestamp, "n0nce" + order.id(),
-                       request.body())
-          .value();
-  return request;
+  return Signed("EV-" + order.id(), "TRANSACTION.SUCCESS", plaintext, "transaction", now);
+}
+
+// A refund notification as WeChat Pay sends it when a refund is settled.
+v1::HandlePaymentNotificationRequest RefundNotification(const v1::Order& order,
+                                                        const std::string& refund_id,
+                                                        int64_t refund_fen,
+                                                        const std::string& outcome,
+                                                        absl::Time now) {
+  int64_t order_id = std::stoll(order.id());
+  std::string plaintext = nlohmann::json{
+      {"mchid", testing::kMchid},
+      {"out_trade_no", OutTradeNo(order_id)},
+      {"transaction_id", "4200001"},
+      {"out_refund_no", OutRefundNo(order_id, refund_id)},
+      {"refund_id", "50000000382019052709732678859"},
+      {"refund_status", outcome},
+      {"success_time", "2026-11-26T16:10:05+08:00"},
+      {"amount",
+       {{"total", order.total().amount_fen()},
+        {"refund", refund_fen},
+        {"payer_total", order.total().amount_fen()},
+        {"payer_refund",
+         refund_fen}}}}.dump();
+  return Signed("EV-R-" + order.id() + refund_id, "REFUND." + outcome, plaintext, "refund", now);
 }
 
 class WechatPayOrderTest : public OrderServiceTest {
@@ -857,7 +887,7 @@ TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAcce
             200);
   v1::RefundOrderRequest refund;
   refund.set_order_id(order.id());
-  refund.set_refund_id("rf-1");
+  refund.set_refund_id("rf.1:a");  // '.' and ':' are not allowed in WeChat's out_refund_no
   v1::RefundLine* line = refund.add_lines();
   line->set_line_id("1");
   line->set_quantity(1);
@@ -884,6 +914,24 @@ TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAcce
             1);
   ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
   EXPECT_EQ(transport_.refunds_.size(), 1u);
+  EXPECT_EQ(transport_.refunds_[0]["out_refund_no"], OutRefundNo(std::stoll(order.id()), "rf.1:a"));
+  // WeChat Pay tells how the refund ended: a forged amount changes nothing, the genuine answer
+  // settles it once, however often it comes.
+  int64_t half = order.total().amount_fen() / 2;
+  EXPECT_NE(
+      Notify(RefundNotification(order, "rf.1:a", half + 1, "SUCCESS", clock_.Now())).http_status(),
+      200);
+  EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundRequested);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(
+        Notify(RefundNotification(order, "rf.1:a", half, "SUCCESS", clock_.Now())).http_status(),
+        200);
+    EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundSucceeded);
+  }
+  // A refund this order never asked for is refused.
+  EXPECT_NE(
+      Notify(RefundNotification(order, "rf-unknown", half, "SUCCESS", clock_.Now())).http_status(),
+      200);
 }
 
 TEST_F(WechatPayOrderTest, NoPrepayMeansNoOrderAndTheStockReturns) {
