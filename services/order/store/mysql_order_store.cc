@@ -200,6 +200,37 @@ void InsertOutbox(MysqlConnection& c,
   });
 }
 
+// Inserts order lines, or (when they exist) sets their product and prices: one multi-row
+// statement per chunk.
+void WriteLines(MysqlConnection& c,
+                const std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>>& lines) {
+  common::ForEachChunk(lines.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& l = c.Prepare(absl::StrCat(
+        "INSERT INTO order_lines (order_id, line_no, brand_id, product_id, sku_id, sale_id, "
+        "product_name, quantity, unit_price_fen, line_total_fen, reservation_id) VALUES ",
+        common::Placeholders(count, 11),
+        " ON DUPLICATE KEY UPDATE product_id = VALUES(product_id), product_name = "
+        "VALUES(product_name), unit_price_fen = VALUES(unit_price_fen), line_total_fen = "
+        "VALUES(line_total_fen)"));
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      const auto& [order, line] = lines[offset + i];
+      l.setInt64(p++, order->id);
+      l.setInt(p++, line->line_no);
+      l.setString(p++, order->brand_id);
+      l.setInt64(p++, line->product_id);
+      l.setInt64(p++, line->sku_id);
+      SetNullableId(l, p++, line->sale_id);
+      l.setString(p++, line->product_name);
+      l.setInt64(p++, line->quantity);
+      l.setInt64(p++, line->unit_price_fen);
+      l.setInt64(p++, line->line_total_fen);
+      l.setString(p++, line->reservation_id);
+    }
+    l.executeUpdate();
+  });
+}
+
 }  // namespace
 
 MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool) : pool_(pool) {
@@ -305,24 +336,7 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
     for (const OrderLineRecord& line : item->result->lines)
       lines.emplace_back(&*item->result, &line);
   }
-  common::ForEachChunk(lines.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& l = c.Prepare(absl::StrCat(
-        "INSERT INTO order_lines (order_id, line_no, brand_id, sku_id, sale_id, quantity, "
-        "reservation_id) VALUES ",
-        common::Placeholders(count, 7)));
-    int p = 1;
-    for (size_t i = 0; i < count; ++i) {
-      const auto& [order, line] = lines[offset + i];
-      l.setInt64(p++, order->id);
-      l.setInt(p++, line->line_no);
-      l.setString(p++, order->brand_id);
-      l.setInt64(p++, line->sku_id);
-      SetNullableId(l, p++, line->sale_id);
-      l.setInt64(p++, line->quantity);
-      l.setString(p++, line->reservation_id);
-    }
-    l.executeUpdate();
-  });
+  WriteLines(c, lines);
   return absl::OkStatus();
 }
 
@@ -398,31 +412,7 @@ absl::Status MysqlOrderStore::ApplyPendings(MysqlConnection& c,
     for (const OrderLineRecord& line : o->lines) lines.emplace_back(o, &line);
   }
   // The lines exist: the upsert only sets their prices (one statement for the batch).
-  common::ForEachChunk(lines.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& l = c.Prepare(absl::StrCat(
-        "INSERT INTO order_lines (order_id, line_no, brand_id, product_id, sku_id, sale_id, "
-        "product_name, quantity, unit_price_fen, line_total_fen, reservation_id) VALUES ",
-        common::Placeholders(count, 11),
-        " ON DUPLICATE KEY UPDATE product_id = VALUES(product_id), product_name = "
-        "VALUES(product_name), unit_price_fen = VALUES(unit_price_fen), line_total_fen = "
-        "VALUES(line_total_fen)"));
-    int p = 1;
-    for (size_t i = 0; i < count; ++i) {
-      const auto& [order, line] = lines[offset + i];
-      l.setInt64(p++, order->id);
-      l.setInt(p++, line->line_no);
-      l.setString(p++, order->brand_id);
-      l.setInt64(p++, line->product_id);
-      l.setInt64(p++, line->sku_id);
-      SetNullableId(l, p++, line->sale_id);
-      l.setString(p++, line->product_name);
-      l.setInt64(p++, line->quantity);
-      l.setInt64(p++, line->unit_price_fen);
-      l.setInt64(p++, line->line_total_fen);
-      l.setString(p++, line->reservation_id);
-    }
-    l.executeUpdate();
-  });
+  WriteLines(c, lines);
   return absl::OkStatus();
 }
 
