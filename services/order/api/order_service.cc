@@ -60,10 +60,12 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
 
 OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
                                    Payments payments, const common::Clock& clock,
-                                   const common::PrincipalCodec& codec, OrderOptions options)
+                                   const common::PrincipalCodec& codec, OrderOptions options,
+                                   AttributionClient* attribution)
     : carts_(carts),
       orders_(orders),
       stock_(stock),
+      attribution_(attribution),
       payments_(std::move(payments)),
       clock_(clock),
       codec_(codec),
@@ -754,8 +756,31 @@ absl::Status OrderServiceImpl::RequestRefund(const std::string& payload) {
   return payments_.wechat->Refund(order, refund_key, amount, "");
 }
 
+absl::Status OrderServiceImpl::ReportRefund(const std::string& key) {
+  // "<order id>:<refund key>" (the key may hold ':' itself).
+  size_t colon = key.find(':');
+  int64_t order_id = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(key.substr(0, colon), &order_id)) {
+    return absl::InternalError("malformed refund message");
+  }
+  std::string refund_key = key.substr(colon + 1);
+  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
+  LC_ASSIGN_OR_RETURN(std::vector<RefundRecord> refunds, orders_.ListRefunds(order_id));
+  for (const RefundRecord& refund : refunds) {
+    if (refund.refund_key == refund_key) return attribution_->RecordRefund(order, refund);
+  }
+  return absl::InternalError("refund message for an unknown refund");
+}
+
 absl::Status OrderServiceImpl::Deliver(const OutboxMessage& m) {
   if (m.topic == kTopicRefundRequest) return RequestRefund(m.payload);
+  if (m.topic == kTopicOrderPaid) {
+    int64_t order_id = 0;
+    if (!absl::SimpleAtoi(m.key, &order_id)) return absl::InternalError("malformed paid message");
+    LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
+    return attribution_->RecordPaidOrder(order);
+  }
+  if (m.topic == kTopicOrderRefunded) return ReportRefund(m.key);
   absl::Status sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
                                                           : stock_.Release(m.brand_id, m.payload);
   // Unknown to the catalog (the reserve never happened) is as good as released.
@@ -772,10 +797,13 @@ absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
   // Page after page while pages come full, but not forever: the caller runs it again.
   for (int page = 0; page < 25; ++page) {
     absl::Time now = clock_.Now();
-    LC_ASSIGN_OR_RETURN(
-        std::vector<OutboxMessage> due,
-        orders_.DueMessages(
-            {kTopicConfirmReservation, kTopicReleaseReservation, kTopicRefundRequest}, now, kPage));
+    std::vector<std::string> topics = {kTopicConfirmReservation, kTopicReleaseReservation,
+                                       kTopicRefundRequest};
+    if (attribution_ != nullptr) {
+      // Paid orders and refunds wait in the outbox until attribution is there to hear of them.
+      topics.insert(topics.end(), {kTopicOrderPaid, kTopicOrderRefunded});
+    }
+    LC_ASSIGN_OR_RETURN(std::vector<OutboxMessage> due, orders_.DueMessages(topics, now, kPage));
     if (due.empty()) break;
     // Confirmations go to the catalog in one call per brand; the rest side by side.
     std::vector<absl::Status> sent(due.size());

@@ -6,6 +6,7 @@
 #include "services/common/clock.h"
 #include "services/common/principal.h"
 #include "services/common/worker_pool.h"
+#include "services/order/clients/attribution_client.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/domain/order.h"
 #include "services/order/payment/payment_gateway.h"
@@ -44,9 +45,11 @@ struct Payments {
 // in the same transaction as the order change that causes it.
 class OrderServiceImpl final : public v1::OrderService::Service {
  public:
+  // `attribution` (may be null: paid orders and refunds wait in the outbox until one is given)
+  // is told of each paid order and refund by the outbox relay.
   OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock, Payments payments,
                    const common::Clock& clock, const common::PrincipalCodec& codec,
-                   OrderOptions options);
+                   OrderOptions options, AttributionClient* attribution = nullptr);
 
   grpc::Status GetCart(grpc::ServerContext* context, const v1::GetCartRequest* request,
                        v1::GetCartResponse* response) override;
@@ -101,6 +104,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                         v1::RefundOrderResponse& response);
   // Delivers a refund.request outbox message to WeChat Pay.
   absl::Status RequestRefund(const std::string& payload);
+  // Delivers an order.refunded outbox message to attribution.
+  absl::Status ReportRefund(const std::string& key);
   absl::Status HandleWechatNotification(const v1::HandlePaymentNotificationRequest& request);
   // A verified refund notification: the refund it answers gets its outcome.
   absl::Status HandleRefundResult(const RefundResult& refund);
@@ -125,6 +130,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   CartStore& carts_;
   OrderStore& orders_;
   StockClient& stock_;
+  AttributionClient* attribution_;
   Payments payments_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;

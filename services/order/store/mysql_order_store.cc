@@ -624,8 +624,8 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::Get(int64_t order_id) {
 absl::StatusOr<std::vector<RefundRecord>> MysqlOrderStore::ListRefunds(int64_t order_id) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<RefundRecord>> {
     sql::PreparedStatement& s = c.Prepare(
-        "SELECT refund_key, amount_fen, refund_lines, reason, status, requested_by FROM refunds "
-        "WHERE order_id = ? ORDER BY id");
+        "SELECT refund_key, amount_fen, refund_lines, reason, status, requested_by, created_at "
+        "FROM refunds WHERE order_id = ? ORDER BY id");
     s.setInt64(1, order_id);
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     std::vector<RefundRecord> refunds;
@@ -637,6 +637,7 @@ absl::StatusOr<std::vector<RefundRecord>> MysqlOrderStore::ListRefunds(int64_t o
       r.reason = rs->getString(4);
       r.status = rs->getInt(5);
       r.requested_by = rs->getString(6);
+      r.created_at = common::SqlTimeAt(*rs, 7).value_or(absl::UnixEpoch());
       refunds.push_back(std::move(r));
     }
     return refunds;

@@ -81,6 +81,7 @@ struct RefundRecord {
   std::string reason;
   int status = 1;  // kRefundRequested, kRefundSucceeded or kRefundFailed
   std::string requested_by;
+  absl::Time created_at;
 };
 
 struct PaymentRecord {
