@@ -1,0 +1,144 @@
+#include "services/report/api/report_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log_format.h"
+#include "services/common/proto_util.h"
+#include "services/common/status.h"
+
+namespace livecommerce::report {
+namespace {
+
+using common::InvalidField;
+using common::Principal;
+using common::Role;
+
+constexpr int kDefaultLimit = 1000;
+constexpr int kMaxLimit = 10000;
+
+}  // namespace
+
+absl::StatusOr<Principal> ReportServiceImpl::Reader(const grpc::ServerContext& context,
+                                                    const std::string& brand_id) const {
+  LC_ASSIGN_OR_RETURN(Principal caller,
+                      common::PrincipalFromContext(context, codec_, clock_.Now()));
+  LC_RETURN_IF_ERROR(
+      common::RequireRole(caller, brand_id, {Role::kOps, Role::kFinance, Role::kService}));
+  return caller;
+}
+
+void ReportServiceImpl::FillLive(SessionRow& row) {
+  if (!row.live) return;
+  absl::StatusOr<LiveFigures> figures = live_.Figures(row.brand_id, row.room_id);
+  if (!figures.ok()) {
+    spdlog::warn("session {}: live figures unavailable: {}", row.session_id,
+                 figures.status().message());
+    return;
+  }
+  row.reach = figures->reach;
+  row.peak_concurrency = figures->peak_concurrency;
+  row.total_joins = figures->total_joins;
+  row.duration_seconds = absl::ToInt64Seconds(clock_.Now() - row.started_at);
+}
+
+grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
+                                                 const v1::GetSessionReportRequest* request,
+                                                 v1::GetSessionReportResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    LC_ASSIGN_OR_RETURN(int64_t session_id, common::ParseId("session_id", request->session_id()));
+    LC_ASSIGN_OR_RETURN(std::optional<SessionRow> row, store_.GetSession(session_id));
+    // Another brand's session is as unknown as a missing one.
+    if (!row.has_value() || row->brand_id != caller.brand_id) {
+      return absl::NotFoundError("session_id: no such session");
+    }
+    LC_RETURN_IF_ERROR(Reader(*context, row->brand_id).status());
+    FillLive(*row);
+    v1::SessionReport* out = response->mutable_report();
+    ToProto(*row, out);
+    LC_ASSIGN_OR_RETURN(std::vector<BreakdownRow> breakdowns, store_.GetBreakdowns(session_id));
+    for (const BreakdownRow& b : breakdowns) {
+      v1::SalesBreakdown* item = b.dimension == kChannel     ? out->add_by_channel()
+                                 : b.dimension == kAssociate ? out->add_by_associate()
+                                                             : out->add_by_product();
+      item->set_key(b.key);
+      ToProto(b.sales, b.currency, item->mutable_sales());
+    }
+    return absl::OkStatus();
+  }());
+}
+
+absl::StatusOr<std::vector<SessionRow>> ReportServiceImpl::Matching(
+    const grpc::ServerContext& context, const v1::ListSessionReportsRequest& request) {
+  LC_RETURN_IF_ERROR(Reader(context, request.brand_id()).status());
+  if (!request.has_from()) return InvalidField("from", "is required");
+  if (!request.has_to()) return InvalidField("to", "is required");
+  absl::Time from = common::FromTimestamp(request.from());
+  absl::Time to = common::FromTimestamp(request.to());
+  if (to <= from) return InvalidField("to", "must be after from");
+  if (to - from > absl::Hours(24 * 400)) return InvalidField("to", "at most 400 days after from");
+  if (!v1::Visibility_IsValid(request.visibility())) {
+    return InvalidField("visibility", "is not a visibility");
+  }
+  if (!v1::Audience_IsValid(request.audience())) return InvalidField("audience", "is unknown");
+  if (!v1::Objective_IsValid(request.objective())) return InvalidField("objective", "is unknown");
+  if (!v1::Format_IsValid(request.format())) return InvalidField("format", "is unknown");
+  if (!v1::SessionSort_IsValid(request.sort())) return InvalidField("sort", "is unknown");
+  if (request.limit() < 0 || request.limit() > kMaxLimit) {
+    return InvalidField("limit", absl::StrCat("must be between 1 and ", kMaxLimit));
+  }
+  LC_ASSIGN_OR_RETURN(std::vector<SessionRow> all,
+                      store_.ListSessions(request.brand_id(), from, to));
+  std::vector<SessionRow> rows;
+  for (SessionRow& row : all) {
+    if (!Matches(row, request)) continue;
+    FillLive(row);
+    rows.push_back(std::move(row));
+  }
+  Sort(rows, request.sort());
+  return rows;
+}
+
+grpc::Status ReportServiceImpl::ListSessionReports(grpc::ServerContext* context,
+                                                   const v1::ListSessionReportsRequest* request,
+                                                   v1::ListSessionReportsResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(std::vector<SessionRow> rows, Matching(*context, *request));
+    response->set_matched(static_cast<int64_t>(rows.size()));
+    for (v1::SegmentSummary& s : Segments(rows)) *response->add_segments() = std::move(s);
+    Correlation correlation = ReachConversionCorrelation(rows);
+    response->set_reach_conversion_correlation(correlation.r);
+    response->set_correlation_sample_size(correlation.sample_size);
+    size_t limit = static_cast<size_t>(request->limit() == 0 ? kDefaultLimit : request->limit());
+    for (size_t i = 0; i < rows.size() && i < limit; ++i) {
+      ToProto(rows[i], response->add_sessions());
+    }
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ReportServiceImpl::ExportSessionReportsCsv(
+    grpc::ServerContext* context, const v1::ListSessionReportsRequest* request,
+    v1::ExportSessionReportsCsvResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(std::vector<SessionRow> rows, Matching(*context, *request));
+    size_t limit = static_cast<size_t>(request->limit() == 0 ? kMaxLimit : request->limit());
+    if (rows.size() > limit) rows.resize(limit);
+    response->set_csv(ToCsv(rows));
+    return absl::OkStatus();
+  }());
+}
+
+absl::StatusOr<int> ReportServiceImpl::ConsumeOnce() {
+  absl::Time now = clock_.Now();
+  int applied = 0;
+  for (int pass = 0; pass < 20; ++pass) {
+    LC_ASSIGN_OR_RETURN(int conversions, store_.ApplyConversions(now, 500));
+    LC_ASSIGN_OR_RETURN(int refunds, store_.ApplyRefunds(now, 500));
+    applied += conversions + refunds;
+    if (conversions + refunds == 0) break;
+  }
+  return applied;
+}
+
+}  // namespace livecommerce::report

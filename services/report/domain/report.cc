@@ -1,0 +1,234 @@
+#include "services/report/domain/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/common/proto_util.h"
+
+namespace livecommerce::report {
+namespace {
+
+std::vector<v1::Audience> AudiencesOf(uint32_t bits) {
+  std::vector<v1::Audience> out;
+  for (int a = v1::Audience_MIN; a <= v1::Audience_MAX; ++a) {
+    if (a != v1::AUDIENCE_UNSPECIFIED && (bits & (1u << a)) != 0) {
+      out.push_back(static_cast<v1::Audience>(a));
+    }
+  }
+  return out;
+}
+
+std::string CsvField(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string CsvTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+int64_t ConversionRateBp(int64_t buyers, int64_t reach) {
+  if (reach <= 0 || buyers <= 0) return 0;
+  return static_cast<int64_t>(static_cast<__int128>(buyers) * 10000 / reach);
+}
+
+int64_t AverageOrderValueFen(int64_t gmv_fen, int64_t orders) {
+  return orders <= 0 ? 0 : gmv_fen / orders;
+}
+
+double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  size_t n = std::min(x.size(), y.size());
+  if (n < 2) return 0;
+  double mean_x = 0, mean_y = 0;
+  for (size_t i = 0; i < n; ++i) {
+    mean_x += x[i];
+    mean_y += y[i];
+  }
+  mean_x /= static_cast<double>(n);
+  mean_y /= static_cast<double>(n);
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double dx = x[i] - mean_x, dy = y[i] - mean_y;
+    sxy += dx * dy;
+    sxx += dx * dx;
+    syy += dy * dy;
+  }
+  if (sxx <= 0 || syy <= 0) return 0;
+  return sxy / std::sqrt(sxx * syy);
+}
+
+Correlation ReachConversionCorrelation(const std::vector<SessionRow>& rows) {
+  std::vector<double> reach, rate;
+  for (const SessionRow& row : rows) {
+    if (row.reach <= 0) continue;
+    reach.push_back(static_cast<double>(row.reach));
+    rate.push_back(static_cast<double>(row.sales.buyers) / static_cast<double>(row.reach));
+  }
+  return Correlation{Pearson(reach, rate), static_cast<int64_t>(reach.size())};
+}
+
+bool Matches(const SessionRow& row, const v1::ListSessionReportsRequest& request) {
+  if (request.visibility() != v1::VISIBILITY_UNSPECIFIED &&
+      row.visibility != request.visibility()) {
+    return false;
+  }
+  if (request.audience() != v1::AUDIENCE_UNSPECIFIED &&
+      (row.audiences & (1u << request.audience())) == 0) {
+    return false;
+  }
+  if (request.objective() != v1::OBJECTIVE_UNSPECIFIED && row.objective != request.objective()) {
+    return false;
+  }
+  return request.format() == v1::FORMAT_UNSPECIFIED || row.format == request.format();
+}
+
+void Sort(std::vector<SessionRow>& rows, v1::SessionSort sort) {
+  auto newest = [](const SessionRow& a, const SessionRow& b) {
+    return std::tie(b.started_at, b.session_id) < std::tie(a.started_at, a.session_id);
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const SessionRow& a, const SessionRow& b) {
+    switch (sort) {
+      case v1::SESSION_SORT_REACH:
+        if (a.reach != b.reach) return a.reach > b.reach;
+        break;
+      case v1::SESSION_SORT_CONVERSION: {
+        // Compared exactly: buyers_a / reach_a against buyers_b / reach_b.
+        __int128 left = static_cast<__int128>(a.sales.buyers) * std::max<int64_t>(b.reach, 1);
+        __int128 right = static_cast<__int128>(b.sales.buyers) * std::max<int64_t>(a.reach, 1);
+        if (a.reach == 0 || b.reach == 0) {
+          if ((a.reach == 0) != (b.reach == 0)) return b.reach == 0;
+          break;
+        }
+        if (left != right) return left > right;
+        break;
+      }
+      case v1::SESSION_SORT_GMV:
+        if (a.sales.gmv_fen != b.sales.gmv_fen) return a.sales.gmv_fen > b.sales.gmv_fen;
+        break;
+      default:
+        break;
+    }
+    return newest(a, b);
+  });
+}
+
+std::vector<v1::SegmentSummary> Segments(const std::vector<SessionRow>& rows) {
+  struct Totals {
+    int64_t sessions = 0, reach = 0, buyers = 0, gmv = 0;
+    std::string currency;
+  };
+  std::map<std::pair<std::string, std::string>, Totals> totals;
+  auto add = [&](const std::string& dimension, const std::string& value, const SessionRow& row) {
+    Totals& t = totals[{dimension, value}];
+    ++t.sessions;
+    t.reach += row.reach;
+    t.buyers += row.sales.buyers;
+    t.gmv += row.sales.gmv_fen;
+    t.currency = row.currency;
+  };
+  for (const SessionRow& row : rows) {
+    add("visibility", v1::Visibility_Name(row.visibility), row);
+    for (v1::Audience a : AudiencesOf(row.audiences)) add("audience", v1::Audience_Name(a), row);
+    add("objective", v1::Objective_Name(row.objective), row);
+    add("format", v1::Format_Name(row.format), row);
+  }
+  std::vector<v1::SegmentSummary> out;
+  for (const auto& [key, t] : totals) {
+    v1::SegmentSummary s;
+    s.set_dimension(key.first);
+    s.set_value(key.second);
+    s.set_sessions(t.sessions);
+    s.set_reach(t.reach);
+    s.set_buyers(t.buyers);
+    s.mutable_gmv()->set_amount_fen(t.gmv);
+    s.mutable_gmv()->set_currency(t.currency);
+    s.set_conversion_rate_bp(ConversionRateBp(t.buyers, t.reach));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void ToProto(const Sales& sales, const std::string& currency, v1::SalesFigures* out) {
+  out->set_orders(sales.orders);
+  out->set_buyers(sales.buyers);
+  out->set_units(sales.units);
+  out->mutable_gmv()->set_amount_fen(sales.gmv_fen);
+  out->mutable_gmv()->set_currency(currency);
+  out->mutable_refunds()->set_amount_fen(sales.refunds_fen);
+  out->mutable_refunds()->set_currency(currency);
+  out->mutable_net_sales()->set_amount_fen(sales.gmv_fen - sales.refunds_fen);
+  out->mutable_net_sales()->set_currency(currency);
+  out->set_refunded_orders(sales.refunded_orders);
+}
+
+void ToProto(const SessionRow& row, v1::SessionReport* out) {
+  out->set_session_id(common::FormatId(row.session_id));
+  out->set_room_id(common::FormatId(row.room_id));
+  out->set_title(row.title);
+  out->set_visibility(row.visibility);
+  for (v1::Audience a : AudiencesOf(row.audiences)) out->add_audiences(a);
+  out->set_objective(row.objective);
+  out->set_format(row.format);
+  out->set_live(row.live);
+  common::ToTimestamp(row.started_at, out->mutable_started_at());
+  if (row.ended_at.has_value()) common::ToTimestamp(*row.ended_at, out->mutable_ended_at());
+  out->set_duration_seconds(row.duration_seconds);
+  out->set_reach(row.reach);
+  out->set_peak_concurrency(row.peak_concurrency);
+  out->set_total_joins(row.total_joins);
+  ToProto(row.sales, row.currency, out->mutable_sales());
+  out->set_conversion_rate_bp(ConversionRateBp(row.sales.buyers, row.reach));
+  out->mutable_average_order_value()->set_amount_fen(
+      AverageOrderValueFen(row.sales.gmv_fen, row.sales.orders));
+  out->mutable_average_order_value()->set_currency(row.currency);
+}
+
+std::string ToCsv(const std::vector<SessionRow>& rows) {
+  std::string csv =
+      "session_id,room_id,title,visibility,audiences,objective,format,started_at,ended_at,"
+      "duration_seconds,reach,peak_concurrency,total_joins,orders,buyers,units,currency,gmv_fen,"
+      "refunds_fen,net_sales_fen,refunded_orders,conversion_rate_bp,average_order_value_fen\r\n";
+  for (const SessionRow& row : rows) {
+    std::vector<std::string> audiences;
+    for (v1::Audience a : AudiencesOf(row.audiences)) audiences.push_back(v1::Audience_Name(a));
+    std::vector<std::string> fields = {
+        absl::StrCat(row.session_id),
+        absl::StrCat(row.room_id),
+        CsvField(row.title),
+        v1::Visibility_Name(row.visibility),
+        CsvField(absl::StrJoin(audiences, ";")),
+        v1::Objective_Name(row.objective),
+        v1::Format_Name(row.format),
+        CsvTime(row.started_at),
+        row.ended_at.has_value() ? CsvTime(*row.ended_at) : "",
+        absl::StrCat(row.duration_seconds),
+        absl::StrCat(row.reach),
+        absl::StrCat(row.peak_concurrency),
+        absl::StrCat(row.total_joins),
+        absl::StrCat(row.sales.orders),
+        absl::StrCat(row.sales.buyers),
+        absl::StrCat(row.sales.units),
+        row.currency,
+        absl::StrCat(row.sales.gmv_fen),
+        absl::StrCat(row.sales.refunds_fen),
+        absl::StrCat(row.sales.gmv_fen - row.sales.refunds_fen),
+        absl::StrCat(row.sales.refunded_orders),
+        absl::StrCat(ConversionRateBp(row.sales.buyers, row.reach)),
+        absl::StrCat(AverageOrderValueFen(row.sales.gmv_fen, row.sales.orders))};
+    absl::StrAppend(&csv, absl::StrJoin(fields, ","), "\r\n");
+  }
+  return csv;
+}
+
+}  // namespace livecommerce::report

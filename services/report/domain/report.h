@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "livecommerce/v1/report.pb.h"
+
+namespace livecommerce::report {
+
+// Sales figures in fen (see v1::SalesFigures).
+struct Sales {
+  int64_t orders = 0;
+  int64_t buyers = 0;
+  int64_t units = 0;
+  int64_t gmv_fen = 0;
+  int64_t refunds_fen = 0;
+  int64_t refunded_orders = 0;
+};
+
+// One session with its room's settings, its presence figures and its sales.
+struct SessionRow {
+  int64_t session_id = 0;
+  int64_t room_id = 0;
+  std::string brand_id;
+  std::string title;
+  v1::Visibility visibility = v1::VISIBILITY_UNSPECIFIED;
+  uint32_t audiences = 0;  // bit set: 1 << Audience value
+  v1::Objective objective = v1::OBJECTIVE_UNSPECIFIED;
+  v1::Format format = v1::FORMAT_UNSPECIFIED;
+  bool live = false;
+  absl::Time started_at;
+  std::optional<absl::Time> ended_at;
+  int64_t duration_seconds = 0;
+  int64_t reach = 0;
+  int64_t peak_concurrency = 0;
+  int64_t total_joins = 0;
+  std::string currency = "CNY";
+  Sales sales;
+};
+
+// buyers / reach in basis points, rounded down; 0 without reach.
+int64_t ConversionRateBp(int64_t buyers, int64_t reach);
+// GMV / orders, rounded down; 0 without orders.
+int64_t AverageOrderValueFen(int64_t gmv_fen, int64_t orders);
+
+// Pearson's r of two equally long series; 0 when there are fewer than two points or either
+// series has no variance.
+double Pearson(const std::vector<double>& x, const std::vector<double>& y);
+
+struct Correlation {
+  double r = 0;
+  int64_t sample_size = 0;
+};
+// Reach against conversion rate (buyers / reach) over the sessions that reached anyone.
+Correlation ReachConversionCorrelation(const std::vector<SessionRow>& rows);
+
+// Whether a row passes the filters of `request` (visibility, audience, objective, format).
+bool Matches(const SessionRow& row, const v1::ListSessionReportsRequest& request);
+// Orders rows as asked (ties: newest first, then by session id).
+void Sort(std::vector<SessionRow>& rows, v1::SessionSort sort);
+// Totals by visibility, each audience, objective and format.
+std::vector<v1::SegmentSummary> Segments(const std::vector<SessionRow>& rows);
+
+void ToProto(const SessionRow& row, v1::SessionReport* out);
+void ToProto(const Sales& sales, const std::string& currency, v1::SalesFigures* out);
+// The rows as CSV (RFC 4180: a header line, fields quoted where needed, CRLF line ends).
+std::string ToCsv(const std::vector<SessionRow>& rows);
+
+}  // namespace livecommerce::report

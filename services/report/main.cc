@@ -1,0 +1,56 @@
+// The report service: wiring only.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "services/common/config.h"
+#include "services/common/grpc_server.h"
+#include "services/common/log_format.h"
+#include "services/common/logging.h"
+#include "services/common/mysql_client.h"
+#include "services/common/periodic_task.h"
+#include "services/common/principal.h"
+#include "services/report/api/report_service.h"
+#include "services/report/clients/live_stats.h"
+#include "services/report/store/report_store.h"
+
+int main() {
+  using namespace livecommerce;
+  common::BlockTerminationSignals();
+  if (absl::Status s = common::InitLogging("report"); !s.ok()) common::ExitWithConfigError(s);
+  common::ServerOptions server_options = common::OrExit(common::LoadServerOptions("REPORT", 7105));
+  common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
+  common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
+  absl::Duration consume_interval =
+      common::OrExit(common::EnvMillis("LC_REPORT_INTERVAL_MS", 500, 10, 60000));
+  std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
+
+  auto mysql = common::MysqlPool::Create(mysql_config);
+  if (!mysql.ok()) {
+    spdlog::critical("{}", mysql.status().message());
+    return 1;
+  }
+  common::SystemClock clock;
+  report::MysqlReportStore store(**mysql);
+  report::GrpcLiveStats live(grpc::CreateChannel(room_addr, grpc::InsecureChannelCredentials()),
+                             codec);
+  report::ReportServiceImpl service(store, live, clock, codec);
+  // Paid orders and refunds into the aggregates as they arrive.
+  common::PeriodicTask consumer(consume_interval, [&] {
+    if (auto applied = service.ConsumeOnce(); !applied.ok()) {
+      spdlog::warn("report consumer: {}", applied.status().message());
+    }
+  });
+  auto server = common::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().message());
+    return 1;
+  }
+  consumer.Start();
+  spdlog::info("report service listening on port {}", (*server)->port());
+  int signal_number = common::WaitForTerminationSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  consumer.Stop();
+  (*server)->Shutdown();
+  spdlog::info("report service stopped");
+  return 0;
+}

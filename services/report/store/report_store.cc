@@ -1,0 +1,315 @@
+#include "services/report/store/report_store.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "livecommerce/v1/order.pb.h"
+#include "services/common/status.h"
+
+namespace livecommerce::report {
+namespace {
+
+using common::MysqlConnection;
+using common::ToSqlTime;
+
+constexpr int kSourceConversions = 1;
+constexpr int kSourceRefunds = 2;
+constexpr int kRefundFailed = 3;  // refunds.status: the provider gave up; nothing went back
+
+int64_t Cursor(MysqlConnection& c, const std::string& name) {
+  sql::PreparedStatement& make =
+      c.Prepare("INSERT IGNORE INTO report_cursors (name, last_id) VALUES (?, 0)");
+  make.setString(1, name);
+  make.executeUpdate();
+  sql::PreparedStatement& s =
+      c.Prepare("SELECT last_id FROM report_cursors WHERE name = ? FOR UPDATE");
+  s.setString(1, name);
+  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+  rs->next();
+  return rs->getInt64(1);
+}
+
+void SetCursor(MysqlConnection& c, const std::string& name, int64_t last_id) {
+  sql::PreparedStatement& s = c.Prepare("UPDATE report_cursors SET last_id = ? WHERE name = ?");
+  s.setInt64(1, last_id);
+  s.setString(2, name);
+  s.executeUpdate();
+}
+
+std::set<int64_t> Applied(MysqlConnection& c, int source, int64_t after) {
+  sql::PreparedStatement& s =
+      c.Prepare("SELECT source_id FROM report_applied WHERE source = ? AND source_id > ?");
+  s.setInt(1, source);
+  s.setInt64(2, after);
+  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+  std::set<int64_t> ids;
+  while (rs->next()) ids.insert(rs->getInt64(1));
+  return ids;
+}
+
+void MarkApplied(MysqlConnection& c, int source, int64_t id, int64_t order_id, int64_t amount) {
+  sql::PreparedStatement& s = c.Prepare(
+      "INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES (?, ?, ?, ?)");
+  s.setInt(1, source);
+  s.setInt64(2, id);
+  s.setInt64(3, order_id);
+  s.setInt64(4, amount);
+  s.executeUpdate();
+}
+
+struct Contribution {
+  Dimension dimension;
+  std::string key;
+  int64_t orders = 0;
+  int64_t units = 0;
+  int64_t gmv_fen = 0;
+  int64_t refunds_fen = 0;
+  int64_t refunded_orders = 0;
+};
+
+// Adds to a session's sales row (and counts the buyer once per row when given).
+void Add(MysqlConnection& c, int64_t session_id, const std::string& brand_id,
+         const std::string& currency, const std::string& buyer_id, const Contribution& k) {
+  int64_t new_buyer = 0;
+  if (!buyer_id.empty()) {
+    sql::PreparedStatement& b = c.Prepare(
+        "INSERT IGNORE INTO report_session_buyers (session_id, dimension, dim_key, buyer_id) "
+        "VALUES (?, ?, ?, ?)");
+    b.setInt64(1, session_id);
+    b.setInt(2, k.dimension);
+    b.setString(3, k.key);
+    b.setString(4, buyer_id);
+    new_buyer = b.executeUpdate();
+  }
+  sql::PreparedStatement& s = c.Prepare(
+      "INSERT INTO report_session_sales (session_id, dimension, dim_key, brand_id, currency, "
+      "orders, buyers, units, gmv_fen, refunds_fen, refunded_orders) VALUES (?, ?, ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?) ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders), buyers = buyers + "
+      "VALUES(buyers), units = units + VALUES(units), gmv_fen = gmv_fen + VALUES(gmv_fen), "
+      "refunds_fen = refunds_fen + VALUES(refunds_fen), refunded_orders = refunded_orders + "
+      "VALUES(refunded_orders)");
+  s.setInt64(1, session_id);
+  s.setInt(2, k.dimension);
+  s.setString(3, k.key);
+  s.setString(4, brand_id);
+  s.setString(5, currency);
+  s.setInt64(6, k.orders);
+  s.setInt64(7, new_buyer);
+  s.setInt64(8, k.units);
+  s.setInt64(9, k.gmv_fen);
+  s.setInt64(10, k.refunds_fen);
+  s.setInt64(11, k.refunded_orders);
+  s.executeUpdate();
+}
+
+std::string ChannelKey(int channel) {
+  return v1::Channel_IsValid(channel) ? v1::Channel_Name(static_cast<v1::Channel>(channel))
+                                      : absl::StrCat(channel);
+}
+
+constexpr char kSessionSelect[] =
+    "SELECT s.id, s.brand_id, s.room_id, r.title, r.visibility, r.audiences, r.objective, "
+    "r.format, s.ended_at IS NULL, s.started_at, s.ended_at, s.duration_seconds, s.reach, "
+    "s.peak_concurrency, s.total_joins, t.currency, COALESCE(t.orders, 0), COALESCE(t.buyers, 0), "
+    "COALESCE(t.units, 0), COALESCE(t.gmv_fen, 0), COALESCE(t.refunds_fen, 0), "
+    "COALESCE(t.refunded_orders, 0) FROM room_sessions s JOIN rooms r ON r.id = s.room_id "
+    "LEFT JOIN report_session_sales t ON t.session_id = s.id AND t.dimension = 0 AND "
+    "t.dim_key = '' ";
+
+SessionRow ReadSession(sql::ResultSet& rs) {
+  SessionRow row;
+  row.session_id = rs.getInt64(1);
+  row.brand_id = rs.getString(2);
+  row.room_id = rs.getInt64(3);
+  row.title = rs.getString(4);
+  row.visibility = static_cast<v1::Visibility>(rs.getInt(5));
+  row.audiences = static_cast<uint32_t>(rs.getInt(6));
+  row.objective = static_cast<v1::Objective>(rs.getInt(7));
+  row.format = static_cast<v1::Format>(rs.getInt(8));
+  row.live = rs.getInt(9) != 0;
+  row.started_at = common::SqlTimeAt(rs, 10).value_or(absl::UnixEpoch());
+  row.ended_at = common::SqlTimeAt(rs, 11);
+  row.duration_seconds = rs.getInt64(12);
+  row.reach = rs.getInt64(13);
+  row.peak_concurrency = rs.getInt64(14);
+  row.total_joins = rs.getInt64(15);
+  if (!rs.isNull(16)) row.currency = rs.getString(16);
+  row.sales = Sales{rs.getInt64(17), rs.getInt64(18), rs.getInt64(19),
+                    rs.getInt64(20), rs.getInt64(21), rs.getInt64(22)};
+  return row;
+}
+
+}  // namespace
+
+absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<int> {
+    int64_t cursor = Cursor(c, "conversions");
+    std::set<int64_t> applied = Applied(c, kSourceConversions, cursor);
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT id, brand_id, order_id, session_id, buyer_id, amount_fen, currency, units, "
+        "channel, associate_id, paid_at FROM conversions WHERE id > ? ORDER BY id LIMIT ?");
+    s.setInt64(1, cursor);
+    s.setInt(2, limit);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    struct Row {
+      int64_t id, order_id, session_id, amount, units;
+      std::string brand_id, buyer_id, currency, associate_id;
+      int channel;
+      absl::Time paid_at;
+    };
+    std::vector<Row> rows;
+    while (rs->next()) {
+      rows.push_back(Row{rs->getInt64(1), rs->getInt64(3), rs->isNull(4) ? 0 : rs->getInt64(4),
+                         rs->getInt64(6), rs->getInt64(8), rs->getString(2), rs->getString(5),
+                         rs->getString(7), rs->getString(10), rs->getInt(9),
+                         common::SqlTimeAt(*rs, 11).value_or(absl::UnixEpoch())});
+    }
+    int count = 0;
+    bool settled = true;
+    int64_t next_cursor = cursor;
+    for (const Row& row : rows) {
+      settled = settled && row.paid_at < now - settle_;
+      if (settled) next_cursor = row.id;
+      if (applied.count(row.id) != 0) continue;
+      MarkApplied(c, kSourceConversions, row.id, row.order_id, row.amount);
+      ++count;
+      if (row.session_id == 0) continue;  // not bought from a livestream
+      std::vector<Contribution> parts = {
+          {kWhole, "", 1, row.units, row.amount},
+          {kChannel, ChannelKey(row.channel), 1, row.units, row.amount},
+          {kAssociate, row.associate_id, 1, row.units, row.amount}};
+      sql::PreparedStatement& l = c.Prepare(
+          "SELECT product_id, SUM(quantity), SUM(line_total_fen) FROM order_lines WHERE "
+          "order_id = ? GROUP BY product_id");
+      l.setInt64(1, row.order_id);
+      std::unique_ptr<sql::ResultSet> lines(l.executeQuery());
+      while (lines->next()) {
+        parts.push_back({kProduct, absl::StrCat(lines->getInt64(1)), 1, lines->getInt64(2),
+                         lines->getInt64(3)});
+      }
+      for (const Contribution& part : parts) {
+        Add(c, row.session_id, row.brand_id, row.currency, row.buyer_id, part);
+      }
+    }
+    SetCursor(c, "conversions", next_cursor);
+    return count;
+  });
+}
+
+absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<int> {
+    int64_t cursor = Cursor(c, "refunds");
+    std::set<int64_t> applied = Applied(c, kSourceRefunds, cursor);
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT id, order_id, amount_fen, status, created_at FROM refunds WHERE id > ? ORDER BY "
+        "id LIMIT ?");
+    s.setInt64(1, cursor);
+    s.setInt(2, limit);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    struct Row {
+      int64_t id, order_id, amount;
+      int status;
+      absl::Time created_at;
+    };
+    std::vector<Row> rows;
+    while (rs->next()) {
+      rows.push_back(Row{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3), rs->getInt(4),
+                         common::SqlTimeAt(*rs, 5).value_or(absl::UnixEpoch())});
+    }
+    int count = 0;
+    bool settled = true;
+    int64_t next_cursor = cursor;
+    for (const Row& row : rows) {
+      settled = settled && row.created_at < now - settle_;
+      if (settled) next_cursor = row.id;
+      if (applied.count(row.id) != 0) continue;
+      // A refund WeChat Pay gave up on gave nothing back (counted as requested meanwhile).
+      int64_t amount = row.status == kRefundFailed ? 0 : row.amount;
+      MarkApplied(c, kSourceRefunds, row.id, row.order_id, amount);
+      ++count;
+      sql::PreparedStatement& conv = c.Prepare(
+          "SELECT session_id, brand_id, currency, channel, associate_id, amount_fen FROM "
+          "conversions WHERE order_id = ?");
+      conv.setInt64(1, row.order_id);
+      std::unique_ptr<sql::ResultSet> paid(conv.executeQuery());
+      if (!paid->next() || paid->isNull(1) || amount == 0) continue;
+      int64_t session_id = paid->getInt64(1);
+      std::string brand_id = paid->getString(2), currency = paid->getString(3);
+      std::string channel = ChannelKey(paid->getInt(4)), associate = paid->getString(5);
+      int64_t order_amount = paid->getInt64(6);
+      sql::PreparedStatement& sum = c.Prepare(
+          "SELECT COALESCE(SUM(amount_fen), 0) FROM report_applied WHERE order_id = ? AND "
+          "source = ?");
+      sum.setInt64(1, row.order_id);
+      sum.setInt(2, kSourceRefunds);
+      std::unique_ptr<sql::ResultSet> total(sum.executeQuery());
+      total->next();
+      int64_t refunded = total->getInt64(1);
+      // Refunded in full by this refund: counted once, when the sum reaches the amount paid.
+      int64_t in_full = refunded >= order_amount && refunded - amount < order_amount ? 1 : 0;
+      for (const auto& [dimension, key] : std::vector<std::pair<Dimension, std::string>>{
+               {kWhole, ""}, {kChannel, channel}, {kAssociate, associate}}) {
+        Contribution part{dimension, key};
+        part.refunds_fen = amount;
+        part.refunded_orders = in_full;
+        Add(c, session_id, brand_id, currency, "", part);
+      }
+    }
+    SetCursor(c, "refunds", next_cursor);
+    return count;
+  });
+}
+
+absl::StatusOr<std::optional<SessionRow>> MysqlReportStore::GetSession(int64_t session_id) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::optional<SessionRow>> {
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(kSessionSelect, "WHERE s.id = ?"));
+    s.setInt64(1, session_id);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    if (!rs->next()) return std::optional<SessionRow>();
+    return std::optional<SessionRow>(ReadSession(*rs));
+  });
+}
+
+absl::StatusOr<std::vector<BreakdownRow>> MysqlReportStore::GetBreakdowns(int64_t session_id) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<BreakdownRow>> {
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT dimension, dim_key, currency, orders, buyers, units, gmv_fen, refunds_fen, "
+        "refunded_orders FROM report_session_sales WHERE session_id = ? AND dimension > 0 "
+        "ORDER BY dimension, gmv_fen DESC, dim_key");
+    s.setInt64(1, session_id);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    std::vector<BreakdownRow> rows;
+    while (rs->next()) {
+      rows.push_back(BreakdownRow{static_cast<Dimension>(rs->getInt(1)), rs->getString(2),
+                                  rs->getString(3),
+                                  Sales{rs->getInt64(4), rs->getInt64(5), rs->getInt64(6),
+                                        rs->getInt64(7), rs->getInt64(8), rs->getInt64(9)}});
+    }
+    return rows;
+  });
+}
+
+absl::StatusOr<std::vector<SessionRow>> MysqlReportStore::ListSessions(const std::string& brand_id,
+                                                                       absl::Time from,
+                                                                       absl::Time to) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<SessionRow>> {
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        kSessionSelect,
+        "WHERE s.brand_id = ? AND s.started_at >= ? AND s.started_at < ? ORDER BY s.started_at "
+        "DESC, s.id DESC"));
+    s.setString(1, brand_id);
+    s.setDateTime(2, ToSqlTime(from));
+    s.setDateTime(3, ToSqlTime(to));
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    std::vector<SessionRow> rows;
+    while (rs->next()) rows.push_back(ReadSession(*rs));
+    return rows;
+  });
+}
+
+}  // namespace livecommerce::report

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/common/mysql_client.h"
+#include "services/report/domain/report.h"
+
+namespace livecommerce::report {
+
+enum Dimension : int { kWhole = 0, kChannel = 1, kAssociate = 2, kProduct = 3 };
+
+struct BreakdownRow {
+  Dimension dimension = kWhole;
+  std::string key;
+  std::string currency;
+  Sales sales;
+};
+
+// The report aggregates in MySQL, and the consumer that keeps them up to date from the order
+// service's conversions (paid orders) and refunds. Each Apply* call is one transaction that reads
+// the rows after its cursor, applies those not applied before (report_applied makes a row count
+// once) and moves the cursor up to the rows older than `settle`: rows are read again until then,
+// so one committed late with a smaller id is not skipped.
+class MysqlReportStore {
+ public:
+  explicit MysqlReportStore(common::MysqlPool& pool, absl::Duration settle = absl::Seconds(2))
+      : pool_(pool), settle_(settle) {}
+
+  // Paid orders into session sales (whole, by channel, associate and product); how many applied.
+  absl::StatusOr<int> ApplyConversions(absl::Time now, int limit);
+  // Refunds into session refunds (whole, by channel and associate); how many applied.
+  absl::StatusOr<int> ApplyRefunds(absl::Time now, int limit);
+
+  // A session of the room service with its room's settings and sales; nullopt when unknown.
+  absl::StatusOr<std::optional<SessionRow>> GetSession(int64_t session_id);
+  absl::StatusOr<std::vector<BreakdownRow>> GetBreakdowns(int64_t session_id);
+  // Sessions of a brand started in [from, to), newest first.
+  absl::StatusOr<std::vector<SessionRow>> ListSessions(const std::string& brand_id, absl::Time from,
+                                                       absl::Time to);
+
+ private:
+  common::MysqlPool& pool_;
+  absl::Duration settle_;
+};
+
+}  // namespace livecommerce::report

@@ -1,0 +1,378 @@
+// Reports on a fixed data set (rooms, sessions, paid orders, refunds written as the room and order
+// services write them) with hand-checked numbers; replays; authorisation.
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/clock.h"
+#include "services/common/grpc_server.h"
+#include "services/common/principal.h"
+#include "services/common/proto_util.h"
+#include "services/report/api/report_service.h"
+#include "tests/support/test_env.h"
+
+namespace livecommerce::report {
+namespace {
+
+using common::Principal;
+using common::Role;
+
+constexpr char kBrand[] = "maison";
+const absl::Time kDay = absl::FromUnixSeconds(1795000000);
+
+// Sessions here have all ended: nothing asks the room service.
+class NoLiveStats final : public LiveStats {
+ public:
+  absl::StatusOr<LiveFigures> Figures(const std::string&, int64_t) override {
+    return absl::UnavailableError("no live session in these tests");
+  }
+};
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mysql_ = livecommerce::testing::ConnectTestMysql(
+        {"report_session_buyers", "report_session_sales", "report_applied", "report_cursors",
+         "order_outbox", "refunds", "conversions", "payments", "order_lines", "orders",
+         "room_invites", "room_sessions", "rooms"});
+    ASSERT_NE(mysql_, nullptr);
+    store_ = std::make_unique<MysqlReportStore>(*mysql_);
+    service_ = std::make_unique<ReportServiceImpl>(*store_, live_, clock_, codec_);
+    server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
+    stub_ = v1::ReportService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+
+    // Private client session A1; public sessions B1 and B2 of another room.
+    room_a_ = Room("VIP preview", 2, 1u << 2, 2, 2);
+    room_b_ = Room("Spring show", 1, 1u << 1, 1, 1);
+    a1_ = Session(room_a_, kDay, 200, 80, 260);
+    b1_ = Session(room_b_, kDay + absl::Hours(2), 10000, 3000, 15000);
+    b2_ = Session(room_b_, kDay + absl::Hours(26), 5000, 1500, 7000);
+    // A1: alice twice by invite (associate sa-1), bob by share link (sa-2).
+    int64_t o1 = Paid(a1_, "alice", 1, "sa-1", {{11, 2, 300000}});
+    Paid(a1_, "alice", 1, "sa-1", {{12, 1, 100000}});
+    int64_t o3 = Paid(a1_, "bob", 2, "sa-2", {{11, 1, 200000}});
+    Paid(b1_, "carol", 6, "", {{12, 1, 50000}});
+    Paid(b2_, "dave", 6, "", {{12, 1, 80000}});
+    Paid(b2_, "erin", 6, "", {{13, 1, 80000}});
+    Paid(0, "frank", 5, "", {{13, 1, 70000}});  // not from a livestream
+    Refund(o3, "r1", 200000);                   // in full
+    Refund(o1, "r2", 50000);                    // in part
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  void Exec(const std::string& sql, const std::vector<std::string>& params) {
+    absl::Status s = mysql_->Run([&](common::MysqlConnection& c) -> absl::Status {
+      sql::PreparedStatement& p = c.Prepare(sql);
+      for (size_t i = 0; i < params.size(); ++i) p.setString(static_cast<int>(i + 1), params[i]);
+      p.executeUpdate();
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  int64_t LastId() {
+    return *mysql_->Run(
+        [&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> { return c.LastInsertId(); });
+  }
+  int64_t Room(const std::string& title, int visibility, uint32_t audiences, int objective,
+               int format) {
+    return *mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+      sql::PreparedStatement& p = c.Prepare(
+          "INSERT INTO rooms (brand_id, title, description, scheduled_start, visibility, "
+          "audiences, objective, format, status, created_by, created_at, updated_at) VALUES (?, "
+          "?, '', ?, ?, ?, ?, ?, 3, 'ops', ?, ?)");
+      std::string t = common::ToSqlTime(kDay);
+      p.setString(1, kBrand);
+      p.setString(2, title);
+      p.setString(3, t);
+      p.setInt(4, visibility);
+      p.setInt(5, static_cast<int>(audiences));
+      p.setInt(6, objective);
+      p.setInt(7, format);
+      p.setString(8, t);
+      p.setString(9, t);
+      p.executeUpdate();
+      return c.LastInsertId();
+    });
+  }
+  int64_t Session(int64_t room, absl::Time started, int64_t reach, int64_t peak, int64_t joins) {
+    return *mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+      sql::PreparedStatement& p = c.Prepare(
+          "INSERT INTO room_sessions (brand_id, room_id, status, presence_buckets, started_at, "
+          "ended_at, reach, peak_concurrency, total_joins, duration_seconds) VALUES (?, ?, 2, 4, "
+          "?, ?, ?, ?, ?, 3600)");
+      p.setString(1, kBrand);
+      p.setInt64(2, room);
+      p.setString(3, common::ToSqlTime(started));
+      p.setString(4, common::ToSqlTime(started + absl::Hours(1)));
+      p.setInt64(5, reach);
+      p.setInt64(6, peak);
+      p.setInt64(7, joins);
+      p.executeUpdate();
+      return c.LastInsertId();
+    });
+  }
+  struct Line {
+    int64_t product_id, quantity, total_fen;
+  };
+  // A paid order with its lines and conversion, as the order service writes them.
+  int64_t Paid(int64_t session, const std::string& buyer, int channel, const std::string& associate,
+               const std::vector<Line>& lines) {
+    int64_t total = 0, units = 0;
+    for (const Line& l : lines) {
+      total += l.total_fen;
+      units += l.quantity;
+    }
+    std::string paid_at = common::ToSqlTime(kDay + absl::Minutes(++orders_));
+    std::string sid = session == 0 ? "" : absl::StrCat(session);
+    return *mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+      sql::PreparedStatement& o = c.Prepare(
+          "INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, status, "
+          "total_fen, session_id, channel, associate_id, address, provider, paid_at, created_at, "
+          "updated_at) VALUES (?, ?, ?, REPEAT('0', 64), 2, ?, NULLIF(?, ''), ?, ?, '', 1, ?, ?, "
+          "?)");
+      o.setString(1, kBrand);
+      o.setString(2, buyer);
+      o.setString(3, absl::StrCat("k", orders_));
+      o.setInt64(4, total);
+      o.setString(5, sid);
+      o.setInt(6, channel);
+      o.setString(7, associate);
+      o.setString(8, paid_at);
+      o.setString(9, paid_at);
+      o.setString(10, paid_at);
+      o.executeUpdate();
+      int64_t id = c.LastInsertId();
+      int n = 0;
+      for (const Line& l : lines) {
+        sql::PreparedStatement& s = c.Prepare(
+            "INSERT INTO order_lines (order_id, line_no, brand_id, product_id, sku_id, quantity, "
+            "unit_price_fen, line_total_fen, reservation_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)");
+        s.setInt64(1, id);
+        s.setInt(2, ++n);
+        s.setString(3, kBrand);
+        s.setInt64(4, l.product_id);
+        s.setInt64(5, l.quantity);
+        s.setInt64(6, l.total_fen / l.quantity);
+        s.setInt64(7, l.total_fen);
+        s.setString(8, absl::StrCat("o", id, "-l", n));
+        s.executeUpdate();
+      }
+      sql::PreparedStatement& v = c.Prepare(
+          "INSERT INTO conversions (brand_id, order_id, session_id, buyer_id, amount_fen, "
+          "currency, units, channel, associate_id, paid_at) VALUES (?, ?, NULLIF(?, ''), ?, ?, "
+          "'CNY', ?, ?, ?, ?)");
+      v.setString(1, kBrand);
+      v.setInt64(2, id);
+      v.setString(3, sid);
+      v.setString(4, buyer);
+      v.setInt64(5, total);
+      v.setInt64(6, units);
+      v.setInt(7, channel);
+      v.setString(8, associate);
+      v.setString(9, paid_at);
+      v.executeUpdate();
+      return id;
+    });
+  }
+  void Refund(int64_t order, const std::string& key, int64_t amount) {
+    std::string at = common::ToSqlTime(kDay + absl::Hours(3));
+    Exec(
+        "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
+        "status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, 'CNY', '', 2, 'ops', "
+        "?, ?)",
+        {kBrand, absl::StrCat(order), key, absl::StrCat(amount), at, at});
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(Role role, const std::string& brand = kBrand) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    common::AttachPrincipal(
+        *c, codec_.Encode(Principal{role, brand, "someone", clock_.Now() + absl::Hours(1)}));
+    return c;
+  }
+  v1::SessionReport Report(int64_t session) {
+    v1::GetSessionReportRequest r;
+    r.set_session_id(absl::StrCat(session));
+    v1::GetSessionReportResponse out;
+    grpc::Status s = stub_->GetSessionReport(As(Role::kOps).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.report();
+  }
+  v1::ListSessionReportsRequest Period() {
+    v1::ListSessionReportsRequest r;
+    r.set_brand_id(kBrand);
+    common::ToTimestamp(kDay - absl::Hours(1), r.mutable_from());
+    common::ToTimestamp(kDay + absl::Hours(48), r.mutable_to());
+    return r;
+  }
+  static std::map<std::string, v1::SalesFigures> ByKey(
+      const google::protobuf::RepeatedPtrField<v1::SalesBreakdown>& rows) {
+    std::map<std::string, v1::SalesFigures> out;
+    for (const auto& row : rows) out[row.key()] = row.sales();
+    return out;
+  }
+
+  common::FakeClock clock_{kDay + absl::Hours(72)};
+  common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
+  NoLiveStats live_;
+  std::unique_ptr<common::MysqlPool> mysql_;
+  std::unique_ptr<MysqlReportStore> store_;
+  std::unique_ptr<ReportServiceImpl> service_;
+  std::unique_ptr<common::GrpcServer> server_;
+  std::unique_ptr<v1::ReportService::Stub> stub_;
+  int64_t room_a_ = 0, room_b_ = 0, a1_ = 0, b1_ = 0, b2_ = 0;
+  int orders_ = 0;
+};
+
+TEST_F(ReportTest, SessionReportAddsUpByHand) {
+  ASSERT_EQ(*service_->ConsumeOnce(), 9);  // 7 paid orders, 2 refunds
+  v1::SessionReport a = Report(a1_);
+  EXPECT_EQ(a.title(), "VIP preview");
+  EXPECT_EQ(a.visibility(), v1::VISIBILITY_PRIVATE);
+  EXPECT_FALSE(a.live());
+  EXPECT_EQ(a.reach(), 200);
+  EXPECT_EQ(a.peak_concurrency(), 80);
+  EXPECT_EQ(a.total_joins(), 260);
+  EXPECT_EQ(a.sales().orders(), 3);
+  EXPECT_EQ(a.sales().buyers(), 2);
+  EXPECT_EQ(a.sales().units(), 4);
+  EXPECT_EQ(a.sales().gmv().amount_fen(), 600000);
+  EXPECT_EQ(a.sales().refunds().amount_fen(), 250000);
+  EXPECT_EQ(a.sales().net_sales().amount_fen(), 350000);
+  EXPECT_EQ(a.sales().refunded_orders(), 1);
+  EXPECT_EQ(a.conversion_rate_bp(), 100);  // 2 buyers / 200 reached
+  EXPECT_EQ(a.average_order_value().amount_fen(), 200000);
+  auto channels = ByKey(a.by_channel());
+  ASSERT_EQ(channels.size(), 2u);
+  EXPECT_EQ(channels["CHANNEL_INVITE"].orders(), 2);
+  EXPECT_EQ(channels["CHANNEL_INVITE"].buyers(), 1);
+  EXPECT_EQ(channels["CHANNEL_INVITE"].gmv().amount_fen(), 400000);
+  EXPECT_EQ(channels["CHANNEL_INVITE"].refunds().amount_fen(), 50000);
+  EXPECT_EQ(channels["CHANNEL_INVITE"].refunded_orders(), 0);
+  EXPECT_EQ(channels["CHANNEL_SHARE_LINK"].refunds().amount_fen(), 200000);
+  EXPECT_EQ(channels["CHANNEL_SHARE_LINK"].refunded_orders(), 1);
+  auto associates = ByKey(a.by_associate());
+  EXPECT_EQ(associates["sa-1"].units(), 3);
+  EXPECT_EQ(associates["sa-2"].net_sales().amount_fen(), 0);
+  auto products = ByKey(a.by_product());
+  ASSERT_EQ(products.size(), 2u);
+  EXPECT_EQ(products["11"].orders(), 2);
+  EXPECT_EQ(products["11"].buyers(), 2);
+  EXPECT_EQ(products["11"].units(), 3);
+  EXPECT_EQ(products["11"].gmv().amount_fen(), 500000);
+  EXPECT_EQ(products["12"].gmv().amount_fen(), 100000);
+
+  v1::SessionReport b2 = Report(b2_);
+  EXPECT_EQ(b2.sales().buyers(), 2);
+  EXPECT_EQ(b2.conversion_rate_bp(), 4);  // 2 / 5000
+  EXPECT_EQ(ByKey(b2.by_associate())[""].orders(), 2);
+}
+
+TEST_F(ReportTest, ReplayedEventsCountOnce) {
+  ASSERT_EQ(*service_->ConsumeOnce(), 9);
+  EXPECT_EQ(*service_->ConsumeOnce(), 0);
+  // Everything read again from the start (a lost cursor): nothing is counted twice.
+  ASSERT_TRUE(mysql_
+                  ->Run([](common::MysqlConnection& c) -> absl::Status {
+                    c.Execute("UPDATE report_cursors SET last_id = 0");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(*service_->ConsumeOnce(), 0);
+  v1::SessionReport a = Report(a1_);
+  EXPECT_EQ(a.sales().orders(), 3);
+  EXPECT_EQ(a.sales().buyers(), 2);
+  EXPECT_EQ(a.sales().refunds().amount_fen(), 250000);
+  // A late refund arrives and is counted once; the order is now refunded in full.
+  Refund(*mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+    std::unique_ptr<sql::ResultSet> rs(
+        c.Prepare("SELECT order_id FROM refunds WHERE refund_key = 'r2'").executeQuery());
+    rs->next();
+    return rs->getInt64(1);
+  }),
+         "r3", 250000);
+  EXPECT_EQ(*service_->ConsumeOnce(), 1);
+  EXPECT_EQ(*service_->ConsumeOnce(), 0);
+  a = Report(a1_);
+  EXPECT_EQ(a.sales().refunds().amount_fen(), 500000);
+  EXPECT_EQ(a.sales().refunded_orders(), 2);
+  EXPECT_EQ(a.sales().gmv().amount_fen(), 600000);  // GMV is before refunds
+}
+
+TEST_F(ReportTest, AcrossSessionsWithSegmentsAndCorrelation) {
+  ASSERT_EQ(*service_->ConsumeOnce(), 9);
+  v1::ListSessionReportsResponse out;
+  grpc::Status s = stub_->ListSessionReports(As(Role::kFinance).get(), Period(), &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.matched(), 3);
+  ASSERT_EQ(out.sessions_size(), 3);
+  EXPECT_EQ(out.sessions(0).session_id(), absl::StrCat(b2_));  // newest first
+  EXPECT_EQ(out.correlation_sample_size(), 3);
+  EXPECT_NEAR(out.reach_conversion_correlation(), -0.8733587925, 1e-6);  // computed by hand
+  std::map<std::string, v1::SegmentSummary> segments;
+  for (const auto& seg : out.segments()) segments[seg.dimension() + "/" + seg.value()] = seg;
+  EXPECT_EQ(segments["visibility/VISIBILITY_PUBLIC"].sessions(), 2);
+  EXPECT_EQ(segments["visibility/VISIBILITY_PUBLIC"].reach(), 15000);
+  EXPECT_EQ(segments["visibility/VISIBILITY_PUBLIC"].buyers(), 3);
+  EXPECT_EQ(segments["visibility/VISIBILITY_PUBLIC"].conversion_rate_bp(), 2);
+  EXPECT_EQ(segments["visibility/VISIBILITY_PRIVATE"].conversion_rate_bp(), 100);
+  EXPECT_EQ(segments["audience/AUDIENCE_CLIENTS"].gmv().amount_fen(), 600000);
+
+  // Filtered and sorted: private sessions only; by conversion.
+  v1::ListSessionReportsRequest r = Period();
+  r.set_sort(v1::SESSION_SORT_CONVERSION);
+  ASSERT_TRUE(stub_->ListSessionReports(As(Role::kOps).get(), r, &out).ok());
+  EXPECT_EQ(out.sessions(0).session_id(), absl::StrCat(a1_));
+  r.set_visibility(v1::VISIBILITY_PUBLIC);
+  out.Clear();
+  ASSERT_TRUE(stub_->ListSessionReports(As(Role::kOps).get(), r, &out).ok());
+  EXPECT_EQ(out.matched(), 2);
+  EXPECT_EQ(out.sessions(0).session_id(), absl::StrCat(b2_));  // 4 bp before 1 bp
+
+  v1::ExportSessionReportsCsvResponse csv;
+  ASSERT_TRUE(stub_->ExportSessionReportsCsv(As(Role::kFinance).get(), Period(), &csv).ok());
+  EXPECT_EQ(std::count(csv.csv().begin(), csv.csv().end(), '\n'), 4);  // header and 3 rows
+  EXPECT_NE(csv.csv().find(absl::StrCat(a1_, ",", room_a_, ",VIP preview,VISIBILITY_PRIVATE")),
+            std::string::npos)
+      << csv.csv();
+}
+
+TEST_F(ReportTest, OnlyStaffOfTheBrandReadReportsAndBadInputNamesTheField) {
+  ASSERT_TRUE(service_->ConsumeOnce().ok());
+  v1::GetSessionReportRequest get;
+  get.set_session_id(absl::StrCat(a1_));
+  v1::GetSessionReportResponse report;
+  EXPECT_EQ(stub_->GetSessionReport(As(Role::kViewer).get(), get, &report).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->GetSessionReport(As(Role::kAssociate).get(), get, &report).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->GetSessionReport(As(Role::kOps, "rival").get(), get, &report).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListSessionReportsResponse list;
+  EXPECT_EQ(stub_->ListSessionReports(As(Role::kOps, "rival").get(), Period(), &list).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ListSessionReportsRequest bad = Period();
+  bad.clear_from();
+  grpc::Status s = stub_->ListSessionReports(As(Role::kOps).get(), bad, &list);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("from", 0), 0u) << s.error_message();
+  bad = Period();
+  bad.set_limit(20000);
+  s = stub_->ListSessionReports(As(Role::kOps).get(), bad, &list);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("limit", 0), 0u) << s.error_message();
+  get.set_session_id("abc");
+  s = stub_->GetSessionReport(As(Role::kOps).get(), get, &report);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace livecommerce::report

@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include "services/report/domain/report.h"
+
+namespace livecommerce::report {
+namespace {
+
+SessionRow Row(int64_t id, int64_t reach, int64_t buyers, int64_t gmv) {
+  SessionRow row;
+  row.session_id = id;
+  row.reach = reach;
+  row.sales.buyers = buyers;
+  row.sales.orders = buyers;
+  row.sales.gmv_fen = gmv;
+  row.started_at = absl::FromUnixSeconds(1700000000 + id);
+  return row;
+}
+
+TEST(ReportMathTest, RatesAreIntegerAndRoundDown) {
+  EXPECT_EQ(ConversionRateBp(3, 200), 150);
+  EXPECT_EQ(ConversionRateBp(1, 30000), 0);  // 0.33 bp
+  EXPECT_EQ(ConversionRateBp(2, 3), 6666);
+  EXPECT_EQ(ConversionRateBp(5, 0), 0);
+  EXPECT_EQ(AverageOrderValueFen(1001, 3), 333);
+  EXPECT_EQ(AverageOrderValueFen(1001, 0), 0);
+}
+
+TEST(ReportMathTest, PearsonMatchesKnownValues) {
+  // x 1..5 against 2, 4, 5, 4, 5: r = 6 / sqrt(60).
+  EXPECT_NEAR(Pearson({1, 2, 3, 4, 5}, {2, 4, 5, 4, 5}), 0.7745966692, 1e-9);
+  EXPECT_NEAR(Pearson({1, 2, 3}, {7, 5, 3}), -1.0, 1e-12);
+  EXPECT_EQ(Pearson({1, 2, 3}, {4, 4, 4}), 0);  // no variance
+  EXPECT_EQ(Pearson({1}, {2}), 0);
+}
+
+TEST(ReportMathTest, CorrelationSkipsSessionsWithoutReach) {
+  std::vector<SessionRow> rows = {Row(1, 200, 2, 0), Row(2, 10000, 1, 0), Row(3, 5000, 2, 0),
+                                  Row(4, 0, 0, 0)};
+  Correlation c = ReachConversionCorrelation(rows);
+  EXPECT_EQ(c.sample_size, 3);
+  EXPECT_NEAR(c.r, -0.8733587925, 1e-9);  // computed independently
+}
+
+TEST(ReportMathTest, SortsAsAskedWithNewestBreakingTies) {
+  std::vector<SessionRow> rows = {Row(1, 200, 2, 500), Row(2, 10000, 1, 900), Row(3, 300, 3, 500)};
+  Sort(rows, v1::SESSION_SORT_REACH);
+  EXPECT_EQ(rows[0].session_id, 2);
+  Sort(rows, v1::SESSION_SORT_CONVERSION);  // 3/300 = 2/200: newest first
+  EXPECT_EQ(rows[0].session_id, 3);
+  EXPECT_EQ(rows[1].session_id, 1);
+  Sort(rows, v1::SESSION_SORT_GMV);
+  EXPECT_EQ(rows[0].session_id, 2);
+  Sort(rows, v1::SESSION_SORT_UNSPECIFIED);
+  EXPECT_EQ(rows[0].session_id, 3);
+}
+
+TEST(ReportMathTest, SegmentsAndFilters) {
+  SessionRow a = Row(1, 200, 2, 600000);
+  a.visibility = v1::VISIBILITY_PRIVATE;
+  a.audiences = (1u << v1::AUDIENCE_CLIENTS) | (1u << v1::AUDIENCE_PROSPECTS);
+  SessionRow b = Row(2, 10000, 1, 50000);
+  b.visibility = v1::VISIBILITY_PUBLIC;
+  b.audiences = 1u << v1::AUDIENCE_FOLLOWERS;
+  std::vector<v1::SegmentSummary> segments = Segments({a, b});
+  int found = 0;
+  for (const v1::SegmentSummary& s : segments) {
+    if (s.dimension() == "audience" && s.value() == "AUDIENCE_PROSPECTS") {
+      EXPECT_EQ(s.sessions(), 1);
+      EXPECT_EQ(s.conversion_rate_bp(), 100);
+      ++found;
+    }
+    if (s.dimension() == "objective") {
+      EXPECT_EQ(s.sessions(), 2);
+      EXPECT_EQ(s.reach(), 10200);
+      EXPECT_EQ(s.gmv().amount_fen(), 650000);
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, 2);
+  v1::ListSessionReportsRequest filter;
+  filter.set_audience(v1::AUDIENCE_CLIENTS);
+  EXPECT_TRUE(Matches(a, filter));
+  EXPECT_FALSE(Matches(b, filter));
+  filter.set_audience(v1::AUDIENCE_UNSPECIFIED);
+  filter.set_visibility(v1::VISIBILITY_PUBLIC);
+  EXPECT_FALSE(Matches(a, filter));
+  EXPECT_TRUE(Matches(b, filter));
+}
+
+TEST(ReportMathTest, CsvQuotesWhatNeedsQuoting) {
+  SessionRow row = Row(7, 200, 2, 600000);
+  row.title = "Spring \"private\", VIP";
+  row.sales.refunds_fen = 250000;
+  std::string csv = ToCsv({row});
+  EXPECT_EQ(csv.rfind("session_id,room_id,title,", 0), 0u);
+  EXPECT_NE(csv.find("\"Spring \"\"private\"\", VIP\""), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",600000,250000,350000,0,100,300000\r\n"), std::string::npos) << csv;
+}
+
+}  // namespace
+}  // namespace livecommerce::report
