@@ -42,5 +42,6 @@ CREATE TABLE report_session_buyers (
   dimension           TINYINT         NOT NULL,
   dim_key             VARCHAR(128)    NOT NULL,
   buyer_id            VARCHAR(128)    NOT NULL,
-  PRIMARY KEY (session_id, dimension, dim_key, buyer_id)
+  PRIMARY KEY (session_id, dimension, dim_key, buyer_id),
+  KEY idx_report_session_buyers_buyer (session_id, buyer_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -133,7 +133,7 @@ absl::StatusOr<int> ReportServiceImpl::ConsumeOnce() {
   absl::Time now = clock_.Now();
   int applied = 0;
   for (int pass = 0; pass < 20; ++pass) {
-    LC_ASSIGN_OR_RETURN(int conversions, store_.ApplyConversions(now, 500));
+    LC_ASSIGN_OR_RETURN(int conversions, store_.ApplyConversions(now, 2000));
     LC_ASSIGN_OR_RETURN(int refunds, store_.ApplyRefunds(now, 500));
     applied += conversions + refunds;
     if (conversions + refunds == 0) break;

@@ -6,9 +6,11 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "livecommerce/v1/order.pb.h"
+#include "services/common/mysql_batcher.h"
 #include "services/common/status.h"
 
 namespace livecommerce::report {
@@ -163,41 +165,153 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
       absl::Time paid_at;
     };
     std::vector<Row> rows;
-    while (rs->next()) {
-      rows.push_back(Row{rs->getInt64(1), rs->getInt64(3), rs->isNull(4) ? 0 : rs->getInt64(4),
-                         rs->getInt64(6), rs->getInt64(8), rs->getString(2), rs->getString(5),
-                         rs->getString(7), rs->getString(10), rs->getInt(9),
-                         common::SqlTimeAt(*rs, 11).value_or(absl::UnixEpoch())});
-    }
-    int count = 0;
     bool settled = true;
     int64_t next_cursor = cursor;
-    for (const Row& row : rows) {
+    while (rs->next()) {
+      Row row{rs->getInt64(1),
+              rs->getInt64(3),
+              rs->isNull(4) ? 0 : rs->getInt64(4),
+              rs->getInt64(6),
+              rs->getInt64(8),
+              rs->getString(2),
+              rs->getString(5),
+              rs->getString(7),
+              rs->getString(10),
+              rs->getInt(9),
+              common::SqlTimeAt(*rs, 11).value_or(absl::UnixEpoch())};
       settled = settled && row.paid_at < now - settle_;
       if (settled) next_cursor = row.id;
-      if (applied.count(row.id) != 0) continue;
-      MarkApplied(c, kSourceConversions, row.id, row.order_id, row.amount);
-      ++count;
-      if (row.session_id == 0) continue;  // not bought from a livestream
-      std::vector<Contribution> parts = {
-          {kWhole, "", 1, row.units, row.amount},
-          {kChannel, ChannelKey(row.channel), 1, row.units, row.amount},
-          {kAssociate, row.associate_id, 1, row.units, row.amount}};
-      sql::PreparedStatement& l = c.Prepare(
-          "SELECT product_id, SUM(quantity), SUM(line_total_fen) FROM order_lines WHERE "
-          "order_id = ? GROUP BY product_id");
-      l.setInt64(1, row.order_id);
-      std::unique_ptr<sql::ResultSet> lines(l.executeQuery());
-      while (lines->next()) {
-        parts.push_back({kProduct, absl::StrCat(lines->getInt64(1)), 1, lines->getInt64(2),
-                         lines->getInt64(3)});
-      }
-      for (const Contribution& part : parts) {
-        Add(c, row.session_id, row.brand_id, row.currency, row.buyer_id, part);
-      }
+      if (applied.count(row.id) == 0) rows.push_back(std::move(row));
     }
+    // Each row applied once: recorded in the same transaction as its sums.
+    common::ForEachChunk(rows.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& m = c.Prepare(absl::StrCat(
+          "INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES ",
+          common::Placeholders(count, 4)));
+      int p = 1;
+      for (size_t i = 0; i < count; ++i) {
+        m.setInt(p++, kSourceConversions);
+        m.setInt64(p++, rows[offset + i].id);
+        m.setInt64(p++, rows[offset + i].order_id);
+        m.setInt64(p++, rows[offset + i].amount);
+      }
+      m.executeUpdate();
+    });
+    // Orders bought in a session, with their lines by product.
+    std::vector<const Row*> in_session;
+    for (const Row& row : rows) {
+      if (row.session_id != 0) in_session.push_back(&row);
+    }
+    std::map<int64_t, std::vector<std::tuple<int64_t, int64_t, int64_t>>> lines;
+    common::ForEachChunk(in_session.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& l = c.Prepare(
+          absl::StrCat("SELECT order_id, product_id, SUM(quantity), SUM(line_total_fen) FROM "
+                       "order_lines WHERE order_id IN ",
+                       common::Placeholders(1, count), " GROUP BY order_id, product_id"));
+      for (size_t i = 0; i < count; ++i) {
+        l.setInt64(static_cast<int>(i + 1), in_session[offset + i]->order_id);
+      }
+      std::unique_ptr<sql::ResultSet> r(l.executeQuery());
+      while (r->next()) {
+        lines[r->getInt64(1)].emplace_back(r->getInt64(2), r->getInt64(3), r->getInt64(4));
+      }
+    });
+    // What the batch adds to each (session, dimension, key), and who bought there.
+    using Key = std::tuple<int64_t, int, std::string>;
+    struct Sum {
+      std::string brand_id, currency;
+      Contribution add;
+    };
+    std::map<Key, Sum> sums;
+    std::set<std::tuple<int64_t, int, std::string, std::string>> buyers;
+    std::set<int64_t> sessions;
+    std::set<std::string> buyer_ids;
+    auto add = [&](const Row& row, Dimension dimension, const std::string& key, int64_t units,
+                   int64_t gmv) {
+      Sum& sum = sums[{row.session_id, dimension, key}];
+      sum.brand_id = row.brand_id;
+      sum.currency = row.currency;
+      sum.add.dimension = dimension;
+      sum.add.key = key;
+      sum.add.orders += 1;
+      sum.add.units += units;
+      sum.add.gmv_fen += gmv;
+      if (!row.buyer_id.empty()) buyers.emplace(row.session_id, dimension, key, row.buyer_id);
+    };
+    for (const Row* row : in_session) {
+      add(*row, kWhole, "", row->units, row->amount);
+      add(*row, kChannel, ChannelKey(row->channel), row->units, row->amount);
+      add(*row, kAssociate, row->associate_id, row->units, row->amount);
+      for (const auto& [product, units, gmv] : lines[row->order_id]) {
+        add(*row, kProduct, absl::StrCat(product), units, gmv);
+      }
+      sessions.insert(row->session_id);
+      if (!row->buyer_id.empty()) buyer_ids.insert(row->buyer_id);
+    }
+    // Buyers seen before in these sessions are not counted again.
+    std::vector<int64_t> session_list(sessions.begin(), sessions.end());
+    std::vector<std::string> buyer_list(buyer_ids.begin(), buyer_ids.end());
+    for (int64_t session : session_list) {
+      common::ForEachChunk(buyer_list.size(), [&](size_t offset, size_t count) {
+        sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+            "SELECT dimension, dim_key, buyer_id FROM report_session_buyers WHERE session_id = ? "
+            "AND buyer_id IN ",
+            common::Placeholders(1, count)));
+        q.setInt64(1, session);
+        for (size_t i = 0; i < count; ++i) {
+          q.setString(static_cast<int>(i + 2), buyer_list[offset + i]);
+        }
+        std::unique_ptr<sql::ResultSet> r(q.executeQuery());
+        while (r->next()) buyers.erase({session, r->getInt(1), r->getString(2), r->getString(3)});
+      });
+    }
+    std::vector<std::tuple<int64_t, int, std::string, std::string>> new_buyers(buyers.begin(),
+                                                                               buyers.end());
+    common::ForEachChunk(new_buyers.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& b = c.Prepare(absl::StrCat(
+          "INSERT INTO report_session_buyers (session_id, dimension, dim_key, buyer_id) VALUES ",
+          common::Placeholders(count, 4)));
+      int p = 1;
+      for (size_t i = 0; i < count; ++i) {
+        const auto& [session, dimension, key, buyer] = new_buyers[offset + i];
+        b.setInt64(p++, session);
+        b.setInt(p++, dimension);
+        b.setString(p++, key);
+        b.setString(p++, buyer);
+      }
+      b.executeUpdate();
+    });
+    std::map<Key, int64_t> buyer_counts;
+    for (const auto& [session, dimension, key, buyer] : new_buyers) {
+      ++buyer_counts[{session, dimension, key}];
+    }
+    std::vector<std::pair<const Key*, const Sum*>> upserts;
+    for (const auto& [key, sum] : sums) upserts.emplace_back(&key, &sum);
+    common::ForEachChunk(upserts.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& u = c.Prepare(absl::StrCat(
+          "INSERT INTO report_session_sales (session_id, dimension, dim_key, brand_id, currency, "
+          "orders, buyers, units, gmv_fen) VALUES ",
+          common::Placeholders(count, 9),
+          " ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders), buyers = buyers + "
+          "VALUES(buyers), units = units + VALUES(units), gmv_fen = gmv_fen + VALUES(gmv_fen)"));
+      int p = 1;
+      for (size_t i = 0; i < count; ++i) {
+        const Key& key = *upserts[offset + i].first;
+        const Sum& sum = *upserts[offset + i].second;
+        u.setInt64(p++, std::get<0>(key));
+        u.setInt(p++, std::get<1>(key));
+        u.setString(p++, std::get<2>(key));
+        u.setString(p++, sum.brand_id);
+        u.setString(p++, sum.currency);
+        u.setInt64(p++, sum.add.orders);
+        u.setInt64(p++, buyer_counts[key]);
+        u.setInt64(p++, sum.add.units);
+        u.setInt64(p++, sum.add.gmv_fen);
+      }
+      u.executeUpdate();
+    });
     SetCursor(c, "conversions", next_cursor);
-    return count;
+    return static_cast<int>(rows.size());
   });
 }
 
