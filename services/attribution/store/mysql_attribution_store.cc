@@ -1314,18 +1314,22 @@ absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
     std::string where = "e.brand_id = ? AND e.booked_at >= ? AND e.booked_at < ?";
     std::vector<std::string> params = {brand_id, ToSqlTime(start), ToSqlTime(end)};
     AppendFilter(filter, where, params);
-    std::string key;
+    std::string key;     // what the groups are
+    std::string select;  // two columns: recipient kind (0 when not grouped by it) and id
     switch (grouping) {
       case v1::STATEMENT_GROUPING_ASSOCIATE:
-        key = "0, e.recipient_id";
+        key = "e.recipient_id";
+        select = "0, e.recipient_id";
         where += " AND e.recipient IN (1, 2, 3)";
         break;
       case v1::STATEMENT_GROUPING_STORE:
-        key = "0, e.store_id";
+        key = "e.store_id";
+        select = "0, e.store_id";
         where += " AND e.store_id > 0";
         break;
       default:
         key = "e.recipient, e.recipient_id";
+        select = key;
         break;
     }
     std::string sums =
@@ -1351,7 +1355,7 @@ absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
       t->set_entries(rs.getInt64(first + 6));
       t->set_orders(rs.getInt64(first + 7));
     };
-    run(absl::StrCat("SELECT ", key, ", e.currency, ", sums, " FROM commission_entries e WHERE ",
+    run(absl::StrCat("SELECT ", select, ", e.currency, ", sums, " FROM commission_entries e WHERE ",
                      where, " GROUP BY ", key, ", e.currency ORDER BY ", key, ", e.currency"),
         [&](sql::ResultSet& rs) {
           v1::StatementGroup* g = st.add_groups();
