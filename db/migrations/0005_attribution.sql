@@ -77,6 +77,15 @@ CREATE TABLE client_bindings (
   KEY idx_client_bindings_associate (brand_id, associate_id, protected_until)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- One row per viewer with a binding history: changes to a viewer's binding lock it first, so they
+-- queue per viewer without gap locks on client_bindings.
+CREATE TABLE client_binding_locks (
+  brand_id          VARCHAR(128)    NOT NULL,
+  viewer_id         VARCHAR(128)    NOT NULL,
+  changes           BIGINT          NOT NULL DEFAULT 0,
+  PRIMARY KEY (brand_id, viewer_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE commission_rules (
   id                BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   brand_id          VARCHAR(128)    NOT NULL,

@@ -27,8 +27,8 @@ int main() {
   common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
   absl::Duration settle_every =
       common::OrExit(common::EnvMillis("LC_SETTLEMENT_INTERVAL_MS", 60000, 100, 24 * 3600 * 1000));
-  int writers = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_WRITERS", 2, 1, 16)));
-  int batch = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_BATCH", 64, 1, 512)));
+  int writers = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_WRITERS", 4, 1, 16)));
+  int batch = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_BATCH", 128, 1, 512)));
   std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
   std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
 

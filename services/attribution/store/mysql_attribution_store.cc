@@ -173,6 +173,17 @@ std::optional<BindingRow> LatestBinding(MysqlConnection& c, const std::string& b
   return ReadBinding(*rs);
 }
 
+// Takes the viewer's binding lock until the transaction ends (inserted on first use; an upsert so
+// the lock is exclusive at once, never a shared lock upgraded).
+void LockViewer(MysqlConnection& c, const std::string& brand_id, const std::string& viewer_id) {
+  sql::PreparedStatement& s = c.Prepare(
+      "INSERT INTO client_binding_locks (brand_id, viewer_id, changes) VALUES (?, ?, 1) ON "
+      "DUPLICATE KEY UPDATE changes = changes + 1");
+  s.setString(1, brand_id);
+  s.setString(2, viewer_id);
+  s.executeUpdate();
+}
+
 BindingRow InsertBinding(MysqlConnection& c, const std::string& brand_id,
                          const std::string& viewer_id, int64_t associate_id,
                          v1::BindingReason reason, int64_t previous, int64_t touch_id,
@@ -366,7 +377,7 @@ void BindEntry(sql::PreparedStatement& s, int base, const EntryRow& e) {
 }
 
 void InsertEntries(MysqlConnection& c, const std::vector<EntryRow>& rows) {
-  constexpr size_t kChunk = 256;
+  constexpr size_t kChunk = 512;
   for (size_t start = 0; start < rows.size(); start += kChunk) {
     size_t n = std::min(kChunk, rows.size() - start);
     sql::PreparedStatement& s = c.Prepare(absl::StrCat(kEntryInsert, Rows(kEntryInsertColumns, n)));
@@ -775,7 +786,9 @@ MysqlAttributionStore::RecordTouch(const std::string& brand_id, const v1::Touch&
         int64_t touch_id = c.LastInsertId();
         result.first.set_id(FormatId(touch_id));
 
-        std::optional<BindingRow> current = LatestBinding(c, brand_id, touch.viewer_id(), at, true);
+        LockViewer(c, brand_id, touch.viewer_id());
+        std::optional<BindingRow> current =
+            LatestBinding(c, brand_id, touch.viewer_id(), at, false);
         bool in_force =
             current.has_value() && current->bound_at <= at && at < current->protected_until;
         if (in_force && current->associate_id != associate_id) {
@@ -838,7 +851,8 @@ absl::StatusOr<v1::ClientBinding> MysqlAttributionStore::Reassign(
     if (a.status() != v1::ASSOCIATE_STATUS_ACTIVE) {
       return absl::FailedPreconditionError("associate_id: the associate has left");
     }
-    std::optional<BindingRow> current = LatestBinding(c, brand_id, viewer_id, now, true);
+    LockViewer(c, brand_id, viewer_id);
+    std::optional<BindingRow> current = LatestBinding(c, brand_id, viewer_id, now, false);
     return InsertBinding(c, brand_id, viewer_id, associate_id, v1::BINDING_REASON_REASSIGNED,
                          current.has_value() ? current->associate_id : 0, 0, changed_by, note, now,
                          now + protection)
@@ -889,42 +903,38 @@ absl::StatusOr<AttributionFacts> MysqlAttributionStore::LoadFacts(const std::str
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<AttributionFacts> {
     AttributionFacts facts;
     facts.paid_at = paid_at;
-    sql::PreparedStatement& b = c.Prepare(
-        "SELECT b.associate_id, a.store_id, a.status, b.bound_at, b.protected_until FROM "
-        "client_bindings b JOIN associates a ON a.id = b.associate_id WHERE b.brand_id = ? AND "
-        "b.viewer_id = ? AND b.bound_at <= ? ORDER BY b.bound_at DESC, b.id DESC LIMIT 1");
-    b.setString(1, brand_id);
-    b.setString(2, buyer_id);
-    b.setDateTime(3, ToSqlTime(paid_at));
-    std::unique_ptr<sql::ResultSet> brs(b.executeQuery());
-    if (brs->next()) {
-      BindingFact fact;
-      fact.associate = {brs->getInt64(1), brs->getInt64(2),
-                        brs->getInt(3) == v1::ASSOCIATE_STATUS_ACTIVE};
-      fact.bound_at = TimeAt(*brs, 4);
-      fact.protected_until = TimeAt(*brs, 5);
-      facts.binding = fact;
-    }
-    if (window <= absl::ZeroDuration()) return facts;
-    sql::PreparedStatement& t = c.Prepare(
-        "SELECT t.id, t.associate_id, a.store_id, a.status, t.room_id, t.channel, t.touched_at "
+    // The binding and the touches in one round trip: this runs for every paid order.
+    sql::PreparedStatement& q = c.Prepare(
+        "(SELECT 0 AS src, 0 AS id, b.associate_id, a.store_id, a.status, '' AS room_id, 0 AS "
+        "channel, b.bound_at AS t1, b.protected_until AS t2 FROM client_bindings b JOIN "
+        "associates a ON a.id = b.associate_id WHERE b.brand_id = ? AND b.viewer_id = ? AND "
+        "b.bound_at <= ? ORDER BY b.bound_at DESC, b.id DESC LIMIT 1) UNION ALL (SELECT 1, t.id, "
+        "t.associate_id, a.store_id, a.status, t.room_id, t.channel, t.touched_at, t.touched_at "
         "FROM touches t JOIN associates a ON a.id = t.associate_id WHERE t.brand_id = ? AND "
         "t.viewer_id = ? AND t.touched_at >= ? AND t.touched_at <= ? ORDER BY t.touched_at DESC, "
-        "t.id DESC LIMIT 200");
-    t.setString(1, brand_id);
-    t.setString(2, buyer_id);
-    t.setDateTime(3, ToSqlTime(paid_at - window));
-    t.setDateTime(4, ToSqlTime(paid_at));
-    std::unique_ptr<sql::ResultSet> trs(t.executeQuery());
-    while (trs->next()) {
-      TouchFact fact;
-      fact.id = trs->getInt64(1);
-      fact.associate = {trs->getInt64(2), trs->getInt64(3),
-                        trs->getInt(4) == v1::ASSOCIATE_STATUS_ACTIVE};
-      fact.room_id = trs->getString(5);
-      fact.channel = static_cast<v1::Channel>(trs->getInt(6));
-      fact.at = TimeAt(*trs, 7);
-      facts.touches.push_back(std::move(fact));
+        "t.id DESC LIMIT 200)");
+    q.setString(1, brand_id);
+    q.setString(2, buyer_id);
+    q.setDateTime(3, ToSqlTime(paid_at));
+    q.setString(4, brand_id);
+    q.setString(5, buyer_id);
+    q.setDateTime(6, ToSqlTime(paid_at - std::max(window, absl::ZeroDuration())));
+    q.setDateTime(7, ToSqlTime(paid_at));
+    std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+    while (rs->next()) {
+      AssociateRef associate{rs->getInt64(3), rs->getInt64(4),
+                             rs->getInt(5) == v1::ASSOCIATE_STATUS_ACTIVE};
+      if (rs->getInt(1) == 0) {
+        facts.binding = BindingFact{associate, TimeAt(*rs, 8), TimeAt(*rs, 9)};
+      } else if (window > absl::ZeroDuration()) {
+        TouchFact fact;
+        fact.id = rs->getInt64(2);
+        fact.associate = associate;
+        fact.room_id = rs->getString(6);
+        fact.channel = static_cast<v1::Channel>(rs->getInt(7));
+        fact.at = TimeAt(*rs, 8);
+        facts.touches.push_back(std::move(fact));
+      }
     }
     return facts;
   });

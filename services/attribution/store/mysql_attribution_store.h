@@ -21,8 +21,8 @@ namespace livecommerce::attribution {
 class MysqlAttributionStore final : public AttributionStore {
  public:
   struct Options {
-    int writers = 2;
-    int max_batch = 64;
+    int writers = 4;
+    int max_batch = 128;
   };
   MysqlAttributionStore(common::MysqlPool& pool, Options options);
   explicit MysqlAttributionStore(common::MysqlPool& pool)

@@ -57,8 +57,8 @@ class AttributionServiceTest : public ::testing::Test {
     mysql_ = livecommerce::testing::ConnectTestMysql(
         {"client_presence", "unpaid_order_watch", "associate_alerts", "settlement_runs",
          "commission_entries", "attributed_refunds", "attributed_orders", "commission_rule_lines",
-         "commission_rules", "client_bindings", "touches", "share_links", "associates",
-         "attribution_stores"});
+         "commission_rules", "client_binding_locks", "client_bindings", "touches", "share_links",
+         "associates", "attribution_stores"});
     ASSERT_NE(mysql_, nullptr);
     ASSERT_TRUE(mysql_
                     ->Run([](common::MysqlConnection& c) {
