@@ -1,0 +1,155 @@
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "livecommerce/v1/attribution.grpc.pb.h"
+#include "services/attribution/clients/directories.h"
+#include "services/attribution/domain/attribution_model.h"
+#include "services/attribution/domain/commission.h"
+#include "services/attribution/store/attribution_store.h"
+#include "services/common/clock.h"
+#include "services/common/principal.h"
+
+namespace livecommerce::attribution {
+
+struct AttributionServiceOptions {
+  AttributionOptions attribution;
+  // Sale entries stay PENDING this long after payment, then the settlement job settles them.
+  absl::Duration refund_window = absl::Hours(24 * 7);
+  // Commission rules are re-read from MySQL at most this often per brand (and at once after a
+  // rule is created through this process).
+  absl::Duration rule_cache_ttl = absl::Seconds(1);
+  // An associate is alerted when a client's order is still unpaid after this long.
+  absl::Duration unpaid_alert_after = absl::Minutes(30);
+};
+
+// LC_ATTRIBUTION_WINDOW_DAYS, LC_PROTECTION_DAYS, LC_ATTRIBUTION_MODEL, LC_REFUND_WINDOW_DAYS
+// (default 7), LC_RULE_CACHE_MS (default 1000), LC_UNPAID_ALERT_MINUTES (default 30).
+absl::StatusOr<AttributionServiceOptions> LoadAttributionServiceOptions();
+
+// gRPC handlers of livecommerce.v1.AttributionService. Handlers check the caller and the input,
+// then call the store; the attribution decision and the commission arithmetic are the pure
+// functions of domain/. Who may do what:
+//   ops: stores, associates, reassignment; read clients, links and attributed orders;
+//   finance: commission rules; read everything, statements and CSV;
+//   associate: its own links, clients, attributed orders, entries, statement and alerts;
+//   service: touches, paid orders, refunds and client activity;
+//   viewer: opening a share link only.
+class AttributionServiceImpl final : public v1::AttributionService::Service {
+ public:
+  AttributionServiceImpl(AttributionStore& store, Directories& directories,
+                         const common::Clock& clock, const common::PrincipalCodec& codec,
+                         AttributionServiceOptions options);
+
+  grpc::Status CreateStore(grpc::ServerContext* context, const v1::CreateStoreRequest* request,
+                           v1::CreateStoreResponse* response) override;
+  grpc::Status ListStores(grpc::ServerContext* context, const v1::ListStoresRequest* request,
+                          v1::ListStoresResponse* response) override;
+  grpc::Status CreateAssociate(grpc::ServerContext* context,
+                               const v1::CreateAssociateRequest* request,
+                               v1::CreateAssociateResponse* response) override;
+  grpc::Status UpdateAssociate(grpc::ServerContext* context,
+                               const v1::UpdateAssociateRequest* request,
+                               v1::UpdateAssociateResponse* response) override;
+  grpc::Status GetAssociate(grpc::ServerContext* context, const v1::GetAssociateRequest* request,
+                            v1::GetAssociateResponse* response) override;
+  grpc::Status ListAssociates(grpc::ServerContext* context,
+                              const v1::ListAssociatesRequest* request,
+                              v1::ListAssociatesResponse* response) override;
+  grpc::Status CreateShareLink(grpc::ServerContext* context,
+                               const v1::CreateShareLinkRequest* request,
+                               v1::CreateShareLinkResponse* response) override;
+  grpc::Status ListShareLinks(grpc::ServerContext* context,
+                              const v1::ListShareLinksRequest* request,
+                              v1::ListShareLinksResponse* response) override;
+  grpc::Status OpenShareLink(grpc::ServerContext* context, const v1::OpenShareLinkRequest* request,
+                             v1::OpenShareLinkResponse* response) override;
+  grpc::Status RecordTouch(grpc::ServerContext* context, const v1::RecordTouchRequest* request,
+                           v1::RecordTouchResponse* response) override;
+  grpc::Status ListClients(grpc::ServerContext* context, const v1::ListClientsRequest* request,
+                           v1::ListClientsResponse* response) override;
+  grpc::Status GetClientBinding(grpc::ServerContext* context,
+                                const v1::GetClientBindingRequest* request,
+                                v1::GetClientBindingResponse* response) override;
+  grpc::Status ReassignClient(grpc::ServerContext* context,
+                              const v1::ReassignClientRequest* request,
+                              v1::ReassignClientResponse* response) override;
+  grpc::Status RecordPaidOrder(grpc::ServerContext* context, const v1::PaidOrderEvent* request,
+                               v1::RecordPaidOrderResponse* response) override;
+  grpc::Status RecordRefund(grpc::ServerContext* context, const v1::RefundEvent* request,
+                            v1::RecordRefundResponse* response) override;
+  grpc::Status GetOrderAttribution(grpc::ServerContext* context,
+                                   const v1::GetOrderAttributionRequest* request,
+                                   v1::GetOrderAttributionResponse* response) override;
+  grpc::Status ListAttributedOrders(grpc::ServerContext* context,
+                                    const v1::ListAttributedOrdersRequest* request,
+                                    v1::ListAttributedOrdersResponse* response) override;
+  grpc::Status CreateCommissionRule(grpc::ServerContext* context,
+                                    const v1::CreateCommissionRuleRequest* request,
+                                    v1::CreateCommissionRuleResponse* response) override;
+  grpc::Status ListCommissionRules(grpc::ServerContext* context,
+                                   const v1::ListCommissionRulesRequest* request,
+                                   v1::ListCommissionRulesResponse* response) override;
+  grpc::Status ListCommissionEntries(grpc::ServerContext* context,
+                                     const v1::ListCommissionEntriesRequest* request,
+                                     v1::ListCommissionEntriesResponse* response) override;
+  grpc::Status GetStatement(grpc::ServerContext* context, const v1::GetStatementRequest* request,
+                            v1::GetStatementResponse* response) override;
+  grpc::Status ExportStatementCsv(grpc::ServerContext* context,
+                                  const v1::ExportStatementCsvRequest* request,
+                                  v1::ExportStatementCsvResponse* response) override;
+  grpc::Status RecordClientActivity(grpc::ServerContext* context,
+                                    const v1::RecordClientActivityRequest* request,
+                                    v1::RecordClientActivityResponse* response) override;
+  grpc::Status ListAlerts(grpc::ServerContext* context, const v1::ListAlertsRequest* request,
+                          v1::ListAlertsResponse* response) override;
+  grpc::Status WatchAlerts(grpc::ServerContext* context, const v1::WatchAlertsRequest* request,
+                           grpc::ServerWriter<v1::WatchAlertsResponse>* writer) override;
+  grpc::Status ListWatchingClients(grpc::ServerContext* context,
+                                   const v1::ListWatchingClientsRequest* request,
+                                   v1::ListWatchingClientsResponse* response) override;
+
+  // Background work, one pass each (the binary runs them periodically; tests call them).
+  // Settles every entry whose refund window has passed by now; returns the new mark.
+  absl::StatusOr<absl::Time> SettleOnce();
+  // Alerts associates of orders left unpaid longer than the configured time.
+  absl::StatusOr<int> AlertUnpaidOnce();
+
+ private:
+  absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
+  // The associate a request is about: an associate may name only itself (empty: itself); the
+  // roles in `all` may name anyone (empty: 0, everyone). Others are PERMISSION_DENIED.
+  absl::StatusOr<int64_t> Whose(const common::Principal& caller, const std::string& field,
+                                const std::string& asked,
+                                std::initializer_list<common::Role> all) const;
+  absl::Status DoRecordPaidOrder(const common::Principal& caller, const v1::PaidOrderEvent& event,
+                                 v1::RecordPaidOrderResponse& response);
+  absl::StatusOr<std::vector<RuleSpec>> Rules(const std::string& brand_id);
+  absl::Status StatementRequest(const common::Principal& caller,
+                                const google::protobuf::Timestamp& start,
+                                const google::protobuf::Timestamp& end,
+                                v1::StatementGrouping grouping, v1::LedgerFilter& filter,
+                                absl::Time& start_out, absl::Time& end_out) const;
+  void NotifyAlerts();
+
+  AttributionStore& store_;
+  Directories& directories_;
+  const common::Clock& clock_;
+  const common::PrincipalCodec& codec_;
+  AttributionServiceOptions options_;
+
+  struct CachedRules {
+    std::vector<RuleSpec> rules;
+    absl::Time loaded_at;
+  };
+  std::mutex rules_mu_;
+  std::unordered_map<std::string, CachedRules> rules_;
+
+  std::mutex alerts_mu_;
+  std::condition_variable alerts_cv_;
+  uint64_t alerts_generation_ = 0;
+};
+
+}  // namespace livecommerce::attribution

@@ -1,0 +1,72 @@
+// The attribution service: wiring only.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "services/attribution/api/attribution_service.h"
+#include "services/attribution/clients/directories.h"
+#include "services/attribution/store/mysql_attribution_store.h"
+#include "services/common/config.h"
+#include "services/common/grpc_server.h"
+#include "services/common/log_format.h"
+#include "services/common/logging.h"
+#include "services/common/mysql_client.h"
+#include "services/common/periodic_task.h"
+#include "services/common/principal.h"
+
+int main() {
+  using namespace livecommerce;
+  common::BlockTerminationSignals();
+  if (absl::Status s = common::InitLogging("attribution"); !s.ok()) {
+    common::ExitWithConfigError(s);
+  }
+  common::ServerOptions server_options =
+      common::OrExit(common::LoadServerOptions("ATTRIBUTION", 7104));
+  attribution::AttributionServiceOptions options =
+      common::OrExit(attribution::LoadAttributionServiceOptions());
+  common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
+  common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
+  absl::Duration settle_every =
+      common::OrExit(common::EnvMillis("LC_SETTLEMENT_INTERVAL_MS", 60000, 100, 24 * 3600 * 1000));
+  int writers = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_WRITERS", 4, 1, 16)));
+  int batch = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_BATCH", 128, 1, 512)));
+  std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
+  std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
+
+  auto mysql = common::MysqlPool::Create(mysql_config);
+  if (!mysql.ok()) {
+    spdlog::critical("{}", mysql.status().message());
+    return 1;
+  }
+  common::SystemClock clock;
+  attribution::MysqlAttributionStore store(**mysql, {writers, batch});
+  attribution::GrpcDirectories directories(
+      grpc::CreateChannel(room_addr, grpc::InsecureChannelCredentials()),
+      grpc::CreateChannel(catalog_addr, grpc::InsecureChannelCredentials()), codec, clock,
+      absl::Seconds(2), absl::Minutes(5));
+  attribution::AttributionServiceImpl service(store, directories, clock, codec, options);
+  // Settlement and unpaid-order alerts.
+  common::PeriodicTask settlement(settle_every, [&] {
+    if (auto r = service.SettleOnce(); !r.ok())
+      spdlog::warn("settlement: {}", r.status().message());
+  });
+  common::PeriodicTask unpaid(absl::Seconds(30), [&] {
+    if (auto r = service.AlertUnpaidOnce(); !r.ok()) {
+      spdlog::warn("unpaid alerts: {}", r.status().message());
+    }
+  });
+  auto server = common::GrpcServer::Start(server_options, {&service});
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().message());
+    return 1;
+  }
+  settlement.Start();
+  unpaid.Start();
+  spdlog::info("attribution service listening on port {}", (*server)->port());
+  int signal_number = common::WaitForTerminationSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  unpaid.Stop();
+  settlement.Stop();
+  (*server)->Shutdown();
+  spdlog::info("attribution service stopped");
+  return 0;
+}

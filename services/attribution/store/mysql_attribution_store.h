@@ -1,0 +1,130 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "services/attribution/store/attribution_store.h"
+#include "services/common/mysql_client.h"
+
+namespace livecommerce::attribution {
+
+// AttributionStore on MySQL (db/migrations/0005_attribution.sql).
+//
+// Paid orders are the hot path: concurrent RecordPaidOrder calls are gathered by a few writer
+// threads and written together, one transaction and one multi-row INSERT per table for a batch.
+// When any order of a batch was recorded before (the unique key on (brand, order id) refuses the
+// batch), the batch is written again one order per transaction, so each call still learns whether
+// its own order was new. Either way an order and its entries commit together or not at all.
+class MysqlAttributionStore final : public AttributionStore {
+ public:
+  struct Options {
+    int writers = 4;
+    int max_batch = 128;
+  };
+  MysqlAttributionStore(common::MysqlPool& pool, Options options);
+  explicit MysqlAttributionStore(common::MysqlPool& pool)
+      : MysqlAttributionStore(pool, Options{}) {}
+  ~MysqlAttributionStore() override;
+
+  absl::StatusOr<v1::Store> CreateStore(const std::string& brand_id, const v1::Store& store,
+                                        absl::Time now) override;
+  absl::StatusOr<std::vector<v1::Store>> ListStores(const std::string& brand_id, int64_t after_id,
+                                                    int limit) override;
+  absl::StatusOr<v1::Associate> CreateAssociate(const std::string& brand_id,
+                                                const v1::Associate& associate,
+                                                absl::Time now) override;
+  absl::StatusOr<v1::Associate> UpdateAssociate(const std::string& brand_id,
+                                                const v1::UpdateAssociateRequest& update,
+                                                absl::Time now) override;
+  absl::StatusOr<v1::Associate> GetAssociate(const std::string& brand_id,
+                                             int64_t associate_id) override;
+  absl::StatusOr<std::vector<v1::Associate>> ListAssociates(const std::string& brand_id,
+                                                            int64_t store_id,
+                                                            v1::AssociateStatus status,
+                                                            int64_t after_id, int limit) override;
+  absl::StatusOr<v1::ShareLink> CreateShareLink(const std::string& brand_id,
+                                                const v1::ShareLink& link, absl::Time now) override;
+  absl::StatusOr<v1::ShareLink> GetShareLink(const std::string& brand_id, int64_t link_id) override;
+  absl::StatusOr<std::vector<v1::ShareLink>> ListShareLinks(const std::string& brand_id,
+                                                            int64_t associate_id, int64_t after_id,
+                                                            int limit) override;
+  absl::StatusOr<std::pair<v1::Touch, std::optional<v1::ClientBinding>>> RecordTouch(
+      const std::string& brand_id, const v1::Touch& touch, const std::string& touch_key,
+      absl::Duration protection) override;
+  absl::StatusOr<std::vector<v1::ClientBinding>> BindingHistory(const std::string& brand_id,
+                                                                const std::string& viewer_id,
+                                                                int limit) override;
+  absl::StatusOr<v1::ClientBinding> Reassign(const std::string& brand_id,
+                                             const std::string& viewer_id, int64_t associate_id,
+                                             const std::string& changed_by, const std::string& note,
+                                             absl::Time now, absl::Duration protection) override;
+  absl::StatusOr<std::vector<std::pair<v1::ClientBinding, int64_t>>> ListClients(
+      const std::string& brand_id, int64_t associate_id, absl::Time now, int64_t after_id,
+      int limit) override;
+  absl::StatusOr<std::optional<BindingFact>> BindingAt(const std::string& brand_id,
+                                                       const std::string& viewer_id,
+                                                       absl::Time t) override;
+  absl::StatusOr<AttributionFacts> LoadFacts(const std::string& brand_id,
+                                             const std::string& buyer_id, absl::Time paid_at,
+                                             absl::Duration window) override;
+  absl::StatusOr<std::optional<AssociateRef>> AssociateRefOf(const std::string& brand_id,
+                                                             int64_t associate_id) override;
+  absl::StatusOr<v1::CommissionRule> CreateRule(const std::string& brand_id, const RuleSpec& rule,
+                                                const std::string& created_by,
+                                                absl::Time now) override;
+  absl::StatusOr<std::vector<RuleSpec>> LoadRules(const std::string& brand_id) override;
+  absl::StatusOr<std::vector<v1::CommissionRule>> ListRules(const std::string& brand_id,
+                                                            v1::RuleScope scope,
+                                                            const std::string& scope_id,
+                                                            int64_t after_id, int limit) override;
+  absl::StatusOr<bool> RecordPaidOrder(const PaidOrderWrite& write) override;
+  absl::StatusOr<std::pair<v1::AttributedOrder, std::vector<v1::LedgerEntry>>> GetAttributedOrder(
+      const std::string& brand_id, const std::string& order_id) override;
+  absl::StatusOr<std::vector<std::pair<v1::AttributedOrder, int64_t>>> ListAttributedOrders(
+      const std::string& brand_id, int64_t associate_id, std::optional<absl::Time> from,
+      std::optional<absl::Time> to, int64_t after_id, int limit) override;
+  absl::StatusOr<RefundResult> RecordRefund(const RefundWrite& write) override;
+  absl::StatusOr<std::vector<v1::LedgerEntry>> ListEntries(const std::string& brand_id,
+                                                           const v1::LedgerFilter& filter,
+                                                           const std::string& order_id,
+                                                           int64_t after_id, int limit) override;
+  absl::StatusOr<v1::Statement> StatementTotals(const std::string& brand_id, absl::Time start,
+                                                absl::Time end, v1::StatementGrouping grouping,
+                                                const v1::LedgerFilter& filter) override;
+  absl::StatusOr<std::vector<std::pair<v1::LedgerEntry, LineCursor>>> StatementLines(
+      const std::string& brand_id, absl::Time start, absl::Time end, const v1::LedgerFilter& filter,
+      std::optional<LineCursor> after, int limit) override;
+  absl::StatusOr<absl::Time> SettledThrough() override;
+  absl::StatusOr<absl::Time> Settle(absl::Time through, absl::Time now) override;
+  absl::StatusOr<v1::Alert> AddAlert(const std::string& brand_id, const v1::Alert& alert,
+                                     const std::string& dedupe_key) override;
+  absl::StatusOr<std::vector<v1::Alert>> ListAlerts(const std::string& brand_id,
+                                                    int64_t associate_id, int64_t after_id,
+                                                    int limit) override;
+  absl::Status WatchUnpaidOrder(const std::string& brand_id, const v1::Alert& order) override;
+  absl::StatusOr<int> AlertUnpaidOrders(absl::Time created_before) override;
+  absl::Status SetPresence(const std::string& brand_id, const std::string& room_id,
+                           const std::string& viewer_id, int64_t associate_id, bool present,
+                           absl::Time at) override;
+  absl::StatusOr<std::vector<std::string>> WatchingClients(const std::string& brand_id,
+                                                           int64_t associate_id,
+                                                           const std::string& room_id) override;
+
+ private:
+  struct Pending;
+  void WriterLoop();
+  void WriteBatch(std::vector<Pending*>& batch);
+
+  common::MysqlPool& pool_;
+  Options options_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Pending*> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> writers_;
+};
+
+}  // namespace livecommerce::attribution

@@ -1,0 +1,7 @@
+# Attribution service: domain arithmetic (unit) and the service against the real MariaDB.
+lc_add_test(attribution_unit_test unit
+  SOURCES unit/attribution/commission_test.cc unit/attribution/attribution_model_test.cc
+  LIBS attribution_lib)
+lc_add_test(attribution_integration_test integration
+  SOURCES integration/attribution/attribution_service_itest.cc
+  LIBS attribution_lib)

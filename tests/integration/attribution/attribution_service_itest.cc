@@ -1,0 +1,698 @@
+// The attribution service over real gRPC against the real MariaDB that scripts/test starts, with a
+// fake clock: links, touches and bindings; paid orders credited once however often (and however
+// concurrently) they are delivered; exact splits and refund clawbacks; window and protection
+// edges; reassignment; settlement and receivables; statements; alerts; who may read what.
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "livecommerce/v1/attribution.grpc.pb.h"
+#include "services/attribution/api/attribution_service.h"
+#include "services/attribution/store/mysql_attribution_store.h"
+#include "services/common/clock.h"
+#include "services/common/grpc_server.h"
+#include "services/common/principal.h"
+#include "services/common/proto_util.h"
+#include "tests/support/test_env.h"
+
+namespace livecommerce::attribution {
+namespace {
+
+using common::Principal;
+using common::Role;
+
+constexpr char kBrand[] = "maison";
+const absl::Time kStart = absl::FromUnixSeconds(1793491200);  // 2026-11-01T00:00:00Z
+
+class FakeDirectories final : public Directories {
+ public:
+  absl::StatusOr<std::string> HostAssociate(const std::string&, const std::string& room) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hosts[room];
+  }
+  absl::StatusOr<std::string> ProductCategory(const std::string&,
+                                              const std::string& product) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return categories[product];
+  }
+  std::map<std::string, std::string> hosts;
+  std::map<std::string, std::string> categories;
+
+ private:
+  std::mutex mu_;
+};
+
+class AttributionServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mysql_ = livecommerce::testing::ConnectTestMysql(
+        {"client_presence", "unpaid_order_watch", "associate_alerts", "settlement_runs",
+         "commission_entries", "attributed_refunds", "attributed_orders", "commission_rule_lines",
+         "commission_rules", "client_binding_locks", "client_bindings", "touches", "share_links",
+         "associates", "attribution_stores"});
+    ASSERT_NE(mysql_, nullptr);
+    ASSERT_TRUE(mysql_
+                    ->Run([](common::MysqlConnection& c) {
+                      c.Execute("UPDATE settlement_clock SET settled_through = '1970-01-01'");
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    store_ = std::make_unique<MysqlAttributionStore>(*mysql_);
+    options_.attribution.window = absl::Hours(24 * 7);
+    options_.attribution.protection = absl::Hours(24 * 2);
+    options_.refund_window = absl::Hours(24 * 7);
+    options_.rule_cache_ttl = absl::ZeroDuration();
+    StartService();
+  }
+
+  void StartService() {
+    server_.reset();
+    service_ =
+        std::make_unique<AttributionServiceImpl>(*store_, directories_, clock_, codec_, options_);
+    server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
+    stub_ = v1::AttributionService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(Role role, const std::string& subject,
+                                          const std::string& brand = kBrand) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    common::AttachPrincipal(
+        *context,
+        codec_.Encode(Principal{role, brand, subject, clock_.Now() + absl::Hours(24 * 400)}));
+    return context;
+  }
+
+  std::string NewStore(const std::string& name) {
+    v1::CreateStoreRequest request;
+    request.set_name(name);
+    v1::CreateStoreResponse response;
+    EXPECT_TRUE(stub_->CreateStore(As(Role::kOps, "ops-1").get(), request, &response).ok());
+    return response.store().id();
+  }
+
+  std::string NewAssociate(const std::string& store_id, const std::string& name) {
+    v1::CreateAssociateRequest request;
+    request.set_store_id(store_id);
+    request.set_name(name);
+    v1::CreateAssociateResponse response;
+    grpc::Status s = stub_->CreateAssociate(As(Role::kOps, "ops-1").get(), request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.associate().id();
+  }
+
+  std::string NewLink(const std::string& associate_id, const std::string& room_id = "501") {
+    v1::CreateShareLinkRequest request;
+    request.set_target(v1::SHARE_TARGET_ROOM);
+    request.set_room_id(room_id);
+    request.set_share_channel(v1::SHARE_CHANNEL_PRIVATE_CHAT);
+    v1::CreateShareLinkResponse response;
+    grpc::Status s =
+        stub_->CreateShareLink(As(Role::kAssociate, associate_id).get(), request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.link().id();
+  }
+
+  grpc::Status Open(const std::string& viewer, const std::string& link,
+                    v1::OpenShareLinkResponse* out = nullptr) {
+    v1::OpenShareLinkRequest request;
+    request.set_share_link_id(link);
+    v1::OpenShareLinkResponse response;
+    return stub_->OpenShareLink(As(Role::kViewer, viewer).get(), request,
+                                out != nullptr ? out : &response);
+  }
+
+  // A brand-wide rule: associate 5%, store 2%, e-commerce team 1%, CRM team 0.5%.
+  void StandardRule() {
+    v1::CreateCommissionRuleRequest request;
+    request.set_scope(v1::RULE_SCOPE_BRAND);
+    common::ToTimestamp(kStart - absl::Hours(24 * 365), request.mutable_effective_from());
+    for (auto [recipient, bp] :
+         std::vector<std::pair<v1::Recipient, int>>{{v1::RECIPIENT_ASSOCIATE, 500},
+                                                    {v1::RECIPIENT_STORE, 200},
+                                                    {v1::RECIPIENT_ECOMMERCE_TEAM, 100},
+                                                    {v1::RECIPIENT_CRM_TEAM, 50}}) {
+      v1::SplitLine* line = request.add_lines();
+      line->set_recipient(recipient);
+      line->set_basis_points(bp);
+    }
+    v1::CreateCommissionRuleResponse response;
+    grpc::Status s =
+        stub_->CreateCommissionRule(As(Role::kFinance, "fin-1").get(), request, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  v1::PaidOrderEvent Event(const std::string& order_id, const std::string& buyer,
+                           int64_t amount_fen, absl::Time paid_at) {
+    v1::PaidOrderEvent e;
+    e.set_order_id(order_id);
+    e.set_buyer_id(buyer);
+    e.set_room_id("501");
+    e.set_session_id("9001");
+    e.mutable_amount()->set_amount_fen(amount_fen);
+    e.mutable_amount()->set_currency("CNY");
+    common::ToTimestamp(paid_at, e.mutable_paid_at());
+    v1::PaidOrderLine* line = e.add_lines();
+    line->set_sku_id("31");
+    line->set_product_id("21");
+    line->set_quantity(1);
+    line->set_amount_fen(amount_fen);
+    return e;
+  }
+
+  grpc::Status Pay(const v1::PaidOrderEvent& e, v1::RecordPaidOrderResponse* out) {
+    return stub_->RecordPaidOrder(As(Role::kService, "order").get(), e, out);
+  }
+
+  v1::RecordPaidOrderResponse PayOk(const v1::PaidOrderEvent& e) {
+    v1::RecordPaidOrderResponse response;
+    grpc::Status s = Pay(e, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+  grpc::Status Refund(const std::string& order_id, const std::string& refund_id, int64_t fen,
+                      v1::RecordRefundResponse* out) {
+    v1::RefundEvent e;
+    e.set_order_id(order_id);
+    e.set_refund_id(refund_id);
+    e.mutable_amount()->set_amount_fen(fen);
+    e.mutable_amount()->set_currency("CNY");
+    common::ToTimestamp(clock_.Now(), e.mutable_refunded_at());
+    return stub_->RecordRefund(As(Role::kService, "order").get(), e, out);
+  }
+
+  int64_t Scalar(const std::string& query, const std::string& param = "") {
+    absl::StatusOr<int64_t> value =
+        mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+          sql::PreparedStatement& s = c.Prepare(query);
+          if (!param.empty()) s.setString(1, param);
+          std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+          return rs->next() ? rs->getInt64(1) : -1;
+        });
+    EXPECT_TRUE(value.ok()) << value.status();
+    return value.value_or(-1);
+  }
+
+  int64_t OrderNet(const std::string& order_id) {
+    return Scalar("SELECT COALESCE(SUM(amount_fen), 0) FROM commission_entries WHERE order_id = ?",
+                  order_id);
+  }
+
+  std::unique_ptr<common::MysqlPool> mysql_;
+  std::unique_ptr<MysqlAttributionStore> store_;
+  FakeDirectories directories_;
+  common::FakeClock clock_{kStart};
+  common::PrincipalCodec codec_{"attribution-test-secret-0123456789"};
+  AttributionServiceOptions options_;
+  std::unique_ptr<AttributionServiceImpl> service_;
+  std::unique_ptr<common::GrpcServer> server_;
+  std::unique_ptr<v1::AttributionService::Stub> stub_;
+};
+
+TEST_F(AttributionServiceTest, OpeningALinkBindsTheViewerAndThePaidOrderIsSplitExactly) {
+  StandardRule();
+  std::string store = NewStore("Shanghai IFC");
+  std::string alice = NewAssociate(store, "Alice");
+  std::string link = NewLink(alice);
+  v1::OpenShareLinkResponse opened;
+  ASSERT_TRUE(Open("viewer-1", link, &opened).ok());
+  EXPECT_EQ(opened.link().room_id(), "501");
+  EXPECT_EQ(opened.touch().associate_id(), alice);
+  EXPECT_EQ(opened.attribution().share_link_id(), link);
+
+  clock_.Advance(absl::Hours(1));
+  v1::RecordPaidOrderResponse paid = PayOk(Event("1001", "viewer-1", 1234567, clock_.Now()));
+  EXPECT_FALSE(paid.replayed());
+  EXPECT_EQ(paid.order().rule(), v1::ATTRIBUTION_RULE_BOUND_CLIENT);
+  EXPECT_EQ(paid.order().associate_id(), alice);
+  EXPECT_EQ(paid.order().store_id(), store);
+  ASSERT_EQ(paid.entries_size(), 4);
+  int64_t sum = 0;
+  for (const v1::LedgerEntry& e : paid.entries()) {
+    EXPECT_GE(e.amount().amount_fen(), 0);
+    sum += e.amount().amount_fen();
+  }
+  EXPECT_EQ(sum, SplitPool(1234567, 850));
+  EXPECT_EQ(paid.entries(0).amount().amount_fen(), 61728);  // 5% of 12345.67 yuan, rounded down
+  EXPECT_EQ(OrderNet("1001"), sum);
+}
+
+TEST_F(AttributionServiceTest, RandomOrdersSumExactlyInTheLedger) {
+  StandardRule();
+  std::string alice = NewAssociate(NewStore("Beijing SKP"), "Alice");
+  ASSERT_TRUE(Open("viewer-r", NewLink(alice)).ok());
+  std::mt19937_64 rng(5);
+  std::map<std::string, int64_t> amounts;
+  for (int i = 0; i < 150; ++i) {
+    int64_t amount = std::uniform_int_distribution<int64_t>(1, 900000000)(rng);
+    std::string id = absl::StrCat("r", i);
+    amounts[id] = amount;
+    PayOk(Event(id, "viewer-r", amount, clock_.Now()));
+  }
+  for (const auto& [id, amount] : amounts) {
+    ASSERT_EQ(OrderNet(id), SplitPool(amount, 850)) << id;
+    ASSERT_EQ(
+        Scalar("SELECT COUNT(*) FROM commission_entries WHERE order_id = ? AND amount_fen < 0", id),
+        0);
+  }
+}
+
+TEST_F(AttributionServiceTest, AReplayedPaymentCreditsOnce) {
+  StandardRule();
+  std::string alice = NewAssociate(NewStore("Chengdu"), "Alice");
+  ASSERT_TRUE(Open("viewer-2", NewLink(alice)).ok());
+  v1::PaidOrderEvent e = Event("2001", "viewer-2", 50000, clock_.Now());
+  v1::RecordPaidOrderResponse first = PayOk(e);
+  clock_.Advance(absl::Minutes(5));
+  v1::RecordPaidOrderResponse again = PayOk(e);
+  EXPECT_FALSE(first.replayed());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.order().associate_id(), alice);
+  ASSERT_EQ(again.entries_size(), first.entries_size());
+  for (int i = 0; i < first.entries_size(); ++i) {
+    EXPECT_EQ(again.entries(i).amount().amount_fen(), first.entries(i).amount().amount_fen());
+  }
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM commission_entries WHERE order_id = ?", "2001"), 4);
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM attributed_orders WHERE order_id = ?", "2001"), 1);
+}
+
+TEST_F(AttributionServiceTest, EightConcurrentDuplicatesCreditOnceAmongOtherOrders) {
+  StandardRule();
+  std::string alice = NewAssociate(NewStore("Hangzhou"), "Alice");
+  ASSERT_TRUE(Open("viewer-3", NewLink(alice)).ok());
+  for (int round = 0; round < 5; ++round) {
+    std::atomic<int> fresh{0}, replayed{0}, failed{0};
+    std::vector<std::thread> threads;
+    std::string dup = absl::StrCat("dup-", round);
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        // Each thread also sends an order of its own, so duplicates share batches with others.
+        for (const std::string& id : {dup, absl::StrCat("own-", round, "-", t)}) {
+          v1::RecordPaidOrderResponse response;
+          grpc::Status s = Pay(Event(id, "viewer-3", 88800, clock_.Now()), &response);
+          if (!s.ok()) {
+            ++failed;
+          } else if (id == dup) {
+            (response.replayed() ? replayed : fresh)++;
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(fresh.load(), 1);
+    EXPECT_EQ(replayed.load(), 7);
+    EXPECT_EQ(Scalar("SELECT COUNT(*) FROM commission_entries WHERE order_id = ?", dup), 4);
+    EXPECT_EQ(OrderNet(dup), SplitPool(88800, 850));
+  }
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM attributed_orders"), 5 * 9);
+}
+
+TEST_F(AttributionServiceTest, RefundsClawBackProportionallyAndAFullRefundRestoresZero) {
+  StandardRule();
+  std::string alice = NewAssociate(NewStore("Shenzhen"), "Alice");
+  ASSERT_TRUE(Open("viewer-4", NewLink(alice)).ok());
+  PayOk(Event("3001", "viewer-4", 100001, clock_.Now()));
+  int64_t credited = OrderNet("3001");
+
+  v1::RecordRefundResponse part;
+  ASSERT_TRUE(Refund("3001", "rf-1", 33333, &part).ok());
+  EXPECT_FALSE(part.replayed());
+  EXPECT_EQ(part.refunded().amount_fen(), 33333);
+  ASSERT_EQ(part.entries_size(), 4);
+  int64_t reversed = 0;
+  for (const v1::LedgerEntry& e : part.entries()) {
+    EXPECT_EQ(e.kind(), v1::ENTRY_KIND_REVERSAL);
+    EXPECT_LE(e.amount().amount_fen(), 0);
+    reversed += e.amount().amount_fen();
+  }
+  EXPECT_LE(-reversed, credited * 33333 / 100001 + 0);
+  EXPECT_GE(-reversed, credited * 33333 / 100001 - 4);
+
+  v1::RecordRefundResponse replay;
+  ASSERT_TRUE(Refund("3001", "rf-1", 33333, &replay).ok());
+  EXPECT_TRUE(replay.replayed());
+  EXPECT_EQ(OrderNet("3001"), credited + reversed);
+
+  v1::RecordRefundResponse too_much;
+  grpc::Status over = Refund("3001", "rf-2", 66669, &too_much);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StartsWith(over.error_message(), "amount:")) << over.error_message();
+
+  v1::RecordRefundResponse rest;
+  ASSERT_TRUE(Refund("3001", "rf-2", 66668, &rest).ok());
+  EXPECT_EQ(rest.refunded().amount_fen(), 100001);
+  EXPECT_EQ(OrderNet("3001"), 0) << "a full refund restores every recipient exactly";
+  EXPECT_EQ(
+      Scalar("SELECT COUNT(*) FROM commission_entries WHERE order_id = ? AND kind = 1", "3001"), 4);
+
+  v1::RecordRefundResponse early;
+  EXPECT_EQ(Refund("no-such-order", "rf-1", 100, &early).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AttributionServiceTest, EntriesSettleAfterTheRefundWindowAndLaterRefundsAreReceivables) {
+  StandardRule();
+  std::string alice = NewAssociate(NewStore("Nanjing"), "Alice");
+  ASSERT_TRUE(Open("viewer-5", NewLink(alice)).ok());
+  absl::Time paid_at = clock_.Now();
+  PayOk(Event("4001", "viewer-5", 200000, paid_at));
+
+  clock_.Set(paid_at + options_.refund_window - absl::Seconds(1));
+  ASSERT_TRUE(service_->SettleOnce().ok());
+  v1::GetOrderAttributionRequest get;
+  get.set_order_id("4001");
+  v1::GetOrderAttributionResponse before;
+  ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &before).ok());
+  for (const v1::LedgerEntry& e : before.entries()) EXPECT_EQ(e.status(), v1::ENTRY_STATUS_PENDING);
+
+  clock_.Set(paid_at + options_.refund_window);
+  ASSERT_TRUE(service_->SettleOnce().ok());
+  v1::GetOrderAttributionResponse after;
+  ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &after).ok());
+  for (const v1::LedgerEntry& e : after.entries()) EXPECT_EQ(e.status(), v1::ENTRY_STATUS_SETTLED);
+
+  clock_.Advance(absl::Hours(1));
+  v1::RecordRefundResponse late;
+  ASSERT_TRUE(Refund("4001", "rf-late", 200000, &late).ok());
+  for (const v1::LedgerEntry& e : late.entries()) EXPECT_EQ(e.kind(), v1::ENTRY_KIND_RECEIVABLE);
+  EXPECT_EQ(OrderNet("4001"), 0);
+
+  // The receivable is carried into the statement of the period it was booked in.
+  v1::GetStatementRequest request;
+  common::ToTimestamp(clock_.Now() - absl::Hours(2), request.mutable_period_start());
+  common::ToTimestamp(clock_.Now() + absl::Hours(1), request.mutable_period_end());
+  request.mutable_filter()->set_associate_id(alice);
+  v1::GetStatementResponse statement;
+  ASSERT_TRUE(stub_->GetStatement(As(Role::kFinance, "fin-1").get(), request, &statement).ok());
+  ASSERT_EQ(statement.statement().totals_size(), 1);
+  EXPECT_EQ(statement.statement().totals(0).sales_fen(), 0);
+  EXPECT_EQ(statement.statement().totals(0).receivables_fen(), -10000);
+}
+
+TEST_F(AttributionServiceTest, ProtectionEdgesAnotherAssociatesLinkDoesNotStealWithinIt) {
+  StandardRule();
+  std::string store = NewStore("Wuhan");
+  std::string alice = NewAssociate(store, "Alice");
+  std::string bob = NewAssociate(store, "Bob");
+  absl::Time t0 = clock_.Now();
+  ASSERT_TRUE(Open("viewer-6", NewLink(alice)).ok());
+  clock_.Advance(absl::Hours(24));
+  ASSERT_TRUE(Open("viewer-6", NewLink(bob)).ok());  // within Alice's protection
+
+  absl::Time end = t0 + options_.attribution.protection;
+  v1::RecordPaidOrderResponse inside =
+      PayOk(Event("5001", "viewer-6", 1000, end - absl::Microseconds(1)));
+  EXPECT_EQ(inside.order().rule(), v1::ATTRIBUTION_RULE_BOUND_CLIENT);
+  EXPECT_EQ(inside.order().associate_id(), alice);
+  v1::RecordPaidOrderResponse outside = PayOk(Event("5002", "viewer-6", 1000, end));
+  EXPECT_EQ(outside.order().rule(), v1::ATTRIBUTION_RULE_LAST_TOUCH);
+  EXPECT_EQ(outside.order().associate_id(), bob);
+  EXPECT_TRUE(absl::StrContains(outside.order().reason(), "ended")) << outside.order().reason();
+}
+
+TEST_F(AttributionServiceTest, WindowEdgesLastTouchJustInsideAndNothingJustOutside) {
+  StandardRule();
+  std::string carol = NewAssociate(NewStore("Xi'an"), "Carol");
+  absl::Time t1 = clock_.Now();
+  ASSERT_TRUE(Open("viewer-7", NewLink(carol)).ok());
+  absl::Time edge = t1 + options_.attribution.window;
+  v1::RecordPaidOrderResponse inside = PayOk(Event("6001", "viewer-7", 1000, edge));
+  EXPECT_EQ(inside.order().rule(), v1::ATTRIBUTION_RULE_LAST_TOUCH);
+  EXPECT_EQ(inside.order().associate_id(), carol);
+  v1::RecordPaidOrderResponse outside =
+      PayOk(Event("6002", "viewer-7", 1000, edge + absl::Microseconds(1)));
+  EXPECT_EQ(outside.order().rule(), v1::ATTRIBUTION_RULE_NO_TOUCH);
+  EXPECT_EQ(outside.order().associate_id(), "");
+  // With no associate, only the teams are credited.
+  ASSERT_EQ(outside.entries_size(), 2);
+  EXPECT_EQ(outside.entries(0).recipient(), v1::RECIPIENT_ECOMMERCE_TEAM);
+}
+
+TEST_F(AttributionServiceTest, OpsReassignmentMovesTheClientAndIsRecorded) {
+  StandardRule();
+  std::string store = NewStore("Suzhou");
+  std::string alice = NewAssociate(store, "Alice");
+  std::string bob = NewAssociate(store, "Bob");
+  ASSERT_TRUE(Open("viewer-8", NewLink(alice)).ok());
+  // Alice leaves; ops hand her client to Bob.
+  v1::UpdateAssociateRequest leave;
+  leave.set_associate_id(alice);
+  leave.set_status(v1::ASSOCIATE_STATUS_LEFT);
+  v1::UpdateAssociateResponse left;
+  ASSERT_TRUE(stub_->UpdateAssociate(As(Role::kOps, "ops-1").get(), leave, &left).ok());
+  clock_.Advance(absl::Minutes(1));
+  v1::ReassignClientRequest reassign;
+  reassign.set_viewer_id("viewer-8");
+  reassign.set_associate_id(bob);
+  reassign.set_note("Alice left the store");
+  v1::ReassignClientResponse moved;
+  ASSERT_TRUE(stub_->ReassignClient(As(Role::kOps, "ops-7").get(), reassign, &moved).ok());
+  EXPECT_EQ(moved.binding().associate_id(), bob);
+
+  v1::GetClientBindingRequest get;
+  get.set_viewer_id("viewer-8");
+  v1::GetClientBindingResponse binding;
+  ASSERT_TRUE(stub_->GetClientBinding(As(Role::kOps, "ops-1").get(), get, &binding).ok());
+  EXPECT_EQ(binding.binding().reason(), v1::BINDING_REASON_REASSIGNED);
+  EXPECT_EQ(binding.binding().previous_associate_id(), alice);
+  EXPECT_EQ(binding.binding().changed_by(), "ops-7");
+  EXPECT_EQ(binding.binding().note(), "Alice left the store");
+  EXPECT_EQ(binding.history_size(), 2);
+
+  v1::ListClientsRequest list;
+  v1::ListClientsResponse bobs;
+  ASSERT_TRUE(stub_->ListClients(As(Role::kAssociate, bob).get(), list, &bobs).ok());
+  ASSERT_EQ(bobs.clients_size(), 1);
+  EXPECT_EQ(bobs.clients(0).viewer_id(), "viewer-8");
+  v1::ListClientsResponse alices;
+  ASSERT_TRUE(stub_->ListClients(As(Role::kAssociate, alice).get(), list, &alices).ok());
+  EXPECT_EQ(alices.clients_size(), 0);
+
+  v1::RecordPaidOrderResponse paid = PayOk(Event("7001", "viewer-8", 5000, clock_.Now()));
+  EXPECT_EQ(paid.order().associate_id(), bob);
+  EXPECT_EQ(paid.order().rule(), v1::ATTRIBUTION_RULE_BOUND_CLIENT);
+}
+
+TEST_F(AttributionServiceTest, AssociatesReadOnlyTheirOwnAndViewersNothing) {
+  StandardRule();
+  std::string store = NewStore("Tianjin");
+  std::string alice = NewAssociate(store, "Alice");
+  std::string bob = NewAssociate(store, "Bob");
+  ASSERT_TRUE(Open("viewer-9", NewLink(alice)).ok());
+  ASSERT_TRUE(Open("viewer-10", NewLink(bob)).ok());
+  PayOk(Event("8001", "viewer-9", 10000, clock_.Now()));
+  PayOk(Event("8002", "viewer-10", 20000, clock_.Now()));
+
+  v1::ListCommissionEntriesRequest others;
+  others.mutable_filter()->set_associate_id(bob);
+  v1::ListCommissionEntriesResponse entries;
+  grpc::Status refused =
+      stub_->ListCommissionEntries(As(Role::kAssociate, alice).get(), others, &entries);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::GetStatementRequest statement;
+  common::ToTimestamp(kStart - absl::Hours(1), statement.mutable_period_start());
+  common::ToTimestamp(kStart + absl::Hours(1), statement.mutable_period_end());
+  statement.mutable_filter()->set_associate_id(bob);
+  v1::GetStatementResponse st;
+  EXPECT_EQ(stub_->GetStatement(As(Role::kAssociate, alice).get(), statement, &st).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->GetStatement(As(Role::kViewer, "viewer-9").get(), statement, &st).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ListCommissionEntriesRequest mine;
+  EXPECT_EQ(stub_->ListCommissionEntries(As(Role::kViewer, "viewer-9").get(), mine, &entries)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // Alice sees her own entry only; finance sees everything.
+  ASSERT_TRUE(stub_->ListCommissionEntries(As(Role::kAssociate, alice).get(), mine, &entries).ok());
+  ASSERT_EQ(entries.entries_size(), 1);
+  EXPECT_EQ(entries.entries(0).recipient_id(), alice);
+  EXPECT_EQ(entries.entries(0).amount().amount_fen(), 500);
+  v1::ListCommissionEntriesResponse all;
+  ASSERT_TRUE(stub_->ListCommissionEntries(As(Role::kFinance, "fin-1").get(), mine, &all).ok());
+  EXPECT_EQ(all.entries_size(), 8);
+
+  // Another associate's attributed order is not found for Alice.
+  v1::GetOrderAttributionRequest get;
+  get.set_order_id("8002");
+  v1::GetOrderAttributionResponse order;
+  EXPECT_EQ(stub_->GetOrderAttribution(As(Role::kAssociate, alice).get(), get, &order).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // A finance user of another brand sees nothing of this one.
+  v1::ListCommissionEntriesResponse foreign;
+  ASSERT_TRUE(
+      stub_->ListCommissionEntries(As(Role::kFinance, "fin-2", "other-brand").get(), mine, &foreign)
+          .ok());
+  EXPECT_EQ(foreign.entries_size(), 0);
+  // Only the order service may report payments.
+  v1::RecordPaidOrderResponse paid;
+  EXPECT_EQ(stub_
+                ->RecordPaidOrder(As(Role::kAssociate, alice).get(),
+                                  Event("8003", "viewer-9", 1, clock_.Now()), &paid)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AttributionServiceTest, BadInputIsInvalidArgumentNamingTheField) {
+  v1::PaidOrderEvent e = Event("9001", "viewer-1", 100, clock_.Now());
+  e.clear_amount();
+  v1::RecordPaidOrderResponse paid;
+  grpc::Status s = Pay(e, &paid);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "amount: is required");
+  e = Event("9001", "viewer-1", -5, clock_.Now());
+  EXPECT_TRUE(absl::StartsWith(Pay(e, &paid).error_message(), "amount.amount_fen:"));
+  e = Event("bad id!", "viewer-1", 5, clock_.Now());
+  EXPECT_TRUE(absl::StartsWith(Pay(e, &paid).error_message(), "order_id:"));
+  e = Event("9001", "viewer-1", 5, clock_.Now());
+  e.mutable_lines(0)->set_amount_fen(-1);
+  EXPECT_TRUE(absl::StartsWith(Pay(e, &paid).error_message(), "lines[0].amount_fen:"));
+
+  v1::CreateCommissionRuleRequest rule;
+  rule.set_scope(v1::RULE_SCOPE_BRAND);
+  common::ToTimestamp(kStart, rule.mutable_effective_from());
+  for (int bp : {6000, 4001}) {
+    v1::SplitLine* l = rule.add_lines();
+    l->set_recipient(v1::RECIPIENT_ASSOCIATE);
+    l->set_basis_points(bp);
+  }
+  v1::CreateCommissionRuleResponse created;
+  s = stub_->CreateCommissionRule(As(Role::kFinance, "fin-1").get(), rule, &created);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(s.error_message(), "lines:")) << s.error_message();
+  EXPECT_EQ(stub_->CreateCommissionRule(As(Role::kOps, "ops-1").get(), rule, &created).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AttributionServiceTest, StatementsAreRepeatableAndExportAsCsv) {
+  StandardRule();
+  std::string store = NewStore("Guangzhou");
+  std::string alice = NewAssociate(store, "Alice");
+  ASSERT_TRUE(Open("viewer-11", NewLink(alice)).ok());
+  for (int i = 0; i < 7; ++i)
+    PayOk(Event(absl::StrCat("s", i), "viewer-11", 10001 * (i + 1), clock_.Now()));
+  clock_.Advance(absl::Minutes(1));
+  v1::RecordRefundResponse refund;
+  ASSERT_TRUE(Refund("s3", "rf-1", 20000, &refund).ok());
+
+  v1::GetStatementRequest request;
+  common::ToTimestamp(kStart - absl::Hours(24), request.mutable_period_start());
+  common::ToTimestamp(kStart + absl::Hours(24), request.mutable_period_end());
+  request.set_grouping(v1::STATEMENT_GROUPING_RECIPIENT);
+  request.set_page_size(10);
+  v1::GetStatementResponse first, second;
+  ASSERT_TRUE(stub_->GetStatement(As(Role::kFinance, "fin-1").get(), request, &first).ok());
+  ASSERT_TRUE(stub_->GetStatement(As(Role::kFinance, "fin-1").get(), request, &second).ok());
+  EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
+  const v1::Statement& st = first.statement();
+  ASSERT_EQ(st.totals_size(), 1);
+  int64_t net = Scalar("SELECT SUM(amount_fen) FROM commission_entries");
+  EXPECT_EQ(st.totals(0).net_fen(), net);
+  EXPECT_EQ(st.totals(0).sales_fen() + st.totals(0).reversals_fen(), net);
+  EXPECT_EQ(st.totals(0).orders(), 7);
+  EXPECT_EQ(st.groups_size(), 4);  // associate, store, two teams
+  int64_t groups = 0;
+  for (const v1::StatementGroup& g : st.groups()) groups += g.totals().net_fen();
+  EXPECT_EQ(groups, net);
+  EXPECT_EQ(st.lines_size(), 10);
+  EXPECT_FALSE(st.next_page_token().empty());
+  // Paging through the lines visits each entry once.
+  int lines = st.lines_size();
+  std::string token = st.next_page_token();
+  while (!token.empty()) {
+    request.set_page_token(token);
+    v1::GetStatementResponse page;
+    ASSERT_TRUE(stub_->GetStatement(As(Role::kFinance, "fin-1").get(), request, &page).ok());
+    lines += page.statement().lines_size();
+    token = page.statement().next_page_token();
+  }
+  EXPECT_EQ(lines, Scalar("SELECT COUNT(*) FROM commission_entries"));
+
+  v1::ExportStatementCsvRequest csv_request;
+  *csv_request.mutable_period_start() = request.period_start();
+  *csv_request.mutable_period_end() = request.period_end();
+  csv_request.set_grouping(v1::STATEMENT_GROUPING_ASSOCIATE);
+  v1::ExportStatementCsvResponse csv;
+  ASSERT_TRUE(stub_->ExportStatementCsv(As(Role::kFinance, "fin-1").get(), csv_request, &csv).ok());
+  EXPECT_TRUE(absl::StartsWith(csv.csv(), "order_id,booked_at,kind,status,recipient"));
+  EXPECT_TRUE(absl::StrContains(csv.csv(), "ENTRY_KIND_REVERSAL"));
+  EXPECT_TRUE(absl::StrContains(csv.csv(), absl::StrCat("group,,", alice, ",CNY,")));
+  EXPECT_TRUE(csv.next_page_token().empty());
+}
+
+TEST_F(AttributionServiceTest, AssociatesAreAlertedAboutTheirClients) {
+  StandardRule();
+  std::string alice = NewAssociate(NewStore("Qingdao"), "Alice");
+  ASSERT_TRUE(Open("viewer-12", NewLink(alice)).ok());
+  v1::RecordClientActivityRequest joined;
+  joined.set_viewer_id("viewer-12");
+  joined.set_kind(v1::ACTIVITY_KIND_JOINED_LIVESTREAM);
+  joined.set_room_id("501");
+  joined.set_session_id("9001");
+  v1::RecordClientActivityResponse alert;
+  ASSERT_TRUE(stub_->RecordClientActivity(As(Role::kService, "room").get(), joined, &alert).ok());
+  EXPECT_EQ(alert.alert().kind(), v1::ALERT_KIND_JOINED_LIVESTREAM);
+  EXPECT_EQ(alert.alert().associate_id(), alice);
+
+  v1::ListWatchingClientsRequest watching;
+  watching.set_room_id("501");
+  v1::ListWatchingClientsResponse now;
+  ASSERT_TRUE(stub_->ListWatchingClients(As(Role::kAssociate, alice).get(), watching, &now).ok());
+  ASSERT_EQ(now.viewer_ids_size(), 1);
+  EXPECT_EQ(now.viewer_ids(0), "viewer-12");
+
+  v1::RecordClientActivityRequest created;
+  created.set_viewer_id("viewer-12");
+  created.set_kind(v1::ACTIVITY_KIND_ORDER_CREATED);
+  created.set_order_id("u-1");
+  ASSERT_TRUE(stub_->RecordClientActivity(As(Role::kService, "order").get(), created, &alert).ok());
+  created.set_order_id("u-2");
+  ASSERT_TRUE(stub_->RecordClientActivity(As(Role::kService, "order").get(), created, &alert).ok());
+  PayOk(Event("u-2", "viewer-12", 3000, clock_.Now()));
+  clock_.Advance(options_.unpaid_alert_after + absl::Seconds(1));
+  absl::StatusOr<int> raised = service_->AlertUnpaidOnce();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  EXPECT_EQ(*raised, 1);  // u-1 only: u-2 was paid
+
+  v1::ListAlertsRequest list;
+  v1::ListAlertsResponse alerts;
+  ASSERT_TRUE(stub_->ListAlerts(As(Role::kAssociate, alice).get(), list, &alerts).ok());
+  std::vector<v1::AlertKind> kinds;
+  for (const v1::Alert& a : alerts.alerts()) kinds.push_back(a.kind());
+  EXPECT_EQ(kinds, (std::vector<v1::AlertKind>{v1::ALERT_KIND_JOINED_LIVESTREAM,
+                                               v1::ALERT_KIND_PAID, v1::ALERT_KIND_UNPAID_ORDER}));
+
+  // The stream pushes what is there, then what comes.
+  grpc::ClientContext stream_context;
+  common::AttachPrincipal(stream_context, codec_.Encode(Principal{Role::kAssociate, kBrand, alice,
+                                                                  clock_.Now() + absl::Hours(1)}));
+  stream_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::WatchAlertsRequest watch;
+  watch.set_after_id(alerts.alerts(2).id());
+  auto reader = stub_->WatchAlerts(&stream_context, watch);
+  v1::RecordClientActivityRequest carted;
+  carted.set_viewer_id("viewer-12");
+  carted.set_kind(v1::ACTIVITY_KIND_ADDED_TO_CART);
+  carted.set_sku_id("31");
+  ASSERT_TRUE(stub_->RecordClientActivity(As(Role::kService, "order").get(), carted, &alert).ok());
+  v1::WatchAlertsResponse pushed;
+  ASSERT_TRUE(reader->Read(&pushed));
+  ASSERT_EQ(pushed.alerts_size(), 1);
+  EXPECT_EQ(pushed.alerts(0).kind(), v1::ALERT_KIND_ADDED_TO_CART);
+  stream_context.TryCancel();
+}
+
+}  // namespace
+}  // namespace livecommerce::attribution
