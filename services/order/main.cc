@@ -15,6 +15,7 @@
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
 #include "services/order/api/order_service.h"
+#include "services/order/clients/attribution_client.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/payment/beast_transport.h"
 #include "services/order/payment/payment_gateway.h"
@@ -33,6 +34,8 @@ int main() {
   common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
   order::OrderOptions options = common::OrExit(order::LoadOrderOptions());
   std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
+  // Where paid orders and refunds are reported (empty: nowhere; they wait in the outbox).
+  std::string attribution_addr = common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104");
   absl::Duration outbox_interval =
       common::OrExit(common::EnvMillis("LC_OUTBOX_INTERVAL_MS", 100, 10, 60000));
 
@@ -84,7 +87,14 @@ int main() {
     payments.wechat_crypto = &*wechat_crypto;
     spdlog::info("WeChat Pay configured");
   }
-  order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options);
+  std::unique_ptr<order::GrpcAttributionClient> attribution;
+  if (!attribution_addr.empty()) {
+    attribution = std::make_unique<order::GrpcAttributionClient>(
+        grpc::CreateChannel(attribution_addr, grpc::InsecureChannelCredentials()), codec, clock,
+        absl::Seconds(5));
+  }
+  order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options,
+                                  attribution.get());
   // Outbox delivery (often: paid orders' reservations are confirmed through it), expiry of unpaid
   // orders and recovery of interrupted checkouts.
   common::PeriodicTask relay(outbox_interval, [&] {

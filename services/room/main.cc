@@ -45,7 +45,14 @@ int main() {
       grpc::CreateChannel(common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102"),
                           grpc::InsecureChannelCredentials()),
       codec, absl::Seconds(2));
-  room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options);
+  // Joins and leaves are told to attribution (empty LC_ATTRIBUTION_ADDR: to nobody).
+  std::string attribution_addr = common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104");
+  std::unique_ptr<room::GrpcViewerActivity> activity;
+  if (!attribution_addr.empty()) {
+    activity = std::make_unique<room::GrpcViewerActivity>(
+        grpc::CreateChannel(attribution_addr, grpc::InsecureChannelCredentials()), codec);
+  }
+  room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get());
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
 
   auto server = common::GrpcServer::Start(server_options, {&service});

@@ -99,6 +99,15 @@ grpc::Status OrderServiceImpl::AddCartItem(grpc::ServerContext* context,
     LC_RETURN_IF_ERROR(ValidateCartItem(request->item()));
     LC_ASSIGN_OR_RETURN(*response->mutable_cart(),
                         carts_.Add(buyer.brand_id, buyer.subject, request->item(), clock_.Now()));
+    if (attribution_ != nullptr) {  // the client's associate is told (best effort)
+      v1::RecordClientActivityRequest activity;
+      activity.set_viewer_id(buyer.subject);
+      activity.set_kind(v1::ACTIVITY_KIND_ADDED_TO_CART);
+      activity.set_room_id(request->item().room().room_id());
+      activity.set_session_id(request->item().room().session_id());
+      activity.set_sku_id(request->item().sku_id());
+      attribution_->ReportActivity(buyer.brand_id, activity);
+    }
     return absl::OkStatus();
   }());
 }
@@ -398,6 +407,17 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
   }
   if (begun.second) {
     LC_ASSIGN_OR_RETURN(order, Reserve(std::move(order)));
+    if (attribution_ != nullptr) {  // an order awaiting payment: the associate may follow up
+      v1::RecordClientActivityRequest activity;
+      activity.set_viewer_id(order.buyer_id);
+      activity.set_kind(v1::ACTIVITY_KIND_ORDER_CREATED);
+      if (order.room_id != 0) activity.set_room_id(common::FormatId(order.room_id));
+      if (order.session_id != 0) activity.set_session_id(common::FormatId(order.session_id));
+      activity.set_order_id(common::FormatId(order.id));
+      activity.mutable_amount()->set_amount_fen(order.total_fen);
+      activity.mutable_amount()->set_currency(order.currency);
+      attribution_->ReportActivity(order.brand_id, activity);
+    }
     if (request.from_cart()) {
       absl::Status cleared = carts_.Clear(buyer.brand_id, buyer.subject);
       if (!cleared.ok())

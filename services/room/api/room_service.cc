@@ -127,10 +127,12 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions() {
 
 RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
                                  CatalogDirectory& catalog, const common::Clock& clock,
-                                 const common::PrincipalCodec& codec, RoomServiceOptions options)
+                                 const common::PrincipalCodec& codec, RoomServiceOptions options,
+                                 ViewerActivity* activity)
     : rooms_(rooms),
       presence_(presence),
       catalog_(catalog),
+      activity_(activity),
       clock_(clock),
       codec_(codec),
       options_(options) {}
@@ -659,7 +661,9 @@ absl::Status RoomServiceImpl::DoJoinRoom(const grpc::ServerContext& context,
   }
   LC_ASSIGN_OR_RETURN(bool arrived,
                       presence_.Join(live.presence, caller.subject, request.device_id(), now));
-  (void)arrived;
+  if (activity_ != nullptr && caller.role == Role::kViewer && (arrived || grant.has_value())) {
+    activity_->Joined(room.brand_id, caller.subject, room.id, live.presence.session_id, grant);
+  }
   LC_ASSIGN_OR_RETURN(LiveCounts counts, RecentCounts(live.presence));
   response.set_session_id(FormatId(live.presence.session_id));
   v1::RoomStats* stats = response.mutable_stats();
@@ -742,7 +746,13 @@ grpc::Status RoomServiceImpl::LeaveRoom(grpc::ServerContext* context,
     if (live->room.brand_id != caller.brand_id) {
       return absl::NotFoundError("room_id: no such room");
     }
-    return presence_.Leave(live->presence, caller.subject, request->device_id(), clock_.Now());
+    LC_RETURN_IF_ERROR(
+        presence_.Leave(live->presence, caller.subject, request->device_id(), clock_.Now()));
+    if (activity_ != nullptr && caller.role == Role::kViewer) {
+      activity_->Left(live->room.brand_id, caller.subject, live->room.id,
+                      live->presence.session_id);
+    }
+    return absl::OkStatus();
   }());
 }
 
@@ -757,6 +767,7 @@ absl::Status RoomServiceImpl::DoBatchPresence(const grpc::ServerContext& context
     return InvalidField("events", absl::StrCat("must hold 1 to ", kMaxBatchEvents, " events"));
   }
   std::vector<PresenceOp> ops;
+  std::vector<int64_t> room_of_op;
   std::vector<int> op_of_event(static_cast<size_t>(request.events_size()), -1);
   ops.reserve(static_cast<size_t>(request.events_size()));
   for (int i = 0; i < request.events_size(); ++i) {
@@ -783,6 +794,7 @@ absl::Status RoomServiceImpl::DoBatchPresence(const grpc::ServerContext& context
       continue;  // not live (or not this brand's): the event is not applied
     }
     op_of_event[static_cast<size_t>(i)] = static_cast<int>(ops.size());
+    room_of_op.push_back(room_id);
     ops.push_back(PresenceOp{live->presence, event.viewer_id(), event.device_id(),
                              event.kind() == v1::PresenceEvent::KIND_LEAVE
                                  ? PresenceOp::Kind::kLeave
@@ -792,8 +804,16 @@ absl::Status RoomServiceImpl::DoBatchPresence(const grpc::ServerContext& context
   if (!ops.empty()) {
     LC_ASSIGN_OR_RETURN(applied, presence_.Apply(ops, clock_.Now()));
   }
-  for (int index : op_of_event) {
-    response.add_applied(index >= 0 && applied[static_cast<size_t>(index)]);
+  for (int i = 0; i < request.events_size(); ++i) {
+    int index = op_of_event[static_cast<size_t>(i)];
+    bool done = index >= 0 && applied[static_cast<size_t>(index)];
+    response.add_applied(done);
+    if (!done || activity_ == nullptr) continue;
+    const PresenceOp& op = ops[static_cast<size_t>(index)];
+    if (op.kind == PresenceOp::Kind::kLeave) {
+      activity_->Left(caller.brand_id, op.viewer_id, room_of_op[static_cast<size_t>(index)],
+                      op.session.session_id);
+    }
   }
   return absl::OkStatus();
 }

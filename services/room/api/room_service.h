@@ -9,6 +9,7 @@
 #include "services/common/clock.h"
 #include "services/common/principal.h"
 #include "services/room/clients/catalog_directory.h"
+#include "services/room/clients/viewer_activity.h"
 #include "services/room/store/presence_store.h"
 #include "services/room/store/room_store.h"
 
@@ -37,9 +38,10 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
 class RoomServiceImpl final
     : public v1::RoomService::WithCallbackMethod_Heartbeat<v1::RoomService::Service> {
  public:
+  // `activity` (may be null) hears of viewers joining and leaving live sessions.
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, CatalogDirectory& catalog,
                   const common::Clock& clock, const common::PrincipalCodec& codec,
-                  RoomServiceOptions options);
+                  RoomServiceOptions options, ViewerActivity* activity = nullptr);
 
   grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
                           v1::CreateRoomResponse* response) override;
@@ -138,6 +140,7 @@ class RoomServiceImpl final
   RoomStore& rooms_;
   PresenceStore& presence_;
   CatalogDirectory& catalog_;
+  ViewerActivity* activity_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   RoomServiceOptions options_;

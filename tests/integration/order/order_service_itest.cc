@@ -18,6 +18,9 @@
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "services/attribution/api/attribution_service.h"
+#include "services/attribution/clients/directories.h"
+#include "services/attribution/store/mysql_attribution_store.h"
 #include "services/catalog/api/catalog_service.h"
 #include "services/catalog/api/flash_sale_service.h"
 #include "services/catalog/clients/room_directory.h"
@@ -31,6 +34,7 @@
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
 #include "services/order/api/order_service.h"
+#include "services/order/clients/attribution_client.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/payment/payment_gateway.h"
 #include "services/order/payment/wechat_pay.h"
@@ -38,6 +42,7 @@
 #include "services/order/store/mysql_order_store.h"
 #include "services/order/store/redis_cart_store.h"
 #include "services/room/api/room_service.h"
+#include "services/room/clients/viewer_activity.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
 #include "tests/support/fake_catalog_directory.h"
@@ -97,22 +102,64 @@ class FakeWechatTransport final : public WechatPayTransport {
   std::atomic<int> calls_{0};
 };
 
+// The room service's viewer activity, pointed at the attribution service once that is started
+// (it needs the room service's address first); until then joins and leaves go nowhere.
+class LateViewerActivity final : public room::ViewerActivity {
+ public:
+  void Joined(const std::string& brand, const std::string& viewer, int64_t room_id,
+              int64_t session_id, const std::optional<room::InviteGrant>& invite) override {
+    if (target != nullptr) target->Joined(brand, viewer, room_id, session_id, invite);
+  }
+  void Left(const std::string& brand, const std::string& viewer, int64_t room_id,
+            int64_t session_id) override {
+    if (target != nullptr) target->Left(brand, viewer, room_id, session_id);
+  }
+  room::ViewerActivity* target = nullptr;
+};
+
 class OrderServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_ = livecommerce::testing::ConnectTestRedis();
-    mysql_ = livecommerce::testing::ConnectTestMysql(
-        {"order_outbox", "refunds", "conversions", "payments", "order_lines", "orders",
-         "flash_reservations", "flash_holds", "flash_sales", "sku_reservations",
-         "room_product_prices", "room_products", "skus", "products", "room_invites",
-         "room_sessions", "rooms"});
+    mysql_ = livecommerce::testing::ConnectTestMysql({"client_presence",
+                                                      "unpaid_order_watch",
+                                                      "associate_alerts",
+                                                      "commission_entries",
+                                                      "attributed_refunds",
+                                                      "attributed_orders",
+                                                      "commission_rule_lines",
+                                                      "commission_rules",
+                                                      "client_binding_locks",
+                                                      "client_bindings",
+                                                      "touches",
+                                                      "share_links",
+                                                      "associates",
+                                                      "attribution_stores",
+                                                      "order_outbox",
+                                                      "refunds",
+                                                      "conversions",
+                                                      "payments",
+                                                      "order_lines",
+                                                      "orders",
+                                                      "flash_reservations",
+                                                      "flash_holds",
+                                                      "flash_sales",
+                                                      "sku_reservations",
+                                                      "room_product_prices",
+                                                      "room_products",
+                                                      "skus",
+                                                      "products",
+                                                      "room_invites",
+                                                      "room_sessions",
+                                                      "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
     room_store_ = std::make_unique<room::MysqlRoomStore>(*mysql_);
     presence_ = std::make_unique<room::RedisPresenceStore>(*redis_, absl::Seconds(30));
     ASSERT_TRUE(presence_->LoadScripts().ok());
     room_service_ = std::make_unique<room::RoomServiceImpl>(
-        *room_store_, *presence_, fake_catalog_, clock_, codec_, room::RoomServiceOptions{});
+        *room_store_, *presence_, fake_catalog_, clock_, codec_, room::RoomServiceOptions{},
+        &late_activity_);
     room_server_ = *common::GrpcServer::Start(common::ServerOptions{}, {room_service_.get()});
     auto room_channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(room_server_->port()),
                                             grpc::InsecureChannelCredentials());
@@ -299,6 +346,7 @@ class OrderServiceTest : public ::testing::Test {
   common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
   int made_ = 0;
   livecommerce::testing::FakeCatalogDirectory fake_catalog_;
+  LateViewerActivity late_activity_;
   std::unique_ptr<common::RedisPool> redis_;
   std::unique_ptr<common::MysqlPool> mysql_;
   std::unique_ptr<room::MysqlRoomStore> room_store_;
@@ -941,6 +989,190 @@ TEST_F(WechatPayOrderTest, NoPrepayMeansNoOrderAndTheStockReturns) {
   r.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
   EXPECT_EQ(Checkout("o-alice", r).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Sku(sku).reserved(), 0);
+}
+
+// The whole chain across services: an associate's invite brings a viewer into a private session;
+// the room service records the invite as the associate's touch; the viewer buys and pays; the
+// order service's outbox tells attribution, which credits the associate and splits the
+// commission; a refund claws it back. Replays credit nothing twice.
+class AttributedOrderTest : public OrderServiceTest {
+ protected:
+  void SetUp() override {
+    OrderServiceTest::SetUp();
+    ASSERT_TRUE(mysql_
+                    ->Run([](common::MysqlConnection& c) {
+                      c.Execute("UPDATE settlement_clock SET settled_through = '1970-01-01'");
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    attribution_store_ = std::make_unique<attribution::MysqlAttributionStore>(*mysql_);
+    directories_ = std::make_unique<attribution::GrpcDirectories>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(room_server_->port()),
+                            grpc::InsecureChannelCredentials()),
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(catalog_server_->port()),
+                            grpc::InsecureChannelCredentials()),
+        codec_, clock_, absl::Seconds(5), absl::Seconds(1));
+    attribution::AttributionServiceOptions options;
+    attribution_service_ = std::make_unique<attribution::AttributionServiceImpl>(
+        *attribution_store_, *directories_, clock_, codec_, options);
+    attribution_server_ =
+        *common::GrpcServer::Start(common::ServerOptions{}, {attribution_service_.get()});
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(attribution_server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    attribution_stub_ = v1::AttributionService::NewStub(channel);
+    viewer_activity_ = std::make_unique<room::GrpcViewerActivity>(channel, codec_);
+    late_activity_.target = viewer_activity_.get();
+    attribution_client_ =
+        std::make_unique<GrpcAttributionClient>(channel, codec_, clock_, absl::Seconds(5));
+    // The order service again, now reporting to attribution.
+    server_->Shutdown();
+    Payments payments;
+    payments.sandbox = &sandbox_;
+    service_ =
+        std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, payments, clock_, codec_,
+                                           OrderOptions{}, attribution_client_.get());
+    server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
+    stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    late_activity_.target = nullptr;
+    if (attribution_server_) attribution_server_->Shutdown();
+    OrderServiceTest::TearDown();
+  }
+  std::unique_ptr<grpc::ClientContext> AsRole(Role role, const std::string& subject) {
+    return As(Principal{role, kBrand, subject, clock_.Now() + absl::Hours(2)});
+  }
+  v1::GetOrderAttributionResponse Attribution(const std::string& order_id) {
+    v1::GetOrderAttributionRequest get;
+    get.set_order_id(order_id);
+    v1::GetOrderAttributionResponse out;
+    grpc::Status s =
+        attribution_stub_->GetOrderAttribution(AsRole(Role::kFinance, "fin").get(), get, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  std::unique_ptr<attribution::MysqlAttributionStore> attribution_store_;
+  std::unique_ptr<attribution::GrpcDirectories> directories_;
+  std::unique_ptr<attribution::AttributionServiceImpl> attribution_service_;
+  std::unique_ptr<common::GrpcServer> attribution_server_;
+  std::unique_ptr<v1::AttributionService::Stub> attribution_stub_;
+  std::unique_ptr<room::GrpcViewerActivity> viewer_activity_;
+  std::unique_ptr<GrpcAttributionClient> attribution_client_;
+};
+
+TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociate) {
+  // The brand's store, its associate, and a rule: associate 5 %, store 2 %.
+  v1::CreateStoreRequest store;
+  store.set_name("Shanghai IFC");
+  v1::CreateStoreResponse made_store;
+  ASSERT_TRUE(
+      attribution_stub_->CreateStore(AsRole(Role::kOps, "ops").get(), store, &made_store).ok());
+  v1::CreateAssociateRequest associate;
+  associate.set_store_id(made_store.store().id());
+  associate.set_name("Lin");
+  v1::CreateAssociateResponse lin;
+  ASSERT_TRUE(
+      attribution_stub_->CreateAssociate(AsRole(Role::kOps, "ops").get(), associate, &lin).ok());
+  std::string lin_id = lin.associate().id();
+  v1::CreateCommissionRuleRequest rule;
+  rule.set_scope(v1::RULE_SCOPE_BRAND);
+  common::ToTimestamp(clock_.Now() - absl::Hours(24), rule.mutable_effective_from());
+  for (auto [recipient, bp] : std::vector<std::pair<v1::Recipient, int>>{
+           {v1::RECIPIENT_ASSOCIATE, 500}, {v1::RECIPIENT_STORE, 200}}) {
+    v1::SplitLine* line = rule.add_lines();
+    line->set_recipient(recipient);
+    line->set_basis_points(bp);
+  }
+  v1::CreateCommissionRuleResponse made_rule;
+  ASSERT_TRUE(
+      attribution_stub_->CreateCommissionRule(AsRole(Role::kFinance, "fin").get(), rule, &made_rule)
+          .ok());
+
+  // A private session; Lin's invite brings the viewer in.
+  v1::CreateRoomRequest room;
+  room.set_brand_id(kBrand);
+  room.set_title("Private preview");
+  common::ToTimestamp(clock_.Now(), room.mutable_scheduled_start());
+  room.set_visibility(v1::VISIBILITY_PRIVATE);
+  room.add_audiences(v1::AUDIENCE_CLIENTS);
+  room.set_objective(v1::OBJECTIVE_PURCHASE);
+  room.set_format(v1::FORMAT_SALES_DRIVEN);
+  v1::CreateRoomResponse made_room;
+  ASSERT_TRUE(room_stub_->CreateRoom(As(Ops()).get(), room, &made_room).ok());
+  std::string room_id = made_room.room().id();
+  v1::IssueInvitesRequest issue;
+  issue.set_room_id(room_id);
+  issue.set_count(1);
+  issue.set_associate_id(lin_id);
+  v1::IssueInvitesResponse invites;
+  ASSERT_TRUE(room_stub_->IssueInvites(As(Ops()).get(), issue, &invites).ok());
+  v1::GoLiveRequest live;
+  live.set_room_id(room_id);
+  v1::GoLiveResponse lived;
+  ASSERT_TRUE(room_stub_->GoLive(As(Ops()).get(), live, &lived).ok());
+  v1::JoinRoomRequest join;
+  join.set_room_id(room_id);
+  join.set_device_id("phone");
+  join.set_invite_token(invites.invites(0).token());
+  v1::JoinRoomResponse joined;
+  ASSERT_TRUE(room_stub_->JoinRoom(As(Viewer("mei")).get(), join, &joined).ok());
+  EXPECT_EQ(joined.associate_id(), lin_id);
+  // The touch reaches attribution in the background: Mei becomes Lin's client.
+  bool bound = false;
+  for (int i = 0; i < 100 && !bound; ++i) {
+    v1::GetClientBindingRequest get;
+    get.set_viewer_id("mei");
+    v1::GetClientBindingResponse binding;
+    bound =
+        attribution_stub_->GetClientBinding(AsRole(Role::kOps, "ops").get(), get, &binding).ok() &&
+        binding.binding().associate_id() == lin_id;
+    if (!bound) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(bound);
+
+  // Mei buys (with no attribution context of her own) and pays.
+  std::string sku = CreateSku(10);
+  v1::CheckoutRequest checkout = CheckoutOf("m1", {{sku, "", 2}});
+  checkout.clear_attribution();
+  checkout.mutable_room()->set_room_id(room_id);
+  checkout.mutable_room()->set_session_id(joined.session_id());
+  v1::Order order;
+  grpc::Status s = Checkout("mei", checkout, &order);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(Pay("mei", order.id()).ok());
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());  // a second pass delivers nothing again
+
+  v1::GetOrderAttributionResponse credited = Attribution(order.id());
+  EXPECT_EQ(credited.order().associate_id(), lin_id);
+  EXPECT_EQ(credited.order().store_id(), made_store.store().id());
+  int64_t associate_fen = 0, store_fen = 0;
+  for (const v1::LedgerEntry& e : credited.entries()) {
+    if (e.recipient() == v1::RECIPIENT_ASSOCIATE) associate_fen += e.amount().amount_fen();
+    if (e.recipient() == v1::RECIPIENT_STORE) store_fen += e.amount().amount_fen();
+  }
+  EXPECT_EQ(associate_fen, order.total().amount_fen() * 500 / 10000);
+  EXPECT_EQ(store_fen, order.total().amount_fen() * 200 / 10000);
+  size_t entries = credited.entries().size();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid' AND status = 1"),
+            1);
+
+  // A refund in full claws the commission back to zero, once.
+  v1::RefundOrderRequest refund;
+  refund.set_order_id(order.id());
+  refund.set_refund_id("rf-all");
+  v1::RefundOrderResponse refunded;
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());  // a repeat
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  v1::GetOrderAttributionResponse clawed = Attribution(order.id());
+  int64_t net = 0;
+  for (const v1::LedgerEntry& e : clawed.entries()) net += e.amount().amount_fen();
+  EXPECT_EQ(net, 0);
+  EXPECT_EQ(clawed.entries().size(), entries * 2);
 }
 
 }  // namespace
