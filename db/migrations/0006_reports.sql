@@ -45,3 +45,19 @@ CREATE TABLE report_session_buyers (
   PRIMARY KEY (session_id, dimension, dim_key, buyer_id),
   KEY idx_report_session_buyers_buyer (session_id, buyer_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Funnel steps: who reached each step of a session (1 viewed a product, 2 added to cart,
+-- 3 checked out), each viewer once, and the counts.
+CREATE TABLE report_funnel_viewers (
+  session_id          BIGINT UNSIGNED NOT NULL,
+  step                TINYINT         NOT NULL,
+  viewer_id           VARCHAR(128)    NOT NULL,
+  PRIMARY KEY (session_id, step, viewer_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE report_session_funnel (
+  session_id          BIGINT UNSIGNED NOT NULL,
+  step                TINYINT         NOT NULL,
+  viewers             BIGINT          NOT NULL DEFAULT 0,
+  PRIMARY KEY (session_id, step)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -1,16 +1,11 @@
 #include "services/order/clients/attribution_client.h"
 
-#include <chrono>
-#include <thread>
-
 #include "absl/strings/str_cat.h"
 #include "services/common/proto_util.h"
 #include "services/common/service_client.h"
 
 namespace livecommerce::order {
 namespace {
-
-constexpr int kMaxActivitiesInFlight = 1000;
 
 v1::Money MoneyOf(int64_t fen, const std::string& currency) {
   v1::Money m;
@@ -28,13 +23,6 @@ GrpcAttributionClient::GrpcAttributionClient(std::shared_ptr<grpc::ChannelInterf
       codec_(codec),
       clock_(clock),
       timeout_(timeout) {}
-
-GrpcAttributionClient::~GrpcAttributionClient() {
-  // Activity calls answer into this object: wait (briefly) for those still out.
-  for (int i = 0; i < 200 && in_flight_.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
 
 absl::Status GrpcAttributionClient::RecordPaidOrder(const OrderRecord& order) {
   v1::PaidOrderEvent event;
@@ -75,20 +63,12 @@ absl::Status GrpcAttributionClient::RecordRefund(const OrderRecord& order,
 
 void GrpcAttributionClient::ReportActivity(const std::string& brand_id,
                                            const v1::RecordClientActivityRequest& activity) {
-  if (in_flight_.fetch_add(1) >= kMaxActivitiesInFlight) {
-    in_flight_.fetch_sub(1);
-    return;  // attribution is slow or down: alerts are best effort
-  }
-  struct Call {
-    std::unique_ptr<grpc::ClientContext> context;
-    v1::RecordClientActivityRequest request;
-    v1::RecordClientActivityResponse response;
-  };
-  auto call = std::make_shared<Call>();
-  call->context = common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now());
-  call->request = activity;
-  stub_->async()->RecordClientActivity(call->context.get(), &call->request, &call->response,
-                                       [this, call](grpc::Status) { in_flight_.fetch_sub(1); });
+  activities_.Call<v1::RecordClientActivityRequest, v1::RecordClientActivityResponse>(
+      common::ServiceCallContext(codec_, brand_id, "order", timeout_, clock_.Now()), activity,
+      [this](grpc::ClientContext* context, const v1::RecordClientActivityRequest* request,
+             v1::RecordClientActivityResponse* response, std::function<void(grpc::Status)> done) {
+        stub_->async()->RecordClientActivity(context, request, response, std::move(done));
+      });
 }
 
 }  // namespace livecommerce::order

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <atomic>
 #include <memory>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/attribution.grpc.pb.h"
 #include "services/common/clock.h"
+#include "services/common/fire_and_forget.h"
 #include "services/common/principal.h"
 #include "services/order/store/order_store.h"
 
@@ -31,7 +31,6 @@ class GrpcAttributionClient final : public AttributionClient {
   GrpcAttributionClient(std::shared_ptr<grpc::ChannelInterface> channel,
                         const common::PrincipalCodec& codec, const common::Clock& clock,
                         absl::Duration timeout);
-  ~GrpcAttributionClient() override;
   absl::Status RecordPaidOrder(const OrderRecord& order) override;
   absl::Status RecordRefund(const OrderRecord& order, const RefundRecord& refund) override;
   void ReportActivity(const std::string& brand_id,
@@ -42,7 +41,7 @@ class GrpcAttributionClient final : public AttributionClient {
   const common::PrincipalCodec& codec_;
   const common::Clock& clock_;
   absl::Duration timeout_;
-  std::atomic<int> in_flight_{0};  // activity calls not answered yet
+  common::FireAndForget activities_{1000};
 };
 
 }  // namespace livecommerce::order

@@ -56,6 +56,13 @@ grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
     FillLive(*row);
     v1::SessionReport* out = response->mutable_report();
     ToProto(*row, out);
+    LC_ASSIGN_OR_RETURN(auto steps, store_.GetFunnel(session_id));
+    v1::Funnel* funnel = out->mutable_funnel();
+    funnel->set_joined(row->reach);
+    funnel->set_viewed_product(steps[kViewedProduct]);
+    funnel->set_added_to_cart(steps[kAddedToCart]);
+    funnel->set_checked_out(steps[kCheckedOut]);
+    funnel->set_paid(row->sales.buyers);
     LC_ASSIGN_OR_RETURN(std::vector<BreakdownRow> breakdowns, store_.GetBreakdowns(session_id));
     for (const BreakdownRow& b : breakdowns) {
       v1::SalesBreakdown* item = b.dimension == kChannel     ? out->add_by_channel()
@@ -129,14 +136,49 @@ grpc::Status ReportServiceImpl::ExportSessionReportsCsv(
   }());
 }
 
+grpc::Status ReportServiceImpl::RecordFunnelEvents(grpc::ServerContext* context,
+                                                   const v1::RecordFunnelEventsRequest* request,
+                                                   v1::RecordFunnelEventsResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kService}));
+    if (request->events_size() < 1 || request->events_size() > 500) {
+      return InvalidField("events", "must hold 1 to 500 events");
+    }
+    std::vector<FunnelFact> facts;
+    for (int i = 0; i < request->events_size(); ++i) {
+      const v1::FunnelEvent& e = request->events(i);
+      std::string field = absl::StrCat("events[", i, "]");
+      FunnelFact fact;
+      LC_ASSIGN_OR_RETURN(fact.session_id,
+                          common::ParseId(absl::StrCat(field, ".session_id"), e.session_id()));
+      if (!common::IsValidId(e.viewer_id())) {
+        return InvalidField(absl::StrCat(field, ".viewer_id"), "is not a valid viewer id");
+      }
+      fact.viewer_id = e.viewer_id();
+      if (e.step() == v1::FUNNEL_STEP_VIEWED_PRODUCT) {
+        fact.step = kViewedProduct;
+      } else if (e.step() == v1::FUNNEL_STEP_ADDED_TO_CART) {
+        fact.step = kAddedToCart;
+      } else {
+        return InvalidField(absl::StrCat(field, ".step"), "is not a funnel step");
+      }
+      facts.push_back(std::move(fact));
+    }
+    return store_.RecordFunnel(facts);
+  }());
+}
+
 absl::StatusOr<int> ReportServiceImpl::ConsumeOnce() {
   absl::Time now = clock_.Now();
   int applied = 0;
   for (int pass = 0; pass < 20; ++pass) {
     LC_ASSIGN_OR_RETURN(int conversions, store_.ApplyConversions(now, 2000));
     LC_ASSIGN_OR_RETURN(int refunds, store_.ApplyRefunds(now, 500));
+    LC_ASSIGN_OR_RETURN(int orders, store_.ApplyCheckouts(now, 2000));
     applied += conversions + refunds;
-    if (conversions + refunds == 0) break;
+    if (conversions + refunds + orders == 0) break;
   }
   return applied;
 }

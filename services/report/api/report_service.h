@@ -27,8 +27,12 @@ class ReportServiceImpl final : public v1::ReportService::Service {
                                        const v1::ListSessionReportsRequest* request,
                                        v1::ExportSessionReportsCsvResponse* response) override;
 
-  // Applies the paid orders and refunds that arrived since the last call (the binary runs it
-  // periodically; tests call it). Returns how many rows were applied.
+  grpc::Status RecordFunnelEvents(grpc::ServerContext* context,
+                                  const v1::RecordFunnelEventsRequest* request,
+                                  v1::RecordFunnelEventsResponse* response) override;
+
+  // Applies the orders, paid orders and refunds that arrived since the last call (the binary runs
+  // it periodically; tests call it). Returns how many paid orders and refunds were applied.
   absl::StatusOr<int> ConsumeOnce();
 
  private:

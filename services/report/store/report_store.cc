@@ -21,7 +21,10 @@ using common::ToSqlTime;
 
 constexpr int kSourceConversions = 1;
 constexpr int kSourceRefunds = 2;
-constexpr int kRefundFailed = 3;  // refunds.status: the provider gave up; nothing went back
+constexpr int kSourceOrders = 3;
+constexpr int kOrderReserving = 0;  // orders.status while the checkout is still reserving
+constexpr int kOrderRefused = 9;    // a checkout refused: no order
+constexpr int kRefundFailed = 3;    // refunds.status: the provider gave up; nothing went back
 
 int64_t Cursor(MysqlConnection& c, const std::string& name) {
   sql::PreparedStatement& make =
@@ -112,6 +115,36 @@ void Add(MysqlConnection& c, int64_t session_id, const std::string& brand_id,
 std::string ChannelKey(int channel) {
   return v1::Channel_IsValid(channel) ? v1::Channel_Name(static_cast<v1::Channel>(channel))
                                       : absl::StrCat(channel);
+}
+
+// Records funnel facts in the caller's transaction: new viewers of each (session, step) and its
+// count.
+void AddFunnel(MysqlConnection& c, const std::vector<FunnelFact>& facts) {
+  std::map<std::pair<int64_t, int>, std::vector<const std::string*>> groups;
+  for (const FunnelFact& f : facts) groups[{f.session_id, f.step}].push_back(&f.viewer_id);
+  for (const auto& [key, viewers] : groups) {
+    int64_t added = 0;
+    common::ForEachChunk(viewers.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+          "INSERT IGNORE INTO report_funnel_viewers (session_id, step, viewer_id) VALUES ",
+          common::Placeholders(count, 3)));
+      int p = 1;
+      for (size_t i = 0; i < count; ++i) {
+        s.setInt64(p++, key.first);
+        s.setInt(p++, key.second);
+        s.setString(p++, *viewers[offset + i]);
+      }
+      added += s.executeUpdate();
+    });
+    if (added == 0) continue;
+    sql::PreparedStatement& u = c.Prepare(
+        "INSERT INTO report_session_funnel (session_id, step, viewers) VALUES (?, ?, ?) ON "
+        "DUPLICATE KEY UPDATE viewers = viewers + VALUES(viewers)");
+    u.setInt64(1, key.first);
+    u.setInt(2, key.second);
+    u.setInt64(3, added);
+    u.executeUpdate();
+  }
 }
 
 constexpr char kSessionSelect[] =
@@ -376,6 +409,72 @@ absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
     }
     SetCursor(c, "refunds", next_cursor);
     return count;
+  });
+}
+
+absl::StatusOr<int> MysqlReportStore::ApplyCheckouts(absl::Time now, int limit) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<int> {
+    int64_t cursor = Cursor(c, "orders");
+    std::set<int64_t> applied = Applied(c, kSourceOrders, cursor);
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT id, session_id, buyer_id, status, created_at FROM orders WHERE id > ? ORDER BY "
+        "id LIMIT ?");
+    s.setInt64(1, cursor);
+    s.setInt(2, limit);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    std::vector<FunnelFact> facts;
+    std::vector<std::pair<int64_t, int64_t>> read;  // id, order id
+    bool settled = true;
+    int64_t next_cursor = cursor;
+    while (rs->next()) {
+      int64_t id = rs->getInt64(1);
+      int status = rs->getInt(4);
+      // A checkout still reserving is decided later: read again until it is.
+      bool decided = status != kOrderReserving;
+      settled = settled && decided &&
+                common::SqlTimeAt(*rs, 5).value_or(absl::UnixEpoch()) < now - settle_;
+      if (settled) next_cursor = id;
+      if (!decided || applied.count(id) != 0) continue;
+      read.emplace_back(id, id);
+      if (!rs->isNull(2) && status != kOrderRefused) {
+        facts.push_back(FunnelFact{rs->getInt64(2), kCheckedOut, rs->getString(3)});
+      }
+    }
+    common::ForEachChunk(read.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& m = c.Prepare(absl::StrCat(
+          "INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES ",
+          common::Placeholders(count, 4)));
+      int p = 1;
+      for (size_t i = 0; i < count; ++i) {
+        m.setInt(p++, kSourceOrders);
+        m.setInt64(p++, read[offset + i].first);
+        m.setInt64(p++, read[offset + i].second);
+        m.setInt64(p++, 0);
+      }
+      m.executeUpdate();
+    });
+    AddFunnel(c, facts);
+    SetCursor(c, "orders", next_cursor);
+    return static_cast<int>(read.size());
+  });
+}
+
+absl::Status MysqlReportStore::RecordFunnel(const std::vector<FunnelFact>& facts) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::Status {
+    AddFunnel(c, facts);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::map<int, int64_t>> MysqlReportStore::GetFunnel(int64_t session_id) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::map<int, int64_t>> {
+    sql::PreparedStatement& s =
+        c.Prepare("SELECT step, viewers FROM report_session_funnel WHERE session_id = ?");
+    s.setInt64(1, session_id);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    std::map<int, int64_t> steps;
+    while (rs->next()) steps[rs->getInt(1)] = rs->getInt64(2);
+    return steps;
   });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,15 @@
 namespace livecommerce::report {
 
 enum Dimension : int { kWhole = 0, kChannel = 1, kAssociate = 2, kProduct = 3 };
+
+// Funnel steps counted here (joined and paid come from presence and sales).
+enum FunnelStepCode : int { kViewedProduct = 1, kAddedToCart = 2, kCheckedOut = 3 };
+
+struct FunnelFact {
+  int64_t session_id = 0;
+  FunnelStepCode step = kViewedProduct;
+  std::string viewer_id;
+};
 
 struct BreakdownRow {
   Dimension dimension = kWhole;
@@ -35,6 +45,14 @@ class MysqlReportStore {
   absl::StatusOr<int> ApplyConversions(absl::Time now, int limit);
   // Refunds into session refunds (whole, by channel and associate); how many applied.
   absl::StatusOr<int> ApplyRefunds(absl::Time now, int limit);
+
+  // Orders placed in sessions (awaiting payment or beyond) into the checked-out step; how many
+  // orders were read into it.
+  absl::StatusOr<int> ApplyCheckouts(absl::Time now, int limit);
+  // Viewers reaching funnel steps: each once per session and step.
+  absl::Status RecordFunnel(const std::vector<FunnelFact>& facts);
+  // Distinct viewers per step of a session (steps nobody reached are left out).
+  absl::StatusOr<std::map<int, int64_t>> GetFunnel(int64_t session_id);
 
   // A session of the room service with its room's settings and sales; nullopt when unknown.
   absl::StatusOr<std::optional<SessionRow>> GetSession(int64_t session_id);

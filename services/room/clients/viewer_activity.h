@@ -1,12 +1,12 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "livecommerce/v1/attribution.grpc.pb.h"
+#include "services/common/fire_and_forget.h"
 #include "services/common/principal.h"
 #include "services/room/store/room_store.h"
 
@@ -29,7 +29,6 @@ class GrpcViewerActivity final : public ViewerActivity {
  public:
   GrpcViewerActivity(std::shared_ptr<grpc::ChannelInterface> channel,
                      const common::PrincipalCodec& codec);
-  ~GrpcViewerActivity() override;
   void Joined(const std::string& brand_id, const std::string& viewer_id, int64_t room_id,
               int64_t session_id, const std::optional<InviteGrant>& invite) override;
   void Left(const std::string& brand_id, const std::string& viewer_id, int64_t room_id,
@@ -38,12 +37,9 @@ class GrpcViewerActivity final : public ViewerActivity {
  private:
   void Activity(const std::string& brand_id, const std::string& viewer_id, int64_t room_id,
                 int64_t session_id, v1::ActivityKind kind);
-  // Takes a slot for one more call in flight; false when too many are (the call is dropped).
-  bool Take();
-
   std::unique_ptr<v1::AttributionService::Stub> stub_;
   const common::PrincipalCodec& codec_;
-  std::atomic<int> in_flight_{0};
+  common::FireAndForget calls_{2000};
 };
 
 }  // namespace livecommerce::room

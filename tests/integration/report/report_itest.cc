@@ -38,9 +38,10 @@ class ReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     mysql_ = livecommerce::testing::ConnectTestMysql(
-        {"report_session_buyers", "report_session_sales", "report_applied", "report_cursors",
-         "order_outbox", "refunds", "conversions", "payments", "order_lines", "orders",
-         "room_invites", "room_sessions", "rooms"});
+        {"report_funnel_viewers", "report_session_funnel", "report_session_buyers",
+         "report_session_sales", "report_applied", "report_cursors", "order_outbox", "refunds",
+         "conversions", "payments", "order_lines", "orders", "room_invites", "room_sessions",
+         "rooms"});
     ASSERT_NE(mysql_, nullptr);
     store_ = std::make_unique<MysqlReportStore>(*mysql_);
     service_ = std::make_unique<ReportServiceImpl>(*store_, live_, clock_, codec_);
@@ -182,6 +183,17 @@ class ReportTest : public ::testing::Test {
       v.executeUpdate();
       return id;
     });
+  }
+  // An order that is not paid: awaiting payment (1), or a checkout still reserving (0) or refused
+  // (9).
+  void Unpaid(int64_t session, const std::string& buyer, int status) {
+    std::string at = common::ToSqlTime(kDay + absl::Minutes(++orders_));
+    Exec(
+        "INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, status, "
+        "total_fen, session_id, channel, address, provider, created_at, updated_at) VALUES (?, ?, "
+        "?, REPEAT('0', 64), ?, 1000, ?, 1, '', 1, ?, ?)",
+        {kBrand, buyer, absl::StrCat("u", orders_), absl::StrCat(status), absl::StrCat(session), at,
+         at});
   }
   void Refund(int64_t order, const std::string& key, int64_t amount) {
     std::string at = common::ToSqlTime(kDay + absl::Hours(3));
@@ -343,6 +355,47 @@ TEST_F(ReportTest, AcrossSessionsWithSegmentsAndCorrelation) {
   EXPECT_NE(csv.csv().find(absl::StrCat(a1_, ",", room_a_, ",VIP preview,VISIBILITY_PRIVATE")),
             std::string::npos)
       << csv.csv();
+}
+
+TEST_F(ReportTest, TheFunnelCountsEachViewerOncePerStep) {
+  Unpaid(a1_, "gina", 1);  // checked out, not paid
+  Unpaid(a1_, "hank", 9);  // refused: never an order
+  Unpaid(a1_, "ivan", 0);  // still reserving: not counted until it is decided
+  v1::RecordFunnelEventsRequest events;
+  for (const auto& [viewer, step] : std::vector<std::pair<std::string, v1::FunnelStep>>{
+           {"alice", v1::FUNNEL_STEP_VIEWED_PRODUCT},
+           {"alice", v1::FUNNEL_STEP_VIEWED_PRODUCT},
+           {"bob", v1::FUNNEL_STEP_VIEWED_PRODUCT},
+           {"gina", v1::FUNNEL_STEP_VIEWED_PRODUCT},
+           {"hank", v1::FUNNEL_STEP_VIEWED_PRODUCT},
+           {"alice", v1::FUNNEL_STEP_ADDED_TO_CART},
+           {"bob", v1::FUNNEL_STEP_ADDED_TO_CART},
+           {"gina", v1::FUNNEL_STEP_ADDED_TO_CART}}) {
+    v1::FunnelEvent* e = events.add_events();
+    e->set_session_id(absl::StrCat(a1_));
+    e->set_viewer_id(viewer);
+    e->set_step(step);
+  }
+  v1::RecordFunnelEventsResponse recorded;
+  for (int i = 0; i < 2; ++i) {  // a repeat counts nobody twice
+    grpc::Status s = stub_->RecordFunnelEvents(As(Role::kService).get(), events, &recorded);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_TRUE(service_->ConsumeOnce().ok());
+  ASSERT_TRUE(service_->ConsumeOnce().ok());
+  v1::Funnel funnel = Report(a1_).funnel();
+  EXPECT_EQ(funnel.joined(), 200);
+  EXPECT_EQ(funnel.viewed_product(), 4);
+  EXPECT_EQ(funnel.added_to_cart(), 3);
+  EXPECT_EQ(funnel.checked_out(), 3);  // alice, bob, gina
+  EXPECT_EQ(funnel.paid(), 2);
+  // Only services record steps; a bad step names the field.
+  EXPECT_EQ(stub_->RecordFunnelEvents(As(Role::kViewer).get(), events, &recorded).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  events.mutable_events(0)->set_step(v1::FUNNEL_STEP_UNSPECIFIED);
+  grpc::Status bad = stub_->RecordFunnelEvents(As(Role::kService).get(), events, &recorded);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.error_message().rfind("events[0].step", 0), 0u) << bad.error_message();
 }
 
 TEST_F(ReportTest, OnlyStaffOfTheBrandReadReportsAndBadInputNamesTheField) {
