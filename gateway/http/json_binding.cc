@@ -14,28 +14,34 @@ namespace {
 
 using google::protobuf::FieldDescriptor;
 
-// protobuf reports "(a.b[0].c): invalid value ..." and "a.b: Cannot find field."; the first line of
-// anything else is a syntax error.
+// protobuf reports "(a.b[0].c): invalid value ...", "(a.b) c: Cannot find field." and
+// "c: Cannot find field."; the first line of anything else is a syntax error.
 absl::Status JsonError(absl::string_view message) {
-  absl::string_view first_line = message.substr(0, message.find('\n'));
-  if (absl::StartsWith(first_line, "(")) {
-    size_t close = first_line.find("): ");
+  absl::string_view line = message.substr(0, message.find('\n'));
+  std::string path;
+  if (absl::StartsWith(line, "(")) {
+    size_t close = line.find(')');
     if (close != absl::string_view::npos) {
-      absl::string_view field = first_line.substr(1, close - 1);
-      absl::string_view problem = first_line.substr(close + 3);
-      if (problem.size() > 120) problem = problem.substr(0, 120);
-      return absl::InvalidArgumentError(
-          absl::StrCat(field.empty() ? "body" : field, ": ", problem));
+      path = std::string(line.substr(1, close - 1));
+      line.remove_prefix(close + 1);
+      if (absl::StartsWith(line, ": ")) {
+        absl::string_view problem = line.substr(2);
+        if (problem.size() > 120) problem = problem.substr(0, 120);
+        return absl::InvalidArgumentError(
+            absl::StrCat(path.empty() ? "body" : path, ": ", problem));
+      }
+      line = absl::StripLeadingAsciiWhitespace(line);
     }
   }
-  size_t unknown = first_line.find(": Cannot find field");
+  size_t unknown = line.find(": Cannot find field");
   if (unknown != absl::string_view::npos && unknown > 0) {
+    std::string field = std::string(line.substr(0, unknown));
     return absl::InvalidArgumentError(
-        absl::StrCat(first_line.substr(0, unknown), ": unknown field"));
+        absl::StrCat(path.empty() ? field : absl::StrCat(path, ".", field), ": unknown field"));
   }
-  if (first_line.size() > 120) first_line = first_line.substr(0, 120);
-  absl::string_view problem = absl::StripAsciiWhitespace(first_line);
+  absl::string_view problem = absl::StripAsciiWhitespace(line);
   if (absl::StartsWith(problem, ": ")) problem.remove_prefix(2);
+  if (problem.size() > 120) problem = problem.substr(0, 120);
   return absl::InvalidArgumentError(absl::StrCat("body: malformed JSON: ", problem));
 }
 

@@ -17,7 +17,8 @@ std::string CheckHealth(std::shared_ptr<grpc::Channel> channel) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  grpc::ByteBuffer request;
+  grpc::Slice empty;
+  grpc::ByteBuffer request(&empty, 1);  // an empty message (a default ByteBuffer is no message)
   grpc::ByteBuffer response;
   std::promise<grpc::Status> done;
   stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
