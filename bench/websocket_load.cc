@@ -46,7 +46,7 @@ struct Options {
   std::string brand = "demo";
   int sockets = 10000;
   int duration = 30;
-  int connect_rate = 2000;  // new sockets per second
+  int connect_rate = 1000;  // new sockets per second
   int threads = 2;
   bool reference = false;
 };
@@ -102,6 +102,7 @@ struct ThreadStats {
 struct Shared {
   std::atomic<int> connected{0};
   std::atomic<int> failed{0};
+  std::atomic<int> refused{0};  // the handshake failed (an HTTP error instead of the upgrade)
   std::atomic<bool> measuring{false};
   std::atomic<bool> stopping{false};
 };
@@ -135,7 +136,10 @@ class Client : public std::enable_shared_from_this<Client> {
       beast::get_lowest_layer(self->ws_).expires_never();
       self->ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
       self->ws_.async_handshake(self->host_, self->path_, [self](beast::error_code ec2) {
-        if (ec2) return self->Fail();
+        if (ec2) {
+          self->shared_.refused++;
+          return self->Fail();
+        }
         self->shared_.connected++;
         self->Read();
       });
@@ -350,9 +354,10 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f sockets=%d connected=%d failed=%d "
-      "pushes=%d deliveries=%zu lost=%lld connect_s=%.1f\n",
+      "pushes=%d deliveries=%zu lost=%lld connect_s=%.1f refused=%d\n",
       static_cast<double>(all.size()) / duration, livecommerce::bench::PercentileMs(all, 0.50),
       livecommerce::bench::PercentileMs(all, 0.99), duration, o.sockets, shared.connected.load(),
-      shared.failed.load(), pushes, all.size(), static_cast<long long>(lost), connect_s);
+      shared.failed.load(), pushes, all.size(), static_cast<long long>(lost), connect_s,
+      shared.refused.load());
   return 0;
 }
