@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+
+namespace livecommerce::gateway {
+
+// Parses a JSON body into `message` with protobuf's JSON mapping. Unknown fields, wrong types and
+// malformed JSON are INVALID_ARGUMENT naming the field ("item.quantity: ...") or "body".
+absl::Status BindJsonBody(absl::string_view body, google::protobuf::Message& message);
+
+// Sets top-level scalar fields from name/value pairs (path parameters and query strings): strings,
+// integers, booleans and enums (by name or number). INVALID_ARGUMENT naming the parameter when the
+// message has no such scalar field or the value does not fit.
+absl::Status BindParams(const std::vector<std::pair<std::string, std::string>>& params,
+                        google::protobuf::Message& message);
+
+// Decodes "a=1&b=x%20y" (RFC 3986 percent-encoding, '+' as space). INVALID_ARGUMENT for bad
+// escapes or a repeated name.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(
+    absl::string_view query);
+
+// Sets `brand_id` when the message has a top-level string field of that name and it is empty.
+void FillBrand(google::protobuf::Message& message, const std::string& brand_id);
+
+// The JSON of `message` (field names as in the protos, every scalar field printed), or of the
+// sub-message at `field_path` ("order.payment") when given.
+std::string ToJson(const google::protobuf::Message& message, absl::string_view field_path = "");
+
+}  // namespace livecommerce::gateway

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace livecommerce::gateway {
+
+// Prometheus counters and histograms of the gateway, written in the text exposition format by
+// Render(). Route labels are the route table's names plus "unmatched". Lock-free to record.
+class Metrics final {
+ public:
+  explicit Metrics(std::vector<std::string> route_names);
+
+  // `route` indexes the names given to the constructor; an index past them is "unmatched".
+  void RecordRequest(size_t route, int http_status, absl::Duration latency);
+  void RecordRateLimited(bool per_ip) { (per_ip ? limited_ip_ : limited_principal_)++; }
+  void RecordCache(bool hit) { (hit ? cache_hits_ : cache_misses_)++; }
+  void SocketOpened() { sockets_open_++; }
+  void SocketClosed() { sockets_open_--; }
+  void SocketRefused() { sockets_refused_++; }
+  void MessagesPushed(int64_t n) { messages_pushed_ += n; }
+  void MessagesDropped(int64_t n) { messages_dropped_ += n; }
+  int64_t sockets_open() const { return sockets_open_.load(); }
+
+  std::string Render() const;
+
+  // Histogram upper bounds in seconds.
+  static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                      0.1,   0.25,   0.5,   1,    2.5,   5};
+  // The HTTP statuses counted one by one; anything else is counted as "other".
+  static constexpr std::array<int, 17> kStatuses = {200, 400, 401, 403, 404, 405, 409, 413, 415,
+                                                    429, 431, 499, 500, 501, 503, 504, 101};
+
+ private:
+  struct RouteStats {
+    std::array<std::atomic<int64_t>, kStatuses.size() + 1> by_status{};
+    std::array<std::atomic<int64_t>, kBuckets.size() + 1> latency_buckets{};  // last: +Inf
+    std::atomic<int64_t> latency_sum_us{0};
+    std::atomic<int64_t> errors{0};
+  };
+  std::vector<std::string> names_;
+  std::unique_ptr<RouteStats[]> stats_;
+  std::atomic<int64_t> limited_ip_{0};
+  std::atomic<int64_t> limited_principal_{0};
+  std::atomic<int64_t> cache_hits_{0};
+  std::atomic<int64_t> cache_misses_{0};
+  std::atomic<int64_t> sockets_open_{0};
+  std::atomic<int64_t> sockets_refused_{0};
+  std::atomic<int64_t> messages_pushed_{0};
+  std::atomic<int64_t> messages_dropped_{0};
+};
+
+}  // namespace livecommerce::gateway

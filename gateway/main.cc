@@ -1,0 +1,174 @@
+// The gateway: wiring only.
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "gateway/auth/authenticator.h"
+#include "gateway/auth/login_provider.h"
+#include "gateway/auth/revocation.h"
+#include "gateway/auth/session_token.h"
+#include "gateway/http/metrics.h"
+#include "gateway/http/openapi.h"
+#include "gateway/routes.h"
+#include "gateway/server/gateway.h"
+#include "gateway/server/http_server.h"
+#include "gateway/server/readiness.h"
+#include "gateway/server/room_hub.h"
+#include "gateway/server/rpc_client.h"
+#include "services/common/config.h"
+#include "services/common/grpc_server.h"
+#include "services/common/log_format.h"
+#include "services/common/logging.h"
+#include "services/common/periodic_task.h"
+#include "services/common/principal.h"
+#include "services/common/redis_client.h"
+#include "services/common/worker_pool.h"
+#include "services/order/payment/beast_transport.h"
+
+namespace {
+
+using namespace livecommerce;
+
+// code2Session over the order service's Beast HTTPS transport (TLS verified, one connection per
+// exchange).
+class BeastHttpGetter final : public gateway::HttpGetter {
+ public:
+  explicit BeastHttpGetter(std::unique_ptr<order::BeastWechatPayTransport> transport)
+      : transport_(std::move(transport)) {}
+  absl::StatusOr<Response> Get(const std::string& path_and_query) override {
+    order::HttpRequest request;
+    request.method = "GET";
+    request.path = path_and_query;
+    request.headers.emplace_back("Accept", "application/json");
+    absl::StatusOr<order::HttpResponse> response = transport_->Send(request);
+    if (!response.ok()) return response.status();
+    return Response{response->status, std::move(response->body)};
+  }
+
+ private:
+  std::unique_ptr<order::BeastWechatPayTransport> transport_;
+};
+
+std::string ReadSecretFile(const std::string& variable) {
+  std::string path = common::EnvString(variable, "");
+  if (path.empty()) {
+    common::ExitWithConfigError(absl::InvalidArgumentError(variable + " must name a file"));
+  }
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string secret(absl::StripAsciiWhitespace(content.str()));
+  if (!in || secret.empty()) {
+    common::ExitWithConfigError(absl::InvalidArgumentError(variable + ": cannot read the file"));
+  }
+  return secret;
+}
+
+}  // namespace
+
+int main() {
+  common::BlockTerminationSignals();
+  if (absl::Status s = common::InitLogging("gateway"); !s.ok()) common::ExitWithConfigError(s);
+  gateway::HttpServerOptions server_options = common::OrExit(gateway::LoadHttpServerOptions());
+  gateway::GatewayOptions options = common::OrExit(gateway::LoadGatewayOptions());
+  common::PrincipalCodec principals(common::OrExit(common::LoadInternalSecret()));
+  gateway::SessionTokenCodec tokens(common::OrExit(gateway::LoadSessionSecret()));
+  common::RedisConfig redis_config = common::OrExit(common::LoadRedisConfig());
+  redis_config.pool_size = 2;  // only the revocation list uses Redis
+  gateway::RoomHubOptions hub_options;
+  hub_options.max_sockets_per_principal = static_cast<int>(
+      common::OrExit(common::EnvInt("LC_GATEWAY_MAX_SOCKETS_PER_PRINCIPAL", 5, 1, 100000)));
+  hub_options.presence_flush =
+      common::OrExit(common::EnvMillis("LC_GATEWAY_PRESENCE_FLUSH_MS", 1000, 50, 60000));
+  std::string provider = common::EnvString("LC_LOGIN_PROVIDER", "local");
+  if (provider != "local" && provider != "wechat") {
+    common::ExitWithConfigError(
+        absl::InvalidArgumentError("LC_LOGIN_PROVIDER must be local or wechat"));
+  }
+  std::map<std::string, std::string> addresses = {
+      {"livecommerce.v1.RoomService", common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101")},
+      {"livecommerce.v1.CatalogService", common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102")},
+      {"livecommerce.v1.FlashSaleService", common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102")},
+      {"livecommerce.v1.OrderService", common::EnvString("LC_ORDER_ADDR", "127.0.0.1:7103")},
+  };
+
+  common::WorkerPool login_pool(4);
+  std::unique_ptr<gateway::LoginProvider> login;
+  std::unique_ptr<BeastHttpGetter> wechat_http;
+  if (provider == "wechat") {
+    gateway::WechatLoginOptions wechat;
+    wechat.app_id = common::EnvString("LC_WECHAT_APPID", "");
+    wechat.brand_id = common::EnvString("LC_WECHAT_BRAND", "");
+    if (wechat.app_id.empty() || !common::IsValidId(wechat.brand_id)) {
+      common::ExitWithConfigError(absl::InvalidArgumentError(
+          "LC_LOGIN_PROVIDER=wechat needs LC_WECHAT_APPID and LC_WECHAT_BRAND"));
+    }
+    wechat.app_secret = ReadSecretFile("LC_WECHAT_APP_SECRET_FILE");
+    order::BeastTransportOptions transport_options;
+    transport_options.base_url =
+        common::EnvString("LC_WECHAT_API_BASE_URL", "https://api.weixin.qq.com");
+    transport_options.timeout = absl::Seconds(5);
+    auto transport = order::BeastWechatPayTransport::Create(transport_options);
+    if (!transport.ok()) {
+      common::ExitWithConfigError(absl::InvalidArgumentError(
+          std::string("LC_WECHAT_API_BASE_URL: ") + std::string(transport.status().message())));
+    }
+    wechat_http = std::make_unique<BeastHttpGetter>(*std::move(transport));
+    login = std::make_unique<gateway::WechatLoginProvider>(wechat, *wechat_http, login_pool);
+  } else {
+    login = std::make_unique<gateway::LocalLoginProvider>();
+  }
+
+  auto redis = common::RedisPool::Create(redis_config);
+  if (!redis.ok()) {
+    spdlog::critical("{}", redis.status().message());
+    return 1;
+  }
+  gateway::RedisRevocationStore revocation_store(**redis);
+  gateway::RevocationList revoked(revocation_store);
+  if (absl::Status s = revoked.Refresh(absl::Now()); !s.ok()) {
+    spdlog::warn("revocation list unavailable: {}", s.message());
+  }
+  common::PeriodicTask revocation_refresh(absl::Seconds(1), [&revoked] {
+    if (absl::Status s = revoked.Refresh(absl::Now()); !s.ok()) {
+      spdlog::warn("revocation list unavailable: {}", s.message());
+    }
+  });
+  gateway::Authenticator authenticator(tokens, principals, revoked);
+
+  gateway::RpcClient rpc(addresses, 2);
+  gateway::Router router(gateway::ApiRoutes());
+  std::vector<std::string> route_names;
+  for (const gateway::Route& route : router.routes()) route_names.push_back(route.name);
+  gateway::Metrics metrics(route_names);
+  gateway::RoomHub hub(rpc.ChannelFor("livecommerce.v1.RoomService"), principals, metrics,
+                       hub_options);
+  gateway::Readiness readiness(rpc, absl::Seconds(2),
+                               {{"redis", [&revoked] { return revoked.healthy(); }}});
+  gateway::Gateway gateway_api(
+      gateway::Gateway::Deps{&router, &rpc, &authenticator, &tokens, login.get(), &hub, &readiness,
+                             &metrics, &principals},
+      gateway::BuildOpenApi(router.routes()), options);
+  gateway::HttpServer server(server_options, gateway_api, hub, metrics);
+
+  readiness.CheckNow();
+  readiness.Start();
+  revocation_refresh.Start();
+  hub.Start();
+  if (absl::Status s = server.Start(); !s.ok()) {
+    spdlog::critical("{}", s.message());
+    return 1;
+  }
+  spdlog::info("gateway service listening on port {} (login provider: {})", server.port(),
+               provider);
+  int signal_number = common::WaitForTerminationSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  readiness.Drain();
+  server.Stop();
+  hub.Stop();
+  readiness.Stop();
+  revocation_refresh.Stop();
+  spdlog::info("gateway service stopped");
+  return 0;
+}

@@ -1,0 +1,205 @@
+#include "gateway/routes.h"
+
+namespace livecommerce::gateway {
+namespace {
+
+using common::Role;
+
+constexpr char kRoom[] = "livecommerce.v1.RoomService.";
+constexpr char kCatalog[] = "livecommerce.v1.CatalogService.";
+constexpr char kFlash[] = "livecommerce.v1.FlashSaleService.";
+constexpr char kOrder[] = "livecommerce.v1.OrderService.";
+
+std::string Rpc(const char* service, const char* method) { return std::string(service) + method; }
+
+Route Special(std::string method, std::string pattern, std::string name, RouteKind kind,
+              std::vector<Role> roles, std::string summary) {
+  Route r;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.name = std::move(name);
+  r.kind = kind;
+  r.roles = std::move(roles);
+  r.summary = std::move(summary);
+  return r;
+}
+
+Route Call(std::string method, std::string pattern, std::string name, std::string rpc,
+           std::vector<Role> roles, std::string summary) {
+  Route r;
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.name = std::move(name);
+  r.rpc = std::move(rpc);
+  r.roles = std::move(roles);
+  r.summary = std::move(summary);
+  return r;
+}
+
+Route Brand(Route r) {
+  r.brand_from_token = true;
+  return r;
+}
+
+Route Cached(Route r) {
+  r.cacheable = true;
+  return r;
+}
+
+Route Field(Route r, std::string field) {
+  r.response_field = std::move(field);
+  return r;
+}
+
+}  // namespace
+
+std::vector<Route> ApiRoutes() {
+  const std::vector<Role> any = AnyUser();
+  const std::vector<Role> viewer = Roles({Role::kViewer});
+  const std::vector<Role> ops = Roles({Role::kOps});
+  const std::vector<Role> staff = Roles({Role::kOps, Role::kFinance});
+  const std::vector<Role> joiners = Roles({Role::kViewer, Role::kAssociate, Role::kOps});
+  return {
+      // The gateway itself.
+      Special("GET", "/healthz", "healthz", RouteKind::kHealth, {}, "Liveness: the process runs"),
+      Special("GET", "/readyz", "readyz", RouteKind::kReady, {},
+              "Readiness: the services it needs answer their gRPC health checks"),
+      Special("GET", "/metrics", "metrics", RouteKind::kMetrics, {}, "Prometheus metrics"),
+      Special("GET", "/v1/openapi.json", "openapi", RouteKind::kOpenApi, {},
+              "This API as an OpenAPI 3 document"),
+      Special("POST", "/v1/login", "login", RouteKind::kLogin, {},
+              "Exchange a mini-program login code for a viewer session token"),
+      Special("POST", "/v1/payments/wechat/notify", "payments.wechat_notify",
+              RouteKind::kPaymentNotify, {},
+              "WeChat Pay notification, passed untouched to the order service"),
+
+      // Rooms: everyone of the brand reads; ops manage.
+      Brand(Call("GET", "/v1/rooms", "rooms.list", Rpc(kRoom, "ListRooms"), any,
+                 "Rooms of the caller's brand (viewers: the public ones)")),
+      Brand(Call("POST", "/v1/rooms", "rooms.create", Rpc(kRoom, "CreateRoom"), ops,
+                 "Create a room")),
+      Cached(Call("GET", "/v1/rooms/{room_id}", "rooms.get", Rpc(kRoom, "GetRoom"), any, "A room")),
+      Call("PATCH", "/v1/rooms/{room_id}", "rooms.update", Rpc(kRoom, "UpdateRoom"), ops,
+           "Change a room's settings"),
+      Call("POST", "/v1/rooms/{room_id}/live", "rooms.go_live", Rpc(kRoom, "GoLive"), ops,
+           "Go live: open a new session"),
+      Call("POST", "/v1/rooms/{room_id}/end", "rooms.end", Rpc(kRoom, "EndSession"), ops,
+           "End the live session"),
+      Call("GET", "/v1/rooms/{room_id}/stats", "rooms.stats", Rpc(kRoom, "GetRoomStats"), any,
+           "Live numbers: concurrent viewers, peak, reach, joins"),
+      Call("GET", "/v1/rooms/{room_id}/sessions", "rooms.sessions", Rpc(kRoom, "ListSessions"),
+           staff, "Sessions of a room"),
+      Call("GET", "/v1/sessions/{session_id}", "sessions.get", Rpc(kRoom, "GetSession"), staff,
+           "A session with its final stats"),
+      Call("POST", "/v1/rooms/{room_id}/invites", "invites.issue", Rpc(kRoom, "IssueInvites"), ops,
+           "Issue invites to a private room"),
+      Call("GET", "/v1/rooms/{room_id}/invites", "invites.list", Rpc(kRoom, "ListInvites"), ops,
+           "A room's invites"),
+      Call("POST", "/v1/invites/{invite_id}/revoke", "invites.revoke", Rpc(kRoom, "RevokeInvite"),
+           ops, "Revoke an invite"),
+      Call("POST", "/v1/rooms/{room_id}/join", "rooms.join", Rpc(kRoom, "JoinRoom"), joiners,
+           "Join the live session (a private room needs an invite)"),
+      Call("POST", "/v1/rooms/{room_id}/heartbeat", "rooms.heartbeat", Rpc(kRoom, "Heartbeat"),
+           joiners, "Stay present (without a WebSocket)"),
+      Call("POST", "/v1/rooms/{room_id}/leave", "rooms.leave", Rpc(kRoom, "LeaveRoom"), joiners,
+           "Leave the live session"),
+      Special("GET", "/v1/rooms/{room_id}/ws", "rooms.socket", RouteKind::kRoomSocket, joiners,
+              "WebSocket: presence while open, live pushes (see docs/API.md)"),
+      Cached(Call("GET", "/v1/rooms/{room_id}/pinned", "rooms.pinned",
+                  Rpc(kRoom, "GetPinnedProduct"), any, "The product being presented")),
+      Call("POST", "/v1/rooms/{room_id}/pin", "rooms.pin", Rpc(kRoom, "PinProduct"), ops,
+           "Pin a product"),
+      Call("DELETE", "/v1/rooms/{room_id}/pin", "rooms.unpin", Rpc(kRoom, "UnpinProduct"), ops,
+           "Unpin"),
+
+      // Room product lists.
+      Cached(Call("GET", "/v1/rooms/{room_id}/products", "rooms.products",
+                  Rpc(kCatalog, "ListRoomProducts"), any,
+                  "The room's product list, at the caller's prices")),
+      Call("POST", "/v1/rooms/{room_id}/products", "rooms.products.attach",
+           Rpc(kCatalog, "AttachRoomProduct"), ops, "Attach a product to the room"),
+      Call("POST", "/v1/rooms/{room_id}/products/reorder", "rooms.products.reorder",
+           Rpc(kCatalog, "ReorderRoomProducts"), ops, "Reorder the room's products"),
+      Call("DELETE", "/v1/rooms/{room_id}/products/{product_id}", "rooms.products.detach",
+           Rpc(kCatalog, "DetachRoomProduct"), ops, "Detach a product from the room"),
+
+      // Catalog.
+      Brand(Call("GET", "/v1/products", "products.list", Rpc(kCatalog, "ListProducts"), any,
+                 "The brand's products")),
+      Brand(Call("POST", "/v1/products", "products.create", Rpc(kCatalog, "CreateProduct"), ops,
+                 "Create a product with its SKUs")),
+      Call("GET", "/v1/products/{product_id}", "products.get", Rpc(kCatalog, "GetProduct"), any,
+           "A product"),
+      Call("PATCH", "/v1/products/{product_id}", "products.update", Rpc(kCatalog, "UpdateProduct"),
+           ops, "Change a product"),
+      Call("POST", "/v1/products/{product_id}/activate", "products.activate",
+           Rpc(kCatalog, "ActivateProduct"), ops, "Put a product on sale"),
+      Call("POST", "/v1/products/{product_id}/archive", "products.archive",
+           Rpc(kCatalog, "ArchiveProduct"), ops, "Withdraw a product"),
+      Call("POST", "/v1/products/{product_id}/skus", "products.skus.add", Rpc(kCatalog, "AddSku"),
+           ops, "Add a SKU"),
+      Call("GET", "/v1/skus/{sku_id}", "skus.get", Rpc(kCatalog, "GetSku"), any, "A SKU"),
+      Call("PATCH", "/v1/skus/{sku_id}", "skus.update", Rpc(kCatalog, "UpdateSku"), ops,
+           "Change a SKU's price or attributes"),
+      Call("PUT", "/v1/skus/{sku_id}/inventory", "skus.inventory", Rpc(kCatalog, "SetSkuInventory"),
+           ops, "Set the units on hand"),
+
+      // Flash sales.
+      Cached(Call("GET", "/v1/rooms/{room_id}/flash-sales", "rooms.flash_sales",
+                  Rpc(kFlash, "ListRoomFlashSales"), any, "The room's flash sales")),
+      Call("POST", "/v1/rooms/{room_id}/flash-sales", "flash_sales.create",
+           Rpc(kFlash, "CreateFlashSale"), ops, "Create a flash sale"),
+      Call("GET", "/v1/flash-sales/{sale_id}", "flash_sales.get", Rpc(kFlash, "GetFlashSale"), any,
+           "A flash sale with its live stock"),
+      Call("POST", "/v1/flash-sales/{sale_id}/start", "flash_sales.start",
+           Rpc(kFlash, "StartFlashSale"), ops, "Start a flash sale now"),
+      Call("POST", "/v1/flash-sales/{sale_id}/end", "flash_sales.end", Rpc(kFlash, "EndFlashSale"),
+           ops, "End a flash sale"),
+      Call("POST", "/v1/flash-sales/{sale_id}/cancel", "flash_sales.cancel",
+           Rpc(kFlash, "CancelFlashSale"), ops, "Cancel a flash sale"),
+      Call("POST", "/v1/flash-sales/{sale_id}/rebuild", "flash_sales.rebuild",
+           Rpc(kFlash, "RebuildFlashStock"), ops, "Rebuild lost live stock from MySQL"),
+      Call("POST", "/v1/flash-sales/{sale_id}/holds", "holds.create", Rpc(kFlash, "CreateHold"),
+           Roles({Role::kOps, Role::kAssociate}), "Hold units for a named client"),
+      Call("POST", "/v1/holds/{hold_id}/release", "holds.release", Rpc(kFlash, "ReleaseHold"),
+           Roles({Role::kOps, Role::kAssociate}), "Release a hold"),
+
+      // Cart, checkout, orders.
+      Call("GET", "/v1/cart", "cart.get", Rpc(kOrder, "GetCart"), viewer, "The caller's cart"),
+      Call("DELETE", "/v1/cart", "cart.clear", Rpc(kOrder, "ClearCart"), viewer, "Empty the cart"),
+      Call("POST", "/v1/cart/items", "cart.add", Rpc(kOrder, "AddCartItem"), viewer,
+           "Add an item (a SKU, or a flash-sale piece) to the cart"),
+      Call("PATCH", "/v1/cart/items", "cart.update", Rpc(kOrder, "UpdateCartItem"), viewer,
+           "Change an item's quantity (0 removes it)"),
+      Call("DELETE", "/v1/cart/items/{sku_id}", "cart.remove", Rpc(kOrder, "RemoveCartItem"),
+           viewer, "Remove an item (query sale_id for a flash-sale piece)"),
+      Call("POST", "/v1/checkout", "checkout", Rpc(kOrder, "Checkout"), viewer,
+           "Check out the cart or the given lines; reserves flash and regular stock"),
+      Brand(Call("GET", "/v1/orders", "orders.list", Rpc(kOrder, "ListOrders"),
+                 Roles({Role::kViewer, Role::kOps, Role::kFinance}),
+                 "Orders: a viewer's own, or the brand's for ops and finance")),
+      Call("GET", "/v1/orders/{order_id}", "orders.get", Rpc(kOrder, "GetOrder"),
+           Roles({Role::kViewer, Role::kOps, Role::kFinance}), "An order"),
+      Field(Call("GET", "/v1/orders/{order_id}/payment", "orders.payment", Rpc(kOrder, "GetOrder"),
+                 viewer, "Parameters for wx.requestPayment while the order awaits payment"),
+            "order.payment"),
+      Call("POST", "/v1/orders/{order_id}/cancel", "orders.cancel", Rpc(kOrder, "CancelOrder"),
+           Roles({Role::kViewer, Role::kOps}), "Cancel an unpaid order"),
+      Call("POST", "/v1/orders/{order_id}/sandbox-pay", "orders.sandbox_pay",
+           Rpc(kOrder, "ConfirmSandboxPayment"), viewer,
+           "Pay a sandbox order (local runs and tests)"),
+      Call("POST", "/v1/orders/{order_id}/fulfil", "orders.fulfil", Rpc(kOrder, "FulfillOrder"),
+           ops, "Mark a paid order fulfilled"),
+      Call("POST", "/v1/orders/{order_id}/complete", "orders.complete",
+           Rpc(kOrder, "CompleteOrder"), ops, "Mark a fulfilled order completed"),
+      Call("POST", "/v1/orders/{order_id}/refund", "orders.refund", Rpc(kOrder, "RefundOrder"), ops,
+           "Refund an order, whole or per line"),
+
+      // Coming with attribution (issue 5), one entry each, for example:
+      //   Call("GET", "/v1/associate/links", "associate.links",
+      //        "livecommerce.v1.AttributionService.ListShareLinks", Roles({Role::kAssociate}), ..)
+      // See docs/API.md, "Coming with attribution".
+  };
+}
+
+}  // namespace livecommerce::gateway

@@ -1,0 +1,501 @@
+#include "gateway/server/gateway.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/http/json_binding.h"
+#include "gateway/http/status_map.h"
+#include "gateway/proto/gateway.pb.h"
+#include "livecommerce/v1/order.pb.h"
+#include "livecommerce/v1/room.pb.h"
+#include "services/common/config.h"
+#include "services/common/crypto.h"
+#include "services/common/log_format.h"
+#include "services/common/proto_util.h"
+
+namespace livecommerce::gateway {
+namespace {
+
+constexpr char kJoinRoom[] = "livecommerce.v1.RoomService.JoinRoom";
+constexpr char kNotify[] = "livecommerce.v1.OrderService.HandlePaymentNotification";
+
+void SplitTarget(absl::string_view target, std::string* path, std::string* query) {
+  size_t q = target.find('?');
+  *path = std::string(target.substr(0, q));
+  *query = q == absl::string_view::npos ? "" : std::string(target.substr(q + 1));
+}
+
+// Messages of a failed call that are safe to show: the service's own for the codes services
+// use; a generic one where gRPC itself (not the service) may have produced the message.
+HttpResponse CallError(const grpc::Status& status, absl::string_view rpc) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      spdlog::warn("{}: unavailable: {}", rpc, status.error_message());
+      return ErrorResponse(status.error_code(), "a service is unavailable; try again");
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return ErrorResponse(status.error_code(), "the request took too long");
+    case grpc::StatusCode::CANCELLED:
+      return ErrorResponse(status.error_code(), "the request was cancelled");
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      spdlog::error("{}: {} {}", rpc, StatusCodeName(status.error_code()), status.error_message());
+      return ErrorResponse(status.error_code(), "internal error");
+    default:
+      return ErrorResponse(status.error_code(), status.error_message());
+  }
+}
+
+bool IsJsonContentType(absl::string_view value) {
+  value = absl::StripAsciiWhitespace(value);
+  return value.empty() || absl::StartsWithIgnoreCase(value, "application/json");
+}
+
+}  // namespace
+
+absl::StatusOr<GatewayOptions> LoadGatewayOptions() {
+  GatewayOptions o;
+  auto timeout = common::EnvMillis("LC_GATEWAY_REQUEST_TIMEOUT_MS", 5000, 100, 120000);
+  auto cache = common::EnvMillis("LC_GATEWAY_CACHE_TTL_MS", 1000, 0, 60000);
+  auto ip_rate = common::EnvInt("LC_GATEWAY_IP_RATE", 200, 0, 100000000);
+  auto ip_burst = common::EnvInt("LC_GATEWAY_IP_BURST", 400, 1, 100000000);
+  auto p_rate = common::EnvInt("LC_GATEWAY_PRINCIPAL_RATE", 20, 0, 100000000);
+  auto p_burst = common::EnvInt("LC_GATEWAY_PRINCIPAL_BURST", 40, 1, 100000000);
+  auto ttl = common::EnvMillis("LC_GATEWAY_VIEWER_TOKEN_TTL_MS", 24 * 3600 * 1000LL, 60000,
+                               90LL * 24 * 3600 * 1000);
+  for (const absl::Status& s :
+       {timeout.status(), cache.status(), ip_rate.status(), ip_burst.status(), p_rate.status(),
+        p_burst.status(), ttl.status()}) {
+    if (!s.ok()) return s;
+  }
+  o.request_timeout = *timeout;
+  o.cache_ttl = *cache;
+  o.ip_rate = static_cast<double>(*ip_rate);
+  o.ip_burst = static_cast<double>(*ip_burst);
+  o.principal_rate = static_cast<double>(*p_rate);
+  o.principal_burst = static_cast<double>(*p_burst);
+  o.viewer_token_ttl = *ttl;
+  return o;
+}
+
+std::string HttpRequest::Header(absl::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+HttpResponse ErrorResponse(grpc::StatusCode code, absl::string_view message) {
+  HttpResponse r;
+  r.status = HttpStatusOf(code);
+  r.body = ErrorJson(code, message);
+  return r;
+}
+
+HttpResponse ErrorResponse(const absl::Status& status) {
+  return ErrorResponse(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+Gateway::Gateway(Deps deps, std::string openapi_json, GatewayOptions options)
+    : deps_(deps),
+      openapi_json_(std::move(openapi_json)),
+      options_(std::move(options)),
+      ip_limiter_(options_.ip_rate, options_.ip_burst),
+      principal_limiter_(options_.principal_rate, options_.principal_burst),
+      cache_(options_.cache_ttl, 200000) {
+  const std::vector<Route>& routes = deps_.router->routes();
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const google::protobuf::MethodDescriptor* method = nullptr;
+    if (routes[i].kind == RouteKind::kRpc) {
+      method = deps_.rpc->FindMethod(routes[i].rpc);
+      if (method == nullptr) {
+        spdlog::error("route {}: no such RPC {}", routes[i].name, routes[i].rpc);
+      }
+    }
+    if (routes[i].kind == RouteKind::kRoomSocket) socket_route_ = i;
+    methods_.push_back(method);
+  }
+}
+
+Reply Gateway::Measured(size_t route_index, absl::Time started, Reply reply) {
+  return [this, route_index, started, reply = std::move(reply)](HttpResponse response) {
+    deps_.metrics->RecordRequest(route_index, response.status, absl::Now() - started);
+    reply(std::move(response));
+  };
+}
+
+absl::StatusOr<std::shared_ptr<const AuthContext>> Gateway::Authenticate(
+    const HttpRequest& request, absl::string_view query_token) {
+  std::string header = request.Header("authorization");
+  absl::string_view token = BearerToken(header);
+  if (token.empty()) token = query_token;
+  if (token.empty()) {
+    return absl::UnauthenticatedError("token: missing (Authorization: Bearer <token>)");
+  }
+  return deps_.auth->Authenticate(token, absl::Now());
+}
+
+absl::Status Gateway::CheckRole(const Route& route, const AuthContext& auth) const {
+  if (!route.Allows(auth.claims.role)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "role: the ", common::RoleName(auth.claims.role), " role may not call ", route.name));
+  }
+  return absl::OkStatus();
+}
+
+bool Gateway::IsSocketRoute(absl::string_view method, absl::string_view target) const {
+  std::string path, query;
+  SplitTarget(target, &path, &query);
+  RouteMatch match = deps_.router->Match(method, path);
+  return match.route != nullptr && match.route->kind == RouteKind::kRoomSocket;
+}
+
+void Gateway::Handle(HttpRequest request, Reply reply) {
+  std::string path, query;
+  SplitTarget(request.target, &path, &query);
+  const std::vector<Route>& routes = deps_.router->routes();
+  RouteMatch match = deps_.router->Match(request.method, path);
+  size_t index =
+      match.route != nullptr ? static_cast<size_t>(match.route - routes.data()) : routes.size();
+  Reply done = Measured(index, request.received, std::move(reply));
+  if (match.outcome == RouteMatch::Outcome::kNotFound) {
+    done(ErrorResponse(grpc::StatusCode::NOT_FOUND, "path: no such route"));
+    return;
+  }
+  if (match.outcome == RouteMatch::Outcome::kMethodNotAllowed) {
+    HttpResponse r;
+    r.status = 405;
+    r.body = ErrorJson(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("method: ", request.method, " is not allowed on this path"));
+    done(std::move(r));
+    return;
+  }
+  const Route& route = *match.route;
+  bool probe = route.kind == RouteKind::kHealth || route.kind == RouteKind::kReady ||
+               route.kind == RouteKind::kMetrics || route.kind == RouteKind::kPaymentNotify;
+  if (!probe) {
+    RateLimiter::Decision d =
+        ip_limiter_.Take(absl::StrCat("ip:", request.client_ip), request.received);
+    if (!d.allowed) {
+      deps_.metrics->RecordRateLimited(true);
+      HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     "rate: too many requests from this address");
+      r.retry_after_seconds = d.retry_after_seconds;
+      done(std::move(r));
+      return;
+    }
+  }
+  switch (route.kind) {
+    case RouteKind::kHealth:
+      done(HttpResponse{200, "application/json", "{\"status\":\"ok\"}", 0});
+      return;
+    case RouteKind::kReady:
+      done(HttpResponse{deps_.readiness->ready() ? 200 : 503, "application/json",
+                        deps_.readiness->Json(), 0});
+      return;
+    case RouteKind::kMetrics:
+      done(HttpResponse{200, "text/plain; version=0.0.4", deps_.metrics->Render(), 0});
+      return;
+    case RouteKind::kOpenApi:
+      done(HttpResponse{200, "application/json", openapi_json_, 0});
+      return;
+    case RouteKind::kLogin:
+      HandleLogin(std::move(request), std::move(done));
+      return;
+    case RouteKind::kPaymentNotify:
+      HandleNotify(std::move(request), std::move(done));
+      return;
+    case RouteKind::kRoomSocket:
+      done(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                         "upgrade: this route is a WebSocket; send an Upgrade request"));
+      return;
+    case RouteKind::kRpc:
+      break;
+  }
+  absl::StatusOr<std::shared_ptr<const AuthContext>> auth = Authenticate(request, "");
+  if (!auth.ok()) {
+    done(ErrorResponse(auth.status()));
+    return;
+  }
+  if (absl::Status allowed = CheckRole(route, **auth); !allowed.ok()) {
+    done(ErrorResponse(allowed));
+    return;
+  }
+  const SessionClaims& claims = (*auth)->claims;
+  RateLimiter::Decision d = principal_limiter_.Take(
+      absl::StrCat(claims.brand_id, "/", common::RoleName(claims.role), "/", claims.subject),
+      request.received);
+  if (!d.allowed) {
+    deps_.metrics->RecordRateLimited(false);
+    HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "rate: too many requests from this user");
+    r.retry_after_seconds = d.retry_after_seconds;
+    done(std::move(r));
+    return;
+  }
+  HandleRpc(route, index, std::move(match.params), *std::move(auth), std::move(request),
+            std::move(done));
+}
+
+void Gateway::HandleRpc(const Route& route, size_t route_index,
+                        std::vector<std::pair<std::string, std::string>> params,
+                        std::shared_ptr<const AuthContext> auth, HttpRequest request, Reply reply) {
+  const google::protobuf::MethodDescriptor* method = methods_[route_index];
+  if (method == nullptr) {
+    reply(ErrorResponse(grpc::StatusCode::UNIMPLEMENTED, "route: not available"));
+    return;
+  }
+  if (!request.body.empty() && !IsJsonContentType(request.Header("content-type"))) {
+    HttpResponse r =
+        ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT, "content-type: must be application/json");
+    r.status = 415;
+    reply(std::move(r));
+    return;
+  }
+  std::unique_ptr<google::protobuf::Message> message = deps_.rpc->NewRequest(*method);
+  if (absl::Status s = BindJsonBody(request.body, *message); !s.ok()) {
+    reply(ErrorResponse(s));
+    return;
+  }
+  std::string path, query;
+  SplitTarget(request.target, &path, &query);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
+  if (!query_params.ok()) {
+    reply(ErrorResponse(query_params.status()));
+    return;
+  }
+  if (absl::Status s = BindParams(*query_params, *message); !s.ok()) {
+    reply(ErrorResponse(s));
+    return;
+  }
+  // The path names the resource: a body or query that names another one is refused.
+  for (const auto& [name, value] : params) {
+    const google::protobuf::FieldDescriptor* field =
+        message->GetDescriptor()->FindFieldByName(name);
+    if (field != nullptr &&
+        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING &&
+        !field->is_repeated()) {
+      std::string given = message->GetReflection()->GetString(*message, field);
+      if (!given.empty() && given != value) {
+        reply(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat(name, ": differs from the path")));
+        return;
+      }
+    }
+  }
+  if (absl::Status s = BindParams(params, *message); !s.ok()) {
+    reply(ErrorResponse(s));
+    return;
+  }
+  if (route.brand_from_token) {
+    FillBrand(*message, auth->claims.brand_id);
+  }
+  std::string cache_key;
+  bool cached = route.cacheable && options_.cache_ttl > absl::ZeroDuration();
+  if (cached) {
+    // Per principal: what a caller may see (a private room, cohort prices) depends on who asks.
+    cache_key = absl::StrCat(route.name, "\n", request.target, "\n", auth->claims.brand_id, "/",
+                             common::RoleName(auth->claims.role), "/", auth->claims.subject);
+    if (std::optional<std::shared_ptr<const std::string>> hit = cache_.Get(cache_key)) {
+      deps_.metrics->RecordCache(true);
+      reply(HttpResponse{200, "application/json", **hit, 0});
+      return;
+    }
+    deps_.metrics->RecordCache(false);
+  }
+  absl::Time deadline = request.received + options_.request_timeout;
+  deps_.rpc->Call(
+      *method, std::move(message), auth->encoded_principal, deadline,
+      [this, &route, cached, cache_key = std::move(cache_key), reply = std::move(reply)](
+          grpc::Status status, std::unique_ptr<google::protobuf::Message> response) {
+        if (!status.ok()) {
+          reply(CallError(status, route.rpc));
+          return;
+        }
+        auto body = std::make_shared<const std::string>(ToJson(*response, route.response_field));
+        if (cached) cache_.Put(cache_key, body);
+        reply(HttpResponse{200, "application/json", *body, 0});
+      });
+}
+
+void Gateway::HandleLogin(HttpRequest request, Reply reply) {
+  LoginRequest login;
+  if (!IsJsonContentType(request.Header("content-type"))) {
+    HttpResponse r =
+        ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT, "content-type: must be application/json");
+    r.status = 415;
+    reply(std::move(r));
+    return;
+  }
+  if (absl::Status s = BindJsonBody(request.body, login); !s.ok()) {
+    reply(ErrorResponse(s));
+    return;
+  }
+  if (login.code().empty()) {
+    reply(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT, "code: required"));
+    return;
+  }
+  if (!common::IsValidId(login.brand_id())) {
+    reply(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                        "brand_id: required, 1-128 of [A-Za-z0-9_.:-]"));
+    return;
+  }
+  std::string brand = login.brand_id();
+  deps_.login->Exchange(
+      brand, login.code(), [this, brand, reply = std::move(reply)](absl::StatusOr<std::string> id) {
+        if (!id.ok()) {
+          reply(ErrorResponse(id.status()));
+          return;
+        }
+        absl::Time now = absl::Now();
+        SessionClaims claims{NewTokenId(), common::Role::kViewer,          brand, *id,
+                             now,          now + options_.viewer_token_ttl};
+        absl::StatusOr<std::string> token = deps_.tokens->Issue(claims);
+        if (!token.ok()) {
+          reply(ErrorResponse(token.status()));
+          return;
+        }
+        LoginResponse out;
+        out.set_token(*token);
+        common::ToTimestamp(claims.expires_at, out.mutable_expires_at());
+        out.set_role("viewer");
+        out.set_brand_id(brand);
+        out.set_subject(claims.subject);
+        reply(HttpResponse{200, "application/json", ToJson(out), 0});
+      });
+}
+
+void Gateway::HandleNotify(HttpRequest request, Reply reply) {
+  const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kNotify);
+  if (method == nullptr) {
+    reply(ErrorResponse(grpc::StatusCode::UNIMPLEMENTED, "route: not available"));
+    return;
+  }
+  auto message = std::make_unique<v1::HandlePaymentNotificationRequest>();
+  message->set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
+  message->set_body(std::move(request.body));
+  for (auto& [name, value] : request.headers) {
+    (*message->mutable_headers())[name] = value;
+  }
+  absl::Time now = absl::Now();
+  std::string principal = deps_.principals->Encode(common::Principal{
+      common::Role::kService, options_.notify_brand, "gateway", now + absl::Minutes(5)});
+  deps_.rpc->Call(*method, std::move(message), principal,
+                  request.received + options_.request_timeout,
+                  [reply = std::move(reply)](grpc::Status status,
+                                             std::unique_ptr<google::protobuf::Message> response) {
+                    if (!status.ok()) {
+                      reply(CallError(status, kNotify));
+                      return;
+                    }
+                    v1::HandlePaymentNotificationResponse out;
+                    out.CopyFrom(*response);
+                    HttpResponse r;
+                    r.status = out.http_status() > 0 ? out.http_status() : 200;
+                    r.body = out.http_body();
+                    reply(std::move(r));
+                  });
+}
+
+void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)> granted,
+                            Reply refused) {
+  std::string path, query;
+  SplitTarget(request.target, &path, &query);
+  RouteMatch match = deps_.router->Match(request.method, path);
+  Reply done = Measured(socket_route_, request.received, std::move(refused));
+  if (match.route == nullptr || match.route->kind != RouteKind::kRoomSocket) {
+    done(ErrorResponse(grpc::StatusCode::NOT_FOUND, "path: no such route"));
+    return;
+  }
+  const Route& route = *match.route;
+  RateLimiter::Decision d =
+      ip_limiter_.Take(absl::StrCat("ip:", request.client_ip), request.received);
+  if (!d.allowed) {
+    deps_.metrics->RecordRateLimited(true);
+    HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "rate: too many requests from this address");
+    r.retry_after_seconds = d.retry_after_seconds;
+    done(std::move(r));
+    return;
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> params = ParseQuery(query);
+  if (!params.ok()) {
+    done(ErrorResponse(params.status()));
+    return;
+  }
+  std::string token, device_id, invite_token;
+  for (const auto& [name, value] : *params) {
+    if (name == "access_token") {
+      token = value;
+    } else if (name == "device_id") {
+      device_id = value;
+    } else if (name == "invite_token") {
+      invite_token = value;
+    } else {
+      done(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                         absl::StrCat(name, ": unknown parameter")));
+      return;
+    }
+  }
+  absl::StatusOr<std::shared_ptr<const AuthContext>> auth = Authenticate(request, token);
+  if (!auth.ok()) {
+    done(ErrorResponse(auth.status()));
+    return;
+  }
+  if (absl::Status allowed = CheckRole(route, **auth); !allowed.ok()) {
+    done(ErrorResponse(allowed));
+    return;
+  }
+  const SessionClaims& claims = (*auth)->claims;
+  std::string principal_key =
+      absl::StrCat(claims.brand_id, "/", common::RoleName(claims.role), "/", claims.subject);
+  d = principal_limiter_.Take(principal_key, request.received);
+  if (!d.allowed) {
+    deps_.metrics->RecordRateLimited(false);
+    HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "rate: too many requests from this user");
+    r.retry_after_seconds = d.retry_after_seconds;
+    done(std::move(r));
+    return;
+  }
+  if (!deps_.hub->TryReserveSlot(principal_key)) {
+    deps_.metrics->SocketRefused();
+    done(ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       "socket: too many open WebSockets for this user"));
+    return;
+  }
+  const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kJoinRoom);
+  auto join = std::make_unique<v1::JoinRoomRequest>();
+  join->set_room_id(match.params.empty() ? "" : match.params[0].second);
+  join->set_device_id(device_id.empty() ? absl::StrCat("ws-", common::RandomToken(9)) : device_id);
+  join->set_invite_token(invite_token);
+  SocketInfo info;
+  info.brand_id = claims.brand_id;
+  info.room_id = join->room_id();
+  info.viewer_id = claims.subject;
+  info.device_id = join->device_id();
+  info.principal = (*auth)->encoded_principal;
+  info.principal_key = principal_key;
+  deps_.rpc->Call(
+      *method, std::move(join), (*auth)->encoded_principal,
+      request.received + options_.request_timeout,
+      [this, info = std::move(info), granted = std::move(granted), done = std::move(done),
+       started = request.received](grpc::Status status,
+                                   std::unique_ptr<google::protobuf::Message> response) mutable {
+        if (!status.ok()) {
+          deps_.hub->ReleaseSlot(info.principal_key);
+          done(CallError(status, kJoinRoom));
+          return;
+        }
+        v1::JoinRoomResponse joined;
+        joined.CopyFrom(*response);
+        info.heartbeat_interval =
+            absl::Seconds(std::max<int32_t>(1, joined.heartbeat_interval_seconds()));
+        deps_.metrics->RecordRequest(socket_route_, 101, absl::Now() - started);
+        granted(SocketGrant{std::move(info),
+                            absl::StrCat("{\"type\":\"joined\",\"joined\":", ToJson(joined), "}")});
+      });
+}
+
+}  // namespace livecommerce::gateway

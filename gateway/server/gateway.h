@@ -1,0 +1,121 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gateway/auth/authenticator.h"
+#include "gateway/auth/login_provider.h"
+#include "gateway/auth/session_token.h"
+#include "gateway/http/metrics.h"
+#include "gateway/http/rate_limiter.h"
+#include "gateway/http/router.h"
+#include "gateway/server/readiness.h"
+#include "gateway/server/room_hub.h"
+#include "gateway/server/rpc_client.h"
+#include "services/common/ttl_cache.h"
+
+namespace livecommerce::gateway {
+
+struct GatewayOptions {
+  absl::Duration request_timeout = absl::Seconds(5);  // also the deadline of the gRPC call
+  absl::Duration cache_ttl = absl::Seconds(1);        // 0: no read cache
+  double ip_rate = 200;                               // requests/s per client IP; 0: no limit
+  double ip_burst = 400;
+  double principal_rate = 20;  // requests/s per authenticated principal; 0: no limit
+  double principal_burst = 40;
+  absl::Duration viewer_token_ttl = absl::Hours(24);
+  std::string notify_brand = "platform";  // brand of the SERVICE principal for notifications
+};
+
+// LC_GATEWAY_REQUEST_TIMEOUT_MS, LC_GATEWAY_CACHE_TTL_MS, LC_GATEWAY_IP_RATE, LC_GATEWAY_IP_BURST,
+// LC_GATEWAY_PRINCIPAL_RATE, LC_GATEWAY_PRINCIPAL_BURST, LC_GATEWAY_VIEWER_TOKEN_TTL_MS.
+absl::StatusOr<GatewayOptions> LoadGatewayOptions();
+
+// A request as read from the connection.
+struct HttpRequest {
+  std::string method;
+  std::string target;  // path and query
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string client_ip;
+  absl::Time received;
+  std::string Header(absl::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  int retry_after_seconds = 0;  // > 0: a Retry-After header
+};
+
+using Reply = std::function<void(HttpResponse)>;
+
+// What a room WebSocket needs once its viewer has joined.
+struct SocketGrant {
+  SocketInfo info;
+  std::string joined_json;  // the first message: {"type":"joined","joined":{JoinRoomResponse}}
+};
+
+// The HTTP API: matches a request to its route, authenticates and limits it, turns JSON into the
+// service's request, calls the service without blocking, and answers with its JSON or the mapped
+// error. Knows nothing of sockets: the server hands requests in and writes what `reply` gets
+// (from any thread, exactly once).
+class Gateway final {
+ public:
+  struct Deps {
+    const Router* router;
+    RpcClient* rpc;
+    Authenticator* auth;
+    const SessionTokenCodec* tokens;
+    LoginProvider* login;
+    RoomHub* hub;
+    Readiness* readiness;
+    Metrics* metrics;
+    const common::PrincipalCodec* principals;
+  };
+  Gateway(Deps deps, std::string openapi_json, GatewayOptions options);
+
+  void Handle(HttpRequest request, Reply reply);
+
+  // Whether `method` `target` is the room WebSocket route.
+  bool IsSocketRoute(absl::string_view method, absl::string_view target) const;
+  // The checks of a WebSocket upgrade (token in the Authorization header or the access_token
+  // query parameter, role, limits) and the viewer's JoinRoom. Exactly one of `granted` (with a
+  // reserved per-principal slot) or `refused` runs, from any thread.
+  void PrepareSocket(HttpRequest request, std::function<void(SocketGrant)> granted, Reply refused);
+
+ private:
+  struct Prepared;
+  void HandleRpc(const Route& route, size_t route_index,
+                 std::vector<std::pair<std::string, std::string>> params,
+                 std::shared_ptr<const AuthContext> auth, HttpRequest request, Reply reply);
+  void HandleLogin(HttpRequest request, Reply reply);
+  void HandleNotify(HttpRequest request, Reply reply);
+  // The authenticated caller, or an error response.
+  absl::StatusOr<std::shared_ptr<const AuthContext>> Authenticate(const HttpRequest& request,
+                                                                  absl::string_view query_token);
+  absl::Status CheckRole(const Route& route, const AuthContext& auth) const;
+  // Reply that records metrics for `route_index`.
+  Reply Measured(size_t route_index, absl::Time started, Reply reply);
+
+  Deps deps_;
+  std::string openapi_json_;
+  GatewayOptions options_;
+  RateLimiter ip_limiter_;
+  RateLimiter principal_limiter_;
+  common::TtlCache<std::string, std::shared_ptr<const std::string>> cache_;
+  std::vector<const google::protobuf::MethodDescriptor*> methods_;  // by route index
+  size_t socket_route_ = 0;
+};
+
+// An error response with the mapped HTTP status and {"code", "message"}.
+HttpResponse ErrorResponse(grpc::StatusCode code, absl::string_view message);
+HttpResponse ErrorResponse(const absl::Status& status);
+
+}  // namespace livecommerce::gateway

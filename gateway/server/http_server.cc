@@ -1,0 +1,386 @@
+#include "gateway/server/http_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/http/status_map.h"
+#include "services/common/config.h"
+#include "services/common/log_format.h"
+
+namespace livecommerce::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct ServerState {
+  HttpServerOptions options;
+  Gateway* gateway;
+  RoomHub* hub;
+  Metrics* metrics;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<bool> stopping{false};
+};
+
+// One room WebSocket. Lives on its connection's io_context; Push and Close may come from any
+// thread and are posted there.
+class SocketSession final : public RoomSocket, public std::enable_shared_from_this<SocketSession> {
+ public:
+  SocketSession(beast::tcp_stream stream, ServerState& state, SocketInfo info)
+      : ws_(std::move(stream)), state_(state), info_(std::move(info)) {}
+
+  void Accept(http::request<http::string_body> request, std::string joined) {
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "livecommerce-gateway");
+    }));
+    ws_.read_message_max(4096);
+    auto self = shared_from_this();
+    request_ = std::move(request);
+    ws_.async_accept(request_, [self, joined = std::move(joined)](beast::error_code ec) {
+      if (ec) {
+        self->state_.hub->Abandon(self->info_);
+        return;
+      }
+      self->open_ = true;
+      self->Enqueue(std::make_shared<const std::string>(joined));
+      self->state_.hub->Add(self);
+      self->Read();
+    });
+  }
+
+  void Push(std::shared_ptr<const std::string> message) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
+      self->Enqueue(message);
+    });
+  }
+
+  void Close() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (!self->open_ || self->closing_) return;
+      self->closing_ = true;
+      self->ws_.async_close(websocket::close_code::going_away,
+                            [self](beast::error_code) { self->Finish(); });
+    });
+  }
+
+  const SocketInfo& info() const override { return info_; }
+
+ private:
+  void Enqueue(std::shared_ptr<const std::string> message) {
+    if (!open_ || closing_) return;
+    if (queue_.size() >= state_.options.socket_queue_limit) {
+      state_.metrics->MessagesDropped(1);
+      return;
+    }
+    queue_.push_back(std::move(message));
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->queue_.pop_front();
+                      if (ec) {
+                        self->writing_ = false;
+                        self->Finish();
+                        return;
+                      }
+                      self->state_.metrics->MessagesPushed(1);
+                      if (!self->queue_.empty() && !self->closing_) {
+                        self->WriteNext();
+                      } else {
+                        self->writing_ = false;
+                      }
+                    });
+  }
+
+  void Read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->Finish();
+        return;
+      }
+      // Clients may send "ping" to check the connection; anything else is ignored.
+      if (beast::buffers_to_string(self->buffer_.data()) == "ping") {
+        self->Enqueue(std::make_shared<const std::string>("{\"type\":\"pong\"}"));
+      }
+      self->buffer_.consume(self->buffer_.size());
+      self->Read();
+    });
+  }
+
+  void Finish() {
+    if (finished_) return;
+    finished_ = true;
+    open_ = false;
+    state_.hub->Remove(this);
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  ServerState& state_;
+  SocketInfo info_;
+  http::request<http::string_body> request_;
+  beast::flat_buffer buffer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool writing_ = false;
+  bool open_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+};
+
+// One HTTP/1.1 connection: one request at a time, kept alive while the client wants.
+class HttpSession final : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
+    beast::error_code ec;
+    tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_ip_ = remote.address().to_string();
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+  }
+
+  void Start() { Read(); }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(state_.options.max_header_bytes));
+    parser_->body_limit(state_.options.max_body_bytes);
+    stream_.expires_after(absl::ToChronoMilliseconds(state_.options.idle_timeout));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      Fail(413, grpc::StatusCode::INVALID_ARGUMENT,
+           absl::StrCat("body: larger than ", state_.options.max_body_bytes, " bytes"));
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      Fail(431, grpc::StatusCode::INVALID_ARGUMENT,
+           absl::StrCat("headers: larger than ", state_.options.max_header_bytes, " bytes"));
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
+      Close();
+      return;
+    }
+    if (ec) {
+      Fail(400, grpc::StatusCode::INVALID_ARGUMENT, "request: malformed HTTP");
+      return;
+    }
+    http::request<http::string_body> req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.client_ip = client_ip_;
+    request.received = absl::Now();
+    for (const auto& field : req) {
+      request.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
+                                   std::string(field.value()));
+    }
+    stream_.expires_never();
+    state_.in_flight++;
+    auto self = shared_from_this();
+    Reply reply = [self](HttpResponse response) {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response));
+      });
+    };
+    if (websocket::is_upgrade(req) &&
+        state_.gateway->IsSocketRoute(request.method, request.target)) {
+      auto upgrade = std::make_shared<http::request<http::string_body>>(std::move(req));
+      state_.gateway->PrepareSocket(
+          std::move(request),
+          [self, upgrade](SocketGrant grant) {
+            net::post(self->stream_.get_executor(),
+                      [self, upgrade, grant = std::move(grant)]() mutable {
+                        self->state_.in_flight--;
+                        auto socket = std::make_shared<SocketSession>(
+                            std::move(self->stream_), self->state_, std::move(grant.info));
+                        socket->Accept(std::move(*upgrade), std::move(grant.joined_json));
+                      });
+          },
+          std::move(reply));
+      return;
+    }
+    request.body = std::move(req.body());
+    state_.gateway->Handle(std::move(request), std::move(reply));
+  }
+
+  void Fail(int status, grpc::StatusCode code, const std::string& message) {
+    keep_alive_ = false;
+    state_.in_flight++;
+    HttpResponse r;
+    r.status = status;
+    r.body = ErrorJson(code, message);
+    Write(std::move(r));
+  }
+
+  void Write(HttpResponse response) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(version_);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(http::field::server, "livecommerce-gateway");
+    res->set(http::field::content_type, response.content_type);
+    if (response.retry_after_seconds > 0) {
+      res->set(http::field::retry_after, std::to_string(response.retry_after_seconds));
+    }
+    res->keep_alive(keep_alive_ && !state_.stopping);
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        self->state_.in_flight--;
+                        if (ec || !res->keep_alive()) {
+                          self->Close();
+                          return;
+                        }
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  ServerState& state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string client_ip_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+absl::StatusOr<HttpServerOptions> LoadHttpServerOptions() {
+  HttpServerOptions o;
+  o.host = common::EnvString("LC_GATEWAY_HOST", o.host);
+  auto port = common::EnvInt("LC_GATEWAY_PORT", 8080, 0, 65535);
+  auto threads = common::EnvInt("LC_GATEWAY_THREADS", 0, 0, 256);
+  auto body = common::EnvInt("LC_GATEWAY_MAX_BODY_BYTES", 64 * 1024, 1024, 64 << 20);
+  auto header = common::EnvInt("LC_GATEWAY_MAX_HEADER_BYTES", 8 * 1024, 1024, 1 << 20);
+  auto idle = common::EnvMillis("LC_GATEWAY_IDLE_TIMEOUT_MS", 60000, 1000, 3600000);
+  auto grace = common::EnvMillis("LC_SHUTDOWN_GRACE_MS", 10000, 0, 600000);
+  for (const absl::Status& s : {port.status(), threads.status(), body.status(), header.status(),
+                                idle.status(), grace.status()}) {
+    if (!s.ok()) return s;
+  }
+  o.port = static_cast<int>(*port);
+  o.threads = static_cast<int>(*threads);
+  o.max_body_bytes = static_cast<size_t>(*body);
+  o.max_header_bytes = static_cast<size_t>(*header);
+  o.idle_timeout = *idle;
+  o.shutdown_grace = *grace;
+  return o;
+}
+
+struct HttpServer::Impl {
+  ServerState state;
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  size_t next = 0;
+  bool stopped = false;
+
+  void Accept() {
+    net::io_context& target = *contexts[next++ % contexts.size()];
+    acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (!state.stopping) Accept();
+        return;
+      }
+      std::make_shared<HttpSession>(std::move(socket), state)->Start();
+      Accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, Metrics& metrics)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->state.options = std::move(options);
+  impl_->state.gateway = &gateway;
+  impl_->state.hub = &hub;
+  impl_->state.metrics = &metrics;
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::Status HttpServer::Start() {
+  int threads = impl_->state.options.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) {
+    impl_->contexts.push_back(std::make_unique<net::io_context>(1));
+    impl_->guards.push_back(net::make_work_guard(*impl_->contexts.back()));
+  }
+  beast::error_code ec;
+  net::ip::address address = net::ip::make_address(impl_->state.options.host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError("LC_GATEWAY_HOST: not an IP address");
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->state.options.port));
+  auto acceptor = std::make_unique<tcp::acceptor>(*impl_->contexts[0]);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(4096, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", impl_->state.options.host, ":",
+                                               impl_->state.options.port, ": ", ec.message()));
+  }
+  port_ = acceptor->local_endpoint().port();
+  impl_->acceptor = std::move(acceptor);
+  impl_->Accept();
+  for (auto& context : impl_->contexts) {
+    net::io_context* ioc = context.get();
+    impl_->threads.emplace_back([ioc] { ioc->run(); });
+  }
+  return absl::OkStatus();
+}
+
+void HttpServer::Stop() {
+  if (impl_->stopped || impl_->threads.empty()) return;
+  impl_->stopped = true;
+  ServerState& state = impl_->state;
+  state.stopping = true;
+  net::post(*impl_->contexts[0], [this] {
+    beast::error_code ignored;
+    impl_->acceptor->close(ignored);
+  });
+  state.hub->CloseAll();
+  absl::Time deadline = absl::Now() + state.options.shutdown_grace;
+  while (absl::Now() < deadline && (state.in_flight > 0 || state.metrics->sockets_open() > 0)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& context : impl_->contexts) context->stop();
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+}
+
+}  // namespace livecommerce::gateway

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gateway/server/gateway.h"
+
+namespace livecommerce::gateway {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (tests)
+  int threads = 0;  // 0: one per core
+  size_t max_body_bytes = 64 * 1024;
+  size_t max_header_bytes = 8 * 1024;
+  absl::Duration idle_timeout = absl::Seconds(60);  // keep-alive connections with no request
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  size_t socket_queue_limit = 64;  // messages waiting on one WebSocket before new ones are dropped
+};
+
+// LC_GATEWAY_HOST, LC_GATEWAY_PORT, LC_GATEWAY_THREADS, LC_GATEWAY_MAX_BODY_BYTES,
+// LC_GATEWAY_MAX_HEADER_BYTES, LC_GATEWAY_IDLE_TIMEOUT_MS, LC_SHUTDOWN_GRACE_MS.
+absl::StatusOr<HttpServerOptions> LoadHttpServerOptions();
+
+// HTTP/1.1 (keep-alive) and WebSocket over Boost.Beast: one io_context per thread, connections
+// spread over them. Requests go to the Gateway; room WebSocket upgrades are checked and joined
+// by the Gateway and then registered with the RoomHub.
+class HttpServer final {
+ public:
+  HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, Metrics& metrics);
+  ~HttpServer();
+
+  absl::Status Start();
+  int port() const { return port_; }
+  // Stops accepting, closes the WebSockets, waits up to the grace period for requests in flight,
+  // then stops the threads. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace livecommerce::gateway

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gateway/http/metrics.h"
+#include "livecommerce/v1/room.grpc.pb.h"
+#include "services/common/periodic_task.h"
+#include "services/common/principal.h"
+
+namespace livecommerce::gateway {
+
+// Who is behind an open room WebSocket.
+struct SocketInfo {
+  std::string brand_id;
+  std::string room_id;
+  std::string viewer_id;
+  std::string device_id;
+  std::string principal;      // the viewer's encoded principal (for re-joining)
+  std::string principal_key;  // brand/subject, for the per-principal limit
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+};
+
+// An open room WebSocket as the hub sees it.
+class RoomSocket {
+ public:
+  virtual ~RoomSocket() = default;
+  // Queues a text message; thread-safe, never blocks (a slow reader loses messages).
+  virtual void Push(std::shared_ptr<const std::string> message) = 0;
+  // Starts closing the socket (server shutdown).
+  virtual void Close() = 0;
+  virtual const SocketInfo& info() const = 0;
+};
+
+struct RoomHubOptions {
+  absl::Duration presence_flush = absl::Seconds(1);  // how often presence goes to the room service
+  int max_sockets_per_principal = 5;
+  absl::Duration watch_retry = absl::Seconds(1);
+  std::string caller = "gateway";
+};
+
+// The room WebSockets of this gateway. Per room, one upstream RoomService.WatchRoom stream (as a
+// SERVICE principal of the room's brand) whose messages are fanned out to every socket of the
+// room; it starts with the room's first socket and is cancelled after its last. Presence: sockets
+// were joined by the caller before they are added; the hub heartbeats them every heartbeat
+// interval and sends leaves when they close, batched into RoomService.BatchPresence calls from one
+// thread. Thread-safe.
+class RoomHub final {
+ public:
+  RoomHub(std::shared_ptr<grpc::Channel> room_channel, const common::PrincipalCodec& codec,
+          Metrics& metrics, RoomHubOptions options);
+  ~RoomHub();
+
+  void Start();
+  // Sends the last leaves and stops the upstream streams. Close sockets (CloseAll) first.
+  void Stop();
+
+  // The per-principal WebSocket limit: take a slot before joining, release it on close.
+  bool TryReserveSlot(const std::string& principal_key);
+  void ReleaseSlot(const std::string& principal_key);
+
+  // A socket whose viewer has joined the room; it receives the room's last known state at once.
+  void Add(const std::shared_ptr<RoomSocket>& socket);
+  // The socket closed: its viewer leaves (in the next batch) and its slot is released.
+  void Remove(RoomSocket* socket);
+  // A joined viewer whose socket never opened: they leave and the slot is released.
+  void Abandon(const SocketInfo& info);
+  void CloseAll();
+  // Sends due heartbeats and pending leaves now (the periodic task calls this).
+  void FlushPresence();
+
+  size_t rooms() const;
+
+ private:
+  struct Channel;
+  class Watcher;
+  struct Presence {
+    SocketInfo info;
+    absl::Time next_heartbeat;
+  };
+
+  std::shared_ptr<Channel> ChannelOf(const std::string& brand_id, const std::string& room_id,
+                                     bool create);
+  void StartWatcher(const std::shared_ptr<Channel>& channel);
+  void Deliver(const std::shared_ptr<Channel>& channel, const v1::WatchRoomResponse& message);
+  void WatcherDone(const std::shared_ptr<Channel>& channel, const grpc::Status& status);
+  void RestartWatchers();
+  void Rejoin(const SocketInfo& info);
+
+  std::unique_ptr<v1::RoomService::Stub> stub_;
+  const common::PrincipalCodec& codec_;
+  Metrics& metrics_;
+  RoomHubOptions options_;
+
+  mutable std::mutex channels_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Channel>> channels_;
+
+  std::mutex presence_mu_;
+  std::unordered_map<RoomSocket*, Presence> present_;
+  std::vector<v1::PresenceEvent> pending_leaves_;
+  std::vector<std::string> pending_leave_brands_;
+
+  std::mutex slots_mu_;
+  std::unordered_map<std::string, int> slots_;
+
+  std::unique_ptr<common::PeriodicTask> flusher_;
+  std::atomic<bool> stopped_{false};
+};
+
+// The JSON text pushed for one upstream message: {"type":"stats","stats":{...}}, "pinned",
+// "flash_stock".
+std::string SocketMessageJson(const v1::WatchRoomResponse& message);
+
+}  // namespace livecommerce::gateway

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# End to end over HTTP: the real room, catalog and order binaries behind the real gateway, with the
+# Redis and MariaDB that scripts/test started. A viewer's journey from login to a paid order; ops
+# of one brand kept off another brand's room; a private room refusing a viewer without an invite;
+# another viewer's order refused; malformed JSON, unknown field, oversized body, missing, forged,
+# expired and revoked tokens, and a rate limit: each its 4xx, and nothing changed. Then the room
+# WebSocket (tests/e2e/gateway_ws_test.py), and a clean stop on SIGTERM.
+set -euo pipefail
+build_dir="$1"
+source "$(dirname "$0")/lib.sh"
+admin="$build_dir/gateway/lc-admin"
+room_port="$(e2e_port)"
+catalog_port="$(e2e_port)"
+order_port="$(e2e_port)"
+gateway_port="$(e2e_port)"
+export LC_ROOM_ADDR="127.0.0.1:$room_port" LC_CATALOG_ADDR="127.0.0.1:$catalog_port"
+export LC_ORDER_ADDR="127.0.0.1:$order_port" LC_GATEWAY_PORT="$gateway_port"
+export LC_SESSION_SECRET="e2e-session-secret-0123456789abcdef"
+export LC_GATEWAY_PRINCIPAL_RATE=20 LC_GATEWAY_PRINCIPAL_BURST=40
+export LC_GATEWAY_MAX_SOCKETS_PER_PRINCIPAL=2 LC_GATEWAY_MAX_BODY_BYTES=4096
+export LC_HEARTBEAT_INTERVAL_MS=2000 LC_PRESENCE_WINDOW_MS=6000
+base="http://127.0.0.1:$gateway_port"
+py=/usr/bin/python3
+redis-cli -h "$LC_REDIS_HOST" -p "$LC_REDIS_PORT" del lc:gateway:revoked >/dev/null
+
+if LC_LOGIN_PROVIDER=magic "$build_dir/gateway/gateway" >"$e2e_log" 2>&1; then
+  fail "started with LC_LOGIN_PROVIDER=magic"
+fi
+grep -q LC_LOGIN_PROVIDER "$e2e_log" || fail "error does not name LC_LOGIN_PROVIDER"
+
+e2e_start "$build_dir/services/room/room" "$room_port"
+room_pid="${e2e_pids[-1]}"
+e2e_start "$build_dir/services/catalog/catalog" "$catalog_port"
+catalog_pid="${e2e_pids[-1]}"
+e2e_start "$build_dir/services/order/order" "$order_port"
+order_pid="${e2e_pids[-1]}"
+e2e_start "$build_dir/gateway/gateway" "$gateway_port"
+gateway_pid="${e2e_pids[-1]}"
+
+# http METHOD PATH TOKEN [BODY]: prints the status line "<code>" then the body; the body goes to
+# $out and the status to $code.
+http() {
+  local method="$1" path="$2" token="$3" body="${4:-}"
+  local args=(-s -o /tmp/gw-e2e-body.$$ -w '%{http_code}' -X "$method" "$base$path")
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  code="$(curl "${args[@]}")"
+  out="$(cat /tmp/gw-e2e-body.$$)"
+}
+# expect CODE WHAT: the last http call answered CODE.
+expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
+# j EXPR: a value from $out (Python expression on `d`).
+j() { $py -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$out"; }
+trap 'rm -f /tmp/gw-e2e-body.$$; e2e_cleanup' EXIT
+
+lc_wait() { for _ in $(seq 1 100); do "$@" && return 0; sleep 0.1; done; return 1; }
+lc_wait bash -c "curl -sf $base/readyz >/dev/null" || fail "readyz never 200: $(curl -s $base/readyz)"
+http GET /healthz ""
+expect 200 healthz
+
+ops="$("$admin" token issue --role ops --brand e2e --subject ops-anna | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+rival="$("$admin" token issue --role ops --brand rival --subject ops-rex | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+finance="$("$admin" token issue --role finance --brand e2e --subject fin-fay | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+login() {
+  http POST /v1/login "" "{\"code\": \"$1\", \"brand_id\": \"e2e\"}"
+  expect 200 "login $1"
+  j 'd["token"]'
+}
+alice="$(login alice)"
+bob="$(login bob)"
+
+# ---- Ops set up a public room with a product and a flash sale -------------------------------
+http POST /v1/rooms "$ops" '{"title": "Spring preview", "scheduled_start": "2026-01-01T00:00:00Z", "visibility": "VISIBILITY_PUBLIC", "audiences": ["AUDIENCE_CLIENTS"], "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN"}'
+expect 200 "create room"
+room="$(j 'd["room"]["id"]')"
+http POST /v1/products "$ops" '{"name": "Quilted bag", "list_price": {"amount_fen": "2590000", "currency": "CNY"}, "skus": [{"sku_code": "BAG-BLK", "on_hand": "20"}]}'
+expect 200 "create product"
+product="$(j 'd["product"]["id"]')"
+sku="$(j 'd["product"]["skus"][0]["id"]')"
+http POST "/v1/products/$product/activate" "$ops"
+expect 200 activate
+http POST "/v1/rooms/$room/products" "$ops" "{\"product_id\": \"$product\"}"
+expect 200 attach
+http POST "/v1/rooms/$room/live" "$ops"
+expect 200 "go live"
+http POST "/v1/rooms/$room/pin" "$ops" "{\"product_id\": \"$product\", \"sku_id\": \"$sku\"}"
+expect 200 pin
+now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+later="$(date -u -d '+30 min' +%Y-%m-%dT%H:%M:%SZ)"
+http POST "/v1/rooms/$room/flash-sales" "$ops" "{\"sku_id\": \"$sku\", \"sale_price\": {\"amount_fen\": \"1990000\", \"currency\": \"CNY\"}, \"total_stock\": \"5\", \"per_buyer_limit\": 1, \"starts_at\": \"$now\", \"ends_at\": \"$later\"}"
+expect 200 "flash sale"
+sale="$(j 'd["sale"]["id"]')"
+
+# ---- Ops of another brand are refused, and nothing changes -----------------------------------
+http GET "/v1/rooms/$room" "$rival"
+expect 404 "rival reads the room"
+http POST "/v1/rooms/$room/end" "$rival"
+expect 404 "rival ends the room"
+http GET "/v1/rooms?brand_id=e2e" "$rival"
+expect 403 "rival lists another brand's rooms"
+http PATCH "/v1/rooms/$room" "$rival" '{"title": "Hijacked"}'
+expect 404 "rival renames the room"
+http GET "/v1/rooms/$room" "$ops"
+expect 200 "ops reads the room"
+[ "$(j 'd["room"]["title"]')" = "Spring preview" ] || fail "the rival changed the title: $out"
+[ "$(j 'd["room"]["status"]')" = "ROOM_STATUS_LIVE" ] || fail "the rival ended the room: $out"
+http POST /v1/rooms "$alice" '{"title": "A viewer room", "scheduled_start": "2026-01-01T00:00:00Z"}'
+expect 403 "a viewer creates a room"
+
+# ---- The viewer journey: room, products, join, cart, flash piece, checkout, pay, own orders ---
+http GET "/v1/rooms/$room" "$alice"
+expect 200 "viewer reads the room"
+http GET "/v1/rooms/$room/products" "$alice"
+expect 200 "room products"
+[ "$(j 'd["items"][0]["product"]["id"]')" = "$product" ] || fail "room products: $out"
+http GET "/v1/rooms/$room/flash-sales" "$alice"
+expect 200 "flash sales"
+http POST "/v1/rooms/$room/join" "$alice" '{"device_id": "phone-1"}'
+expect 200 join
+http GET "/v1/rooms/$room/pinned" "$alice"
+expect 200 pinned
+[ "$(j 'd["pinned"]["product_id"]')" = "$product" ] || fail "pinned: $out"
+http POST /v1/cart/items "$alice" "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\", \"room\": {\"room_id\": \"$room\"}}}"
+expect 200 "cart add"
+http POST /v1/checkout "$alice" "{\"idempotency_key\": \"alice-1\", \"lines\": [{\"sku_id\": \"$sku\", \"sale_id\": \"$sale\", \"quantity\": \"1\"}], \"room\": {\"room_id\": \"$room\"}, \"address\": {\"recipient\": \"Alice\", \"phone\": \"13800000000\", \"province\": \"Shanghai\", \"city\": \"Shanghai\", \"district\": \"Huangpu\", \"street\": \"1 Bund\", \"postal_code\": \"200000\"}}"
+expect 200 "checkout the flash piece"
+order="$(j 'd["order"]["id"]')"
+[ "$(j 'd["order"]["total"]["amount_fen"]')" = "1990000" ] || fail "checkout total: $out"
+http GET "/v1/orders/$order/payment" "$alice"
+expect 200 "payment parameters"
+[ "$(j 'd["provider"]')" = "PAYMENT_PROVIDER_SANDBOX" ] || fail "payment: $out"
+http POST "/v1/orders/$order/sandbox-pay" "$alice"
+expect 200 "sandbox pay"
+[ "$(j 'd["order"]["status"]')" = "ORDER_STATUS_PAID" ] || fail "pay: $out"
+http GET /v1/orders "$alice"
+expect 200 "own orders"
+[ "$(j 'd["orders"][0]["id"]')" = "$order" ] || fail "own orders: $out"
+[ "$(j 'd["orders"][0]["status"]')" = "ORDER_STATUS_PAID" ] || fail "own orders: $out"
+http GET "/v1/cart" "$alice"
+expect 200 "cart"
+[ "$(j 'len(d["cart"]["items"])')" = 1 ] || fail "cart: $out"
+http GET /v1/orders "$finance"
+expect 200 "finance lists the brand's orders"
+[ "$(j 'd["orders"][0]["id"]')" = "$order" ] || fail "finance orders: $out"
+
+# ---- Another viewer's order is refused --------------------------------------------------------
+http GET "/v1/orders/$order" "$bob"
+[ "$code" = 404 ] || [ "$code" = 403 ] || fail "bob read alice's order: $code $out"
+http POST "/v1/orders/$order/cancel" "$bob"
+[ "$code" = 404 ] || [ "$code" = 403 ] || fail "bob cancelled alice's order: $code $out"
+http GET "/v1/orders" "$bob"
+expect 200 "bob's orders"
+[ "$(j 'len(d["orders"])')" = 0 ] || fail "bob sees orders: $out"
+
+# ---- A private room refuses a viewer without an invite ---------------------------------------
+http POST /v1/rooms "$ops" '{"title": "VIP only", "scheduled_start": "2026-01-01T00:00:00Z", "visibility": "VISIBILITY_PRIVATE", "audiences": ["AUDIENCE_CLIENTS"], "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN"}'
+expect 200 "private room"
+private="$(j 'd["room"]["id"]')"
+http POST "/v1/rooms/$private/live" "$ops"
+expect 200 "private live"
+http POST "/v1/rooms/$private/join" "$bob" '{"device_id": "phone-b"}'
+expect 403 "bob joins the private room without an invite"
+http GET "/v1/rooms/$private/products" "$bob"
+expect 403 "bob reads the private room's products"
+http GET "/v1/rooms/$private/stats" "$ops"
+[ "$(j 'd["stats"]["concurrent_viewers"]')" = 0 ] || fail "bob is counted: $out"
+http POST "/v1/rooms/$private/invites" "$ops" '{"cohort": "VIP", "count": 1}'
+expect 200 "invites"
+invite="$(j 'd["invites"][0]["token"]')"
+http POST "/v1/rooms/$private/join" "$bob" "{\"device_id\": \"phone-b\", \"invite_token\": \"$invite\"}"
+expect 200 "bob joins with the invite"
+
+# ---- Bad requests: each its 4xx, nothing reaches a service ------------------------------------
+cart_before() { http GET /v1/cart "$alice"; expect 200 "cart"; j 'json.dumps(d["cart"]["items"])'; }
+before="$(cart_before)"
+http POST /v1/cart/items "$alice" '{"item": {"sku_id": '
+expect 400 "malformed JSON"
+[ "$(j 'd["code"]')" = INVALID_ARGUMENT ] || fail "malformed: $out"
+grep -q '"message":"body: ' <<<"$out" || fail "malformed JSON does not name the body: $out"
+http POST /v1/cart/items "$alice" "{\"item\": {\"sku_id\": \"$sku\", \"colour\": \"red\"}}"
+expect 400 "unknown field"
+grep -q 'item.colour: unknown field' <<<"$out" || fail "unknown field not named: $out"
+http POST /v1/cart/items "$alice" "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"lots\"}}"
+expect 400 "wrong type"
+grep -q 'item.quantity' <<<"$out" || fail "wrong type not named: $out"
+big="{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}, \"pad\": \"$(head -c 6000 /dev/zero | tr '\0' x)\"}"
+http POST /v1/cart/items "$alice" "$big"
+expect 413 "oversized body"
+http POST /v1/cart/items "" "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}}"
+expect 401 "missing token"
+forged="${alice%.*}.$(printf 'forged-signature-bytes-0123456789' | base64 | tr '+/' '-_' | tr -d '=')"
+http POST /v1/cart/items "$forged" "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}}"
+expect 401 "forged token"
+grep -q 'bad signature' <<<"$out" || fail "forged: $out"
+# An expired token, signed with the right secret.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+past="$(( $(date +%s) - 7200 ))"
+payload="$(printf 'old-token-1|viewer|e2e|local-alice|%s|%s' "$past" "$(( past + 3600 ))" | b64url)"
+signature="$(printf 'lc1.%s' "$payload" | openssl dgst -sha256 -hmac "$LC_SESSION_SECRET" -binary | b64url)"
+http POST /v1/cart/items "lc1.$payload.$signature" "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}}"
+expect 401 "expired token"
+grep -q 'token: expired' <<<"$out" || fail "expired: $out"
+[ "$(cart_before)" = "$before" ] || fail "a refused request changed the cart"
+
+# Revoked: refused within a couple of seconds, everywhere.
+carol="$(login carol)"
+http GET /v1/cart "$carol"
+expect 200 "carol before revocation"
+"$admin" token revoke "$carol" >/dev/null || fail "revoke"
+revoked=0
+for _ in $(seq 1 40); do
+  http POST /v1/cart/items "$carol" "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}}"
+  if [ "$code" = 401 ]; then revoked=1; break; fi
+  http DELETE /v1/cart "$carol"  # a request that got through before the list refreshed
+  sleep 0.1
+done
+[ "$revoked" = 1 ] || fail "revoked token still accepted"
+grep -q 'token: revoked' <<<"$out" || fail "revoked: $out"
+dave="$(login dave)"
+http GET /v1/cart "$dave"
+expect 200 "another token still works"
+
+# Rate limit: a burst of 40 then 20/s; 60 quick additions must hit 429 with Retry-After, and the
+# cart holds exactly the accepted ones.
+erin="$(login erin)"
+accepted=0
+limited=0
+for _ in $(seq 1 60); do
+  code="$(curl -s -o /dev/null -D /tmp/gw-e2e-headers.$$ -w '%{http_code}' -X POST "$base/v1/cart/items" \
+    -H "Authorization: Bearer $erin" -H 'Content-Type: application/json' \
+    --data-binary "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}}")"
+  if [ "$code" = 200 ]; then accepted=$((accepted + 1)); fi
+  if [ "$code" = 429 ]; then
+    limited=$((limited + 1))
+    grep -qi '^retry-after: [1-9]' /tmp/gw-e2e-headers.$$ || fail "429 without Retry-After"
+  fi
+done
+rm -f /tmp/gw-e2e-headers.$$
+[ "$limited" -gt 0 ] || fail "no 429 after 60 quick requests"
+sleep 1.1
+http GET /v1/cart "$erin"
+expect 200 "erin's cart"
+[ "$(j 'sum(int(i["quantity"]) for i in d["cart"]["items"])')" = "$accepted" ] ||
+  fail "cart does not hold exactly the $accepted accepted additions: $out"
+
+# ---- API surface: OpenAPI, metrics, unknown route ---------------------------------------------
+http GET /v1/openapi.json ""
+expect 200 openapi
+[ "$(j '"/v1/rooms/{room_id}/products" in d["paths"]')" = True ] || fail "openapi: no room products"
+http GET /v1/nothing-here "$alice"
+expect 404 "unknown route"
+http DELETE "/v1/rooms/$room/live" "$ops"
+expect 405 "wrong method"
+metrics="$(curl -s "$base/metrics")"
+grep -q 'lc_gateway_http_requests_total{route="checkout",status="200"} 1' <<<"$metrics" ||
+  fail "metrics: no checkout"
+grep -q 'lc_gateway_rate_limited_total{limit="principal"} [1-9]' <<<"$metrics" ||
+  fail "metrics: no rate limiting"
+
+# ---- The room WebSocket -------------------------------------------------------------------------
+http POST /v1/rooms "$ops" '{"title": "Socket room", "scheduled_start": "2026-01-01T00:00:00Z", "visibility": "VISIBILITY_PUBLIC", "audiences": ["AUDIENCE_FOLLOWERS"], "objective": "OBJECTIVE_AWARENESS", "format": "FORMAT_INSPIRATIONAL"}'
+expect 200 "socket room"
+socket_room="$(j 'd["room"]["id"]')"
+http POST "/v1/rooms/$socket_room/live" "$ops"
+expect 200 "socket room live"
+frank="$(login frank)"
+grace="$(login grace)"
+$py "$(dirname "$0")/gateway_ws_test.py" "127.0.0.1:$gateway_port" "$socket_room" "$frank" \
+  "$grace" "$private" >>"$e2e_log" 2>&1 || fail "WebSocket test"
+
+e2e_stop "$gateway_pid" gateway
+e2e_stop "$order_pid" order
+e2e_stop "$catalog_pid" catalog
+e2e_stop "$room_pid" room
+echo "1 passed, 0 failed"

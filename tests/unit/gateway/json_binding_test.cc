@@ -1,0 +1,87 @@
+#include "gateway/http/json_binding.h"
+
+#include <gtest/gtest.h>
+
+#include "livecommerce/v1/order.pb.h"
+#include "livecommerce/v1/room.pb.h"
+
+namespace livecommerce::gateway {
+namespace {
+
+TEST(JsonBindingTest, ParsesProtoJsonWithEitherFieldNameStyle) {
+  v1::AddCartItemRequest request;
+  ASSERT_TRUE(
+      BindJsonBody(R"({"item": {"sku_id": "3", "saleId": "7", "quantity": "2"}})", request).ok());
+  EXPECT_EQ(request.item().sku_id(), "3");
+  EXPECT_EQ(request.item().sale_id(), "7");
+  EXPECT_EQ(request.item().quantity(), 2);
+}
+
+TEST(JsonBindingTest, UnknownFieldIsRefusedByName) {
+  v1::AddCartItemRequest request;
+  absl::Status s = BindJsonBody(R"({"item": {"sku_id": "3", "colour": "red"}})", request);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "item.colour: unknown field");
+  s = BindJsonBody(R"({"size": "M"})", request);
+  EXPECT_EQ(s.message(), "size: unknown field");
+}
+
+TEST(JsonBindingTest, WrongTypeNamesTheField) {
+  v1::AddCartItemRequest request;
+  absl::Status s = BindJsonBody(R"({"item": {"quantity": "lots"}})", request);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().substr(0, 15), "item.quantity: ") << s.message();
+}
+
+TEST(JsonBindingTest, MalformedJsonIsABodyError) {
+  v1::CheckoutRequest request;
+  for (const char* bad : {R"({"idempotency_key": )", "[1,2]", "not json"}) {
+    absl::Status s = BindJsonBody(bad, request);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(s.message().substr(0, 6), "body: ") << s.message();
+  }
+  EXPECT_TRUE(BindJsonBody("  ", request).ok());
+}
+
+TEST(JsonBindingTest, BindsQueryAndPathParameters) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query =
+      ParseQuery("status=ROOM_STATUS_LIVE&page_size=5&page_token=a%2Bb+c");
+  ASSERT_TRUE(query.ok()) << query.status();
+  v1::ListRoomsRequest request;
+  ASSERT_TRUE(BindParams(*query, request).ok());
+  EXPECT_EQ(request.status(), v1::ROOM_STATUS_LIVE);
+  EXPECT_EQ(request.page_size(), 5);
+  EXPECT_EQ(request.page_token(), "a+b c");
+
+  EXPECT_EQ(BindParams({{"colour", "red"}}, request).message(), "colour: unknown parameter");
+  EXPECT_EQ(BindParams({{"page_size", "many"}}, request).message(),
+            "page_size: must be an integer");
+  EXPECT_EQ(BindParams({{"status", "PARTY"}}, request).message(),
+            "status: is not one of its enum values");
+  EXPECT_FALSE(ParseQuery("a=1&a=2").ok());
+  EXPECT_FALSE(ParseQuery("a=%zz").ok());
+  EXPECT_FALSE(ParseQuery("a=%2").ok());
+}
+
+TEST(JsonBindingTest, FillsAnEmptyBrandOnly) {
+  v1::ListRoomsRequest request;
+  FillBrand(request, "maison");
+  EXPECT_EQ(request.brand_id(), "maison");
+  request.set_brand_id("rival");
+  FillBrand(request, "maison");
+  EXPECT_EQ(request.brand_id(), "rival");  // the service refuses it
+}
+
+TEST(JsonBindingTest, PrintsProtoNamesAndCanPickASubMessage) {
+  v1::GetOrderResponse response;
+  response.mutable_order()->set_id("9");
+  response.mutable_order()->mutable_payment()->set_pay_sign("sig");
+  std::string whole = ToJson(response);
+  EXPECT_NE(whole.find("\"buyer_id\":\"\""), std::string::npos) << whole;
+  std::string payment = ToJson(response, "order.payment");
+  EXPECT_EQ(payment.find("\"id\""), std::string::npos) << payment;
+  EXPECT_NE(payment.find("\"pay_sign\":\"sig\""), std::string::npos) << payment;
+}
+
+}  // namespace
+}  // namespace livecommerce::gateway
