@@ -540,9 +540,94 @@ void AppendFilter(const v1::LedgerFilter& f, std::string& where, std::vector<std
 }  // namespace
 
 struct MysqlAttributionStore::Pending {
-  const PaidOrderWrite* write = nullptr;
+  const PaidOrderRequest* request = nullptr;
+  PaidOrderWrite* write = nullptr;
   std::promise<absl::StatusOr<bool>> done;
 };
+
+namespace {
+
+// The facts of the buyers of a batch (one brand), read in one round trip: every binding row and
+// every touch in the widest window, sorted out per order in memory.
+void LoadBatchFacts(MysqlConnection& c, const std::string& brand_id,
+                    const std::vector<const PaidOrderRequest*>& requests,
+                    std::vector<AttributionFacts>& out) {
+  std::vector<std::string> buyers;
+  absl::Time from = absl::InfiniteFuture(), to = absl::InfinitePast();
+  for (const PaidOrderRequest* r : requests) {
+    if (r->buyer_id.empty()) continue;
+    buyers.push_back(r->buyer_id);
+    from = std::min(from, r->paid_at - std::max(r->window, absl::ZeroDuration()));
+    to = std::max(to, r->paid_at);
+  }
+  if (buyers.empty()) return;
+  std::sort(buyers.begin(), buyers.end());
+  buyers.erase(std::unique(buyers.begin(), buyers.end()), buyers.end());
+  size_t slots = 1;
+  while (slots < buyers.size()) slots *= 2;
+  std::string in = "?";
+  for (size_t i = 1; i < slots; ++i) in += ", ?";
+  sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+      "SELECT 0, b.viewer_id, 0, b.associate_id, a.store_id, a.status, '', 0, b.bound_at, "
+      "b.protected_until, b.id FROM client_bindings b JOIN associates a ON a.id = b.associate_id "
+      "WHERE b.brand_id = ? AND b.viewer_id IN (",
+      in,
+      ") UNION ALL SELECT 1, t.viewer_id, t.id, t.associate_id, a.store_id, a.status, t.room_id, "
+      "t.channel, t.touched_at, t.touched_at, t.id FROM touches t JOIN associates a ON a.id = "
+      "t.associate_id WHERE t.brand_id = ? AND t.viewer_id IN (",
+      in, ") AND t.touched_at >= ? AND t.touched_at <= ?"));
+  int k = 1;
+  for (int part = 0; part < 2; ++part) {
+    q.setString(k++, brand_id);
+    for (size_t i = 0; i < slots; ++i) q.setString(k++, buyers[std::min(i, buyers.size() - 1)]);
+  }
+  q.setDateTime(k++, ToSqlTime(from));
+  q.setDateTime(k++, ToSqlTime(to));
+  struct Binding {
+    BindingFact fact;
+    int64_t id;
+  };
+  std::map<std::string, std::vector<Binding>> bindings;
+  std::map<std::string, std::vector<TouchFact>> touches;
+  std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+  while (rs->next()) {
+    std::string viewer = rs->getString(2);
+    AssociateRef associate{rs->getInt64(4), rs->getInt64(5),
+                           rs->getInt(6) == v1::ASSOCIATE_STATUS_ACTIVE};
+    if (rs->getInt(1) == 0) {
+      bindings[viewer].push_back(
+          Binding{BindingFact{associate, TimeAt(*rs, 9), TimeAt(*rs, 10)}, rs->getInt64(11)});
+    } else {
+      TouchFact t;
+      t.id = rs->getInt64(3);
+      t.associate = associate;
+      t.room_id = rs->getString(7);
+      t.channel = static_cast<v1::Channel>(rs->getInt(8));
+      t.at = TimeAt(*rs, 9);
+      touches[viewer].push_back(std::move(t));
+    }
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const PaidOrderRequest& r = *requests[i];
+    AttributionFacts& facts = out[i];
+    facts.paid_at = r.paid_at;
+    if (r.buyer_id.empty()) continue;
+    const Binding* latest = nullptr;
+    for (const Binding& b : bindings[r.buyer_id]) {
+      if (b.fact.bound_at > r.paid_at) continue;
+      if (latest == nullptr || b.fact.bound_at > latest->fact.bound_at ||
+          (b.fact.bound_at == latest->fact.bound_at && b.id > latest->id)) {
+        latest = &b;
+      }
+    }
+    if (latest != nullptr) facts.binding = latest->fact;
+    for (const TouchFact& t : touches[r.buyer_id]) {
+      if (t.at <= r.paid_at && t.at >= r.paid_at - r.window) facts.touches.push_back(t);
+    }
+  }
+}
+
+}  // namespace
 
 MysqlAttributionStore::MysqlAttributionStore(common::MysqlPool& pool, Options options)
     : pool_(pool), options_(options) {
@@ -1070,9 +1155,11 @@ absl::StatusOr<std::vector<v1::CommissionRule>> MysqlAttributionStore::ListRules
 
 // ---- Paid orders: batched writes ----
 
-absl::StatusOr<bool> MysqlAttributionStore::RecordPaidOrder(const PaidOrderWrite& write) {
+absl::StatusOr<bool> MysqlAttributionStore::RecordPaidOrder(const PaidOrderRequest& request,
+                                                            PaidOrderWrite& written) {
   Pending pending;
-  pending.write = &write;
+  pending.request = &request;
+  pending.write = &written;
   std::future<absl::StatusOr<bool>> done = pending.done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1100,8 +1187,29 @@ void MysqlAttributionStore::WriterLoop() {
 }
 
 void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
+  // The facts, one query per brand in the batch; then each write is completed from its facts.
+  std::map<std::string, std::vector<size_t>> by_brand;
+  for (size_t i = 0; i < batch.size(); ++i) by_brand[batch[i]->request->brand_id].push_back(i);
+  std::vector<AttributionFacts> facts(batch.size());
+  absl::Status loaded = pool_.Run([&](MysqlConnection& c) {
+    for (const auto& [brand, indexes] : by_brand) {
+      std::vector<const PaidOrderRequest*> requests;
+      for (size_t i : indexes) requests.push_back(batch[i]->request);
+      std::vector<AttributionFacts> found(requests.size());
+      LoadBatchFacts(c, brand, requests, found);
+      for (size_t k = 0; k < indexes.size(); ++k) facts[indexes[k]] = std::move(found[k]);
+    }
+    return absl::OkStatus();
+  });
+  if (!loaded.ok()) {
+    for (Pending* p : batch) p->done.set_value(loaded);
+    return;
+  }
   std::vector<const PaidOrderWrite*> writes;
-  for (Pending* p : batch) writes.push_back(p->write);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    *batch[i]->write = batch[i]->request->complete(std::move(facts[i]));
+    writes.push_back(batch[i]->write);
+  }
   absl::Status together = pool_.InTransaction([&](MysqlConnection& c) {
     InsertPaidOrders(c, writes);
     return absl::OkStatus();
