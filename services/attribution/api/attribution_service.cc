@@ -597,6 +597,7 @@ absl::Status AttributionServiceImpl::DoRecordPaidOrder(const Principal& caller,
   absl::Time now = clock_.Now();
   PaidOrderRequest request;
   request.brand_id = brand;
+  request.order_id = event.order_id();
   request.buyer_id = event.buyer_id();
   request.paid_at = paid_at;
   request.window = options_.attribution.window;

@@ -28,6 +28,7 @@ struct PaidOrderWrite {
 // A paid order to attribute: whose facts to read, and how to turn them into the write.
 struct PaidOrderRequest {
   std::string brand_id;
+  std::string order_id;
   std::string buyer_id;  // empty: no facts
   absl::Time paid_at;
   absl::Duration window;

@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -627,6 +628,27 @@ void LoadBatchFacts(MysqlConnection& c, const std::string& brand_id,
   }
 }
 
+// Which of the orders are recorded already (one query; the IN list padded like the facts').
+std::vector<bool> RecordedOrders(MysqlConnection& c, const std::string& brand_id,
+                                 const std::vector<const PaidOrderRequest*>& requests) {
+  size_t slots = 1;
+  while (slots < requests.size()) slots *= 2;
+  std::string in = "?";
+  for (size_t i = 1; i < slots; ++i) in += ", ?";
+  sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+      "SELECT order_id FROM attributed_orders WHERE brand_id = ? AND order_id IN (", in, ")"));
+  q.setString(1, brand_id);
+  for (size_t i = 0; i < slots; ++i) {
+    q.setString(static_cast<int>(i + 2), requests[std::min(i, requests.size() - 1)]->order_id);
+  }
+  std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+  std::set<std::string> known;
+  while (rs->next()) known.insert(rs->getString(1));
+  std::vector<bool> out;
+  for (const PaidOrderRequest* r : requests) out.push_back(known.count(r->order_id) > 0);
+  return out;
+}
+
 }  // namespace
 
 MysqlAttributionStore::MysqlAttributionStore(common::MysqlPool& pool, Options options)
@@ -1187,17 +1209,34 @@ void MysqlAttributionStore::WriterLoop() {
 }
 
 void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
-  // The facts, one query per brand in the batch; then each write is completed from its facts.
+  // Replays are common (an at-least-once outbox): orders already recorded are answered as such
+  // and left out, so one replay does not make its whole batch fail on the unique key. The same
+  // order twice in a batch is written once.
+  std::map<std::pair<std::string, std::string>, size_t> first_of;
+  std::vector<size_t> repeat_of(batch.size(), SIZE_MAX);
   std::map<std::string, std::vector<size_t>> by_brand;
-  for (size_t i = 0; i < batch.size(); ++i) by_brand[batch[i]->request->brand_id].push_back(i);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const PaidOrderRequest& r = *batch[i]->request;
+    auto [it, inserted] = first_of.emplace(std::make_pair(r.brand_id, r.order_id), i);
+    if (!inserted) {
+      repeat_of[i] = it->second;
+      continue;
+    }
+    by_brand[r.brand_id].push_back(i);
+  }
   std::vector<AttributionFacts> facts(batch.size());
+  std::vector<bool> recorded(batch.size(), false);
   absl::Status loaded = pool_.Run([&](MysqlConnection& c) {
     for (const auto& [brand, indexes] : by_brand) {
       std::vector<const PaidOrderRequest*> requests;
       for (size_t i : indexes) requests.push_back(batch[i]->request);
       std::vector<AttributionFacts> found(requests.size());
       LoadBatchFacts(c, brand, requests, found);
-      for (size_t k = 0; k < indexes.size(); ++k) facts[indexes[k]] = std::move(found[k]);
+      std::vector<bool> known = RecordedOrders(c, brand, requests);
+      for (size_t k = 0; k < indexes.size(); ++k) {
+        facts[indexes[k]] = std::move(found[k]);
+        recorded[indexes[k]] = known[k];
+      }
     }
     return absl::OkStatus();
   });
@@ -1205,36 +1244,51 @@ void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
     for (Pending* p : batch) p->done.set_value(loaded);
     return;
   }
-  std::vector<const PaidOrderWrite*> writes;
+  std::vector<size_t> fresh;
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (repeat_of[i] != SIZE_MAX || recorded[i]) continue;
     *batch[i]->write = batch[i]->request->complete(std::move(facts[i]));
-    writes.push_back(batch[i]->write);
+    fresh.push_back(i);
   }
-  absl::Status together = pool_.InTransaction([&](MysqlConnection& c) {
-    InsertPaidOrders(c, writes);
-    return absl::OkStatus();
-  });
-  if (together.ok()) {
-    for (Pending* p : batch) p->done.set_value(true);
-    return;
-  }
-  if (together.code() != absl::StatusCode::kAlreadyExists && batch.size() == 1) {
-    batch[0]->done.set_value(together);
-    return;
-  }
-  // Some order of the batch was recorded before (or the batch failed): one by one.
-  for (Pending* p : batch) {
-    absl::Status alone = pool_.InTransaction([&](MysqlConnection& c) {
-      InsertPaidOrders(c, {p->write});
+  // One transaction for every new order; if another writer recorded one of them meanwhile, each is
+  // written on its own.
+  std::vector<absl::StatusOr<bool>> result(batch.size(), false);
+  std::vector<const PaidOrderWrite*> writes;
+  for (size_t i : fresh) writes.push_back(batch[i]->write);
+  absl::Status together = absl::OkStatus();
+  if (!writes.empty()) {
+    together = pool_.InTransaction([&](MysqlConnection& c) {
+      InsertPaidOrders(c, writes);
       return absl::OkStatus();
     });
-    if (alone.ok()) {
-      p->done.set_value(true);
-    } else if (alone.code() == absl::StatusCode::kAlreadyExists) {
-      p->done.set_value(false);
-    } else {
-      p->done.set_value(alone);
+  }
+  for (size_t i : fresh) {
+    if (together.ok()) {
+      result[i] = true;
+      continue;
     }
+    absl::Status alone = together;
+    if (fresh.size() > 1 || together.code() == absl::StatusCode::kAlreadyExists) {
+      alone = pool_.InTransaction([&](MysqlConnection& c) {
+        InsertPaidOrders(c, {batch[i]->write});
+        return absl::OkStatus();
+      });
+    }
+    if (alone.ok()) {
+      result[i] = true;
+    } else if (alone.code() == absl::StatusCode::kAlreadyExists) {
+      result[i] = false;
+    } else {
+      result[i] = alone;
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (repeat_of[i] != SIZE_MAX) {
+      // Recorded by its first occurrence in this batch (or failed with it).
+      const absl::StatusOr<bool>& first = result[repeat_of[i]];
+      result[i] = first.ok() ? absl::StatusOr<bool>(false) : first;
+    }
+    batch[i]->done.set_value(result[i]);
   }
 }
 
