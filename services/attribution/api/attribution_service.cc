@@ -987,13 +987,13 @@ grpc::Status AttributionServiceImpl::ExportStatementCsv(
                                                                    request->grouping(), filter));
       absl::StrAppend(&csv,
                       "\r\ntotal,recipient,recipient_id,currency,sales_fen,reversals_fen,"
-                      "receivables_fen,net_fen,pending_fen,settled_fen,entries,orders\r\n");
+                      "receivables_fen,net_fen,pending_fen,settled_fen,entries,sale_entries\r\n");
       auto row = [&](const std::string& label, const std::string& recipient, const std::string& id,
                      const v1::StatementTotals& t) {
         absl::StrAppend(&csv, label, ",", recipient, ",", CsvField(id), ",", t.currency(), ",",
                         t.sales_fen(), ",", t.reversals_fen(), ",", t.receivables_fen(), ",",
                         t.net_fen(), ",", t.pending_fen(), ",", t.settled_fen(), ",", t.entries(),
-                        ",", t.orders(), "\r\n");
+                        ",", t.sale_entries(), "\r\n");
       };
       for (const v1::StatementGroup& g : st.groups()) {
         row("group",

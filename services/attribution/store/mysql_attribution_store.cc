@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -279,7 +280,7 @@ v1::LedgerEntry ReadEntry(sql::ResultSet& rs, absl::Time settled_through) {
   absl::Time settle = TimeAt(rs, 16);
   ToTimestamp(booked, e.mutable_booked_at());
   ToTimestamp(settle, e.mutable_settle_at());
-  e.set_status(settle <= settled_through ? v1::ENTRY_STATUS_SETTLED : v1::ENTRY_STATUS_PENDING);
+  e.set_status(settle < settled_through ? v1::ENTRY_STATUS_SETTLED : v1::ENTRY_STATUS_PENDING);
   return e;
 }
 
@@ -389,6 +390,48 @@ void InsertEntries(MysqlConnection& c, const std::vector<EntryRow>& rows) {
   }
 }
 
+std::string SqlDay(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+// Adds entries to the daily totals. Keys are upserted in sorted order, so concurrent writers lock
+// shared rows (a team's day) in the same order.
+void AddToDailyTotals(MysqlConnection& c, const std::vector<EntryRow>& rows) {
+  using Key = std::tuple<std::string, std::string, int, std::string, int64_t, std::string, int,
+                         std::string>;
+  std::map<Key, std::pair<int64_t, int64_t>> sums;
+  for (const EntryRow& e : rows) {
+    auto& slot = sums[Key{*e.brand_id, SqlDay(e.booked_at), e.recipient, e.recipient_id, e.store_id,
+                          e.currency, e.kind, SqlDay(e.settle_at)}];
+    slot.first += e.amount_fen;
+    slot.second += 1;
+  }
+  constexpr size_t kChunk = 256;
+  std::vector<std::pair<Key, std::pair<int64_t, int64_t>>> all(sums.begin(), sums.end());
+  for (size_t start = 0; start < all.size(); start += kChunk) {
+    size_t n = std::min(kChunk, all.size() - start);
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "INSERT INTO commission_daily_totals (brand_id, day, recipient, recipient_id, store_id, "
+        "currency, kind, settle_day, amount_fen, entries) VALUES ",
+        Rows(10, n),
+        " ON DUPLICATE KEY UPDATE amount_fen = amount_fen + VALUES(amount_fen), entries = entries "
+        "+ VALUES(entries)"));
+    for (size_t i = 0; i < n; ++i) {
+      const auto& [key, sum] = all[start + i];
+      int b = static_cast<int>(i) * 10;
+      s.setString(b + 1, std::get<0>(key));
+      s.setString(b + 2, std::get<1>(key));
+      s.setInt(b + 3, std::get<2>(key));
+      s.setString(b + 4, std::get<3>(key));
+      s.setInt64(b + 5, std::get<4>(key));
+      s.setString(b + 6, std::get<5>(key));
+      s.setInt(b + 7, std::get<6>(key));
+      s.setString(b + 8, std::get<7>(key));
+      s.setInt64(b + 9, sum.first);
+      s.setInt64(b + 10, sum.second);
+    }
+    s.executeUpdate();
+  }
+}
+
 std::vector<EntryRow> SaleRows(const PaidOrderWrite& w) {
   std::vector<EntryRow> rows;
   absl::Time settle_at = common::FromTimestamp(w.order.settle_at());
@@ -457,7 +500,10 @@ void InsertPaidOrders(MysqlConnection& c, const std::vector<const PaidOrderWrite
                    std::make_move_iterator(rows.end()));
     if (w->paid_alert.has_value()) alerted.push_back(w);
   }
-  if (!entries.empty()) InsertEntries(c, entries);
+  if (!entries.empty()) {
+    InsertEntries(c, entries);
+    AddToDailyTotals(c, entries);
+  }
   if (!alerted.empty()) {
     sql::PreparedStatement& a =
         c.Prepare(absl::StrCat(kAlertInsert, Rows(kAlertInsertColumns, alerted.size())));
@@ -520,20 +566,21 @@ v1::Alert ReadAlert(sql::ResultSet& rs) {
 }
 
 // WHERE clauses (and their string parameters) for a ledger filter over commission_entries e.
-void AppendFilter(const v1::LedgerFilter& f, std::string& where, std::vector<std::string>& params) {
+void AppendFilter(const v1::LedgerFilter& f, std::string& where, std::vector<std::string>& params,
+                  const std::string& t = "e") {
   if (!f.associate_id().empty()) {
-    where += " AND e.recipient IN (1, 2, 3) AND e.recipient_id = ?";
+    where += absl::StrCat(" AND ", t, ".recipient IN (1, 2, 3) AND ", t, ".recipient_id = ?");
     params.push_back(f.associate_id());
   }
   if (!f.store_id().empty()) {
-    where += " AND e.store_id = ?";
+    where += absl::StrCat(" AND ", t, ".store_id = ?");
     params.push_back(f.store_id());
   }
   if (f.recipient() != v1::RECIPIENT_UNSPECIFIED) {
-    where += absl::StrCat(" AND e.recipient = ", static_cast<int>(f.recipient()));
+    where += absl::StrCat(" AND ", t, ".recipient = ", static_cast<int>(f.recipient()));
   }
   if (!f.recipient_id().empty()) {
-    where += " AND e.recipient_id = ?";
+    where += absl::StrCat(" AND ", t, ".recipient_id = ?");
     params.push_back(f.recipient_id());
   }
 }
@@ -1392,7 +1439,7 @@ absl::StatusOr<RefundResult> MysqlAttributionStore::RecordRefund(const RefundWri
           absl::StrCat("amount: exceeds what is left unrefunded (", order_fen - before, " fen)"));
     }
     int64_t after = before + w.amount_fen;
-    bool after_settlement = order_settle_at <= settled_through;
+    bool after_settlement = order_settle_at < settled_through;
 
     sql::PreparedStatement& ins = c.Prepare(
         "INSERT INTO attributed_refunds (brand_id, order_id, refund_id, amount_fen, currency, "
@@ -1449,7 +1496,10 @@ absl::StatusOr<RefundResult> MysqlAttributionStore::RecordRefund(const RefundWri
       row.settle_at = after_settlement ? w.booked_at : order_settle_at;
       rows.push_back(std::move(row));
     }
-    if (!rows.empty()) InsertEntries(c, rows);
+    if (!rows.empty()) {
+      InsertEntries(c, rows);
+      AddToDailyTotals(c, rows);
+    }
     result.refunded_fen = after;
     result.entries =
         SelectEntries(c, "e.brand_id = ? AND e.order_id = ? AND e.refund_id = ? ORDER BY e.id",
@@ -1483,64 +1533,100 @@ absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
     v1::Statement st;
     absl::Time settled_through = ReadSettledThrough(c, false);
     ToTimestamp(settled_through, st.mutable_settled_through());
-    std::string where = "e.brand_id = ? AND e.booked_at >= ? AND e.booked_at < ?";
-    std::vector<std::string> params = {brand_id, ToSqlTime(start), ToSqlTime(end)};
-    AppendFilter(filter, where, params);
-    std::string key;     // what the groups are
-    std::string select;  // two columns: recipient kind (0 when not grouped by it) and id
-    switch (grouping) {
-      case v1::STATEMENT_GROUPING_ASSOCIATE:
-        key = "e.recipient_id";
-        select = "0, e.recipient_id";
-        where += " AND e.recipient IN (1, 2, 3)";
-        break;
-      case v1::STATEMENT_GROUPING_STORE:
-        key = "e.store_id";
-        select = "0, e.store_id";
-        where += " AND e.store_id > 0";
-        break;
-      default:
-        key = "e.recipient, e.recipient_id";
-        select = key;
-        break;
-    }
-    std::string sums =
-        "SUM(CASE WHEN e.kind = 1 THEN e.amount_fen ELSE 0 END), SUM(CASE WHEN e.kind = 2 THEN "
-        "e.amount_fen ELSE 0 END), SUM(CASE WHEN e.kind = 3 THEN e.amount_fen ELSE 0 END), "
-        "SUM(e.amount_fen), SUM(CASE WHEN e.settle_at <= ? THEN e.amount_fen ELSE 0 END), "
-        "COUNT(*), COUNT(DISTINCT e.order_id)";
-    auto run = [&](const std::string& query, auto&& on_row) {
-      sql::PreparedStatement& s = c.Prepare(query);
-      s.setDateTime(1, ToSqlTime(settled_through));
+    // Whole UTC days from the daily totals; the partial days at either end from the entries.
+    absl::TimeZone utc = absl::UTCTimeZone();
+    absl::Time first_day = absl::FromCivil(absl::ToCivilDay(start, utc), utc);
+    if (first_day < start) first_day += absl::Hours(24);
+    absl::Time last_day = absl::FromCivil(absl::ToCivilDay(end, utc), utc);
+    struct Sums {
+      int64_t sales = 0, reversals = 0, receivables = 0, net = 0, settled = 0, entries = 0,
+              sale_entries = 0;
+    };
+    std::map<std::tuple<int, std::string, std::string>, Sums> groups;
+    auto query = [&](bool daily, absl::Time from, absl::Time to) {
+      std::string t = daily ? "d" : "e";
+      std::string where = daily ? "d.brand_id = ? AND d.day >= ? AND d.day < ?"
+                                : "e.brand_id = ? AND e.booked_at >= ? AND e.booked_at < ?";
+      std::vector<std::string> params = {brand_id, daily ? SqlDay(from) : ToSqlTime(from),
+                                         daily ? SqlDay(to) : ToSqlTime(to)};
+      AppendFilter(filter, where, params, t);
+      std::string key, select;
+      switch (grouping) {
+        case v1::STATEMENT_GROUPING_ASSOCIATE:
+          key = absl::StrCat(t, ".recipient_id");
+          select = absl::StrCat("0, ", key);
+          where += absl::StrCat(" AND ", t, ".recipient IN (1, 2, 3)");
+          break;
+        case v1::STATEMENT_GROUPING_STORE:
+          key = absl::StrCat(t, ".store_id");
+          select = absl::StrCat("0, ", key);
+          where += absl::StrCat(" AND ", t, ".store_id > 0");
+          break;
+        default:
+          key = absl::StrCat(t, ".recipient, ", t, ".recipient_id");
+          select = key;
+          break;
+      }
+      std::string count = daily ? "d.entries" : "1";
+      std::string settled = daily ? "d.settle_day < ?" : "e.settle_at < ?";
+      std::string sql_text = absl::StrCat(
+          "SELECT ", select, ", ", t, ".currency, SUM(CASE WHEN ", t, ".kind = 1 THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(CASE WHEN ", t, ".kind = 2 THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(CASE WHEN ", t, ".kind = 3 THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(", t, ".amount_fen), SUM(CASE WHEN ", settled, " THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(", count, "), SUM(CASE WHEN ", t, ".kind = 1 THEN ", count,
+          " ELSE 0 END) FROM ", daily ? "commission_daily_totals d" : "commission_entries e",
+          " WHERE ", where, " GROUP BY ", key, ", ", t, ".currency");
+      sql::PreparedStatement& s = c.Prepare(sql_text);
+      s.setString(1, daily ? SqlDay(settled_through) : ToSqlTime(settled_through));
       for (size_t i = 0; i < params.size(); ++i) s.setString(static_cast<int>(i + 2), params[i]);
       std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      while (rs->next()) on_row(*rs);
+      while (rs->next()) {
+        Sums& g = groups[{rs->getInt(1), rs->getString(2), rs->getString(3)}];
+        g.sales += rs->getInt64(4);
+        g.reversals += rs->getInt64(5);
+        g.receivables += rs->getInt64(6);
+        g.net += rs->getInt64(7);
+        g.settled += rs->getInt64(8);
+        g.entries += rs->getInt64(9);
+        g.sale_entries += rs->getInt64(10);
+      }
     };
-    auto totals_at = [](sql::ResultSet& rs, int first, v1::StatementTotals* t) {
-      t->set_currency(rs.getString(first));
-      t->set_sales_fen(rs.getInt64(first + 1));
-      t->set_reversals_fen(rs.getInt64(first + 2));
-      t->set_receivables_fen(rs.getInt64(first + 3));
-      t->set_net_fen(rs.getInt64(first + 4));
-      t->set_settled_fen(rs.getInt64(first + 5));
-      t->set_pending_fen(t->net_fen() - t->settled_fen());
-      t->set_entries(rs.getInt64(first + 6));
-      t->set_orders(rs.getInt64(first + 7));
+    if (first_day >= last_day) {
+      query(false, start, end);
+    } else {
+      if (start < first_day) query(false, start, first_day);
+      query(true, first_day, last_day);
+      if (last_day < end) query(false, last_day, end);
+    }
+    auto fill = [](const std::string& currency, const Sums& g, v1::StatementTotals* t) {
+      t->set_currency(currency);
+      t->set_sales_fen(g.sales);
+      t->set_reversals_fen(g.reversals);
+      t->set_receivables_fen(g.receivables);
+      t->set_net_fen(g.net);
+      t->set_settled_fen(g.settled);
+      t->set_pending_fen(g.net - g.settled);
+      t->set_entries(g.entries);
+      t->set_sale_entries(g.sale_entries);
     };
-    run(absl::StrCat("SELECT ", select, ", e.currency, ", sums, " FROM commission_entries e WHERE ",
-                     where, " GROUP BY ", key, ", e.currency ORDER BY ", key, ", e.currency"),
-        [&](sql::ResultSet& rs) {
-          v1::StatementGroup* g = st.add_groups();
-          if (grouping != v1::STATEMENT_GROUPING_ASSOCIATE &&
-              grouping != v1::STATEMENT_GROUPING_STORE) {
-            g->set_recipient(static_cast<v1::Recipient>(rs.getInt(1)));
-          }
-          g->set_recipient_id(rs.getString(2));
-          totals_at(rs, 3, g->mutable_totals());
-        });
-    run(absl::StrCat("SELECT e.currency, ", sums, " FROM commission_entries e WHERE ", where,
-                     " GROUP BY e.currency ORDER BY e.currency"),
-        [&](sql::ResultSet& rs) { totals_at(rs, 1, st.add_totals()); });
+    std::map<std::string, Sums> by_currency;
+    for (const auto& [key, g] : groups) {
+      const auto& [recipient, id, currency] = key;
+      v1::StatementGroup* out = st.add_groups();
+      out->set_recipient(static_cast<v1::Recipient>(recipient));
+      out->set_recipient_id(id);
+      fill(currency, g, out->mutable_totals());
+      Sums& total = by_currency[currency];
+      total.sales += g.sales;
+      total.reversals += g.reversals;
+      total.receivables += g.receivables;
+      total.net += g.net;
+      total.settled += g.settled;
+      total.entries += g.entries;
+      total.sale_entries += g.sale_entries;
+    }
+    for (const auto& [currency, g] : by_currency) fill(currency, g, st.add_totals());
     return st;
   });
 }
@@ -1577,7 +1663,10 @@ absl::StatusOr<absl::Time> MysqlAttributionStore::SettledThrough() {
   });
 }
 
-absl::StatusOr<absl::Time> MysqlAttributionStore::Settle(absl::Time through, absl::Time now) {
+absl::StatusOr<absl::Time> MysqlAttributionStore::Settle(absl::Time through_in, absl::Time now) {
+  // Settlement is daily: up to the start of the UTC day of `through`.
+  absl::Time through =
+      absl::FromCivil(absl::ToCivilDay(through_in, absl::UTCTimeZone()), absl::UTCTimeZone());
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<absl::Time> {
     // The exclusive lock waits for refunds in flight, which read the mark under a shared lock.
     sql::PreparedStatement& u = c.Prepare(

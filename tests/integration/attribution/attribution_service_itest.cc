@@ -56,9 +56,9 @@ class AttributionServiceTest : public ::testing::Test {
   void SetUp() override {
     mysql_ = livecommerce::testing::ConnectTestMysql(
         {"client_presence", "unpaid_order_watch", "associate_alerts", "settlement_runs",
-         "commission_entries", "attributed_refunds", "attributed_orders", "commission_rule_lines",
-         "commission_rules", "client_binding_locks", "client_bindings", "touches", "share_links",
-         "associates", "attribution_stores"});
+         "commission_daily_totals", "commission_entries", "attributed_refunds", "attributed_orders",
+         "commission_rule_lines", "commission_rules", "client_binding_locks", "client_bindings",
+         "touches", "share_links", "associates", "attribution_stores"});
     ASSERT_NE(mysql_, nullptr);
     ASSERT_TRUE(mysql_
                     ->Run([](common::MysqlConnection& c) {
@@ -376,7 +376,13 @@ TEST_F(AttributionServiceTest, EntriesSettleAfterTheRefundWindowAndLaterRefundsA
   ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &before).ok());
   for (const v1::LedgerEntry& e : before.entries()) EXPECT_EQ(e.status(), v1::ENTRY_STATUS_PENDING);
 
+  // Settlement is daily: the run after the midnight that follows the end of the window.
   clock_.Set(paid_at + options_.refund_window);
+  ASSERT_TRUE(service_->SettleOnce().ok());
+  v1::GetOrderAttributionResponse at_end;
+  ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &at_end).ok());
+  for (const v1::LedgerEntry& e : at_end.entries()) EXPECT_EQ(e.status(), v1::ENTRY_STATUS_PENDING);
+  clock_.Set(paid_at + options_.refund_window + absl::Hours(24));
   ASSERT_TRUE(service_->SettleOnce().ok());
   v1::GetOrderAttributionResponse after;
   ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &after).ok());
@@ -601,7 +607,7 @@ TEST_F(AttributionServiceTest, StatementsAreRepeatableAndExportAsCsv) {
   int64_t net = Scalar("SELECT SUM(amount_fen) FROM commission_entries");
   EXPECT_EQ(st.totals(0).net_fen(), net);
   EXPECT_EQ(st.totals(0).sales_fen() + st.totals(0).reversals_fen(), net);
-  EXPECT_EQ(st.totals(0).orders(), 7);
+  EXPECT_EQ(st.totals(0).sale_entries(), 7 * 4);
   EXPECT_EQ(st.groups_size(), 4);  // associate, store, two teams
   int64_t groups = 0;
   for (const v1::StatementGroup& g : st.groups()) groups += g.totals().net_fen();
