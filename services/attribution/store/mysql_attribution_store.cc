@@ -1297,17 +1297,40 @@ void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
     *batch[i]->write = batch[i]->request->complete(std::move(facts[i]));
     fresh.push_back(i);
   }
-  // One transaction for every new order; if another writer recorded one of them meanwhile, each is
-  // written on its own.
+  // One transaction for every new order. If another writer recorded one of them meanwhile (a
+  // duplicate delivered at the same time), the unique key refuses the batch: look again at which
+  // are recorded and retry without them; after a few rounds, write each on its own.
   std::vector<absl::StatusOr<bool>> result(batch.size(), false);
-  std::vector<const PaidOrderWrite*> writes;
-  for (size_t i : fresh) writes.push_back(batch[i]->write);
   absl::Status together = absl::OkStatus();
-  if (!writes.empty()) {
+  for (int round = 0; round < 3 && !fresh.empty(); ++round) {
+    std::vector<const PaidOrderWrite*> writes;
+    for (size_t i : fresh) writes.push_back(batch[i]->write);
     together = pool_.InTransaction([&](MysqlConnection& c) {
       InsertPaidOrders(c, writes);
       return absl::OkStatus();
     });
+    if (together.code() != absl::StatusCode::kAlreadyExists) break;
+    std::map<std::string, std::vector<size_t>> fresh_by_brand;
+    for (size_t i : fresh) fresh_by_brand[batch[i]->request->brand_id].push_back(i);
+    std::set<size_t> now_recorded;
+    absl::Status rechecked = pool_.Run([&](MysqlConnection& c) {
+      for (const auto& [brand, indexes] : fresh_by_brand) {
+        std::vector<const PaidOrderRequest*> requests;
+        for (size_t i : indexes) requests.push_back(batch[i]->request);
+        std::vector<bool> known = RecordedOrders(c, brand, requests);
+        for (size_t k = 0; k < indexes.size(); ++k) {
+          if (known[k]) now_recorded.insert(indexes[k]);
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!rechecked.ok() || now_recorded.empty()) break;
+    std::vector<size_t> still;
+    for (size_t i : fresh) {
+      if (now_recorded.count(i) == 0) still.push_back(i);
+    }
+    fresh = std::move(still);
+    together = absl::OkStatus();
   }
   for (size_t i : fresh) {
     if (together.ok()) {
