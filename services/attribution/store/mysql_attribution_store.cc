@@ -1301,7 +1301,8 @@ void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
   // duplicate delivered at the same time), the unique key refuses the batch: look again at which
   // are recorded and retry without them; after a few rounds, write each on its own.
   std::vector<absl::StatusOr<bool>> result(batch.size(), false);
-  absl::Status together = absl::OkStatus();
+  // OK only once the remaining fresh orders have been written together.
+  absl::Status together = absl::AbortedError("not written yet");
   for (int round = 0; round < 3 && !fresh.empty(); ++round) {
     std::vector<const PaidOrderWrite*> writes;
     for (size_t i : fresh) writes.push_back(batch[i]->write);
@@ -1330,7 +1331,6 @@ void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
       if (now_recorded.count(i) == 0) still.push_back(i);
     }
     fresh = std::move(still);
-    together = absl::OkStatus();
   }
   for (size_t i : fresh) {
     if (together.ok()) {
@@ -1338,7 +1338,8 @@ void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
       continue;
     }
     absl::Status alone = together;
-    if (fresh.size() > 1 || together.code() == absl::StatusCode::kAlreadyExists) {
+    if (fresh.size() > 1 || together.code() == absl::StatusCode::kAlreadyExists ||
+        together.code() == absl::StatusCode::kAborted) {
       alone = pool_.InTransaction([&](MysqlConnection& c) {
         InsertPaidOrders(c, {batch[i]->write});
         return absl::OkStatus();
