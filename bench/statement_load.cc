@@ -1,7 +1,8 @@
 // Load generator for the `statement` scenario: a monthly finance statement over a large ledger.
 // Seeds --entries ledger entries (default 1,000,000) for one brand, booked across one month, with
 // multi-row INSERTs straight into MySQL (the same rows the service writes: sales, reversals and
-// receivables for 200 associates in 20 stores and the two teams). Then asks the attribution
+// receivables for 200 associates in 20 stores and the two teams), and the daily totals the
+// service keeps beside them. Then asks the attribution
 // service, as finance, for the month's statement grouped by recipient (totals per recipient and
 // per currency plus the first page of order lines), --repeat times one after the other, and checks
 // every answer against what was seeded: entry count and net to the fen, and the same numbers every
@@ -135,6 +136,22 @@ int main(int argc, char** argv) {
       return 1;
     }
     done += n;
+  }
+  // The daily totals the service keeps in the same transactions as its entries.
+  absl::Status totals = (*pool)->Run([&](MysqlConnection& c) {
+    sql::PreparedStatement& st = c.Prepare(
+        "INSERT INTO commission_daily_totals (brand_id, day, recipient, recipient_id, store_id, "
+        "currency, kind, settle_day, amount_fen, entries) SELECT brand_id, DATE(booked_at), "
+        "recipient, recipient_id, store_id, currency, kind, DATE(settle_at), SUM(amount_fen), "
+        "COUNT(*) FROM commission_entries WHERE brand_id = ? GROUP BY brand_id, DATE(booked_at), "
+        "recipient, recipient_id, store_id, currency, kind, DATE(settle_at)");
+    st.setString(1, brand);
+    st.executeUpdate();
+    return absl::OkStatus();
+  });
+  if (!totals.ok()) {
+    std::fprintf(stderr, "daily totals: %s\n", std::string(totals.message()).c_str());
+    return 1;
   }
   double seed_s = std::chrono::duration<double>(Clock::now() - seed_started).count();
   std::fprintf(stderr, "seeded %d entries in %.1f s\n", entries, seed_s);

@@ -178,16 +178,34 @@ CREATE TABLE commission_entries (
   settle_at         DATETIME(6)     NOT NULL,
   PRIMARY KEY (id),
   KEY idx_commission_entries_order (brand_id, order_id),
-  KEY idx_commission_entries_period (brand_id, booked_at, recipient, recipient_id, kind, currency,
-                                     amount_fen, settle_at, store_id, order_id),
+  KEY idx_commission_entries_period (brand_id, booked_at, id, recipient, recipient_id, kind,
+                                     currency, amount_fen, settle_at, store_id),
   KEY idx_commission_entries_recipient (brand_id, recipient_id, booked_at),
-  KEY idx_commission_entries_store (brand_id, store_id, booked_at),
   CONSTRAINT chk_commission_entries_sign CHECK ((kind = 1 AND amount_fen >= 0) OR (kind <> 1 AND amount_fen <= 0))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Settlement: the periodic job moves settled_through forward (and logs each run). An entry is
--- SETTLED once settle_at <= settled_through; refunds read it under a shared lock so a refund and a
--- settlement run never interleave.
+-- Daily totals of the ledger, derived from commission_entries in the same transactions that write
+-- them (and rebuildable from it): statements read whole days here and scan entries only for the
+-- partial days at the edges of a period. day and settle_day are the UTC days of booked_at and
+-- settle_at.
+CREATE TABLE commission_daily_totals (
+  brand_id          VARCHAR(128)    NOT NULL,
+  day               DATE            NOT NULL,
+  recipient         TINYINT         NOT NULL,
+  recipient_id      VARCHAR(128)    NOT NULL,
+  store_id          BIGINT UNSIGNED NOT NULL,
+  currency          CHAR(3)         NOT NULL,
+  kind              TINYINT         NOT NULL,
+  settle_day        DATE            NOT NULL,
+  amount_fen        BIGINT          NOT NULL,
+  entries           BIGINT          NOT NULL,
+  PRIMARY KEY (brand_id, day, recipient, recipient_id, store_id, currency, kind, settle_day)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Settlement: a periodic job settles, once a day, everything due before the start of the current
+-- UTC day: settled_through is always a UTC midnight, and an entry is SETTLED once
+-- settle_at < settled_through (each run is logged). Refunds read the mark under a shared lock so a
+-- refund and a settlement run never interleave.
 CREATE TABLE settlement_clock (
   id                TINYINT         NOT NULL,
   settled_through   DATETIME(6)     NOT NULL,

@@ -539,16 +539,9 @@ absl::Status AttributionServiceImpl::DoRecordPaidOrder(const Principal& caller,
                                                        v1::RecordPaidOrderResponse& response) {
   const std::string& brand = caller.brand_id;
   absl::Time paid_at = common::FromTimestamp(event.paid_at());
-  AttributionFacts facts;
-  if (!event.buyer_id().empty()) {
-    LC_ASSIGN_OR_RETURN(
-        facts, store_.LoadFacts(brand, event.buyer_id(), paid_at, options_.attribution.window));
-  }
-  facts.paid_at = paid_at;
-  facts.room_id = event.room_id();
-  facts.event_channel = event.attribution().channel();
   // What the buyer carried at checkout counts as a touch at payment, when it names a known link or
   // associate of the brand; an unknown one is ignored rather than refusing the payment.
+  std::optional<TouchFact> claim;
   int64_t claimed_link = IdOf(event.attribution().share_link_id());
   int64_t claimed_associate = IdOf(event.attribution().associate_id());
   v1::Channel claimed_channel = event.attribution().channel();
@@ -567,16 +560,12 @@ absl::Status AttributionServiceImpl::DoRecordPaidOrder(const Principal& caller,
     LC_ASSIGN_OR_RETURN(std::optional<AssociateRef> ref,
                         store_.AssociateRefOf(brand, claimed_associate));
     if (ref.has_value()) {
-      TouchFact claim;
-      claim.associate = *ref;
-      claim.room_id = claimed_room;
-      claim.channel =
-          claimed_channel == v1::CHANNEL_UNSPECIFIED ? v1::CHANNEL_SHARE_LINK : claimed_channel;
-      claim.at = paid_at;
-      facts.checkout_claim = claim;
+      claim = TouchFact{
+          0, *ref, claimed_room,
+          claimed_channel == v1::CHANNEL_UNSPECIFIED ? v1::CHANNEL_SHARE_LINK : claimed_channel,
+          paid_at};
     }
   }
-  AttributionDecision decision = Decide(facts, options_.attribution);
 
   // Commission: the rules in force, with the peers asked only when a rule needs them.
   LC_ASSIGN_OR_RETURN(std::vector<RuleSpec> rules, Rules(brand));
@@ -590,13 +579,10 @@ absl::Status AttributionServiceImpl::DoRecordPaidOrder(const Principal& caller,
       if (l.recipient == v1::RECIPIENT_HOST_ASSOCIATE) needs_host = true;
     }
   }
-  Parties parties;
-  parties.associate_id = decision.associate.id;
-  parties.store_id = decision.associate.store_id;
-  parties.inviting_associate_id = decision.inviting_associate_id;
+  int64_t host = 0;
   if (needs_host && !event.room_id().empty()) {
-    LC_ASSIGN_OR_RETURN(std::string host, directories_.HostAssociate(brand, event.room_id()));
-    parties.host_associate_id = IdOf(host);
+    LC_ASSIGN_OR_RETURN(std::string host_id, directories_.HostAssociate(brand, event.room_id()));
+    host = IdOf(host_id);
   }
   std::vector<OrderPart> parts;
   for (const v1::PaidOrderLine& line : event.lines()) {
@@ -607,46 +593,66 @@ absl::Status AttributionServiceImpl::DoRecordPaidOrder(const Principal& caller,
     }
     parts.push_back(std::move(part));
   }
-  std::vector<EntryDraft> entries =
-      SaleEntries(event.amount().amount_fen(), parts, rules, paid_at, event.room_id(), parties);
 
   absl::Time now = clock_.Now();
+  PaidOrderRequest request;
+  request.brand_id = brand;
+  request.order_id = event.order_id();
+  request.buyer_id = event.buyer_id();
+  request.paid_at = paid_at;
+  request.window = options_.attribution.window;
+  // The decision and the split, from the facts the store reads with the other orders of its batch.
+  request.complete = [&](AttributionFacts facts) {
+    facts.paid_at = paid_at;
+    facts.room_id = event.room_id();
+    facts.event_channel = event.attribution().channel();
+    facts.checkout_claim = claim;
+    AttributionDecision decision = Decide(facts, options_.attribution);
+    Parties parties;
+    parties.associate_id = decision.associate.id;
+    parties.store_id = decision.associate.store_id;
+    parties.host_associate_id = host;
+    parties.inviting_associate_id = decision.inviting_associate_id;
+    PaidOrderWrite write;
+    write.brand_id = brand;
+    write.store_id = decision.associate.store_id;
+    write.booked_at = now;
+    write.entries =
+        SaleEntries(event.amount().amount_fen(), parts, rules, paid_at, event.room_id(), parties);
+    v1::AttributedOrder& o = write.order;
+    o.set_order_id(event.order_id());
+    o.set_buyer_id(event.buyer_id());
+    o.set_room_id(event.room_id());
+    o.set_session_id(event.session_id());
+    *o.mutable_amount() = event.amount();
+    o.mutable_refunded()->set_currency(event.amount().currency());
+    *o.mutable_paid_at() = event.paid_at();
+    o.set_channel(decision.channel);
+    o.set_associate_id(common::FormatId(decision.associate.id));
+    o.set_store_id(common::FormatId(decision.associate.store_id));
+    o.set_host_associate_id(common::FormatId(host));
+    o.set_inviting_associate_id(common::FormatId(decision.inviting_associate_id));
+    o.set_rule(decision.rule);
+    o.set_reason(decision.reason);
+    o.set_touch_id(common::FormatId(decision.touch_id));
+    common::ToTimestamp(paid_at + options_.refund_window, o.mutable_settle_at());
+    common::ToTimestamp(now, o.mutable_recorded_at());
+    if (decision.associate.id != 0 && !event.buyer_id().empty()) {
+      v1::Alert alert;
+      alert.set_associate_id(o.associate_id());
+      alert.set_viewer_id(event.buyer_id());
+      alert.set_kind(v1::ALERT_KIND_PAID);
+      alert.set_room_id(event.room_id());
+      alert.set_session_id(event.session_id());
+      alert.set_order_id(event.order_id());
+      *alert.mutable_amount() = event.amount();
+      *alert.mutable_occurred_at() = event.paid_at();
+      write.paid_alert = alert;
+    }
+    return write;
+  };
   PaidOrderWrite write;
-  write.brand_id = brand;
-  write.store_id = decision.associate.store_id;
-  write.booked_at = now;
-  write.entries = entries;
-  v1::AttributedOrder& o = write.order;
-  o.set_order_id(event.order_id());
-  o.set_buyer_id(event.buyer_id());
-  o.set_room_id(event.room_id());
-  o.set_session_id(event.session_id());
-  *o.mutable_amount() = event.amount();
-  o.mutable_refunded()->set_currency(event.amount().currency());
-  *o.mutable_paid_at() = event.paid_at();
-  o.set_channel(decision.channel);
-  o.set_associate_id(common::FormatId(decision.associate.id));
-  o.set_store_id(common::FormatId(decision.associate.store_id));
-  o.set_host_associate_id(common::FormatId(parties.host_associate_id));
-  o.set_inviting_associate_id(common::FormatId(decision.inviting_associate_id));
-  o.set_rule(decision.rule);
-  o.set_reason(decision.reason);
-  o.set_touch_id(common::FormatId(decision.touch_id));
-  common::ToTimestamp(paid_at + options_.refund_window, o.mutable_settle_at());
-  common::ToTimestamp(now, o.mutable_recorded_at());
-  if (decision.associate.id != 0 && !event.buyer_id().empty()) {
-    v1::Alert alert;
-    alert.set_associate_id(o.associate_id());
-    alert.set_viewer_id(event.buyer_id());
-    alert.set_kind(v1::ALERT_KIND_PAID);
-    alert.set_room_id(event.room_id());
-    alert.set_session_id(event.session_id());
-    alert.set_order_id(event.order_id());
-    *alert.mutable_amount() = event.amount();
-    *alert.mutable_occurred_at() = event.paid_at();
-    write.paid_alert = alert;
-  }
-  LC_ASSIGN_OR_RETURN(bool fresh, store_.RecordPaidOrder(write));
+  LC_ASSIGN_OR_RETURN(bool fresh, store_.RecordPaidOrder(request, write));
   if (!fresh) {
     LC_ASSIGN_OR_RETURN(auto first, store_.GetAttributedOrder(brand, event.order_id()));
     *response.mutable_order() = std::move(first.first);
@@ -657,8 +663,9 @@ absl::Status AttributionServiceImpl::DoRecordPaidOrder(const Principal& caller,
     return absl::OkStatus();
   }
   if (write.paid_alert.has_value()) NotifyAlerts();
+  const v1::AttributedOrder& o = write.order;
   *response.mutable_order() = o;
-  for (const EntryDraft& d : entries) {
+  for (const EntryDraft& d : write.entries) {
     v1::LedgerEntry* e = response.add_entries();
     e->set_order_id(event.order_id());
     e->set_kind(v1::ENTRY_KIND_SALE);
@@ -980,13 +987,13 @@ grpc::Status AttributionServiceImpl::ExportStatementCsv(
                                                                    request->grouping(), filter));
       absl::StrAppend(&csv,
                       "\r\ntotal,recipient,recipient_id,currency,sales_fen,reversals_fen,"
-                      "receivables_fen,net_fen,pending_fen,settled_fen,entries,orders\r\n");
+                      "receivables_fen,net_fen,pending_fen,settled_fen,entries,sale_entries\r\n");
       auto row = [&](const std::string& label, const std::string& recipient, const std::string& id,
                      const v1::StatementTotals& t) {
         absl::StrAppend(&csv, label, ",", recipient, ",", CsvField(id), ",", t.currency(), ",",
                         t.sales_fen(), ",", t.reversals_fen(), ",", t.receivables_fen(), ",",
                         t.net_fen(), ",", t.pending_fen(), ",", t.settled_fen(), ",", t.entries(),
-                        ",", t.orders(), "\r\n");
+                        ",", t.sale_entries(), "\r\n");
       };
       for (const v1::StatementGroup& g : st.groups()) {
         row("group",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,6 +23,18 @@ struct PaidOrderWrite {
   int64_t store_id = 0;
   absl::Time booked_at;
   std::optional<v1::Alert> paid_alert;  // for the credited associate
+};
+
+// A paid order to attribute: whose facts to read, and how to turn them into the write.
+struct PaidOrderRequest {
+  std::string brand_id;
+  std::string order_id;
+  std::string buyer_id;  // empty: no facts
+  absl::Time paid_at;
+  absl::Duration window;
+  // Decides and splits from the facts (the buyer's binding made at or before paid_at, and the
+  // touches in [paid_at - window, paid_at]). Pure: it runs on the store's writer thread.
+  std::function<PaidOrderWrite(AttributionFacts facts)> complete;
 };
 
 struct RefundWrite {
@@ -133,10 +146,12 @@ class AttributionStore {
                                                                     int64_t after_id,
                                                                     int limit) = 0;
 
-  // The ledger. Records the attributed order and its sale entries (and the paid alert) in one
-  // transaction, keyed by (brand, order id): true when recorded now, false when it had been
-  // recorded before (nothing is written then).
-  virtual absl::StatusOr<bool> RecordPaidOrder(const PaidOrderWrite& write) = 0;
+  // The ledger. Reads the buyer's facts, completes the write from them, and records the attributed
+  // order and its sale entries (and the paid alert) in one transaction, keyed by (brand, order
+  // id): true when recorded now, false when it had been recorded before (nothing is written then).
+  // `written` is the completed write either way.
+  virtual absl::StatusOr<bool> RecordPaidOrder(const PaidOrderRequest& request,
+                                               PaidOrderWrite& written) = 0;
   virtual absl::StatusOr<std::pair<v1::AttributedOrder, std::vector<v1::LedgerEntry>>>
   GetAttributedOrder(const std::string& brand_id, const std::string& order_id) = 0;
   virtual absl::StatusOr<std::vector<std::pair<v1::AttributedOrder, int64_t>>> ListAttributedOrders(

@@ -7,6 +7,8 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -278,7 +280,7 @@ v1::LedgerEntry ReadEntry(sql::ResultSet& rs, absl::Time settled_through) {
   absl::Time settle = TimeAt(rs, 16);
   ToTimestamp(booked, e.mutable_booked_at());
   ToTimestamp(settle, e.mutable_settle_at());
-  e.set_status(settle <= settled_through ? v1::ENTRY_STATUS_SETTLED : v1::ENTRY_STATUS_PENDING);
+  e.set_status(settle < settled_through ? v1::ENTRY_STATUS_SETTLED : v1::ENTRY_STATUS_PENDING);
   return e;
 }
 
@@ -388,6 +390,48 @@ void InsertEntries(MysqlConnection& c, const std::vector<EntryRow>& rows) {
   }
 }
 
+std::string SqlDay(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+// Adds entries to the daily totals. Keys are upserted in sorted order, so concurrent writers lock
+// shared rows (a team's day) in the same order.
+void AddToDailyTotals(MysqlConnection& c, const std::vector<EntryRow>& rows) {
+  using Key = std::tuple<std::string, std::string, int, std::string, int64_t, std::string, int,
+                         std::string>;
+  std::map<Key, std::pair<int64_t, int64_t>> sums;
+  for (const EntryRow& e : rows) {
+    auto& slot = sums[Key{*e.brand_id, SqlDay(e.booked_at), e.recipient, e.recipient_id, e.store_id,
+                          e.currency, e.kind, SqlDay(e.settle_at)}];
+    slot.first += e.amount_fen;
+    slot.second += 1;
+  }
+  constexpr size_t kChunk = 256;
+  std::vector<std::pair<Key, std::pair<int64_t, int64_t>>> all(sums.begin(), sums.end());
+  for (size_t start = 0; start < all.size(); start += kChunk) {
+    size_t n = std::min(kChunk, all.size() - start);
+    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+        "INSERT INTO commission_daily_totals (brand_id, day, recipient, recipient_id, store_id, "
+        "currency, kind, settle_day, amount_fen, entries) VALUES ",
+        Rows(10, n),
+        " ON DUPLICATE KEY UPDATE amount_fen = amount_fen + VALUES(amount_fen), entries = entries "
+        "+ VALUES(entries)"));
+    for (size_t i = 0; i < n; ++i) {
+      const auto& [key, sum] = all[start + i];
+      int b = static_cast<int>(i) * 10;
+      s.setString(b + 1, std::get<0>(key));
+      s.setString(b + 2, std::get<1>(key));
+      s.setInt(b + 3, std::get<2>(key));
+      s.setString(b + 4, std::get<3>(key));
+      s.setInt64(b + 5, std::get<4>(key));
+      s.setString(b + 6, std::get<5>(key));
+      s.setInt(b + 7, std::get<6>(key));
+      s.setString(b + 8, std::get<7>(key));
+      s.setInt64(b + 9, sum.first);
+      s.setInt64(b + 10, sum.second);
+    }
+    s.executeUpdate();
+  }
+}
+
 std::vector<EntryRow> SaleRows(const PaidOrderWrite& w) {
   std::vector<EntryRow> rows;
   absl::Time settle_at = common::FromTimestamp(w.order.settle_at());
@@ -456,7 +500,10 @@ void InsertPaidOrders(MysqlConnection& c, const std::vector<const PaidOrderWrite
                    std::make_move_iterator(rows.end()));
     if (w->paid_alert.has_value()) alerted.push_back(w);
   }
-  if (!entries.empty()) InsertEntries(c, entries);
+  if (!entries.empty()) {
+    InsertEntries(c, entries);
+    AddToDailyTotals(c, entries);
+  }
   if (!alerted.empty()) {
     sql::PreparedStatement& a =
         c.Prepare(absl::StrCat(kAlertInsert, Rows(kAlertInsertColumns, alerted.size())));
@@ -519,20 +566,21 @@ v1::Alert ReadAlert(sql::ResultSet& rs) {
 }
 
 // WHERE clauses (and their string parameters) for a ledger filter over commission_entries e.
-void AppendFilter(const v1::LedgerFilter& f, std::string& where, std::vector<std::string>& params) {
+void AppendFilter(const v1::LedgerFilter& f, std::string& where, std::vector<std::string>& params,
+                  const std::string& t = "e") {
   if (!f.associate_id().empty()) {
-    where += " AND e.recipient IN (1, 2, 3) AND e.recipient_id = ?";
+    where += absl::StrCat(" AND ", t, ".recipient IN (1, 2, 3) AND ", t, ".recipient_id = ?");
     params.push_back(f.associate_id());
   }
   if (!f.store_id().empty()) {
-    where += " AND e.store_id = ?";
+    where += absl::StrCat(" AND ", t, ".store_id = ?");
     params.push_back(f.store_id());
   }
   if (f.recipient() != v1::RECIPIENT_UNSPECIFIED) {
-    where += absl::StrCat(" AND e.recipient = ", static_cast<int>(f.recipient()));
+    where += absl::StrCat(" AND ", t, ".recipient = ", static_cast<int>(f.recipient()));
   }
   if (!f.recipient_id().empty()) {
-    where += " AND e.recipient_id = ?";
+    where += absl::StrCat(" AND ", t, ".recipient_id = ?");
     params.push_back(f.recipient_id());
   }
 }
@@ -540,9 +588,115 @@ void AppendFilter(const v1::LedgerFilter& f, std::string& where, std::vector<std
 }  // namespace
 
 struct MysqlAttributionStore::Pending {
-  const PaidOrderWrite* write = nullptr;
+  const PaidOrderRequest* request = nullptr;
+  PaidOrderWrite* write = nullptr;
   std::promise<absl::StatusOr<bool>> done;
 };
+
+namespace {
+
+// The facts of the buyers of a batch (one brand), read in one round trip: every binding row and
+// every touch in the widest window, sorted out per order in memory.
+void LoadBatchFacts(MysqlConnection& c, const std::string& brand_id,
+                    const std::vector<const PaidOrderRequest*>& requests,
+                    std::vector<AttributionFacts>& out) {
+  std::vector<std::string> buyers;
+  absl::Time from = absl::InfiniteFuture(), to = absl::InfinitePast();
+  for (const PaidOrderRequest* r : requests) {
+    if (r->buyer_id.empty()) continue;
+    buyers.push_back(r->buyer_id);
+    from = std::min(from, r->paid_at - std::max(r->window, absl::ZeroDuration()));
+    to = std::max(to, r->paid_at);
+  }
+  if (buyers.empty()) return;
+  std::sort(buyers.begin(), buyers.end());
+  buyers.erase(std::unique(buyers.begin(), buyers.end()), buyers.end());
+  size_t slots = 1;
+  while (slots < buyers.size()) slots *= 2;
+  std::string in = "?";
+  for (size_t i = 1; i < slots; ++i) in += ", ?";
+  sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+      "SELECT 0, b.viewer_id, 0, b.associate_id, a.store_id, a.status, '', 0, b.bound_at, "
+      "b.protected_until, b.id FROM client_bindings b JOIN associates a ON a.id = b.associate_id "
+      "WHERE b.brand_id = ? AND b.viewer_id IN (",
+      in,
+      ") UNION ALL SELECT 1, t.viewer_id, t.id, t.associate_id, a.store_id, a.status, t.room_id, "
+      "t.channel, t.touched_at, t.touched_at, t.id FROM touches t JOIN associates a ON a.id = "
+      "t.associate_id WHERE t.brand_id = ? AND t.viewer_id IN (",
+      in, ") AND t.touched_at >= ? AND t.touched_at <= ?"));
+  int k = 1;
+  for (int part = 0; part < 2; ++part) {
+    q.setString(k++, brand_id);
+    for (size_t i = 0; i < slots; ++i) q.setString(k++, buyers[std::min(i, buyers.size() - 1)]);
+  }
+  q.setDateTime(k++, ToSqlTime(from));
+  q.setDateTime(k++, ToSqlTime(to));
+  struct Binding {
+    BindingFact fact;
+    int64_t id;
+  };
+  std::map<std::string, std::vector<Binding>> bindings;
+  std::map<std::string, std::vector<TouchFact>> touches;
+  std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+  while (rs->next()) {
+    std::string viewer = rs->getString(2);
+    AssociateRef associate{rs->getInt64(4), rs->getInt64(5),
+                           rs->getInt(6) == v1::ASSOCIATE_STATUS_ACTIVE};
+    if (rs->getInt(1) == 0) {
+      bindings[viewer].push_back(
+          Binding{BindingFact{associate, TimeAt(*rs, 9), TimeAt(*rs, 10)}, rs->getInt64(11)});
+    } else {
+      TouchFact t;
+      t.id = rs->getInt64(3);
+      t.associate = associate;
+      t.room_id = rs->getString(7);
+      t.channel = static_cast<v1::Channel>(rs->getInt(8));
+      t.at = TimeAt(*rs, 9);
+      touches[viewer].push_back(std::move(t));
+    }
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const PaidOrderRequest& r = *requests[i];
+    AttributionFacts& facts = out[i];
+    facts.paid_at = r.paid_at;
+    if (r.buyer_id.empty()) continue;
+    const Binding* latest = nullptr;
+    for (const Binding& b : bindings[r.buyer_id]) {
+      if (b.fact.bound_at > r.paid_at) continue;
+      if (latest == nullptr || b.fact.bound_at > latest->fact.bound_at ||
+          (b.fact.bound_at == latest->fact.bound_at && b.id > latest->id)) {
+        latest = &b;
+      }
+    }
+    if (latest != nullptr) facts.binding = latest->fact;
+    for (const TouchFact& t : touches[r.buyer_id]) {
+      if (t.at <= r.paid_at && t.at >= r.paid_at - r.window) facts.touches.push_back(t);
+    }
+  }
+}
+
+// Which of the orders are recorded already (one query; the IN list padded like the facts').
+std::vector<bool> RecordedOrders(MysqlConnection& c, const std::string& brand_id,
+                                 const std::vector<const PaidOrderRequest*>& requests) {
+  size_t slots = 1;
+  while (slots < requests.size()) slots *= 2;
+  std::string in = "?";
+  for (size_t i = 1; i < slots; ++i) in += ", ?";
+  sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+      "SELECT order_id FROM attributed_orders WHERE brand_id = ? AND order_id IN (", in, ")"));
+  q.setString(1, brand_id);
+  for (size_t i = 0; i < slots; ++i) {
+    q.setString(static_cast<int>(i + 2), requests[std::min(i, requests.size() - 1)]->order_id);
+  }
+  std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+  std::set<std::string> known;
+  while (rs->next()) known.insert(rs->getString(1));
+  std::vector<bool> out;
+  for (const PaidOrderRequest* r : requests) out.push_back(known.count(r->order_id) > 0);
+  return out;
+}
+
+}  // namespace
 
 MysqlAttributionStore::MysqlAttributionStore(common::MysqlPool& pool, Options options)
     : pool_(pool), options_(options) {
@@ -1070,9 +1224,11 @@ absl::StatusOr<std::vector<v1::CommissionRule>> MysqlAttributionStore::ListRules
 
 // ---- Paid orders: batched writes ----
 
-absl::StatusOr<bool> MysqlAttributionStore::RecordPaidOrder(const PaidOrderWrite& write) {
+absl::StatusOr<bool> MysqlAttributionStore::RecordPaidOrder(const PaidOrderRequest& request,
+                                                            PaidOrderWrite& written) {
   Pending pending;
-  pending.write = &write;
+  pending.request = &request;
+  pending.write = &written;
   std::future<absl::StatusOr<bool>> done = pending.done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1100,33 +1256,110 @@ void MysqlAttributionStore::WriterLoop() {
 }
 
 void MysqlAttributionStore::WriteBatch(std::vector<Pending*>& batch) {
-  std::vector<const PaidOrderWrite*> writes;
-  for (Pending* p : batch) writes.push_back(p->write);
-  absl::Status together = pool_.InTransaction([&](MysqlConnection& c) {
-    InsertPaidOrders(c, writes);
+  // Replays are common (an at-least-once outbox): orders already recorded are answered as such
+  // and left out, so one replay does not make its whole batch fail on the unique key. The same
+  // order twice in a batch is written once.
+  std::map<std::pair<std::string, std::string>, size_t> first_of;
+  std::vector<size_t> repeat_of(batch.size(), SIZE_MAX);
+  std::map<std::string, std::vector<size_t>> by_brand;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const PaidOrderRequest& r = *batch[i]->request;
+    auto [it, inserted] = first_of.emplace(std::make_pair(r.brand_id, r.order_id), i);
+    if (!inserted) {
+      repeat_of[i] = it->second;
+      continue;
+    }
+    by_brand[r.brand_id].push_back(i);
+  }
+  std::vector<AttributionFacts> facts(batch.size());
+  std::vector<bool> recorded(batch.size(), false);
+  absl::Status loaded = pool_.Run([&](MysqlConnection& c) {
+    for (const auto& [brand, indexes] : by_brand) {
+      std::vector<const PaidOrderRequest*> requests;
+      for (size_t i : indexes) requests.push_back(batch[i]->request);
+      std::vector<AttributionFacts> found(requests.size());
+      LoadBatchFacts(c, brand, requests, found);
+      std::vector<bool> known = RecordedOrders(c, brand, requests);
+      for (size_t k = 0; k < indexes.size(); ++k) {
+        facts[indexes[k]] = std::move(found[k]);
+        recorded[indexes[k]] = known[k];
+      }
+    }
     return absl::OkStatus();
   });
-  if (together.ok()) {
-    for (Pending* p : batch) p->done.set_value(true);
+  if (!loaded.ok()) {
+    for (Pending* p : batch) p->done.set_value(loaded);
     return;
   }
-  if (together.code() != absl::StatusCode::kAlreadyExists && batch.size() == 1) {
-    batch[0]->done.set_value(together);
-    return;
+  std::vector<size_t> fresh;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (repeat_of[i] != SIZE_MAX || recorded[i]) continue;
+    *batch[i]->write = batch[i]->request->complete(std::move(facts[i]));
+    fresh.push_back(i);
   }
-  // Some order of the batch was recorded before (or the batch failed): one by one.
-  for (Pending* p : batch) {
-    absl::Status alone = pool_.InTransaction([&](MysqlConnection& c) {
-      InsertPaidOrders(c, {p->write});
+  // One transaction for every new order. If another writer recorded one of them meanwhile (a
+  // duplicate delivered at the same time), the unique key refuses the batch: look again at which
+  // are recorded and retry without them; after a few rounds, write each on its own.
+  std::vector<absl::StatusOr<bool>> result(batch.size(), false);
+  // OK only once the remaining fresh orders have been written together.
+  absl::Status together = absl::AbortedError("not written yet");
+  for (int round = 0; round < 3 && !fresh.empty(); ++round) {
+    std::vector<const PaidOrderWrite*> writes;
+    for (size_t i : fresh) writes.push_back(batch[i]->write);
+    together = pool_.InTransaction([&](MysqlConnection& c) {
+      InsertPaidOrders(c, writes);
       return absl::OkStatus();
     });
-    if (alone.ok()) {
-      p->done.set_value(true);
-    } else if (alone.code() == absl::StatusCode::kAlreadyExists) {
-      p->done.set_value(false);
-    } else {
-      p->done.set_value(alone);
+    if (together.code() != absl::StatusCode::kAlreadyExists) break;
+    std::map<std::string, std::vector<size_t>> fresh_by_brand;
+    for (size_t i : fresh) fresh_by_brand[batch[i]->request->brand_id].push_back(i);
+    std::set<size_t> now_recorded;
+    absl::Status rechecked = pool_.Run([&](MysqlConnection& c) {
+      for (const auto& [brand, indexes] : fresh_by_brand) {
+        std::vector<const PaidOrderRequest*> requests;
+        for (size_t i : indexes) requests.push_back(batch[i]->request);
+        std::vector<bool> known = RecordedOrders(c, brand, requests);
+        for (size_t k = 0; k < indexes.size(); ++k) {
+          if (known[k]) now_recorded.insert(indexes[k]);
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!rechecked.ok() || now_recorded.empty()) break;
+    std::vector<size_t> still;
+    for (size_t i : fresh) {
+      if (now_recorded.count(i) == 0) still.push_back(i);
     }
+    fresh = std::move(still);
+  }
+  for (size_t i : fresh) {
+    if (together.ok()) {
+      result[i] = true;
+      continue;
+    }
+    absl::Status alone = together;
+    if (fresh.size() > 1 || together.code() == absl::StatusCode::kAlreadyExists ||
+        together.code() == absl::StatusCode::kAborted) {
+      alone = pool_.InTransaction([&](MysqlConnection& c) {
+        InsertPaidOrders(c, {batch[i]->write});
+        return absl::OkStatus();
+      });
+    }
+    if (alone.ok()) {
+      result[i] = true;
+    } else if (alone.code() == absl::StatusCode::kAlreadyExists) {
+      result[i] = false;
+    } else {
+      result[i] = alone;
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (repeat_of[i] != SIZE_MAX) {
+      // Recorded by its first occurrence in this batch (or failed with it).
+      const absl::StatusOr<bool>& first = result[repeat_of[i]];
+      result[i] = first.ok() ? absl::StatusOr<bool>(false) : first;
+    }
+    batch[i]->done.set_value(result[i]);
   }
 }
 
@@ -1230,7 +1463,7 @@ absl::StatusOr<RefundResult> MysqlAttributionStore::RecordRefund(const RefundWri
           absl::StrCat("amount: exceeds what is left unrefunded (", order_fen - before, " fen)"));
     }
     int64_t after = before + w.amount_fen;
-    bool after_settlement = order_settle_at <= settled_through;
+    bool after_settlement = order_settle_at < settled_through;
 
     sql::PreparedStatement& ins = c.Prepare(
         "INSERT INTO attributed_refunds (brand_id, order_id, refund_id, amount_fen, currency, "
@@ -1287,7 +1520,10 @@ absl::StatusOr<RefundResult> MysqlAttributionStore::RecordRefund(const RefundWri
       row.settle_at = after_settlement ? w.booked_at : order_settle_at;
       rows.push_back(std::move(row));
     }
-    if (!rows.empty()) InsertEntries(c, rows);
+    if (!rows.empty()) {
+      InsertEntries(c, rows);
+      AddToDailyTotals(c, rows);
+    }
     result.refunded_fen = after;
     result.entries =
         SelectEntries(c, "e.brand_id = ? AND e.order_id = ? AND e.refund_id = ? ORDER BY e.id",
@@ -1321,64 +1557,100 @@ absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
     v1::Statement st;
     absl::Time settled_through = ReadSettledThrough(c, false);
     ToTimestamp(settled_through, st.mutable_settled_through());
-    std::string where = "e.brand_id = ? AND e.booked_at >= ? AND e.booked_at < ?";
-    std::vector<std::string> params = {brand_id, ToSqlTime(start), ToSqlTime(end)};
-    AppendFilter(filter, where, params);
-    std::string key;     // what the groups are
-    std::string select;  // two columns: recipient kind (0 when not grouped by it) and id
-    switch (grouping) {
-      case v1::STATEMENT_GROUPING_ASSOCIATE:
-        key = "e.recipient_id";
-        select = "0, e.recipient_id";
-        where += " AND e.recipient IN (1, 2, 3)";
-        break;
-      case v1::STATEMENT_GROUPING_STORE:
-        key = "e.store_id";
-        select = "0, e.store_id";
-        where += " AND e.store_id > 0";
-        break;
-      default:
-        key = "e.recipient, e.recipient_id";
-        select = key;
-        break;
-    }
-    std::string sums =
-        "SUM(CASE WHEN e.kind = 1 THEN e.amount_fen ELSE 0 END), SUM(CASE WHEN e.kind = 2 THEN "
-        "e.amount_fen ELSE 0 END), SUM(CASE WHEN e.kind = 3 THEN e.amount_fen ELSE 0 END), "
-        "SUM(e.amount_fen), SUM(CASE WHEN e.settle_at <= ? THEN e.amount_fen ELSE 0 END), "
-        "COUNT(*), COUNT(DISTINCT e.order_id)";
-    auto run = [&](const std::string& query, auto&& on_row) {
-      sql::PreparedStatement& s = c.Prepare(query);
-      s.setDateTime(1, ToSqlTime(settled_through));
+    // Whole UTC days from the daily totals; the partial days at either end from the entries.
+    absl::TimeZone utc = absl::UTCTimeZone();
+    absl::Time first_day = absl::FromCivil(absl::ToCivilDay(start, utc), utc);
+    if (first_day < start) first_day += absl::Hours(24);
+    absl::Time last_day = absl::FromCivil(absl::ToCivilDay(end, utc), utc);
+    struct Sums {
+      int64_t sales = 0, reversals = 0, receivables = 0, net = 0, settled = 0, entries = 0,
+              sale_entries = 0;
+    };
+    std::map<std::tuple<int, std::string, std::string>, Sums> groups;
+    auto query = [&](bool daily, absl::Time from, absl::Time to) {
+      std::string t = daily ? "d" : "e";
+      std::string where = daily ? "d.brand_id = ? AND d.day >= ? AND d.day < ?"
+                                : "e.brand_id = ? AND e.booked_at >= ? AND e.booked_at < ?";
+      std::vector<std::string> params = {brand_id, daily ? SqlDay(from) : ToSqlTime(from),
+                                         daily ? SqlDay(to) : ToSqlTime(to)};
+      AppendFilter(filter, where, params, t);
+      std::string key, select;
+      switch (grouping) {
+        case v1::STATEMENT_GROUPING_ASSOCIATE:
+          key = absl::StrCat(t, ".recipient_id");
+          select = absl::StrCat("0, ", key);
+          where += absl::StrCat(" AND ", t, ".recipient IN (1, 2, 3)");
+          break;
+        case v1::STATEMENT_GROUPING_STORE:
+          key = absl::StrCat(t, ".store_id");
+          select = absl::StrCat("0, ", key);
+          where += absl::StrCat(" AND ", t, ".store_id > 0");
+          break;
+        default:
+          key = absl::StrCat(t, ".recipient, ", t, ".recipient_id");
+          select = key;
+          break;
+      }
+      std::string count = daily ? "d.entries" : "1";
+      std::string settled = daily ? "d.settle_day < ?" : "e.settle_at < ?";
+      std::string sql_text = absl::StrCat(
+          "SELECT ", select, ", ", t, ".currency, SUM(CASE WHEN ", t, ".kind = 1 THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(CASE WHEN ", t, ".kind = 2 THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(CASE WHEN ", t, ".kind = 3 THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(", t, ".amount_fen), SUM(CASE WHEN ", settled, " THEN ", t,
+          ".amount_fen ELSE 0 END), SUM(", count, "), SUM(CASE WHEN ", t, ".kind = 1 THEN ", count,
+          " ELSE 0 END) FROM ", daily ? "commission_daily_totals d" : "commission_entries e",
+          " WHERE ", where, " GROUP BY ", key, ", ", t, ".currency");
+      sql::PreparedStatement& s = c.Prepare(sql_text);
+      s.setString(1, daily ? SqlDay(settled_through) : ToSqlTime(settled_through));
       for (size_t i = 0; i < params.size(); ++i) s.setString(static_cast<int>(i + 2), params[i]);
       std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      while (rs->next()) on_row(*rs);
+      while (rs->next()) {
+        Sums& g = groups[{rs->getInt(1), rs->getString(2), rs->getString(3)}];
+        g.sales += rs->getInt64(4);
+        g.reversals += rs->getInt64(5);
+        g.receivables += rs->getInt64(6);
+        g.net += rs->getInt64(7);
+        g.settled += rs->getInt64(8);
+        g.entries += rs->getInt64(9);
+        g.sale_entries += rs->getInt64(10);
+      }
     };
-    auto totals_at = [](sql::ResultSet& rs, int first, v1::StatementTotals* t) {
-      t->set_currency(rs.getString(first));
-      t->set_sales_fen(rs.getInt64(first + 1));
-      t->set_reversals_fen(rs.getInt64(first + 2));
-      t->set_receivables_fen(rs.getInt64(first + 3));
-      t->set_net_fen(rs.getInt64(first + 4));
-      t->set_settled_fen(rs.getInt64(first + 5));
-      t->set_pending_fen(t->net_fen() - t->settled_fen());
-      t->set_entries(rs.getInt64(first + 6));
-      t->set_orders(rs.getInt64(first + 7));
+    if (first_day >= last_day) {
+      query(false, start, end);
+    } else {
+      if (start < first_day) query(false, start, first_day);
+      query(true, first_day, last_day);
+      if (last_day < end) query(false, last_day, end);
+    }
+    auto fill = [](const std::string& currency, const Sums& g, v1::StatementTotals* t) {
+      t->set_currency(currency);
+      t->set_sales_fen(g.sales);
+      t->set_reversals_fen(g.reversals);
+      t->set_receivables_fen(g.receivables);
+      t->set_net_fen(g.net);
+      t->set_settled_fen(g.settled);
+      t->set_pending_fen(g.net - g.settled);
+      t->set_entries(g.entries);
+      t->set_sale_entries(g.sale_entries);
     };
-    run(absl::StrCat("SELECT ", select, ", e.currency, ", sums, " FROM commission_entries e WHERE ",
-                     where, " GROUP BY ", key, ", e.currency ORDER BY ", key, ", e.currency"),
-        [&](sql::ResultSet& rs) {
-          v1::StatementGroup* g = st.add_groups();
-          if (grouping != v1::STATEMENT_GROUPING_ASSOCIATE &&
-              grouping != v1::STATEMENT_GROUPING_STORE) {
-            g->set_recipient(static_cast<v1::Recipient>(rs.getInt(1)));
-          }
-          g->set_recipient_id(rs.getString(2));
-          totals_at(rs, 3, g->mutable_totals());
-        });
-    run(absl::StrCat("SELECT e.currency, ", sums, " FROM commission_entries e WHERE ", where,
-                     " GROUP BY e.currency ORDER BY e.currency"),
-        [&](sql::ResultSet& rs) { totals_at(rs, 1, st.add_totals()); });
+    std::map<std::string, Sums> by_currency;
+    for (const auto& [key, g] : groups) {
+      const auto& [recipient, id, currency] = key;
+      v1::StatementGroup* out = st.add_groups();
+      out->set_recipient(static_cast<v1::Recipient>(recipient));
+      out->set_recipient_id(id);
+      fill(currency, g, out->mutable_totals());
+      Sums& total = by_currency[currency];
+      total.sales += g.sales;
+      total.reversals += g.reversals;
+      total.receivables += g.receivables;
+      total.net += g.net;
+      total.settled += g.settled;
+      total.entries += g.entries;
+      total.sale_entries += g.sale_entries;
+    }
+    for (const auto& [currency, g] : by_currency) fill(currency, g, st.add_totals());
     return st;
   });
 }
@@ -1415,7 +1687,10 @@ absl::StatusOr<absl::Time> MysqlAttributionStore::SettledThrough() {
   });
 }
 
-absl::StatusOr<absl::Time> MysqlAttributionStore::Settle(absl::Time through, absl::Time now) {
+absl::StatusOr<absl::Time> MysqlAttributionStore::Settle(absl::Time through_in, absl::Time now) {
+  // Settlement is daily: up to the start of the UTC day of `through`.
+  absl::Time through =
+      absl::FromCivil(absl::ToCivilDay(through_in, absl::UTCTimeZone()), absl::UTCTimeZone());
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<absl::Time> {
     // The exclusive lock waits for refunds in flight, which read the mark under a shared lock.
     sql::PreparedStatement& u = c.Prepare(

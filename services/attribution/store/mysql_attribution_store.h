@@ -14,7 +14,9 @@ namespace livecommerce::attribution {
 // AttributionStore on MySQL (db/migrations/0005_attribution.sql).
 //
 // Paid orders are the hot path: concurrent RecordPaidOrder calls are gathered by a few writer
-// threads and written together, one transaction and one multi-row INSERT per table for a batch.
+// threads. For a batch, one query reads the facts of all its buyers (padded to a power of two of
+// them, so few statements are prepared), then one transaction writes it, one multi-row INSERT per
+// table.
 // When any order of a batch was recorded before (the unique key on (brand, order id) refuses the
 // batch), the batch is written again one order per transaction, so each call still learns whether
 // its own order was new. Either way an order and its entries commit together or not at all.
@@ -80,7 +82,8 @@ class MysqlAttributionStore final : public AttributionStore {
                                                             v1::RuleScope scope,
                                                             const std::string& scope_id,
                                                             int64_t after_id, int limit) override;
-  absl::StatusOr<bool> RecordPaidOrder(const PaidOrderWrite& write) override;
+  absl::StatusOr<bool> RecordPaidOrder(const PaidOrderRequest& request,
+                                       PaidOrderWrite& written) override;
   absl::StatusOr<std::pair<v1::AttributedOrder, std::vector<v1::LedgerEntry>>> GetAttributedOrder(
       const std::string& brand_id, const std::string& order_id) override;
   absl::StatusOr<std::vector<std::pair<v1::AttributedOrder, int64_t>>> ListAttributedOrders(

@@ -56,9 +56,9 @@ class AttributionServiceTest : public ::testing::Test {
   void SetUp() override {
     mysql_ = livecommerce::testing::ConnectTestMysql(
         {"client_presence", "unpaid_order_watch", "associate_alerts", "settlement_runs",
-         "commission_entries", "attributed_refunds", "attributed_orders", "commission_rule_lines",
-         "commission_rules", "client_binding_locks", "client_bindings", "touches", "share_links",
-         "associates", "attribution_stores"});
+         "commission_daily_totals", "commission_entries", "attributed_refunds", "attributed_orders",
+         "commission_rule_lines", "commission_rules", "client_binding_locks", "client_bindings",
+         "touches", "share_links", "associates", "attribution_stores"});
     ASSERT_NE(mysql_, nullptr);
     ASSERT_TRUE(mysql_
                     ->Run([](common::MysqlConnection& c) {
@@ -376,7 +376,13 @@ TEST_F(AttributionServiceTest, EntriesSettleAfterTheRefundWindowAndLaterRefundsA
   ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &before).ok());
   for (const v1::LedgerEntry& e : before.entries()) EXPECT_EQ(e.status(), v1::ENTRY_STATUS_PENDING);
 
+  // Settlement is daily: the run after the midnight that follows the end of the window.
   clock_.Set(paid_at + options_.refund_window);
+  ASSERT_TRUE(service_->SettleOnce().ok());
+  v1::GetOrderAttributionResponse at_end;
+  ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &at_end).ok());
+  for (const v1::LedgerEntry& e : at_end.entries()) EXPECT_EQ(e.status(), v1::ENTRY_STATUS_PENDING);
+  clock_.Set(paid_at + options_.refund_window + absl::Hours(24));
   ASSERT_TRUE(service_->SettleOnce().ok());
   v1::GetOrderAttributionResponse after;
   ASSERT_TRUE(stub_->GetOrderAttribution(As(Role::kFinance, "fin-1").get(), get, &after).ok());
@@ -482,6 +488,55 @@ TEST_F(AttributionServiceTest, OpsReassignmentMovesTheClientAndIsRecorded) {
   v1::RecordPaidOrderResponse paid = PayOk(Event("7001", "viewer-8", 5000, clock_.Now()));
   EXPECT_EQ(paid.order().associate_id(), bob);
   EXPECT_EQ(paid.order().rule(), v1::ATTRIBUTION_RULE_BOUND_CLIENT);
+}
+
+TEST_F(AttributionServiceTest, CategoryAndRoomRulesSplitPerLineAndCreditTheHostAndInviter) {
+  StandardRule();
+  std::string store = NewStore("Macau");
+  std::string alice = NewAssociate(store, "Alice");
+  std::string hugo = NewAssociate(store, "Hugo");
+  directories_.hosts["501"] = hugo;
+  directories_.categories["21"] = "handbags";
+  directories_.categories["22"] = "watches";
+  // Watches pay the associate 3 % and the host 1 %; the room rule is for another room.
+  v1::CreateCommissionRuleRequest watches;
+  watches.set_scope(v1::RULE_SCOPE_CATEGORY);
+  watches.set_scope_id("watches");
+  common::ToTimestamp(kStart - absl::Hours(1), watches.mutable_effective_from());
+  for (auto [recipient, bp] :
+       std::vector<std::pair<v1::Recipient, int>>{{v1::RECIPIENT_ASSOCIATE, 300},
+                                                  {v1::RECIPIENT_HOST_ASSOCIATE, 100},
+                                                  {v1::RECIPIENT_INVITING_ASSOCIATE, 50}}) {
+    v1::SplitLine* line = watches.add_lines();
+    line->set_recipient(recipient);
+    line->set_basis_points(bp);
+  }
+  v1::CreateCommissionRuleResponse created;
+  ASSERT_TRUE(
+      stub_->CreateCommissionRule(As(Role::kFinance, "fin-1").get(), watches, &created).ok());
+  EXPECT_EQ(created.rule().version(), 1);
+  ASSERT_TRUE(Open("viewer-13", NewLink(alice, "501")).ok());
+
+  v1::PaidOrderEvent e = Event("c-1", "viewer-13", 300000, clock_.Now());
+  e.mutable_lines(0)->set_amount_fen(100000);  // a handbag: the brand rule
+  v1::PaidOrderLine* watch = e.add_lines();
+  watch->set_sku_id("32");
+  watch->set_product_id("22");
+  watch->set_quantity(1);
+  watch->set_amount_fen(200000);
+  v1::RecordPaidOrderResponse paid = PayOk(e);
+  EXPECT_EQ(paid.order().host_associate_id(), hugo);
+  EXPECT_EQ(paid.order().inviting_associate_id(), alice);
+  std::map<std::pair<v1::Recipient, std::string>, int64_t> by;
+  for (const v1::LedgerEntry& entry : paid.entries()) {
+    by[{entry.recipient(), entry.recipient_id()}] += entry.amount().amount_fen();
+  }
+  // Brand rule on 1,000 yuan: 50 + 20 + 10 + 5 yuan; watch rule on 2,000 yuan: 60 + 20 + 10.
+  EXPECT_EQ((by[{v1::RECIPIENT_ASSOCIATE, alice}]), 5000 + 6000);
+  EXPECT_EQ((by[{v1::RECIPIENT_STORE, store}]), 2000);
+  EXPECT_EQ((by[{v1::RECIPIENT_HOST_ASSOCIATE, hugo}]), 2000);
+  EXPECT_EQ((by[{v1::RECIPIENT_INVITING_ASSOCIATE, alice}]), 1000);
+  EXPECT_EQ(OrderNet("c-1"), 5000 + 2000 + 1000 + 500 + 6000 + 2000 + 1000);
 }
 
 TEST_F(AttributionServiceTest, AssociatesReadOnlyTheirOwnAndViewersNothing) {
@@ -601,7 +656,7 @@ TEST_F(AttributionServiceTest, StatementsAreRepeatableAndExportAsCsv) {
   int64_t net = Scalar("SELECT SUM(amount_fen) FROM commission_entries");
   EXPECT_EQ(st.totals(0).net_fen(), net);
   EXPECT_EQ(st.totals(0).sales_fen() + st.totals(0).reversals_fen(), net);
-  EXPECT_EQ(st.totals(0).orders(), 7);
+  EXPECT_EQ(st.totals(0).sale_entries(), 7 * 4);
   EXPECT_EQ(st.groups_size(), 4);  // associate, store, two teams
   int64_t groups = 0;
   for (const v1::StatementGroup& g : st.groups()) groups += g.totals().net_fen();
