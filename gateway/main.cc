@@ -91,6 +91,9 @@ int main() {
       {"livecommerce.v1.CatalogService", common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102")},
       {"livecommerce.v1.FlashSaleService", common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102")},
       {"livecommerce.v1.OrderService", common::EnvString("LC_ORDER_ADDR", "127.0.0.1:7103")},
+      {"livecommerce.v1.AttributionService",
+       common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104")},
+      {"livecommerce.v1.ReportService", common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105")},
   };
 
   common::WorkerPool login_pool(4);

@@ -9,6 +9,8 @@ constexpr char kRoom[] = "livecommerce.v1.RoomService.";
 constexpr char kCatalog[] = "livecommerce.v1.CatalogService.";
 constexpr char kFlash[] = "livecommerce.v1.FlashSaleService.";
 constexpr char kOrder[] = "livecommerce.v1.OrderService.";
+constexpr char kAttribution[] = "livecommerce.v1.AttributionService.";
+constexpr char kReport[] = "livecommerce.v1.ReportService.";
 
 std::string Rpc(const char* service, const char* method) { return std::string(service) + method; }
 
@@ -195,10 +197,76 @@ std::vector<Route> ApiRoutes() {
       Call("POST", "/v1/orders/{order_id}/refund", "orders.refund", Rpc(kOrder, "RefundOrder"), ops,
            "Refund an order, whole or per line"),
 
-      // Coming with attribution (issue 5), one entry each, for example:
-      //   Call("GET", "/v1/associate/links", "associate.links",
-      //        "livecommerce.v1.AttributionService.ListShareLinks", Roles({Role::kAssociate}), ..)
-      // See docs/API.md, "Coming with attribution".
+      // Stores, associates and their clients (attribution service).
+      Call("GET", "/v1/stores", "stores.list", Rpc(kAttribution, "ListStores"), staff,
+           "The brand's stores"),
+      Call("POST", "/v1/stores", "stores.create", Rpc(kAttribution, "CreateStore"), ops,
+           "Create a store"),
+      Call("GET", "/v1/associates", "associates.list", Rpc(kAttribution, "ListAssociates"), staff,
+           "The brand's associates"),
+      Call("POST", "/v1/associates", "associates.create", Rpc(kAttribution, "CreateAssociate"), ops,
+           "Create an associate in a store"),
+      Call("GET", "/v1/associates/{associate_id}", "associates.get",
+           Rpc(kAttribution, "GetAssociate"), Roles({Role::kOps, Role::kFinance, Role::kAssociate}),
+           "An associate (associates: themselves)"),
+      Call("PATCH", "/v1/associates/{associate_id}", "associates.update",
+           Rpc(kAttribution, "UpdateAssociate"), ops, "Change an associate (or mark them left)"),
+      Call("GET", "/v1/share-links", "share_links.list", Rpc(kAttribution, "ListShareLinks"),
+           Roles({Role::kAssociate, Role::kOps}), "Share links (associates: their own)"),
+      Call("POST", "/v1/share-links", "share_links.create", Rpc(kAttribution, "CreateShareLink"),
+           Roles({Role::kAssociate}), "A new share link to a room or a product"),
+      Call("POST", "/v1/share-links/{share_link_id}/open", "share_links.open",
+           Rpc(kAttribution, "OpenShareLink"), viewer,
+           "A viewer arrives through a link: the touch is recorded, the target returned"),
+      Call("GET", "/v1/clients", "clients.list", Rpc(kAttribution, "ListClients"),
+           Roles({Role::kAssociate, Role::kOps, Role::kFinance}),
+           "Clients and their associates (associates: their own)"),
+      Call("GET", "/v1/clients/{viewer_id}/binding", "clients.binding",
+           Rpc(kAttribution, "GetClientBinding"), staff, "A client's binding and its history"),
+      Call("POST", "/v1/clients/{viewer_id}/reassign", "clients.reassign",
+           Rpc(kAttribution, "ReassignClient"), ops, "Move a client to another associate"),
+      Call("GET", "/v1/rooms/{room_id}/watching-clients", "rooms.watching_clients",
+           Rpc(kAttribution, "ListWatchingClients"), Roles({Role::kAssociate}),
+           "Which of the associate's clients are watching now"),
+      Call("GET", "/v1/alerts", "alerts.list", Rpc(kAttribution, "ListAlerts"),
+           Roles({Role::kAssociate}), "The associate's alerts: clients joining, carting, paying"),
+      Call("GET", "/v1/attributed-orders", "attributed_orders.list",
+           Rpc(kAttribution, "ListAttributedOrders"),
+           Roles({Role::kAssociate, Role::kOps, Role::kFinance}),
+           "Paid orders with who was credited (associates: their own)"),
+      Call("GET", "/v1/attributed-orders/{order_id}", "attributed_orders.get",
+           Rpc(kAttribution, "GetOrderAttribution"),
+           Roles({Role::kAssociate, Role::kOps, Role::kFinance}),
+           "Who was credited for an order, why, and its ledger entries"),
+      Call("GET", "/v1/commissions", "commissions.list", Rpc(kAttribution, "ListCommissionEntries"),
+           Roles({Role::kAssociate, Role::kFinance}),
+           "Ledger entries (associates: their own; query order_id)"),
+
+      // Finance.
+      Call("GET", "/v1/finance/rules", "finance.rules.list",
+           Rpc(kAttribution, "ListCommissionRules"), staff, "Commission rules"),
+      Call("POST", "/v1/finance/rules", "finance.rules.create",
+           Rpc(kAttribution, "CreateCommissionRule"), Roles({Role::kFinance}),
+           "A new commission rule (or a new version of one)"),
+      Call("POST", "/v1/finance/statements", "finance.statements",
+           Rpc(kAttribution, "GetStatement"), Roles({Role::kFinance, Role::kAssociate}),
+           "A statement for a period (body: period, grouping, filter); associates: their own"),
+      Field(Call("POST", "/v1/finance/statements/csv", "finance.statements.csv",
+                 Rpc(kAttribution, "ExportStatementCsv"), Roles({Role::kFinance}),
+                 "The same statement as CSV (the `csv` field), page by page"),
+            "csv"),
+
+      // Reports.
+      Call("GET", "/v1/sessions/{session_id}/report", "reports.session",
+           Rpc(kReport, "GetSessionReport"), staff,
+           "A session's reach, sales, funnel and breakdowns"),
+      Brand(Call("POST", "/v1/reports/sessions", "reports.sessions",
+                 Rpc(kReport, "ListSessionReports"), staff,
+                 "Reach versus conversion across sessions (body: from, to, filters, sort)")),
+      Field(Brand(Call("POST", "/v1/reports/sessions/csv", "reports.sessions.csv",
+                       Rpc(kReport, "ExportSessionReportsCsv"), staff,
+                       "The same sessions as CSV (the `csv` field)")),
+            "csv"),
   };
 }
 

@@ -9,9 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/message.h"
+#include "livecommerce/v1/attribution.pb.h"
 #include "livecommerce/v1/catalog.pb.h"
 #include "livecommerce/v1/flash.pb.h"
 #include "livecommerce/v1/order.pb.h"
+#include "livecommerce/v1/report.pb.h"
 #include "livecommerce/v1/room.pb.h"
 #include "services/common/principal.h"
 
@@ -32,6 +34,8 @@ void LinkServiceDescriptors() {
   (void)v1::GetProductRequest::descriptor();
   (void)v1::GetFlashSaleRequest::descriptor();
   (void)v1::GetOrderRequest::descriptor();
+  (void)v1::GetOrderAttributionRequest::descriptor();
+  (void)v1::GetSessionReportRequest::descriptor();
 }
 
 RpcClient::RpcClient(const std::map<std::string, std::string>& addresses, int channels_per_address)

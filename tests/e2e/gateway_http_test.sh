@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# End to end over HTTP: the real room, catalog and order binaries behind the real gateway, with the
-# Redis and MariaDB that scripts/test started. A viewer's journey from login to a paid order; ops
+# End to end over HTTP: the real room, catalog, order, attribution and report binaries behind the
+# real gateway, with the Redis and MariaDB that scripts/test started. A viewer's journey from login
+# to a paid order; an invited client's order credited to the inviting associate, with the
+# commission in finance's statement and the sale in the session's report; ops
 # of one brand kept off another brand's room; a private room refusing a viewer without an invite;
 # another viewer's order refused; malformed JSON, unknown field, oversized body, missing, forged,
 # expired and revoked tokens, and a rate limit: each its 4xx, and nothing changed. Then the room
@@ -12,9 +14,13 @@ admin="$build_dir/gateway/lc-admin"
 room_port="$(e2e_port)"
 catalog_port="$(e2e_port)"
 order_port="$(e2e_port)"
+attribution_port="$(e2e_port)"
+report_port="$(e2e_port)"
 gateway_port="$(e2e_port)"
 export LC_ROOM_ADDR="127.0.0.1:$room_port" LC_CATALOG_ADDR="127.0.0.1:$catalog_port"
 export LC_ORDER_ADDR="127.0.0.1:$order_port" LC_GATEWAY_PORT="$gateway_port"
+export LC_ATTRIBUTION_ADDR="127.0.0.1:$attribution_port" LC_REPORT_ADDR="127.0.0.1:$report_port"
+export LC_OUTBOX_INTERVAL_MS=50 LC_REPORT_INTERVAL_MS=100
 export LC_SESSION_SECRET="e2e-session-secret-0123456789abcdef"
 export LC_GATEWAY_PRINCIPAL_RATE=20 LC_GATEWAY_PRINCIPAL_BURST=40
 export LC_GATEWAY_MAX_SOCKETS_PER_PRINCIPAL=2 LC_GATEWAY_MAX_BODY_BYTES=4096
@@ -34,6 +40,10 @@ e2e_start "$build_dir/services/catalog/catalog" "$catalog_port"
 catalog_pid="${e2e_pids[-1]}"
 e2e_start "$build_dir/services/order/order" "$order_port"
 order_pid="${e2e_pids[-1]}"
+e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
+attribution_pid="${e2e_pids[-1]}"
+e2e_start "$build_dir/services/report/report" "$report_port"
+report_pid="${e2e_pids[-1]}"
 e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 gateway_pid="${e2e_pids[-1]}"
 
@@ -257,6 +267,75 @@ grep -q 'lc_gateway_http_requests_total{route="checkout",status="200"} 1' <<<"$m
 grep -q 'lc_gateway_rate_limited_total{limit="principal"} [1-9]' <<<"$metrics" ||
   fail "metrics: no rate limiting"
 
+# ---- An associate's invite, a client's order, the associate's commission ------------------------
+http POST /v1/stores "$ops" '{"name": "Shanghai IFC"}'
+expect 200 "store"
+store="$(j 'd["store"]["id"]')"
+http POST /v1/associates "$ops" "{\"store_id\": \"$store\", \"name\": \"Lin\"}"
+expect 200 "associate"
+lin="$(j 'd["associate"]["id"]')"
+http POST /v1/finance/rules "$finance" '{"scope": "RULE_SCOPE_BRAND", "effective_from": "2020-01-01T00:00:00Z", "lines": [{"recipient": "RECIPIENT_ASSOCIATE", "basis_points": 500}, {"recipient": "RECIPIENT_STORE", "basis_points": 200}]}'
+expect 200 "commission rule"
+http POST /v1/finance/rules "$ops" '{"scope": "RULE_SCOPE_BRAND", "lines": []}'
+expect 403 "ops set commission rules"
+http POST /v1/rooms "$ops" '{"title": "Lin private preview", "scheduled_start": "2026-01-01T00:00:00Z", "visibility": "VISIBILITY_PRIVATE", "audiences": ["AUDIENCE_CLIENTS"], "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN"}'
+expect 200 "Lin's room"
+lin_room="$(j 'd["room"]["id"]')"
+http POST "/v1/rooms/$lin_room/live" "$ops"
+expect 200 "Lin's room live"
+http POST "/v1/rooms/$lin_room/invites" "$ops" "{\"cohort\": \"Lin clients\", \"associate_id\": \"$lin\", \"count\": 1}"
+expect 200 "Lin's invite"
+lin_invite="$(j 'd["invites"][0]["token"]')"
+carol="$(login carol)"
+http POST "/v1/rooms/$lin_room/join" "$carol" "{\"device_id\": \"phone-c\", \"invite_token\": \"$lin_invite\"}"
+expect 200 "carol joins with Lin's invite"
+lin_session="$(j 'd["session_id"]')"
+http POST /v1/checkout "$carol" "{\"idempotency_key\": \"carol-1\", \"lines\": [{\"sku_id\": \"$sku\", \"quantity\": \"1\"}], \"address\": {\"recipient\": \"Carol\", \"phone\": \"13800000001\", \"province\": \"Shanghai\", \"city\": \"Shanghai\", \"street\": \"1 Bund\"}, \"room\": {\"room_id\": \"$lin_room\", \"session_id\": \"$lin_session\"}}"
+expect 200 "carol checks out"
+carol_order="$(j 'd["order"]["id"]')"
+carol_total="$(j 'd["order"]["total"]["amount_fen"]')"
+http POST "/v1/orders/$carol_order/sandbox-pay" "$carol"
+expect 200 "carol pays"
+# The order service's outbox tells attribution (the touch came from the room service).
+credited=""
+for _ in $(seq 1 100); do
+  http GET "/v1/attributed-orders/$carol_order" "$finance"
+  if [ "$code" = 200 ]; then credited="$(j 'd["order"].get("associate_id", "")')"; break; fi
+  sleep 0.1
+done
+[ "$credited" = "$lin" ] || fail "carol's order credited to '$credited', not Lin ($lin): $out"
+lin_fen="$(j 'sum(int(e["amount"]["amount_fen"]) for e in d["entries"] if e["recipient"] == "RECIPIENT_ASSOCIATE")')"
+[ "$lin_fen" = "$((carol_total * 500 / 10000))" ] || fail "Lin's commission $lin_fen of $carol_total"
+period="\"period_start\": \"$(date -u -d '-1 day' +%Y-%m-%dT00:00:00Z)\", \"period_end\": \"$(date -u -d '+2 day' +%Y-%m-%dT00:00:00Z)\""
+http POST /v1/finance/statements "$finance" "{$period, \"grouping\": \"STATEMENT_GROUPING_ASSOCIATE\"}"
+expect 200 "finance statement"
+[ "$(j 'sum(int(g["totals"]["net_fen"]) for g in d["statement"]["groups"] if g.get("recipient_id") == "'"$lin"'")')" = "$lin_fen" ] ||
+  fail "the statement does not show Lin's commission: $out"
+lin_token="$("$admin" token issue --role associate --brand e2e --subject "$lin" | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+http GET /v1/commissions "$lin_token"
+expect 200 "Lin reads her commissions"
+[ "$(j 'sum(int(e["amount"]["amount_fen"]) for e in d["entries"])')" = "$lin_fen" ] ||
+  fail "Lin's own entries: $out"
+rival_finance="$("$admin" token issue --role finance --brand rival --subject fin-rita | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+http POST /v1/finance/statements "$rival_finance" "{$period, \"grouping\": \"STATEMENT_GROUPING_ASSOCIATE\"}"
+expect 200 "another brand's statement"
+[ "$(j 'len(d["statement"].get("groups", []))')" = 0 ] || fail "another brand's finance sees e2e's commissions: $out"
+http GET "/v1/attributed-orders/$carol_order" "$carol"
+expect 403 "a viewer reads attribution"
+# The session's report shows the sale.
+sold=""
+for _ in $(seq 1 100); do
+  http GET "/v1/sessions/$lin_session/report" "$ops"
+  expect 200 "session report"
+  sold="$(j 'd["report"]["sales"].get("orders", "0")')"
+  [ "$sold" = 1 ] && break
+  sleep 0.1
+done
+[ "$sold" = 1 ] || fail "the session report does not show the order: $out"
+[ "$(j 'd["report"]["funnel"]["paid"]')" = 1 ] || fail "funnel: $out"
+http GET "/v1/sessions/$lin_session/report" "$rival"
+expect 404 "another brand's session report"
+
 # ---- The room WebSocket -------------------------------------------------------------------------
 http POST /v1/rooms "$ops" '{"title": "Socket room", "scheduled_start": "2026-01-01T00:00:00Z", "visibility": "VISIBILITY_PUBLIC", "audiences": ["AUDIENCE_FOLLOWERS"], "objective": "OBJECTIVE_AWARENESS", "format": "FORMAT_INSPIRATIONAL"}'
 expect 200 "socket room"
@@ -269,6 +348,8 @@ $py "$(dirname "$0")/gateway_ws_test.py" "127.0.0.1:$gateway_port" "$socket_room
   "$grace" "$private" >>"$e2e_log" 2>&1 || fail "WebSocket test"
 
 e2e_stop "$gateway_pid" gateway
+e2e_stop "$report_pid" report
+e2e_stop "$attribution_pid" attribution
 e2e_stop "$order_pid" order
 e2e_stop "$catalog_pid" catalog
 e2e_stop "$room_pid" room
