@@ -3,4 +3,4 @@ lc_add_test(order_unit_test unit
   LIBS order_lib)
 lc_add_test(order_integration_test integration
   SOURCES integration/order/order_service_itest.cc
-  LIBS order_lib catalog_lib room_lib attribution_lib order_payment_test_keys)
+  LIBS order_lib catalog_lib room_lib attribution_lib report_lib order_payment_test_keys)

@@ -16,6 +16,7 @@
 #include "services/common/redis_client.h"
 #include "services/order/api/order_service.h"
 #include "services/order/clients/attribution_client.h"
+#include "services/order/clients/funnel_reporter.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/payment/beast_transport.h"
 #include "services/order/payment/payment_gateway.h"
@@ -36,6 +37,8 @@ int main() {
   std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
   // Where paid orders and refunds are reported (empty: nowhere; they wait in the outbox).
   std::string attribution_addr = common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104");
+  // Where cart adds made during a session are reported (empty: nowhere).
+  std::string report_addr = common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105");
   absl::Duration outbox_interval =
       common::OrExit(common::EnvMillis("LC_OUTBOX_INTERVAL_MS", 100, 10, 60000));
 
@@ -93,8 +96,13 @@ int main() {
         grpc::CreateChannel(attribution_addr, grpc::InsecureChannelCredentials()), codec, clock,
         absl::Seconds(5));
   }
+  std::unique_ptr<order::GrpcFunnelReporter> funnel;
+  if (!report_addr.empty()) {
+    funnel = std::make_unique<order::GrpcFunnelReporter>(
+        grpc::CreateChannel(report_addr, grpc::InsecureChannelCredentials()), codec);
+  }
   order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options,
-                                  attribution.get());
+                                  attribution.get(), funnel.get());
   // Outbox delivery (often: paid orders' reservations are confirmed through it), expiry of unpaid
   // orders and recovery of interrupted checkouts.
   common::PeriodicTask relay(outbox_interval, [&] {

@@ -61,11 +61,12 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
 OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
                                    Payments payments, const common::Clock& clock,
                                    const common::PrincipalCodec& codec, OrderOptions options,
-                                   AttributionClient* attribution)
+                                   AttributionClient* attribution, FunnelReporter* funnel)
     : carts_(carts),
       orders_(orders),
       stock_(stock),
       attribution_(attribution),
+      funnel_(funnel),
       payments_(std::move(payments)),
       clock_(clock),
       codec_(codec),
@@ -107,6 +108,9 @@ grpc::Status OrderServiceImpl::AddCartItem(grpc::ServerContext* context,
       activity.set_session_id(request->item().room().session_id());
       activity.set_sku_id(request->item().sku_id());
       attribution_->ReportActivity(buyer.brand_id, activity);
+    }
+    if (funnel_ != nullptr && !request->item().room().session_id().empty()) {
+      funnel_->AddedToCart(buyer.brand_id, buyer.subject, request->item().room().session_id());
     }
     return absl::OkStatus();
   }());

@@ -7,6 +7,7 @@
 #include "services/common/principal.h"
 #include "services/common/worker_pool.h"
 #include "services/order/clients/attribution_client.h"
+#include "services/order/clients/funnel_reporter.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/domain/order.h"
 #include "services/order/payment/payment_gateway.h"
@@ -46,10 +47,12 @@ struct Payments {
 class OrderServiceImpl final : public v1::OrderService::Service {
  public:
   // `attribution` (may be null: paid orders and refunds wait in the outbox until one is given)
-  // is told of each paid order and refund by the outbox relay.
+  // is told of each paid order and refund by the outbox relay; `funnel` (may be null) of cart
+  // adds made during a session.
   OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock, Payments payments,
                    const common::Clock& clock, const common::PrincipalCodec& codec,
-                   OrderOptions options, AttributionClient* attribution = nullptr);
+                   OrderOptions options, AttributionClient* attribution = nullptr,
+                   FunnelReporter* funnel = nullptr);
 
   grpc::Status GetCart(grpc::ServerContext* context, const v1::GetCartRequest* request,
                        v1::GetCartResponse* response) override;
@@ -131,6 +134,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   OrderStore& orders_;
   StockClient& stock_;
   AttributionClient* attribution_;
+  FunnelReporter* funnel_;
   Payments payments_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;

@@ -41,6 +41,9 @@
 #include "services/order/payment/wechat_pay_client.h"
 #include "services/order/store/mysql_order_store.h"
 #include "services/order/store/redis_cart_store.h"
+#include "services/report/api/report_service.h"
+#include "services/report/clients/live_stats.h"
+#include "services/report/store/report_store.h"
 #include "services/room/api/room_service.h"
 #include "services/room/clients/viewer_activity.h"
 #include "services/room/store/mysql_room_store.h"
@@ -1024,19 +1027,33 @@ class AttributedOrderTest : public OrderServiceTest {
     late_activity_.target = viewer_activity_.get();
     attribution_client_ =
         std::make_unique<GrpcAttributionClient>(channel, codec_, clock_, absl::Seconds(5));
+    // The report service, hearing of cart adds (live figures from the real room service).
+    report_store_ = std::make_unique<report::MysqlReportStore>(*mysql_);
+    live_stats_ = std::make_unique<report::GrpcLiveStats>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(room_server_->port()),
+                            grpc::InsecureChannelCredentials()),
+        codec_);
+    report_service_ =
+        std::make_unique<report::ReportServiceImpl>(*report_store_, *live_stats_, clock_, codec_);
+    report_server_ = *common::GrpcServer::Start(common::ServerOptions{}, {report_service_.get()});
+    funnel_ = std::make_unique<GrpcFunnelReporter>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(report_server_->port()),
+                            grpc::InsecureChannelCredentials()),
+        codec_);
     // The order service again, now reporting to attribution.
     server_->Shutdown();
     Payments payments;
     payments.sandbox = &sandbox_;
-    service_ =
-        std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, payments, clock_, codec_,
-                                           OrderOptions{}, attribution_client_.get());
+    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, payments, clock_,
+                                                  codec_, OrderOptions{}, attribution_client_.get(),
+                                                  funnel_.get());
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     late_activity_.target = nullptr;
+    if (report_server_) report_server_->Shutdown();
     if (attribution_server_) attribution_server_->Shutdown();
     OrderServiceTest::TearDown();
   }
@@ -1060,6 +1077,11 @@ class AttributedOrderTest : public OrderServiceTest {
   std::unique_ptr<v1::AttributionService::Stub> attribution_stub_;
   std::unique_ptr<room::GrpcViewerActivity> viewer_activity_;
   std::unique_ptr<GrpcAttributionClient> attribution_client_;
+  std::unique_ptr<report::MysqlReportStore> report_store_;
+  std::unique_ptr<report::GrpcLiveStats> live_stats_;
+  std::unique_ptr<report::ReportServiceImpl> report_service_;
+  std::unique_ptr<common::GrpcServer> report_server_;
+  std::unique_ptr<GrpcFunnelReporter> funnel_;
 };
 
 TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociate) {
@@ -1132,8 +1154,23 @@ TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociat
   }
   ASSERT_TRUE(bound);
 
-  // Mei buys (with no attribution context of her own) and pays.
+  // Mei buys (with no attribution context of her own) and pays; putting it in her cart first
+  // is a funnel step of the session for the report service.
   std::string sku = CreateSku(10);
+  v1::CartItem item = Item(sku, 1);
+  item.mutable_room()->set_room_id(room_id);
+  item.mutable_room()->set_session_id(joined.session_id());
+  ASSERT_TRUE(Add("mei", item).ok());
+  ASSERT_TRUE(Add("mei", item).ok());  // the same viewer again: still one at this step
+  int64_t carted = 0;
+  for (int i = 0; i < 100 && carted == 0; ++i) {
+    auto steps = report_store_->GetFunnel(std::stoll(joined.session_id()));
+    ASSERT_TRUE(steps.ok());
+    carted = (*steps)[report::kAddedToCart];
+    if (carted == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ((*report_store_->GetFunnel(std::stoll(joined.session_id())))[report::kAddedToCart], 1);
   v1::CheckoutRequest checkout = CheckoutOf("m1", {{sku, "", 2}});
   checkout.clear_attribution();
   checkout.mutable_room()->set_room_id(room_id);
