@@ -257,6 +257,9 @@ std::vector<Route> ApiRoutes() {
             "csv"),
 
       // Reports.
+      Call("POST", "/v1/sessions/{session_id}/product-views", "sessions.product_view",
+           Rpc(kReport, "RecordProductView"), viewer,
+           "The viewer opened a product during the session (the report's funnel)"),
       Call("GET", "/v1/sessions/{session_id}/report", "reports.session",
            Rpc(kReport, "GetSessionReport"), staff,
            "A session's reach, sales, funnel and breakdowns"),

@@ -322,6 +322,8 @@ expect 200 "another brand's statement"
 [ "$(j 'len(d["statement"].get("groups", []))')" = 0 ] || fail "another brand's finance sees e2e's commissions: $out"
 http GET "/v1/attributed-orders/$carol_order" "$carol"
 expect 403 "a viewer reads attribution"
+http POST "/v1/sessions/$lin_session/product-views" "$carol" "{\"product_id\": \"$product\"}"
+expect 200 "carol opens a product during the session"
 # The session's report shows the sale.
 sold=""
 for _ in $(seq 1 100); do
@@ -333,6 +335,7 @@ for _ in $(seq 1 100); do
 done
 [ "$sold" = 1 ] || fail "the session report does not show the order: $out"
 [ "$(j 'd["report"]["funnel"]["paid"]')" = 1 ] || fail "funnel: $out"
+[ "$(j 'd["report"]["funnel"]["viewed_product"]')" = 1 ] || fail "funnel views: $out"
 http GET "/v1/sessions/$lin_session/report" "$rival"
 expect 404 "another brand's session report"
 

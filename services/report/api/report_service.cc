@@ -136,6 +136,24 @@ grpc::Status ReportServiceImpl::ExportSessionReportsCsv(
   }());
 }
 
+grpc::Status ReportServiceImpl::RecordProductView(grpc::ServerContext* context,
+                                                  const v1::RecordProductViewRequest* request,
+                                                  v1::RecordProductViewResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kViewer}));
+    LC_ASSIGN_OR_RETURN(int64_t session_id, common::ParseId("session_id", request->session_id()));
+    LC_RETURN_IF_ERROR(common::ParseId("product_id", request->product_id()).status());
+    // Only a session of the viewer's brand counts (another brand's is as unknown as none).
+    LC_ASSIGN_OR_RETURN(std::optional<SessionRow> row, store_.GetSession(session_id));
+    if (!row.has_value() || row->brand_id != caller.brand_id) {
+      return absl::NotFoundError("session_id: no such session");
+    }
+    return store_.RecordFunnel({FunnelFact{session_id, kViewedProduct, caller.subject}});
+  }());
+}
+
 grpc::Status ReportServiceImpl::RecordFunnelEvents(grpc::ServerContext* context,
                                                    const v1::RecordFunnelEventsRequest* request,
                                                    v1::RecordFunnelEventsResponse* response) {

@@ -27,6 +27,9 @@ class ReportServiceImpl final : public v1::ReportService::Service {
                                        const v1::ListSessionReportsRequest* request,
                                        v1::ExportSessionReportsCsvResponse* response) override;
 
+  grpc::Status RecordProductView(grpc::ServerContext* context,
+                                 const v1::RecordProductViewRequest* request,
+                                 v1::RecordProductViewResponse* response) override;
   grpc::Status RecordFunnelEvents(grpc::ServerContext* context,
                                   const v1::RecordFunnelEventsRequest* request,
                                   v1::RecordFunnelEventsResponse* response) override;

@@ -381,11 +381,28 @@ TEST_F(ReportTest, TheFunnelCountsEachViewerOncePerStep) {
     grpc::Status s = stub_->RecordFunnelEvents(As(Role::kService).get(), events, &recorded);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
+  // A viewer opening a product (through the gateway) is the same step, for that viewer only.
+  v1::RecordProductViewRequest view;
+  view.set_session_id(absl::StrCat(a1_));
+  view.set_product_id("11");
+  v1::RecordProductViewResponse viewed;
+  auto as_viewer = [&](const std::string& viewer, const std::string& brand) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    common::AttachPrincipal(
+        *c, codec_.Encode(Principal{Role::kViewer, brand, viewer, clock_.Now() + absl::Hours(1)}));
+    return c;
+  };
+  ASSERT_TRUE(stub_->RecordProductView(as_viewer("julia", kBrand).get(), view, &viewed).ok());
+  ASSERT_TRUE(stub_->RecordProductView(as_viewer("alice", kBrand).get(), view, &viewed).ok());
+  EXPECT_EQ(stub_->RecordProductView(as_viewer("rex", "rival").get(), view, &viewed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->RecordProductView(As(Role::kOps).get(), view, &viewed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(service_->ConsumeOnce().ok());
   ASSERT_TRUE(service_->ConsumeOnce().ok());
   v1::Funnel funnel = Report(a1_).funnel();
   EXPECT_EQ(funnel.joined(), 200);
-  EXPECT_EQ(funnel.viewed_product(), 4);
+  EXPECT_EQ(funnel.viewed_product(), 5);  // alice, bob, gina, hank and julia
   EXPECT_EQ(funnel.added_to_cart(), 3);
   EXPECT_EQ(funnel.checked_out(), 3);  // alice, bob, gina
   EXPECT_EQ(funnel.paid(), 2);
