@@ -97,14 +97,7 @@ absl::Status GrpcStockClient::Release(const std::string& brand_id,
 
 absl::StatusOr<SkuInfo> GrpcStockClient::Describe(const std::string& brand_id, int64_t sku_id) {
   std::string key = absl::StrCat(brand_id, "/", sku_id);
-  absl::Time now = absl::Now();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = described_.find(key);
-    if (it != described_.end() && now - it->second.second < absl::Minutes(1)) {
-      return it->second.first;
-    }
-  }
+  if (std::optional<SkuInfo> cached = described_.Get(key)) return *cached;
   v1::GetSkuRequest sku_request;
   sku_request.set_sku_id(absl::StrCat(sku_id));
   v1::GetSkuResponse sku;
@@ -121,9 +114,7 @@ absl::StatusOr<SkuInfo> GrpcStockClient::Describe(const std::string& brand_id, i
   SkuInfo info;
   (void)absl::SimpleAtoi(product.product().id(), &info.product_id);
   info.product_name = product.product().name();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (described_.size() > 100000) described_.clear();
-  described_[key] = {info, now};
+  described_.Put(key, info);
   return info;
 }
 

@@ -2,9 +2,7 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -13,6 +11,7 @@
 #include "livecommerce/v1/flash.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/common/ttl_cache.h"
 
 namespace livecommerce::order {
 
@@ -76,8 +75,7 @@ class GrpcStockClient final : public StockClient {
   const common::PrincipalCodec& codec_;
   const common::Clock& clock_;
   absl::Duration timeout_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::pair<SkuInfo, absl::Time>> described_;
+  common::TtlCache<std::string, SkuInfo> described_{absl::Minutes(1)};
 };
 
 }  // namespace livecommerce::order

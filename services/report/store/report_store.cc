@@ -57,14 +57,27 @@ std::set<int64_t> Applied(MysqlConnection& c, int source, int64_t after) {
   return ids;
 }
 
-void MarkApplied(MysqlConnection& c, int source, int64_t id, int64_t order_id, int64_t amount) {
-  sql::PreparedStatement& s = c.Prepare(
-      "INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES (?, ?, ?, ?)");
-  s.setInt(1, source);
-  s.setInt64(2, id);
-  s.setInt64(3, order_id);
-  s.setInt64(4, amount);
-  s.executeUpdate();
+struct AppliedRow {
+  int64_t source_id;
+  int64_t order_id;
+  int64_t amount_fen;
+};
+
+// Records rows of `source` as applied, a multi-row statement per chunk.
+void MarkApplied(MysqlConnection& c, int source, const std::vector<AppliedRow>& rows) {
+  common::ForEachChunk(rows.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& m = c.Prepare(
+        absl::StrCat("INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES ",
+                     common::Placeholders(count, 4)));
+    int p = 1;
+    for (size_t i = 0; i < count; ++i) {
+      m.setInt(p++, source);
+      m.setInt64(p++, rows[offset + i].source_id);
+      m.setInt64(p++, rows[offset + i].order_id);
+      m.setInt64(p++, rows[offset + i].amount_fen);
+    }
+    m.executeUpdate();
+  });
 }
 
 struct Contribution {
@@ -217,19 +230,9 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
       if (applied.count(row.id) == 0) rows.push_back(std::move(row));
     }
     // Each row applied once: recorded in the same transaction as its sums.
-    common::ForEachChunk(rows.size(), [&](size_t offset, size_t count) {
-      sql::PreparedStatement& m = c.Prepare(absl::StrCat(
-          "INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES ",
-          common::Placeholders(count, 4)));
-      int p = 1;
-      for (size_t i = 0; i < count; ++i) {
-        m.setInt(p++, kSourceConversions);
-        m.setInt64(p++, rows[offset + i].id);
-        m.setInt64(p++, rows[offset + i].order_id);
-        m.setInt64(p++, rows[offset + i].amount);
-      }
-      m.executeUpdate();
-    });
+    std::vector<AppliedRow> marks;
+    for (const Row& row : rows) marks.push_back({row.id, row.order_id, row.amount});
+    MarkApplied(c, kSourceConversions, marks);
     // Orders bought in a session, with their lines by product.
     std::vector<const Row*> in_session;
     for (const Row& row : rows) {
@@ -377,7 +380,7 @@ absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
       if (applied.count(row.id) != 0) continue;
       // A refund WeChat Pay gave up on gave nothing back (counted as requested meanwhile).
       int64_t amount = row.status == kRefundFailed ? 0 : row.amount;
-      MarkApplied(c, kSourceRefunds, row.id, row.order_id, amount);
+      MarkApplied(c, kSourceRefunds, {{row.id, row.order_id, amount}});
       ++count;
       sql::PreparedStatement& conv = c.Prepare(
           "SELECT session_id, brand_id, currency, channel, associate_id, amount_fen FROM "
@@ -423,7 +426,7 @@ absl::StatusOr<int> MysqlReportStore::ApplyCheckouts(absl::Time now, int limit) 
     s.setInt(2, limit);
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     std::vector<FunnelFact> facts;
-    std::vector<std::pair<int64_t, int64_t>> read;  // id, order id
+    std::vector<AppliedRow> read;
     bool settled = true;
     int64_t next_cursor = cursor;
     while (rs->next()) {
@@ -435,24 +438,12 @@ absl::StatusOr<int> MysqlReportStore::ApplyCheckouts(absl::Time now, int limit) 
                 common::SqlTimeAt(*rs, 5).value_or(absl::UnixEpoch()) < now - settle_;
       if (settled) next_cursor = id;
       if (!decided || applied.count(id) != 0) continue;
-      read.emplace_back(id, id);
+      read.push_back({id, id, 0});
       if (!rs->isNull(2) && status != kOrderRefused) {
         facts.push_back(FunnelFact{rs->getInt64(2), kCheckedOut, rs->getString(3)});
       }
     }
-    common::ForEachChunk(read.size(), [&](size_t offset, size_t count) {
-      sql::PreparedStatement& m = c.Prepare(absl::StrCat(
-          "INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES ",
-          common::Placeholders(count, 4)));
-      int p = 1;
-      for (size_t i = 0; i < count; ++i) {
-        m.setInt(p++, kSourceOrders);
-        m.setInt64(p++, read[offset + i].first);
-        m.setInt64(p++, read[offset + i].second);
-        m.setInt64(p++, 0);
-      }
-      m.executeUpdate();
-    });
+    MarkApplied(c, kSourceOrders, read);
     AddFunnel(c, facts);
     SetCursor(c, "orders", next_cursor);
     return static_cast<int>(read.size());
