@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/synchronization/mutex.h"
 #include "gateway/auth/authenticator.h"
 #include "gateway/auth/login_provider.h"
 #include "gateway/auth/revocation.h"
@@ -68,6 +69,8 @@ std::string ReadSecretFile(const std::string& variable) {
 }  // namespace
 
 int main() {
+  // gRPC's mutexes are absl::Mutex; its deadlock graph bookkeeping costs on every lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   common::BlockTerminationSignals();
   if (absl::Status s = common::InitLogging("gateway"); !s.ok()) common::ExitWithConfigError(s);
   gateway::HttpServerOptions server_options = common::OrExit(gateway::LoadHttpServerOptions());

@@ -188,17 +188,17 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
   }
   switch (route.kind) {
     case RouteKind::kHealth:
-      done(HttpResponse{200, "application/json", "{\"status\":\"ok\"}", 0});
+      done(HttpResponse{200, "application/json", "{\"status\":\"ok\"}", 0, nullptr});
       return;
     case RouteKind::kReady:
       done(HttpResponse{deps_.readiness->ready() ? 200 : 503, "application/json",
-                        deps_.readiness->Json(), 0});
+                        deps_.readiness->Json(), 0, nullptr});
       return;
     case RouteKind::kMetrics:
-      done(HttpResponse{200, "text/plain; version=0.0.4", deps_.metrics->Render(), 0});
+      done(HttpResponse{200, "text/plain; version=0.0.4", deps_.metrics->Render(), 0, nullptr});
       return;
     case RouteKind::kOpenApi:
-      done(HttpResponse{200, "application/json", openapi_json_, 0});
+      done(HttpResponse{200, "application/json", openapi_json_, 0, nullptr});
       return;
     case RouteKind::kLogin:
       HandleLogin(std::move(request), std::move(done));
@@ -253,6 +253,24 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
     reply(std::move(r));
     return;
   }
+  // A cached answer is looked up before anything is bound: the same route, target and principal
+  // bind the same request, and only successful answers are kept.
+  std::string cache_key;
+  bool cached =
+      route.cacheable && options_.cache_ttl > absl::ZeroDuration() && request.body.empty();
+  if (cached) {
+    // Per principal: what a caller may see (a private room, cohort prices) depends on who asks.
+    cache_key = absl::StrCat(route.name, "\n", request.target, "\n", auth->claims.brand_id, "/",
+                             common::RoleName(auth->claims.role), "/", auth->claims.subject);
+    if (std::optional<std::shared_ptr<const std::string>> hit = cache_.Get(cache_key)) {
+      deps_.metrics->RecordCache(true);
+      HttpResponse r;
+      r.shared_body = *std::move(hit);
+      reply(std::move(r));
+      return;
+    }
+    deps_.metrics->RecordCache(false);
+  }
   std::unique_ptr<google::protobuf::Message> message = deps_.rpc->NewRequest(*method);
   if (absl::Status s = BindJsonBody(request.body, *message); !s.ok()) {
     reply(ErrorResponse(s));
@@ -291,19 +309,6 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
   if (route.brand_from_token) {
     FillBrand(*message, auth->claims.brand_id);
   }
-  std::string cache_key;
-  bool cached = route.cacheable && options_.cache_ttl > absl::ZeroDuration();
-  if (cached) {
-    // Per principal: what a caller may see (a private room, cohort prices) depends on who asks.
-    cache_key = absl::StrCat(route.name, "\n", request.target, "\n", auth->claims.brand_id, "/",
-                             common::RoleName(auth->claims.role), "/", auth->claims.subject);
-    if (std::optional<std::shared_ptr<const std::string>> hit = cache_.Get(cache_key)) {
-      deps_.metrics->RecordCache(true);
-      reply(HttpResponse{200, "application/json", **hit, 0});
-      return;
-    }
-    deps_.metrics->RecordCache(false);
-  }
   absl::Time deadline = request.received + options_.request_timeout;
   deps_.rpc->Call(
       *method, std::move(message), auth->encoded_principal, deadline,
@@ -313,9 +318,11 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
           reply(CallError(status, route.rpc));
           return;
         }
-        auto body = std::make_shared<const std::string>(ToJson(*response, route.response_field));
-        if (cached) cache_.Put(cache_key, body);
-        reply(HttpResponse{200, "application/json", *body, 0});
+        HttpResponse r;
+        r.shared_body =
+            std::make_shared<const std::string>(ToJson(*response, route.response_field));
+        if (cached) cache_.Put(cache_key, r.shared_body);
+        reply(std::move(r));
       });
 }
 
@@ -362,7 +369,7 @@ void Gateway::HandleLogin(HttpRequest request, Reply reply) {
         out.set_role("viewer");
         out.set_brand_id(brand);
         out.set_subject(claims.subject);
-        reply(HttpResponse{200, "application/json", ToJson(out), 0});
+        reply(HttpResponse{200, "application/json", ToJson(out), 0, nullptr});
       });
 }
 

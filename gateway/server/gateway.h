@@ -52,6 +52,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   int retry_after_seconds = 0;  // > 0: a Retry-After header
+  // When set, the body instead of `body`: a cached answer, written without being copied.
+  std::shared_ptr<const std::string> shared_body;
 };
 
 using Reply = std::function<void(HttpResponse)>;

@@ -1,5 +1,6 @@
 #include "gateway/server/http_server.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
@@ -203,8 +204,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     stream_.expires_never();
     state_.in_flight++;
     auto self = shared_from_this();
+    // Answered at once when the answer is ready on this connection's thread (a cached read),
+    // posted there otherwise.
     Reply reply = [self](HttpResponse response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Write(std::move(response));
       });
     };
@@ -238,8 +241,18 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     Write(std::move(r));
   }
 
+  // The answer and the body its span points into, kept alive together until written.
+  struct Outgoing {
+    std::shared_ptr<const std::string> body;
+    http::response<http::span_body<const char>> message;
+  };
+
   void Write(HttpResponse response) {
-    auto res = std::make_shared<http::response<http::string_body>>();
+    auto out = std::make_shared<Outgoing>();
+    out->body = response.shared_body != nullptr
+                    ? std::move(response.shared_body)
+                    : std::make_shared<const std::string>(std::move(response.body));
+    http::response<http::span_body<const char>>* res = &out->message;
     res->version(version_);
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "livecommerce-gateway");
@@ -248,13 +261,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
       res->set(http::field::retry_after, std::to_string(response.retry_after_seconds));
     }
     res->keep_alive(keep_alive_ && !state_.stopping);
-    res->body() = std::move(response.body);
+    res->body() = http::span_body<const char>::value_type(out->body->data(), out->body->size());
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(30));
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                      [self = shared_from_this(), out](beast::error_code ec, size_t) {
                         self->state_.in_flight--;
-                        if (ec || !res->keep_alive()) {
+                        if (ec || !out->message.keep_alive()) {
                           self->Close();
                           return;
                         }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/money.h"
 #include "services/common/status.h"
 #include "services/common/validation.h"
 
@@ -12,18 +13,6 @@ namespace livecommerce::attribution {
 namespace {
 
 using Wide = __int128;
-
-// Adds one to `count` of `shares`, choosing the largest remainders (earlier index on ties).
-void GiveLeftover(std::vector<int64_t>& shares, const std::vector<Wide>& remainders,
-                  int64_t count) {
-  std::vector<size_t> order(shares.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return remainders[a] > remainders[b]; });
-  for (int64_t k = 0; k < count && k < static_cast<int64_t>(order.size()); ++k) {
-    ++shares[order[static_cast<size_t>(k)]];
-  }
-}
 
 }  // namespace
 
@@ -58,27 +47,6 @@ absl::Status ValidateSplitLines(const std::vector<SplitLineSpec>& lines) {
   return absl::OkStatus();
 }
 
-std::vector<int64_t> Apportion(int64_t total, const std::vector<int64_t>& weights) {
-  std::vector<int64_t> shares(weights.size(), 0);
-  if (weights.empty()) return shares;
-  Wide sum = 0;
-  for (int64_t w : weights) sum += w;
-  if (sum <= 0) {
-    shares[0] = total;
-    return shares;
-  }
-  std::vector<Wide> remainders(weights.size());
-  int64_t given = 0;
-  for (size_t i = 0; i < weights.size(); ++i) {
-    Wide exact = static_cast<Wide>(total) * weights[i];
-    shares[i] = static_cast<int64_t>(exact / sum);
-    remainders[i] = exact % sum;
-    given += shares[i];
-  }
-  GiveLeftover(shares, remainders, total - given);
-  return shares;
-}
-
 int64_t SplitPool(int64_t base_fen, int32_t total_basis_points) {
   return static_cast<int64_t>(static_cast<Wide>(base_fen) * total_basis_points / kWholeBasisPoints);
 }
@@ -96,7 +64,7 @@ std::vector<int64_t> SplitByBasisPoints(int64_t base_fen,
     given += shares[i];
     total_bp += basis_points[i];
   }
-  GiveLeftover(shares, remainders, SplitPool(base_fen, total_bp) - given);
+  common::GiveLeftover(shares, remainders, SplitPool(base_fen, total_bp) - given);
   return shares;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/attribution.pb.h"
+#include "services/common/money.h"
 
 namespace livecommerce::attribution {
 
@@ -30,10 +31,8 @@ struct SplitLineSpec {
 // ("lines[2].basis_points").
 absl::Status ValidateSplitLines(const std::vector<SplitLineSpec>& lines);
 
-// Divides `total` (>= 0) in proportion to `weights` (each >= 0) by the largest remainder method:
-// every share is the floor or the ceiling of its exact quota, the shares sum to `total`, and equal
-// remainders favour the earlier index. All weights zero: everything to index 0 (empty: nothing).
-std::vector<int64_t> Apportion(int64_t total, const std::vector<int64_t>& weights);
+// Largest-remainder division of an amount by weights (see common/money.h).
+using common::Apportion;
 
 // The split of `base_fen` (0..kMaxAmountFen) by basis points (each 0..10000, at most 10000 in
 // all): the pool is floor(base x sum / 10000); each line gets the floor or the ceiling of its own

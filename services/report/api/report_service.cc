@@ -37,6 +37,7 @@ void ReportServiceImpl::FillLive(SessionRow& row) {
   row.reach = figures->reach;
   row.peak_concurrency = figures->peak_concurrency;
   row.total_joins = figures->total_joins;
+  row.watch_ms = figures->watch_ms;
   row.duration_seconds = absl::ToInt64Seconds(clock_.Now() - row.started_at);
 }
 

@@ -15,7 +15,7 @@ absl::StatusOr<LiveFigures> GrpcLiveStats::Figures(const std::string& brand_id, 
   grpc::Status status = stub_->GetRoomStats(context.get(), request, &response);
   if (!status.ok()) return common::FromGrpcStatus(status, "room service");
   return LiveFigures{response.stats().reach(), response.stats().peak_concurrency(),
-                     response.stats().total_joins()};
+                     response.stats().total_joins(), response.stats().watch_seconds() * 1000};
 }
 
 }  // namespace livecommerce::report

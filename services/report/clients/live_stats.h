@@ -13,6 +13,7 @@ struct LiveFigures {
   int64_t reach = 0;
   int64_t peak_concurrency = 0;
   int64_t total_joins = 0;
+  int64_t watch_ms = 0;
 };
 
 // Presence figures of a session still live (the room service writes them to MySQL only when the

@@ -6,7 +6,9 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "services/common/money.h"
 #include "services/common/proto_util.h"
 
 namespace livecommerce::report {
@@ -45,6 +47,53 @@ int64_t ConversionRateBp(int64_t buyers, int64_t reach) {
 
 int64_t AverageOrderValueFen(int64_t gmv_fen, int64_t orders) {
   return orders <= 0 ? 0 : gmv_fen / orders;
+}
+
+std::map<int64_t, ProductRefund> LastRefundByProduct(const std::vector<OrderLineAmounts>& lines,
+                                                     const std::vector<RefundOfOrder>& refunds) {
+  std::vector<int64_t> refunded(lines.size(), 0);  // fen given back on each line so far
+  auto line_value = [&](size_t i) { return lines[i].quantity * lines[i].unit_price_fen; };
+  auto product_complete = [&](int64_t product) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].product_id == product && refunded[i] < line_value(i)) return false;
+    }
+    return true;
+  };
+  std::map<int64_t, ProductRefund> last;
+  for (const RefundOfOrder& refund : refunds) {
+    last.clear();
+    if (refund.amount_fen <= 0 || lines.empty()) continue;
+    std::vector<int64_t> weights(lines.size(), 0);
+    if (refund.lines.empty()) {
+      for (size_t i = 0; i < lines.size(); ++i) {
+        weights[i] = std::max<int64_t>(0, line_value(i) - refunded[i]);
+      }
+    } else {
+      for (const auto& [index, quantity] : refund.lines) {
+        if (index < lines.size() && quantity > 0) {
+          weights[index] += quantity * lines[index].unit_price_fen;
+        }
+      }
+    }
+    std::map<int64_t, bool> complete_before;
+    for (const OrderLineAmounts& line : lines) {
+      complete_before.emplace(line.product_id, product_complete(line.product_id));
+    }
+    std::vector<int64_t> shares = common::Apportion(refund.amount_fen, weights);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      refunded[i] += shares[i];
+      if (shares[i] > 0) last[lines[i].product_id].refunds_fen += shares[i];
+    }
+    for (auto& [product, share] : last) {
+      share.completed = !complete_before[product] && product_complete(product);
+    }
+  }
+  return last;
+}
+
+double AverageConcurrency(int64_t watch_ms, int64_t duration_seconds) {
+  if (duration_seconds <= 0) return 0;
+  return static_cast<double>(watch_ms) / (static_cast<double>(duration_seconds) * 1000.0);
 }
 
 double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
@@ -187,6 +236,8 @@ void ToProto(const SessionRow& row, v1::SessionReport* out) {
   out->set_reach(row.reach);
   out->set_peak_concurrency(row.peak_concurrency);
   out->set_total_joins(row.total_joins);
+  out->set_watch_seconds(row.watch_ms / 1000);
+  out->set_average_concurrency(AverageConcurrency(row.watch_ms, row.duration_seconds));
   ToProto(row.sales, row.currency, out->mutable_sales());
   out->set_conversion_rate_bp(ConversionRateBp(row.sales.buyers, row.reach));
   out->mutable_average_order_value()->set_amount_fen(
@@ -197,7 +248,8 @@ void ToProto(const SessionRow& row, v1::SessionReport* out) {
 std::string ToCsv(const std::vector<SessionRow>& rows) {
   std::string csv =
       "session_id,room_id,title,visibility,audiences,objective,format,started_at,ended_at,"
-      "duration_seconds,reach,peak_concurrency,total_joins,orders,buyers,units,currency,gmv_fen,"
+      "duration_seconds,reach,peak_concurrency,total_joins,watch_seconds,average_concurrency,"
+      "orders,buyers,units,currency,gmv_fen,"
       "refunds_fen,net_sales_fen,refunded_orders,conversion_rate_bp,average_order_value_fen\r\n";
   for (const SessionRow& row : rows) {
     std::vector<std::string> audiences;
@@ -216,6 +268,8 @@ std::string ToCsv(const std::vector<SessionRow>& rows) {
         absl::StrCat(row.reach),
         absl::StrCat(row.peak_concurrency),
         absl::StrCat(row.total_joins),
+        absl::StrCat(row.watch_ms / 1000),
+        absl::StrFormat("%.2f", AverageConcurrency(row.watch_ms, row.duration_seconds)),
         absl::StrCat(row.sales.orders),
         absl::StrCat(row.sales.buyers),
         absl::StrCat(row.sales.units),

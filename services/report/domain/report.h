@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,14 +38,42 @@ struct SessionRow {
   int64_t reach = 0;
   int64_t peak_concurrency = 0;
   int64_t total_joins = 0;
+  int64_t watch_ms = 0;  // viewer-milliseconds watched
   std::string currency = "CNY";
   Sales sales;
 };
 
 // buyers / reach in basis points, rounded down; 0 without reach.
 int64_t ConversionRateBp(int64_t buyers, int64_t reach);
+// Viewers present on average over the session: watch time / duration; 0 without a duration.
+double AverageConcurrency(int64_t watch_ms, int64_t duration_seconds);
 // GMV / orders, rounded down; 0 without orders.
 int64_t AverageOrderValueFen(int64_t gmv_fen, int64_t orders);
+
+// A line of a paid order, in line_no order.
+struct OrderLineAmounts {
+  int64_t product_id = 0;
+  int64_t quantity = 0;
+  int64_t unit_price_fen = 0;
+};
+// A refund of an order as the order service stored it: its amount (0 when the provider gave up)
+// and the lines it names as (line index, quantity); none: everything not refunded yet.
+struct RefundOfOrder {
+  int64_t amount_fen = 0;
+  std::vector<std::pair<size_t, int64_t>> lines;
+};
+// What one refund gave back on one product, and whether it left the product refunded in full in
+// that order (counted once, by the refund that completes it).
+struct ProductRefund {
+  int64_t refunds_fen = 0;
+  bool completed = false;
+};
+// The share of each product in the last of `refunds` (an order's refunds, oldest first). Each
+// refund's amount is divided over the lines it names (quantity x unit price), or over what is
+// left of every line when it names none, by largest remainder, so the shares sum exactly to the
+// amount and earlier refunds are taken into account.
+std::map<int64_t, ProductRefund> LastRefundByProduct(const std::vector<OrderLineAmounts>& lines,
+                                                     const std::vector<RefundOfOrder>& refunds);
 
 // Pearson's r of two equally long series; 0 when there are fewer than two points or either
 // series has no variance.

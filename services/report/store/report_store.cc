@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "livecommerce/v1/order.pb.h"
 #include "services/common/mysql_batcher.h"
@@ -165,7 +166,8 @@ constexpr char kSessionSelect[] =
     "r.format, s.ended_at IS NULL, s.started_at, s.ended_at, s.duration_seconds, s.reach, "
     "s.peak_concurrency, s.total_joins, t.currency, COALESCE(t.orders, 0), COALESCE(t.buyers, 0), "
     "COALESCE(t.units, 0), COALESCE(t.gmv_fen, 0), COALESCE(t.refunds_fen, 0), "
-    "COALESCE(t.refunded_orders, 0) FROM room_sessions s JOIN rooms r ON r.id = s.room_id "
+    "COALESCE(t.refunded_orders, 0), s.watch_ms FROM room_sessions s JOIN rooms r ON r.id = "
+    "s.room_id "
     "LEFT JOIN report_session_sales t ON t.session_id = s.id AND t.dimension = 0 AND "
     "t.dim_key = '' ";
 
@@ -189,6 +191,7 @@ SessionRow ReadSession(sql::ResultSet& rs) {
   if (!rs.isNull(16)) row.currency = rs.getString(16);
   row.sales = Sales{rs.getInt64(17), rs.getInt64(18), rs.getInt64(19),
                     rs.getInt64(20), rs.getInt64(21), rs.getInt64(22)};
+  row.watch_ms = rs.getInt64(23);
   return row;
 }
 
@@ -351,6 +354,47 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
   });
 }
 
+namespace {
+
+// What refund `refund_id` of an order gave back on each of its products, worked out from the
+// order's lines and its refunds up to this one (see LastRefundByProduct).
+std::map<int64_t, ProductRefund> RefundByProduct(MysqlConnection& c, int64_t order_id,
+                                                 int64_t refund_id) {
+  sql::PreparedStatement& l = c.Prepare(
+      "SELECT product_id, quantity, unit_price_fen FROM order_lines WHERE order_id = ? ORDER BY "
+      "line_no");
+  l.setInt64(1, order_id);
+  std::unique_ptr<sql::ResultSet> line_rows(l.executeQuery());
+  std::vector<OrderLineAmounts> lines;
+  while (line_rows->next()) {
+    lines.push_back({line_rows->getInt64(1), line_rows->getInt64(2), line_rows->getInt64(3)});
+  }
+  sql::PreparedStatement& r = c.Prepare(
+      "SELECT amount_fen, status, refund_lines FROM refunds WHERE order_id = ? AND id <= ? ORDER "
+      "BY id");
+  r.setInt64(1, order_id);
+  r.setInt64(2, refund_id);
+  std::unique_ptr<sql::ResultSet> refund_rows(r.executeQuery());
+  std::vector<RefundOfOrder> refunds;
+  while (refund_rows->next()) {
+    RefundOfOrder refund;
+    refund.amount_fen = refund_rows->getInt(2) == kRefundFailed ? 0 : refund_rows->getInt64(1);
+    v1::RefundOrderRequest named;
+    if (named.ParseFromString(refund_rows->getString(3))) {
+      for (const v1::RefundLine& line : named.lines()) {
+        int64_t line_no = 0;
+        if (absl::SimpleAtoi(line.line_id(), &line_no) && line_no >= 1) {
+          refund.lines.emplace_back(static_cast<size_t>(line_no - 1), line.quantity());
+        }
+      }
+    }
+    refunds.push_back(std::move(refund));
+  }
+  return LastRefundByProduct(lines, refunds);
+}
+
+}  // namespace
+
 absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<int> {
     int64_t cursor = Cursor(c, "refunds");
@@ -407,6 +451,12 @@ absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
         Contribution part{dimension, key};
         part.refunds_fen = amount;
         part.refunded_orders = in_full;
+        Add(c, session_id, brand_id, currency, "", part);
+      }
+      for (const auto& [product, share] : RefundByProduct(c, row.order_id, row.id)) {
+        Contribution part{kProduct, absl::StrCat(product)};
+        part.refunds_fen = share.refunds_fen;
+        part.refunded_orders = share.completed ? 1 : 0;
         Add(c, session_id, brand_id, currency, "", part);
       }
     }

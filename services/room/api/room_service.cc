@@ -68,6 +68,7 @@ void ToProto(const SessionRecord& session, v1::Session* out) {
   out->set_peak_concurrency(session.stats.peak_concurrency);
   out->set_total_joins(session.stats.total_joins);
   out->set_duration_seconds(session.duration_seconds);
+  out->set_watch_seconds(session.stats.watch_ms / 1000);
 }
 
 void ToProto(const InviteRecord& invite, absl::Time now, v1::Invite* out) {
@@ -259,6 +260,7 @@ absl::StatusOr<v1::RoomStats> RoomServiceImpl::StatsOf(const RoomRecord& room) {
     stats.set_peak_concurrency(session.stats.peak_concurrency);
     stats.set_reach(session.stats.reach);
     stats.set_total_joins(session.stats.total_joins);
+    stats.set_watch_seconds(session.stats.watch_ms / 1000);
     return stats;
   }
   LC_ASSIGN_OR_RETURN(LiveCounts counts,
@@ -267,6 +269,7 @@ absl::StatusOr<v1::RoomStats> RoomServiceImpl::StatsOf(const RoomRecord& room) {
   stats.set_peak_concurrency(counts.peak);
   stats.set_reach(counts.reach);
   stats.set_total_joins(counts.joins);
+  stats.set_watch_seconds(counts.watch_ms / 1000);
   return stats;
 }
 
@@ -437,7 +440,7 @@ absl::Status RoomServiceImpl::DoEndSession(const grpc::ServerContext& context,
           room.id, now, [&](const SessionRecord& session) -> absl::StatusOr<SessionStats> {
             LC_ASSIGN_OR_RETURN(LiveCounts counts,
                                 presence_.Counts({session.id, session.presence_buckets}, now));
-            return SessionStats{counts.reach, counts.peak, counts.joins};
+            return SessionStats{counts.reach, counts.peak, counts.joins, counts.watch_ms};
           }));
   ForgetLiveSession(room.id);
   const SessionRecord& session = ended.second;
@@ -674,6 +677,7 @@ absl::Status RoomServiceImpl::DoJoinRoom(const grpc::ServerContext& context,
   stats->set_peak_concurrency(counts.peak);
   stats->set_reach(counts.reach);
   stats->set_total_joins(counts.joins);
+  stats->set_watch_seconds(counts.watch_ms / 1000);
   ToTimestamp(now, stats->mutable_as_of());
   if (room.pinned.has_value()) {
     *response.mutable_pinned() = ResolvedPin(room);

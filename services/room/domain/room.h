@@ -59,6 +59,7 @@ struct SessionStats {
   int64_t reach = 0;
   int64_t peak_concurrency = 0;
   int64_t total_joins = 0;
+  int64_t watch_ms = 0;  // viewer-milliseconds watched
 };
 
 struct SessionRecord {

@@ -23,7 +23,7 @@ constexpr char kRoomColumns[] =
 
 constexpr char kSessionColumns[] =
     "id, brand_id, room_id, status, presence_buckets, started_at, ended_at, reach, "
-    "peak_concurrency, total_joins, duration_seconds";
+    "peak_concurrency, total_joins, duration_seconds, watch_ms";
 
 constexpr char kInviteColumns[] =
     "id, brand_id, room_id, token_hash, cohort, client_ref, associate_id, expires_at, revoked_at, "
@@ -83,6 +83,7 @@ SessionRecord ReadSession(sql::ResultSet& rs) {
   session.stats.peak_concurrency = rs.getInt64(9);
   session.stats.total_joins = rs.getInt64(10);
   session.duration_seconds = rs.getInt64(11);
+  session.stats.watch_ms = rs.getInt64(12);
   return session;
 }
 
@@ -298,34 +299,37 @@ absl::StatusOr<std::pair<RoomRecord, SessionRecord>> MysqlRoomStore::StartSessio
 absl::StatusOr<std::pair<RoomRecord, SessionRecord>> MysqlRoomStore::EndSession(
     int64_t room_id, absl::Time now,
     const std::function<absl::StatusOr<SessionStats>(const SessionRecord&)>& final_stats) {
-  return pool_.InTransaction([&](MysqlConnection& c)
-                                 -> absl::StatusOr<std::pair<RoomRecord, SessionRecord>> {
-    LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, true));
-    LC_RETURN_IF_ERROR(CheckTransition(room.status, v1::ROOM_STATUS_ENDED));
-    LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, room.current_session_id));
-    LC_ASSIGN_OR_RETURN(SessionStats stats, final_stats(session));
-    int64_t duration = DurationSeconds(session.started_at, now);
-    sql::PreparedStatement& update = c.Prepare(
-        "UPDATE room_sessions SET status = ?, live_room_id = NULL, ended_at = ?, reach = ?, "
-        "peak_concurrency = ?, total_joins = ?, duration_seconds = ? WHERE id = ? AND status = ?");
-    update.setInt(1, v1::SESSION_STATUS_ENDED);
-    update.setDateTime(2, ToSqlTime(now));
-    update.setInt64(3, stats.reach);
-    update.setInt64(4, stats.peak_concurrency);
-    update.setInt64(5, stats.total_joins);
-    update.setInt64(6, duration);
-    update.setInt64(7, session.id);
-    update.setInt(8, v1::SESSION_STATUS_LIVE);
-    if (update.executeUpdate() != 1) {
-      return absl::AbortedError("session was ended concurrently");
-    }
-    room.status = v1::ROOM_STATUS_ENDED;
-    room.pinned.reset();
-    room.updated_at = now;
-    WriteRoom(c, room);
-    LC_ASSIGN_OR_RETURN(SessionRecord ended, SelectSession(c, session.id));
-    return std::make_pair(std::move(room), std::move(ended));
-  });
+  return pool_.InTransaction(
+      [&](MysqlConnection& c) -> absl::StatusOr<std::pair<RoomRecord, SessionRecord>> {
+        LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, true));
+        LC_RETURN_IF_ERROR(CheckTransition(room.status, v1::ROOM_STATUS_ENDED));
+        LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, room.current_session_id));
+        LC_ASSIGN_OR_RETURN(SessionStats stats, final_stats(session));
+        int64_t duration = DurationSeconds(session.started_at, now);
+        sql::PreparedStatement& update = c.Prepare(
+            "UPDATE room_sessions SET status = ?, live_room_id = NULL, ended_at = ?, reach = ?, "
+            "peak_concurrency = ?, total_joins = ?, duration_seconds = ?, watch_ms = ? WHERE id = "
+            "? AND "
+            "status = ?");
+        update.setInt(1, v1::SESSION_STATUS_ENDED);
+        update.setDateTime(2, ToSqlTime(now));
+        update.setInt64(3, stats.reach);
+        update.setInt64(4, stats.peak_concurrency);
+        update.setInt64(5, stats.total_joins);
+        update.setInt64(6, duration);
+        update.setInt64(7, stats.watch_ms);
+        update.setInt64(8, session.id);
+        update.setInt(9, v1::SESSION_STATUS_LIVE);
+        if (update.executeUpdate() != 1) {
+          return absl::AbortedError("session was ended concurrently");
+        }
+        room.status = v1::ROOM_STATUS_ENDED;
+        room.pinned.reset();
+        room.updated_at = now;
+        WriteRoom(c, room);
+        LC_ASSIGN_OR_RETURN(SessionRecord ended, SelectSession(c, session.id));
+        return std::make_pair(std::move(room), std::move(ended));
+      });
 }
 
 absl::StatusOr<SessionRecord> MysqlRoomStore::GetSession(int64_t session_id) {

@@ -30,6 +30,8 @@ struct LiveCounts {
   int64_t peak = 0;
   int64_t reach = 0;
   int64_t joins = 0;
+  // Viewer-milliseconds watched: each stay from arrival to its last heartbeat or leave.
+  int64_t watch_ms = 0;
 };
 
 // Real-time presence of viewers in live sessions (Redis). A viewer is present while any of their

@@ -108,8 +108,8 @@ class ReportTest : public ::testing::Test {
     return *mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
       sql::PreparedStatement& p = c.Prepare(
           "INSERT INTO room_sessions (brand_id, room_id, status, presence_buckets, started_at, "
-          "ended_at, reach, peak_concurrency, total_joins, duration_seconds) VALUES (?, ?, 2, 4, "
-          "?, ?, ?, ?, ?, 3600)");
+          "ended_at, reach, peak_concurrency, total_joins, duration_seconds, watch_ms) VALUES (?, "
+          "?, 2, 4, ?, ?, ?, ?, ?, 3600, ?)");
       p.setString(1, kBrand);
       p.setInt64(2, room);
       p.setString(3, common::ToSqlTime(started));
@@ -117,6 +117,7 @@ class ReportTest : public ::testing::Test {
       p.setInt64(5, reach);
       p.setInt64(6, peak);
       p.setInt64(7, joins);
+      p.setInt64(8, reach * 600000);  // ten minutes a viewer
       p.executeUpdate();
       return c.LastInsertId();
     });
@@ -253,6 +254,8 @@ TEST_F(ReportTest, SessionReportAddsUpByHand) {
   EXPECT_EQ(a.reach(), 200);
   EXPECT_EQ(a.peak_concurrency(), 80);
   EXPECT_EQ(a.total_joins(), 260);
+  EXPECT_EQ(a.watch_seconds(), 120000);                 // 200 viewers x 600 s
+  EXPECT_NEAR(a.average_concurrency(), 33.333, 0.001);  // 120,000 s over one hour
   EXPECT_EQ(a.sales().orders(), 3);
   EXPECT_EQ(a.sales().buyers(), 2);
   EXPECT_EQ(a.sales().units(), 4);
@@ -281,6 +284,10 @@ TEST_F(ReportTest, SessionReportAddsUpByHand) {
   EXPECT_EQ(products["11"].units(), 3);
   EXPECT_EQ(products["11"].gmv().amount_fen(), 500000);
   EXPECT_EQ(products["12"].gmv().amount_fen(), 100000);
+  // Bob's order (product 11) refunded in full, and 50,000 of alice's first (all product 11).
+  EXPECT_EQ(products["11"].refunds().amount_fen(), 250000);
+  EXPECT_EQ(products["11"].refunded_orders(), 1);
+  EXPECT_EQ(products["12"].refunds().amount_fen(), 0);
 
   v1::SessionReport b2 = Report(b2_);
   EXPECT_EQ(b2.sales().buyers(), 2);
@@ -317,6 +324,9 @@ TEST_F(ReportTest, ReplayedEventsCountOnce) {
   EXPECT_EQ(a.sales().refunds().amount_fen(), 500000);
   EXPECT_EQ(a.sales().refunded_orders(), 2);
   EXPECT_EQ(a.sales().gmv().amount_fen(), 600000);  // GMV is before refunds
+  auto products = ByKey(a.by_product());
+  EXPECT_EQ(products["11"].refunds().amount_fen(), 500000);
+  EXPECT_EQ(products["11"].refunded_orders(), 2);
 }
 
 TEST_F(ReportTest, AcrossSessionsWithSegmentsAndCorrelation) {

@@ -103,6 +103,45 @@ TEST_F(PresenceStoreTest, BatchAppliesHeartbeatsAndLeaves) {
   EXPECT_EQ(store_->Counts(session_, kT0 + absl::Seconds(40))->concurrent, 1);
 }
 
+// Watch time is each viewer's stay from arriving to their last heartbeat or leave, counted once
+// whatever the devices do. Expected figures worked out by hand, per viewer.
+TEST_F(PresenceStoreTest, WatchTimeCountsEachStayOnce) {
+  auto at = [](int seconds) { return kT0 + absl::Seconds(seconds); };
+  // v1: joins at 0, heartbeats at 10 and 20, leaves at 25: 25 s.
+  ASSERT_TRUE(store_->Join(session_, "v1", "phone", at(0)).ok());
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v1", "phone", at(10)));
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v1", "phone", at(20)));
+  ASSERT_TRUE(store_->Leave(session_, "v1", "phone", at(25)).ok());
+  // A leave repeated (a retry) adds nothing.
+  ASSERT_TRUE(store_->Leave(session_, "v1", "phone", at(26)).ok());
+  // v2: joins at 5, heartbeats at 15, then goes silent: 10 s.
+  ASSERT_TRUE(store_->Join(session_, "v2", "phone", at(5)).ok());
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v2", "phone", at(15)));
+  // v3: phone at 0, tablet joins at 8, phone leaves at 12, tablet heartbeats at 20 and leaves at
+  // 30: one stay of 30 s, the overlap counted once.
+  ASSERT_TRUE(store_->Join(session_, "v3", "phone", at(0)).ok());
+  ASSERT_TRUE(store_->Join(session_, "v3", "tablet", at(8)).ok());
+  ASSERT_TRUE(store_->Leave(session_, "v3", "phone", at(12)).ok());
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v3", "tablet", at(20)));
+  ASSERT_TRUE(store_->Leave(session_, "v3", "tablet", at(30)).ok());
+  // v4: joins at 0 and is silent past the 30 s window (0 s), joins again at 40 and heartbeats at
+  // 50: 10 s.
+  ASSERT_TRUE(store_->Join(session_, "v4", "phone", at(0)).ok());
+  ASSERT_TRUE(*store_->Join(session_, "v4", "phone", at(40)));
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v4", "phone", at(50)));
+  // v5: joins at 0, heartbeats at 10, a late heartbeat stamped 8 (adds nothing), heartbeats at 20
+  // through a batch: 20 s.
+  ASSERT_TRUE(store_->Join(session_, "v5", "phone", at(0)).ok());
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v5", "phone", at(10)));
+  ASSERT_TRUE(*store_->Heartbeat(session_, "v5", "phone", at(8)));
+  auto applied = store_->Apply({{session_, "v5", "phone", PresenceOp::Kind::kHeartbeat}}, at(20));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  auto counts = store_->Counts(session_, at(60));
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->watch_ms, (25 + 10 + 30 + 10 + 20) * 1000);
+  EXPECT_EQ(counts->joins, 6);  // v4 arrived twice
+}
+
 TEST_F(PresenceStoreTest, SurvivesScriptFlush) {
   ASSERT_TRUE(store_->Join(session_, "a", "d", kT0).ok());
   ASSERT_TRUE(redis_->Command({"SCRIPT", "FLUSH"}).ok());

@@ -533,6 +533,7 @@ TEST_F(RoomServiceTest, EndedSessionWritesItsStatsToMysql) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Join(Viewer("v" + std::to_string(i)), room.id()).ok());
   PeakSampler sampler(*rooms_, *presence_, clock_, absl::Seconds(1));
   EXPECT_EQ(sampler.SampleOnce(), 1);
+  clock_.Advance(absl::Seconds(20));  // three viewers watch 20 s and leave; two go silent
   for (int i = 0; i < 3; ++i) {
     v1::LeaveRoomRequest leave;
     leave.set_room_id(room.id());
@@ -551,20 +552,22 @@ TEST_F(RoomServiceTest, EndedSessionWritesItsStatsToMysql) {
   auto row = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<std::vector<int64_t>> {
     sql::PreparedStatement& s = c.Prepare(
         "SELECT reach, peak_concurrency, total_joins, duration_seconds, status, "
-        "live_room_id IS NULL FROM room_sessions WHERE id = ?");
+        "live_room_id IS NULL, watch_ms FROM room_sessions WHERE id = ?");
     s.setInt64(1, std::stoll(session.id()));
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     if (!rs->next()) return absl::NotFoundError("no session row");
-    return std::vector<int64_t>{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3),
-                                rs->getInt64(4), rs->getInt64(5), rs->getInt64(6)};
+    return std::vector<int64_t>{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3), rs->getInt64(4),
+                                rs->getInt64(5), rs->getInt64(6), rs->getInt64(7)};
   });
   ASSERT_TRUE(row.ok()) << row.status();
   EXPECT_EQ((*row)[0], 5);  // reach
   EXPECT_EQ((*row)[1], 5);  // peak
   EXPECT_EQ((*row)[2], 6);  // joins
-  EXPECT_EQ((*row)[3], 42 * 60);
+  EXPECT_EQ((*row)[3], 42 * 60 + 20);
   EXPECT_EQ((*row)[4], v1::SESSION_STATUS_ENDED);
   EXPECT_EQ((*row)[5], 1);
+  EXPECT_EQ((*row)[6], 3 * 20 * 1000);  // watch time: the three who left, 20 s each
+  EXPECT_EQ(ended.session().watch_seconds(), 60);
 
   // After the end, stats come from MySQL and joining is refused.
   v1::RoomStats stats = Stats(room.id());

@@ -25,6 +25,49 @@ TEST(ReportMathTest, RatesAreIntegerAndRoundDown) {
   EXPECT_EQ(AverageOrderValueFen(1001, 0), 0);
 }
 
+TEST(ReportMathTest, AverageConcurrencyIsWatchTimeOverDuration) {
+  EXPECT_DOUBLE_EQ(AverageConcurrency(90 * 1000, 60), 1.5);  // 90 viewer-seconds in a minute
+  EXPECT_DOUBLE_EQ(AverageConcurrency(0, 60), 0);
+  EXPECT_DOUBLE_EQ(AverageConcurrency(5000, 0), 0);  // no duration yet
+}
+
+// Order: line 0 two of product 7 at 100, line 1 one of product 8 at 300.
+const std::vector<OrderLineAmounts> kLines = {{7, 2, 100}, {8, 1, 300}};
+
+TEST(ReportRefundTest, NamedLinesGoToTheirProductsAndTheRestToWhatIsLeft) {
+  RefundOfOrder one_of_seven{100, {{0, 1}}};
+  auto first = LastRefundByProduct(kLines, {one_of_seven});
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[7].refunds_fen, 100);
+  EXPECT_FALSE(first[7].completed);
+  // Then everything left: the other unit of 7 and all of 8, each product completed once.
+  RefundOfOrder rest{400, {}};
+  auto second = LastRefundByProduct(kLines, {one_of_seven, rest});
+  EXPECT_EQ(second[7].refunds_fen, 100);
+  EXPECT_TRUE(second[7].completed);
+  EXPECT_EQ(second[8].refunds_fen, 300);
+  EXPECT_TRUE(second[8].completed);
+}
+
+TEST(ReportRefundTest, AnAmountWithoutLinesIsSharedByWhatIsLeft) {
+  auto shares = LastRefundByProduct(kLines, {{250, {}}});
+  EXPECT_EQ(shares[7].refunds_fen, 100);  // 250 x 200 / 500
+  EXPECT_EQ(shares[8].refunds_fen, 150);  // 250 x 300 / 500
+  EXPECT_FALSE(shares[7].completed);
+  // A failed refund (amount 0) gives nothing back.
+  EXPECT_TRUE(LastRefundByProduct(kLines, {{250, {}}, {0, {}}}).empty());
+}
+
+TEST(ReportRefundTest, SharesAlwaysSumToTheRefund) {
+  std::vector<OrderLineAmounts> lines = {{1, 3, 333}, {2, 7, 101}, {1, 1, 9999}, {3, 2, 1}};
+  for (int64_t amount = 1; amount <= 2000; amount += 7) {
+    auto shares = LastRefundByProduct(lines, {{amount, {}}});
+    int64_t sum = 0;
+    for (const auto& [product, share] : shares) sum += share.refunds_fen;
+    ASSERT_EQ(sum, amount) << amount;
+  }
+}
+
 TEST(ReportMathTest, PearsonMatchesKnownValues) {
   // x 1..5 against 2, 4, 5, 4, 5: r = 6 / sqrt(60).
   EXPECT_NEAR(Pearson({1, 2, 3, 4, 5}, {2, 4, 5, 4, 5}), 0.7745966692, 1e-9);
