@@ -58,6 +58,7 @@ absl::StatusOr<GatewayOptions> LoadGatewayOptions() {
   GatewayOptions o;
   auto timeout = common::EnvMillis("LC_GATEWAY_REQUEST_TIMEOUT_MS", 5000, 100, 120000);
   auto cache = common::EnvMillis("LC_GATEWAY_CACHE_TTL_MS", 1000, 0, 60000);
+  auto stale = common::EnvMillis("LC_GATEWAY_CACHE_STALE_MS", 2000, 0, 60000);
   auto ip_rate = common::EnvInt("LC_GATEWAY_IP_RATE", 200, 0, 100000000);
   auto ip_burst = common::EnvInt("LC_GATEWAY_IP_BURST", 400, 1, 100000000);
   auto p_rate = common::EnvInt("LC_GATEWAY_PRINCIPAL_RATE", 20, 0, 100000000);
@@ -65,12 +66,13 @@ absl::StatusOr<GatewayOptions> LoadGatewayOptions() {
   auto ttl = common::EnvMillis("LC_GATEWAY_VIEWER_TOKEN_TTL_MS", 24 * 3600 * 1000LL, 60000,
                                90LL * 24 * 3600 * 1000);
   for (const absl::Status& s :
-       {timeout.status(), cache.status(), ip_rate.status(), ip_burst.status(), p_rate.status(),
-        p_burst.status(), ttl.status()}) {
+       {timeout.status(), cache.status(), stale.status(), ip_rate.status(), ip_burst.status(),
+        p_rate.status(), p_burst.status(), ttl.status()}) {
     if (!s.ok()) return s;
   }
   o.request_timeout = *timeout;
   o.cache_ttl = *cache;
+  o.cache_stale = *stale;
   o.ip_rate = static_cast<double>(*ip_rate);
   o.ip_burst = static_cast<double>(*ip_burst);
   o.principal_rate = static_cast<double>(*p_rate);
@@ -103,7 +105,8 @@ Gateway::Gateway(Deps deps, std::string openapi_json, GatewayOptions options)
       options_(std::move(options)),
       ip_limiter_(options_.ip_rate, options_.ip_burst),
       principal_limiter_(options_.principal_rate, options_.principal_burst),
-      cache_(options_.cache_ttl, 200000) {
+      cache_(options_.cache_ttl, options_.cache_stale, 200000),
+      renderings_(absl::Seconds(10), 2000) {
   const std::vector<Route>& routes = deps_.router->routes();
   for (size_t i = 0; i < routes.size(); ++i) {
     const google::protobuf::MethodDescriptor* method = nullptr;
@@ -262,14 +265,16 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
     // Per principal: what a caller may see (a private room, cohort prices) depends on who asks.
     cache_key = absl::StrCat(route.name, "\n", request.target, "\n", auth->claims.brand_id, "/",
                              common::RoleName(auth->claims.role), "/", auth->claims.subject);
-    if (std::optional<std::shared_ptr<const std::string>> hit = cache_.Get(cache_key)) {
-      deps_.metrics->RecordCache(true);
+    ReadCache::Lookup hit = cache_.Get(cache_key, request.received);
+    deps_.metrics->RecordCache(hit.body != nullptr);
+    if (hit.body != nullptr) {
       HttpResponse r;
-      r.shared_body = *std::move(hit);
+      r.shared_body = std::move(hit.body);
       reply(std::move(r));
-      return;
+      if (!hit.refresh) return;
+      // Served a little stale: this request goes on, unseen, to fetch the answer again.
+      reply = [this, cache_key](HttpResponse) { cache_.Abandon(cache_key); };
     }
-    deps_.metrics->RecordCache(false);
   }
   std::unique_ptr<google::protobuf::Message> message = deps_.rpc->NewRequest(*method);
   if (absl::Status s = BindJsonBody(request.body, *message); !s.ok()) {
@@ -318,10 +323,24 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
           reply(CallError(status, route.rpc));
           return;
         }
+        absl::Time now = absl::Now();
         HttpResponse r;
-        r.shared_body =
-            std::make_shared<const std::string>(ToJson(*response, route.response_field));
-        if (cached) cache_.Put(cache_key, r.shared_body);
+        if (cached) {
+          std::string rendering_key = absl::StrCat(route.name, "\n");
+          response->AppendToString(&rendering_key);
+          if (std::optional<std::shared_ptr<const std::string>> known =
+                  renderings_.Get(rendering_key)) {
+            r.shared_body = *std::move(known);
+          } else {
+            r.shared_body =
+                std::make_shared<const std::string>(ToJson(*response, route.response_field));
+            renderings_.Put(rendering_key, r.shared_body);
+          }
+          cache_.Put(cache_key, r.shared_body, now);
+        } else {
+          r.shared_body =
+              std::make_shared<const std::string>(ToJson(*response, route.response_field));
+        }
         reply(std::move(r));
       });
 }

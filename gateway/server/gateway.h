@@ -13,6 +13,7 @@
 #include "gateway/auth/session_token.h"
 #include "gateway/http/metrics.h"
 #include "gateway/http/rate_limiter.h"
+#include "gateway/http/read_cache.h"
 #include "gateway/http/router.h"
 #include "gateway/server/readiness.h"
 #include "gateway/server/room_hub.h"
@@ -24,7 +25,9 @@ namespace livecommerce::gateway {
 struct GatewayOptions {
   absl::Duration request_timeout = absl::Seconds(5);  // also the deadline of the gRPC call
   absl::Duration cache_ttl = absl::Seconds(1);        // 0: no read cache
-  double ip_rate = 200;                               // requests/s per client IP; 0: no limit
+  // How long past cache_ttl a cached read is still served while one refresh runs behind it.
+  absl::Duration cache_stale = absl::Seconds(2);
+  double ip_rate = 200;  // requests/s per client IP; 0: no limit
   double ip_burst = 400;
   double principal_rate = 20;  // requests/s per authenticated principal; 0: no limit
   double principal_burst = 40;
@@ -32,8 +35,9 @@ struct GatewayOptions {
   std::string notify_brand = "platform";  // brand of the SERVICE principal for notifications
 };
 
-// LC_GATEWAY_REQUEST_TIMEOUT_MS, LC_GATEWAY_CACHE_TTL_MS, LC_GATEWAY_IP_RATE, LC_GATEWAY_IP_BURST,
-// LC_GATEWAY_PRINCIPAL_RATE, LC_GATEWAY_PRINCIPAL_BURST, LC_GATEWAY_VIEWER_TOKEN_TTL_MS.
+// LC_GATEWAY_REQUEST_TIMEOUT_MS, LC_GATEWAY_CACHE_TTL_MS, LC_GATEWAY_CACHE_STALE_MS,
+// LC_GATEWAY_IP_RATE, LC_GATEWAY_IP_BURST, LC_GATEWAY_PRINCIPAL_RATE, LC_GATEWAY_PRINCIPAL_BURST,
+// LC_GATEWAY_VIEWER_TOKEN_TTL_MS.
 absl::StatusOr<GatewayOptions> LoadGatewayOptions();
 
 // A request as read from the connection.
@@ -111,7 +115,11 @@ class Gateway final {
   GatewayOptions options_;
   RateLimiter ip_limiter_;
   RateLimiter principal_limiter_;
-  common::TtlCache<std::string, std::shared_ptr<const std::string>> cache_;
+  ReadCache cache_;
+  // JSON renderings of recent answers, keyed by the route and the answer's protobuf bytes: many
+  // callers given the same answer (a public room's products) share one rendering, which costs
+  // far more than the call.
+  common::TtlCache<std::string, std::shared_ptr<const std::string>> renderings_;
   std::vector<const google::protobuf::MethodDescriptor*> methods_;  // by route index
   size_t socket_route_ = 0;
 };
