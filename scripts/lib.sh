@@ -60,10 +60,12 @@ lc_stop_redis() {
   fi
 }
 
-# lc_start_mariadb DIR PORT: makes the data directory on first use, starts mariadbd, and creates
-# the application user lc/lc and the databases named in LC_DATABASES (default: livecommerce).
+# lc_start_mariadb DIR PORT [MARIADBD OPTION...]: makes the data directory on first use, starts
+# mariadbd (with any extra options), and creates the application user lc/lc and the databases
+# named in LC_DATABASES (default: livecommerce).
 lc_start_mariadb() {
   local dir="$1" port="$2"
+  shift 2
   mkdir -p "$dir"
   if [ ! -d "$dir/data/mysql" ]; then
     mariadb-install-db --datadir="$dir/data" --user="$(id -un)" \
@@ -74,7 +76,7 @@ lc_start_mariadb() {
     --log-error="$dir/mysqld.err" --innodb-flush-log-at-trx-commit=1 \
     --innodb-buffer-pool-size=256M --max-connections=500 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --skip-name-resolve >/dev/null 2>&1 &
+    --skip-name-resolve "$@" >/dev/null 2>&1 &
   lc_wait_for "mariadb on $port" 60 mariadb -h127.0.0.1 -P"$port" -uroot -e "SELECT 1"
   local sql="CREATE USER IF NOT EXISTS 'lc'@'127.0.0.1' IDENTIFIED BY 'lc';"
   local db

@@ -16,6 +16,7 @@
 #include "livecommerce/v1/report.pb.h"
 #include "livecommerce/v1/room.pb.h"
 #include "services/common/principal.h"
+#include "services/common/service_client.h"
 
 namespace livecommerce::gateway {
 
@@ -47,9 +48,7 @@ RpcClient::RpcClient(const std::map<std::string, std::string>& addresses, int ch
     if (pool == nullptr) {
       pool = std::make_shared<Pool>();
       for (int i = 0; i < channels_per_address; ++i) {
-        grpc::ChannelArguments args;
-        args.SetInt("lc.gateway.connection", i);  // distinct arguments: a connection each
-        auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+        std::shared_ptr<grpc::Channel> channel = common::ServiceChannel(address, i);
         pool->channels.push_back(channel);
         pool->stubs.push_back(std::make_unique<GenericMessageStub>(channel));
       }

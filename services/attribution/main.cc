@@ -12,6 +12,7 @@
 #include "services/common/mysql_client.h"
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
+#include "services/common/service_client.h"
 
 int main() {
   using namespace livecommerce;
@@ -39,10 +40,9 @@ int main() {
   }
   common::SystemClock clock;
   attribution::MysqlAttributionStore store(**mysql, {writers, batch});
-  attribution::GrpcDirectories directories(
-      grpc::CreateChannel(room_addr, grpc::InsecureChannelCredentials()),
-      grpc::CreateChannel(catalog_addr, grpc::InsecureChannelCredentials()), codec, clock,
-      absl::Seconds(2), absl::Minutes(5));
+  attribution::GrpcDirectories directories(common::ServiceChannel(room_addr),
+                                           common::ServiceChannel(catalog_addr), codec, clock,
+                                           absl::Seconds(2), absl::Minutes(5));
   attribution::AttributionServiceImpl service(store, directories, clock, codec, options);
   // Settlement and unpaid-order alerts.
   common::PeriodicTask settlement(settle_every, [&] {

@@ -19,6 +19,7 @@
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
+#include "services/common/service_client.h"
 
 int main() {
   using namespace livecommerce;
@@ -52,8 +53,7 @@ int main() {
     spdlog::critical("cannot load flash stock scripts: {}", s.message());
     return 1;
   }
-  catalog::GrpcRoomDirectory rooms(
-      grpc::CreateChannel(room_addr, grpc::InsecureChannelCredentials()), codec, absl::Seconds(2));
+  catalog::GrpcRoomDirectory rooms(common::ServiceChannel(room_addr), codec, absl::Seconds(2));
   catalog::RebuildQueue rebuilds;
   catalog::CatalogServiceImpl catalog_service(products, inventory, rooms, clock, codec);
   catalog::FlashSaleServiceImpl flash_service(sales, stock, products, inventory, rooms, rebuilds,

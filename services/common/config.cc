@@ -114,4 +114,19 @@ absl::StatusOr<MysqlConfig> LoadMysqlConfig() {
   return config;
 }
 
+absl::StatusOr<std::optional<MysqlConfig>> LoadMysqlReplicaConfig(const MysqlConfig& primary) {
+  std::string host = EnvString("LC_MYSQL_REPLICA_HOST", "");
+  if (host.empty()) return std::nullopt;
+  auto port = EnvInt("LC_MYSQL_REPLICA_PORT", primary.port, 1, 65535);
+  auto pool = EnvInt("LC_MYSQL_REPLICA_POOL_SIZE", primary.pool_size, 1, 512);
+  for (const absl::Status& s : {port.status(), pool.status()}) {
+    if (!s.ok()) return s;
+  }
+  MysqlConfig replica = primary;
+  replica.host = host;
+  replica.port = static_cast<int>(*port);
+  replica.pool_size = static_cast<int>(*pool);
+  return replica;
+}
+
 }  // namespace livecommerce::common

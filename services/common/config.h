@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -59,6 +60,10 @@ struct MysqlConfig {
 absl::StatusOr<RedisConfig> LoadRedisConfig();
 // LC_MYSQL_HOST, LC_MYSQL_PORT, LC_MYSQL_USER, LC_MYSQL_PASSWORD, LC_MYSQL_DATABASE,
 // LC_MYSQL_POOL_SIZE, LC_MYSQL_CONNECT_TIMEOUT_MS, LC_MYSQL_TIMEOUT_MS.
+// A read replica: nullopt unless LC_MYSQL_REPLICA_HOST is set; then `primary` with that host,
+// LC_MYSQL_REPLICA_PORT (default the primary's port) and LC_MYSQL_REPLICA_POOL_SIZE (default the
+// primary's pool size).
+absl::StatusOr<std::optional<MysqlConfig>> LoadMysqlReplicaConfig(const MysqlConfig& primary);
 absl::StatusOr<MysqlConfig> LoadMysqlConfig();
 
 }  // namespace livecommerce::common

@@ -3,8 +3,17 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace livecommerce::common {
+
+std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address, int index) {
+  grpc::ChannelArguments args;
+  args.SetLoadBalancingPolicyName("round_robin");
+  args.SetInt("lc.connection", index);  // distinct arguments: a connection of its own
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
 
 std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& codec,
                                                         const std::string& brand_id,

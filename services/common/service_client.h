@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 #include "services/common/principal.h"
@@ -20,6 +21,12 @@ std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& co
                                                         const std::string& caller,
                                                         absl::Duration timeout,
                                                         absl::Time now = absl::Now());
+
+// A channel to another service at `address` ("host:port", or "dns:///name:port" for every address
+// of a name). Calls are spread round robin over the addresses the name resolves to (a headless
+// Kubernetes Service gives one per replica); channels with different `index` are separate
+// connections.
+std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address, int index = 0);
 
 // A peer's gRPC status as an absl::Status. A peer that is down, or does not answer before the
 // deadline, is UNAVAILABLE naming `peer`; other codes and messages pass through.

@@ -14,6 +14,7 @@
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
+#include "services/common/service_client.h"
 #include "services/order/api/order_service.h"
 #include "services/order/clients/attribution_client.h"
 #include "services/order/clients/funnel_reporter.h"
@@ -60,12 +61,7 @@ int main() {
   }
   order::MysqlOrderStore orders(**mysql);
   std::vector<std::shared_ptr<grpc::ChannelInterface>> catalog_channels;
-  for (int i = 0; i < 4; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("lc.catalog.connection", i);  // distinct arguments: a connection each
-    catalog_channels.push_back(
-        grpc::CreateCustomChannel(catalog_addr, grpc::InsecureChannelCredentials(), args));
-  }
+  for (int i = 0; i < 4; ++i) catalog_channels.push_back(common::ServiceChannel(catalog_addr, i));
   order::GrpcStockClient stock(catalog_channels, codec, clock, absl::Seconds(3));
   order::SandboxGateway sandbox;
   order::Payments payments;
@@ -93,13 +89,12 @@ int main() {
   std::unique_ptr<order::GrpcAttributionClient> attribution;
   if (!attribution_addr.empty()) {
     attribution = std::make_unique<order::GrpcAttributionClient>(
-        grpc::CreateChannel(attribution_addr, grpc::InsecureChannelCredentials()), codec, clock,
-        absl::Seconds(5));
+        common::ServiceChannel(attribution_addr), codec, clock, absl::Seconds(5));
   }
   std::unique_ptr<order::GrpcFunnelReporter> funnel;
   if (!report_addr.empty()) {
-    funnel = std::make_unique<order::GrpcFunnelReporter>(
-        grpc::CreateChannel(report_addr, grpc::InsecureChannelCredentials()), codec);
+    funnel =
+        std::make_unique<order::GrpcFunnelReporter>(common::ServiceChannel(report_addr), codec);
   }
   order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options,
                                   attribution.get(), funnel.get());

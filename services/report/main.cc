@@ -9,6 +9,7 @@
 #include "services/common/mysql_client.h"
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
+#include "services/common/service_client.h"
 #include "services/report/api/report_service.h"
 #include "services/report/clients/live_stats.h"
 #include "services/report/store/report_store.h"
@@ -19,6 +20,8 @@ int main() {
   if (absl::Status s = common::InitLogging("report"); !s.ok()) common::ExitWithConfigError(s);
   common::ServerOptions server_options = common::OrExit(common::LoadServerOptions("REPORT", 7105));
   common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
+  std::optional<common::MysqlConfig> replica_config =
+      common::OrExit(common::LoadMysqlReplicaConfig(mysql_config));
   common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
   absl::Duration consume_interval =
       common::OrExit(common::EnvMillis("LC_REPORT_INTERVAL_MS", 500, 10, 60000));
@@ -29,10 +32,20 @@ int main() {
     spdlog::critical("{}", mysql.status().message());
     return 1;
   }
+  std::unique_ptr<common::MysqlPool> replica;
+  if (replica_config.has_value()) {
+    auto pool = common::MysqlPool::Create(*replica_config);
+    if (!pool.ok()) {
+      spdlog::critical("replica: {}", pool.status().message());
+      return 1;
+    }
+    replica = *std::move(pool);
+    spdlog::info("reports are read from the replica at {}:{}", replica_config->host,
+                 replica_config->port);
+  }
   common::SystemClock clock;
-  report::MysqlReportStore store(**mysql);
-  report::GrpcLiveStats live(grpc::CreateChannel(room_addr, grpc::InsecureChannelCredentials()),
-                             codec);
+  report::MysqlReportStore store(**mysql, absl::Seconds(2), replica.get());
+  report::GrpcLiveStats live(common::ServiceChannel(room_addr), codec);
   report::ReportServiceImpl service(store, live, clock, codec);
   // Paid orders and refunds into the aggregates as they arrive.
   common::PeriodicTask consumer(consume_interval, [&] {

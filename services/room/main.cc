@@ -9,6 +9,7 @@
 #include "services/common/mysql_client.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
+#include "services/common/service_client.h"
 #include "services/room/api/room_service.h"
 #include "services/room/jobs/peak_sampler.h"
 #include "services/room/store/mysql_room_store.h"
@@ -42,15 +43,14 @@ int main() {
     return 1;
   }
   room::GrpcCatalogDirectory catalog(
-      grpc::CreateChannel(common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102"),
-                          grpc::InsecureChannelCredentials()),
-      codec, absl::Seconds(2));
+      common::ServiceChannel(common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102")), codec,
+      absl::Seconds(2));
   // Joins and leaves are told to attribution (empty LC_ATTRIBUTION_ADDR: to nobody).
   std::string attribution_addr = common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104");
   std::unique_ptr<room::GrpcViewerActivity> activity;
   if (!attribution_addr.empty()) {
-    activity = std::make_unique<room::GrpcViewerActivity>(
-        grpc::CreateChannel(attribution_addr, grpc::InsecureChannelCredentials()), codec);
+    activity =
+        std::make_unique<room::GrpcViewerActivity>(common::ServiceChannel(attribution_addr), codec);
   }
   room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get());
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));

@@ -55,6 +55,13 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
   } else {
     return absl::InvalidArgumentError("LC_PAYMENT_PROVIDER must be sandbox or wechat");
   }
+  auto sandbox = common::EnvInt("LC_PAYMENT_SANDBOX", 1, 0, 1);
+  if (!sandbox.ok()) return sandbox.status();
+  options.sandbox_enabled = *sandbox == 1;
+  if (!options.sandbox_enabled && options.default_provider == v1::PAYMENT_PROVIDER_SANDBOX) {
+    return absl::InvalidArgumentError(
+        "LC_PAYMENT_SANDBOX=0 needs another LC_PAYMENT_PROVIDER (wechat)");
+  }
   return options;
 }
 
@@ -378,7 +385,9 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
                                      ? options_.default_provider
                                      : request.provider();
   if (!v1::PaymentProvider_IsValid(provider) ||
-      (provider == v1::PAYMENT_PROVIDER_WECHAT_PAY && payments_.wechat == nullptr)) {
+      (provider == v1::PAYMENT_PROVIDER_WECHAT_PAY && payments_.wechat == nullptr) ||
+      (provider == v1::PAYMENT_PROVIDER_SANDBOX &&
+       (!options_.sandbox_enabled || payments_.sandbox == nullptr))) {
     return InvalidField("provider", "is not available");
   }
   // The request as it will be served: the same key must always mean this.
@@ -589,6 +598,9 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
       LC_RETURN_IF_ERROR(CheckVisible(caller, order));
       if (order.provider != v1::PAYMENT_PROVIDER_SANDBOX) {
         return absl::FailedPreconditionError("order_id: not a sandbox order");
+      }
+      if (!options_.sandbox_enabled) {
+        return absl::FailedPreconditionError("sandbox payments are switched off here");
       }
       payment = PaymentRecord{v1::PAYMENT_PROVIDER_SANDBOX, absl::StrCat("sandbox-", order.id),
                               order.total_fen, order.currency};

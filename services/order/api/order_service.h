@@ -19,12 +19,16 @@ namespace livecommerce::order {
 struct OrderOptions {
   absl::Duration payment_window = absl::Minutes(15);  // unpaid orders expire after this
   v1::PaymentProvider default_provider = v1::PAYMENT_PROVIDER_SANDBOX;
+  // Whether the sandbox provider (paid by a call, no money moves) may be used at all: never in
+  // production, where a buyer could otherwise mark an order paid.
+  bool sandbox_enabled = true;
   // A checkout still reserving after this long was interrupted (a crash): its stock is released.
   absl::Duration checkout_timeout = absl::Seconds(60);
 };
 
 // LC_ORDER_PAYMENT_WINDOW_MS, LC_ORDER_CHECKOUT_TIMEOUT_MS, LC_PAYMENT_PROVIDER (sandbox or wechat:
-// the default for checkouts that name none).
+// the default for checkouts that name none), LC_PAYMENT_SANDBOX (1: the sandbox may be used, 0:
+// refused; 0 with LC_PAYMENT_PROVIDER=sandbox is a configuration error).
 absl::StatusOr<OrderOptions> LoadOrderOptions();
 
 // The payment providers the service can use. WeChat Pay is optional (unset: not configured).

@@ -508,7 +508,7 @@ absl::Status MysqlReportStore::RecordFunnel(const std::vector<FunnelFact>& facts
 }
 
 absl::StatusOr<std::map<int, int64_t>> MysqlReportStore::GetFunnel(int64_t session_id) {
-  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::map<int, int64_t>> {
+  return reads_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::map<int, int64_t>> {
     sql::PreparedStatement& s =
         c.Prepare("SELECT step, viewers FROM report_session_funnel WHERE session_id = ?");
     s.setInt64(1, session_id);
@@ -520,7 +520,7 @@ absl::StatusOr<std::map<int, int64_t>> MysqlReportStore::GetFunnel(int64_t sessi
 }
 
 absl::StatusOr<std::optional<SessionRow>> MysqlReportStore::GetSession(int64_t session_id) {
-  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::optional<SessionRow>> {
+  return reads_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::optional<SessionRow>> {
     sql::PreparedStatement& s = c.Prepare(absl::StrCat(kSessionSelect, "WHERE s.id = ?"));
     s.setInt64(1, session_id);
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
@@ -530,7 +530,7 @@ absl::StatusOr<std::optional<SessionRow>> MysqlReportStore::GetSession(int64_t s
 }
 
 absl::StatusOr<std::vector<BreakdownRow>> MysqlReportStore::GetBreakdowns(int64_t session_id) {
-  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<BreakdownRow>> {
+  return reads_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<BreakdownRow>> {
     sql::PreparedStatement& s = c.Prepare(
         "SELECT dimension, dim_key, currency, orders, buyers, units, gmv_fen, refunds_fen, "
         "refunded_orders FROM report_session_sales WHERE session_id = ? AND dimension > 0 "
@@ -551,7 +551,7 @@ absl::StatusOr<std::vector<BreakdownRow>> MysqlReportStore::GetBreakdowns(int64_
 absl::StatusOr<std::vector<SessionRow>> MysqlReportStore::ListSessions(const std::string& brand_id,
                                                                        absl::Time from,
                                                                        absl::Time to) {
-  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<SessionRow>> {
+  return reads_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<SessionRow>> {
     sql::PreparedStatement& s = c.Prepare(absl::StrCat(
         kSessionSelect,
         "WHERE s.brand_id = ? AND s.started_at >= ? AND s.started_at < ? ORDER BY s.started_at "

@@ -38,8 +38,11 @@ struct BreakdownRow {
 // so one committed late with a smaller id is not skipped.
 class MysqlReportStore {
  public:
-  explicit MysqlReportStore(common::MysqlPool& pool, absl::Duration settle = absl::Seconds(2))
-      : pool_(pool), settle_(settle) {}
+  // Reports are read through `reads` when given (a replica), the aggregates kept through `pool`
+  // (the primary).
+  explicit MysqlReportStore(common::MysqlPool& pool, absl::Duration settle = absl::Seconds(2),
+                            common::MysqlPool* reads = nullptr)
+      : pool_(pool), reads_(reads != nullptr ? *reads : pool), settle_(settle) {}
 
   // Paid orders into session sales (whole, by channel, associate and product); how many applied.
   absl::StatusOr<int> ApplyConversions(absl::Time now, int limit);
@@ -63,6 +66,7 @@ class MysqlReportStore {
 
  private:
   common::MysqlPool& pool_;
+  common::MysqlPool& reads_;
   absl::Duration settle_;
 };
 

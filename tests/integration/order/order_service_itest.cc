@@ -455,6 +455,43 @@ TEST_F(OrderServiceTest, ConcurrentAddsAreExact) {
   EXPECT_EQ(Get("alice").items(0).quantity(), 80);
 }
 
+// In production the sandbox is switched off (LC_PAYMENT_SANDBOX=0): a buyer can neither check out
+// with it nor mark an order paid through it, and nothing changes.
+TEST_F(OrderServiceTest, ASwitchedOffSandboxRefusesCheckoutAndPayment) {
+  std::string sku = CreateSku(10);
+  v1::Order order;
+  ASSERT_TRUE(Checkout("alice", CheckoutOf("k1", {{sku, "", 1}}), &order).ok());
+  Payments payments;
+  payments.sandbox = &sandbox_;
+  payments.wechat = wechat_gateway_.get();
+  payments.wechat_crypto = crypto_.get();
+  payments.wechat_mchid = testing::kMchid;
+  payments.wechat_appid = testing::kAppid;
+  OrderOptions production;
+  production.default_provider = v1::PAYMENT_PROVIDER_WECHAT_PAY;
+  production.sandbox_enabled = false;
+  OrderServiceImpl service(*carts_, *orders_, *stock_, payments, clock_, codec_, production);
+  auto server = *common::GrpcServer::Start(common::ServerOptions{}, {&service});
+  auto stub = v1::OrderService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server->port()), grpc::InsecureChannelCredentials()));
+
+  v1::CheckoutRequest sandbox_checkout = CheckoutOf("k2", {{sku, "", 1}});
+  sandbox_checkout.set_provider(v1::PAYMENT_PROVIDER_SANDBOX);
+  v1::CheckoutResponse refused;
+  grpc::Status s = stub->Checkout(As(Viewer("bob")).get(), sandbox_checkout, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("provider"), std::string::npos) << s.error_message();
+  v1::ConfirmSandboxPaymentRequest pay;
+  pay.set_order_id(order.id());
+  v1::ConfirmSandboxPaymentResponse paid;
+  s = stub->ConfirmSandboxPayment(As(Viewer("alice")).get(), pay, &paid);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  server->Shutdown();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM orders"), 1);
+  EXPECT_EQ(Sku(sku).reserved(), 1);
+}
+
 TEST_F(OrderServiceTest, CheckoutThenPaymentConfirmsTheStockExactlyOnce) {
   std::string sku = CreateSku(10);
   v1::Order order;

@@ -13,6 +13,10 @@ class ConfigTest : public ::testing::Test {
     unsetenv("LC_TEST_VALUE");
     unsetenv("LC_REDIS_PORT");
     unsetenv("LC_MYSQL_DATABASE");
+    for (const char* name :
+         {"LC_MYSQL_REPLICA_HOST", "LC_MYSQL_REPLICA_PORT", "LC_MYSQL_REPLICA_POOL_SIZE"}) {
+      unsetenv(name);
+    }
   }
 };
 
@@ -61,6 +65,33 @@ TEST_F(ConfigTest, MysqlDefaultsAreLocal) {
   EXPECT_EQ(config->port, 3307);
   setenv("LC_MYSQL_DATABASE", "", 1);
   EXPECT_FALSE(LoadMysqlConfig().ok());
+}
+
+TEST_F(ConfigTest, AReplicaOnlyWhenItsHostIsSet) {
+  MysqlConfig primary;
+  primary.port = 3307;
+  primary.pool_size = 8;
+  primary.database = "shop";
+  absl::StatusOr<std::optional<MysqlConfig>> none = LoadMysqlReplicaConfig(primary);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  setenv("LC_MYSQL_REPLICA_HOST", "10.0.0.7", 1);
+  absl::StatusOr<std::optional<MysqlConfig>> same_port = LoadMysqlReplicaConfig(primary);
+  ASSERT_TRUE(same_port.ok() && same_port->has_value());
+  EXPECT_EQ((*same_port)->host, "10.0.0.7");
+  EXPECT_EQ((*same_port)->port, 3307);
+  EXPECT_EQ((*same_port)->pool_size, 8);
+  EXPECT_EQ((*same_port)->database, "shop");  // the rest as for the primary
+  setenv("LC_MYSQL_REPLICA_PORT", "3310", 1);
+  setenv("LC_MYSQL_REPLICA_POOL_SIZE", "4", 1);
+  absl::StatusOr<std::optional<MysqlConfig>> own = LoadMysqlReplicaConfig(primary);
+  ASSERT_TRUE(own.ok() && own->has_value());
+  EXPECT_EQ((*own)->port, 3310);
+  EXPECT_EQ((*own)->pool_size, 4);
+  setenv("LC_MYSQL_REPLICA_PORT", "none", 1);
+  absl::StatusOr<std::optional<MysqlConfig>> bad = LoadMysqlReplicaConfig(primary);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("LC_MYSQL_REPLICA_PORT"), absl::string_view::npos);
 }
 
 }  // namespace
