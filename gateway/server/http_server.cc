@@ -150,7 +150,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   HttpSession(tcp::socket socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
     beast::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) client_ip_ = remote.address().to_string();
+    if (!ec) peer_ip_ = remote.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);
   }
 
@@ -194,11 +194,18 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
-    request.client_ip = client_ip_;
     request.received = absl::Now();
     for (const auto& field : req) {
       request.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
                                    std::string(field.value()));
+    }
+    request.client_ip = peer_ip_;
+    if (!state_.options.trusted_proxies.empty()) {
+      std::vector<absl::string_view> forwarded_for;
+      for (const auto& [name, value] : request.headers) {
+        if (name == "x-forwarded-for") forwarded_for.push_back(value);
+      }
+      request.client_ip = state_.options.trusted_proxies.ClientAddress(peer_ip_, forwarded_for);
     }
     stream_.expires_never();
     state_.in_flight++;
@@ -271,7 +278,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   ServerState& state_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string client_ip_;
+  std::string peer_ip_;  // the TCP peer: the client, or a proxy
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };
@@ -287,10 +294,12 @@ absl::StatusOr<HttpServerOptions> LoadHttpServerOptions() {
   auto header = common::EnvInt("LC_GATEWAY_MAX_HEADER_BYTES", 8 * 1024, 1024, 1 << 20);
   auto idle = common::EnvMillis("LC_GATEWAY_IDLE_TIMEOUT_MS", 60000, 1000, 3600000);
   auto grace = common::EnvMillis("LC_SHUTDOWN_GRACE_MS", 10000, 0, 600000);
+  auto proxies = LoadTrustedProxies();
   for (const absl::Status& s : {port.status(), threads.status(), body.status(), header.status(),
-                                idle.status(), grace.status()}) {
+                                idle.status(), grace.status(), proxies.status()}) {
     if (!s.ok()) return s;
   }
+  o.trusted_proxies = *std::move(proxies);
   o.port = static_cast<int>(*port);
   o.threads = static_cast<int>(*threads);
   o.max_body_bytes = static_cast<size_t>(*body);

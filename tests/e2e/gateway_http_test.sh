@@ -6,7 +6,8 @@
 # of one brand kept off another brand's room; a private room refusing a viewer without an invite;
 # another viewer's order refused; malformed JSON, unknown field, oversized body, missing, forged,
 # expired and revoked tokens, and a rate limit: each its 4xx, and nothing changed. Then the room
-# WebSocket (tests/e2e/gateway_ws_test.py), and a clean stop on SIGTERM.
+# WebSocket (tests/e2e/gateway_ws_test.py), a malformed LC_GATEWAY_TRUSTED_PROXIES refused at
+# start-up, and a clean stop on SIGTERM.
 set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +34,11 @@ if LC_LOGIN_PROVIDER=magic "$build_dir/gateway/gateway" >"$e2e_log" 2>&1; then
   fail "started with LC_LOGIN_PROVIDER=magic"
 fi
 grep -q LC_LOGIN_PROVIDER "$e2e_log" || fail "error does not name LC_LOGIN_PROVIDER"
+if LC_GATEWAY_TRUSTED_PROXIES="10.0.0.0/8,10.0.0.0/40" "$build_dir/gateway/gateway" >"$e2e_log" 2>&1; then
+  fail "started with a malformed LC_GATEWAY_TRUSTED_PROXIES"
+fi
+grep -q "LC_GATEWAY_TRUSTED_PROXIES: '10.0.0.0/40'" "$e2e_log" ||
+  fail "error does not name LC_GATEWAY_TRUSTED_PROXIES and the entry"
 
 e2e_start "$build_dir/services/room/room" "$room_port"
 room_pid="${e2e_pids[-1]}"
