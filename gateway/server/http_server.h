@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/http/trusted_proxies.h"
+#include "gateway/server/alert_hub.h"
 #include "gateway/server/gateway.h"
 
 namespace livecommerce::gateway {
@@ -33,11 +34,12 @@ struct HttpServerOptions {
 absl::StatusOr<HttpServerOptions> LoadHttpServerOptions();
 
 // HTTP/1.1 (keep-alive) and WebSocket over Boost.Beast: one io_context per thread, connections
-// spread over them. Requests go to the Gateway; room WebSocket upgrades are checked and joined
-// by the Gateway and then registered with the RoomHub.
+// spread over them. Requests go to the Gateway; WebSocket upgrades are checked (and a room's
+// joined) by the Gateway, and the open sockets registered with the RoomHub or the AlertHub.
 class HttpServer final {
  public:
-  HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, Metrics& metrics);
+  HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, AlertHub& alerts,
+             Metrics& metrics);
   ~HttpServer();
 
   absl::Status Start();

@@ -6,8 +6,9 @@
 # of one brand kept off another brand's room; a private room refusing a viewer without an invite;
 # another viewer's order refused; malformed JSON, unknown field, oversized body, missing, forged,
 # expired and revoked tokens, and a rate limit: each its 4xx, and nothing changed. Then the room
-# WebSocket (tests/e2e/gateway_ws_test.py), a malformed LC_GATEWAY_TRUSTED_PROXIES refused at
-# start-up, and a clean stop on SIGTERM.
+# WebSocket (tests/e2e/gateway_ws_test.py), the associates' alerts WebSocket with the attribution
+# service restarted under it (tests/e2e/gateway_alerts_ws_test.py), a malformed
+# LC_GATEWAY_TRUSTED_PROXIES refused at start-up, and a clean stop on SIGTERM.
 set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/lib.sh"
@@ -355,6 +356,33 @@ frank="$(login frank)"
 grace="$(login grace)"
 $py "$(dirname "$0")/gateway_ws_test.py" "127.0.0.1:$gateway_port" "$socket_room" "$frank" \
   "$grace" "$private" >>"$e2e_log" 2>&1 || fail "WebSocket test"
+
+# ---- The associates' alerts WebSocket -----------------------------------------------------------
+http POST /v1/associates "$ops" "{\"store_id\": \"$store\", \"name\": \"Mei\"}"
+expect 200 "a second associate"
+mei="$(j 'd["associate"]["id"]')"
+mei_token="$("$admin" token issue --role associate --brand e2e --subject "$mei" | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+http GET /v1/alerts/ws "$lin_token"
+expect 400 "the alerts WebSocket without an upgrade"
+sync_dir="$(mktemp -d)"
+$py "$(dirname "$0")/gateway_alerts_ws_test.py" "127.0.0.1:$gateway_port" "$admin" "$sync_dir" \
+  "$lin" "$lin_token" "$mei_token" "$carol" local-carol "$frank" "$ops" "$sku" "$lin_room" \
+  >>"$e2e_log" 2>&1 &
+alerts_test=$!
+# Mid-way the test asks for the attribution service to be restarted.
+for _ in $(seq 1 600); do
+  [ -f "$sync_dir/stop-attribution" ] && break
+  kill -0 "$alerts_test" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -f "$sync_dir/stop-attribution" ]; then
+  e2e_stop "$attribution_pid" attribution
+  e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
+  attribution_pid="${e2e_pids[-1]}"
+  touch "$sync_dir/attribution-started"
+fi
+wait "$alerts_test" || fail "alerts WebSocket test"
+rm -rf "$sync_dir"
 
 e2e_stop "$gateway_pid" gateway
 e2e_stop "$report_pid" report
