@@ -8,7 +8,8 @@
 # expired and revoked tokens, and a rate limit: each its 4xx, and nothing changed. Then the room
 # WebSocket (tests/e2e/gateway_ws_test.py), the associates' alerts WebSocket with the attribution
 # service restarted under it (tests/e2e/gateway_alerts_ws_test.py), a malformed
-# LC_GATEWAY_TRUSTED_PROXIES refused at start-up, and a clean stop on SIGTERM.
+# LC_GATEWAY_TRUSTED_PROXIES refused at start-up and the per-IP limit going by X-Forwarded-For
+# behind a trusted proxy, and a clean stop on SIGTERM.
 set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/lib.sh"
@@ -383,6 +384,23 @@ if [ -f "$sync_dir/stop-attribution" ]; then
 fi
 wait "$alerts_test" || fail "alerts WebSocket test"
 rm -rf "$sync_dir"
+
+# ---- Behind a trusted proxy the per-IP limit goes by X-Forwarded-For ---------------------------
+proxied_port="$(e2e_port)"
+LC_GATEWAY_PORT="$proxied_port" LC_GATEWAY_TRUSTED_PROXIES="127.0.0.0/8,::1/128" \
+  LC_GATEWAY_IP_RATE=1 LC_GATEWAY_IP_BURST=2 e2e_start "$build_dir/gateway/gateway" "$proxied_port"
+proxied_pid="${e2e_pids[-1]}"
+forwarded() {
+  curl -s -o /dev/null -w '%{http_code}' -H "X-Forwarded-For: $1" \
+    "http://127.0.0.1:$proxied_port/v1/openapi.json"
+}
+[ "$(forwarded 198.51.100.1)" = 200 ] && [ "$(forwarded 198.51.100.1)" = 200 ] ||
+  fail "proxied: the first two requests of a client"
+# The third is limited, though the client wrote another address left of what the proxy added.
+[ "$(forwarded '198.51.100.2, 198.51.100.1')" = 429 ] ||
+  fail "proxied: the client's third request is not limited (or a spoofed address was believed)"
+[ "$(forwarded 198.51.100.2)" = 200 ] || fail "proxied: another client shares the first's bucket"
+e2e_stop "$proxied_pid" gateway
 
 e2e_stop "$gateway_pid" gateway
 e2e_stop "$report_pid" report
