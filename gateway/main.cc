@@ -12,11 +12,13 @@
 #include "gateway/http/metrics.h"
 #include "gateway/http/openapi.h"
 #include "gateway/routes.h"
+#include "gateway/server/alert_hub.h"
 #include "gateway/server/gateway.h"
 #include "gateway/server/http_server.h"
 #include "gateway/server/readiness.h"
 #include "gateway/server/room_hub.h"
 #include "gateway/server/rpc_client.h"
+#include "gateway/server/socket_slots.h"
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
@@ -80,8 +82,9 @@ int main() {
   common::RedisConfig redis_config = common::OrExit(common::LoadRedisConfig());
   redis_config.pool_size = 2;  // only the revocation list uses Redis
   gateway::RoomHubOptions hub_options;
-  hub_options.max_sockets_per_principal = static_cast<int>(
-      common::OrExit(common::EnvInt("LC_GATEWAY_MAX_SOCKETS_PER_PRINCIPAL", 5, 1, 100000)));
+  // One limit for the room and the alerts WebSockets together.
+  gateway::SocketSlots socket_slots(static_cast<int>(
+      common::OrExit(common::EnvInt("LC_GATEWAY_MAX_SOCKETS_PER_PRINCIPAL", 5, 1, 100000))));
   hub_options.presence_flush =
       common::OrExit(common::EnvMillis("LC_GATEWAY_PRESENCE_FLUSH_MS", 1000, 50, 60000));
   std::string provider = common::EnvString("LC_LOGIN_PROVIDER", "local");
@@ -148,20 +151,24 @@ int main() {
   std::vector<std::string> route_names;
   for (const gateway::Route& route : router.routes()) route_names.push_back(route.name);
   gateway::Metrics metrics(route_names);
-  gateway::RoomHub hub(rpc.ChannelFor("livecommerce.v1.RoomService"), principals, metrics,
-                       hub_options);
+  gateway::RoomHub hub(rpc.ChannelFor("livecommerce.v1.RoomService"), principals, socket_slots,
+                       metrics, hub_options);
+  gateway::AlertHub alerts(
+      rpc.ChannelFor("livecommerce.v1.AttributionService"), socket_slots, metrics,
+      [&revoked](const std::string& token_id) { return revoked.IsRevoked(token_id); }, {});
   gateway::Readiness readiness(rpc, absl::Seconds(2),
                                {{"redis", [&revoked] { return revoked.healthy(); }}});
   gateway::Gateway gateway_api(
-      gateway::Gateway::Deps{&router, &rpc, &authenticator, &tokens, login.get(), &hub, &readiness,
-                             &metrics, &principals},
+      gateway::Gateway::Deps{&router, &rpc, &authenticator, &tokens, login.get(), &socket_slots,
+                             &readiness, &metrics, &principals},
       gateway::BuildOpenApi(router.routes()), options);
-  gateway::HttpServer server(server_options, gateway_api, hub, metrics);
+  gateway::HttpServer server(server_options, gateway_api, hub, alerts, metrics);
 
   readiness.CheckNow();
   readiness.Start();
   revocation_refresh.Start();
   hub.Start();
+  alerts.Start();
   if (absl::Status s = server.Start(); !s.ok()) {
     spdlog::critical("{}", s.message());
     return 1;
@@ -172,6 +179,7 @@ int main() {
   spdlog::info("signal {}: shutting down", signal_number);
   readiness.Drain();
   server.Stop();
+  alerts.Stop();
   hub.Stop();
   readiness.Stop();
   revocation_refresh.Stop();

@@ -87,19 +87,32 @@ std::string Metrics::Render() const {
                   "\n# TYPE lc_gateway_cache_lookups_total counter\n",
                   "lc_gateway_cache_lookups_total{result=\"hit\"} ", cache_hits_.load(), "\n",
                   "lc_gateway_cache_lookups_total{result=\"miss\"} ", cache_misses_.load(), "\n");
+  absl::StrAppend(
+      &out,
+      "# HELP lc_gateway_websockets_open WebSockets open now, by kind (room: a room's "
+      "live pushes; alerts: an associate's alerts).\n"
+      "# TYPE lc_gateway_websockets_open gauge\n",
+      "lc_gateway_websockets_open{kind=\"room\"} ", sockets_open_[0].load(), "\n",
+      "lc_gateway_websockets_open{kind=\"alerts\"} ", sockets_open_[1].load(), "\n",
+      "# HELP lc_gateway_websockets_refused_total WebSockets refused by the "
+      "per-user limit, by kind.\n"
+      "# TYPE lc_gateway_websockets_refused_total counter\n",
+      "lc_gateway_websockets_refused_total{kind=\"room\"} ", sockets_refused_[0].load(), "\n",
+      "lc_gateway_websockets_refused_total{kind=\"alerts\"} ", sockets_refused_[1].load(), "\n",
+      "# HELP lc_gateway_websocket_messages_total Messages pushed to WebSockets, and "
+      "dropped for slow readers (room sockets only; alerts are never dropped).\n"
+      "# TYPE lc_gateway_websocket_messages_total counter\n",
+      "lc_gateway_websocket_messages_total{result=\"sent\"} ", messages_pushed_.load(), "\n",
+      "lc_gateway_websocket_messages_total{result=\"dropped\"} ", messages_dropped_.load(), "\n");
   absl::StrAppend(&out,
-                  "# HELP lc_gateway_websockets_open Room WebSockets open now.\n"
-                  "# TYPE lc_gateway_websockets_open gauge\n",
-                  "lc_gateway_websockets_open ", sockets_open_.load(), "\n",
-                  "# HELP lc_gateway_websockets_refused_total Room WebSockets refused.\n"
-                  "# TYPE lc_gateway_websockets_refused_total counter\n",
-                  "lc_gateway_websockets_refused_total ", sockets_refused_.load(), "\n",
-                  "# HELP lc_gateway_websocket_messages_total Messages pushed to room "
-                  "WebSockets, and dropped for slow readers.\n"
-                  "# TYPE lc_gateway_websocket_messages_total counter\n",
-                  "lc_gateway_websocket_messages_total{result=\"sent\"} ", messages_pushed_.load(),
-                  "\n", "lc_gateway_websocket_messages_total{result=\"dropped\"} ",
-                  messages_dropped_.load(), "\n");
+                  "# HELP lc_gateway_alert_streams_open AttributionService.WatchAlerts calls open "
+                  "now (one per alerts WebSocket while its stream is up).\n"
+                  "# TYPE lc_gateway_alert_streams_open gauge\n",
+                  "lc_gateway_alert_streams_open ", alert_streams_open_.load(), "\n",
+                  "# HELP lc_gateway_alert_stream_retries_total WatchAlerts calls reopened after "
+                  "the stream ended or failed.\n"
+                  "# TYPE lc_gateway_alert_stream_retries_total counter\n",
+                  "lc_gateway_alert_stream_retries_total ", alert_stream_retries_.load(), "\n");
   return out;
 }
 

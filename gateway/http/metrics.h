@@ -11,6 +11,9 @@
 
 namespace livecommerce::gateway {
 
+// The gateway's WebSockets: a room's live pushes, an associate's alerts.
+enum class SocketKind { kRoom = 0, kAlerts = 1 };
+
 // Prometheus counters and histograms of the gateway, written in the text exposition format by
 // Render(). Route labels are the route table's names plus "unmatched". Lock-free to record.
 class Metrics final {
@@ -21,12 +24,19 @@ class Metrics final {
   void RecordRequest(size_t route, int http_status, absl::Duration latency);
   void RecordRateLimited(bool per_ip) { (per_ip ? limited_ip_ : limited_principal_)++; }
   void RecordCache(bool hit) { (hit ? cache_hits_ : cache_misses_)++; }
-  void SocketOpened() { sockets_open_++; }
-  void SocketClosed() { sockets_open_--; }
-  void SocketRefused() { sockets_refused_++; }
+  void SocketOpened(SocketKind kind) { sockets_open_[Index(kind)]++; }
+  void SocketClosed(SocketKind kind) { sockets_open_[Index(kind)]--; }
+  void SocketRefused(SocketKind kind) { sockets_refused_[Index(kind)]++; }
   void MessagesPushed(int64_t n) { messages_pushed_ += n; }
   void MessagesDropped(int64_t n) { messages_dropped_ += n; }
-  int64_t sockets_open() const { return sockets_open_.load(); }
+  // Upstream AttributionService.WatchAlerts calls: open now, and reopened after a failure.
+  void AlertStreamOpened() { alert_streams_open_++; }
+  void AlertStreamClosed() { alert_streams_open_--; }
+  void AlertStreamRetried() { alert_stream_retries_++; }
+  // Every kind.
+  int64_t sockets_open() const { return sockets_open_[0].load() + sockets_open_[1].load(); }
+  int64_t sockets_open(SocketKind kind) const { return sockets_open_[Index(kind)].load(); }
+  int64_t alert_streams_open() const { return alert_streams_open_.load(); }
 
   std::string Render() const;
 
@@ -50,8 +60,11 @@ class Metrics final {
   std::atomic<int64_t> limited_principal_{0};
   std::atomic<int64_t> cache_hits_{0};
   std::atomic<int64_t> cache_misses_{0};
-  std::atomic<int64_t> sockets_open_{0};
-  std::atomic<int64_t> sockets_refused_{0};
+  static size_t Index(SocketKind kind) { return static_cast<size_t>(kind); }
+  std::array<std::atomic<int64_t>, 2> sockets_open_{};
+  std::array<std::atomic<int64_t>, 2> sockets_refused_{};
+  std::atomic<int64_t> alert_streams_open_{0};
+  std::atomic<int64_t> alert_stream_retries_{0};
   std::atomic<int64_t> messages_pushed_{0};
   std::atomic<int64_t> messages_dropped_{0};
 };

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_split.h"
 #include "gateway/proto/gateway.pb.h"
+#include "livecommerce/v1/attribution.pb.h"
 
 namespace livecommerce::gateway {
 namespace {
@@ -193,6 +194,23 @@ std::string BuildOpenApi(const std::vector<Route>& routes) {
                                   {"required", false},
                                   {"schema", json{{"type", "string"}}}});
         responses["101"] = json{{"description", "Switching to the WebSocket (see docs/API.md)"}};
+        break;
+      case RouteKind::kAlertSocket:
+        parameters.push_back(
+            json{{"name", "access_token"},
+                 {"in", "query"},
+                 {"required", false},
+                 {"description", "the session token, when no Authorization header"},
+                 {"schema", json{{"type", "string"}}}});
+        parameters.push_back(
+            json{{"name", "after_id"},
+                 {"in", "query"},
+                 {"required", false},
+                 {"description", "only alerts newer than this one (the last the client has)"},
+                 {"schema", json{{"type", "string"}, {"format", "int64"}}}});
+        responses["101"] = json{{"description", "Switching to the WebSocket (see docs/API.md)"}};
+        // The pushed messages' payload.
+        (void)schemas.MessageRef(v1::Alert::descriptor());
         break;
       case RouteKind::kMetrics:
         responses["200"] =

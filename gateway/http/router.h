@@ -16,6 +16,7 @@ enum class RouteKind {
   kLogin,          // POST /v1/login
   kPaymentNotify,  // raw body and headers to OrderService.HandlePaymentNotification
   kRoomSocket,     // the room WebSocket
+  kAlertSocket,    // an associate's alerts WebSocket
   kHealth,
   kReady,
   kMetrics,

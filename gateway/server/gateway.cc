@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/http/json_binding.h"
 #include "gateway/http/status_map.h"
@@ -117,6 +118,7 @@ Gateway::Gateway(Deps deps, std::string openapi_json, GatewayOptions options)
       }
     }
     if (routes[i].kind == RouteKind::kRoomSocket) socket_route_ = i;
+    if (routes[i].kind == RouteKind::kAlertSocket) alert_socket_route_ = i;
     methods_.push_back(method);
   }
 }
@@ -151,7 +153,8 @@ bool Gateway::IsSocketRoute(absl::string_view method, absl::string_view target) 
   std::string path, query;
   SplitTarget(target, &path, &query);
   RouteMatch match = deps_.router->Match(method, path);
-  return match.route != nullptr && match.route->kind == RouteKind::kRoomSocket;
+  return match.route != nullptr && (match.route->kind == RouteKind::kRoomSocket ||
+                                    match.route->kind == RouteKind::kAlertSocket);
 }
 
 void Gateway::Handle(HttpRequest request, Reply reply) {
@@ -210,6 +213,7 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
       HandleNotify(std::move(request), std::move(done));
       return;
     case RouteKind::kRoomSocket:
+    case RouteKind::kAlertSocket:
       done(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
                          "upgrade: this route is a WebSocket; send an Upgrade request"));
       return;
@@ -429,8 +433,10 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
   std::string path, query;
   SplitTarget(request.target, &path, &query);
   RouteMatch match = deps_.router->Match(request.method, path);
-  Reply done = Measured(socket_route_, request.received, std::move(refused));
-  if (match.route == nullptr || match.route->kind != RouteKind::kRoomSocket) {
+  bool alerts = match.route != nullptr && match.route->kind == RouteKind::kAlertSocket;
+  Reply done =
+      Measured(alerts ? alert_socket_route_ : socket_route_, request.received, std::move(refused));
+  if (match.route == nullptr || (match.route->kind != RouteKind::kRoomSocket && !alerts)) {
     done(ErrorResponse(grpc::StatusCode::NOT_FOUND, "path: no such route"));
     return;
   }
@@ -450,19 +456,27 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     done(ErrorResponse(params.status()));
     return;
   }
-  std::string token, device_id, invite_token;
+  std::string token, device_id, invite_token, after_id;
   for (const auto& [name, value] : *params) {
     if (name == "access_token") {
       token = value;
-    } else if (name == "device_id") {
+    } else if (name == "device_id" && !alerts) {
       device_id = value;
-    } else if (name == "invite_token") {
+    } else if (name == "invite_token" && !alerts) {
       invite_token = value;
+    } else if (name == "after_id" && alerts) {
+      after_id = value;
     } else {
       done(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
                          absl::StrCat(name, ": unknown parameter")));
       return;
     }
+  }
+  int64_t after = 0;
+  if (!after_id.empty() && (!absl::SimpleAtoi(after_id, &after) || after <= 0)) {
+    done(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                       "after_id: must be the id of an alert (a positive integer)"));
+    return;
   }
   absl::StatusOr<std::shared_ptr<const AuthContext>> auth = Authenticate(request, token);
   if (!auth.ok()) {
@@ -485,12 +499,37 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     done(std::move(r));
     return;
   }
-  if (!deps_.hub->TryReserveSlot(principal_key)) {
-    deps_.metrics->SocketRefused();
+  SocketKind kind = alerts ? SocketKind::kAlerts : SocketKind::kRoom;
+  if (!deps_.slots->TryReserve(principal_key)) {
+    deps_.metrics->SocketRefused(kind);
     done(ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
                        "socket: too many open WebSockets for this user"));
     return;
   }
+  if (!alerts) {
+    JoinRoomSocket(match, **auth, std::move(principal_key), device_id, invite_token,
+                   request.received, std::move(granted), std::move(done));
+    return;
+  }
+  // The service authorises the stream itself (an associate's own alerts) once the socket is open.
+  SocketGrant grant;
+  grant.kind = SocketKind::kAlerts;
+  grant.alerts.brand_id = claims.brand_id;
+  grant.alerts.associate_id = claims.subject;
+  grant.alerts.principal = (*auth)->encoded_principal;
+  grant.alerts.principal_key = std::move(principal_key);
+  grant.alerts.token_id = claims.token_id;
+  grant.alerts.expires_at = claims.expires_at;
+  grant.alerts.after_id = after_id;
+  deps_.metrics->RecordRequest(alert_socket_route_, 101, absl::Now() - request.received);
+  granted(std::move(grant));
+}
+
+void Gateway::JoinRoomSocket(const RouteMatch& match, const AuthContext& auth,
+                             std::string principal_key, const std::string& device_id,
+                             const std::string& invite_token, absl::Time received,
+                             std::function<void(SocketGrant)> granted, Reply done) {
+  const SessionClaims& claims = auth.claims;
   const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kJoinRoom);
   auto join = std::make_unique<v1::JoinRoomRequest>();
   join->set_room_id(match.params.empty() ? "" : match.params[0].second);
@@ -501,16 +540,15 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
   info.room_id = join->room_id();
   info.viewer_id = claims.subject;
   info.device_id = join->device_id();
-  info.principal = (*auth)->encoded_principal;
-  info.principal_key = principal_key;
+  info.principal = auth.encoded_principal;
+  info.principal_key = std::move(principal_key);
   deps_.rpc->Call(
-      *method, std::move(join), (*auth)->encoded_principal,
-      request.received + options_.request_timeout,
+      *method, std::move(join), auth.encoded_principal, received + options_.request_timeout,
       [this, info = std::move(info), granted = std::move(granted), done = std::move(done),
-       started = request.received](grpc::Status status,
-                                   std::unique_ptr<google::protobuf::Message> response) mutable {
+       started = received](grpc::Status status,
+                           std::unique_ptr<google::protobuf::Message> response) mutable {
         if (!status.ok()) {
-          deps_.hub->ReleaseSlot(info.principal_key);
+          deps_.slots->Release(info.principal_key);
           done(CallError(status, kJoinRoom));
           return;
         }
@@ -519,8 +557,11 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
         info.heartbeat_interval =
             absl::Seconds(std::max<int32_t>(1, joined.heartbeat_interval_seconds()));
         deps_.metrics->RecordRequest(socket_route_, 101, absl::Now() - started);
-        granted(SocketGrant{std::move(info),
-                            absl::StrCat("{\"type\":\"joined\",\"joined\":", ToJson(joined), "}")});
+        SocketGrant grant;
+        grant.kind = SocketKind::kRoom;
+        grant.info = std::move(info);
+        grant.joined_json = absl::StrCat("{\"type\":\"joined\",\"joined\":", ToJson(joined), "}");
+        granted(std::move(grant));
       });
 }
 

@@ -15,9 +15,11 @@
 #include "gateway/http/rate_limiter.h"
 #include "gateway/http/read_cache.h"
 #include "gateway/http/router.h"
+#include "gateway/server/alert_hub.h"
 #include "gateway/server/readiness.h"
 #include "gateway/server/room_hub.h"
 #include "gateway/server/rpc_client.h"
+#include "gateway/server/socket_slots.h"
 #include "services/common/ttl_cache.h"
 
 namespace livecommerce::gateway {
@@ -62,10 +64,13 @@ struct HttpResponse {
 
 using Reply = std::function<void(HttpResponse)>;
 
-// What a room WebSocket needs once its viewer has joined.
+// What a granted WebSocket needs: for a room, once its viewer has joined; for alerts, once the
+// associate has been checked. Holds a reserved per-principal slot.
 struct SocketGrant {
-  SocketInfo info;
-  std::string joined_json;  // the first message: {"type":"joined","joined":{JoinRoomResponse}}
+  SocketKind kind = SocketKind::kRoom;
+  SocketInfo info;          // kRoom
+  std::string joined_json;  // kRoom: the first message, {"type":"joined","joined":{...}}
+  AlertSocketInfo alerts;   // kAlerts
 };
 
 // The HTTP API: matches a request to its route, authenticates and limits it, turns JSON into the
@@ -80,7 +85,7 @@ class Gateway final {
     Authenticator* auth;
     const SessionTokenCodec* tokens;
     LoginProvider* login;
-    RoomHub* hub;
+    SocketSlots* slots;
     Readiness* readiness;
     Metrics* metrics;
     const common::PrincipalCodec* principals;
@@ -89,11 +94,11 @@ class Gateway final {
 
   void Handle(HttpRequest request, Reply reply);
 
-  // Whether `method` `target` is the room WebSocket route.
+  // Whether `method` `target` is a WebSocket route (a room's, or the alerts').
   bool IsSocketRoute(absl::string_view method, absl::string_view target) const;
   // The checks of a WebSocket upgrade (token in the Authorization header or the access_token
-  // query parameter, role, limits) and the viewer's JoinRoom. Exactly one of `granted` (with a
-  // reserved per-principal slot) or `refused` runs, from any thread.
+  // query parameter, role, limits) and, for a room, the viewer's JoinRoom. Exactly one of
+  // `granted` (with a reserved per-principal slot) or `refused` runs, from any thread.
   void PrepareSocket(HttpRequest request, std::function<void(SocketGrant)> granted, Reply refused);
 
  private:
@@ -121,7 +126,11 @@ class Gateway final {
   // far more than the call.
   common::TtlCache<std::string, std::shared_ptr<const std::string>> renderings_;
   std::vector<const google::protobuf::MethodDescriptor*> methods_;  // by route index
+  void JoinRoomSocket(const RouteMatch& match, const AuthContext& auth, std::string principal_key,
+                      const std::string& device_id, const std::string& invite_token,
+                      absl::Time received, std::function<void(SocketGrant)> granted, Reply done);
   size_t socket_route_ = 0;
+  size_t alert_socket_route_ = 0;
 };
 
 // An error response with the mapped HTTP status and {"code", "message"}.

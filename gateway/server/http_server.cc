@@ -28,19 +28,24 @@ struct ServerState {
   HttpServerOptions options;
   Gateway* gateway;
   RoomHub* hub;
+  AlertHub* alerts;
   Metrics* metrics;
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> stopping{false};
 };
 
-// One room WebSocket. Lives on its connection's io_context; Push and Close may come from any
-// thread and are posted there.
-class SocketSession final : public RoomSocket, public std::enable_shared_from_this<SocketSession> {
+// One server WebSocket: the handshake, a queue of text messages written one at a time, reads
+// (answering "ping"), closing. Lives on its connection's io_context; what may come from other
+// threads is posted there. The kinds say what happens when it opens and when it ends.
+class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  SocketSession(beast::tcp_stream stream, ServerState& state, SocketInfo info)
-      : ws_(std::move(stream)), state_(state), info_(std::move(info)) {}
+  // `drop_when_full`: past the queue limit new messages are dropped (room pushes, which the next
+  // stats replace); otherwise the sender paces itself (alerts).
+  WsSession(beast::tcp_stream stream, ServerState& state, bool drop_when_full)
+      : ws_(std::move(stream)), state_(state), drop_when_full_(drop_when_full) {}
+  virtual ~WsSession() = default;
 
-  void Accept(http::request<http::string_body> request, std::string joined) {
+  void Accept(http::request<http::string_body> request, std::string first_message) {
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
@@ -49,50 +54,60 @@ class SocketSession final : public RoomSocket, public std::enable_shared_from_th
     ws_.read_message_max(4096);
     auto self = shared_from_this();
     request_ = std::move(request);
-    ws_.async_accept(request_, [self, joined = std::move(joined)](beast::error_code ec) {
+    ws_.async_accept(request_, [self, first = std::move(first_message)](beast::error_code ec) {
       if (ec) {
-        self->state_.hub->Abandon(self->info_);
+        self->NeverOpened();
         return;
       }
       self->open_ = true;
-      self->Enqueue(std::make_shared<const std::string>(joined));
-      self->state_.hub->Add(self);
+      if (!first.empty()) self->Enqueue(std::make_shared<const std::string>(first), nullptr);
+      self->Opened();
       self->Read();
     });
   }
 
-  void Push(std::shared_ptr<const std::string> message) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
-      self->Enqueue(message);
+ protected:
+  // The handshake succeeded / failed; the open socket ended (once, after Opened).
+  virtual void Opened() = 0;
+  virtual void NeverOpened() = 0;
+  virtual void Ended() = 0;
+
+  void Post(std::shared_ptr<const std::string> message, std::shared_ptr<void> written) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message),
+                                   written = std::move(written)]() mutable {
+      self->Enqueue(std::move(message), std::move(written));
     });
   }
 
-  void Close() override {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+  void PostClose(websocket::close_reason reason) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), reason = std::move(reason)] {
       if (!self->open_ || self->closing_) return;
       self->closing_ = true;
-      self->ws_.async_close(websocket::close_code::going_away,
-                            [self](beast::error_code) { self->Finish(); });
+      self->ReleaseQueued();
+      self->ws_.async_close(reason, [self](beast::error_code) { self->Finish(); });
     });
   }
 
-  const SocketInfo& info() const override { return info_; }
-
  private:
-  void Enqueue(std::shared_ptr<const std::string> message) {
+  struct Outgoing {
+    std::shared_ptr<const std::string> text;
+    std::shared_ptr<void> written;  // released once written (or never will be)
+  };
+
+  void Enqueue(std::shared_ptr<const std::string> message, std::shared_ptr<void> written) {
     if (!open_ || closing_) return;
-    if (queue_.size() >= state_.options.socket_queue_limit) {
+    if (drop_when_full_ && queue_.size() >= state_.options.socket_queue_limit) {
       state_.metrics->MessagesDropped(1);
       return;
     }
-    queue_.push_back(std::move(message));
+    queue_.push_back(Outgoing{std::move(message), std::move(written)});
     if (!writing_) WriteNext();
   }
 
   void WriteNext() {
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(net::buffer(*queue_.front()),
+    ws_.async_write(net::buffer(*queue_.front().text),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       self->queue_.pop_front();
                       if (ec) {
@@ -117,32 +132,94 @@ class SocketSession final : public RoomSocket, public std::enable_shared_from_th
       }
       // Clients may send "ping" to check the connection; anything else is ignored.
       if (beast::buffers_to_string(self->buffer_.data()) == "ping") {
-        self->Enqueue(std::make_shared<const std::string>("{\"type\":\"pong\"}"));
+        self->Enqueue(std::make_shared<const std::string>("{\"type\":\"pong\"}"), nullptr);
       }
       self->buffer_.consume(self->buffer_.size());
       self->Read();
     });
   }
 
+  // Messages that will not be written: their senders may go on. (The one being written keeps its
+  // buffer until the write ends.)
+  void ReleaseQueued() {
+    for (Outgoing& o : queue_) o.written.reset();
+  }
+
   void Finish() {
     if (finished_) return;
     finished_ = true;
     open_ = false;
-    state_.hub->Remove(this);
+    ReleaseQueued();
+    Ended();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   websocket::stream<beast::tcp_stream> ws_;
+
+ protected:
   ServerState& state_;
-  SocketInfo info_;
+
+ private:
+  bool drop_when_full_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::deque<Outgoing> queue_;
   bool writing_ = false;
   bool open_ = false;
   bool closing_ = false;
   bool finished_ = false;
+};
+
+// A room WebSocket: its viewer joined before the upgrade; the RoomHub pushes to it.
+class RoomSocketSession final : public WsSession, public RoomSocket {
+ public:
+  RoomSocketSession(beast::tcp_stream stream, ServerState& state, SocketInfo info)
+      : WsSession(std::move(stream), state, /*drop_when_full=*/true), info_(std::move(info)) {}
+
+  void Push(std::shared_ptr<const std::string> message) override {
+    Post(std::move(message), nullptr);
+  }
+  void Close() override { PostClose(websocket::close_code::going_away); }
+  const SocketInfo& info() const override { return info_; }
+
+ private:
+  void Opened() override {
+    state_.hub->Add(std::static_pointer_cast<RoomSocketSession>(shared_from_this()));
+  }
+  void NeverOpened() override { state_.hub->Abandon(info_); }
+  void Ended() override { state_.hub->Remove(this); }
+
+  SocketInfo info_;
+};
+
+// An associate's alerts WebSocket: the AlertHub streams the alerts to it once it is open.
+class AlertSocketSession final : public WsSession, public AlertSocket {
+ public:
+  AlertSocketSession(beast::tcp_stream stream, ServerState& state, AlertSocketInfo info)
+      : WsSession(std::move(stream), state, /*drop_when_full=*/false), info_(std::move(info)) {}
+
+  void Send(std::vector<std::shared_ptr<const std::string>> messages,
+            std::shared_ptr<void> written) override {
+    // The last message carries `written`: it is released after all of them.
+    for (size_t i = 0; i < messages.size(); ++i) {
+      Post(std::move(messages[i]), i + 1 == messages.size() ? std::move(written) : nullptr);
+    }
+  }
+  void Close(uint16_t code, std::string reason) override {
+    if (reason.size() > 123) reason.resize(123);  // what a close frame holds
+    PostClose(websocket::close_reason(static_cast<websocket::close_code>(code), reason));
+  }
+  const AlertSocketInfo& info() const override { return info_; }
+
+ private:
+  void Opened() override {
+    state_.alerts->Add(std::static_pointer_cast<AlertSocketSession>(shared_from_this()));
+  }
+  void NeverOpened() override { state_.alerts->Abandon(info_); }
+  void Ended() override { state_.alerts->Remove(this); }
+
+  AlertSocketInfo info_;
 };
 
 // One HTTP/1.1 connection: one request at a time, kept alive while the client wants.
@@ -151,7 +228,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   HttpSession(tcp::socket socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
     beast::error_code ec;
     tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) client_ip_ = remote.address().to_string();
+    if (!ec) peer_ip_ = remote.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);
   }
 
@@ -195,11 +272,18 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
-    request.client_ip = client_ip_;
     request.received = absl::Now();
     for (const auto& field : req) {
       request.headers.emplace_back(absl::AsciiStrToLower(std::string(field.name_string())),
                                    std::string(field.value()));
+    }
+    request.client_ip = peer_ip_;
+    if (!state_.options.trusted_proxies.empty()) {
+      std::vector<absl::string_view> forwarded_for;
+      for (const auto& [name, value] : request.headers) {
+        if (name == "x-forwarded-for") forwarded_for.push_back(value);
+      }
+      request.client_ip = state_.options.trusted_proxies.ClientAddress(peer_ip_, forwarded_for);
     }
     stream_.expires_never();
     state_.in_flight++;
@@ -220,8 +304,14 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
             net::post(self->stream_.get_executor(),
                       [self, upgrade, grant = std::move(grant)]() mutable {
                         self->state_.in_flight--;
-                        auto socket = std::make_shared<SocketSession>(
-                            std::move(self->stream_), self->state_, std::move(grant.info));
+                        std::shared_ptr<WsSession> socket;
+                        if (grant.kind == SocketKind::kAlerts) {
+                          socket = std::make_shared<AlertSocketSession>(
+                              std::move(self->stream_), self->state_, std::move(grant.alerts));
+                        } else {
+                          socket = std::make_shared<RoomSocketSession>(
+                              std::move(self->stream_), self->state_, std::move(grant.info));
+                        }
                         socket->Accept(std::move(*upgrade), std::move(grant.joined_json));
                       });
           },
@@ -284,7 +374,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   ServerState& state_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string client_ip_;
+  std::string peer_ip_;  // the TCP peer: the client, or a proxy
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };
@@ -300,10 +390,12 @@ absl::StatusOr<HttpServerOptions> LoadHttpServerOptions() {
   auto header = common::EnvInt("LC_GATEWAY_MAX_HEADER_BYTES", 8 * 1024, 1024, 1 << 20);
   auto idle = common::EnvMillis("LC_GATEWAY_IDLE_TIMEOUT_MS", 60000, 1000, 3600000);
   auto grace = common::EnvMillis("LC_SHUTDOWN_GRACE_MS", 10000, 0, 600000);
+  auto proxies = LoadTrustedProxies();
   for (const absl::Status& s : {port.status(), threads.status(), body.status(), header.status(),
-                                idle.status(), grace.status()}) {
+                                idle.status(), grace.status(), proxies.status()}) {
     if (!s.ok()) return s;
   }
+  o.trusted_proxies = *std::move(proxies);
   o.port = static_cast<int>(*port);
   o.threads = static_cast<int>(*threads);
   o.max_body_bytes = static_cast<size_t>(*body);
@@ -335,11 +427,13 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, Metrics& metrics)
+HttpServer::HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, AlertHub& alerts,
+                       Metrics& metrics)
     : impl_(std::make_unique<Impl>()) {
   impl_->state.options = std::move(options);
   impl_->state.gateway = &gateway;
   impl_->state.hub = &hub;
+  impl_->state.alerts = &alerts;
   impl_->state.metrics = &metrics;
 }
 
@@ -387,6 +481,7 @@ void HttpServer::Stop() {
     impl_->acceptor->close(ignored);
   });
   state.hub->CloseAll();
+  state.alerts->CloseAll();
   absl::Time deadline = absl::Now() + state.options.shutdown_grace;
   while (absl::Now() < deadline && (state.in_flight > 0 || state.metrics->sockets_open() > 0)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -394,6 +489,11 @@ void HttpServer::Stop() {
   for (auto& context : impl_->contexts) context->stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  // Sockets that did not close in the grace period go now, while the hubs are still there:
+  // releasing what they held lets the hubs' upstream calls end.
+  impl_->acceptor.reset();
+  impl_->guards.clear();
+  impl_->contexts.clear();
 }
 
 }  // namespace livecommerce::gateway

@@ -9,6 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/http/trusted_proxies.h"
+#include "gateway/server/alert_hub.h"
 #include "gateway/server/gateway.h"
 
 namespace livecommerce::gateway {
@@ -22,18 +24,22 @@ struct HttpServerOptions {
   absl::Duration idle_timeout = absl::Seconds(60);  // keep-alive connections with no request
   absl::Duration shutdown_grace = absl::Seconds(10);
   size_t socket_queue_limit = 64;  // messages waiting on one WebSocket before new ones are dropped
+  // Peers whose X-Forwarded-For names the client (the per-IP limit); empty: the TCP peer is.
+  TrustedProxies trusted_proxies;
 };
 
 // LC_GATEWAY_HOST, LC_GATEWAY_PORT, LC_GATEWAY_THREADS, LC_GATEWAY_MAX_BODY_BYTES,
-// LC_GATEWAY_MAX_HEADER_BYTES, LC_GATEWAY_IDLE_TIMEOUT_MS, LC_SHUTDOWN_GRACE_MS.
+// LC_GATEWAY_MAX_HEADER_BYTES, LC_GATEWAY_IDLE_TIMEOUT_MS, LC_SHUTDOWN_GRACE_MS,
+// LC_GATEWAY_TRUSTED_PROXIES.
 absl::StatusOr<HttpServerOptions> LoadHttpServerOptions();
 
 // HTTP/1.1 (keep-alive) and WebSocket over Boost.Beast: one io_context per thread, connections
-// spread over them. Requests go to the Gateway; room WebSocket upgrades are checked and joined
-// by the Gateway and then registered with the RoomHub.
+// spread over them. Requests go to the Gateway; WebSocket upgrades are checked (and a room's
+// joined) by the Gateway, and the open sockets registered with the RoomHub or the AlertHub.
 class HttpServer final {
  public:
-  HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, Metrics& metrics);
+  HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, AlertHub& alerts,
+             Metrics& metrics);
   ~HttpServer();
 
   absl::Status Start();

@@ -83,9 +83,10 @@ class RoomHub::Watcher final : public grpc::ClientReadReactor<v1::WatchRoomRespo
 };
 
 RoomHub::RoomHub(std::shared_ptr<grpc::Channel> room_channel, const common::PrincipalCodec& codec,
-                 Metrics& metrics, RoomHubOptions options)
+                 SocketSlots& slots, Metrics& metrics, RoomHubOptions options)
     : stub_(v1::RoomService::NewStub(room_channel)),
       codec_(codec),
+      slots_(slots),
       metrics_(metrics),
       options_(std::move(options)) {
   flusher_ = std::make_unique<common::PeriodicTask>(options_.presence_flush, [this] {
@@ -129,24 +130,6 @@ void RoomHub::Stop() {
   }
 }
 
-bool RoomHub::TryReserveSlot(const std::string& principal_key) {
-  std::lock_guard<std::mutex> lock(slots_mu_);
-  int& used = slots_[principal_key];
-  if (used >= options_.max_sockets_per_principal) {
-    if (used == 0) slots_.erase(principal_key);
-    return false;
-  }
-  ++used;
-  return true;
-}
-
-void RoomHub::ReleaseSlot(const std::string& principal_key) {
-  std::lock_guard<std::mutex> lock(slots_mu_);
-  auto it = slots_.find(principal_key);
-  if (it == slots_.end()) return;
-  if (--it->second <= 0) slots_.erase(it);
-}
-
 std::shared_ptr<RoomHub::Channel> RoomHub::ChannelOf(const std::string& brand_id,
                                                      const std::string& room_id, bool create) {
   std::string key = absl::StrCat(brand_id, "/", room_id);
@@ -164,7 +147,7 @@ std::shared_ptr<RoomHub::Channel> RoomHub::ChannelOf(const std::string& brand_id
 
 void RoomHub::Add(const std::shared_ptr<RoomSocket>& socket) {
   const SocketInfo& info = socket->info();
-  metrics_.SocketOpened();
+  metrics_.SocketOpened(SocketKind::kRoom);
   {
     std::lock_guard<std::mutex> lock(presence_mu_);
     present_[socket.get()] = Presence{info, absl::Now() + info.heartbeat_interval};
@@ -201,8 +184,8 @@ void RoomHub::Remove(RoomSocket* socket) {
     }
   }
   if (!was_present) return;
-  metrics_.SocketClosed();
-  ReleaseSlot(info.principal_key);
+  metrics_.SocketClosed(SocketKind::kRoom);
+  slots_.Release(info.principal_key);
   std::shared_ptr<Channel> channel = ChannelOf(info.brand_id, info.room_id, false);
   if (channel == nullptr) return;
   std::shared_ptr<Watcher> idle;
@@ -226,7 +209,7 @@ void RoomHub::Abandon(const SocketInfo& info) {
     pending_leaves_.push_back(std::move(leave));
     pending_leave_brands_.push_back(info.brand_id);
   }
-  ReleaseSlot(info.principal_key);
+  slots_.Release(info.principal_key);
 }
 
 void RoomHub::CloseAll() {

@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "gateway/http/metrics.h"
+#include "gateway/server/socket_slots.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
@@ -39,7 +40,6 @@ class RoomSocket {
 
 struct RoomHubOptions {
   absl::Duration presence_flush = absl::Seconds(1);  // how often presence goes to the room service
-  int max_sockets_per_principal = 5;
   absl::Duration watch_retry = absl::Seconds(1);
   std::string caller = "gateway";
 };
@@ -49,20 +49,17 @@ struct RoomHubOptions {
 // room; it starts with the room's first socket and is cancelled after its last. Presence: sockets
 // were joined by the caller before they are added; the hub heartbeats them every heartbeat
 // interval and sends leaves when they close, batched into RoomService.BatchPresence calls from one
-// thread. Thread-safe.
+// thread. A socket's per-principal slot (taken by the caller) is released when it leaves.
+// Thread-safe.
 class RoomHub final {
  public:
   RoomHub(std::shared_ptr<grpc::Channel> room_channel, const common::PrincipalCodec& codec,
-          Metrics& metrics, RoomHubOptions options);
+          SocketSlots& slots, Metrics& metrics, RoomHubOptions options);
   ~RoomHub();
 
   void Start();
   // Sends the last leaves and stops the upstream streams. Close sockets (CloseAll) first.
   void Stop();
-
-  // The per-principal WebSocket limit: take a slot before joining, release it on close.
-  bool TryReserveSlot(const std::string& principal_key);
-  void ReleaseSlot(const std::string& principal_key);
 
   // A socket whose viewer has joined the room; it receives the room's last known state at once.
   void Add(const std::shared_ptr<RoomSocket>& socket);
@@ -94,6 +91,7 @@ class RoomHub final {
 
   std::unique_ptr<v1::RoomService::Stub> stub_;
   const common::PrincipalCodec& codec_;
+  SocketSlots& slots_;
   Metrics& metrics_;
   RoomHubOptions options_;
 
@@ -104,9 +102,6 @@ class RoomHub final {
   std::unordered_map<RoomSocket*, Presence> present_;
   std::vector<v1::PresenceEvent> pending_leaves_;
   std::vector<std::string> pending_leave_brands_;
-
-  std::mutex slots_mu_;
-  std::unordered_map<std::string, int> slots_;
 
   std::unique_ptr<common::PeriodicTask> flusher_;
   std::atomic<bool> stopped_{false};

@@ -66,6 +66,7 @@ int main() {
   spdlog::info("signal {}: shutting down", signal_number);
   unpaid.Stop();
   settlement.Stop();
+  service.EndWatches();
   (*server)->Shutdown();
   spdlog::info("attribution service stopped");
   return 0;

@@ -6,7 +6,10 @@
 # of one brand kept off another brand's room; a private room refusing a viewer without an invite;
 # another viewer's order refused; malformed JSON, unknown field, oversized body, missing, forged,
 # expired and revoked tokens, and a rate limit: each its 4xx, and nothing changed. Then the room
-# WebSocket (tests/e2e/gateway_ws_test.py), and a clean stop on SIGTERM.
+# WebSocket (tests/e2e/gateway_ws_test.py), the associates' alerts WebSocket with the attribution
+# service restarted under it (tests/e2e/gateway_alerts_ws_test.py), a malformed
+# LC_GATEWAY_TRUSTED_PROXIES refused at start-up and the per-IP limit going by X-Forwarded-For
+# behind a trusted proxy, and a clean stop on SIGTERM.
 set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +36,11 @@ if LC_LOGIN_PROVIDER=magic "$build_dir/gateway/gateway" >"$e2e_log" 2>&1; then
   fail "started with LC_LOGIN_PROVIDER=magic"
 fi
 grep -q LC_LOGIN_PROVIDER "$e2e_log" || fail "error does not name LC_LOGIN_PROVIDER"
+if LC_GATEWAY_TRUSTED_PROXIES="10.0.0.0/8,10.0.0.0/40" "$build_dir/gateway/gateway" >"$e2e_log" 2>&1; then
+  fail "started with a malformed LC_GATEWAY_TRUSTED_PROXIES"
+fi
+grep -q "LC_GATEWAY_TRUSTED_PROXIES: '10.0.0.0/40'" "$e2e_log" ||
+  fail "error does not name LC_GATEWAY_TRUSTED_PROXIES and the entry"
 
 e2e_start "$build_dir/services/room/room" "$room_port"
 room_pid="${e2e_pids[-1]}"
@@ -231,21 +239,31 @@ http GET /v1/cart "$dave"
 expect 200 "another token still works"
 
 # Rate limit: a burst of 40 then 20/s; 60 quick additions must hit 429 with Retry-After, and the
-# cart holds exactly the accepted ones.
+# cart holds exactly the accepted ones. One keep-alive connection: 60 curl processes can take over
+# a second on a loaded machine, long enough for the bucket to refill.
 erin="$(login erin)"
-accepted=0
-limited=0
-for _ in $(seq 1 60); do
-  code="$(curl -s -o /dev/null -D /tmp/gw-e2e-headers.$$ -w '%{http_code}' -X POST "$base/v1/cart/items" \
-    -H "Authorization: Bearer $erin" -H 'Content-Type: application/json' \
-    --data-binary "{\"item\": {\"sku_id\": \"$sku\", \"quantity\": \"1\"}}")"
-  if [ "$code" = 200 ]; then accepted=$((accepted + 1)); fi
-  if [ "$code" = 429 ]; then
-    limited=$((limited + 1))
-    grep -qi '^retry-after: [1-9]' /tmp/gw-e2e-headers.$$ || fail "429 without Retry-After"
-  fi
-done
-rm -f /tmp/gw-e2e-headers.$$
+counts="$($py - "$gateway_port" "$erin" "$sku" <<'PY'
+import http.client, json, sys
+port, token, sku = sys.argv[1:4]
+conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+body = json.dumps({"item": {"sku_id": sku, "quantity": "1"}})
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+accepted = limited = 0
+for _ in range(60):
+    conn.request("POST", "/v1/cart/items", body, headers)
+    response = conn.getresponse()
+    response.read()
+    if response.status == 200:
+        accepted += 1
+    elif response.status == 429:
+        limited += 1
+        retry_after = response.getheader("Retry-After") or ""
+        if not retry_after.isdigit() or int(retry_after) < 1:
+            sys.exit("429 without Retry-After")
+print(accepted, limited)
+PY
+)" || fail "rate limit: $counts"
+read -r accepted limited <<<"$counts"
 [ "$limited" -gt 0 ] || fail "no 429 after 60 quick requests"
 sleep 1.1
 http GET /v1/cart "$erin"
@@ -349,6 +367,50 @@ frank="$(login frank)"
 grace="$(login grace)"
 $py "$(dirname "$0")/gateway_ws_test.py" "127.0.0.1:$gateway_port" "$socket_room" "$frank" \
   "$grace" "$private" >>"$e2e_log" 2>&1 || fail "WebSocket test"
+
+# ---- The associates' alerts WebSocket -----------------------------------------------------------
+http POST /v1/associates "$ops" "{\"store_id\": \"$store\", \"name\": \"Mei\"}"
+expect 200 "a second associate"
+mei="$(j 'd["associate"]["id"]')"
+mei_token="$("$admin" token issue --role associate --brand e2e --subject "$mei" | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+http GET /v1/alerts/ws "$lin_token"
+expect 400 "the alerts WebSocket without an upgrade"
+sync_dir="$(mktemp -d)"
+$py "$(dirname "$0")/gateway_alerts_ws_test.py" "127.0.0.1:$gateway_port" "$admin" "$sync_dir" \
+  "$lin" "$lin_token" "$mei_token" "$carol" local-carol "$frank" "$ops" "$sku" "$lin_room" \
+  >>"$e2e_log" 2>&1 &
+alerts_test=$!
+# Mid-way the test asks for the attribution service to be restarted.
+for _ in $(seq 1 600); do
+  [ -f "$sync_dir/stop-attribution" ] && break
+  kill -0 "$alerts_test" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -f "$sync_dir/stop-attribution" ]; then
+  e2e_stop "$attribution_pid" attribution
+  e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
+  attribution_pid="${e2e_pids[-1]}"
+  touch "$sync_dir/attribution-started"
+fi
+wait "$alerts_test" || fail "alerts WebSocket test"
+rm -rf "$sync_dir"
+
+# ---- Behind a trusted proxy the per-IP limit goes by X-Forwarded-For ---------------------------
+proxied_port="$(e2e_port)"
+LC_GATEWAY_PORT="$proxied_port" LC_GATEWAY_TRUSTED_PROXIES="127.0.0.0/8,::1/128" \
+  LC_GATEWAY_IP_RATE=1 LC_GATEWAY_IP_BURST=2 e2e_start "$build_dir/gateway/gateway" "$proxied_port"
+proxied_pid="${e2e_pids[-1]}"
+forwarded() {
+  curl -s -o /dev/null -w '%{http_code}' -H "X-Forwarded-For: $1" \
+    "http://127.0.0.1:$proxied_port/v1/openapi.json"
+}
+[ "$(forwarded 198.51.100.1)" = 200 ] && [ "$(forwarded 198.51.100.1)" = 200 ] ||
+  fail "proxied: the first two requests of a client"
+# The third is limited, though the client wrote another address left of what the proxy added.
+[ "$(forwarded '198.51.100.2, 198.51.100.1')" = 429 ] ||
+  fail "proxied: the client's third request is not limited (or a spoofed address was believed)"
+[ "$(forwarded 198.51.100.2)" = 200 ] || fail "proxied: another client shares the first's bucket"
+e2e_stop "$proxied_pid" gateway
 
 e2e_stop "$gateway_pid" gateway
 e2e_stop "$report_pid" report

@@ -1009,6 +1009,14 @@ grpc::Status AttributionServiceImpl::ExportStatementCsv(
 
 // ---- Alerts ------------------------------------------------------------------------------------
 
+void AttributionServiceImpl::EndWatches() {
+  {
+    std::lock_guard<std::mutex> lock(alerts_mu_);
+    watches_ended_ = true;
+  }
+  alerts_cv_.notify_all();
+}
+
 void AttributionServiceImpl::NotifyAlerts() {
   {
     std::lock_guard<std::mutex> lock(alerts_mu_);
@@ -1117,12 +1125,18 @@ grpc::Status AttributionServiceImpl::WatchAlerts(
     if (!request->after_id().empty()) {
       LC_ASSIGN_OR_RETURN(after, common::ParseId("after_id", request->after_id()));
     }
+    // Tells the caller the stream is accepted before there is anything to send (the gateway
+    // confirms the subscription to its WebSocket then). The marker tells this from the empty
+    // initial metadata of a refusal.
+    context->AddInitialMetadata("x-lc-stream", "open");
+    writer->SendInitialMetadata();
     // Pushes new alerts as they are recorded here, and polls MySQL every second for those
     // recorded by other instances.
     while (!context->IsCancelled()) {
       uint64_t generation;
       {
         std::lock_guard<std::mutex> lock(alerts_mu_);
+        if (watches_ended_) break;
         generation = alerts_generation_;
       }
       LC_ASSIGN_OR_RETURN(std::vector<v1::Alert> alerts,
@@ -1136,7 +1150,7 @@ grpc::Status AttributionServiceImpl::WatchAlerts(
       }
       std::unique_lock<std::mutex> lock(alerts_mu_);
       alerts_cv_.wait_for(lock, std::chrono::seconds(1),
-                          [&] { return alerts_generation_ != generation; });
+                          [&] { return alerts_generation_ != generation || watches_ended_; });
     }
     return absl::OkStatus();
   }());

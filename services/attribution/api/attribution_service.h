@@ -105,6 +105,9 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
                                     v1::RecordClientActivityResponse* response) override;
   grpc::Status ListAlerts(grpc::ServerContext* context, const v1::ListAlertsRequest* request,
                           v1::ListAlertsResponse* response) override;
+  // Sends initial metadata `x-lc-stream: open` as soon as the caller is accepted (the gateway
+  // tells its WebSocket the subscription is live then), the alerts after `after_id`, then each
+  // new one.
   grpc::Status WatchAlerts(grpc::ServerContext* context, const v1::WatchAlertsRequest* request,
                            grpc::ServerWriter<v1::WatchAlertsResponse>* writer) override;
   grpc::Status ListWatchingClients(grpc::ServerContext* context,
@@ -116,6 +119,10 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
   absl::StatusOr<absl::Time> SettleOnce();
   // Alerts associates of orders left unpaid longer than the configured time.
   absl::StatusOr<int> AlertUnpaidOnce();
+  // Ends every WatchAlerts stream (cleanly, OK) and any started later: called before the server
+  // shuts down, so that open streams do not hold the shutdown for its whole grace period. Their
+  // callers reopen them elsewhere.
+  void EndWatches();
 
  private:
   absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
@@ -150,6 +157,7 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
   std::mutex alerts_mu_;
   std::condition_variable alerts_cv_;
   uint64_t alerts_generation_ = 0;
+  bool watches_ended_ = false;  // guarded by alerts_mu_
 };
 
 }  // namespace livecommerce::attribution
