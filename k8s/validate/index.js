@@ -10,7 +10,7 @@
 //   node k8s/validate/index.js --render DIR    print what DIR renders to (YAML)
 const path = require('path');
 const yaml = require('js-yaml');
-const { render, idOf } = require('./lib/kustomize');
+const { render } = require('./lib/kustomize');
 const { validateObject } = require('./lib/schema');
 const { checkPolicy } = require('./lib/policy');
 const { checkNetworkPolicies } = require('./lib/netpol');
@@ -63,7 +63,7 @@ function validateTarget(dir, options, facts) {
   }
   const errors = [];
   for (const obj of objects) {
-    for (const e of validateObject(obj)) errors.push(`${idOf(obj)}${e.startsWith('/') ? ' ' : ': '}${e}`);
+    for (const e of validateObject(obj)) errors.push(`${obj.kind}/${obj.metadata.name}${e.startsWith('/') ? ' ' : ': '}${e}`);
   }
   const policy = checkPolicy(objects, facts, options);
   errors.push(...policy.errors);
