@@ -153,6 +153,7 @@ function checkComponent(obj, objects, facts, errors) {
   else {
     if (!facts.executables.has(binary)) errors.push(`${at}: ${binary} is not an executable of the CMake build`);
     if (!facts.dockerfile.targets.includes(binary)) errors.push(`${at}: k8s/Dockerfile does not build ${binary}`);
+    if (!facts.dockerfile.staged.includes(binary)) errors.push(`${at}: k8s/Dockerfile has no image for ${binary} (stage.sh)`);
     const image = splitImage(c.image).name;
     if (path.basename(image) !== binary) errors.push(`${at}: image ${c.image} is not the image of ${binary} (…/${binary})`);
   }
@@ -230,6 +231,8 @@ function checkPolicy(objects, facts, options = {}) {
   if (!job) errors.push('no Job runs lc-migrate');
   else {
     const c = podSpecOf(job).containers[0];
+    if (!facts.dockerfile.staged.includes('lc-migrate')) errors.push(`${id(job)}: k8s/Dockerfile has no image for lc-migrate (stage.sh)`);
+    if (path.basename(splitImage(c.image).name) !== 'lc-migrate') errors.push(`${id(job)}: image ${c.image} is not the image of lc-migrate`);
     if (!(c.env || []).some((e) => e.name === 'LC_MIGRATIONS_DIR' && e.value === '/usr/share/livecommerce/migrations')) {
       errors.push(`${id(job)}: LC_MIGRATIONS_DIR must be /usr/share/livecommerce/migrations (where the image has them)`);
     }

@@ -67,8 +67,9 @@ function cmakeExecutables(root) {
   return names;
 }
 
-// The Dockerfile's build stage builds the targets listed in its LC_TARGETS argument and the
-// runtime stage copies the one named by SERVICE.
+// The Dockerfile's build stage builds the targets listed in its LC_TARGETS argument, stage.sh
+// lays out an image's files for each component it is given, and the runtime stage copies the one
+// named by SERVICE.
 function dockerfile(root) {
   const file = path.join(root, 'k8s', 'Dockerfile');
   const text = fs.readFileSync(file, 'utf8');
@@ -77,6 +78,8 @@ function dockerfile(root) {
     file,
     text,
     targets: targets ? targets[1].split(/\s+/).filter(Boolean) : [],
+    // The components stage.sh lays out: those an image can be built for (SERVICE=...).
+    staged: (/k8s\/image\/stage\.sh \S+ \S+ ([a-z -]+)$/m.exec(text) || [null, ''])[1].split(/\s+/).filter(Boolean),
     base: [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]),
     copiesService: /COPY --from=build \/out\/root\/\$\{SERVICE\}\/ \//.test(text),
     user: /^USER (\S+)/m.exec(text) ? /^USER (\S+)/m.exec(text)[1] : null,
