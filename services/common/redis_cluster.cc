@@ -404,6 +404,9 @@ absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RedisCluster::Pipeline(
 }
 
 absl::StatusOr<RedisValue> RedisCluster::OnEveryMaster(const std::vector<std::string>& command) {
+  // Rare commands (FLUSHALL, SCRIPT LOAD): read the map first, so a master that has just become a
+  // replica is not among them.
+  (void)Refresh(Current()->epoch);
   std::shared_ptr<const Routing> routing = Current();
   std::optional<absl::StatusOr<RedisValue>> first;
   for (RedisNode* node : routing->masters) {

@@ -81,7 +81,7 @@ class RedisCluster final {
   absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> Pipeline(
       const std::vector<std::vector<std::string>>& commands,
       std::vector<RedisNode*>* served_by = nullptr);
-  // The command on every master of the current map: the first error, or the first reply.
+  // The command on every master (the map read again first): the first error, or the first reply.
   absl::StatusOr<RedisValue> OnEveryMaster(const std::vector<std::string>& command);
   // Reads the slot map again (now, unless another thread did since `seen_epoch`).
   absl::Status Refresh(uint64_t seen_epoch);

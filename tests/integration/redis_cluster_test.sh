@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Redis Cluster: starts a real cluster of three masters and three replicas on loopback, then runs
-# against it the Redis client tests, the room presence store tests, the flash stock and flash sale
-# tests (LC_TEST_REDIS_CLUSTER makes their Redis pools cluster pools; MariaDB is the one
-# scripts/test started), and last the cluster's own tests, which fail a master over mid-sale.
+# against it the Redis client tests, the room tests (presence store and service), the flash stock
+# and flash sale tests (LC_TEST_REDIS_CLUSTER makes their Redis pools cluster pools; MariaDB is the
+# one scripts/test started), and last the cluster's own tests, which fail a master over mid-sale.
 set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -26,6 +26,6 @@ run() {
   lc_log "passed on the cluster in $((SECONDS - started)) s: ${*##*/}"
 }
 run "$build_dir/tests/common_integration_test" --gtest_filter='RedisClientTest.*'
-run "$build_dir/tests/room_integration_test" --gtest_filter='PresenceStoreTest.*'
+run "$build_dir/tests/room_integration_test"
 run "$build_dir/tests/flash_integration_test"
 run "$build_dir/tests/redis_cluster_integration_test"
