@@ -100,3 +100,49 @@ lc_stop_mariadb() {
     kill -9 "$pid" 2>/dev/null || true
   fi
 }
+
+# lc_start_redis_cluster DIR: six redis-server processes on free loopback ports (each with its own
+# directory under DIR and its own cluster bus port), joined by `redis-cli --cluster create` into a
+# Redis Cluster of three masters with one replica each; returns once every node says
+# cluster_state:ok and every replica's link to its master is up. Sets LC_CLUSTER_PORTS (array) and
+# writes the ports to DIR/ports. Stop it with lc_stop_redis_cluster DIR.
+lc_start_redis_cluster() {
+  local dir="$1" i port bus
+  LC_CLUSTER_PORTS=()
+  mkdir -p "$dir"
+  : >"$dir/ports"
+  for i in 0 1 2 3 4 5; do
+    port="$(lc_free_port)"
+    bus="$(lc_free_port)"
+    while [ "$bus" = "$port" ]; do bus="$(lc_free_port)"; done
+    echo "$port" >>"$dir/ports"
+    lc_start_redis "$dir/node$i" "$port" --cluster-enabled yes --cluster-port "$bus" \
+      --cluster-config-file "$dir/node$i/nodes.conf" --cluster-node-timeout 1000 || return 1
+    LC_CLUSTER_PORTS+=("$port")
+  done
+  local nodes=()
+  for port in "${LC_CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+    >"$dir/create.log" 2>&1 || { cat "$dir/create.log" >&2; return 1; }
+  lc_wait_for "redis cluster" 30 _lc_redis_cluster_ready "${LC_CLUSTER_PORTS[@]}"
+}
+
+_lc_redis_cluster_ready() {
+  local port info
+  for port in "$@"; do
+    redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' || return 1
+    info="$(redis-cli -p "$port" info replication)"
+    if grep -q '^role:slave' <<<"$info"; then
+      grep -q '^master_link_status:up' <<<"$info" || return 1
+    fi
+  done
+}
+
+lc_stop_redis_cluster() {
+  local dir="$1" i=0 port
+  [ -f "$dir/ports" ] || return 0
+  while read -r port; do
+    lc_stop_redis "$dir/node$i" "$port"
+    i=$((i + 1))
+  done <"$dir/ports"
+}

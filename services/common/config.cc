@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace livecommerce::common {
 namespace {
@@ -66,6 +67,18 @@ void ExitWithConfigError(const absl::Status& status) {
   std::exit(2);
 }
 
+absl::StatusOr<RedisNodeAddress> ParseRedisNodeAddress(absl::string_view text) {
+  size_t colon = text.rfind(':');
+  RedisNodeAddress address;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &address.port) || address.port < 1 ||
+      address.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("expected host:port, got '", text, "'"));
+  }
+  address.host = std::string(text.substr(0, colon));
+  return address;
+}
+
 absl::StatusOr<RedisConfig> LoadRedisConfig() {
   RedisConfig config;
   config.host = EnvString("LC_REDIS_HOST", config.host);
@@ -86,6 +99,27 @@ absl::StatusOr<RedisConfig> LoadRedisConfig() {
   config.pool_size = static_cast<int>(*pool);
   config.connect_timeout = *connect;
   config.command_timeout = *timeout;
+  absl::StatusOr<bool> cluster = EnvBool("LC_REDIS_CLUSTER", false);
+  if (!cluster.ok()) {
+    return cluster.status();
+  }
+  config.cluster = *cluster;
+  std::string nodes = EnvString("LC_REDIS_NODES", "");
+  for (absl::string_view item : absl::StrSplit(nodes, ',', absl::SkipWhitespace())) {
+    absl::StatusOr<RedisNodeAddress> address =
+        ParseRedisNodeAddress(absl::StripAsciiWhitespace(item));
+    if (!address.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("LC_REDIS_NODES: ", address.status().message()));
+    }
+    config.cluster_nodes.push_back(*std::move(address));
+  }
+  if (!config.cluster_nodes.empty() && !config.cluster) {
+    return absl::InvalidArgumentError("LC_REDIS_NODES is only for LC_REDIS_CLUSTER=true");
+  }
+  if (config.cluster && config.db != 0) {
+    return absl::InvalidArgumentError("LC_REDIS_DB must be 0 with LC_REDIS_CLUSTER=true");
+  }
   return config;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,9 +35,21 @@ T OrExit(absl::StatusOr<T> value) {
   return *std::move(value);
 }
 
+struct RedisNodeAddress {
+  std::string host;
+  int port = 0;
+};
+
+// "host:port" (the port after the last ':'); INVALID_ARGUMENT when malformed.
+absl::StatusOr<RedisNodeAddress> ParseRedisNodeAddress(absl::string_view text);
+
 struct RedisConfig {
   std::string host = "127.0.0.1";
   int port = 6380;
+  // Redis Cluster: the pool reads the slot map from one of `cluster_nodes` (or from host:port when
+  // the list is empty) and routes each command to the master of its key's slot.
+  bool cluster = false;
+  std::vector<RedisNodeAddress> cluster_nodes;
   int db = 0;
   std::string password;
   int pool_size = 16;
@@ -55,8 +68,10 @@ struct MysqlConfig {
   absl::Duration io_timeout = absl::Seconds(10);
 };
 
-// LC_REDIS_HOST, LC_REDIS_PORT, LC_REDIS_DB, LC_REDIS_PASSWORD, LC_REDIS_POOL_SIZE,
-// LC_REDIS_CONNECT_TIMEOUT_MS, LC_REDIS_TIMEOUT_MS.
+// LC_REDIS_HOST, LC_REDIS_PORT, LC_REDIS_DB, LC_REDIS_PASSWORD, LC_REDIS_POOL_SIZE (per node),
+// LC_REDIS_CONNECT_TIMEOUT_MS, LC_REDIS_TIMEOUT_MS, LC_REDIS_CLUSTER (true for Redis Cluster) and
+// LC_REDIS_NODES (cluster seed nodes "host:port,host:port"; only with LC_REDIS_CLUSTER, whose
+// database must be 0).
 absl::StatusOr<RedisConfig> LoadRedisConfig();
 // LC_MYSQL_HOST, LC_MYSQL_PORT, LC_MYSQL_USER, LC_MYSQL_PASSWORD, LC_MYSQL_DATABASE,
 // LC_MYSQL_POOL_SIZE, LC_MYSQL_CONNECT_TIMEOUT_MS, LC_MYSQL_TIMEOUT_MS.

@@ -1,16 +1,12 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "services/common/config.h"
-
-struct redisContext;
 
 namespace livecommerce::common {
 
@@ -47,10 +43,19 @@ struct RedisScriptCall {
   std::vector<std::string> args;
 };
 
+class RedisNode;
+class RedisCluster;
+
 // A fixed-size pool of hiredis connections with connect and command timeouts. A broken connection
 // is dropped and re-established on next use; a command that fails on a connection that had been
 // idle in the pool is retried once on a fresh one. Errors: UNAVAILABLE when Redis cannot be reached
 // or does not answer in time, INTERNAL for error replies. Thread-safe.
+//
+// With `config.cluster` the same calls run on a Redis Cluster (see RedisCluster): each command goes
+// to the master of its key's slot (EVALSHA: its first key), pipelines and EvalMany are split by
+// node and answered in the caller's order, FLUSHALL, FLUSHDB and SCRIPT go to every master, and
+// keyless commands (PING, INFO ...) to any master. Every key of one command or script call must
+// share one hash tag.
 class RedisPool final {
  public:
   static absl::StatusOr<std::unique_ptr<RedisPool>> Create(const RedisConfig& config);
@@ -59,39 +64,30 @@ class RedisPool final {
   RedisPool& operator=(const RedisPool&) = delete;
 
   absl::StatusOr<RedisValue> Command(const std::vector<std::string>& args);
-  // Sends every command before reading any reply: one round trip. Each reply has its own status.
+  // Sends every command before reading any reply: one round trip (per node in a cluster). Each
+  // reply has its own status.
   absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> Pipeline(
       const std::vector<std::vector<std::string>>& commands);
   absl::StatusOr<RedisValue> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
-  // Many calls of one script in one round trip.
+  // Many calls of one script in one round trip. A call answered NOSCRIPT is run again after
+  // SCRIPT LOAD on the node that said so.
   absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> EvalMany(
       const RedisScript& script, const std::vector<RedisScriptCall>& calls);
-  // SCRIPT LOAD for each script, so the first calls need no reload.
+  // SCRIPT LOAD for each script (on every master of a cluster), so the first calls need no reload.
   absl::Status LoadScripts(const std::vector<const RedisScript*>& scripts);
 
   const RedisConfig& config() const { return config_; }
 
  private:
-  struct Connection {
-    redisContext* context = nullptr;
-  };
-  class Lease;
-
   explicit RedisPool(RedisConfig config);
-  absl::StatusOr<Lease> Acquire();
-  void Release(size_t index, bool broken);
-  absl::Status Connect(Connection& connection);
-  // Runs the pipeline on one leased connection, reconnecting and retrying once if it had gone
-  // stale.
-  absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RunPipeline(
-      const std::vector<std::vector<std::string>>& commands);
+  // The replies in order and, for each, the node that answered it.
+  absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> Run(
+      const std::vector<std::vector<std::string>>& commands, std::vector<RedisNode*>* served_by);
 
   RedisConfig config_;
-  std::mutex mu_;
-  std::condition_variable available_;
-  std::vector<Connection> connections_;
-  std::vector<size_t> free_;
+  std::unique_ptr<RedisNode> single_;      // a single Redis
+  std::unique_ptr<RedisCluster> cluster_;  // or a cluster
 };
 
 }  // namespace livecommerce::common

@@ -31,6 +31,14 @@ void SplitHostPort(const std::string& address, std::string* host, int* port) {
 
 common::RedisConfig TestRedisConfig() {
   common::RedisConfig config;
+  const char* cluster = std::getenv("LC_TEST_REDIS_CLUSTER");
+  if (cluster != nullptr && *cluster != '\0') {
+    // A node of the Redis Cluster tests/support/redis_cluster.sh started.
+    config.cluster = true;
+    SplitHostPort(cluster, &config.host, &config.port);
+    config.pool_size = 32;
+    return config;
+  }
   SplitHostPort(Required("LC_TEST_REDIS"), &config.host, &config.port);
   config.pool_size = 32;
   return config;

@@ -12,6 +12,8 @@ namespace livecommerce::testing {
 
 // The servers scripts/test started: LC_TEST_REDIS and LC_TEST_MYSQL (host:port),
 // LC_TEST_MYSQL_DATABASE, LC_TEST_MIGRATIONS_DIR. A missing variable fails the test (never skips).
+// With LC_TEST_REDIS_CLUSTER (host:port of one node) the Redis pools run in cluster mode there
+// instead (FLUSHALL then goes to every master).
 common::RedisConfig TestRedisConfig();
 common::MysqlConfig TestMysqlConfig(const std::string& database = "");
 std::string TestMigrationsDir();

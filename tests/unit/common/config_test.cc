@@ -12,6 +12,9 @@ class ConfigTest : public ::testing::Test {
   void TearDown() override {
     unsetenv("LC_TEST_VALUE");
     unsetenv("LC_REDIS_PORT");
+    unsetenv("LC_REDIS_CLUSTER");
+    unsetenv("LC_REDIS_NODES");
+    unsetenv("LC_REDIS_DB");
     unsetenv("LC_MYSQL_DATABASE");
     for (const char* name :
          {"LC_MYSQL_REPLICA_HOST", "LC_MYSQL_REPLICA_PORT", "LC_MYSQL_REPLICA_POOL_SIZE"}) {
@@ -56,6 +59,30 @@ TEST_F(ConfigTest, RedisConfigReportsBadPort) {
   absl::StatusOr<RedisConfig> config = LoadRedisConfig();
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.status().message().find("LC_REDIS_PORT"), absl::string_view::npos);
+}
+
+TEST_F(ConfigTest, RedisClusterSeedNodes) {
+  absl::StatusOr<RedisConfig> single = LoadRedisConfig();
+  ASSERT_TRUE(single.ok());
+  EXPECT_FALSE(single->cluster);
+  setenv("LC_REDIS_CLUSTER", "true", 1);
+  setenv("LC_REDIS_NODES", "10.0.0.1:7000, redis-1.local:7001", 1);
+  absl::StatusOr<RedisConfig> config = LoadRedisConfig();
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->cluster);
+  ASSERT_EQ(config->cluster_nodes.size(), 2u);
+  EXPECT_EQ(config->cluster_nodes[1].host, "redis-1.local");
+  EXPECT_EQ(config->cluster_nodes[1].port, 7001);
+  setenv("LC_REDIS_NODES", "10.0.0.1", 1);
+  config = LoadRedisConfig();
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("LC_REDIS_NODES"), absl::string_view::npos);
+  setenv("LC_REDIS_NODES", "10.0.0.1:7000", 1);
+  setenv("LC_REDIS_DB", "2", 1);
+  EXPECT_FALSE(LoadRedisConfig().ok());  // a cluster has database 0 only
+  unsetenv("LC_REDIS_DB");
+  setenv("LC_REDIS_CLUSTER", "false", 1);
+  EXPECT_FALSE(LoadRedisConfig().ok());  // seed nodes without cluster mode: a mistake
 }
 
 TEST_F(ConfigTest, MysqlDefaultsAreLocal) {
