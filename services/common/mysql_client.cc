@@ -245,6 +245,13 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
         spdlog::error("mysql error {} (state {})", e.getErrorCode(), std::string(e.getSQLState()));
       }
       retry_deadlock = transaction && (e.getErrorCode() == 1213 || e.getErrorCode() == 1205);
+    } catch (const std::exception& e) {
+      // Not from the driver (a bug in the body): the transaction must not stay open holding its
+      // locks, nor the connection leave the pool. The connection is dropped, which rolls it back.
+      spdlog::error("mysql: the body of a {} threw: {}", transaction ? "transaction" : "call",
+                    e.what());
+      status = absl::InternalError("mysql: unexpected error");
+      broken = true;
     }
     Release(*index, broken);
     if (retry_deadlock && attempt < kMaxDeadlockAttempts) {

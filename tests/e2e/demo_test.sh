@@ -41,7 +41,7 @@ e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 
 started=$(date +%s)
 rc=0
-LC_GATEWAY_URL="$base" LC_ADMIN="$build_dir/gateway/lc-admin" LC_DEMO_TIMEOUT=45 \
+LC_GATEWAY_URL="$base" LC_ADMIN="$build_dir/gateway/lc-admin" LC_DEMO_TIMEOUT=90 \
   "$root/scripts/demo" --brand "$brand" >"$demo_out" 2>&1 || rc=$?
 echo "scripts/demo exited $rc after $(($(date +%s) - started)) s"
 if [ "$rc" -ne 0 ]; then
@@ -142,6 +142,15 @@ check(fen(figures["refunds"]) == refunded, f"report refunds {fen(figures['refund
 check(fen(figures["net_sales"]) == gmv - refunded,
       f"report net sales {fen(figures['net_sales'])} = GMV - refunds = {gmv - refunded}")
 check(not report["live"] and int(report["reach"]) > 0, f"session {session} ended, reach {report['reach']}")
+# Refunds by product: the refunded order's products, summing to the session's refunds.
+by_product = sum(fen(row["sales"].get("refunds")) for row in report["by_product"])
+check(by_product == refunded, f"refunds by product sum to {by_product} = {refunded}")
+refunded_products = {line["product_id"] for o in in_session if fen(o.get("refunded")) > 0
+                     for line in o["lines"]}
+check(all(row["key"] in refunded_products for row in report["by_product"]
+          if fen(row["sales"].get("refunds")) > 0), "only refunded orders' products carry refunds")
+check(int(report["watch_seconds"]) > 0 and report["average_concurrency"] > 0,
+      f"watch time {report['watch_seconds']} s, average concurrency {report['average_concurrency']}")
 
 # The statement's commission of each inviting associate against the attributed orders.
 invites = api("GET", f"/v1/rooms/{room['id']}/invites?page_size=500", ops)["invites"]

@@ -141,8 +141,8 @@ function checkComponent(obj, objects, facts, errors) {
       const listen = (c.env || []).find((e) => e.name === variable);
       if (!listen || listen.value !== `0.0.0.0:${servicePort}`) errors.push(`${at}: ${variable} must be 0.0.0.0:${servicePort} (listen on the pod's address)`);
       for (const cm of objects.filter((o) => o.kind === 'ConfigMap' && o.data && o.data[variable] !== undefined)) {
-        if (cm.data[variable] !== `${svc.metadata.name}:${port.port}`) {
-          errors.push(`ConfigMap/${cm.metadata.name}: ${variable} is ${cm.data[variable]}, but the Service is ${svc.metadata.name}:${port.port}`);
+        if (cm.data[variable] !== `dns:///${svc.metadata.name}:${port.port}`) {
+          errors.push(`ConfigMap/${cm.metadata.name}: ${variable} is ${cm.data[variable]}, but the Service is dns:///${svc.metadata.name}:${port.port}`);
         }
       }
     }

@@ -132,6 +132,6 @@ test('renderer: overlays set namespace (not on Namespace), images and patches', 
   assert.deepStrictEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [1, 2]);
   const config = prod.find((o) => o.kind === 'ConfigMap');
   assert.strictEqual(config.data.LC_PAYMENT_PROVIDER, 'wechat');
-  assert.strictEqual(config.data.LC_ROOM_ADDR, 'room:7101'); // kept from the base
+  assert.strictEqual(config.data.LC_ROOM_ADDR, 'dns:///room:7101'); // kept from the base
   assert.ok(prod.every((o) => o.metadata.labels['app.kubernetes.io/part-of'] === 'livecommerce' || o.kind === 'Namespace'));
 });

@@ -1143,13 +1143,14 @@ absl::StatusOr<v1::CommissionRule> MysqlAttributionStore::CreateRule(const std::
     rule.id = c.LastInsertId();
     for (size_t i = 0; i < rule.lines.size(); ++i) {
       sql::PreparedStatement& l = c.Prepare(
-          "INSERT INTO commission_rule_lines (rule_id, line_no, recipient, party, basis_points) "
-          "VALUES (?, ?, ?, ?, ?)");
+          "INSERT INTO commission_rule_lines (rule_id, line_no, recipient, party, basis_points, "
+          "brand_id) VALUES (?, ?, ?, ?, ?, ?)");
       l.setInt64(1, rule.id);
       l.setInt(2, static_cast<int>(i));
       l.setInt(3, rule.lines[i].recipient);
       l.setString(4, rule.lines[i].party);
       l.setInt(5, rule.lines[i].basis_points);
+      l.setString(6, brand_id);
       l.executeUpdate();
     }
     return RuleProto(rule, created_by, now);

@@ -97,12 +97,13 @@ void Add(MysqlConnection& c, int64_t session_id, const std::string& brand_id,
   int64_t new_buyer = 0;
   if (!buyer_id.empty()) {
     sql::PreparedStatement& b = c.Prepare(
-        "INSERT IGNORE INTO report_session_buyers (session_id, dimension, dim_key, buyer_id) "
-        "VALUES (?, ?, ?, ?)");
+        "INSERT IGNORE INTO report_session_buyers (session_id, dimension, dim_key, buyer_id, "
+        "brand_id) VALUES (?, ?, ?, ?, ?)");
     b.setInt64(1, session_id);
     b.setInt(2, k.dimension);
     b.setString(3, k.key);
     b.setString(4, buyer_id);
+    b.setString(5, brand_id);
     new_buyer = b.executeUpdate();
   }
   sql::PreparedStatement& s = c.Prepare(
@@ -136,27 +137,43 @@ std::string ChannelKey(int channel) {
 void AddFunnel(MysqlConnection& c, const std::vector<FunnelFact>& facts) {
   std::map<std::pair<int64_t, int>, std::vector<const std::string*>> groups;
   for (const FunnelFact& f : facts) groups[{f.session_id, f.step}].push_back(&f.viewer_id);
+  // The brand of each session, kept on every row ('' for a session the room service never had).
+  std::map<int64_t, std::string> brands;
+  for (const auto& [key, viewers] : groups) brands.emplace(key.first, "");
+  std::vector<int64_t> sessions;
+  for (const auto& [session, brand] : brands) sessions.push_back(session);
+  common::ForEachChunk(sessions.size(), [&](size_t offset, size_t count) {
+    sql::PreparedStatement& q = c.Prepare(absl::StrCat(
+        "SELECT id, brand_id FROM room_sessions WHERE id IN ", common::Placeholders(1, count)));
+    for (size_t i = 0; i < count; ++i) q.setInt64(static_cast<int>(i + 1), sessions[offset + i]);
+    std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+    while (rs->next()) brands[rs->getInt64(1)] = rs->getString(2);
+  });
   for (const auto& [key, viewers] : groups) {
+    const std::string& brand = brands[key.first];
     int64_t added = 0;
     common::ForEachChunk(viewers.size(), [&](size_t offset, size_t count) {
       sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-          "INSERT IGNORE INTO report_funnel_viewers (session_id, step, viewer_id) VALUES ",
-          common::Placeholders(count, 3)));
+          "INSERT IGNORE INTO report_funnel_viewers (session_id, step, viewer_id, brand_id) "
+          "VALUES ",
+          common::Placeholders(count, 4)));
       int p = 1;
       for (size_t i = 0; i < count; ++i) {
         s.setInt64(p++, key.first);
         s.setInt(p++, key.second);
         s.setString(p++, *viewers[offset + i]);
+        s.setString(p++, brand);
       }
       added += s.executeUpdate();
     });
     if (added == 0) continue;
     sql::PreparedStatement& u = c.Prepare(
-        "INSERT INTO report_session_funnel (session_id, step, viewers) VALUES (?, ?, ?) ON "
-        "DUPLICATE KEY UPDATE viewers = viewers + VALUES(viewers)");
+        "INSERT INTO report_session_funnel (session_id, step, viewers, brand_id) VALUES (?, ?, ?, "
+        "?) ON DUPLICATE KEY UPDATE viewers = viewers + VALUES(viewers)");
     u.setInt64(1, key.first);
     u.setInt(2, key.second);
     u.setInt64(3, added);
+    u.setString(4, brand);
     u.executeUpdate();
   }
 }
@@ -308,8 +325,9 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
                                                                                buyers.end());
     common::ForEachChunk(new_buyers.size(), [&](size_t offset, size_t count) {
       sql::PreparedStatement& b = c.Prepare(absl::StrCat(
-          "INSERT INTO report_session_buyers (session_id, dimension, dim_key, buyer_id) VALUES ",
-          common::Placeholders(count, 4)));
+          "INSERT INTO report_session_buyers (session_id, dimension, dim_key, buyer_id, brand_id) "
+          "VALUES ",
+          common::Placeholders(count, 5)));
       int p = 1;
       for (size_t i = 0; i < count; ++i) {
         const auto& [session, dimension, key, buyer] = new_buyers[offset + i];
@@ -317,6 +335,7 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
         b.setInt(p++, dimension);
         b.setString(p++, key);
         b.setString(p++, buyer);
+        b.setString(p++, sums.at(Key{session, dimension, key}).brand_id);
       }
       b.executeUpdate();
     });

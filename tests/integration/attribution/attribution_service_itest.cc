@@ -515,6 +515,18 @@ TEST_F(AttributionServiceTest, CategoryAndRoomRulesSplitPerLineAndCreditTheHostA
   ASSERT_TRUE(
       stub_->CreateCommissionRule(As(Role::kFinance, "fin-1").get(), watches, &created).ok());
   EXPECT_EQ(created.rule().version(), 1);
+  // The rule's lines carry its brand, like every row of a brand's data.
+  auto lines = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+    sql::PreparedStatement& q =
+        c.Prepare("SELECT COUNT(*) FROM commission_rule_lines WHERE rule_id = ? AND brand_id = ?");
+    q.setString(1, created.rule().id());
+    q.setString(2, kBrand);
+    std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+    rs->next();
+    return rs->getInt64(1);
+  });
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_EQ(*lines, 3);
   ASSERT_TRUE(Open("viewer-13", NewLink(alice, "501")).ok());
 
   v1::PaidOrderEvent e = Event("c-1", "viewer-13", 300000, clock_.Now());

@@ -124,7 +124,9 @@ class OrderServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_ = livecommerce::testing::ConnectTestRedis();
-    mysql_ = livecommerce::testing::ConnectTestMysql({"client_presence",
+    mysql_ = livecommerce::testing::ConnectTestMysql({"report_funnel_viewers",
+                                                      "report_session_funnel",
+                                                      "client_presence",
                                                       "unpaid_order_watch",
                                                       "associate_alerts",
                                                       "commission_entries",
@@ -194,13 +196,7 @@ class OrderServiceTest : public ::testing::Test {
         std::make_unique<WechatPayCrypto>(WechatPayCrypto::Create(testing::TestConfig()).value());
     wechat_client_ = std::make_unique<WechatPayClient>(crypto_.get(), &transport_, &clock_);
     wechat_gateway_ = std::make_unique<WechatPayGateway>(*wechat_client_);
-    Payments payments;
-    payments.sandbox = &sandbox_;
-    payments.wechat = wechat_gateway_.get();
-    payments.wechat_crypto = crypto_.get();
-    payments.wechat_mchid = testing::kMchid;
-    payments.wechat_appid = testing::kAppid;
-    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, payments, clock_,
+    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
                                                   codec_, OrderOptions{});
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
@@ -212,6 +208,16 @@ class OrderServiceTest : public ::testing::Test {
     if (room_server_) room_server_->Shutdown();
   }
 
+  // The sandbox and the test WeChat Pay merchant.
+  Payments AllPayments() {
+    Payments payments;
+    payments.sandbox = &sandbox_;
+    payments.wechat = wechat_gateway_.get();
+    payments.wechat_crypto = crypto_.get();
+    payments.wechat_mchid = testing::kMchid;
+    payments.wechat_appid = testing::kAppid;
+    return payments;
+  }
   std::unique_ptr<grpc::ClientContext> As(const Principal& p) {
     auto c = std::make_unique<grpc::ClientContext>();
     common::AttachPrincipal(*c, codec_.Encode(p));
@@ -461,16 +467,10 @@ TEST_F(OrderServiceTest, ASwitchedOffSandboxRefusesCheckoutAndPayment) {
   std::string sku = CreateSku(10);
   v1::Order order;
   ASSERT_TRUE(Checkout("alice", CheckoutOf("k1", {{sku, "", 1}}), &order).ok());
-  Payments payments;
-  payments.sandbox = &sandbox_;
-  payments.wechat = wechat_gateway_.get();
-  payments.wechat_crypto = crypto_.get();
-  payments.wechat_mchid = testing::kMchid;
-  payments.wechat_appid = testing::kAppid;
   OrderOptions production;
   production.default_provider = v1::PAYMENT_PROVIDER_WECHAT_PAY;
   production.sandbox_enabled = false;
-  OrderServiceImpl service(*carts_, *orders_, *stock_, payments, clock_, codec_, production);
+  OrderServiceImpl service(*carts_, *orders_, *stock_, AllPayments(), clock_, codec_, production);
   auto server = *common::GrpcServer::Start(common::ServerOptions{}, {&service});
   auto stub = v1::OrderService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(server->port()), grpc::InsecureChannelCredentials()));

@@ -416,6 +416,21 @@ TEST_F(ReportTest, TheFunnelCountsEachViewerOncePerStep) {
   EXPECT_EQ(funnel.added_to_cart(), 3);
   EXPECT_EQ(funnel.checked_out(), 3);  // alice, bob, gina
   EXPECT_EQ(funnel.paid(), 2);
+  // Every row carries the session's brand (so that the tables can be split by brand).
+  for (const char* table :
+       {"report_funnel_viewers", "report_session_funnel", "report_session_buyers"}) {
+    auto counts = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+      sql::PreparedStatement& q =
+          c.Prepare(absl::StrCat("SELECT COUNT(*), COALESCE(SUM(brand_id = ?), 0) FROM ", table));
+      q.setString(1, kBrand);
+      std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
+      rs->next();
+      EXPECT_GT(rs->getInt64(1), 0) << table;
+      return rs->getInt64(1) - rs->getInt64(2);
+    });
+    ASSERT_TRUE(counts.ok()) << counts.status();
+    EXPECT_EQ(*counts, 0) << table << ": rows without the brand";
+  }
   // Only services record steps; a bad step names the field.
   EXPECT_EQ(stub_->RecordFunnelEvents(As(Role::kViewer).get(), events, &recorded).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
