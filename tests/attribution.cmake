@@ -4,4 +4,5 @@ lc_add_test(attribution_unit_test unit
   LIBS attribution_lib)
 lc_add_test(attribution_integration_test integration
   SOURCES integration/attribution/attribution_service_itest.cc
+          integration/attribution/ledger_simulation_itest.cc
   LIBS attribution_lib)
