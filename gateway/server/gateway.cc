@@ -53,6 +53,11 @@ bool IsJsonContentType(absl::string_view value) {
   return value.empty() || absl::StartsWithIgnoreCase(value, "application/json");
 }
 
+// One user of one brand in one role: the key of their rate limit and socket slots.
+std::string PrincipalKey(const SessionClaims& claims) {
+  return absl::StrCat(claims.brand_id, "/", common::RoleName(claims.role), "/", claims.subject);
+}
+
 }  // namespace
 
 absl::StatusOr<GatewayOptions> LoadGatewayOptions() {
@@ -141,6 +146,27 @@ absl::StatusOr<std::shared_ptr<const AuthContext>> Gateway::Authenticate(
   return deps_.auth->Authenticate(token, absl::Now());
 }
 
+std::optional<HttpResponse> Gateway::LimitAddress(const HttpRequest& request) {
+  RateLimiter::Decision d =
+      ip_limiter_.Take(absl::StrCat("ip:", request.client_ip), request.received);
+  if (d.allowed) return std::nullopt;
+  deps_.metrics->RecordRateLimited(true);
+  HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "rate: too many requests from this address");
+  r.retry_after_seconds = d.retry_after_seconds;
+  return r;
+}
+
+std::optional<HttpResponse> Gateway::LimitPrincipal(const std::string& key, absl::Time now) {
+  RateLimiter::Decision d = principal_limiter_.Take(key, now);
+  if (d.allowed) return std::nullopt;
+  deps_.metrics->RecordRateLimited(false);
+  HttpResponse r =
+      ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate: too many requests from this user");
+  r.retry_after_seconds = d.retry_after_seconds;
+  return r;
+}
+
 absl::Status Gateway::CheckRole(const Route& route, const AuthContext& auth) const {
   if (!route.Allows(auth.claims.role)) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -181,14 +207,8 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
   bool probe = route.kind == RouteKind::kHealth || route.kind == RouteKind::kReady ||
                route.kind == RouteKind::kMetrics || route.kind == RouteKind::kPaymentNotify;
   if (!probe) {
-    RateLimiter::Decision d =
-        ip_limiter_.Take(absl::StrCat("ip:", request.client_ip), request.received);
-    if (!d.allowed) {
-      deps_.metrics->RecordRateLimited(true);
-      HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                     "rate: too many requests from this address");
-      r.retry_after_seconds = d.retry_after_seconds;
-      done(std::move(r));
+    if (std::optional<HttpResponse> limited = LimitAddress(request)) {
+      done(*std::move(limited));
       return;
     }
   }
@@ -229,16 +249,9 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
     done(ErrorResponse(allowed));
     return;
   }
-  const SessionClaims& claims = (*auth)->claims;
-  RateLimiter::Decision d = principal_limiter_.Take(
-      absl::StrCat(claims.brand_id, "/", common::RoleName(claims.role), "/", claims.subject),
-      request.received);
-  if (!d.allowed) {
-    deps_.metrics->RecordRateLimited(false);
-    HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                   "rate: too many requests from this user");
-    r.retry_after_seconds = d.retry_after_seconds;
-    done(std::move(r));
+  if (std::optional<HttpResponse> limited =
+          LimitPrincipal(PrincipalKey((*auth)->claims), request.received)) {
+    done(*std::move(limited));
     return;
   }
   HandleRpc(route, index, std::move(match.params), *std::move(auth), std::move(request),
@@ -267,8 +280,7 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
       route.cacheable && options_.cache_ttl > absl::ZeroDuration() && request.body.empty();
   if (cached) {
     // Per principal: what a caller may see (a private room, cohort prices) depends on who asks.
-    cache_key = absl::StrCat(route.name, "\n", request.target, "\n", auth->claims.brand_id, "/",
-                             common::RoleName(auth->claims.role), "/", auth->claims.subject);
+    cache_key = absl::StrCat(route.name, "\n", request.target, "\n", PrincipalKey(auth->claims));
     ReadCache::Lookup hit = cache_.Get(cache_key, request.received);
     deps_.metrics->RecordCache(hit.body != nullptr);
     if (hit.body != nullptr) {
@@ -441,14 +453,8 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     return;
   }
   const Route& route = *match.route;
-  RateLimiter::Decision d =
-      ip_limiter_.Take(absl::StrCat("ip:", request.client_ip), request.received);
-  if (!d.allowed) {
-    deps_.metrics->RecordRateLimited(true);
-    HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                   "rate: too many requests from this address");
-    r.retry_after_seconds = d.retry_after_seconds;
-    done(std::move(r));
+  if (std::optional<HttpResponse> limited = LimitAddress(request)) {
+    done(*std::move(limited));
     return;
   }
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> params = ParseQuery(query);
@@ -488,15 +494,9 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     return;
   }
   const SessionClaims& claims = (*auth)->claims;
-  std::string principal_key =
-      absl::StrCat(claims.brand_id, "/", common::RoleName(claims.role), "/", claims.subject);
-  d = principal_limiter_.Take(principal_key, request.received);
-  if (!d.allowed) {
-    deps_.metrics->RecordRateLimited(false);
-    HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                   "rate: too many requests from this user");
-    r.retry_after_seconds = d.retry_after_seconds;
-    done(std::move(r));
+  std::string principal_key = PrincipalKey(claims);
+  if (std::optional<HttpResponse> limited = LimitPrincipal(principal_key, request.received)) {
+    done(*std::move(limited));
     return;
   }
   SocketKind kind = alerts ? SocketKind::kAlerts : SocketKind::kRoom;

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,6 +113,10 @@ class Gateway final {
   absl::StatusOr<std::shared_ptr<const AuthContext>> Authenticate(const HttpRequest& request,
                                                                   absl::string_view query_token);
   absl::Status CheckRole(const Route& route, const AuthContext& auth) const;
+  // A 429 answer (counted) when the client's address, or the principal `key`, is over its
+  // limit; nullopt when the request may go on.
+  std::optional<HttpResponse> LimitAddress(const HttpRequest& request);
+  std::optional<HttpResponse> LimitPrincipal(const std::string& key, absl::Time now);
   // Reply that records metrics for `route_index`.
   Reply Measured(size_t route_index, absl::Time started, Reply reply);
 

@@ -77,7 +77,10 @@ OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockCl
       payments_(std::move(payments)),
       clock_(clock),
       codec_(codec),
-      options_(options) {}
+      options_(options) {
+  // Switched off, the sandbox is simply not a provider here.
+  if (!options_.sandbox_enabled) payments_.sandbox = nullptr;
+}
 
 absl::StatusOr<Principal> OrderServiceImpl::Buyer(const grpc::ServerContext& context) const {
   LC_ASSIGN_OR_RETURN(Principal caller,
@@ -386,8 +389,7 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
                                      : request.provider();
   if (!v1::PaymentProvider_IsValid(provider) ||
       (provider == v1::PAYMENT_PROVIDER_WECHAT_PAY && payments_.wechat == nullptr) ||
-      (provider == v1::PAYMENT_PROVIDER_SANDBOX &&
-       (!options_.sandbox_enabled || payments_.sandbox == nullptr))) {
+      (provider == v1::PAYMENT_PROVIDER_SANDBOX && payments_.sandbox == nullptr)) {
     return InvalidField("provider", "is not available");
   }
   // The request as it will be served: the same key must always mean this.
@@ -599,7 +601,7 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
       if (order.provider != v1::PAYMENT_PROVIDER_SANDBOX) {
         return absl::FailedPreconditionError("order_id: not a sandbox order");
       }
-      if (!options_.sandbox_enabled) {
+      if (payments_.sandbox == nullptr) {
         return absl::FailedPreconditionError("sandbox payments are switched off here");
       }
       payment = PaymentRecord{v1::PAYMENT_PROVIDER_SANDBOX, absl::StrCat("sandbox-", order.id),
