@@ -7,6 +7,9 @@
 #include <grpcpp/security/credentials.h>
 
 #include <atomic>
+#include <cstdio>
+#include <functional>
+#include <latch>
 #include <set>
 #include <thread>
 #include <vector>
@@ -341,6 +344,35 @@ class OrderServiceTest : public ::testing::Test {
     grpc::Status s = stub_->ConfirmSandboxPayment(As(Viewer(viewer)).get(), r, &response);
     if (out != nullptr) *out = response.order();
     return s;
+  }
+  v1::Order WechatCheckout(const std::string& key, const std::string& sku, int64_t quantity,
+                           const std::string& viewer = "o-alice",
+                           const v1::RoomContext* room = nullptr) {
+    v1::CheckoutRequest r = CheckoutOf(key, {{sku, "", quantity}});
+    r.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
+    if (room != nullptr) {
+      r.clear_attribution();
+      *r.mutable_room() = *room;
+    }
+    v1::Order order;
+    grpc::Status s = Checkout(viewer, r, &order);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return order;
+  }
+  // A notification passed on by the gateway.
+  v1::HandlePaymentNotificationResponse Notify(const v1::HandlePaymentNotificationRequest& r) {
+    v1::HandlePaymentNotificationResponse response;
+    Principal gateway{Role::kService, kBrand, "gateway", clock_.Now() + absl::Hours(1)};
+    grpc::Status s = stub_->HandlePaymentNotification(As(gateway).get(), r, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+  v1::OrderStatus StatusOf(const std::string& order_id) {
+    v1::GetOrderRequest get;
+    get.set_order_id(order_id);
+    v1::GetOrderResponse got;
+    EXPECT_TRUE(stub_->GetOrder(As(Ops()).get(), get, &got).ok());
+    return got.order().status();
   }
   int64_t Count(const std::string& sql) {
     auto n = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
@@ -821,26 +853,40 @@ v1::HandlePaymentNotificationRequest Signed(const std::string& id, const std::st
   return request;
 }
 
+// The resource of a successful payment, as WeChat Pay encrypts it.
+nlohmann::json PaidResource(const v1::Order& order, int64_t total_fen,
+                            const std::string& transaction_id = "4200001") {
+  return nlohmann::json{{"appid", testing::kAppid},
+                        {"mchid", testing::kMchid},
+                        {"out_trade_no", OutTradeNo(std::stoll(order.id()))},
+                        {"transaction_id", transaction_id},
+                        {"trade_type", "JSAPI"},
+                        {"trade_state", "SUCCESS"},
+                        {"trade_state_desc", "ok"},
+                        {"success_time", "2026-11-26T16:00:05+08:00"},
+                        {"payer", {{"openid", order.buyer_id()}}},
+                        {"amount",
+                         {{"total", total_fen},
+                          {"payer_total", total_fen},
+                          {"currency", "CNY"},
+                          {"payer_currency", "CNY"}}}};
+}
+
 v1::HandlePaymentNotificationRequest Notification(const v1::Order& order, int64_t total_fen,
                                                   absl::Time now,
                                                   const std::string& transaction_id = "4200001") {
-  std::string plaintext = nlohmann::json{
-      {"appid", testing::kAppid},
-      {"mchid", testing::kMchid},
-      {"out_trade_no", OutTradeNo(std::stoll(order.id()))},
-      {"transaction_id", transaction_id},
-      {"trade_type", "JSAPI"},
-      {"trade_state", "SUCCESS"},
-      {"trade_state_desc", "ok"},
-      {"success_time", "2026-11-26T16:00:05+08:00"},
-      {"payer", {{"openid", order.buyer_id()}}},
-      {"amount",
-       {{"total", total_fen},
-        {"payer_total", total_fen},
-        {"currency", "CNY"},
-        {"payer_currency",
-         "CNY"}}}}.dump();
-  return Signed("EV-" + order.id(), "TRANSACTION.SUCCESS", plaintext, "transaction", now);
+  return Signed("EV-" + order.id(), "TRANSACTION.SUCCESS",
+                PaidResource(order, total_fen, transaction_id).dump(), "transaction", now);
+}
+
+// The request signed again, with its own timestamp and nonce, over the body it now has.
+void Resign(v1::HandlePaymentNotificationRequest& request,
+            const std::string& private_pem = testing::PlatformKey().private_pem) {
+  const auto& headers = request.headers();
+  (*request.mutable_headers())["wechatpay-signature"] =
+      SignNotification(private_pem, headers.at("wechatpay-timestamp"),
+                       headers.at("wechatpay-nonce"), request.body())
+          .value();
 }
 
 // A refund notification as WeChat Pay sends it when a refund is settled.
@@ -867,31 +913,7 @@ v1::HandlePaymentNotificationRequest RefundNotification(const v1::Order& order,
   return Signed("EV-R-" + order.id() + refund_id, "REFUND." + outcome, plaintext, "refund", now);
 }
 
-class WechatPayOrderTest : public OrderServiceTest {
- protected:
-  v1::Order WechatCheckout(const std::string& key, const std::string& sku, int64_t quantity) {
-    v1::CheckoutRequest r = CheckoutOf(key, {{sku, "", quantity}});
-    r.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
-    v1::Order order;
-    grpc::Status s = Checkout("o-alice", r, &order);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return order;
-  }
-  v1::HandlePaymentNotificationResponse Notify(const v1::HandlePaymentNotificationRequest& r) {
-    v1::HandlePaymentNotificationResponse response;
-    Principal gateway{Role::kService, kBrand, "gateway", clock_.Now() + absl::Hours(1)};
-    grpc::Status s = stub_->HandlePaymentNotification(As(gateway).get(), r, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return response;
-  }
-  v1::OrderStatus StatusOf(const std::string& order_id) {
-    v1::GetOrderRequest get;
-    get.set_order_id(order_id);
-    v1::GetOrderResponse got;
-    EXPECT_TRUE(stub_->GetOrder(As(Ops()).get(), get, &got).ok());
-    return got.order().status();
-  }
-};
+using WechatPayOrderTest = OrderServiceTest;
 
 TEST_F(WechatPayOrderTest, CheckoutReturnsSignedMiniProgramParameters) {
   std::string sku = CreateSku(10);
@@ -1079,9 +1101,7 @@ class AttributedOrderTest : public OrderServiceTest {
         codec_);
     // The order service again, now reporting to attribution.
     server_->Shutdown();
-    Payments payments;
-    payments.sandbox = &sandbox_;
-    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, payments, clock_,
+    service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
                                                   codec_, OrderOptions{}, attribution_client_.get(),
                                                   funnel_.get());
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
@@ -1096,6 +1116,90 @@ class AttributedOrderTest : public OrderServiceTest {
   }
   std::unique_ptr<grpc::ClientContext> AsRole(Role role, const std::string& subject) {
     return As(Principal{role, kBrand, subject, clock_.Now() + absl::Hours(2)});
+  }
+  struct Invited {
+    std::string associate_id;
+    std::string store_id;
+    v1::RoomContext room;
+  };
+  // The brand's store with its associate Lin, a rule (associate 5 %, store 2 %), and a private
+  // session that `viewer` joins through Lin's invite and so becomes Lin's client.
+  Invited InviteClient(const std::string& viewer) {
+    // The brand's store, its associate, and a rule: associate 5 %, store 2 %.
+    v1::CreateStoreRequest store;
+    store.set_name("Shanghai IFC");
+    v1::CreateStoreResponse made_store;
+    EXPECT_TRUE(
+        attribution_stub_->CreateStore(AsRole(Role::kOps, "ops").get(), store, &made_store).ok());
+    v1::CreateAssociateRequest associate;
+    associate.set_store_id(made_store.store().id());
+    associate.set_name("Lin");
+    v1::CreateAssociateResponse lin;
+    EXPECT_TRUE(
+        attribution_stub_->CreateAssociate(AsRole(Role::kOps, "ops").get(), associate, &lin).ok());
+    std::string lin_id = lin.associate().id();
+    v1::CreateCommissionRuleRequest rule;
+    rule.set_scope(v1::RULE_SCOPE_BRAND);
+    common::ToTimestamp(clock_.Now() - absl::Hours(24), rule.mutable_effective_from());
+    for (auto [recipient, bp] : std::vector<std::pair<v1::Recipient, int>>{
+             {v1::RECIPIENT_ASSOCIATE, 500}, {v1::RECIPIENT_STORE, 200}}) {
+      v1::SplitLine* line = rule.add_lines();
+      line->set_recipient(recipient);
+      line->set_basis_points(bp);
+    }
+    v1::CreateCommissionRuleResponse made_rule;
+    EXPECT_TRUE(attribution_stub_
+                    ->CreateCommissionRule(AsRole(Role::kFinance, "fin").get(), rule, &made_rule)
+                    .ok());
+
+    // A private session; Lin's invite brings the viewer in.
+    v1::CreateRoomRequest room;
+    room.set_brand_id(kBrand);
+    room.set_title("Private preview");
+    common::ToTimestamp(clock_.Now(), room.mutable_scheduled_start());
+    room.set_visibility(v1::VISIBILITY_PRIVATE);
+    room.add_audiences(v1::AUDIENCE_CLIENTS);
+    room.set_objective(v1::OBJECTIVE_PURCHASE);
+    room.set_format(v1::FORMAT_SALES_DRIVEN);
+    v1::CreateRoomResponse made_room;
+    EXPECT_TRUE(room_stub_->CreateRoom(As(Ops()).get(), room, &made_room).ok());
+    std::string room_id = made_room.room().id();
+    v1::IssueInvitesRequest issue;
+    issue.set_room_id(room_id);
+    issue.set_count(1);
+    issue.set_associate_id(lin_id);
+    v1::IssueInvitesResponse invites;
+    EXPECT_TRUE(room_stub_->IssueInvites(As(Ops()).get(), issue, &invites).ok());
+    v1::GoLiveRequest live;
+    live.set_room_id(room_id);
+    v1::GoLiveResponse lived;
+    EXPECT_TRUE(room_stub_->GoLive(As(Ops()).get(), live, &lived).ok());
+    v1::JoinRoomRequest join;
+    join.set_room_id(room_id);
+    join.set_device_id("phone");
+    join.set_invite_token(invites.invites(0).token());
+    v1::JoinRoomResponse joined;
+    EXPECT_TRUE(room_stub_->JoinRoom(As(Viewer(viewer)).get(), join, &joined).ok());
+    EXPECT_EQ(joined.associate_id(), lin_id);
+    // The touch reaches attribution in the background: Mei becomes Lin's client.
+    bool bound = false;
+    for (int i = 0; i < 100 && !bound; ++i) {
+      v1::GetClientBindingRequest get;
+      get.set_viewer_id(viewer);
+      v1::GetClientBindingResponse binding;
+      bound = attribution_stub_->GetClientBinding(AsRole(Role::kOps, "ops").get(), get, &binding)
+                  .ok() &&
+              binding.binding().associate_id() == lin_id;
+      if (!bound) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(bound);
+
+    Invited invited;
+    invited.associate_id = lin_id;
+    invited.store_id = made_store.store().id();
+    invited.room.set_room_id(room_id);
+    invited.room.set_session_id(joined.session_id());
+    return invited;
   }
   v1::GetOrderAttributionResponse Attribution(const std::string& order_id) {
     v1::GetOrderAttributionRequest get;
@@ -1122,96 +1226,31 @@ class AttributedOrderTest : public OrderServiceTest {
 };
 
 TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociate) {
-  // The brand's store, its associate, and a rule: associate 5 %, store 2 %.
-  v1::CreateStoreRequest store;
-  store.set_name("Shanghai IFC");
-  v1::CreateStoreResponse made_store;
-  ASSERT_TRUE(
-      attribution_stub_->CreateStore(AsRole(Role::kOps, "ops").get(), store, &made_store).ok());
-  v1::CreateAssociateRequest associate;
-  associate.set_store_id(made_store.store().id());
-  associate.set_name("Lin");
-  v1::CreateAssociateResponse lin;
-  ASSERT_TRUE(
-      attribution_stub_->CreateAssociate(AsRole(Role::kOps, "ops").get(), associate, &lin).ok());
-  std::string lin_id = lin.associate().id();
-  v1::CreateCommissionRuleRequest rule;
-  rule.set_scope(v1::RULE_SCOPE_BRAND);
-  common::ToTimestamp(clock_.Now() - absl::Hours(24), rule.mutable_effective_from());
-  for (auto [recipient, bp] : std::vector<std::pair<v1::Recipient, int>>{
-           {v1::RECIPIENT_ASSOCIATE, 500}, {v1::RECIPIENT_STORE, 200}}) {
-    v1::SplitLine* line = rule.add_lines();
-    line->set_recipient(recipient);
-    line->set_basis_points(bp);
-  }
-  v1::CreateCommissionRuleResponse made_rule;
-  ASSERT_TRUE(
-      attribution_stub_->CreateCommissionRule(AsRole(Role::kFinance, "fin").get(), rule, &made_rule)
-          .ok());
-
-  // A private session; Lin's invite brings the viewer in.
-  v1::CreateRoomRequest room;
-  room.set_brand_id(kBrand);
-  room.set_title("Private preview");
-  common::ToTimestamp(clock_.Now(), room.mutable_scheduled_start());
-  room.set_visibility(v1::VISIBILITY_PRIVATE);
-  room.add_audiences(v1::AUDIENCE_CLIENTS);
-  room.set_objective(v1::OBJECTIVE_PURCHASE);
-  room.set_format(v1::FORMAT_SALES_DRIVEN);
-  v1::CreateRoomResponse made_room;
-  ASSERT_TRUE(room_stub_->CreateRoom(As(Ops()).get(), room, &made_room).ok());
-  std::string room_id = made_room.room().id();
-  v1::IssueInvitesRequest issue;
-  issue.set_room_id(room_id);
-  issue.set_count(1);
-  issue.set_associate_id(lin_id);
-  v1::IssueInvitesResponse invites;
-  ASSERT_TRUE(room_stub_->IssueInvites(As(Ops()).get(), issue, &invites).ok());
-  v1::GoLiveRequest live;
-  live.set_room_id(room_id);
-  v1::GoLiveResponse lived;
-  ASSERT_TRUE(room_stub_->GoLive(As(Ops()).get(), live, &lived).ok());
-  v1::JoinRoomRequest join;
-  join.set_room_id(room_id);
-  join.set_device_id("phone");
-  join.set_invite_token(invites.invites(0).token());
-  v1::JoinRoomResponse joined;
-  ASSERT_TRUE(room_stub_->JoinRoom(As(Viewer("mei")).get(), join, &joined).ok());
-  EXPECT_EQ(joined.associate_id(), lin_id);
-  // The touch reaches attribution in the background: Mei becomes Lin's client.
-  bool bound = false;
-  for (int i = 0; i < 100 && !bound; ++i) {
-    v1::GetClientBindingRequest get;
-    get.set_viewer_id("mei");
-    v1::GetClientBindingResponse binding;
-    bound =
-        attribution_stub_->GetClientBinding(AsRole(Role::kOps, "ops").get(), get, &binding).ok() &&
-        binding.binding().associate_id() == lin_id;
-    if (!bound) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(bound);
-
+  Invited lin = InviteClient("mei");
+  const std::string& lin_id = lin.associate_id;
+  const std::string& room_id = lin.room.room_id();
   // Mei buys (with no attribution context of her own) and pays; putting it in her cart first
   // is a funnel step of the session for the report service.
   std::string sku = CreateSku(10);
   v1::CartItem item = Item(sku, 1);
   item.mutable_room()->set_room_id(room_id);
-  item.mutable_room()->set_session_id(joined.session_id());
+  item.mutable_room()->set_session_id(lin.room.session_id());
   ASSERT_TRUE(Add("mei", item).ok());
   ASSERT_TRUE(Add("mei", item).ok());  // the same viewer again: still one at this step
   int64_t carted = 0;
   for (int i = 0; i < 100 && carted == 0; ++i) {
-    auto steps = report_store_->GetFunnel(std::stoll(joined.session_id()));
+    auto steps = report_store_->GetFunnel(std::stoll(lin.room.session_id()));
     ASSERT_TRUE(steps.ok());
     carted = (*steps)[report::kAddedToCart];
     if (carted == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ((*report_store_->GetFunnel(std::stoll(joined.session_id())))[report::kAddedToCart], 1);
+  EXPECT_EQ((*report_store_->GetFunnel(std::stoll(lin.room.session_id())))[report::kAddedToCart],
+            1);
   v1::CheckoutRequest checkout = CheckoutOf("m1", {{sku, "", 2}});
   checkout.clear_attribution();
   checkout.mutable_room()->set_room_id(room_id);
-  checkout.mutable_room()->set_session_id(joined.session_id());
+  checkout.mutable_room()->set_session_id(lin.room.session_id());
   v1::Order order;
   grpc::Status s = Checkout("mei", checkout, &order);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -1221,7 +1260,7 @@ TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociat
 
   v1::GetOrderAttributionResponse credited = Attribution(order.id());
   EXPECT_EQ(credited.order().associate_id(), lin_id);
-  EXPECT_EQ(credited.order().store_id(), made_store.store().id());
+  EXPECT_EQ(credited.order().store_id(), lin.store_id);
   int64_t associate_fen = 0, store_fen = 0;
   for (const v1::LedgerEntry& e : credited.entries()) {
     if (e.recipient() == v1::RECIPIENT_ASSOCIATE) associate_fen += e.amount().amount_fen();
@@ -1247,6 +1286,247 @@ TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociat
   for (const v1::LedgerEntry& e : clawed.entries()) net += e.amount().amount_fen();
   EXPECT_EQ(net, 0);
   EXPECT_EQ(clawed.entries().size(), entries * 2);
+}
+
+// Genuine WeChat Pay v3 notifications against every mutation the published format invites, with
+// the whole chain behind the order service (attribution, report): only the genuine one is
+// accepted, and each refused one leaves no payment, conversion, outbox message or ledger entry.
+TEST_F(AttributedOrderTest, TheNotificationMatrixAcceptsOnlyGenuineNotifications) {
+  Invited lin = InviteClient("mei");
+  std::string sku = CreateSku(10);
+  v1::Order order = WechatCheckout("nm1", sku, 2, "mei", &lin.room);
+  ASSERT_FALSE(order.id().empty());
+  int64_t total = order.total().amount_fen();
+  absl::Time now = clock_.Now();
+  // A resource WeChat Pay never sent, sealed and signed as if it had.
+  auto sealed = [&](const nlohmann::json& resource) {
+    return Signed("EV-M-" + order.id(), "TRANSACTION.SUCCESS", resource.dump(), "transaction", now);
+  };
+  // A genuine notification whose body is edited, then signed again so the edit is what is tested.
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    nlohmann::json body = nlohmann::json::parse(r.body());
+    edit(body);
+    r.set_body(body.dump());
+    Resign(r);
+    return r;
+  };
+  std::vector<std::pair<std::string, v1::HandlePaymentNotificationRequest>> cases;
+  {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    std::string body = r.body();
+    body[body.size() / 2] ^= 0x01;
+    r.set_body(body);
+    cases.emplace_back("a flipped body byte", r);
+  }
+  {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    r.set_body(nlohmann::json::parse(r.body()).dump(2));
+    cases.emplace_back("re-serialised JSON", r);
+  }
+  cases.emplace_back("timestamp 301 s behind",
+                     Notification(order, total, now - absl::Seconds(301)));
+  cases.emplace_back("timestamp 301 s ahead", Notification(order, total, now + absl::Seconds(301)));
+  {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    (*r.mutable_headers())["wechatpay-serial"] = "5157F09EFDC096DE15EBE81A47057A72";
+    cases.emplace_back("unknown Wechatpay-Serial", r);
+  }
+  {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    (*r.mutable_headers())["wechatpay-signature"] =
+        "WECHATPAY/SIGNTEST/" + r.headers().at("wechatpay-signature");
+    cases.emplace_back("the WECHATPAY/SIGNTEST/ probe", r);
+  }
+  {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    Resign(r, testing::MerchantKey().private_pem);
+    cases.emplace_back("signed by another key", r);
+  }
+  for (const char* header :
+       {"wechatpay-timestamp", "wechatpay-nonce", "wechatpay-serial", "wechatpay-signature"}) {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    r.mutable_headers()->erase(header);
+    cases.emplace_back(absl::StrCat("no ", header), r);
+  }
+  cases.emplace_back("a bad GCM tag", edited([](nlohmann::json& body) {
+                       std::string sealed;
+                       ASSERT_TRUE(common::Base64Decode(
+                           body["resource"]["ciphertext"].get<std::string>(), &sealed));
+                       sealed.back() ^= 0x01;
+                       body["resource"]["ciphertext"] = common::Base64Encode(sealed);
+                     }));
+  cases.emplace_back("wrong associated data", edited([](nlohmann::json& body) {
+                       body["resource"]["associated_data"] = "refund";
+                     }));
+  {
+    v1::HandlePaymentNotificationRequest r = Notification(order, total, now);
+    nlohmann::json body = nlohmann::json::parse(r.body());
+    body["resource"] = nlohmann::json::parse(NotificationBodyJson(NotificationEnvelope{
+        .id = "x",
+        .create_time = "2026-11-26T16:00:06+08:00",
+        .event_type = "TRANSACTION.SUCCESS",
+        .resource_type = "encrypt-resource",
+        .summary = "event",
+        .resource = SealResource("0123456789abcdef0123456789abcdef",
+                                 PaidResource(order, total).dump(), "transaction")
+                        .value()}))["resource"];
+    r.set_body(body.dump());
+    Resign(r);
+    cases.emplace_back("sealed under another APIv3 key", r);
+  }
+  {
+    nlohmann::json resource = PaidResource(order, total - 1);
+    cases.emplace_back("an amount one fen short", sealed(resource));
+  }
+  {
+    nlohmann::json resource = PaidResource(order, total);
+    resource["amount"]["currency"] = "USD";
+    cases.emplace_back("another currency", sealed(resource));
+  }
+  {
+    nlohmann::json resource = PaidResource(order, total);
+    resource["mchid"] = "1900000109";
+    cases.emplace_back("another mchid", sealed(resource));
+  }
+  {
+    nlohmann::json resource = PaidResource(order, total);
+    resource["appid"] = "wx0000000000000000";
+    cases.emplace_back("another appid", sealed(resource));
+  }
+  {
+    nlohmann::json resource = PaidResource(order, total);
+    resource["out_trade_no"] = OutTradeNo(std::stoll(order.id()) + 1000000);
+    cases.emplace_back("an out_trade_no that does not exist", sealed(resource));
+  }
+  {
+    nlohmann::json resource = PaidResource(order, total);
+    resource["trade_state"] = "NOTPAY";
+    cases.emplace_back("trade_state NOTPAY", sealed(resource));
+  }
+
+  int false_accepts = 0;
+  for (const auto& [name, request] : cases) {
+    v1::HandlePaymentNotificationResponse response = Notify(request);
+    if (response.http_status() == 200) {
+      ++false_accepts;
+      ADD_FAILURE() << "accepted: " << name;
+    }
+    EXPECT_NE(response.http_body().find("FAIL"), std::string::npos) << name;
+  }
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PENDING_PAYMENT);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid'"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM attributed_orders"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM commission_entries"), 0);
+
+  // The genuine one, last, is accepted: the matrix refused for the mutation, not for the order.
+  EXPECT_EQ(Notify(Notification(order, total, now)).http_status(), 200);
+  EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PAID);
+  std::printf("RESULT notification_matrix mutations=%zu false_accepts=%d\n", cases.size(),
+              false_accepts);
+}
+
+// 50 copies of one genuine payment notification, the second half arriving together with copies of
+// its refund notification and the outbox relaying both to attribution: one PAID transition, one
+// payment, one conversion, one set of commission entries and one set of reversals.
+TEST_F(AttributedOrderTest, FiftyCopiesOfANotificationBesideItsRefundPayAndClawBackOnce) {
+  Invited lin = InviteClient("mei");
+  std::string sku = CreateSku(10);
+  v1::Order order = WechatCheckout("nm2", sku, 2, "mei", &lin.room);
+  ASSERT_FALSE(order.id().empty());
+  int64_t total = order.total().amount_fen();
+  const v1::HandlePaymentNotificationRequest paid = Notification(order, total, clock_.Now());
+  const v1::HandlePaymentNotificationRequest refunded =
+      RefundNotification(order, "rf-all", total, "SUCCESS", clock_.Now());
+
+  std::atomic<int> accepted{0}, refused{0};
+  auto send = [&](const v1::HandlePaymentNotificationRequest& r) {
+    (Notify(r).http_status() == 200 ? accepted : refused)++;
+  };
+  // Wave one: 25 copies at once.
+  {
+    std::latch go(25);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 25; ++i) {
+      threads.emplace_back([&] {
+        go.arrive_and_wait();
+        send(paid);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_EQ(accepted.load(), 25);
+  EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PAID);
+  // Ops refund it all; the outbox asks WeChat Pay and tells attribution of the payment.
+  v1::RefundOrderRequest refund;
+  refund.set_order_id(order.id());
+  refund.set_refund_id("rf-all");
+  v1::RefundOrderResponse refund_asked;
+  ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refund_asked).ok());
+  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_EQ(transport_.refunds_.size(), 1u);
+  // Wave two: 25 more copies of the payment, 10 of the refund's outcome and the outbox relay, all
+  // at once.
+  {
+    std::latch go(36);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 25; ++i) {
+      threads.emplace_back([&] {
+        go.arrive_and_wait();
+        send(paid);
+      });
+    }
+    for (int i = 0; i < 10; ++i) {
+      threads.emplace_back([&] {
+        go.arrive_and_wait();
+        send(refunded);
+      });
+    }
+    threads.emplace_back([&] {
+      go.arrive_and_wait();
+      for (int i = 0; i < 5; ++i) EXPECT_TRUE(service_->DeliverOutboxOnce().ok());
+    });
+    for (auto& t : threads) t.join();
+  }
+  // The refund may have reached attribution before the payment it claws back; it is retried after
+  // its backoff.
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Seconds(30));
+    ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0"), 0);
+  EXPECT_EQ(accepted.load(), 60);  // every copy is acknowledged, so WeChat Pay stops sending
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_REFUNDED);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid'"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM refunds"), 1);
+  EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundSucceeded);
+  EXPECT_EQ(transport_.refunds_.size(), 1u);
+  // Attribution: one credited order, its split once and its reversal once; the net is zero.
+  v1::GetOrderAttributionResponse ledger = Attribution(order.id());
+  EXPECT_EQ(ledger.order().associate_id(), lin.associate_id);
+  int64_t credited = 0, reversed = 0;
+  int credits = 0, reversals = 0;
+  for (const v1::LedgerEntry& e : ledger.entries()) {
+    if (e.amount().amount_fen() > 0) {
+      credited += e.amount().amount_fen();
+      ++credits;
+    } else {
+      reversed += e.amount().amount_fen();
+      ++reversals;
+    }
+  }
+  EXPECT_EQ(credits, 2);  // associate and store
+  EXPECT_EQ(reversals, 2);
+  EXPECT_EQ(credited, total * 500 / 10000 + total * 200 / 10000);
+  EXPECT_EQ(credited + reversed, 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM attributed_orders"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM attributed_refunds"), 1);
 }
 
 }  // namespace
