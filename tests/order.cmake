@@ -4,3 +4,7 @@ lc_add_test(order_unit_test unit
 lc_add_test(order_integration_test integration
   SOURCES integration/order/order_service_itest.cc
   LIBS order_lib catalog_lib room_lib attribution_lib report_lib order_payment_test_keys)
+# Every gRPC method, as every caller the route table does not allow: the services' own refusals.
+lc_add_test(grpc_authz_matrix_test integration
+  SOURCES integration/order/grpc_authz_matrix_itest.cc
+  LIBS order_lib catalog_lib room_lib attribution_lib report_lib order_payment_test_keys gateway_lib)

@@ -106,6 +106,15 @@ bool IsStaff(const Principal& p) {
   return p.role == Role::kOps || p.role == Role::kAssociate || p.role == Role::kService;
 }
 
+// Viewers, associates and ops are present in rooms (join, leave, watch); finance and services
+// never are.
+absl::Status RequireJoiner(const Principal& caller) {
+  if (caller.role == Role::kService || caller.role == Role::kFinance) {
+    return absl::PermissionDeniedError("only viewers, associates and ops join rooms");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions() {
@@ -627,9 +636,7 @@ absl::Status RoomServiceImpl::DoJoinRoom(const grpc::ServerContext& context,
                                          const v1::JoinRoomRequest& request,
                                          v1::JoinRoomResponse& response) {
   LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  if (caller.role == Role::kService || caller.role == Role::kFinance) {
-    return absl::PermissionDeniedError("only viewers, associates and ops join rooms");
-  }
+  LC_RETURN_IF_ERROR(RequireJoiner(caller));
   LC_RETURN_IF_ERROR(ValidateDeviceId(request.device_id()));
   LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request.room_id()));
   absl::StatusOr<LiveSession> live_or = LiveSessionOf(room_id);
@@ -738,6 +745,7 @@ grpc::Status RoomServiceImpl::LeaveRoom(grpc::ServerContext* context,
                                         v1::LeaveRoomResponse* response) {
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+    LC_RETURN_IF_ERROR(RequireJoiner(caller));
     LC_RETURN_IF_ERROR(ValidateDeviceId(request->device_id()));
     LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request->room_id()));
     absl::StatusOr<LiveSession> live = LiveSessionOf(room_id);
@@ -846,6 +854,8 @@ absl::Status RoomServiceImpl::DoWatchRoom(grpc::ServerContext& context,
                                           const v1::WatchRoomRequest& request,
                                           grpc::ServerWriter<v1::WatchRoomResponse>& writer) {
   LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
+  // The gateway watches for the sockets it holds (SERVICE); of users, those who join rooms.
+  if (caller.role != Role::kService) LC_RETURN_IF_ERROR(RequireJoiner(caller));
   LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request.room_id()));
   LC_RETURN_IF_ERROR(CheckCanSee(caller, room));
   std::optional<std::string> last_pin;  // unset until the first pin message is sent
