@@ -298,6 +298,7 @@ def main_run(target, admin, brand, rival, secrets_out):
 
     F["sale"] = sale(F["room"], F["sku"])
     F["sale_spare"] = sale(F["room_spare"], F["sku"])
+    F["sale_spare2"] = sale(F["room_spare"], F["sku2"])
     inv = {}
     for who in ("aA", "aB"):
         got = need(call("POST", f"/v1/rooms/{F['room']}/invites", ops,
@@ -317,6 +318,8 @@ def main_run(target, admin, brand, rival, secrets_out):
     F["link"] = F["link_aA"]
     F["hold"] = need(call("POST", f"/v1/flash-sales/{F['sale']}/holds", T["aA"], {
         "client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600}), "hold")["hold"]["id"]
+    F["hold_spare"] = need(call("POST", f"/v1/flash-sales/{F['sale_spare']}/holds", T["aA"], {
+        "client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600}), "hold")["hold"]["id"]
     address = {"recipient": "Test", "phone": "13800000000", "province": "Shanghai",
                "city": "Shanghai", "street": "1 Bund"}
     need(call("POST", "/v1/cart/items", T["vA"], {"item": {"sku_id": F["sku"], "quantity": "1"}}),
@@ -335,6 +338,8 @@ def main_run(target, admin, brand, rival, secrets_out):
 
     F["order"] = checkout("vA", "a-paid", True)
     F["order_unpaid"] = checkout("vA", "a-unpaid", False)
+    F["order_spare"] = checkout("vA", "a-spare", False)
+    F["order_spare2"] = checkout("vA", "a-spare2", False)
     F["order_b"] = checkout("vB", "b-paid", True)
     for o in (F["order"], F["order_b"]):
         for _ in range(100):
@@ -421,11 +426,11 @@ def main_run(target, admin, brand, rival, secrets_out):
         "GET /v1/flash-sales/{sale_id}": route("vA", deny=PRIV),
         "POST /v1/flash-sales/{sale_id}/start": route("oA", owner_ok={409}),
         "POST /v1/flash-sales/{sale_id}/end": route("oA", spare={"sale_id": "sale_spare"}),
-        "POST /v1/flash-sales/{sale_id}/cancel": route("oA", spare={"sale_id": "sale_spare"}, owner_ok={409}),
+        "POST /v1/flash-sales/{sale_id}/cancel": route("oA", spare={"sale_id": "sale_spare2"}),
         "POST /v1/flash-sales/{sale_id}/rebuild": route("oA", owner_ok={409}),
         "POST /v1/flash-sales/{sale_id}/holds": route("aA", body={"client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600},
                                                         others_ok={409}),
-        "POST /v1/holds/{hold_id}/release": route("aA", deny={"aB": 403}),
+        "POST /v1/holds/{hold_id}/release": route("aA", deny={"aB": 403}, use_for={"oA": {"hold_id": "hold_spare"}}),
         "GET /v1/cart": route("vA"),
         "DELETE /v1/cart": route("vA"),
         "POST /v1/cart/items": route("vA", body=cart_item(None)),
@@ -436,8 +441,10 @@ def main_run(target, admin, brand, rival, secrets_out):
                                                ("fR", f"?brand_id={brand}", None, 403)]),
         "GET /v1/orders/{order_id}": route("vA", deny={"vB": 404, "vC": 404}),
         "GET /v1/orders/{order_id}/payment": route("vA", use={"order_id": "order_unpaid"}, deny={"vB": 404, "vC": 404}),
-        "POST /v1/orders/{order_id}/cancel": route("vA", use={"order_id": "order_unpaid"}, deny={"vB": 404, "vC": 404}, owner_ok={409}),
-        "POST /v1/orders/{order_id}/sandbox-pay": route("vA", use={"order_id": "order_unpaid"}, deny={"vB": 404, "vC": 404}, owner_ok={409}),
+        "POST /v1/orders/{order_id}/cancel": route("vA", use={"order_id": "order_unpaid"}, spare={"order_id": "order_spare"},
+                                                     use_for={"oA": {"order_id": "order_spare2"}},
+                                                     deny={"vB": 404, "vC": 404}),
+        "POST /v1/orders/{order_id}/sandbox-pay": route("vA", use={"order_id": "order_unpaid"}, deny={"vB": 404, "vC": 404}),
         "POST /v1/orders/{order_id}/fulfil": route("oA"),
         "POST /v1/orders/{order_id}/complete": route("oA"),
         "POST /v1/orders/{order_id}/refund": route("oA", body={"refund_id": "authz-r1", "reason": "test"}),
@@ -527,6 +534,7 @@ def main_run(target, admin, brand, rival, secrets_out):
         out = path
         for p in params:
             fixture = spec.get("use", {}).get(p, PARAM[p])
+            fixture = spec.get("use_for", {}).get(principal, {}).get(p, fixture)
             if owner_side:
                 fixture = spec.get("spare", {}).get(p, fixture)
             out = out.replace("{" + p + "}", urllib.parse.quote(F[fixture], safe=""))

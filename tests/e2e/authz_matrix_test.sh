@@ -63,7 +63,8 @@ export LC_WECHATPAY_PLATFORM_CERTS_DIR="$work/platform"
 redis-cli -h "$LC_REDIS_HOST" -p "$LC_REDIS_PORT" del lc:gateway:revoked >/dev/null
 $py "$here/authz_matrix.py" stub "$stub_port" "$work/stub.pem" "$work/stub.key" >>"$e2e_log" 2>&1 &
 stub_pid=$!
-trap 'kill "$stub_pid" 2>/dev/null; wait "$stub_pid" 2>/dev/null; e2e_cleanup; rm -rf "$work"' EXIT
+disown "$stub_pid"
+trap 'kill "$stub_pid" 2>/dev/null || true; e2e_cleanup; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$stub_port") 2>/dev/null && break; sleep 0.1; done
 
 e2e_start "$build_dir/services/room/room" "$room_port"
