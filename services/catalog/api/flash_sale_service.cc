@@ -484,6 +484,10 @@ grpc::Status FlashSaleServiceImpl::ReleaseHold(grpc::ServerContext* context,
       return absl::NotFoundError("hold_id: no such hold");
     }
     LC_RETURN_IF_ERROR(common::RequireRole(caller, hold.brand_id, {Role::kOps, Role::kAssociate}));
+    // Ops release any hold of the brand; an associate only the holds they placed for their clients.
+    if (caller.role == Role::kAssociate && hold.created_by != caller.subject) {
+      return absl::PermissionDeniedError("hold_id: placed by another associate");
+    }
     LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(hold.sale_id, false));
     LC_ASSIGN_OR_RETURN(HoldRecord released, sales_.UpdateHold(id, [](HoldRecord& h) {
       if (h.status == v1::HOLD_STATUS_ACTIVE) {

@@ -527,8 +527,13 @@ grpc::Status OrderServiceImpl::CancelOrder(grpc::ServerContext* context,
                                            const v1::CancelOrderRequest* request,
                                            v1::CancelOrderResponse* response) {
   return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
-    LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(buyer, request->order_id()));
+    // The buyer, or ops of the order's brand (LoadVisible answers 404 for anyone else's order).
+    LC_ASSIGN_OR_RETURN(Principal caller,
+                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+    if (caller.role != Role::kViewer && caller.role != Role::kOps) {
+      return absl::PermissionDeniedError("the buyer or ops cancel an order");
+    }
+    LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
     absl::Time now = clock_.Now();
     LC_ASSIGN_OR_RETURN(
         OrderRecord cancelled,

@@ -151,6 +151,14 @@ grpc::Status ReportServiceImpl::RecordProductView(grpc::ServerContext* context,
     if (!row.has_value() || row->brand_id != caller.brand_id) {
       return absl::NotFoundError("session_id: no such session");
     }
+    // A private session's funnel counts only the viewers its room admits (invited ones).
+    if (row->visibility != v1::VISIBILITY_PUBLIC) {
+      LC_ASSIGN_OR_RETURN(bool admitted,
+                          live_.Admitted(row->brand_id, row->room_id, caller.subject));
+      if (!admitted) {
+        return absl::PermissionDeniedError("session_id: this room is private; an invite is needed");
+      }
+    }
     return store_.RecordFunnel({FunnelFact{session_id, kViewedProduct, caller.subject}});
   }());
 }

@@ -22,6 +22,9 @@ class LiveStats {
  public:
   virtual ~LiveStats() = default;
   virtual absl::StatusOr<LiveFigures> Figures(const std::string& brand_id, int64_t room_id) = 0;
+  // Whether the viewer may watch the room (a private room: the viewer holds a usable invite).
+  virtual absl::StatusOr<bool> Admitted(const std::string& brand_id, int64_t room_id,
+                                        const std::string& viewer_id) = 0;
 };
 
 class GrpcLiveStats final : public LiveStats {
@@ -30,6 +33,8 @@ class GrpcLiveStats final : public LiveStats {
                 const common::PrincipalCodec& codec)
       : stub_(v1::RoomService::NewStub(channel)), codec_(codec) {}
   absl::StatusOr<LiveFigures> Figures(const std::string& brand_id, int64_t room_id) override;
+  absl::StatusOr<bool> Admitted(const std::string& brand_id, int64_t room_id,
+                                const std::string& viewer_id) override;
 
  private:
   std::unique_ptr<v1::RoomService::Stub> stub_;

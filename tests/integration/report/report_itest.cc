@@ -26,11 +26,15 @@ using common::Role;
 constexpr char kBrand[] = "maison";
 const absl::Time kDay = absl::FromUnixSeconds(1795000000);
 
-// Sessions here have all ended: nothing asks the room service.
+// Sessions here have all ended: nothing asks the room service for live figures. The private
+// rooms admit every viewer but mallory (who holds no invite).
 class NoLiveStats final : public LiveStats {
  public:
   absl::StatusOr<LiveFigures> Figures(const std::string&, int64_t) override {
     return absl::UnavailableError("no live session in these tests");
+  }
+  absl::StatusOr<bool> Admitted(const std::string&, int64_t, const std::string& viewer) override {
+    return viewer != "mallory";
   }
 };
 
@@ -408,6 +412,10 @@ TEST_F(ReportTest, TheFunnelCountsEachViewerOncePerStep) {
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(stub_->RecordProductView(As(Role::kOps).get(), view, &viewed).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // A viewer the private room does not admit is not counted in its funnel.
+  EXPECT_EQ(
+      stub_->RecordProductView(as_viewer("mallory", kBrand).get(), view, &viewed).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(service_->ConsumeOnce().ok());
   ASSERT_TRUE(service_->ConsumeOnce().ok());
   v1::Funnel funnel = Report(a1_).funnel();

@@ -33,6 +33,9 @@ class NoLiveStats final : public LiveStats {
   absl::StatusOr<LiveFigures> Figures(const std::string&, int64_t) override {
     return absl::UnavailableError("no room service here");
   }
+  absl::StatusOr<bool> Admitted(const std::string&, int64_t, const std::string&) override {
+    return absl::UnavailableError("no room service here");
+  }
 };
 
 common::MysqlConfig ReplicaConfig() {

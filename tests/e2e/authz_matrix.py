@@ -1,0 +1,784 @@
+#!/usr/bin/env python3
+"""The HTTP authorisation matrix (issue 9), run by tests/e2e/authz_matrix_test.sh.
+
+Reads every route (method + path) from the running gateway's GET /v1/openapi.json and calls each as
+every principal: anonymous, forged, tampered, expired and revoked tokens; viewers A, B and C
+(C uninvited) and a viewer of a rival brand; associates A and B; ops and finance of the brand and of
+a rival brand. The expected answer of each cell comes from the document (no token: 401; a role not
+in x-roles: 403) and from the ownership table below (another viewer's order: 404, another brand's
+ids: 404, an uninvited viewer on a private room: 403, ...). A route the tables cannot fill fails the
+run ("route X not covered"): a new route cannot escape the matrix. Then the refused writes are
+checked to have changed nothing, each route's owner (the positive control) must reach it, every
+POST/PATCH/PUT route gets extra mass-assignment fields, and every response body and header is
+searched for secrets (the session and internal secrets, token signatures, the APIv3 key, the
+WeChat session key and app secret, invite tokens).
+
+Python standard library only. Subcommands:
+  authz_matrix.py stub PORT CERT KEY     a code2Session endpoint over TLS (the WeChat login)
+  authz_matrix.py run HOST:PORT ADMIN BRAND RIVAL SECRETS_OUT
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+
+# ------------------------------------------------------------------------------------------------
+# The WeChat code2Session endpoint the gateway's wechat login provider calls (over TLS).
+
+
+def run_stub(port, cert, key):
+    import http.server
+
+    session_key = os.environ["LC_AUTHZ_WECHAT_SESSION_KEY"]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            code = query.get("js_code", [""])[0]
+            if code.startswith("bad"):
+                body = {"errcode": 40029, "errmsg": "invalid code"}
+            else:
+                body = {"openid": "oid-" + code, "session_key": session_key,
+                        "unionid": "uid-" + code}
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
+
+
+# ------------------------------------------------------------------------------------------------
+# HTTP
+
+HOST = PORT = None
+RESPONSES = []  # every (what, status line + headers + body) seen, for the secrets scan
+TIMEOUT = 15
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def __repr__(self):
+        return f"{self.status} {self.body[:300]!r}"
+
+
+def call(method, path, token=None, body=None, raw=None):
+    """One request on a fresh connection; 429s are waited out (rate limits are not the point)."""
+    headers = {}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    data = None
+    if raw is not None:
+        data = raw.encode()
+        headers["Content-Type"] = "application/json"
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    for _ in range(20):
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=TIMEOUT)
+        try:
+            conn.request(method, path, data, headers)
+            r = conn.getresponse()
+            text = r.read().decode("utf-8", "replace")
+            hdrs = r.getheaders()
+        finally:
+            conn.close()
+        RESPONSES.append((f"{method} {path}",
+                          "\n".join(f"{k}: {v}" for k, v in hdrs) + "\n" + text))
+        if r.status != 429:
+            return Answer(r.status, hdrs, text)
+        time.sleep(float(dict(hdrs).get("Retry-After", "1")))
+    return Answer(r.status, hdrs, text)
+
+
+def upgrade(path, token=None):
+    """A WebSocket upgrade request: the HTTP status of the answer (101 or the refusal)."""
+    s = socket.create_connection((HOST, PORT), timeout=TIMEOUT)
+    try:
+        lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{PORT}", "Upgrade: websocket",
+                 "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                 "Sec-WebSocket-Version: 13"]
+        if token:
+            lines.append("Authorization: Bearer " + token)
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1]) if head else 0
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        s.settimeout(2)
+        while status != 101 and len(rest) < length:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        if status == 101:
+            try:  # the first frames (joined, subscribed ...), for the secrets scan
+                s.settimeout(0.3)
+                rest += s.recv(65536)
+            except OSError:
+                pass
+        text = rest.decode("utf-8", "replace")
+        RESPONSES.append((f"WS {path}", head.decode("utf-8", "replace") + "\n" + text))
+        return Answer(status, [], text)
+    finally:
+        s.close()
+
+
+def ok2(a):
+    return 200 <= a.status < 300
+
+
+def need(a, what):
+    if not ok2(a):
+        sys.exit(f"setup: {what}: {a}")
+    return a.json()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ------------------------------------------------------------------------------------------------
+# The run
+
+
+def main_run(target, admin, brand, rival, secrets_out):
+    global HOST, PORT
+    HOST, port = target.rsplit(":", 1)
+    PORT = int(port)
+    started = time.monotonic()
+    secret = os.environ["LC_SESSION_SECRET"]
+    now = datetime.now(timezone.utc)
+
+    def issue(role, brand_id, subject, ttl_hours=2):
+        out = subprocess.run([admin, "token", "issue", "--role", role, "--brand", brand_id,
+                              "--subject", subject, "--ttl-hours", str(ttl_hours)],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out)["token"]
+
+    def login(code):
+        a = call("POST", "/v1/login", body={"code": code, "brand_id": brand})
+        return need(a, f"login {code}")["token"]
+
+    # ---- Principals ------------------------------------------------------------------------------
+    ops = issue("ops", brand, "ops-anna")
+    fin = issue("finance", brand, "fin-fay")
+    T = {"anon": None, "oA": ops, "fA": fin,
+         "oR": issue("ops", rival, "ops-rex"), "fR": issue("finance", rival, "fin-rita"),
+         "vR": issue("viewer", rival, "oid-rival-viewer")}
+    run_id = brand.rsplit("-", 1)[-1]
+    for name, code in (("vA", f"va{run_id}"), ("vB", f"vb{run_id}"), ("vC", f"vc{run_id}")):
+        T[name] = login(code)
+    openid = {"vA": f"oid-va{run_id}", "vB": f"oid-vb{run_id}", "vC": f"oid-vc{run_id}"}
+
+    def signed(claims):
+        payload = b64url("|".join(claims).encode())
+        sig = b64url(hmac.new(secret.encode(), f"lc1.{payload}".encode(), hashlib.sha256).digest())
+        return f"lc1.{payload}.{sig}"
+
+    past = int(time.time()) - 7200
+    # Expired: an ops token of the brand, correctly signed, an hour past its expiry.
+    T["expired"] = signed(["authz-expired-1", "ops", brand, "ops-anna", str(past), str(past + 3600)])
+    # Forged: ops claims under a signature made with another secret.
+    payload = b64url("|".join(["authz-forged-1", "ops", brand, "ops-anna", str(int(time.time())),
+                               str(int(time.time()) + 3600)]).encode())
+    T["forged"] = f"lc1.{payload}." + b64url(
+        hmac.new(b"not-the-secret-0123456789", f"lc1.{payload}".encode(), hashlib.sha256).digest())
+    # Tampered: viewer A's genuine token with its role rewritten to ops, the signature kept.
+    _, vpayload, vsig = T["vA"].split(".")
+    fields = base64.urlsafe_b64decode(vpayload + "=" * (-len(vpayload) % 4)).decode().split("|")
+    fields[1] = "ops"
+    T["tampered"] = f"lc1.{b64url('|'.join(fields).encode())}.{vsig}"
+    # Revoked: an ops token of the brand, revoked with lc-admin; wait until the gateway refuses it.
+    T["revoked"] = issue("ops", brand, "ops-olga")
+    if not ok2(call("GET", "/v1/stores", T["revoked"])):
+        sys.exit("setup: the token to revoke does not work before revocation")
+    subprocess.run([admin, "token", "revoke", T["revoked"]], check=True, capture_output=True)
+    for _ in range(100):
+        if call("GET", "/v1/stores", T["revoked"]).status == 401:
+            break
+        time.sleep(0.1)
+    else:
+        sys.exit("setup: the revoked token is still accepted")
+
+    ROLE = {"vA": "viewer", "vB": "viewer", "vC": "viewer", "vR": "viewer", "aA": "associate",
+            "aB": "associate", "oA": "ops", "fA": "finance", "oR": "ops", "fR": "finance"}
+    BRAND = {p: (rival if p in ("vR", "oR", "fR") else brand) for p in ROLE}
+    UNAUTH = ["anon", "forged", "tampered", "expired", "revoked"]
+
+    # ---- Fixtures ---------------------------------------------------------------------------------
+    F = {}
+    store = need(call("POST", "/v1/stores", ops, {"name": "Authz IFC"}), "store")["store"]["id"]
+    F["store"] = store
+    for who in ("aA", "aB", "aX"):
+        F[who] = need(call("POST", "/v1/associates", ops, {"store_id": store, "name": f"Assoc {who}"}),
+                      "associate")["associate"]["id"]
+        if who != "aX":
+            T[who] = issue("associate", brand, F[who])
+    need(call("POST", "/v1/finance/rules", fin, {
+        "scope": "RULE_SCOPE_BRAND", "effective_from": "2020-01-01T00:00:00Z",
+        "lines": [{"recipient": "RECIPIENT_ASSOCIATE", "basis_points": 500},
+                  {"recipient": "RECIPIENT_STORE", "basis_points": 200}]}), "rule")
+
+    def product(name):
+        p = need(call("POST", "/v1/products", ops, {
+            "name": name, "category": "bags",
+            "list_price": {"amount_fen": "100000", "currency": "CNY"},
+            "skus": [{"sku_code": f"{name}-1", "on_hand": "500"},
+                     {"sku_code": f"{name}-2", "on_hand": "500"},
+                     {"sku_code": f"{name}-3", "on_hand": "500"}]}), "product")["product"]
+        need(call("POST", f"/v1/products/{p['id']}/activate", ops), "activate")
+        return p["id"], [s["id"] for s in p["skus"]]
+
+    F["product"], (F["sku"], F["sku2"], F["sku3"]) = product("AuthzBag")
+    F["product_spare"], _ = product("AuthzSpare")
+
+    def room(title, visibility):
+        r = need(call("POST", "/v1/rooms", ops, {
+            "title": title, "scheduled_start": "2026-01-01T00:00:00Z", "visibility": visibility,
+            "audiences": ["AUDIENCE_CLIENTS"], "objective": "OBJECTIVE_PURCHASE",
+            "format": "FORMAT_SALES_DRIVEN"}), "room")["room"]["id"]
+        need(call("POST", f"/v1/rooms/{r}/products", ops, {"product_id": F["product"]}), "attach")
+        live = need(call("POST", f"/v1/rooms/{r}/live", ops), "live")
+        return r, live["session"]["id"]
+
+    F["room_public"], F["session_public"] = room(f"Authz public {run_id}", "VISIBILITY_PUBLIC")
+    F["room"], F["session"] = room(f"Authz private {run_id}", "VISIBILITY_PRIVATE")
+    F["room_spare"], _ = room(f"Authz spare {run_id}", "VISIBILITY_PUBLIC")
+    need(call("POST", f"/v1/rooms/{F['room']}/pin", ops,
+              {"product_id": F["product"], "sku_id": F["sku"]}), "pin")
+    start, end = iso(now - timedelta(minutes=1)), iso(now + timedelta(hours=1))
+
+    def sale(room_id, sku):
+        return need(call("POST", f"/v1/rooms/{room_id}/flash-sales", ops, {
+            "sku_id": sku, "sale_price": {"amount_fen": "50000", "currency": "CNY"},
+            "total_stock": "100", "per_buyer_limit": 5, "starts_at": start, "ends_at": end}),
+            "flash sale")["sale"]["id"]
+
+    F["sale"] = sale(F["room"], F["sku"])
+    F["sale_spare"] = sale(F["room_spare"], F["sku"])
+    F["sale_spare2"] = sale(F["room_spare"], F["sku2"])
+    inv = {}
+    for who in ("aA", "aB"):
+        got = need(call("POST", f"/v1/rooms/{F['room']}/invites", ops,
+                        {"cohort": f"cohort {who}", "associate_id": F[who], "count": 1}), "invites")
+        inv[who] = got["invites"][0]
+    F["invite"] = inv["aA"]["id"]
+    F["invite_spare"] = need(call("POST", f"/v1/rooms/{F['room']}/invites", ops, {"count": 1}),
+                             "invite")["invites"][0]["id"]
+    need(call("POST", f"/v1/rooms/{F['room']}/join", T["vA"],
+              {"device_id": "va-1", "invite_token": inv["aA"]["token"]}), "vA joins")
+    need(call("POST", f"/v1/rooms/{F['room']}/join", T["vB"],
+              {"device_id": "vb-1", "invite_token": inv["aB"]["token"]}), "vB joins")
+    for who in ("aA", "aB"):
+        F[f"link_{who}"] = need(call("POST", "/v1/share-links", T[who], {
+            "target": "SHARE_TARGET_ROOM", "room_id": F["room_public"],
+            "share_channel": "SHARE_CHANNEL_PRIVATE_CHAT"}), "share link")["link"]["id"]
+    F["link"] = F["link_aA"]
+    F["hold"] = need(call("POST", f"/v1/flash-sales/{F['sale']}/holds", T["aA"], {
+        "client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600}), "hold")["hold"]["id"]
+    F["hold_spare"] = need(call("POST", f"/v1/flash-sales/{F['sale_spare']}/holds", T["aA"], {
+        "client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600}), "hold")["hold"]["id"]
+    address = {"recipient": "Test", "phone": "13800000000", "province": "Shanghai",
+               "city": "Shanghai", "street": "1 Bund"}
+    need(call("POST", "/v1/cart/items", T["vA"], {"item": {"sku_id": F["sku"], "quantity": "1"}}),
+         "cart A")
+    need(call("POST", "/v1/cart/items", T["vB"], {"item": {"sku_id": F["sku2"], "quantity": "1"}}),
+         "cart B")
+
+    def checkout(who, key, pay):
+        o = need(call("POST", "/v1/checkout", T[who], {
+            "idempotency_key": key, "lines": [{"sku_id": F["sku3"], "quantity": "1"}],
+            "address": address, "room": {"room_id": F["room"], "session_id": F["session"]}}),
+            "checkout")["order"]["id"]
+        if pay:
+            need(call("POST", f"/v1/orders/{o}/sandbox-pay", T[who]), "pay")
+        return o
+
+    F["order"] = checkout("vA", "a-paid", True)
+    F["order_unpaid"] = checkout("vA", "a-unpaid", False)
+    F["order_spare"] = checkout("vA", "a-spare", False)
+    F["order_spare2"] = checkout("vA", "a-spare2", False)
+    F["order_b"] = checkout("vB", "b-paid", True)
+    for o in (F["order"], F["order_b"]):
+        for _ in range(100):
+            if ok2(call("GET", f"/v1/attributed-orders/{o}", fin)):
+                break
+            time.sleep(0.1)
+        else:
+            sys.exit(f"setup: order {o} never attributed")
+    F["viewer"] = openid["vA"]
+
+    # ---- Which fixture each path parameter takes, and the ownership rules -------------------------
+    PARAM = {"room_id": "room", "session_id": "session", "order_id": "order",
+             "product_id": "product", "sku_id": "sku", "sale_id": "sale", "hold_id": "hold",
+             "invite_id": "invite", "associate_id": "aA", "share_link_id": "link",
+             "viewer_id": "viewer"}
+
+    def route(owner, **kw):
+        kw["owner"] = owner
+        return kw
+
+    cart_item = lambda p: {"item": {"sku_id": F["sku"], "quantity": "1"}}
+    period = {"period_start": iso(now - timedelta(days=1)), "period_end": iso(now + timedelta(days=2))}
+    # Per route: the owner (positive control); `use` replaces the fixture of a parameter for every
+    # caller, `spare` for the owner only (destructive controls act on spare objects); `body` and
+    # `query` are the owner's request, given to every caller; `deny` maps callers with an allowed
+    # role to the refusal they must get (403 or 404); `owner_ok` the non-auth errors the owner may
+    # get instead of 2xx (a lifecycle step that does not apply: 409); `attacks` extra cells.
+    PRIV = {"vC": 403}  # an uninvited viewer on the private room
+    SPEC = {
+        "GET /healthz": route("anon"), "GET /readyz": route("anon"), "GET /metrics": route("anon"),
+        "GET /v1/openapi.json": route("anon"),
+        "POST /v1/login": route("anon", body={"code": f"vd{run_id}", "brand_id": brand}),
+        # A notification that is not WeChat Pay's: refused by the order service whoever sends it.
+        "POST /v1/payments/wechat/notify": route("anon", body={"id": "x"}, public_status=401),
+        "GET /v1/rooms": route("oA", attacks=[("oR", f"?brand_id={brand}", None, 403),
+                                             ("vR", f"?brand_id={brand}", None, 403)]),
+        "POST /v1/rooms": route("oA", body={"title": "Authz new", "scheduled_start": "2026-01-01T00:00:00Z",
+                                            "visibility": "VISIBILITY_PUBLIC", "audiences": ["AUDIENCE_FOLLOWERS"],
+                                            "objective": "OBJECTIVE_AWARENESS", "format": "FORMAT_INSPIRATIONAL"},
+                                attacks=[("oR", "", {"title": "x", "brand_id": brand,
+                                                     "scheduled_start": "2026-01-01T00:00:00Z"}, 403)]),
+        "GET /v1/rooms/{room_id}": route("vA", deny=PRIV),
+        "PATCH /v1/rooms/{room_id}": route("oA", body={"description": "changed"}),
+        "POST /v1/rooms/{room_id}/live": route("oA", owner_ok={409}),
+        "POST /v1/rooms/{room_id}/end": route("oA", spare={"room_id": "room_spare"}),
+        "GET /v1/rooms/{room_id}/stats": route("vA", deny=PRIV),
+        "GET /v1/rooms/{room_id}/sessions": route("oA"),
+        "GET /v1/sessions/{session_id}": route("fA"),
+        "POST /v1/rooms/{room_id}/invites": route("oA", body={"count": 1}),
+        "GET /v1/rooms/{room_id}/invites": route("oA"),
+        "POST /v1/invites/{invite_id}/revoke": route("oA", spare={"invite_id": "invite_spare"}),
+        "POST /v1/rooms/{room_id}/join": route("vA", body={"device_id": "d1"}, deny=PRIV,
+                                               attacks=[("vC", "", {"device_id": "c1", "invite_token": inv["aB"]["token"]}, 403)]),
+        # Heartbeat keeps up the presence of a viewer who joined: anyone else is told to join (409).
+        "POST /v1/rooms/{room_id}/heartbeat": route("vA", body={"device_id": "d1"}, deny={"vC": 409}),
+        # Leaving a room one is not in is a no-op (200, nothing changes: the snapshot checks it).
+        "POST /v1/rooms/{room_id}/leave": route("vA", body={"device_id": "d1"}, deny={"vC": "noop"}),
+        "GET /v1/rooms/{room_id}/ws": route("vA", deny=PRIV, ws=True),
+        "GET /v1/rooms/{room_id}/pinned": route("vA", deny=PRIV),
+        "POST /v1/rooms/{room_id}/pin": route("oA", body={"product_id": F["product"], "sku_id": F["sku"]}),
+        "DELETE /v1/rooms/{room_id}/pin": route("oA"),
+        "GET /v1/rooms/{room_id}/products": route("vA", deny=PRIV),
+        "POST /v1/rooms/{room_id}/products": route("oA", use={"room_id": "room_public"},
+                                                   body={"product_id": F["product_spare"]}),
+        "POST /v1/rooms/{room_id}/products/reorder": route("oA", body={"product_ids": [F["product"]]}),
+        "DELETE /v1/rooms/{room_id}/products/{product_id}": route("oA", use={"room_id": "room_public"}),
+        "GET /v1/products": route("vA", attacks=[("oR", f"?brand_id={brand}", None, 403)]),
+        "POST /v1/products": route("oA", body={"name": "Authz more", "list_price": {"amount_fen": "100", "currency": "CNY"},
+                                               "skus": [{"sku_code": "M-1", "on_hand": "1"}]},
+                                   attacks=[("oR", "", {"name": "x", "brand_id": brand, "list_price": {"amount_fen": "100", "currency": "CNY"},
+                                                        "skus": [{"sku_code": "X-1", "on_hand": "1"}]}, 403)]),
+        "GET /v1/products/{product_id}": route("vA"),
+        "PATCH /v1/products/{product_id}": route("oA", body={"description": "changed"}),
+        "POST /v1/products/{product_id}/activate": route("oA", owner_ok={409}),
+        "POST /v1/products/{product_id}/archive": route("oA", spare={"product_id": "product_spare"}),
+        "POST /v1/products/{product_id}/skus": route("oA", body={"sku": {"sku_code": "ADD-1", "on_hand": "1"}}),
+        "GET /v1/skus/{sku_id}": route("vA"),
+        "PATCH /v1/skus/{sku_id}": route("oA", body={"attributes": {"values": {"colour": "black"}}}),
+        "PUT /v1/skus/{sku_id}/inventory": route("oA", body={"on_hand": "500"}),
+        "GET /v1/rooms/{room_id}/flash-sales": route("vA", deny=PRIV),
+        "POST /v1/rooms/{room_id}/flash-sales": route("oA", body={
+            "sku_id": F["sku2"], "sale_price": {"amount_fen": "100", "currency": "CNY"}, "total_stock": "1",
+            "per_buyer_limit": 1, "starts_at": iso(now + timedelta(hours=2)), "ends_at": iso(now + timedelta(hours=3))}),
+        "GET /v1/flash-sales/{sale_id}": route("vA", deny=PRIV),
+        "POST /v1/flash-sales/{sale_id}/start": route("oA", owner_ok={409}),
+        "POST /v1/flash-sales/{sale_id}/end": route("oA", spare={"sale_id": "sale_spare"}),
+        "POST /v1/flash-sales/{sale_id}/cancel": route("oA", spare={"sale_id": "sale_spare2"}),
+        "POST /v1/flash-sales/{sale_id}/rebuild": route("oA", owner_ok={409}),
+        "POST /v1/flash-sales/{sale_id}/holds": route("aA", body={"client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600},
+                                                        others_ok={409}),
+        "POST /v1/holds/{hold_id}/release": route("aA", deny={"aB": 403}, use_for={"oA": {"hold_id": "hold_spare"}}),
+        "GET /v1/cart": route("vA"),
+        "DELETE /v1/cart": route("vA"),
+        "POST /v1/cart/items": route("vA", body=cart_item(None)),
+        "PATCH /v1/cart/items": route("vA", body={"sku_id": F["sku"], "quantity": "2"}),
+        "DELETE /v1/cart/items/{sku_id}": route("vA", rival="filtered"),  # the caller's own cart
+        "POST /v1/checkout": route("vA", body="checkout", deny={"vR": 404}),
+        "GET /v1/orders": route("vA", attacks=[("vB", f"?buyer_id={openid['vA']}", None, "filtered"),
+                                               ("fR", f"?brand_id={brand}", None, 403)]),
+        "GET /v1/orders/{order_id}": route("vA", deny={"vB": 404, "vC": 404}),
+        "GET /v1/orders/{order_id}/payment": route("vA", use={"order_id": "order_unpaid"}, deny={"vB": 404, "vC": 404}),
+        "POST /v1/orders/{order_id}/cancel": route("vA", use={"order_id": "order_unpaid"}, spare={"order_id": "order_spare"},
+                                                     use_for={"oA": {"order_id": "order_spare2"}},
+                                                     deny={"vB": 404, "vC": 404}),
+        "POST /v1/orders/{order_id}/sandbox-pay": route("vA", use={"order_id": "order_unpaid"}, deny={"vB": 404, "vC": 404}),
+        "POST /v1/orders/{order_id}/fulfil": route("oA"),
+        "POST /v1/orders/{order_id}/complete": route("oA"),
+        "POST /v1/orders/{order_id}/refund": route("oA", body={"refund_id": "authz-r1", "reason": "test"}),
+        "GET /v1/stores": route("oA"),
+        "POST /v1/stores": route("oA", body={"name": "Authz second"}),
+        "GET /v1/associates": route("fA"),
+        "POST /v1/associates": route("oA", body="associate", deny={"oR": 404}),
+        "GET /v1/associates/{associate_id}": route("aA", deny={"aB": 403}),
+        "PATCH /v1/associates/{associate_id}": route("oA", body={"name": "Assoc renamed"}),
+        "GET /v1/share-links": route("aA", attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
+        "POST /v1/share-links": route("aA", body={"target": "SHARE_TARGET_ROOM", "room_id": F["room_public"],
+                                                  "share_channel": "SHARE_CHANNEL_MOMENTS"},
+                                      attacks=[("aA", "", {"associate_id": F["aB"], "target": "SHARE_TARGET_ROOM",
+                                                           "room_id": F["room_public"]}, 403)]),
+        "POST /v1/share-links/{share_link_id}/open": route("vA"),
+        "GET /v1/clients": route("aA", query=f"?associate_id={F['aA']}", deny={"aB": 403}, attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
+        "GET /v1/clients/{viewer_id}/binding": route("fA", rival="filtered"),  # viewer ids are not a brand's
+        "POST /v1/clients/{viewer_id}/reassign": route("oA", body={"associate_id": F["aX"], "note": "authz"}),
+        "GET /v1/rooms/{room_id}/watching-clients": route("aA"),
+        "GET /v1/alerts": route("aA"),
+        "GET /v1/alerts/ws": route("aA", ws=True),
+        "GET /v1/attributed-orders": route("aA", attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
+        "GET /v1/attributed-orders/{order_id}": route("aA", deny={"aB": 404}),
+        "GET /v1/commissions": route("aA", attacks=[("aA", f"?order_id={F['order_b']}", None, "filtered")]),
+        "GET /v1/finance/rules": route("fA"),
+        "POST /v1/finance/rules": route("fA", body={"scope": "RULE_SCOPE_CATEGORY", "scope_id": "bags",
+                                                    "effective_from": "2020-01-01T00:00:00Z",
+                                                    "lines": [{"recipient": "RECIPIENT_ASSOCIATE", "basis_points": 600}]}),
+        "POST /v1/finance/statements": route("fA", body=dict(period, grouping="STATEMENT_GROUPING_ASSOCIATE"),
+                                             attacks=[("aA", "", dict(period, filter={"associate_id": F["aB"]}), 403)]),
+        "POST /v1/finance/statements/csv": route("fA", body=dict(period, grouping="STATEMENT_GROUPING_ASSOCIATE")),
+        "POST /v1/sessions/{session_id}/product-views": route("vA", body={"product_id": F["product"]}, deny=PRIV),
+        "GET /v1/sessions/{session_id}/report": route("oA"),
+        "POST /v1/reports/sessions": route("oA", body={"from": iso(now - timedelta(days=1)), "to": iso(now + timedelta(days=1))},
+                                           attacks=[("oR", "", {"brand_id": brand, "from": iso(now - timedelta(days=1)),
+                                                                "to": iso(now + timedelta(days=1))}, 403)]),
+        "POST /v1/reports/sessions/csv": route("oA", body={"from": iso(now - timedelta(days=1)), "to": iso(now + timedelta(days=1))}),
+    }
+    counter = [0]
+
+    def body_for(spec, principal):
+        b = spec.get("body")
+        counter[0] += 1
+        if b == "checkout":
+            return {"idempotency_key": f"m-{principal}-{counter[0]}", "address": address,
+                    "lines": [{"sku_id": F["sku3"], "quantity": "1"}]}
+        if b == "associate":
+            return {"store_id": F["store"], "name": f"New {counter[0]}"}
+        return b
+
+    # Private markers: what each caller must never see in a 2xx answer.
+    markers = {
+        "vA": [openid["vB"]], "vB": [openid["vA"]], "vC": [openid["vA"], openid["vB"]],
+        "aA": [openid["vB"]], "aB": [openid["vA"]],
+        "vR": [brand, openid["vA"], openid["vB"]], "oR": [brand, openid["vA"], openid["vB"]],
+        "fR": [brand, openid["vA"], openid["vB"]],
+    }
+
+    # ---- The route list, from the document ------------------------------------------------------
+    doc = call("GET", "/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    routes = []
+    failures = []
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            key = f"{method.upper()} {path}"
+            roles = op.get("x-roles", []) if op.get("security") else []
+            params = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
+            spec = SPEC.get(key)
+            unknown = [p for p in params if p not in PARAM]
+            if spec is None or unknown:
+                failures.append(f"route {key} not covered" + (f" (parameters {unknown})" if unknown else ""))
+                continue
+            if roles and ROLE.get(spec["owner"]) not in roles:
+                failures.append(f"route {key}: owner {spec['owner']} is not among its roles {roles}")
+                continue
+            ref = (op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                   .get("schema", {}).get("$ref", ""))
+            fields = set(schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}))
+            routes.append((key, method.upper(), path, roles, params, spec, fields))
+    missing = set(SPEC) - {r[0] for r in routes}
+    for key in sorted(missing):
+        if not any(f.startswith(f"route {key}") for f in failures):
+            failures.append(f"route {key} is in the test's table but not in the document")
+
+    def target(path, params, spec, principal, owner_side):
+        out = path
+        for p in params:
+            fixture = spec.get("use", {}).get(p, PARAM[p])
+            fixture = spec.get("use_for", {}).get(principal, {}).get(p, fixture)
+            if owner_side:
+                fixture = spec.get("spare", {}).get(p, fixture)
+            out = out.replace("{" + p + "}", urllib.parse.quote(F[fixture], safe=""))
+        return out
+
+    cells = []  # (key, principal, variant, expected, got, ok)
+
+    def record(key, principal, variant, expected, a, ok, why="", refusal=False):
+        # A refusal expected and a 2xx (or a 101 upgrade) got: an unauthorised success.
+        breach = refusal and (200 <= a.status < 300 or a.status == 101)
+        cells.append((key, principal, variant, expected, a.status, ok, breach))
+        if not ok:
+            failures.append(f"cell {key} as {principal}{' ' + variant if variant else ''}: "
+                            f"expected {expected}, got {a.status}{' (' + why + ')' if why else ''}: "
+                            f"{a.body[:200]}")
+
+    def leak(principal, a):
+        for m in markers.get(principal, []):
+            if m in a.body:
+                return f"answer shows {m!r}"
+        return ""
+
+    def judge(key, principal, variant, expected, a, owner_ok=()):
+        if expected == "ok":
+            good = ok2(a) or a.status == 101 or a.status in owner_ok
+            why = leak(principal, a) if ok2(a) else ""
+            record(key, principal, variant, "2xx", a, good and not why, why)
+        elif expected == "filtered":
+            why = leak(principal, a)
+            record(key, principal, variant, "2xx without others' data", a, ok2(a) and not why, why,
+                   refusal=bool(why))
+        elif expected == "noop":
+            why = leak(principal, a)
+            record(key, principal, variant, "2xx no-op", a, ok2(a) and not why, why)
+        else:
+            record(key, principal, variant, str(expected), a, a.status == expected, refusal=True)
+
+    def send(method, path, spec, principal, query="", body=None, owner=False):
+        token = T.get(principal)
+        if spec.get("ws"):
+            return upgrade(path + query, token)
+        if body is None and method in ("POST", "PATCH", "PUT"):
+            body = body_for(spec, principal)
+        return call(method, path + query, token, body)
+
+    def expectation(roles, spec, principal, params):
+        if principal in UNAUTH:
+            return 401
+        if ROLE[principal] not in roles:
+            return 403
+        if principal in spec.get("deny", {}):
+            return spec["deny"][principal]
+        if BRAND[principal] != brand:
+            return spec.get("rival", 404 if params else "filtered")
+        return "ok"
+
+    # ---- Snapshot of what refused writes must not change -----------------------------------------
+    volatile = {"stats", "as_of", "available", "reserved", "in_stock", "expires_at",
+                "last_joined_at", "remaining", "sold"}
+
+    def strip(v):
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if k not in volatile}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+
+    def snapshot():
+        reads = [("oA", f"/v1/rooms/{F['room']}"), ("oA", f"/v1/rooms/{F['room_public']}"),
+                 ("oA", f"/v1/rooms/{F['room']}/pinned"), ("oA", f"/v1/rooms/{F['room']}/products"),
+                 ("oA", f"/v1/rooms/{F['room_public']}/products"),
+                 ("oA", f"/v1/products/{F['product']}"), ("oA", f"/v1/skus/{F['sku']}"),
+                 ("oA", f"/v1/rooms/{F['room']}/invites"), ("vA", "/v1/cart"),
+                 ("vA", f"/v1/orders/{F['order']}"), ("vA", f"/v1/orders/{F['order_unpaid']}"),
+                 ("fA", f"/v1/associates/{F['aA']}"), ("fA", f"/v1/clients/{F['viewer']}/binding"),
+                 ("fA", f"/v1/attributed-orders/{F['order']}"), ("fA", "/v1/finance/rules"),
+                 ("oA", "/v1/stores"), ("fA", "/v1/associates")]
+        out = {}
+        for who, path in reads:
+            a = call("GET", path, T[who])
+            # Live numbers and stock others reserved for themselves move; nothing else may.
+            out[path] = (a.status, json.dumps(strip(a.json() or {}), sort_keys=True))
+        flash = need(call("GET", f"/v1/flash-sales/{F['sale']}", ops), "sale")["sale"]
+        out["sale"] = json.dumps(strip(flash), sort_keys=True)
+        return out
+
+    before = snapshot()
+
+    # ---- The refusals (and the other callers' own cells) ------------------------------------------
+    everyone = UNAUTH + list(ROLE)
+    for key, method, path, roles, params, spec, fields in routes:
+        if not roles:  # public: every caller gets the public answer
+            for principal in everyone:
+                a = send(method, path, spec, principal)
+                want = spec.get("public_status", 200)
+                record(key, principal, "", str(want), a, a.status == want)
+            continue
+        for principal in everyone:
+            if principal == spec["owner"]:
+                continue
+            expected = expectation(roles, spec, principal, params)
+            a = send(method, target(path, params, spec, principal, False), spec, principal,
+                     spec.get("query", ""))
+            judge(key, principal, "", expected, a, spec.get("others_ok", ()))
+        for principal, query, body, expected in spec.get("attacks", []):
+            a = send(method, target(path, params, spec, principal, False), spec, principal,
+                     query, body)
+            judge(key, principal, (query + " " + json.dumps(body) if body else query).strip(),
+                  expected, a)
+
+    after = snapshot()
+    for k in before:
+        if before[k] != after[k]:
+            failures.append(f"a refused request changed {k}:\n  before {before[k]}\n  after  {after[k]}")
+
+    # ---- The positive controls: reads first, then writes in document order -----------------------
+    ordered = [r for r in routes if r[1] == "GET"] + [r for r in routes if r[1] != "GET"]
+    for key, method, path, roles, params, spec, fields in ordered:
+        if not roles:
+            continue
+        owner = spec["owner"]
+        a = send(method, target(path, params, spec, owner, True), spec, owner,
+                 spec.get("query", ""))
+        judge(key, owner, "owner", "ok", a, spec.get("owner_ok", set()))
+
+    # ---- Mass assignment ------------------------------------------------------------------------
+    extras = {"price_fen": "1", "unit_price_fen": "1", "status": "ORDER_STATUS_PAID",
+              "associate_id": F["aB"], "commission_rate_bp": 10000, "rate": 10000,
+              "buyer_id": openid["vB"], "viewer_id": openid["vB"], "openid": openid["vB"],
+              "brand_id": rival, "role": "ops", "subject": "ops-anna"}
+    # Legitimate fields with a caller-chosen value: each has its own check below.
+    legit = {("POST /v1/rooms", "brand_id"), ("POST /v1/products", "brand_id"),
+             ("POST /v1/reports/sessions", "brand_id"), ("POST /v1/reports/sessions/csv", "brand_id"),
+             ("POST /v1/login", "brand_id"), ("POST /v1/rooms/{room_id}/invites", "associate_id"),
+             ("POST /v1/share-links", "associate_id"), ("POST /v1/clients/{viewer_id}/reassign", "associate_id"),
+             ("PATCH /v1/associates/{associate_id}", "status")}
+    mass = 0
+    for key, method, path, roles, params, spec, fields in routes:
+        if method not in ("POST", "PATCH", "PUT") or spec.get("ws") or key == "POST /v1/payments/wechat/notify":
+            continue
+        owner = spec["owner"]
+        for field, value in extras.items():
+            if field in fields and field not in params:
+                if (key, field) not in legit:
+                    failures.append(f"mass assignment: {key} takes {field}; no check covers it")
+                continue
+            body = dict(body_for(spec, owner) or {})
+            body[field] = value
+            a = call(method, target(path, params, spec, owner, True), T.get(owner), body)
+            mass += 1
+            good = a.status == 400 and field in a.body
+            record(key, owner, f"+{field}", "400 naming the field", a, good)
+    # The legitimate ones: a brand other than the token's is refused (403).
+    for key, who, path, body in [
+            ("POST /v1/rooms", "oA", "/v1/rooms", {"title": "x", "brand_id": rival, "scheduled_start": "2026-01-01T00:00:00Z"}),
+            ("POST /v1/products", "oA", "/v1/products", {"name": "x", "brand_id": rival, "list_price": {"amount_fen": "1", "currency": "CNY"}, "skus": [{"sku_code": "Z", "on_hand": "1"}]}),
+            ("POST /v1/reports/sessions", "oA", "/v1/reports/sessions", {"brand_id": rival, "from": iso(now - timedelta(days=1)), "to": iso(now)}),
+            ("POST /v1/reports/sessions/csv", "fA", "/v1/reports/sessions/csv", {"brand_id": rival, "from": iso(now - timedelta(days=1)), "to": iso(now)})]:
+        a = call("POST", path, T[who], body)
+        mass += 1
+        record(key, who, "+brand_id(rival)", "403", a, a.status == 403)
+    # Login for another brand than the mini-program's: refused, no token.
+    a = call("POST", "/v1/login", body={"code": f"ve{run_id}", "brand_id": rival})
+    mass += 1
+    record("POST /v1/login", "anon", "+brand_id(rival)", "400", a, a.status == 400 and "token" not in a.body)
+    # Reassigning a client to an associate that is not the brand's: refused.
+    a = call("POST", f"/v1/clients/{F['viewer']}/reassign", ops, {"associate_id": "999999999"})
+    mass += 1
+    record("POST /v1/clients/{viewer_id}/reassign", "oA", "+associate_id(unknown)", "404", a, a.status in (400, 404))
+    # Associates: status is ops' to set; an associate cannot set it (role) -- covered by the matrix.
+    # Checkout: the price comes from the catalog, the buyer from the token, and a bound client's
+    # order stays with the bound associate whatever associate the body claims.
+    sku_price = need(call("GET", f"/v1/skus/{F['sku3']}", T["vA"]), "sku")["sku"]
+    o = need(call("POST", "/v1/checkout", T["vC"], {
+        "idempotency_key": "mass-c1", "lines": [{"sku_id": F["sku3"], "quantity": "1"}],
+        "address": address, "attribution": {"channel": "CHANNEL_SHARE_LINK", "associate_id": F["aB"]}}),
+        "checkout")["order"]
+    mass += 1
+    want_fen = (sku_price.get("price") or {}).get("amount_fen") or "100000"
+    if o["total"]["amount_fen"] != want_fen or o.get("buyer_id") != openid["vC"]:
+        failures.append(f"mass assignment: checkout total {o['total']} buyer {o.get('buyer_id')}")
+    cells.append(("POST /v1/checkout", "vC", "price/buyer", "catalog price, token buyer", 200, True, False))
+    bound = need(call("POST", "/v1/checkout", T["vA"], {
+        "idempotency_key": "mass-a1", "lines": [{"sku_id": F["sku3"], "quantity": "1"}],
+        "address": address, "room": {"room_id": F["room"], "session_id": F["session"]},
+        "attribution": {"channel": "CHANNEL_SHARE_LINK", "associate_id": F["aB"]}}), "checkout")["order"]["id"]
+    need(call("POST", f"/v1/orders/{bound}/sandbox-pay", T["vA"]), "pay")
+    credited = None
+    for _ in range(100):
+        a = call("GET", f"/v1/attributed-orders/{bound}", fin)
+        if ok2(a):
+            credited = a.json()["order"].get("associate_id")
+            break
+        time.sleep(0.1)
+    mass += 1
+    binding = need(call("GET", f"/v1/clients/{F['viewer']}/binding", fin), "binding")
+    bound_to = (binding.get("binding") or {}).get("associate_id")
+    ok = credited == bound_to and credited != F["aB"]
+    cells.append(("POST /v1/checkout", "vA", "+attribution.associate_id(B)", "bound associate", 200, ok, not ok))
+    if not ok:
+        failures.append(f"mass assignment: a bound client's order claiming associate B was credited to "
+                        f"{credited} (bound to {bound_to})")
+
+    # ---- Secrets ---------------------------------------------------------------------------------
+    secrets = {"LC_SESSION_SECRET": secret, "LC_INTERNAL_SECRET": os.environ["LC_INTERNAL_SECRET"],
+               "WeChat session key": os.environ["LC_AUTHZ_WECHAT_SESSION_KEY"],
+               "WeChat app secret": os.environ["LC_AUTHZ_WECHAT_APP_SECRET"],
+               "APIv3 key": os.environ["LC_AUTHZ_APIV3_KEY"]}
+    for name, token in T.items():
+        if token and token.count(".") == 2:
+            secrets[f"signature of {name}'s token"] = token.rsplit(".", 1)[1]
+    for who in ("aA", "aB"):
+        secrets[f"invite token of {who}"] = inv[who]["token"]
+    leaked = 0
+    for what, text in RESPONSES:
+        for name, value in secrets.items():
+            # A token's signature appears legitimately in the login answer that hands it out.
+            if name.startswith("signature") or name.startswith("invite"):
+                continue
+            if value and value in text:
+                leaked += 1
+                failures.append(f"secret {name} in the answer to {what}")
+    with open(secrets_out, "w") as f:
+        for value in secrets.values():
+            f.write(value + "\n")
+
+    routes_n = len({r[0] for r in routes})
+    unauthorised = sum(1 for c in cells if c[6])
+    print(f"principals={len(everyone)} mass_assignment_cells={mass} "
+          f"owner_2xx={sum(1 for c in cells if c[2] == 'owner' and 200 <= c[4] < 300 or c[2] == 'owner' and c[4] == 101)} "
+          f"owner_non_auth_error={sum(1 for c in cells if c[2] == 'owner' and not (200 <= c[4] < 300 or c[4] == 101))} "
+          f"seconds={time.monotonic() - started:.1f}")
+    for f in failures:
+        print("FAIL:", f)
+    if os.environ.get("LC_AUTHZ_DUMP"):
+        for c in cells:
+            print("CELL", *c)
+    print(f"RESULT cells={len(cells)} routes={routes_n} unauthorised_successes={unauthorised} "
+          f"secrets_leaked={leaked}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "stub":
+        run_stub(*sys.argv[2:5])
+    else:
+        sys.exit(main_run(*sys.argv[2:7]))
