@@ -429,7 +429,7 @@ def main_run(target, admin, brand, rival, secrets_out):
         "POST /v1/flash-sales/{sale_id}/cancel": route("oA", spare={"sale_id": "sale_spare2"}),
         "POST /v1/flash-sales/{sale_id}/rebuild": route("oA", owner_ok={409}),
         "POST /v1/flash-sales/{sale_id}/holds": route("aA", body={"client_id": openid["vA"], "quantity": "1", "ttl_seconds": 600},
-                                                        others_ok={409}),
+                                                        others_ok={409}, owner_ok={409}),
         "POST /v1/holds/{hold_id}/release": route("aA", deny={"aB": 403}, use_for={"oA": {"hold_id": "hold_spare"}}),
         "GET /v1/cart": route("vA"),
         "DELETE /v1/cart": route("vA"),
@@ -461,7 +461,8 @@ def main_run(target, admin, brand, rival, secrets_out):
                                                            "room_id": F["room_public"]}, 403)]),
         "POST /v1/share-links/{share_link_id}/open": route("vA"),
         "GET /v1/clients": route("aA", query=f"?associate_id={F['aA']}", deny={"aB": 403}, attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
-        "GET /v1/clients/{viewer_id}/binding": route("fA", rival="filtered"),  # viewer ids are not a brand's
+        # Associates read only the bindings of their own clients.
+        "GET /v1/clients/{viewer_id}/binding": route("fA", rival="filtered", deny={"aB": 404}),  # viewer ids are not a brand's
         "POST /v1/clients/{viewer_id}/reassign": route("oA", body={"associate_id": F["aX"], "note": "authz"}),
         "GET /v1/rooms/{room_id}/watching-clients": route("aA"),
         "GET /v1/alerts": route("aA"),
