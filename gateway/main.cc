@@ -1,6 +1,7 @@
 // The gateway: wiring only.
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -158,9 +159,20 @@ int main() {
       [&revoked](const std::string& token_id) { return revoked.IsRevoked(token_id); }, {});
   gateway::Readiness readiness(rpc, absl::Seconds(2),
                                {{"redis", [&revoked] { return revoked.healthy(); }}});
+  // LC_GATEWAY_CONSOLE_DIR: the built console (console/dist), served under /console/.
+  std::optional<gateway::StaticFiles> console;
+  if (std::string dir = common::EnvString("LC_GATEWAY_CONSOLE_DIR", ""); !dir.empty()) {
+    absl::StatusOr<gateway::StaticFiles> loaded = gateway::StaticFiles::Load(dir, "/console");
+    if (!loaded.ok()) {
+      spdlog::critical("LC_GATEWAY_CONSOLE_DIR: {}", loaded.status().message());
+      return 1;
+    }
+    console = *std::move(loaded);
+    spdlog::info("console: {} files under /console/", console->size());
+  }
   gateway::Gateway gateway_api(
       gateway::Gateway::Deps{&router, &rpc, &authenticator, &tokens, login.get(), &socket_slots,
-                             &readiness, &metrics, &principals},
+                             &readiness, &metrics, &principals, console ? &*console : nullptr},
       gateway::BuildOpenApi(router.routes()), options);
   gateway::HttpServer server(server_options, gateway_api, hub, alerts, metrics);
 

@@ -187,6 +187,10 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
   std::string path, query;
   SplitTarget(request.target, &path, &query);
   const std::vector<Route>& routes = deps_.router->routes();
+  if (deps_.console != nullptr && deps_.console->Covers(path)) {
+    ServeConsole(request, path, Measured(routes.size(), request.received, std::move(reply)));
+    return;
+  }
   RouteMatch match = deps_.router->Match(request.method, path);
   size_t index =
       match.route != nullptr ? static_cast<size_t>(match.route - routes.data()) : routes.size();
@@ -256,6 +260,27 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
   }
   HandleRpc(route, index, std::move(match.params), *std::move(auth), std::move(request),
             std::move(done));
+}
+
+// The console's files are public (the API calls they make carry the user's token).
+void Gateway::ServeConsole(const HttpRequest& request, absl::string_view path, Reply done) {
+  if (std::optional<HttpResponse> limited = LimitAddress(request)) {
+    done(*std::move(limited));
+    return;
+  }
+  if (request.method != "GET") {
+    HttpResponse r = ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "method: the console's files are read with GET");
+    r.status = 405;
+    done(std::move(r));
+    return;
+  }
+  const StaticFiles::File* file = deps_.console->Find(path);
+  if (file == nullptr) {
+    done(ErrorResponse(grpc::StatusCode::NOT_FOUND, "path: no such file of the console"));
+    return;
+  }
+  done(HttpResponse{200, file->content_type, "", 0, file->body});
 }
 
 void Gateway::HandleRpc(const Route& route, size_t route_index,

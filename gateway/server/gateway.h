@@ -16,6 +16,7 @@
 #include "gateway/http/rate_limiter.h"
 #include "gateway/http/read_cache.h"
 #include "gateway/http/router.h"
+#include "gateway/http/static_files.h"
 #include "gateway/server/alert_hub.h"
 #include "gateway/server/readiness.h"
 #include "gateway/server/room_hub.h"
@@ -90,6 +91,7 @@ class Gateway final {
     Readiness* readiness;
     Metrics* metrics;
     const common::PrincipalCodec* principals;
+    const StaticFiles* console;  // the console's files under /console/; null: none
   };
   Gateway(Deps deps, std::string openapi_json, GatewayOptions options);
 
@@ -104,6 +106,7 @@ class Gateway final {
 
  private:
   struct Prepared;
+  void ServeConsole(const HttpRequest& request, absl::string_view path, Reply done);
   void HandleRpc(const Route& route, size_t route_index,
                  std::vector<std::pair<std::string, std::string>> params,
                  std::shared_ptr<const AuthContext> auth, HttpRequest request, Reply reply);
