@@ -77,7 +77,7 @@ lc_start_mariadb() {
     --innodb-buffer-pool-size=256M --max-connections=500 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --skip-name-resolve "$@" >/dev/null 2>&1 &
-  lc_wait_for "mariadb on $port" 60 mariadb -h127.0.0.1 -P"$port" -uroot -e "SELECT 1"
+  lc_wait_for "mariadb on $port" 120 mariadb -h127.0.0.1 -P"$port" -uroot -e "SELECT 1"
   local sql="CREATE USER IF NOT EXISTS 'lc'@'127.0.0.1' IDENTIFIED BY 'lc';"
   local db
   for db in ${LC_DATABASES:-livecommerce}; do
