@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "services/common/validation.h"
 
 namespace livecommerce::gateway {
 namespace {
@@ -132,6 +133,11 @@ absl::Status BindParams(const std::vector<std::pair<std::string, std::string>>& 
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
         if (value.size() > 1024) return BadParam(name, "too long");
+        // A string field must be UTF-8 or the service cannot parse the request: "%FF" decodes
+        // to a byte protobuf would only log about while sending it.
+        if (field->type() == FieldDescriptor::TYPE_STRING && !common::IsValidUtf8(value)) {
+          return BadParam(name, "must be UTF-8");
+        }
         reflection->SetString(&message, field, value);
         break;
       case FieldDescriptor::CPPTYPE_INT32: {
@@ -183,6 +189,24 @@ absl::Status BindParams(const std::vector<std::pair<std::string, std::string>>& 
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status BindRequest(absl::string_view body, absl::string_view query,
+                         const std::vector<std::pair<std::string, std::string>>& path_params,
+                         google::protobuf::Message& message) {
+  if (absl::Status s = BindJsonBody(body, message); !s.ok()) return s;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
+  if (!query_params.ok()) return query_params.status();
+  if (absl::Status s = BindParams(*query_params, message); !s.ok()) return s;
+  for (const auto& [name, value] : path_params) {
+    const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(name);
+    if (field != nullptr && field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+        !field->is_repeated()) {
+      std::string given = message.GetReflection()->GetString(message, field);
+      if (!given.empty() && given != value) return BadParam(name, "differs from the path");
+    }
+  }
+  return BindParams(path_params, message);
 }
 
 void FillBrand(google::protobuf::Message& message, const std::string& brand_id) {

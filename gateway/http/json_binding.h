@@ -26,6 +26,14 @@ absl::Status BindParams(const std::vector<std::pair<std::string, std::string>>& 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(
     absl::string_view query);
 
+// Builds an RPC's request from an HTTP call the way the gateway does: the JSON body, then the
+// query string's parameters, then the path's (`path_params`, from the router). The path names the
+// resource: a body or query that names another one is INVALID_ARGUMENT ("room_id: differs from the
+// path"), as is anything BindJsonBody, ParseQuery or BindParams refuses.
+absl::Status BindRequest(absl::string_view body, absl::string_view query,
+                         const std::vector<std::pair<std::string, std::string>>& path_params,
+                         google::protobuf::Message& message);
+
 // Sets `brand_id` when the message has a top-level string field of that name and it is empty.
 void FillBrand(google::protobuf::Message& message, const std::string& brand_id);
 

@@ -18,6 +18,12 @@ std::vector<common::Role> AnyUser() {
 
 std::vector<common::Role> Roles(std::initializer_list<common::Role> roles) { return roles; }
 
+void SplitTarget(absl::string_view target, std::string* path, std::string* query) {
+  size_t q = target.find('?');
+  *path = std::string(target.substr(0, q));
+  *query = q == absl::string_view::npos ? "" : std::string(target.substr(q + 1));
+}
+
 bool SplitPath(absl::string_view path, std::vector<absl::string_view>* segments) {
   segments->clear();
   if (path.empty() || path[0] != '/') return false;

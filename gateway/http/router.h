@@ -66,6 +66,9 @@ class Router final {
   std::vector<Compiled> compiled_;
 };
 
+// Splits a request target "/a/b?x=1" into its path "/a/b" and query "x=1" (empty without '?').
+void SplitTarget(absl::string_view target, std::string* path, std::string* query);
+
 // Splits "/a/b/c" into {"a","b","c"}; false for an empty segment or one that is not printable.
 bool SplitPath(absl::string_view path, std::vector<absl::string_view>* segments);
 

@@ -20,12 +20,6 @@ namespace {
 constexpr char kJoinRoom[] = "livecommerce.v1.RoomService.JoinRoom";
 constexpr char kNotify[] = "livecommerce.v1.OrderService.HandlePaymentNotification";
 
-void SplitTarget(absl::string_view target, std::string* path, std::string* query) {
-  size_t q = target.find('?');
-  *path = std::string(target.substr(0, q));
-  *query = q == absl::string_view::npos ? "" : std::string(target.substr(q + 1));
-}
-
 // Messages of a failed call that are safe to show: the service's own for the codes services
 // use; a generic one where gRPC itself (not the service) may have produced the message.
 HttpResponse CallError(const grpc::Status& status, absl::string_view rpc) {
@@ -318,37 +312,9 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
     }
   }
   std::unique_ptr<google::protobuf::Message> message = deps_.rpc->NewRequest(*method);
-  if (absl::Status s = BindJsonBody(request.body, *message); !s.ok()) {
-    reply(ErrorResponse(s));
-    return;
-  }
   std::string path, query;
   SplitTarget(request.target, &path, &query);
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
-  if (!query_params.ok()) {
-    reply(ErrorResponse(query_params.status()));
-    return;
-  }
-  if (absl::Status s = BindParams(*query_params, *message); !s.ok()) {
-    reply(ErrorResponse(s));
-    return;
-  }
-  // The path names the resource: a body or query that names another one is refused.
-  for (const auto& [name, value] : params) {
-    const google::protobuf::FieldDescriptor* field =
-        message->GetDescriptor()->FindFieldByName(name);
-    if (field != nullptr &&
-        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING &&
-        !field->is_repeated()) {
-      std::string given = message->GetReflection()->GetString(*message, field);
-      if (!given.empty() && given != value) {
-        reply(ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
-                            absl::StrCat(name, ": differs from the path")));
-        return;
-      }
-    }
-  }
-  if (absl::Status s = BindParams(params, *message); !s.ok()) {
+  if (absl::Status s = BindRequest(request.body, query, params, *message); !s.ok()) {
     reply(ErrorResponse(s));
     return;
   }

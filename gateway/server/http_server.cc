@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/http/status_map.h"
+#include "gateway/server/websocket_policy.h"
 #include "services/common/config.h"
 #include "services/common/log_format.h"
 
@@ -47,11 +48,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void Accept(http::request<http::string_body> request, std::string first_message) {
     beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, "livecommerce-gateway");
-    }));
-    ws_.read_message_max(4096);
+    ConfigureServerWebSocket(ws_);
     auto self = shared_from_this();
     request_ = std::move(request);
     ws_.async_accept(request_, [self, first = std::move(first_message)](beast::error_code ec) {
@@ -130,9 +127,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         self->Finish();
         return;
       }
-      // Clients may send "ping" to check the connection; anything else is ignored.
-      if (beast::buffers_to_string(self->buffer_.data()) == "ping") {
-        self->Enqueue(std::make_shared<const std::string>("{\"type\":\"pong\"}"), nullptr);
+      if (std::shared_ptr<const std::string> reply =
+              ClientMessageReply(beast::buffers_to_string(self->buffer_.data()))) {
+        self->Enqueue(std::move(reply), nullptr);
       }
       self->buffer_.consume(self->buffer_.size());
       self->Read();

@@ -6,25 +6,46 @@
 namespace livecommerce::common {
 
 bool IsValidUtf8(absl::string_view text) {
+  // RFC 3629: no overlong forms, no UTF-16 surrogates, nothing past U+10FFFF (what protobuf
+  // requires of a string field, or the message fails to parse).
   size_t i = 0;
   while (i < text.size()) {
     unsigned char lead = static_cast<unsigned char>(text[i]);
-    size_t extra = 0;
     if (lead < 0x80) {
-      extra = 0;
-    } else if ((lead >> 5) == 0x6 && lead >= 0xc2) {
+      ++i;
+      continue;
+    }
+    size_t extra = 0;
+    unsigned char low = 0x80, high = 0xbf;  // the range of the byte after the lead
+    if (lead >= 0xc2 && lead <= 0xdf) {
       extra = 1;
-    } else if ((lead >> 4) == 0xe) {
+    } else if (lead == 0xe0) {
       extra = 2;
-    } else if ((lead >> 3) == 0x1e && lead <= 0xf4) {
+      low = 0xa0;
+    } else if (lead == 0xed) {
+      extra = 2;
+      high = 0x9f;
+    } else if (lead >= 0xe1 && lead <= 0xef) {
+      extra = 2;
+    } else if (lead == 0xf0) {
       extra = 3;
+      low = 0x90;
+    } else if (lead >= 0xf1 && lead <= 0xf3) {
+      extra = 3;
+    } else if (lead == 0xf4) {
+      extra = 3;
+      high = 0x8f;
     } else {
       return false;
     }
-    if (i + extra >= text.size() && extra > 0) {
+    if (text.size() - i <= extra) {
       return false;
     }
-    for (size_t k = 1; k <= extra; ++k) {
+    unsigned char second = static_cast<unsigned char>(text[i + 1]);
+    if (second < low || second > high) {
+      return false;
+    }
+    for (size_t k = 2; k <= extra; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) {
         return false;
       }

@@ -7,6 +7,7 @@
 
 namespace livecommerce::common {
 
+// Well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code points past U+10FFFF.
 bool IsValidUtf8(absl::string_view text);
 
 // A user-supplied text field: at most `max_bytes` of valid UTF-8 without control characters

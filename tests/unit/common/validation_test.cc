@@ -12,6 +12,15 @@ TEST(ValidationTest, Utf8) {
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong
   EXPECT_FALSE(IsValidUtf8("\xe2\x28\xa1"));  // bad continuation
   EXPECT_FALSE(IsValidUtf8("\xff"));
+  // What protobuf refuses in a string field (found by tests/fuzz/json_binding_fuzz).
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong 3-byte
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // UTF-16 surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xf0\x8f\xbf\xbf"));  // overlong 4-byte
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("a\xe2\x82"));         // truncated at the end
+  EXPECT_TRUE(IsValidUtf8("\xed\x9f\xbf"));       // U+D7FF
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xf0\x9f\x98\x80"));   // U+1F600
 }
 
 TEST(ValidationTest, TextRules) {
