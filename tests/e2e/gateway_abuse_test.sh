@@ -130,11 +130,11 @@ rm -f "$body_file.bots"
 
 # ---- Memory: the gateway's peak RSS --------------------------------------------------------
 # Bound: the gateway idles at ~25 MiB (gRPC, Boost, the route table) and peaked at 27 MiB through
-# this test on the 2-core development box. What the attacks may hold is bounded by the limits: ~520
-# connections at the worst moment (200 slowloris + 300 at the per-address limit + 16 bots), each a
-# session and a read buffer of a few KiB, and one body of at most 64 KiB per connection being read:
-# 33 MiB on top of the idle 25 even if every one of them held a whole body. 64 MiB fails a leak of a body per
-# refused request (50,000 bot requests) or an unbounded buffer, with room for allocator slack.
+# this test on the 2-core development box. What the attacks may hold is bounded by the limits:
+# ~520 connections at the worst moment (200 slowloris + 300 at the per-address limit + 16 bots),
+# each a session and a read buffer of a few KiB, and at most one 64 KiB body per connection being
+# read: 33 MiB on top of the idle 25 even if every one of them held a whole body. 64 MiB fails a
+# leak of a body per refused request (50,000 bot requests) or an unbounded buffer.
 hwm_kib="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$gateway_pid/status")"
 echo "gateway VmHWM: $((hwm_kib / 1024)) MiB"
 [ "$hwm_kib" -lt $((64 * 1024)) ] || fail "gateway peak RSS ${hwm_kib} kB is over 64 MiB"
