@@ -293,5 +293,33 @@ TEST(HttpServerLimitsTest, OversizedBodyIs413AndDeepJsonIs400) {
   }
 }
 
+TEST(HttpServerLimitsTest, LimitsLoadFromTheEnvironment) {
+  absl::StatusOr<HttpServerOptions> defaults = LoadHttpServerOptions();
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->read_timeout, absl::Seconds(10));
+  EXPECT_EQ(defaults->max_ws_message_bytes, 4096u);
+  EXPECT_EQ(defaults->max_connections, 20000u);
+  EXPECT_EQ(defaults->max_connections_per_ip, 512u);
+  setenv("LC_GATEWAY_READ_TIMEOUT_MS", "2500", 1);
+  setenv("LC_GATEWAY_MAX_WS_MESSAGE_BYTES", "8192", 1);
+  setenv("LC_GATEWAY_MAX_CONNECTIONS", "0", 1);
+  setenv("LC_GATEWAY_MAX_CONNECTIONS_PER_IP", "64", 1);
+  absl::StatusOr<HttpServerOptions> set = LoadHttpServerOptions();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->read_timeout, absl::Milliseconds(2500));
+  EXPECT_EQ(set->max_ws_message_bytes, 8192u);
+  EXPECT_EQ(set->max_connections, 0u);
+  EXPECT_EQ(set->max_connections_per_ip, 64u);
+  setenv("LC_GATEWAY_READ_TIMEOUT_MS", "0", 1);  // below the minimum: a deadline of nothing
+  absl::StatusOr<HttpServerOptions> bad = LoadHttpServerOptions();
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("LC_GATEWAY_READ_TIMEOUT_MS"), std::string::npos)
+      << bad.status();
+  for (const char* name : {"LC_GATEWAY_READ_TIMEOUT_MS", "LC_GATEWAY_MAX_WS_MESSAGE_BYTES",
+                           "LC_GATEWAY_MAX_CONNECTIONS", "LC_GATEWAY_MAX_CONNECTIONS_PER_IP"}) {
+    unsetenv(name);
+  }
+}
+
 }  // namespace
 }  // namespace livecommerce::gateway
