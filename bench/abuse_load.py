@@ -96,6 +96,13 @@ def vm(pid, field):
     return 0.0
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of the process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def metric(target, name):
     conn = connect(target, "127.0.0.1")
     conn.request("GET", "/metrics")
@@ -311,7 +318,9 @@ def main():
     hwm_idle = vm(args.pid, "VmHWM")
 
     figures = {}
+    cpu, t = cpu_seconds(args.pid), time.monotonic()
     reads, buys, errors = legit_phase(args, readers, buyers["base"], "base")
+    figures["base_gateway_cpu_pct"] = 100 * (cpu_seconds(args.pid) - cpu) / (time.monotonic() - t)
     figures.update(base_reads=len(reads), base_read_p50_ms=percentile(reads, 0.5) * 1000,
                    base_read_p99_ms=percentile(reads, 0.99) * 1000,
                    base_buy_p50_ms=percentile(buys, 0.5) * 1000,
@@ -343,7 +352,9 @@ def main():
         a.start()
     time.sleep(2)  # the slowloris sockets are all open and trickling
     open_under_attack = metric(args.gateway, "lc_gateway_connections_open")
+    cpu, t = cpu_seconds(args.pid), time.monotonic()
     reads, buys, errors = legit_phase(args, readers, buyers["attack"], "attack")
+    figures["attack_gateway_cpu_pct"] = 100 * (cpu_seconds(args.pid) - cpu) / (time.monotonic() - t)
     figures.update(attack_reads=len(reads), attack_read_rate=len(reads) / args.seconds,
                    attack_read_p50_ms=percentile(reads, 0.5) * 1000,
                    attack_read_p99_ms=percentile(reads, 0.99) * 1000,
