@@ -456,7 +456,7 @@ size_t ConnectionsWithinFileLimit(size_t wanted) {
                                              : static_cast<size_t>(files.rlim_cur / 2);
   if (wanted == 0) return fit;
   if (wanted > fit) {
-    spdlog::warn("LC_GATEWAY_MAX_CONNECTIONS: {} lowered to {} to fit the open-file limit {}",
+    spdlog::info("LC_GATEWAY_MAX_CONNECTIONS: {} lowered to {} to fit the open-file limit {}",
                  wanted, fit, static_cast<uint64_t>(files.rlim_cur));
     return fit;
   }
