@@ -82,10 +82,39 @@ absl::Status BadParam(absl::string_view name, absl::string_view problem) {
 
 }  // namespace
 
-absl::Status BindJsonBody(absl::string_view body, google::protobuf::Message& message) {
+absl::Status CheckJsonDepth(absl::string_view body, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, a quote included
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("body: nested deeper than ", max_depth, " levels"));
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;  // unbalanced brackets are the parser's to report
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BindJsonBody(absl::string_view body, google::protobuf::Message& message,
+                          int max_depth) {
   if (absl::StripAsciiWhitespace(body).empty()) {
     return absl::OkStatus();  // no body: an empty request
   }
+  if (absl::Status s = CheckJsonDepth(body, max_depth); !s.ok()) return s;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto parsed = google::protobuf::util::JsonStringToMessage(
@@ -193,8 +222,8 @@ absl::Status BindParams(const std::vector<std::pair<std::string, std::string>>& 
 
 absl::Status BindRequest(absl::string_view body, absl::string_view query,
                          const std::vector<std::pair<std::string, std::string>>& path_params,
-                         google::protobuf::Message& message) {
-  if (absl::Status s = BindJsonBody(body, message); !s.ok()) return s;
+                         google::protobuf::Message& message, int max_depth) {
+  if (absl::Status s = BindJsonBody(body, message, max_depth); !s.ok()) return s;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
   if (!query_params.ok()) return query_params.status();
   if (absl::Status s = BindParams(*query_params, message); !s.ok()) return s;

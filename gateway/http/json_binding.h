@@ -11,9 +11,20 @@
 
 namespace livecommerce::gateway {
 
-// Parses a JSON body into `message` with protobuf's JSON mapping. Unknown fields, wrong types and
-// malformed JSON are INVALID_ARGUMENT naming the field ("item.quantity: ...") or "body".
-absl::Status BindJsonBody(absl::string_view body, google::protobuf::Message& message);
+// How deep arrays and objects may nest in a request body (LC_GATEWAY_MAX_JSON_DEPTH): the deepest
+// request message nests a handful of levels.
+inline constexpr int kDefaultMaxJsonDepth = 32;
+
+// INVALID_ARGUMENT ("body: nested deeper than N") when arrays and objects in `body` nest deeper
+// than `max_depth`. One pass, no allocation and no recursion (brackets inside strings do not
+// count), so a body nested 10,000 deep is refused before any parser sees it.
+absl::Status CheckJsonDepth(absl::string_view body, int max_depth);
+
+// Parses a JSON body into `message` with protobuf's JSON mapping, after CheckJsonDepth. Unknown
+// fields, wrong types and malformed JSON are INVALID_ARGUMENT naming the field ("item.quantity:
+// ...") or "body".
+absl::Status BindJsonBody(absl::string_view body, google::protobuf::Message& message,
+                          int max_depth = kDefaultMaxJsonDepth);
 
 // Sets top-level scalar fields from name/value pairs (path parameters and query strings): strings,
 // integers, booleans and enums (by name or number). INVALID_ARGUMENT naming the parameter when the
@@ -32,7 +43,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(
 // path"), as is anything BindJsonBody, ParseQuery or BindParams refuses.
 absl::Status BindRequest(absl::string_view body, absl::string_view query,
                          const std::vector<std::pair<std::string, std::string>>& path_params,
-                         google::protobuf::Message& message);
+                         google::protobuf::Message& message, int max_depth = kDefaultMaxJsonDepth);
 
 // Sets `brand_id` when the message has a top-level string field of that name and it is empty.
 void FillBrand(google::protobuf::Message& message, const std::string& brand_id);

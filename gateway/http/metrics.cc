@@ -113,6 +113,21 @@ std::string Metrics::Render() const {
                   "the stream ended or failed.\n"
                   "# TYPE lc_gateway_alert_stream_retries_total counter\n",
                   "lc_gateway_alert_stream_retries_total ", alert_stream_retries_.load(), "\n");
+  absl::StrAppend(
+      &out,
+      "# HELP lc_gateway_connections_open TCP connections open now (HTTP and WebSocket).\n"
+      "# TYPE lc_gateway_connections_open gauge\n",
+      "lc_gateway_connections_open ", connections_open_.load(), "\n",
+      "# HELP lc_gateway_connections_refused_total Connections closed at accept by the total "
+      "or the per-address limit.\n"
+      "# TYPE lc_gateway_connections_refused_total counter\n",
+      "lc_gateway_connections_refused_total{limit=\"total\"} ", connections_refused_total_.load(),
+      "\n", "lc_gateway_connections_refused_total{limit=\"address\"} ",
+      connections_refused_address_.load(), "\n",
+      "# HELP lc_gateway_read_timeouts_total Connections cut for not sending a whole request "
+      "within the read deadline (slow clients).\n"
+      "# TYPE lc_gateway_read_timeouts_total counter\n",
+      "lc_gateway_read_timeouts_total ", read_timeouts_.load(), "\n");
   return out;
 }
 

@@ -29,6 +29,15 @@ class Metrics final {
   void SocketRefused(SocketKind kind) { sockets_refused_[Index(kind)]++; }
   void MessagesPushed(int64_t n) { messages_pushed_ += n; }
   void MessagesDropped(int64_t n) { messages_dropped_ += n; }
+  // TCP connections (HTTP and WebSocket): open now, refused at accept by the total or the
+  // per-address limit, and cut for not sending a whole request within the read deadline.
+  void ConnectionOpened() { connections_open_++; }
+  void ConnectionClosed() { connections_open_--; }
+  void ConnectionRefused(bool per_address) {
+    (per_address ? connections_refused_address_ : connections_refused_total_)++;
+  }
+  void ReadTimedOut() { read_timeouts_++; }
+  int64_t connections_open() const { return connections_open_.load(); }
   // Upstream AttributionService.WatchAlerts calls: open now, and reopened after a failure.
   void AlertStreamOpened() { alert_streams_open_++; }
   void AlertStreamClosed() { alert_streams_open_--; }
@@ -63,6 +72,10 @@ class Metrics final {
   static size_t Index(SocketKind kind) { return static_cast<size_t>(kind); }
   std::array<std::atomic<int64_t>, 2> sockets_open_{};
   std::array<std::atomic<int64_t>, 2> sockets_refused_{};
+  std::atomic<int64_t> connections_open_{0};
+  std::atomic<int64_t> connections_refused_total_{0};
+  std::atomic<int64_t> connections_refused_address_{0};
+  std::atomic<int64_t> read_timeouts_{0};
   std::atomic<int64_t> alert_streams_open_{0};
   std::atomic<int64_t> alert_stream_retries_{0};
   std::atomic<int64_t> messages_pushed_{0};

@@ -65,9 +65,10 @@ absl::StatusOr<GatewayOptions> LoadGatewayOptions() {
   auto p_burst = common::EnvInt("LC_GATEWAY_PRINCIPAL_BURST", 40, 1, 100000000);
   auto ttl = common::EnvMillis("LC_GATEWAY_VIEWER_TOKEN_TTL_MS", 24 * 3600 * 1000LL, 60000,
                                90LL * 24 * 3600 * 1000);
+  auto depth = common::EnvInt("LC_GATEWAY_MAX_JSON_DEPTH", kDefaultMaxJsonDepth, 4, 1000);
   for (const absl::Status& s :
        {timeout.status(), cache.status(), stale.status(), ip_rate.status(), ip_burst.status(),
-        p_rate.status(), p_burst.status(), ttl.status()}) {
+        p_rate.status(), p_burst.status(), ttl.status(), depth.status()}) {
     if (!s.ok()) return s;
   }
   o.request_timeout = *timeout;
@@ -78,6 +79,7 @@ absl::StatusOr<GatewayOptions> LoadGatewayOptions() {
   o.principal_rate = static_cast<double>(*p_rate);
   o.principal_burst = static_cast<double>(*p_burst);
   o.viewer_token_ttl = *ttl;
+  o.max_json_depth = static_cast<int>(*depth);
   return o;
 }
 
@@ -314,7 +316,8 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
   std::unique_ptr<google::protobuf::Message> message = deps_.rpc->NewRequest(*method);
   std::string path, query;
   SplitTarget(request.target, &path, &query);
-  if (absl::Status s = BindRequest(request.body, query, params, *message); !s.ok()) {
+  if (absl::Status s = BindRequest(request.body, query, params, *message, options_.max_json_depth);
+      !s.ok()) {
     reply(ErrorResponse(s));
     return;
   }
@@ -361,7 +364,7 @@ void Gateway::HandleLogin(HttpRequest request, Reply reply) {
     reply(std::move(r));
     return;
   }
-  if (absl::Status s = BindJsonBody(request.body, login); !s.ok()) {
+  if (absl::Status s = BindJsonBody(request.body, login, options_.max_json_depth); !s.ok()) {
     reply(ErrorResponse(s));
     return;
   }
@@ -403,6 +406,11 @@ void Gateway::HandleNotify(HttpRequest request, Reply reply) {
   const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kNotify);
   if (method == nullptr) {
     reply(ErrorResponse(grpc::StatusCode::UNIMPLEMENTED, "route: not available"));
+    return;
+  }
+  // The body goes on as bytes (its signature covers them), but no notification nests deeply.
+  if (absl::Status s = CheckJsonDepth(request.body, options_.max_json_depth); !s.ok()) {
+    reply(ErrorResponse(s));
     return;
   }
   auto message = std::make_unique<v1::HandlePaymentNotificationRequest>();

@@ -12,6 +12,7 @@
 #include "gateway/auth/authenticator.h"
 #include "gateway/auth/login_provider.h"
 #include "gateway/auth/session_token.h"
+#include "gateway/http/json_binding.h"
 #include "gateway/http/metrics.h"
 #include "gateway/http/rate_limiter.h"
 #include "gateway/http/read_cache.h"
@@ -36,12 +37,13 @@ struct GatewayOptions {
   double principal_rate = 20;  // requests/s per authenticated principal; 0: no limit
   double principal_burst = 40;
   absl::Duration viewer_token_ttl = absl::Hours(24);
-  std::string notify_brand = "platform";  // brand of the SERVICE principal for notifications
+  std::string notify_brand = "platform";      // brand of the SERVICE principal for notifications
+  int max_json_depth = kDefaultMaxJsonDepth;  // request bodies nested deeper: 400
 };
 
 // LC_GATEWAY_REQUEST_TIMEOUT_MS, LC_GATEWAY_CACHE_TTL_MS, LC_GATEWAY_CACHE_STALE_MS,
 // LC_GATEWAY_IP_RATE, LC_GATEWAY_IP_BURST, LC_GATEWAY_PRINCIPAL_RATE, LC_GATEWAY_PRINCIPAL_BURST,
-// LC_GATEWAY_VIEWER_TOKEN_TTL_MS.
+// LC_GATEWAY_VIEWER_TOKEN_TTL_MS, LC_GATEWAY_MAX_JSON_DEPTH.
 absl::StatusOr<GatewayOptions> LoadGatewayOptions();
 
 // A request as read from the connection.

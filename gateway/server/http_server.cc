@@ -1,8 +1,11 @@
 #include "gateway/server/http_server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -11,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/http/connection_limits.h"
 #include "gateway/http/status_map.h"
 #include "gateway/server/websocket_policy.h"
 #include "services/common/config.h"
@@ -31,8 +35,31 @@ struct ServerState {
   RoomHub* hub;
   AlertHub* alerts;
   Metrics* metrics;
+  std::unique_ptr<ConnectionLimits> limits;  // made by Start, once the fd limit is known
   std::atomic<int64_t> in_flight{0};
   std::atomic<bool> stopping{false};
+};
+
+// A connection's place in the ConnectionLimits: taken at accept, given back when the connection
+// (its HTTP session, then perhaps its WebSocket) is gone.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(ServerState& state, std::string address, bool counted)
+      : state_(state), address_(std::move(address)), counted_(counted) {
+    state_.metrics->ConnectionOpened();
+  }
+  ~ConnectionSlot() {
+    state_.limits->Close(address_, counted_);
+    state_.metrics->ConnectionClosed();
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  const std::string& address() const { return address_; }
+
+ private:
+  ServerState& state_;
+  std::string address_;
+  bool counted_;
 };
 
 // One server WebSocket: the handshake, a queue of text messages written one at a time, reads
@@ -42,13 +69,17 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   // `drop_when_full`: past the queue limit new messages are dropped (room pushes, which the next
   // stats replace); otherwise the sender paces itself (alerts).
-  WsSession(beast::tcp_stream stream, ServerState& state, bool drop_when_full)
-      : ws_(std::move(stream)), state_(state), drop_when_full_(drop_when_full) {}
+  WsSession(beast::tcp_stream stream, ServerState& state, bool drop_when_full,
+            std::shared_ptr<ConnectionSlot> slot)
+      : ws_(std::move(stream)),
+        state_(state),
+        drop_when_full_(drop_when_full),
+        slot_(std::move(slot)) {}
   virtual ~WsSession() = default;
 
   void Accept(http::request<http::string_body> request, std::string first_message) {
     beast::get_lowest_layer(ws_).expires_never();
-    ConfigureServerWebSocket(ws_);
+    ConfigureServerWebSocket(ws_, state_.options.max_ws_message_bytes);
     auto self = shared_from_this();
     request_ = std::move(request);
     ws_.async_accept(request_, [self, first = std::move(first_message)](beast::error_code ec) {
@@ -159,6 +190,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
  private:
   bool drop_when_full_;
+  std::shared_ptr<ConnectionSlot> slot_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
   std::deque<Outgoing> queue_;
@@ -171,8 +203,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 // A room WebSocket: its viewer joined before the upgrade; the RoomHub pushes to it.
 class RoomSocketSession final : public WsSession, public RoomSocket {
  public:
-  RoomSocketSession(beast::tcp_stream stream, ServerState& state, SocketInfo info)
-      : WsSession(std::move(stream), state, /*drop_when_full=*/true), info_(std::move(info)) {}
+  RoomSocketSession(beast::tcp_stream stream, ServerState& state,
+                    std::shared_ptr<ConnectionSlot> slot, SocketInfo info)
+      : WsSession(std::move(stream), state, /*drop_when_full=*/true, std::move(slot)),
+        info_(std::move(info)) {}
 
   void Push(std::shared_ptr<const std::string> message) override {
     Post(std::move(message), nullptr);
@@ -193,8 +227,10 @@ class RoomSocketSession final : public WsSession, public RoomSocket {
 // An associate's alerts WebSocket: the AlertHub streams the alerts to it once it is open.
 class AlertSocketSession final : public WsSession, public AlertSocket {
  public:
-  AlertSocketSession(beast::tcp_stream stream, ServerState& state, AlertSocketInfo info)
-      : WsSession(std::move(stream), state, /*drop_when_full=*/false), info_(std::move(info)) {}
+  AlertSocketSession(beast::tcp_stream stream, ServerState& state,
+                     std::shared_ptr<ConnectionSlot> slot, AlertSocketInfo info)
+      : WsSession(std::move(stream), state, /*drop_when_full=*/false, std::move(slot)),
+        info_(std::move(info)) {}
 
   void Send(std::vector<std::shared_ptr<const std::string>> messages,
             std::shared_ptr<void> written) override {
@@ -222,27 +258,48 @@ class AlertSocketSession final : public WsSession, public AlertSocket {
 // One HTTP/1.1 connection: one request at a time, kept alive while the client wants.
 class HttpSession final : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, ServerState& state) : stream_(std::move(socket)), state_(state) {
+  HttpSession(tcp::socket socket, ServerState& state, std::shared_ptr<ConnectionSlot> slot)
+      : stream_(std::move(socket)), state_(state), slot_(std::move(slot)) {
+    peer_ip_ = slot_->address();
     beast::error_code ec;
-    tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) peer_ip_ = remote.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);
   }
 
   void Start() { Read(); }
 
  private:
+  // Waits up to the idle timeout for a request's first byte, then up to the read timeout for the
+  // whole request: a client that trickles its headers or body is cut at the read deadline.
   void Read() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(state_.options.max_header_bytes));
     parser_->body_limit(state_.options.max_body_bytes);
+    if (buffer_.size() > 0) {  // the next request began in the last read
+      ReadRequest();
+      return;
+    }
     stream_.expires_after(absl::ToChronoMilliseconds(state_.options.idle_timeout));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                self->OnRead(ec, /*started=*/false);
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->ReadRequest();
+                            });
   }
 
-  void OnRead(beast::error_code ec) {
+  void ReadRequest() {
+    stream_.expires_after(absl::ToChronoMilliseconds(state_.options.read_timeout));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec, /*started=*/true);
+                     });
+  }
+
+  // `started`: the request's first byte had come (a timeout is then a slow client's).
+  void OnRead(beast::error_code ec, bool started) {
     if (ec == http::error::body_limit) {
       Fail(413, grpc::StatusCode::INVALID_ARGUMENT,
            absl::StrCat("body: larger than ", state_.options.max_body_bytes, " bytes"));
@@ -253,6 +310,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
            absl::StrCat("headers: larger than ", state_.options.max_header_bytes, " bytes"));
       return;
     }
+    if (ec == beast::error::timeout && started) state_.metrics->ReadTimedOut();
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
         ec == net::error::eof) {
@@ -298,19 +356,19 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
       state_.gateway->PrepareSocket(
           std::move(request),
           [self, upgrade](SocketGrant grant) {
-            net::post(self->stream_.get_executor(),
-                      [self, upgrade, grant = std::move(grant)]() mutable {
-                        self->state_.in_flight--;
-                        std::shared_ptr<WsSession> socket;
-                        if (grant.kind == SocketKind::kAlerts) {
-                          socket = std::make_shared<AlertSocketSession>(
-                              std::move(self->stream_), self->state_, std::move(grant.alerts));
-                        } else {
-                          socket = std::make_shared<RoomSocketSession>(
-                              std::move(self->stream_), self->state_, std::move(grant.info));
-                        }
-                        socket->Accept(std::move(*upgrade), std::move(grant.joined_json));
-                      });
+            net::post(self->stream_.get_executor(), [self, upgrade,
+                                                     grant = std::move(grant)]() mutable {
+              self->state_.in_flight--;
+              std::shared_ptr<WsSession> socket;
+              if (grant.kind == SocketKind::kAlerts) {
+                socket = std::make_shared<AlertSocketSession>(
+                    std::move(self->stream_), self->state_, self->slot_, std::move(grant.alerts));
+              } else {
+                socket = std::make_shared<RoomSocketSession>(std::move(self->stream_), self->state_,
+                                                             self->slot_, std::move(grant.info));
+              }
+              socket->Accept(std::move(*upgrade), std::move(grant.joined_json));
+            });
           },
           std::move(reply));
       return;
@@ -369,12 +427,37 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
 
   beast::tcp_stream stream_;
   ServerState& state_;
+  std::shared_ptr<ConnectionSlot> slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string peer_ip_;  // the TCP peer: the client, or a proxy
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };
+
+// The connection limit that fits the open-file limit (raised to its hard limit first), keeping
+// 256 descriptors for the listener, the gRPC channels, Redis and logs: past it accept() would fail
+// with EMFILE instead of the gateway refusing cleanly.
+size_t ConnectionsWithinFileLimit(size_t wanted) {
+  constexpr rlim_t kReserve = 256;
+  struct rlimit files {};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return wanted;
+  if (files.rlim_cur < files.rlim_max) {
+    struct rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  if (files.rlim_cur == RLIM_INFINITY) return wanted;
+  size_t fit = files.rlim_cur > 2 * kReserve ? static_cast<size_t>(files.rlim_cur - kReserve)
+                                             : static_cast<size_t>(files.rlim_cur / 2);
+  if (wanted == 0) return fit;
+  if (wanted > fit) {
+    spdlog::info("LC_GATEWAY_MAX_CONNECTIONS: {} lowered to {} to fit the open-file limit {}",
+                 wanted, fit, static_cast<uint64_t>(files.rlim_cur));
+    return fit;
+  }
+  return wanted;
+}
 
 }  // namespace
 
@@ -386,10 +469,17 @@ absl::StatusOr<HttpServerOptions> LoadHttpServerOptions() {
   auto body = common::EnvInt("LC_GATEWAY_MAX_BODY_BYTES", 64 * 1024, 1024, 64 << 20);
   auto header = common::EnvInt("LC_GATEWAY_MAX_HEADER_BYTES", 8 * 1024, 1024, 1 << 20);
   auto idle = common::EnvMillis("LC_GATEWAY_IDLE_TIMEOUT_MS", 60000, 1000, 3600000);
+  auto read = common::EnvMillis("LC_GATEWAY_READ_TIMEOUT_MS", 10000, 100, 600000);
+  auto ws_message = common::EnvInt("LC_GATEWAY_MAX_WS_MESSAGE_BYTES",
+                                   static_cast<int64_t>(kMaxClientMessageBytes), 125, 16 << 20);
+  auto connections = common::EnvInt("LC_GATEWAY_MAX_CONNECTIONS", 20000, 0, 10000000);
+  auto per_ip = common::EnvInt("LC_GATEWAY_MAX_CONNECTIONS_PER_IP", 512, 0, 10000000);
   auto grace = common::EnvMillis("LC_SHUTDOWN_GRACE_MS", 10000, 0, 600000);
   auto proxies = LoadTrustedProxies();
-  for (const absl::Status& s : {port.status(), threads.status(), body.status(), header.status(),
-                                idle.status(), grace.status(), proxies.status()}) {
+  for (const absl::Status& s :
+       {port.status(), threads.status(), body.status(), header.status(), idle.status(),
+        read.status(), ws_message.status(), connections.status(), per_ip.status(), grace.status(),
+        proxies.status()}) {
     if (!s.ok()) return s;
   }
   o.trusted_proxies = *std::move(proxies);
@@ -398,6 +488,10 @@ absl::StatusOr<HttpServerOptions> LoadHttpServerOptions() {
   o.max_body_bytes = static_cast<size_t>(*body);
   o.max_header_bytes = static_cast<size_t>(*header);
   o.idle_timeout = *idle;
+  o.read_timeout = *read;
+  o.max_ws_message_bytes = static_cast<size_t>(*ws_message);
+  o.max_connections = static_cast<size_t>(*connections);
+  o.max_connections_per_ip = static_cast<size_t>(*per_ip);
   o.shutdown_grace = *grace;
   return o;
 }
@@ -408,6 +502,7 @@ struct HttpServer::Impl {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<net::steady_timer> accept_retry;
   size_t next = 0;
   bool stopped = false;
 
@@ -415,12 +510,37 @@ struct HttpServer::Impl {
     net::io_context& target = *contexts[next++ % contexts.size()];
     acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
-        if (!state.stopping) Accept();
+        if (state.stopping) return;
+        // Out of file descriptors (EMFILE) and the like: try again shortly rather than spin.
+        accept_retry->expires_after(std::chrono::milliseconds(50));
+        accept_retry->async_wait([this](beast::error_code waited) {
+          if (!waited && !state.stopping) Accept();
+        });
         return;
       }
-      std::make_shared<HttpSession>(std::move(socket), state)->Start();
+      Admit(std::move(socket));
       Accept();
     });
+  }
+
+  // Within the connection limits, a session; past them the socket is closed at once.
+  void Admit(tcp::socket socket) {
+    beast::error_code ec;
+    tcp::endpoint remote = socket.remote_endpoint(ec);
+    std::string address = ec ? std::string() : remote.address().to_string();
+    bool counted = true;  // a trusted proxy carries many clients: it counts in the total only
+    if (!state.options.trusted_proxies.empty()) {
+      std::optional<IpAddress> ip = IpAddress::Parse(address);
+      counted = !(ip.has_value() && state.options.trusted_proxies.Trusts(*ip));
+    }
+    ConnectionLimits::Refusal refusal = state.limits->TryOpen(address, counted);
+    if (refusal != ConnectionLimits::Refusal::kNone) {
+      state.metrics->ConnectionRefused(refusal == ConnectionLimits::Refusal::kAddress);
+      socket.close(ec);
+      return;
+    }
+    auto slot = std::make_shared<ConnectionSlot>(state, std::move(address), counted);
+    std::make_shared<HttpSession>(std::move(socket), state, std::move(slot))->Start();
   }
 };
 
@@ -460,6 +580,10 @@ absl::Status HttpServer::Start() {
   }
   port_ = acceptor->local_endpoint().port();
   impl_->acceptor = std::move(acceptor);
+  impl_->accept_retry = std::make_unique<net::steady_timer>(*impl_->contexts[0]);
+  impl_->state.limits = std::make_unique<ConnectionLimits>(
+      ConnectionsWithinFileLimit(impl_->state.options.max_connections),
+      impl_->state.options.max_connections_per_ip);
   impl_->Accept();
   for (auto& context : impl_->contexts) {
     net::io_context* ioc = context.get();
@@ -489,6 +613,7 @@ void HttpServer::Stop() {
   // Sockets that did not close in the grace period go now, while the hubs are still there:
   // releasing what they held lets the hubs' upstream calls end.
   impl_->acceptor.reset();
+  impl_->accept_retry.reset();
   impl_->guards.clear();
   impl_->contexts.clear();
 }

@@ -22,6 +22,13 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 8 * 1024;
   absl::Duration idle_timeout = absl::Seconds(60);  // keep-alive connections with no request
+  // Once a request's first byte is in, its headers and body must all be in within this, or the
+  // connection is cut: a client trickling bytes (slowloris) holds a connection this long at most.
+  absl::Duration read_timeout = absl::Seconds(10);
+  size_t max_ws_message_bytes = 4096;  // a bigger WebSocket message: closed with 1009
+  size_t max_connections = 20000;      // open TCP connections, HTTP and WebSocket; 0: no limit
+  // Per client address (the TCP peer; trusted proxies count in the total only); 0: no limit.
+  size_t max_connections_per_ip = 512;
   absl::Duration shutdown_grace = absl::Seconds(10);
   size_t socket_queue_limit = 64;  // messages waiting on one WebSocket before new ones are dropped
   // Peers whose X-Forwarded-For names the client (the per-IP limit); empty: the TCP peer is.
@@ -29,8 +36,10 @@ struct HttpServerOptions {
 };
 
 // LC_GATEWAY_HOST, LC_GATEWAY_PORT, LC_GATEWAY_THREADS, LC_GATEWAY_MAX_BODY_BYTES,
-// LC_GATEWAY_MAX_HEADER_BYTES, LC_GATEWAY_IDLE_TIMEOUT_MS, LC_SHUTDOWN_GRACE_MS,
-// LC_GATEWAY_TRUSTED_PROXIES.
+// LC_GATEWAY_MAX_HEADER_BYTES, LC_GATEWAY_IDLE_TIMEOUT_MS, LC_GATEWAY_READ_TIMEOUT_MS,
+// LC_GATEWAY_MAX_WS_MESSAGE_BYTES, LC_GATEWAY_MAX_CONNECTIONS, LC_GATEWAY_MAX_CONNECTIONS_PER_IP,
+// LC_SHUTDOWN_GRACE_MS, LC_GATEWAY_TRUSTED_PROXIES. The connection limit is lowered to fit the
+// process's open-file limit (RLIMIT_NOFILE) less a reserve.
 absl::StatusOr<HttpServerOptions> LoadHttpServerOptions();
 
 // HTTP/1.1 (keep-alive) and WebSocket over Boost.Beast: one io_context per thread, connections

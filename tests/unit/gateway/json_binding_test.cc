@@ -112,5 +112,34 @@ TEST(JsonBindingTest, PrintsProtoNamesAndCanPickASubMessage) {
   EXPECT_NE(payment.find("\"pay_sign\":\"sig\""), std::string::npos) << payment;
 }
 
+TEST(JsonBindingTest, DeepNestingIsRefusedBeforeParsing) {
+  v1::CheckoutRequest request;
+  std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  absl::Status s = BindJsonBody(deep, request);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "body: nested deeper than 32 levels");
+  // Objects count as well as arrays; an unclosed one is refused the same way.
+  std::string objects;
+  for (int i = 0; i < 100; ++i) objects += "{\"a\":";
+  EXPECT_EQ(BindJsonBody(objects, request).message(), "body: nested deeper than 32 levels");
+  EXPECT_EQ(BindJsonBody(R"({"idempotency_key": [[[1]]]})", request, 3).message(),
+            "body: nested deeper than 3 levels");
+}
+
+TEST(JsonBindingTest, DepthCountsOnlyStructureNotStrings) {
+  std::string brackets_in_a_string = "{\"k\": \"" + std::string(500, '[') + "\\\"" + "\"}";
+  EXPECT_TRUE(CheckJsonDepth(brackets_in_a_string, 2).ok());
+  EXPECT_TRUE(CheckJsonDepth(R"({"a": {"b": [1, {"c": 2}]}})", 4).ok());
+  EXPECT_FALSE(CheckJsonDepth(R"({"a": {"b": [1, {"c": 2}]}})", 3).ok());
+  // Siblings do not add up: depth is how deep, not how many.
+  std::string wide = "[";
+  for (int i = 0; i < 1000; ++i) wide += "[1],";
+  wide += "[1]]";
+  EXPECT_TRUE(CheckJsonDepth(wide, 2).ok());
+  // A real request still binds under the default.
+  v1::AddCartItemRequest request;
+  EXPECT_TRUE(BindJsonBody(R"({"item": {"sku_id": "3", "room": {"room_id": "9"}}})", request).ok());
+}
+
 }  // namespace
 }  // namespace livecommerce::gateway
