@@ -64,7 +64,7 @@ struct Stack {
                [](const std::string&) { return false; }, {}),
         readiness(rpc, absl::Seconds(60), {}),
         gateway(Gateway::Deps{&router, &rpc, &auth, &tokens, &login, &slots, &readiness, &metrics,
-                              &principals},
+                              &principals, nullptr},
                 BuildOpenApi(router.routes()), GatewayOptions{}),
         server(std::move(options), gateway, hub, alerts, metrics) {
     EXPECT_TRUE(server.Start().ok());
