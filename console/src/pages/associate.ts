@@ -8,23 +8,10 @@ import { wsUrl } from '../lib/api';
 import { h, replace, table } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { consoleBase, h5Link } from '../lib/links';
-import { formatFen, toFen } from '../lib/money';
+import { formatFen } from '../lib/money';
+import { commissionTotals } from '../lib/ledger';
 import { linkBox } from '../lib/qr';
 import { formatTime } from '../lib/time';
-
-/** Pending and settled commission, and receivables (negative), from ledger entries. */
-export function commissionTotals(entries: Json[]): { pending: bigint; settled: bigint; receivable: bigint; total: bigint } {
-  let pending = 0n;
-  let settled = 0n;
-  let receivable = 0n;
-  for (const e of entries) {
-    const fen = toFen(e.amount?.amount_fen);
-    if (e.kind === 'ENTRY_KIND_RECEIVABLE') receivable += fen;
-    if (e.status === 'ENTRY_STATUS_SETTLED') settled += fen;
-    else pending += fen;
-  }
-  return { pending, settled, receivable, total: pending + settled };
-}
 
 export async function associatePage(ctx: Ctx): Promise<void> {
   const api = ctx.api;

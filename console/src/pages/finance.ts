@@ -9,17 +9,7 @@ import { GROUPINGS, options, RECIPIENTS, RULE_SCOPES } from '../lib/enums';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen } from '../lib/money';
 import { formatTime, localInputToRfc3339, toDateInput, toLocalInput } from '../lib/time';
-
-/** The statement request from the form (the "to" day included). */
-export function statementRequest(from: string, to: string, grouping: string, filter: Json): Json {
-  const end = new Date(`${to}T00:00`);
-  end.setDate(end.getDate() + 1);
-  const body: Json = { period_start: localInputToRfc3339(from), period_end: localInputToRfc3339(toDateInput(end)), grouping };
-  const f: Json = {};
-  for (const [k, v] of Object.entries(filter)) if (v) f[k] = v;
-  if (Object.keys(f).length) body.filter = f;
-  return body;
-}
+import { statementRequest } from '../lib/ledger';
 
 export async function financePage(ctx: Ctx): Promise<void> {
   const api = ctx.api;
