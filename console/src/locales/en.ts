@@ -49,6 +49,7 @@ export const en: Record<string, string> = {
   'room.title': 'Title',
   'room.description': 'Description',
   'room.start': 'Scheduled start',
+  'room.scheduledEnd': 'Scheduled end',
   'room.end': 'End session',
   'room.visibility': 'Visibility',
   'room.audiences': 'Audiences',

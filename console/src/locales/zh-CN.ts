@@ -49,6 +49,7 @@ export const zhCN: Record<string, string> = {
   'room.title': '标题',
   'room.description': '简介',
   'room.start': '计划开播时间',
+  'room.scheduledEnd': '计划结束时间',
   'room.end': '结束直播',
   'room.visibility': '可见范围',
   'room.audiences': '目标人群',

@@ -3,7 +3,7 @@
 // funnel, top associates). The room WebSocket cannot be used by staff: opening it joins the room
 // and would count the watcher as a viewer (see docs/console.md).
 import type { Ctx } from '../app';
-import type { Json } from '../lib/api';
+import { ApiError, type Json } from '../lib/api';
 import { mountChart } from '../lib/charts';
 import { h, replace, table } from '../lib/dom';
 import { t, tEnum } from '../lib/i18n';
@@ -65,6 +65,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
   let report: Json | null = null;
   let sales: Json[] = [];
   let sessionId: string = room.current_session_id ?? '';
+  let reportRetryAt = 0;
 
   const renderKpis = () => {
     const s = report?.sales ?? {};
@@ -152,11 +153,17 @@ export async function livePage(ctx: Ctx): Promise<void> {
     const p = pin.pinned;
     pinned.textContent = p?.product_id ? t('live.pinned', { name: p.product_name || `#${p.product_id}`, price: formatFen(p.price?.amount_fen, p.price?.currency) }) : t('live.nothingPinned');
     renderStock();
-    if (sessionId) {
-      const r = await api.get(`/v1/sessions/${sessionId}/report`);
-      if (ctx.gone()) return;
-      report = r.report;
-      renderReport();
+    // The report service learns of a new session a moment after it starts (404 until then).
+    if (sessionId && Date.now() >= reportRetryAt) {
+      try {
+        const r = await api.get(`/v1/sessions/${sessionId}/report`);
+        if (ctx.gone()) return;
+        report = r.report;
+        renderReport();
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+        reportRetryAt = Date.now() + 3000;
+      }
     }
     renderKpis();
     updated.textContent = t('live.updated', { time: new Date().toLocaleTimeString() });

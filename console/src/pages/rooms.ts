@@ -19,7 +19,7 @@ export function roomFields(room: Json | null): HTMLElement[] {
       'div',
       { class: 'row' },
       field(t('room.start'), h('input', { name: 'scheduled_start', type: 'datetime-local', required: true, value: start })),
-      field(t('room.end'), h('input', { name: 'scheduled_end', type: 'datetime-local', value: end })),
+      field(t('room.scheduledEnd'), h('input', { name: 'scheduled_end', type: 'datetime-local', value: end })),
     ),
     h(
       'div',
