@@ -199,6 +199,7 @@ try {
   step(`dashboard showed the order ${Date.now() - paidAt} ms after payment (${seenOrder} ms waiting)`);
   if ((await kpi(ops, 'gmv')) !== '¥19,900.00') fail(`dashboard GMV ${await kpi(ops, 'gmv')}`);
   if ((await kpi(ops, 'buyers')) !== '1') fail(`dashboard buyers ${await kpi(ops, 'buyers')}`);
+  await ops.locator('td', { hasText: /^Lin$/ }).first().waitFor({ timeout: 4000 }); // top associates
   await within(ops, 'flash stock left 4', 3000, () => [...document.querySelectorAll('[data-stock]')].some((e) => e.textContent === '4'));
   await shot(ops, '3-ops-dashboard');
 

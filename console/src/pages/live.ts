@@ -8,6 +8,7 @@ import { mountChart } from '../lib/charts';
 import { h, replace, table } from '../lib/dom';
 import { t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
+import { byAssociate } from '../lib/ledger';
 
 const WINDOW_POINTS = 600; // ten minutes of one-second samples
 
@@ -66,6 +67,8 @@ export async function livePage(ctx: Ctx): Promise<void> {
   let sales: Json[] = [];
   let sessionId: string = room.current_session_id ?? '';
   let reportRetryAt = 0;
+  let attributed: Json[] = [];
+  let attributedAt = 0;
 
   const renderKpis = () => {
     const s = report?.sales ?? {};
@@ -116,9 +119,13 @@ export async function livePage(ctx: Ctx): Promise<void> {
     ];
     funnel.chart.setOption({
       tooltip: { trigger: 'item' },
-      series: [{ type: 'funnel', sort: 'none', left: '10%', width: '80%', minSize: '10%', label: { formatter: '{b}: {c}' }, data: steps.map(([n, v]) => ({ name: n, value: v })) }],
+      series: [{ type: 'funnel', sort: 'none', left: '4%', width: '56%', minSize: '8%', label: { position: 'right', formatter: '{b}: {c}' }, data: steps.map(([n, v]) => ({ name: n, value: v })) }],
     });
-    const top = [...(report?.by_associate ?? [])].sort((a: Json, b: Json) => Number(toFen(b.sales?.gmv?.amount_fen) - toFen(a.sales?.gmv?.amount_fen))).slice(0, 10);
+    // By associate: the attribution service's decisions for this session's orders (the report's
+    // own breakdown only knows the attribution the buyer carried into checkout, so it misses
+    // clients who came through an associate's invite).
+    const fromLedger = byAssociate(attributed, sessionId);
+    const top = [...(fromLedger.length ? fromLedger : (report?.by_associate ?? []).filter((a: Json) => a.key))].sort((a: Json, b: Json) => Number(toFen(b.sales?.gmv?.amount_fen) - toFen(a.sales?.gmv?.amount_fen))).slice(0, 10);
     assoc.chart.setOption({
       grid: { left: 90, right: 16, top: 8, bottom: 24 },
       tooltip: { trigger: 'axis' },
@@ -164,6 +171,12 @@ export async function livePage(ctx: Ctx): Promise<void> {
         if (!(e instanceof ApiError && e.status === 404)) throw e;
         reportRetryAt = Date.now() + 3000;
       }
+    }
+    if (sessionId && Date.now() - attributedAt >= 2000) {
+      attributedAt = Date.now();
+      attributed = (await api.get('/v1/attributed-orders', { page_size: 200 })).orders ?? [];
+      if (ctx.gone()) return;
+      renderReport();
     }
     renderKpis();
     updated.textContent = t('live.updated', { time: new Date().toLocaleTimeString() });
