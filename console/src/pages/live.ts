@@ -4,7 +4,6 @@
 // and would count the watcher as a viewer (see docs/console.md).
 import type { Ctx } from '../app';
 import { ApiError, type Json } from '../lib/api';
-import { mountChart } from '../lib/charts';
 import { h, replace, table } from '../lib/dom';
 import { t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
@@ -19,7 +18,9 @@ export function kpi(label: string, value: string, testId: string): HTMLElement {
 export async function livePage(ctx: Ctx): Promise<void> {
   const id = ctx.params.id;
   const api = ctx.api;
-  const room: Json = (await api.get(`/v1/rooms/${id}`)).room;
+  // ECharts is loaded by the pages that draw charts only, so the others load fast.
+  const [{ mountChart }, roomRes] = await Promise.all([import('../lib/charts'), api.get(`/v1/rooms/${id}`)]);
+  const room: Json = roomRes.room;
   let associates: Json[] = [];
   try {
     associates = (await api.get('/v1/associates', { page_size: 100 })).associates ?? [];

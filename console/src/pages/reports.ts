@@ -3,7 +3,6 @@
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
-import { mountChart } from '../lib/charts';
 import { download, field, h, replace, select, table } from '../lib/dom';
 import { AUDIENCES, FORMATS, OBJECTIVES, options, VISIBILITIES } from '../lib/enums';
 import { getLocale, t, tEnum } from '../lib/i18n';
@@ -25,6 +24,8 @@ export function reportFilters(form: HTMLFormElement): Json {
 }
 
 export async function reportsPage(ctx: Ctx): Promise<void> {
+  // ECharts is loaded by the pages that draw charts only, so the others load fast.
+  const { mountChart } = await import('../lib/charts');
   const today = new Date();
   const monthAgo = new Date(today.getTime() - 30 * 86400_000);
   const error = h('p', { class: 'error', role: 'alert' });
