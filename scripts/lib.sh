@@ -14,6 +14,27 @@ lc_build() {
   ninja -C "$LC_BUILD_DIR" ${LC_BUILD_TARGETS:-}
 }
 
+# lc_build_console [--test]: installs the console's locked npm packages (npm ci, only when
+# package-lock.json changed since the last install), builds console/dist (served by the gateway
+# under /console/ with LC_GATEWAY_CONSOLE_DIR) and, with --test, runs its Vitest unit tests.
+lc_build_console() {
+  local dir="$LC_ROOT/console"
+  local stamp="$dir/node_modules/.lc-lock-sha"
+  local sha
+  sha="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sha" ]; then
+    lc_log "console: npm ci"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    echo "$sha" >"$stamp"
+  fi
+  lc_log "console: npm run build"
+  (cd "$dir" && npm run --silent build >/dev/null) || { (cd "$dir" && npm run build); return 1; }
+  if [ "${1:-}" = "--test" ]; then
+    lc_log "console: npm test (Vitest)"
+    (cd "$dir" && npm test --silent) || return 1
+  fi
+}
+
 # A free TCP port on 127.0.0.1 below 32768 (outside Linux's ephemeral range).
 lc_free_port() {
   local port

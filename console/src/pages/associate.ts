@@ -1,0 +1,208 @@
+// Associates (phone width): my alerts as they arrive (the alerts WebSocket), who of my clients is
+// watching now, my links per room (copy, QR code), my clients, my attributed orders and
+// commissions.
+import type { Ctx } from '../app';
+import { errorText } from '../app';
+import type { Json } from '../lib/api';
+import { wsUrl } from '../lib/api';
+import { h, replace, table } from '../lib/dom';
+import { getLocale, t, tEnum } from '../lib/i18n';
+import { consoleBase, h5Link } from '../lib/links';
+import { formatFen } from '../lib/money';
+import { commissionTotals } from '../lib/ledger';
+import { linkBox } from '../lib/qr';
+import { formatTime } from '../lib/time';
+
+export async function associatePage(ctx: Ctx): Promise<void> {
+  const api = ctx.api;
+  const me = ctx.claims!.subject;
+  const section = (id: string, title: string, ...body: HTMLElement[]) => h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...body);
+  const alertsList = h('ol', { class: 'alerts', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+  const alertsState = h('p', { class: 'hint' }, t('assoc.connecting'));
+  const watching = h('div', { 'aria-live': 'polite' });
+  const links = h('div');
+  const clients = h('div');
+  const totals = h('div', { class: 'kpis' });
+  const orders = h('div');
+  const commissions = h('div');
+  const error = h('p', { class: 'error', role: 'alert' });
+  let name = me;
+  try {
+    name = (await api.get(`/v1/associates/${me}`)).associate?.name ?? me;
+  } catch {
+    /* the id is enough */
+  }
+  ctx.root.append(
+    h('h1', {}, t('assoc.title', { name })),
+    error,
+    section('alerts-title', t('assoc.alerts'), alertsState, alertsList),
+    section('watching-title', t('assoc.watching'), watching),
+    section('earn-title', t('assoc.commissions'), totals, commissions),
+    section('orders-title', t('assoc.orders'), orders),
+    section('links-title', t('assoc.links'), links),
+    section('clients-title', t('assoc.clients'), clients),
+  );
+
+  // ---- Alerts over the WebSocket, reconnecting after the last one seen ----
+  let lastAlert = '';
+  let socket: WebSocket | null = null;
+  let closed = false;
+  let retry = 0;
+  const addAlert = (a: Json) => {
+    lastAlert = a.id;
+    const amount = a.amount?.amount_fen ? ` · ${formatFen(a.amount.amount_fen, a.amount.currency)}` : '';
+    alertsList.prepend(
+      h('li', { class: `alert ${a.kind}`, 'data-alert': a.kind }, h('strong', {}, tEnum(a.kind)), ` · ${a.viewer_id}`, a.room_id ? ` · ${t('assoc.room')} #${a.room_id}` : '', amount, h('time', { datetime: a.occurred_at }, ` ${formatTime(a.occurred_at, getLocale())}`)),
+    );
+    while (alertsList.children.length > 50) alertsList.lastElementChild?.remove();
+  };
+  const connect = () => {
+    const token = ctx.store.token('staff');
+    if (!token || closed) return;
+    socket = new WebSocket(wsUrl('/v1/alerts/ws', { access_token: token, after_id: lastAlert || undefined }, location));
+    socket.onmessage = (m) => {
+      let msg: Json;
+      try {
+        msg = JSON.parse(String(m.data));
+      } catch {
+        return;
+      }
+      if (msg.type === 'alert') addAlert(msg.alert);
+      else if (msg.type === 'subscribed') {
+        retry = 0;
+        alertsState.textContent = t('assoc.live');
+      } else if (msg.type === 'reconnecting') alertsState.textContent = t('assoc.reconnecting');
+    };
+    socket.onclose = (e) => {
+      socket = null;
+      if (closed) return;
+      if (e.code === 1008 && /token/.test(e.reason)) {
+        sessionStorage.setItem('lc.loginMessage', 'login.expired');
+        ctx.store.setReturnTo(location.hash);
+        ctx.store.signOut('staff');
+        ctx.navigate('#/login');
+        return;
+      }
+      alertsState.textContent = t('assoc.reconnecting');
+      retry = Math.min(retry + 1, 5);
+      setTimeout(connect, 500 * 2 ** retry);
+    };
+  };
+  connect();
+  ctx.onCleanup(() => {
+    closed = true;
+    socket?.close(1000);
+  });
+
+  // ---- Links per room ----
+  const base = consoleBase(location);
+  const renderLinks = async () => {
+    const [rooms, shares] = await Promise.all([api.get('/v1/rooms', { page_size: 50 }), api.get('/v1/share-links', { page_size: 100 })]);
+    const list: Json[] = (rooms.rooms ?? []).filter((r: Json) => r.status !== 'ROOM_STATUS_ENDED');
+    const byRoom = new Map<string, Json[]>();
+    for (const l of shares.links ?? []) if (l.room_id) byRoom.set(l.room_id, [...(byRoom.get(l.room_id) ?? []), l]);
+    replace(
+      links,
+      list.length
+        ? h(
+            'ul',
+            { class: 'room-links' },
+            ...list.map((r) => {
+              const mine = byRoom.get(r.id) ?? [];
+              return h(
+                'li',
+                {},
+                h('h3', {}, r.title, ' ', h('span', { class: `badge ${r.status}` }, tEnum(r.status)), ' ', h('span', { class: 'meta' }, tEnum(r.visibility))),
+                ...mine.slice(0, 1).map((l) => linkBox(h5Link(base, { brand: r.brand_id, room: r.id, share: l.id }), t('assoc.linkFor', { title: r.title }), t('common.copy'), t('common.copied'))),
+                mine.length === 0
+                  ? h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'small',
+                        'aria-label': t('assoc.makeLinkFor', { title: r.title }),
+                        onclick: async () => {
+                          try {
+                            await api.post('/v1/share-links', { target: 'SHARE_TARGET_ROOM', room_id: r.id, share_channel: 'SHARE_CHANNEL_PRIVATE_CHAT' });
+                            await renderLinks();
+                          } catch (e) {
+                            error.textContent = errorText(e);
+                          }
+                        },
+                      },
+                      t('assoc.makeLink'),
+                    )
+                  : null,
+                r.visibility === 'VISIBILITY_PRIVATE' ? h('p', { class: 'hint' }, t('assoc.privateHint')) : null,
+              );
+            }),
+          )
+        : h('p', { class: 'empty' }, t('assoc.noRooms')),
+    );
+    return list;
+  };
+  let rooms: Json[] = [];
+  try {
+    rooms = await renderLinks();
+  } catch (e) {
+    error.textContent = errorText(e);
+  }
+
+  // ---- Watching now, clients, orders, commissions: refreshed every 2 s ----
+  ctx.every(2000, async () => {
+    const live = rooms.filter((r) => r.status === 'ROOM_STATUS_LIVE');
+    const [w, c, o, e] = await Promise.all([
+      Promise.all(live.map((r) => api.get(`/v1/rooms/${r.id}/watching-clients`).then((x: Json) => ({ room: r, ids: (x.viewer_ids ?? []) as string[] })))),
+      api.get('/v1/clients', { page_size: 100 }),
+      api.get('/v1/attributed-orders', { page_size: 50 }),
+      api.get('/v1/commissions', { page_size: 100 }),
+    ]);
+    if (ctx.gone()) return;
+    const now = w.filter((x) => x.ids.length);
+    replace(
+      watching,
+      now.length
+        ? h('ul', { class: 'watching' }, ...now.flatMap((x) => x.ids.map((v) => h('li', { 'data-watching': v }, h('span', { class: 'dot', 'aria-hidden': 'true' }), ` ${v} · ${x.room.title}`))))
+        : h('p', { class: 'empty' }, t('assoc.nobodyWatching')),
+    );
+    const watchingIds = new Set(now.flatMap((x) => x.ids));
+    replace(
+      clients,
+      (c.clients ?? []).length
+        ? table(
+            t('assoc.clients'),
+            [t('assoc.client'), t('assoc.since'), t('assoc.protectedUntil'), t('assoc.reason')],
+            (c.clients ?? []).map((b: Json) => [h('span', {}, b.viewer_id, watchingIds.has(b.viewer_id) ? h('span', { class: 'badge ROOM_STATUS_LIVE' }, ` ${t('assoc.watchingNow')}`) : ''), formatTime(b.bound_at, getLocale()), formatTime(b.protected_until, getLocale()), tEnum(b.reason)]),
+          )
+        : h('p', { class: 'empty' }, t('assoc.noClients')),
+    );
+    replace(
+      orders,
+      (o.orders ?? []).length
+        ? table(
+            t('assoc.orders'),
+            [t('assoc.order'), t('assoc.client'), t('assoc.amount'), t('assoc.paidAt'), t('assoc.rule')],
+            (o.orders ?? []).map((x: Json) => [`#${x.order_id}`, x.buyer_id, formatFen(x.amount?.amount_fen, x.amount?.currency), formatTime(x.paid_at, getLocale()), tEnum(x.rule)]),
+          )
+        : h('p', { class: 'empty' }, t('assoc.noOrders')),
+    );
+    const entries: Json[] = e.entries ?? [];
+    const sum = commissionTotals(entries);
+    replace(
+      totals,
+      h('div', { class: 'kpi', 'data-kpi': 'commission-total' }, h('div', { class: 'kpi-label' }, t('assoc.total')), h('div', { class: 'kpi-value' }, formatFen(sum.total))),
+      h('div', { class: 'kpi', 'data-kpi': 'commission-pending' }, h('div', { class: 'kpi-label' }, t('fin.pending')), h('div', { class: 'kpi-value' }, formatFen(sum.pending))),
+      h('div', { class: 'kpi', 'data-kpi': 'commission-settled' }, h('div', { class: 'kpi-label' }, t('fin.settled')), h('div', { class: 'kpi-value' }, formatFen(sum.settled))),
+    );
+    replace(
+      commissions,
+      entries.length
+        ? table(
+            t('assoc.commissions'),
+            [t('assoc.order'), t('fin.recipient'), t('fin.bp'), t('assoc.amount'), t('fin.status')],
+            entries.map((x) => [`#${x.order_id}`, tEnum(x.recipient), String(x.basis_points), formatFen(x.amount?.amount_fen, x.amount?.currency), tEnum(x.status)]),
+          )
+        : h('p', { class: 'empty' }, t('assoc.noCommissions')),
+    );
+  });
+}

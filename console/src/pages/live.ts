@@ -1,0 +1,185 @@
+// Ops: the live dashboard of a room's session. Each second: the room's stats (concurrent viewers,
+// peak, reach, joins) and flash stock, and the session report (orders, buyers, GMV, conversion,
+// funnel, top associates). The room WebSocket cannot be used by staff: opening it joins the room
+// and would count the watcher as a viewer (see docs/console.md).
+import type { Ctx } from '../app';
+import { ApiError, type Json } from '../lib/api';
+import { h, replace, table } from '../lib/dom';
+import { t, tEnum } from '../lib/i18n';
+import { formatBp, formatFen, toFen } from '../lib/money';
+import { byAssociate } from '../lib/ledger';
+
+const WINDOW_POINTS = 600; // ten minutes of one-second samples
+
+export function kpi(label: string, value: string, testId: string): HTMLElement {
+  return h('div', { class: 'kpi', 'data-kpi': testId }, h('div', { class: 'kpi-label' }, label), h('div', { class: 'kpi-value' }, value));
+}
+
+export async function livePage(ctx: Ctx): Promise<void> {
+  const id = ctx.params.id;
+  const api = ctx.api;
+  // ECharts is loaded by the pages that draw charts only, so the others load fast.
+  const [{ mountChart }, roomRes] = await Promise.all([import('../lib/charts'), api.get(`/v1/rooms/${id}`)]);
+  const room: Json = roomRes.room;
+  let associates: Json[] = [];
+  try {
+    associates = (await api.get('/v1/associates', { page_size: 100 })).associates ?? [];
+  } catch {
+    associates = [];
+  }
+  const name = (aid: string) => associates.find((a) => a.id === aid)?.name ?? (aid || t('live.noAssociate'));
+
+  const kpis = h('div', { class: 'kpis', 'aria-live': 'off' });
+  const pinned = h('p', { class: 'pinned-now' });
+  const lineEl = h('div', { class: 'chart' });
+  const stockEl = h('div', { class: 'chart short' });
+  const funnelEl = h('div', { class: 'chart' });
+  const assocEl = h('div', { class: 'chart short' });
+  const stockTable = h('div');
+  const assocTable = h('div');
+  const updated = h('p', { class: 'hint', 'aria-live': 'off' });
+  ctx.root.append(
+    h('p', {}, h('a', { href: `#/rooms/${id}` }, `← ${room.title}`)),
+    h('h1', {}, t('live.title', { title: room.title }), ' ', h('span', { class: `badge ${room.status}` }, tEnum(room.status))),
+    pinned,
+    kpis,
+    h('div', { class: 'grid2' }, h('section', { class: 'card', 'aria-labelledby': 'cv-title' }, h('h2', { id: 'cv-title' }, t('live.concurrent')), lineEl), h('section', { class: 'card', 'aria-labelledby': 'funnel-title' }, h('h2', { id: 'funnel-title' }, t('live.funnel')), funnelEl)),
+    h('div', { class: 'grid2' }, h('section', { class: 'card', 'aria-labelledby': 'stock-title' }, h('h2', { id: 'stock-title' }, t('live.flashStock')), stockEl, stockTable), h('section', { class: 'card', 'aria-labelledby': 'assoc-title' }, h('h2', { id: 'assoc-title' }, t('live.topAssociates')), assocEl, assocTable)),
+    updated,
+  );
+  const line = mountChart(lineEl, t('live.concurrent'));
+  const stock = mountChart(stockEl, t('live.flashStock'));
+  const funnel = mountChart(funnelEl, t('live.funnel'));
+  const assoc = mountChart(assocEl, t('live.topAssociates'));
+  ctx.onCleanup(() => [line, stock, funnel, assoc].forEach((c) => c.dispose()));
+
+  const points: [number, number][] = [];
+  line.chart.setOption({
+    grid: { left: 40, right: 16, top: 16, bottom: 28 },
+    tooltip: { trigger: 'axis' },
+    xAxis: { type: 'time' },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: [{ type: 'line', name: t('live.concurrent'), showSymbol: false, data: points, areaStyle: { opacity: 0.15 } }],
+    aria: { enabled: true },
+  });
+
+  let stats: Json = {};
+  let report: Json | null = null;
+  let sales: Json[] = [];
+  let sessionId: string = room.current_session_id ?? '';
+  let reportRetryAt = 0;
+  let attributed: Json[] = [];
+  let attributedAt = 0;
+
+  const renderKpis = () => {
+    const s = report?.sales ?? {};
+    const reach = Number(stats.reach ?? report?.reach ?? 0);
+    replace(
+      kpis,
+      kpi(t('live.concurrentNow'), String(stats.concurrent_viewers ?? 0), 'concurrent'),
+      kpi(t('live.peak'), String(stats.peak_concurrency ?? 0), 'peak'),
+      kpi(t('live.reach'), String(reach), 'reach'),
+      kpi(t('live.joins'), String(stats.total_joins ?? 0), 'joins'),
+      kpi(t('live.orders'), String(s.orders ?? 0), 'orders'),
+      kpi(t('live.buyers'), String(s.buyers ?? 0), 'buyers'),
+      kpi(t('live.gmv'), formatFen(s.gmv?.amount_fen, s.gmv?.currency), 'gmv'),
+      kpi(t('live.conversion'), formatBp(report?.conversion_rate_bp ?? 0), 'conversion'),
+    );
+  };
+
+  const renderStock = () => {
+    stock.chart.setOption({
+      grid: { left: 60, right: 16, top: 24, bottom: 24 },
+      tooltip: { trigger: 'axis' },
+      legend: { top: 0 },
+      xAxis: { type: 'value', minInterval: 1 },
+      yAxis: { type: 'category', data: sales.map((x) => `#${x.sale_id ?? x.id}`) },
+      series: [
+        { type: 'bar', stack: 's', name: t('flash.remaining'), data: sales.map((x) => Number(x.remaining ?? 0)) },
+        { type: 'bar', stack: 's', name: t('flash.sold'), data: sales.map((x) => Number(x.sold ?? 0)) },
+      ],
+    });
+    replace(
+      stockTable,
+      table(
+        t('live.flashStock'),
+        ['#', 'SKU', t('flash.status'), t('flash.remaining'), t('flash.sold')],
+        sales.map((x) => [x.sale_id ?? x.id, x.sku_id, tEnum(x.status), h('span', { 'data-stock': x.sale_id ?? x.id }, String(x.remaining ?? 0)), String(x.sold ?? 0)]),
+      ),
+    );
+  };
+
+  const renderReport = () => {
+    const f = report?.funnel ?? {};
+    const steps: [string, number][] = [
+      [t('funnel.joined'), Number(f.joined ?? 0)],
+      [t('funnel.viewed'), Number(f.viewed_product ?? 0)],
+      [t('funnel.carted'), Number(f.added_to_cart ?? 0)],
+      [t('funnel.checkedOut'), Number(f.checked_out ?? 0)],
+      [t('funnel.paid'), Number(f.paid ?? 0)],
+    ];
+    funnel.chart.setOption({
+      tooltip: { trigger: 'item' },
+      series: [{ type: 'funnel', sort: 'none', left: '4%', width: '56%', minSize: '8%', label: { position: 'right', formatter: '{b}: {c}' }, data: steps.map(([n, v]) => ({ name: n, value: v })) }],
+    });
+    // By associate: the attribution service's decisions for this session's orders (the report's
+    // own breakdown only knows the attribution the buyer carried into checkout, so it misses
+    // clients who came through an associate's invite).
+    const fromLedger = byAssociate(attributed, sessionId);
+    const top = [...(fromLedger.length ? fromLedger : (report?.by_associate ?? []).filter((a: Json) => a.key))].sort((a: Json, b: Json) => Number(toFen(b.sales?.gmv?.amount_fen) - toFen(a.sales?.gmv?.amount_fen))).slice(0, 10);
+    assoc.chart.setOption({
+      grid: { left: 90, right: 16, top: 8, bottom: 24 },
+      tooltip: { trigger: 'axis' },
+      xAxis: { type: 'value' },
+      yAxis: { type: 'category', inverse: true, data: top.map((a: Json) => name(a.key)) },
+      series: [{ type: 'bar', name: t('live.gmv'), data: top.map((a: Json) => Number(toFen(a.sales?.gmv?.amount_fen)) / 100) }],
+    });
+    replace(
+      assocTable,
+      table(
+        t('live.topAssociates'),
+        [t('live.associate'), t('live.orders'), t('live.buyers'), t('live.gmv')],
+        top.map((a: Json) => [name(a.key), String(a.sales?.orders ?? 0), String(a.sales?.buyers ?? 0), formatFen(a.sales?.gmv?.amount_fen, a.sales?.gmv?.currency)]),
+      ),
+    );
+  };
+
+  renderKpis();
+  renderStock();
+  renderReport();
+
+  ctx.every(1000, async () => {
+    const [st, fs, pin] = await Promise.all([api.get(`/v1/rooms/${id}/stats`), api.get(`/v1/rooms/${id}/flash-sales`), api.get(`/v1/rooms/${id}/pinned`)]);
+    if (ctx.gone()) return;
+    stats = st.stats ?? {};
+    if (stats.session_id) sessionId = stats.session_id;
+    const at = stats.as_of ? Date.parse(stats.as_of) : Date.now();
+    points.push([at, Number(stats.concurrent_viewers ?? 0)]);
+    if (points.length > WINDOW_POINTS) points.splice(0, points.length - WINDOW_POINTS);
+    line.chart.setOption({ series: [{ data: points }] });
+    sales = (fs.sales ?? []).map((x: Json) => ({ ...x, sale_id: x.id }));
+    const p = pin.pinned;
+    pinned.textContent = p?.product_id ? t('live.pinned', { name: p.product_name || `#${p.product_id}`, price: formatFen(p.price?.amount_fen, p.price?.currency) }) : t('live.nothingPinned');
+    renderStock();
+    // The report service learns of a new session a moment after it starts (404 until then).
+    if (sessionId && Date.now() >= reportRetryAt) {
+      try {
+        const r = await api.get(`/v1/sessions/${sessionId}/report`);
+        if (ctx.gone()) return;
+        report = r.report;
+        renderReport();
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+        reportRetryAt = Date.now() + 3000;
+      }
+    }
+    if (sessionId && Date.now() - attributedAt >= 2000) {
+      attributedAt = Date.now();
+      attributed = (await api.get('/v1/attributed-orders', { page_size: 200 })).orders ?? [];
+      if (ctx.gone()) return;
+      renderReport();
+    }
+    renderKpis();
+    updated.textContent = t('live.updated', { time: new Date().toLocaleTimeString() });
+  });
+}
