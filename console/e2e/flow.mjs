@@ -204,18 +204,14 @@ try {
   await shot(ops, '3-ops-dashboard');
 
   // ---- The associate on a phone: the client watching, the alerts, the commission ------------
-  // The viewer opens the page again first. On the very first join with an associate's invite the
-  // room service sends attribution the touch (which makes the viewer the associate's client) and
-  // the "joined" activity at the same time; when the activity wins, the viewer is nobody's client
-  // yet, so neither "watching now" nor the "joined" alert happens for that join (a service race,
-  // reported in docs/console.md). Any later join is seen.
-  await viewer.reload({ waitUntil: 'load' });
-  await viewer.locator('[data-live-count]').waitFor();
+  // The viewer's first join with the associate's invite made them the associate's client before
+  // the join itself reached attribution: the associate sees them watching, and the joined alert.
   const assoc = await newPage(browser, 'associate', PHONE);
   await staffLogin(assoc, 'associate', env.LC_ASSOCIATE_TOKEN);
   await assoc.waitForURL(/#\/associate/);
   await assoc.locator(`[data-watching="local-${code}"]`).waitFor({ timeout: 5000 });
   await assoc.locator('[data-alert="ALERT_KIND_PAID"]').waitFor({ timeout: 5000 });
+  await assoc.locator('[data-alert="ALERT_KIND_JOINED_LIVESTREAM"]').waitFor({ timeout: 5000 });
   await within(assoc, 'the associate sees the commission', 5000, () => document.querySelector('[data-kpi="commission-total"] .kpi-value')?.textContent === '¥995.00');
   step('associate sees the client watching, the paid alert and ¥995.00 commission');
   await shot(assoc, '4-associate');

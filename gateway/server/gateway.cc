@@ -18,6 +18,7 @@ namespace livecommerce::gateway {
 namespace {
 
 constexpr char kJoinRoom[] = "livecommerce.v1.RoomService.JoinRoom";
+constexpr char kGetRoom[] = "livecommerce.v1.RoomService.GetRoom";
 constexpr char kNotify[] = "livecommerce.v1.OrderService.HandlePaymentNotification";
 
 // Messages of a failed call that are safe to show: the service's own for the codes services
@@ -297,8 +298,10 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
   // A cached answer is looked up before anything is bound: the same route, target and principal
   // bind the same request, and only successful answers are kept.
   std::string cache_key;
-  bool cached =
-      route.cacheable && options_.cache_ttl > absl::ZeroDuration() && request.body.empty();
+  // Viewers only: they are the crowd the cache is for, and they never write what these routes
+  // read; staff (ops pinning a product, say) read their own writes at once.
+  bool cached = route.cacheable && options_.cache_ttl > absl::ZeroDuration() &&
+                request.body.empty() && auth->claims.role == common::Role::kViewer;
   if (cached) {
     // Per principal: what a caller may see (a private room, cohort prices) depends on who asks.
     cache_key = absl::StrCat(route.name, "\n", request.target, "\n", PrincipalKey(auth->claims));
@@ -462,9 +465,12 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     return;
   }
   std::string token, device_id, invite_token, after_id;
+  bool watch = false;
   for (const auto& [name, value] : *params) {
     if (name == "access_token") {
       token = value;
+    } else if (name == "watch" && !alerts && (value == "1" || value == "true")) {
+      watch = true;
     } else if (name == "device_id" && !alerts) {
       device_id = value;
     } else if (name == "invite_token" && !alerts) {
@@ -493,6 +499,11 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     return;
   }
   const SessionClaims& claims = (*auth)->claims;
+  if (watch && claims.role != common::Role::kOps) {
+    done(ErrorResponse(grpc::StatusCode::PERMISSION_DENIED,
+                       "watch: only ops watch a room without joining it"));
+    return;
+  }
   std::string principal_key = PrincipalKey(claims);
   if (std::optional<HttpResponse> limited = LimitPrincipal(principal_key, request.received)) {
     done(*std::move(limited));
@@ -506,7 +517,7 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
     return;
   }
   if (!alerts) {
-    JoinRoomSocket(match, **auth, std::move(principal_key), device_id, invite_token,
+    JoinRoomSocket(match, **auth, std::move(principal_key), device_id, invite_token, watch,
                    request.received, std::move(granted), std::move(done));
     return;
   }
@@ -526,9 +537,14 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
 
 void Gateway::JoinRoomSocket(const RouteMatch& match, const AuthContext& auth,
                              std::string principal_key, const std::string& device_id,
-                             const std::string& invite_token, absl::Time received,
+                             const std::string& invite_token, bool watch, absl::Time received,
                              std::function<void(SocketGrant)> granted, Reply done) {
   const SessionClaims& claims = auth.claims;
+  if (watch) {
+    WatchRoomSocket(match, auth, std::move(principal_key), received, std::move(granted),
+                    std::move(done));
+    return;
+  }
   const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kJoinRoom);
   auto join = std::make_unique<v1::JoinRoomRequest>();
   join->set_room_id(match.params.empty() ? "" : match.params[0].second);
@@ -560,6 +576,43 @@ void Gateway::JoinRoomSocket(const RouteMatch& match, const AuthContext& auth,
         grant.kind = SocketKind::kRoom;
         grant.info = std::move(info);
         grant.joined_json = absl::StrCat("{\"type\":\"joined\",\"joined\":", ToJson(joined), "}");
+        granted(std::move(grant));
+      });
+}
+
+// Ops watching a room (a live dashboard): the room service says whether they may read it (a room
+// of their brand), then the socket gets the room's messages without a join, so the watcher is
+// not counted among the viewers.
+void Gateway::WatchRoomSocket(const RouteMatch& match, const AuthContext& auth,
+                              std::string principal_key, absl::Time received,
+                              std::function<void(SocketGrant)> granted, Reply done) {
+  const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kGetRoom);
+  auto get = std::make_unique<v1::GetRoomRequest>();
+  get->set_room_id(match.params.empty() ? "" : match.params[0].second);
+  SocketInfo info;
+  info.brand_id = auth.claims.brand_id;
+  info.room_id = get->room_id();
+  info.viewer_id = auth.claims.subject;
+  info.device_id = absl::StrCat("watch-", common::RandomToken(9));
+  info.principal = auth.encoded_principal;
+  info.principal_key = std::move(principal_key);
+  info.watch_only = true;
+  deps_.rpc->Call(
+      *method, std::move(get), auth.encoded_principal, received + options_.request_timeout,
+      [this, info = std::move(info), granted = std::move(granted), done = std::move(done),
+       started = received](grpc::Status status,
+                           std::unique_ptr<google::protobuf::Message> response) mutable {
+        if (!status.ok()) {
+          deps_.slots->Release(info.principal_key);
+          done(CallError(status, kGetRoom));
+          return;
+        }
+        deps_.metrics->RecordRequest(socket_route_, 101, absl::Now() - started);
+        SocketGrant grant;
+        grant.kind = SocketKind::kRoom;
+        grant.info = std::move(info);
+        grant.joined_json =
+            absl::StrCat("{\"type\":\"watching\",\"watching\":", ToJson(*response), "}");
         granted(std::move(grant));
       });
 }

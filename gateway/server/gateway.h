@@ -137,8 +137,10 @@ class Gateway final {
   common::TtlCache<std::string, std::shared_ptr<const std::string>> renderings_;
   std::vector<const google::protobuf::MethodDescriptor*> methods_;  // by route index
   void JoinRoomSocket(const RouteMatch& match, const AuthContext& auth, std::string principal_key,
-                      const std::string& device_id, const std::string& invite_token,
+                      const std::string& device_id, const std::string& invite_token, bool watch,
                       absl::Time received, std::function<void(SocketGrant)> granted, Reply done);
+  void WatchRoomSocket(const RouteMatch& match, const AuthContext& auth, std::string principal_key,
+                       absl::Time received, std::function<void(SocketGrant)> granted, Reply done);
   size_t socket_route_ = 0;
   size_t alert_socket_route_ = 0;
 };

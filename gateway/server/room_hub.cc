@@ -173,7 +173,7 @@ void RoomHub::Remove(RoomSocket* socket) {
   {
     std::lock_guard<std::mutex> lock(presence_mu_);
     was_present = present_.erase(socket) > 0;
-    if (was_present) {
+    if (was_present && !info.watch_only) {
       v1::PresenceEvent leave;
       leave.set_room_id(info.room_id);
       leave.set_viewer_id(info.viewer_id);
@@ -199,7 +199,7 @@ void RoomHub::Remove(RoomSocket* socket) {
 }
 
 void RoomHub::Abandon(const SocketInfo& info) {
-  {
+  if (!info.watch_only) {
     std::lock_guard<std::mutex> lock(presence_mu_);
     v1::PresenceEvent leave;
     leave.set_room_id(info.room_id);
@@ -321,7 +321,7 @@ void RoomHub::FlushPresence() {
     pending_leave_brands_.clear();
     infos.reserve(present_.size());
     for (auto& [socket, presence] : present_) {
-      if (presence.next_heartbeat > now) continue;
+      if (presence.info.watch_only || presence.next_heartbeat > now) continue;
       presence.next_heartbeat = now + presence.info.heartbeat_interval;
       infos.push_back(presence.info);
     }

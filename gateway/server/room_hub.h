@@ -25,6 +25,8 @@ struct SocketInfo {
   std::string principal;      // the viewer's encoded principal (for re-joining)
   std::string principal_key;  // brand/subject, for the per-principal limit
   absl::Duration heartbeat_interval = absl::Seconds(10);
+  // Ops watching the room (a dashboard) without joining it: no presence, no heartbeats, no leave.
+  bool watch_only = false;
 };
 
 // An open room WebSocket as the hub sees it.

@@ -25,12 +25,16 @@ class FireAndForget final {
   FireAndForget& operator=(const FireAndForget&) = delete;
 
   // `start(context, request, response, done)` starts the call, e.g. through a stub's async().
+  // `then`, if any, runs once the call has ended, however it ended (it may start the next call of
+  // a sequence); a dropped call runs it at once.
   template <typename Request, typename Response>
   void Call(std::unique_ptr<grpc::ClientContext> context, Request request,
             const std::function<void(grpc::ClientContext*, const Request*, Response*,
-                                     std::function<void(grpc::Status)>)>& start) {
+                                     std::function<void(grpc::Status)>)>& start,
+            std::function<void()> then = nullptr) {
     if (in_flight_->fetch_add(1) >= limit_) {
       in_flight_->fetch_sub(1);
+      if (then) then();
       return;
     }
     struct State {
@@ -42,7 +46,10 @@ class FireAndForget final {
     state->context = std::move(context);
     state->request = std::move(request);
     start(state->context.get(), &state->request, &state->response,
-          [state, in_flight = in_flight_](grpc::Status) { in_flight->fetch_sub(1); });
+          [state, in_flight = in_flight_, then = std::move(then)](grpc::Status) {
+            if (then) then();
+            in_flight->fetch_sub(1);
+          });
   }
 
  private:

@@ -124,6 +124,12 @@ expect 200 "ops reads the room"
 [ "$(j 'd["room"]["status"]')" = "ROOM_STATUS_LIVE" ] || fail "the rival ended the room: $out"
 http POST /v1/rooms "$alice" '{"title": "A viewer room", "scheduled_start": "2026-01-01T00:00:00Z"}'
 expect 403 "a viewer creates a room"
+# Ops read their own changes at once (only viewers' reads are cached).
+http GET "/v1/rooms/$room" "$ops"
+http PATCH "/v1/rooms/$room" "$ops" '{"description": "Read back at once"}'
+expect 200 "ops describe the room"
+http GET "/v1/rooms/$room" "$ops"
+[ "$(j 'd["room"]["description"]')" = "Read back at once" ] || fail "ops read a cached room: $out"
 
 # ---- The viewer journey: room, products, join, cart, flash piece, checkout, pay, own orders ---
 http GET "/v1/rooms/$room" "$alice"
@@ -366,7 +372,7 @@ expect 200 "socket room live"
 frank="$(login frank)"
 grace="$(login grace)"
 $py "$(dirname "$0")/gateway_ws_test.py" "127.0.0.1:$gateway_port" "$socket_room" "$frank" \
-  "$grace" "$private" >>"$e2e_log" 2>&1 || fail "WebSocket test"
+  "$grace" "$private" "$ops" "$rival" >>"$e2e_log" 2>&1 || fail "WebSocket test"
 
 # ---- The associates' alerts WebSocket -----------------------------------------------------------
 http POST /v1/associates "$ops" "{\"store_id\": \"$store\", \"name\": \"Mei\"}"

@@ -1,8 +1,9 @@
 """The room WebSocket through the real gateway: the viewer count moves as viewers connect and
 leave, pushes arrive about every second, the per-user socket limit, a private room and a missing
-token refused at the handshake.
+token refused at the handshake; ops watching the room (watch=1) see the same counts without being
+counted, and nobody else may watch so.
 
-usage: gateway_ws_test.py HOST:PORT ROOM_ID TOKEN_A TOKEN_B PRIVATE_ROOM_ID
+usage: gateway_ws_test.py HOST:PORT ROOM_ID TOKEN_A TOKEN_B PRIVATE_ROOM_ID OPS_TOKEN RIVAL_OPS_TOKEN
 """
 import asyncio
 import json
@@ -11,7 +12,7 @@ import time
 
 import websockets
 
-HOST, ROOM, TOKEN_A, TOKEN_B, PRIVATE = sys.argv[1:6]
+HOST, ROOM, TOKEN_A, TOKEN_B, PRIVATE, OPS, RIVAL = sys.argv[1:8]
 
 
 def url(room, token=None):
@@ -49,6 +50,15 @@ async def refused(target, status, **kwargs):
 
 
 async def main():
+    # Ops watch first: the room's messages, and nobody counted for it.
+    ops = await websockets.connect(url(ROOM, OPS) + "&watch=1")
+    watching = json.loads(await ops.recv())
+    assert watching["type"] == "watching", watching
+    assert watching["watching"]["room"]["id"] == ROOM, watching
+    await wait_for(ops, "stats", concurrent(0))
+    await refused(url(ROOM, TOKEN_A) + "&watch=1", 403)  # viewers join; they do not watch
+    await refused(url(ROOM, RIVAL) + "&watch=1", 404)    # another brand's room
+
     a = await websockets.connect(url(ROOM, TOKEN_A))
     joined = json.loads(await a.recv())
     assert joined["type"] == "joined", joined
@@ -60,6 +70,7 @@ async def main():
     assert json.loads(await b.recv())["type"] == "joined"
     await wait_for(a, "stats", concurrent(2))
     await wait_for(b, "stats", concurrent(2))
+    await wait_for(ops, "stats", concurrent(2))
 
     # Pushes come about every second.
     first = await wait_for(a, "stats")
@@ -71,6 +82,11 @@ async def main():
     # The second viewer leaves by closing: the count goes back down.
     await b.close()
     await wait_for(a, "stats", concurrent(1))
+    # The watcher goes: still one viewer, and no leave was counted for it.
+    await ops.close()
+    await asyncio.sleep(1.5)
+    stats = await wait_for(a, "stats", concurrent(1))
+    assert stats["stats"]["reach"] == "2" and stats["stats"]["total_joins"] == "2", stats
 
     await a.send("ping")
     await wait_for(a, "pong")
@@ -86,7 +102,7 @@ async def main():
     await refused(url(ROOM, TOKEN_A + "x"), 401)
 
     await a.close()
-    print("websocket: counts moved 1 -> 2 -> 1, limits and refusals hold")
+    print("websocket: counts moved 1 -> 2 -> 1 (ops watching, not counted), limits and refusals hold")
 
 
 asyncio.run(main())

@@ -1,9 +1,10 @@
-// Ops: the live dashboard of a room's session. Each second: the room's stats (concurrent viewers,
-// peak, reach, joins) and flash stock, and the session report (orders, buyers, GMV, conversion,
-// funnel, top associates). The room WebSocket cannot be used by staff: opening it joins the room
-// and would count the watcher as a viewer (see docs/console.md).
+// Ops: the live dashboard of a room's session. From the room WebSocket, watched without joining
+// (`watch=1`, so ops are not counted as viewers): the room's stats every second (concurrent
+// viewers, peak, reach, joins), the pin and the flash stock left. Read each second: the sales, the
+// session report (orders, buyers, GMV, conversion, funnel) and the attributed orders (top
+// associates).
 import type { Ctx } from '../app';
-import { ApiError, type Json } from '../lib/api';
+import { ApiError, type Json, wsUrl } from '../lib/api';
 import { h, replace, table } from '../lib/dom';
 import { t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
@@ -148,19 +149,63 @@ export async function livePage(ctx: Ctx): Promise<void> {
   renderStock();
   renderReport();
 
-  ctx.every(1000, async () => {
-    const [st, fs, pin] = await Promise.all([api.get(`/v1/rooms/${id}/stats`), api.get(`/v1/rooms/${id}/flash-sales`), api.get(`/v1/rooms/${id}/pinned`)]);
-    if (ctx.gone()) return;
-    stats = st.stats ?? {};
+  // The room WebSocket, watched without joining (ops are not counted as viewers): the live count
+  // every second, the pin and the flash stock as they change. Reopened if it drops.
+  const stockLeft = new Map<string, Json>();
+  const onStats = (st: Json) => {
+    stats = st ?? {};
     if (stats.session_id) sessionId = stats.session_id;
     const at = stats.as_of ? Date.parse(stats.as_of) : Date.now();
     points.push([at, Number(stats.concurrent_viewers ?? 0)]);
     if (points.length > WINDOW_POINTS) points.splice(0, points.length - WINDOW_POINTS);
     line.chart.setOption({ series: [{ data: points }] });
-    sales = (fs.sales ?? []).map((x: Json) => ({ ...x, sale_id: x.id }));
-    const p = pin.pinned;
+    renderKpis();
+    updated.textContent = t('live.updated', { time: new Date().toLocaleTimeString() });
+  };
+  const onPinned = (p: Json) => {
     pinned.textContent = p?.product_id ? t('live.pinned', { name: p.product_name || `#${p.product_id}`, price: formatFen(p.price?.amount_fen, p.price?.currency) }) : t('live.nothingPinned');
+  };
+  const mergeStock = () => {
+    sales = sales.map((x: Json) => ({ ...x, ...(stockLeft.get(String(x.sale_id)) ?? {}) }));
     renderStock();
+  };
+  let socket: WebSocket | null = null;
+  let left = false;
+  const open = () => {
+    const token = ctx.store.token('staff') ?? '';
+    socket = new WebSocket(wsUrl(`/v1/rooms/${id}/ws`, { access_token: token, watch: '1' }, location));
+    socket.onmessage = (m) => {
+      let msg: Json;
+      try {
+        msg = JSON.parse(String(m.data));
+      } catch {
+        return;
+      }
+      if (msg.type === 'stats') onStats(msg.stats);
+      else if (msg.type === 'pinned') onPinned(msg.pinned);
+      else if (msg.type === 'flash_stock') {
+        for (const x of msg.flash_stock?.sales ?? []) stockLeft.set(String(x.sale_id), x);
+        mergeStock();
+      }
+    };
+    socket.onclose = () => {
+      socket = null;
+      if (!left && !ctx.gone()) window.setTimeout(() => !left && !ctx.gone() && open(), 2000);
+    };
+  };
+  open();
+  ctx.onCleanup(() => {
+    left = true;
+    socket?.close();
+  });
+
+  // The sales themselves (their SKU and status), the session's report and the attributed orders
+  // are read every second.
+  ctx.every(1000, async () => {
+    const fs = await api.get(`/v1/rooms/${id}/flash-sales`);
+    if (ctx.gone()) return;
+    sales = (fs.sales ?? []).map((x: Json) => ({ ...x, sale_id: x.id }));
+    mergeStock();
     // The report service learns of a new session a moment after it starts (404 until then).
     if (sessionId && Date.now() >= reportRetryAt) {
       try {
@@ -180,6 +225,5 @@ export async function livePage(ctx: Ctx): Promise<void> {
       renderReport();
     }
     renderKpis();
-    updated.textContent = t('live.updated', { time: new Date().toLocaleTimeString() });
   });
 }

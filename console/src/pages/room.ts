@@ -31,10 +31,7 @@ export async function roomPage(ctx: Ctx): Promise<void> {
     try {
       await fn();
       ctx.notify(ok);
-      await refresh();
-      // The gateway keeps room reads for about a second per caller (up to ~3 s while it
-      // refreshes them behind the answer): read again once those have passed.
-      for (const ms of [1200, 3300]) setTimeout(() => void refresh().catch(() => {}), ms);
+      await refresh();  // staff reads are not cached by the gateway: the change shows at once
     } catch (err) {
       errorEl.textContent = errorText(err);
     }

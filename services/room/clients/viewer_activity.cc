@@ -35,7 +35,9 @@ void GrpcViewerActivity::Joined(const std::string& brand_id, const std::string& 
                                 int64_t room_id, int64_t session_id,
                                 const std::optional<InviteGrant>& invite) {
   if (invite.has_value() && !invite->associate_id.empty()) {
-    // The invite was the associate's: a touch, recorded once per invite.
+    // The invite was the associate's: a touch, recorded once per invite. The join is told after
+    // it, so that the viewer is already the associate's client when it arrives (the associate's
+    // "joined" alert and "watching now" go by that binding).
     v1::RecordTouchRequest request;
     request.set_viewer_id(viewer_id);
     request.set_associate_id(invite->associate_id);
@@ -48,7 +50,11 @@ void GrpcViewerActivity::Joined(const std::string& brand_id, const std::string& 
         [this](grpc::ClientContext* context, const v1::RecordTouchRequest* r,
                v1::RecordTouchResponse* response, std::function<void(grpc::Status)> done) {
           stub_->async()->RecordTouch(context, r, response, std::move(done));
+        },
+        [this, brand_id, viewer_id, room_id, session_id] {
+          Activity(brand_id, viewer_id, room_id, session_id, v1::ACTIVITY_KIND_JOINED_LIVESTREAM);
         });
+    return;
   }
   Activity(brand_id, viewer_id, room_id, session_id, v1::ACTIVITY_KIND_JOINED_LIVESTREAM);
 }
