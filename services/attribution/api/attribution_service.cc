@@ -941,8 +941,9 @@ grpc::Status AttributionServiceImpl::GetStatement(grpc::ServerContext* context,
                          : request->grouping());
     *st->mutable_period_start() = request->period_start();
     *st->mutable_period_end() = request->period_end();
-    LC_ASSIGN_OR_RETURN(auto lines,
-                        store_.StatementLines(caller.brand_id, start, end, filter, after, limit));
+    LC_ASSIGN_OR_RETURN(
+        auto lines, store_.StatementLines(caller.brand_id, start, end, request->grouping(), filter,
+                                          after, limit));
     for (auto& [entry, cursor] : lines) *st->add_lines() = std::move(entry);
     if (static_cast<int>(lines.size()) == limit) {
       st->set_next_page_token(EncodeLineToken(lines.back().second));
@@ -962,8 +963,9 @@ grpc::Status AttributionServiceImpl::ExportStatementCsv(
                                         request->grouping(), filter, start, end));
     LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), 5000, kMaxStatementPage));
     LC_ASSIGN_OR_RETURN(std::optional<LineCursor> after, DecodeLineToken(request->page_token()));
-    LC_ASSIGN_OR_RETURN(auto lines,
-                        store_.StatementLines(caller.brand_id, start, end, filter, after, limit));
+    LC_ASSIGN_OR_RETURN(
+        auto lines, store_.StatementLines(caller.brand_id, start, end, request->grouping(), filter,
+                                          after, limit));
     std::string csv;
     if (!after.has_value()) {
       csv =

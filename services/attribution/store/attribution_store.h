@@ -171,10 +171,11 @@ class AttributionStore {
                                                         absl::Time start, absl::Time end,
                                                         v1::StatementGrouping grouping,
                                                         const v1::LedgerFilter& filter) = 0;
-  // Statement lines booked in [start, end), by (booked_at, id), after `after`.
+  // Statement lines booked in [start, end), by (booked_at, id), after `after`: the rows the
+  // grouping counts in its totals.
   virtual absl::StatusOr<std::vector<std::pair<v1::LedgerEntry, LineCursor>>> StatementLines(
-      const std::string& brand_id, absl::Time start, absl::Time end, const v1::LedgerFilter& filter,
-      std::optional<LineCursor> after, int limit) = 0;
+      const std::string& brand_id, absl::Time start, absl::Time end, v1::StatementGrouping grouping,
+      const v1::LedgerFilter& filter, std::optional<LineCursor> after, int limit) = 0;
   virtual absl::StatusOr<absl::Time> SettledThrough() = 0;
   // Settles everything due by `through` (the settlement job); returns the new mark.
   virtual absl::StatusOr<absl::Time> Settle(absl::Time through, absl::Time now) = 0;

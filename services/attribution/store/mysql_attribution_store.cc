@@ -1551,6 +1551,22 @@ absl::StatusOr<std::vector<v1::LedgerEntry>> MysqlAttributionStore::ListEntries(
   });
 }
 
+// The rows a statement grouping counts (its groups, its totals and its lines alike): by associate,
+// the entries paying associates (associate, host, inviting); by store, those of stores' orders;
+// by recipient, all.
+namespace {
+std::string GroupedRows(v1::StatementGrouping grouping, const std::string& t) {
+  switch (grouping) {
+    case v1::STATEMENT_GROUPING_ASSOCIATE:
+      return absl::StrCat(" AND ", t, ".recipient IN (1, 2, 3)");
+    case v1::STATEMENT_GROUPING_STORE:
+      return absl::StrCat(" AND ", t, ".store_id > 0");
+    default:
+      return "";
+  }
+}
+}  // namespace
+
 absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
     const std::string& brand_id, absl::Time start, absl::Time end, v1::StatementGrouping grouping,
     const v1::LedgerFilter& filter) {
@@ -1576,16 +1592,15 @@ absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
                                          daily ? SqlDay(to) : ToSqlTime(to)};
       AppendFilter(filter, where, params, t);
       std::string key, select;
+      where += GroupedRows(grouping, t);
       switch (grouping) {
         case v1::STATEMENT_GROUPING_ASSOCIATE:
           key = absl::StrCat(t, ".recipient_id");
           select = absl::StrCat("0, ", key);
-          where += absl::StrCat(" AND ", t, ".recipient IN (1, 2, 3)");
           break;
         case v1::STATEMENT_GROUPING_STORE:
           key = absl::StrCat(t, ".store_id");
           select = absl::StrCat("0, ", key);
-          where += absl::StrCat(" AND ", t, ".store_id > 0");
           break;
         default:
           key = absl::StrCat(t, ".recipient, ", t, ".recipient_id");
@@ -1658,6 +1673,7 @@ absl::StatusOr<v1::Statement> MysqlAttributionStore::StatementTotals(
 
 absl::StatusOr<std::vector<std::pair<v1::LedgerEntry, LineCursor>>>
 MysqlAttributionStore::StatementLines(const std::string& brand_id, absl::Time start, absl::Time end,
+                                      v1::StatementGrouping grouping,
                                       const v1::LedgerFilter& filter,
                                       std::optional<LineCursor> after, int limit) {
   using Lines = std::vector<std::pair<v1::LedgerEntry, LineCursor>>;
@@ -1666,6 +1682,7 @@ MysqlAttributionStore::StatementLines(const std::string& brand_id, absl::Time st
     std::string where = "e.brand_id = ? AND e.booked_at >= ? AND e.booked_at < ?";
     std::vector<std::string> params = {brand_id, ToSqlTime(start), ToSqlTime(end)};
     AppendFilter(filter, where, params);
+    where += GroupedRows(grouping, "e");
     if (after.has_value()) {
       where += " AND (e.booked_at > ? OR (e.booked_at = ? AND e.id > ?))";
       params.push_back(ToSqlTime(after->booked_at));

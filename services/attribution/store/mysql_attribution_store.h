@@ -98,8 +98,8 @@ class MysqlAttributionStore final : public AttributionStore {
                                                 absl::Time end, v1::StatementGrouping grouping,
                                                 const v1::LedgerFilter& filter) override;
   absl::StatusOr<std::vector<std::pair<v1::LedgerEntry, LineCursor>>> StatementLines(
-      const std::string& brand_id, absl::Time start, absl::Time end, const v1::LedgerFilter& filter,
-      std::optional<LineCursor> after, int limit) override;
+      const std::string& brand_id, absl::Time start, absl::Time end, v1::StatementGrouping grouping,
+      const v1::LedgerFilter& filter, std::optional<LineCursor> after, int limit) override;
   absl::StatusOr<absl::Time> SettledThrough() override;
   absl::StatusOr<absl::Time> Settle(absl::Time through, absl::Time now) override;
   absl::StatusOr<v1::Alert> AddAlert(const std::string& brand_id, const v1::Alert& alert,

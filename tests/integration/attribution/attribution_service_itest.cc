@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/integration/attribution/attribution_fixture.h"
 
 namespace livecommerce::attribution {
@@ -498,6 +499,35 @@ TEST_F(AttributionServiceTest, StatementsAreRepeatableAndExportAsCsv) {
   EXPECT_TRUE(absl::StrContains(csv.csv(), "ENTRY_KIND_REVERSAL"));
   EXPECT_TRUE(absl::StrContains(csv.csv(), absl::StrCat("group,,", alice, ",CNY,")));
   EXPECT_TRUE(csv.next_page_token().empty());
+  // Whatever the grouping, the lines of a CSV add up to its total row: the lines are the rows the
+  // grouping counts (by associate: the associates' entries, not the store's).
+  for (v1::StatementGrouping grouping :
+       {v1::STATEMENT_GROUPING_RECIPIENT, v1::STATEMENT_GROUPING_ASSOCIATE,
+        v1::STATEMENT_GROUPING_STORE}) {
+    csv_request.set_grouping(grouping);
+    ASSERT_TRUE(
+        stub_->ExportStatementCsv(As(Role::kFinance, "fin-1").get(), csv_request, &csv).ok());
+    std::vector<std::string> rows = absl::StrSplit(csv.csv(), "\r\n");
+    int64_t lines_fen = 0, total_fen = 0;
+    bool in_lines = true;
+    int line_rows = 0;
+    for (size_t i = 1; i < rows.size(); ++i) {
+      if (rows[i].empty()) {
+        in_lines = false;
+        continue;
+      }
+      std::vector<std::string> cells = absl::StrSplit(rows[i], ',');
+      if (in_lines) {
+        ASSERT_EQ(cells.size(), 16u) << rows[i];
+        lines_fen += std::stoll(cells[12]);
+        ++line_rows;
+      } else if (cells[0] == "all") {
+        total_fen += std::stoll(cells[7]);
+      }
+    }
+    EXPECT_GT(line_rows, 0) << v1::StatementGrouping_Name(grouping);
+    EXPECT_EQ(lines_fen, total_fen) << v1::StatementGrouping_Name(grouping);
+  }
 }
 
 TEST_F(AttributionServiceTest, AssociatesAreAlertedAboutTheirClients) {
