@@ -213,10 +213,17 @@ class Acks:
         self.cancels = []
         self.refunds = []    # {"order_id", "refund_id"}
         self.counts = {}
+        self.samples = {}
 
     def count(self, what):
         with self.lock:
             self.counts[what] = self.counts.get(what, 0) + 1
+
+    def sample(self, what, message):
+        with self.lock:
+            seen = self.samples.setdefault(what, {})
+            if message in seen or len(seen) < 5:
+                seen[message] = seen.get(message, 0) + 1
 
     def add(self, kind, item):
         with self.lock:
@@ -225,11 +232,17 @@ class Acks:
     def dump(self, path):
         with self.lock:
             data = {"orders": self.orders, "payments": self.payments, "cancels": self.cancels,
-                    "refunds": self.refunds, "counts": self.counts}
+                    "refunds": self.refunds, "counts": self.counts,
+                    "samples": self.samples}
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(data, f)
         os.replace(tmp, path)
+
+
+def retry_until(stop_at):
+    """How long one call is retried: 25 s past the later of now and the load's end."""
+    return max(stop_at, time.time()) + 25
 
 
 def retrying(client, acks, what, method, path, body, deadline, token=None):
@@ -245,8 +258,11 @@ def retrying(client, acks, what, method, path, body, deadline, token=None):
                 status == 409 and code == "ABORTED"):
             return status, out
         acks.count(f"{what}.retry.{status}")
+        acks.sample(f"{what}.{status}", (out or {}).get("message", "") if isinstance(out, dict)
+                    else "no answer")
         attempt += 1
         if time.time() > deadline:
+            acks.count(f"{what}.gave_up.{status}")
             return status, out
         time.sleep(min(0.1 * attempt, 1.0))
 
@@ -283,7 +299,7 @@ def viewer_loop(fx, phase, viewer, index, stop_at, acks, rng):
         key = f"{phase}-{viewer['code']}-{n}"
         # Retries of one checkout go on for up to 60 s past the load's end (a fault may be on).
         status, out = retrying(c, acks, "checkout", "POST", "/v1/checkout",
-                               checkout_body(viewer, key, lines, fx["room"]), stop_at + 60)
+                               checkout_body(viewer, key, lines, fx["room"]), retry_until(stop_at))
         acks.count(f"checkout.{kind}.{status}")
         if not (200 <= status < 300) or not out.get("order", {}).get("id"):
             time.sleep(rng.uniform(0.05, 0.2))
@@ -294,7 +310,7 @@ def viewer_loop(fx, phase, viewer, index, stop_at, acks, rng):
         roll = rng.random()
         if roll < 0.1:
             status, _ = retrying(c, acks, "cancel", "POST", f"/v1/orders/{order['id']}/cancel",
-                                 {}, stop_at + 60)
+                                 {}, retry_until(stop_at))
             acks.count(f"cancel.{status}")
             if 200 <= status < 300:
                 acks.add("cancels", order["id"])
@@ -302,7 +318,7 @@ def viewer_loop(fx, phase, viewer, index, stop_at, acks, rng):
         if roll < 0.2:
             continue  # left unpaid: the order expires after the payment window
         status, out = retrying(c, acks, "pay", "POST", f"/v1/orders/{order['id']}/sandbox-pay",
-                               {}, stop_at + 60)
+                               {}, retry_until(stop_at))
         acks.count(f"pay.{status}")
         if 200 <= status < 300 and out.get("order", {}).get("status") == "ORDER_STATUS_PAID":
             acks.add("payments", order["id"])
@@ -312,7 +328,7 @@ def viewer_loop(fx, phase, viewer, index, stop_at, acks, rng):
                 if len(lines) == 1 and int(lines[0]["quantity"]) > 1:
                     body["lines"] = [{"line_id": "1", "quantity": "1"}]  # a partial refund
                 status, _ = retrying(ops, acks, "refund", "POST",
-                                     f"/v1/orders/{order['id']}/refund", body, stop_at + 60)
+                                     f"/v1/orders/{order['id']}/refund", body, retry_until(stop_at))
                 acks.count(f"refund.{status}")
                 if 200 <= status < 300:
                     acks.add("refunds", {"order_id": order["id"], "refund_id": refund_id})
@@ -337,7 +353,8 @@ def cmd_load(path, phase, seconds, out_path):
     c = acks.counts
     log(f"load {phase}: {len(acks.orders)} orders, {len(acks.payments)} paid, "
         f"{len(acks.cancels)} cancelled, {len(acks.refunds)} refunds acknowledged; "
-        f"retries {sum(v for k, v in c.items() if '.retry.' in k)}")
+        f"retries {sum(v for k, v in c.items() if '.retry.' in k)}, gave up "
+        f"{sum(v for k, v in c.items() if '.gave_up.' in k)}")
 
 
 def cmd_probe(path, since, out_path):
@@ -352,6 +369,11 @@ def cmd_probe(path, since, out_path):
         n += 1
         key = f"probe-{int(since)}-{n}"
         lines = [{"sku_id": fx["big_sku"], "quantity": "1"}]
+        item = {"sku_id": fx["big_sku"], "quantity": "1", "room": {"room_id": fx["room"]}}
+        status, out = c.call("POST", "/v1/cart/items", {"item": item})  # Redis
+        if not 200 <= status < 300:
+            time.sleep(0.25)
+            continue
         status, out = c.call("POST", "/v1/checkout", checkout_body(viewer, key, lines, fx["room"]))
         if 200 <= status < 300:
             order = out["order"]
@@ -640,13 +662,20 @@ def cmd_check(path, name, recover_s, ack_paths):
         print("  " + p)
     if len(problems) > 40:
         print(f"  ... {len(problems) - 40} more")
+    gave_up = 0
+    phase_acks = os.path.join(os.path.dirname(path), f"acks-{name}.json")
+    if os.path.exists(phase_acks):
+        with open(phase_acks) as f:
+            counts = json.load(f)["counts"]
+        gave_up = sum(v for k, v in counts.items() if ".gave_up." in k)
     ok = lost == 0 and oversold == 0 and leaked == 0 and ledger == 0 and not stuck
     paid_count = sum(1 for s in orders.values() if s[0] in PAID_STATES)
     extra = f" parked={parked}"
     if parked:
         extra += f" parked_until=+{max(0.0, parked_until - time.time()):.0f}s"
     print(f"RESULT fault={name} lost={lost} oversold={oversold} leaked={leaked} "
-          f"recover_s={recover_s} ledger_errors={ledger}{extra} acked_orders={len(acked_orders)} "
+          f"recover_s={recover_s} ledger_errors={ledger}{extra} retries_gave_up={gave_up} "
+          f"acked_orders={len(acked_orders)} "
           f"acked_payments={len(acked_paid)} paid_orders={paid_count} "
           f"{'ok' if ok else 'FAILED'}", flush=True)
     with open(os.path.join(os.path.dirname(path), "parked_until"), "w") as f:
