@@ -14,6 +14,8 @@
                                     the same idempotency key.
   chaos.py probe FIXTURE SINCE ACKS a checkout + payment every 0.25 s until one succeeds; prints the
                                     seconds from SINCE (epoch, the fault's end) to that success
+  chaos.py touch FIXTURE            a viewer reads every phase's flash sale (lost stock is rebuilt
+                                    on its next read)
   chaos.py settled FIXTURE          exit 0 once nothing is in flight (no checkout or unpaid order,
                                     no pending outbox message, no live reservation)
   chaos.py check FIXTURE NAME RECOVER_S ACKS...
@@ -306,7 +308,8 @@ def viewer_loop(fx, phase, viewer, index, stop_at, acks, rng):
             continue
         order = out["order"]
         acks.add("orders", {"order_id": order["id"], "key": key, "buyer": viewer["subject"],
-                            "kind": kind, "lines": lines, "total": order["total"]["amount_fen"]})
+                            "kind": kind, "lines": lines, "total": order["total"]["amount_fen"],
+                            "t": round(time.time(), 3)})
         roll = rng.random()
         if roll < 0.1:
             status, _ = retrying(c, acks, "cancel", "POST", f"/v1/orders/{order['id']}/cancel",
@@ -445,6 +448,15 @@ def cmd_settled(path):
         sys.exit(1)
 
 
+def cmd_touch(path):
+    """Every phase's sale read once by a viewer (what a viewer's screen does): a sale whose live
+    stock Redis lost is rebuilt from MySQL on its next read or reserve (the catalog's self-healing)."""
+    fx = load_fixture(path)
+    c = Client(fx["viewers"][-1]["token"])
+    for p in fx["phases"].values():
+        c.call("GET", f"/v1/flash-sales/{p['sale']}")
+
+
 def flash_redis(sale_id, buckets):
     """Sum of avail and sold over the sale's buckets, whether every bucket is loaded, and the
     reservation entries: id -> (state, quantity, expires_ms)."""
@@ -473,16 +485,32 @@ def cmd_check(path, name, recover_s, ack_paths):
     fx = load_fixture(path)
     brand = q(fx["brand"])
     problems = []
+    # Every acknowledgement so far is checked again; "lost" counts this fault's own (the files
+    # acks-NAME.json and probe-NAME.json), or all of them for a name with no files of its own.
     acked_orders, acked_paid, acked_refunds = {}, set(), []
+    own = {f"acks-{name}.json", f"probe-{name}.json"}
+    if not any(os.path.basename(p) in own for p in ack_paths):
+        own = {os.path.basename(p) for p in ack_paths}
+    mine = set()  # ("order" | "paid" | "refund", id) acknowledged during this fault
+    flash_times = []
     for p in ack_paths:
         if not os.path.exists(p):
             continue
         with open(p) as f:
             a = json.load(f)
+        is_own = os.path.basename(p) in own
         for o in a["orders"]:
             acked_orders[o["order_id"]] = o
+            if is_own:
+                mine.add(("order", o["order_id"]))
+                if o.get("kind") == "flash" and "t" in o:
+                    flash_times.append(o["t"])
         acked_paid.update(a["payments"])
         acked_refunds += a["refunds"]
+        if is_own:
+            mine.update(("paid", x) for x in a["payments"])
+            mine.update(("refund", r["order_id"]) for r in a["refunds"])
+    earlier = 0
 
     orders = {}
     for oid, status, total, refunded in sql(
@@ -491,24 +519,31 @@ def cmd_check(path, name, recover_s, ack_paths):
     # 1. Acknowledged but lost: an order the gateway answered with that is not in MySQL, a payment
     # acknowledged whose order is not paid (or has no payment row), a refund with no refund row.
     lost = 0
+
+    def lose(kind, key, text):
+        nonlocal lost, earlier
+        if (kind, key) in mine:
+            lost += 1
+            problems.append(text)
+        else:
+            earlier += 1
+            problems.append(text + " (acknowledged during an earlier fault)")
+
     for oid in acked_orders:
         if oid not in orders:
-            lost += 1
-            problems.append(f"order {oid} was acknowledged but is not in MySQL")
+            lose("order", oid, f"order {oid} was acknowledged but is not in MySQL")
     payment_rows = {r[0]: int(r[1]) for r in sql(
         f"SELECT order_id, COUNT(*) FROM payments WHERE brand_id = {brand} GROUP BY order_id")}
     for oid in acked_paid:
         if oid in orders and (orders[oid][0] not in PAID_STATES or payment_rows.get(oid) != 1):
-            lost += 1
-            problems.append(f"order {oid}: payment acknowledged, but status {orders[oid][0]}, "
-                            f"{payment_rows.get(oid, 0)} payment rows")
+            lose("paid", oid, f"order {oid}: payment acknowledged, but status {orders[oid][0]}, "
+                 f"{payment_rows.get(oid, 0)} payment rows")
     refund_rows = {(r[0], r[1]) for r in sql(
         f"SELECT order_id, refund_key FROM refunds WHERE brand_id = {brand} AND status = 2")}
     for r in acked_refunds:
         if (r["order_id"], r["refund_id"]) not in refund_rows:
-            lost += 1
-            problems.append(f"refund {r['refund_id']} of order {r['order_id']} acknowledged, "
-                            "not recorded as succeeded")
+            lose("refund", r["order_id"], f"refund {r['refund_id']} of order {r['order_id']} "
+                 "acknowledged, not recorded as succeeded")
 
     # 2. Oversold: paid units per flash sale and per regular SKU against the stock.
     oversold = 0
@@ -671,6 +706,12 @@ def cmd_check(path, name, recover_s, ack_paths):
     ok = lost == 0 and oversold == 0 and leaked == 0 and ledger == 0 and not stuck
     paid_count = sum(1 for s in orders.values() if s[0] in PAID_STATES)
     extra = f" parked={parked}"
+    fault_end = float(os.environ.get("LC_CHAOS_FAULT_END") or 0)
+    after = [t for t in flash_times if fault_end and t >= fault_end]
+    if after:
+        extra += f" flash_recover_s={min(after) - fault_end:.1f}"
+    if earlier:
+        extra += f" earlier_lost={earlier}"
     if parked:
         extra += f" parked_until=+{max(0.0, parked_until - time.time()):.0f}s"
     print(f"RESULT fault={name} lost={lost} oversold={oversold} leaked={leaked} "
@@ -678,8 +719,11 @@ def cmd_check(path, name, recover_s, ack_paths):
           f"acked_orders={len(acked_orders)} "
           f"acked_payments={len(acked_paid)} paid_orders={paid_count} "
           f"{'ok' if ok else 'FAILED'}", flush=True)
-    with open(os.path.join(os.path.dirname(path), "parked_until"), "w") as f:
-        f.write(f"{parked_until if parked else 0}\n")
+    # The latest expiry of parked units seen by any check (the final check waits for it).
+    mark = os.path.join(os.path.dirname(path), "parked_until")
+    before = float(open(mark).read()) if os.path.exists(mark) else 0.0
+    with open(mark, "w") as f:
+        f.write(f"{max(before, parked_until if parked else 0)}\n")
     sys.exit(0 if ok else 1)
 
 
@@ -693,6 +737,8 @@ def main():
         cmd_load(*args)
     elif cmd == "probe":
         cmd_probe(*args)
+    elif cmd == "touch":
+        cmd_touch(*args)
     elif cmd == "settled":
         cmd_settled(*args)
     elif cmd == "check":
