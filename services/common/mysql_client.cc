@@ -223,11 +223,10 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
       }
       status = body(connection);
       if (transaction) {
-        if (status.ok()) {
-          connection.raw().commit();
-        } else {
-          connection.raw().rollback();
-        }
+        // COMMIT as a statement: Connector/C++ 1.1's commit() ignores the server's answer, so a
+        // COMMIT lost with its connection (the server killed) would pass for a committed
+        // transaction and its caller be told "done" for writes that never happened.
+        connection.Execute(status.ok() ? "COMMIT" : "ROLLBACK");
       }
     } catch (const sql::SQLException& e) {
       status = FromSqlException(e);
@@ -235,7 +234,7 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
       if (!broken) {
         try {
           if (transaction) {
-            connection.raw().rollback();
+            connection.Execute("ROLLBACK");
           }
         } catch (const sql::SQLException&) {
           broken = true;

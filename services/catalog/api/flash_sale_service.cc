@@ -894,8 +894,17 @@ absl::Status FlashSaleServiceImpl::DoRelease(const grpc::ServerContext& context,
                             return absl::OkStatus();
                           }));
   // Released now or before: returning the units again is a no-op.
-  LC_RETURN_IF_ERROR(
-      stock_.Release(LayoutOf(sale), updated.reservation_id, updated.buyer_id).status());
+  absl::StatusOr<int64_t> returned =
+      stock_.Release(LayoutOf(sale), updated.reservation_id, updated.buyer_id);
+  if (!returned.ok()) {
+    // The live stock is missing (Redis lost it): a rebuild from the record returns these units.
+    // Ask for it here: when nobody buys from or reads this sale any more, nothing else would, and
+    // the order service would send this release again forever.
+    if (returned.status().code() == absl::StatusCode::kUnavailable) {
+      rebuilds_.Request(sale.id, absl::Now());
+    }
+    return returned.status();
+  }
   ToProto(updated, sale, response.mutable_reservation());
   return absl::OkStatus();
 }

@@ -194,6 +194,13 @@ absl::Status DecodeFailure(const std::string& failure) {
   return absl::Status(static_cast<absl::StatusCode>(code), failure.substr(at + 1));
 }
 
+// Failures a caller is told to retry (a service or the database was unavailable, the checkout
+// was interrupted): recorded as the refusal, but not the answer to a retry with the same key.
+bool IsTransient(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kAborted || code == absl::StatusCode::kCancelled;
+}
+
 }  // namespace
 
 void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::Order* out) const {
@@ -447,7 +454,17 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
     if (order.status == kStatusReserving) {
       return absl::AbortedError("idempotency_key: the first checkout is still running; try again");
     }
-    if (order.status == kStatusRefused) return DecodeFailure(order.failure);
+    if (order.status == kStatusRefused) {
+      absl::Status failure = DecodeFailure(order.failure);
+      if (IsTransient(failure.code())) {
+        // The first answer said "try again", but this key's checkout is over (its stock went
+        // back): a retry with it must not be told to try again forever.
+        return absl::FailedPreconditionError(
+            absl::StrCat("idempotency_key: this checkout was refused (", failure.message(),
+                         "); check out again with a new idempotency_key"));
+      }
+      return failure;
+    }
   }
   ToProto(order, true, &out);
   return absl::OkStatus();

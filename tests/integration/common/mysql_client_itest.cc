@@ -191,5 +191,26 @@ TEST_F(MysqlClientTest, ReconnectsAfterConnectionIsKilled) {
   EXPECT_TRUE(recovered);
 }
 
+// A COMMIT lost with its connection (the server killed while the transaction commits) is a
+// failure, never a success: the chaos harness (tests/chaos) found payments acknowledged to buyers
+// that were not in MySQL after mariadbd was killed, because the driver's commit() ignored it.
+TEST_F(MysqlClientTest, ACommitLostWithItsConnectionIsNotASuccess) {
+  auto killer = MysqlPool::Create(testing::TestMysqlConfig("lc_scratch"));
+  ASSERT_TRUE(killer.ok());
+  absl::Status s = pool_->InTransaction([&](MysqlConnection& c) -> absl::Status {
+    LC_RETURN_IF_ERROR(Insert(c, 7, 700));
+    std::unique_ptr<sql::ResultSet> rs(c.Prepare("SELECT CONNECTION_ID()").executeQuery());
+    rs->next();
+    std::string id = std::to_string(rs->getInt64(1));
+    // The connection goes between the last write and the COMMIT.
+    return (*killer)->Run([&](MysqlConnection& k) {
+      k.Execute("KILL CONNECTION " + id);
+      return absl::OkStatus();
+    });
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(Balance(7).status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace livecommerce::common

@@ -554,6 +554,17 @@ TEST_F(WechatPayOrderTest, NoPrepayMeansNoOrderAndTheStockReturns) {
   r.set_provider(v1::PAYMENT_PROVIDER_WECHAT_PAY);
   EXPECT_EQ(Checkout("o-alice", r).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Sku(sku).reserved(), 0);
+  // A retry with the same key is not told to try again forever (the key's checkout is over), and
+  // a new key goes through once the provider is back.
+  transport_.set_fail(false);
+  grpc::Status replay = Checkout("o-alice", r);
+  EXPECT_EQ(replay.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(replay.error_message(), "new idempotency_key"))
+      << replay.error_message();
+  EXPECT_EQ(Sku(sku).reserved(), 0);
+  r.set_idempotency_key("w4-again");
+  EXPECT_TRUE(Checkout("o-alice", r).ok());
+  EXPECT_EQ(Sku(sku).reserved(), 3);
 }
 
 TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociate) {
