@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byAssociate, commissionTotals, statementRequest } from '../src/lib/ledger';
+import { commissionTotals, statementRequest } from '../src/lib/ledger';
 import { h5Link, consoleBase } from '../src/lib/links';
 import { localInputToRfc3339 } from '../src/lib/time';
 
@@ -31,24 +31,5 @@ describe('links', () => {
     const url = h5Link('http://127.0.0.1:8080/console/#/rooms/3', { brand: 'demo', room: '3', invite: 'a+b/c=' });
     expect(url).toBe('http://127.0.0.1:8080/console/#/h5?brand=demo&room=3&invite=a%2Bb%2Fc%3D');
     expect(h5Link('http://h/console/', { brand: 'b', room: '1', share: '9' })).toBe('http://h/console/#/h5?brand=b&room=1&share=9');
-  });
-});
-
-describe('byAssociate', () => {
-  it("sums a session's credited orders per associate, net of refunds", () => {
-    const rows = byAssociate(
-      [
-        { session_id: '5', associate_id: '7', buyer_id: 'a', amount: { amount_fen: '1990000', currency: 'CNY' } },
-        { session_id: '5', associate_id: '7', buyer_id: 'a', amount: { amount_fen: '1000' }, refunded: { amount_fen: '1000' } },
-        { session_id: '5', associate_id: '8', buyer_id: 'b', amount: { amount_fen: '500' } },
-        { session_id: '5', associate_id: '', buyer_id: 'c', amount: { amount_fen: '999' } },
-        { session_id: '6', associate_id: '7', buyer_id: 'd', amount: { amount_fen: '999' } },
-      ],
-      '5',
-    );
-    expect(rows).toEqual([
-      { key: '7', sales: { orders: '2', buyers: '1', gmv: { amount_fen: '1990000', currency: 'CNY' } } },
-      { key: '8', sales: { orders: '1', buyers: '1', gmv: { amount_fen: '500', currency: 'CNY' } } },
-    ]);
   });
 });

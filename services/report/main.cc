@@ -25,6 +25,10 @@ int main() {
   common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
   absl::Duration consume_interval =
       common::OrExit(common::EnvMillis("LC_REPORT_INTERVAL_MS", 500, 10, 60000));
+  // How long a paid order's sale waits for the attribution service's decision before it is put
+  // under the associate the buyer carried into checkout.
+  absl::Duration credit_wait =
+      common::OrExit(common::EnvMillis("LC_REPORT_CREDIT_WAIT_MS", 60000, 0, 3600000));
   std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
 
   auto mysql = common::MysqlPool::Create(mysql_config);
@@ -44,7 +48,7 @@ int main() {
                  replica_config->port);
   }
   common::SystemClock clock;
-  report::MysqlReportStore store(**mysql, absl::Seconds(2), replica.get());
+  report::MysqlReportStore store(**mysql, absl::Seconds(2), replica.get(), credit_wait);
   report::GrpcLiveStats live(common::ServiceChannel(room_addr), codec);
   report::ReportServiceImpl service(store, live, clock, codec);
   // Paid orders and refunds into the aggregates as they arrive.

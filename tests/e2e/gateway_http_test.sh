@@ -358,6 +358,16 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$sold" = 1 ] || fail "the session report does not show the order: $out"
+# By associate, the sale is Lin's: the attribution service credited her invite (carol carried no
+# associate into checkout).
+lin_sold=""
+for _ in $(seq 1 100); do
+  http GET "/v1/sessions/$lin_session/report" "$ops"
+  lin_sold="$(j '{r["key"]: r["sales"].get("orders", "0") for r in d["report"].get("by_associate", [])}.get("'"$lin"'", "")')"
+  [ "$lin_sold" = 1 ] && break
+  sleep 0.1
+done
+[ "$lin_sold" = 1 ] || fail "the report's sales by associate do not credit Lin ($lin): $out"
 [ "$(j 'd["report"]["funnel"]["paid"]')" = 1 ] || fail "funnel: $out"
 [ "$(j 'd["report"]["funnel"]["viewed_product"]')" = 1 ] || fail "funnel views: $out"
 http GET "/v1/sessions/$lin_session/report" "$rival"

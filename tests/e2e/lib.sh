@@ -4,6 +4,25 @@
 export LC_REDIS_HOST="${LC_TEST_REDIS%:*}" LC_REDIS_PORT="${LC_TEST_REDIS#*:}"
 export LC_MYSQL_HOST="${LC_TEST_MYSQL%:*}" LC_MYSQL_PORT="${LC_TEST_MYSQL#*:}"
 export LC_MYSQL_DATABASE="$LC_TEST_MYSQL_DATABASE"
+
+# Every end-to-end test starts from empty tables and an empty Redis. The integration tests before
+# it empty only the tables they use, so ids restart under rows of other tables that still point at
+# them (a new session id with an older test's orders, a report cursor past the new rows). The
+# settlement clock's one row, made by its migration, is set back rather than removed.
+e2e_fresh_state() {
+  local sql="SET FOREIGN_KEY_CHECKS = 0;" table
+  for table in $(mariadb -h"$LC_MYSQL_HOST" -P"$LC_MYSQL_PORT" -u"${LC_MYSQL_USER:-lc}" \
+      -p"${LC_MYSQL_PASSWORD:-lc}" -N -B -e "SELECT table_name FROM information_schema.tables \
+      WHERE table_schema = '$LC_MYSQL_DATABASE' AND table_name NOT IN ('schema_migrations', \
+      'settlement_clock')"); do
+    sql+="TRUNCATE TABLE \`$table\`;"
+  done
+  mariadb -h"$LC_MYSQL_HOST" -P"$LC_MYSQL_PORT" -u"${LC_MYSQL_USER:-lc}" \
+    -p"${LC_MYSQL_PASSWORD:-lc}" "$LC_MYSQL_DATABASE" -e "$sql SET FOREIGN_KEY_CHECKS = 1; \
+    UPDATE settlement_clock SET settled_through = '1970-01-01 00:00:00' WHERE id = 1;"
+  redis-cli -h "$LC_REDIS_HOST" -p "$LC_REDIS_PORT" FLUSHALL >/dev/null
+}
+e2e_fresh_state
 e2e_log="$(mktemp)"
 e2e_pids=()
 e2e_cleanup() {

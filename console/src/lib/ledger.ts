@@ -28,18 +28,3 @@ export function statementRequest(from: string, to: string, grouping: string, fil
   return body;
 }
 
-
-/** Orders of a session credited to associates, as report breakdown rows (key: associate id). */
-export function byAssociate(orders: Json[], sessionId: string): Json[] {
-  const sums = new Map<string, { orders: number; buyers: Set<string>; fen: bigint; currency: string }>();
-  for (const o of orders) {
-    if (o.session_id !== sessionId || !o.associate_id) continue;
-    const s = sums.get(o.associate_id) ?? { orders: 0, buyers: new Set<string>(), fen: 0n, currency: o.amount?.currency ?? 'CNY' };
-    s.orders++;
-    s.buyers.add(o.buyer_id);
-    s.fen += toFen(o.amount?.amount_fen) - toFen(o.refunded?.amount_fen);
-    sums.set(o.associate_id, s);
-  }
-  return [...sums.entries()].map(([key, s]) => ({ key, sales: { orders: String(s.orders), buyers: String(s.buyers.size), gmv: { amount_fen: s.fen.toString(), currency: s.currency } } }));
-}
-

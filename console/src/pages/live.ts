@@ -1,14 +1,12 @@
 // Ops: the live dashboard of a room's session. From the room WebSocket, watched without joining
 // (`watch=1`, so ops are not counted as viewers): the room's stats every second (concurrent
-// viewers, peak, reach, joins), the pin and the flash stock left. Read each second: the sales, the
-// session report (orders, buyers, GMV, conversion, funnel) and the attributed orders (top
-// associates).
+// viewers, peak, reach, joins), the pin and the flash stock left. Read each second: the sales and
+// the session report (orders, buyers, GMV, conversion, funnel, top associates).
 import type { Ctx } from '../app';
 import { ApiError, type Json, wsUrl } from '../lib/api';
 import { h, replace, table } from '../lib/dom';
 import { t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
-import { byAssociate } from '../lib/ledger';
 
 const WINDOW_POINTS = 600; // ten minutes of one-second samples
 
@@ -69,8 +67,6 @@ export async function livePage(ctx: Ctx): Promise<void> {
   let sales: Json[] = [];
   let sessionId: string = room.current_session_id ?? '';
   let reportRetryAt = 0;
-  let attributed: Json[] = [];
-  let attributedAt = 0;
 
   const renderKpis = () => {
     const s = report?.sales ?? {};
@@ -123,11 +119,9 @@ export async function livePage(ctx: Ctx): Promise<void> {
       tooltip: { trigger: 'item' },
       series: [{ type: 'funnel', sort: 'none', left: '4%', width: '56%', minSize: '8%', label: { position: 'right', formatter: '{b}: {c}' }, data: steps.map(([n, v]) => ({ name: n, value: v })) }],
     });
-    // By associate: the attribution service's decisions for this session's orders (the report's
-    // own breakdown only knows the attribution the buyer carried into checkout, so it misses
-    // clients who came through an associate's invite).
-    const fromLedger = byAssociate(attributed, sessionId);
-    const top = [...(fromLedger.length ? fromLedger : (report?.by_associate ?? []).filter((a: Json) => a.key))].sort((a: Json, b: Json) => Number(toFen(b.sales?.gmv?.amount_fen) - toFen(a.sales?.gmv?.amount_fen))).slice(0, 10);
+    // By associate: the report's breakdown, which follows the attribution service's decisions
+    // ('' is the sales credited to no associate).
+    const top = [...(report?.by_associate ?? []).filter((a: Json) => a.key)].sort((a: Json, b: Json) => Number(toFen(b.sales?.gmv?.amount_fen) - toFen(a.sales?.gmv?.amount_fen))).slice(0, 10);
     assoc.chart.setOption({
       grid: { left: 90, right: 16, top: 8, bottom: 24 },
       tooltip: { trigger: 'axis' },
@@ -199,8 +193,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
     socket?.close();
   });
 
-  // The sales themselves (their SKU and status), the session's report and the attributed orders
-  // are read every second.
+  // The sales themselves (their SKU and status) and the session's report are read every second.
   ctx.every(1000, async () => {
     const fs = await api.get(`/v1/rooms/${id}/flash-sales`);
     if (ctx.gone()) return;
@@ -217,12 +210,6 @@ export async function livePage(ctx: Ctx): Promise<void> {
         if (!(e instanceof ApiError && e.status === 404)) throw e;
         reportRetryAt = Date.now() + 3000;
       }
-    }
-    if (sessionId && Date.now() - attributedAt >= 2000) {
-      attributedAt = Date.now();
-      attributed = (await api.get('/v1/attributed-orders', { page_size: 200 })).orders ?? [];
-      if (ctx.gone()) return;
-      renderReport();
     }
     renderKpis();
   });

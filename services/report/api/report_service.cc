@@ -202,10 +202,11 @@ absl::StatusOr<int> ReportServiceImpl::ConsumeOnce() {
   int applied = 0;
   for (int pass = 0; pass < 20; ++pass) {
     LC_ASSIGN_OR_RETURN(int conversions, store_.ApplyConversions(now, 2000));
+    LC_ASSIGN_OR_RETURN(int credits, store_.ApplyCredits(now, 2000));
     LC_ASSIGN_OR_RETURN(int refunds, store_.ApplyRefunds(now, 500));
     LC_ASSIGN_OR_RETURN(int orders, store_.ApplyCheckouts(now, 2000));
     applied += conversions + refunds;
-    if (conversions + refunds + orders == 0) break;
+    if (conversions + credits + refunds + orders == 0) break;
   }
   return applied;
 }

@@ -23,6 +23,7 @@ using common::ToSqlTime;
 constexpr int kSourceConversions = 1;
 constexpr int kSourceRefunds = 2;
 constexpr int kSourceOrders = 3;
+constexpr int kSourceCredits = 4;
 constexpr int kOrderReserving = 0;  // orders.status while the checkout is still reserving
 constexpr int kOrderRefused = 9;    // a checkout refused: no order
 constexpr int kRefundFailed = 3;    // refunds.status: the provider gave up; nothing went back
@@ -62,20 +63,23 @@ struct AppliedRow {
   int64_t source_id;
   int64_t order_id;
   int64_t amount_fen;
+  std::string dim_key = "";
 };
 
 // Records rows of `source` as applied, a multi-row statement per chunk.
 void MarkApplied(MysqlConnection& c, int source, const std::vector<AppliedRow>& rows) {
   common::ForEachChunk(rows.size(), [&](size_t offset, size_t count) {
     sql::PreparedStatement& m = c.Prepare(
-        absl::StrCat("INSERT INTO report_applied (source, source_id, order_id, amount_fen) VALUES ",
-                     common::Placeholders(count, 4)));
+        absl::StrCat("INSERT INTO report_applied (source, source_id, order_id, amount_fen, "
+                     "dim_key) VALUES ",
+                     common::Placeholders(count, 5)));
     int p = 1;
     for (size_t i = 0; i < count; ++i) {
       m.setInt(p++, source);
       m.setInt64(p++, rows[offset + i].source_id);
       m.setInt64(p++, rows[offset + i].order_id);
       m.setInt64(p++, rows[offset + i].amount_fen);
+      m.setString(p++, rows[offset + i].dim_key);
     }
     m.executeUpdate();
   });
@@ -297,7 +301,7 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
     for (const Row* row : in_session) {
       add(*row, kWhole, "", row->units, row->amount);
       add(*row, kChannel, ChannelKey(row->channel), row->units, row->amount);
-      add(*row, kAssociate, row->associate_id, row->units, row->amount);
+      // By associate: ApplyCredits, once the attribution service has decided.
       for (const auto& [product, units, gmv] : lines[row->order_id]) {
         add(*row, kProduct, absl::StrCat(product), units, gmv);
       }
@@ -373,6 +377,60 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
   });
 }
 
+absl::StatusOr<int> MysqlReportStore::ApplyCredits(absl::Time now, int limit) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<int> {
+    int64_t cursor = Cursor(c, "credits");
+    std::set<int64_t> applied = Applied(c, kSourceCredits, cursor);
+    // The attribution service's decision, when it has made one (a row, its associate or none).
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT c.id, c.brand_id, c.order_id, c.session_id, c.buyer_id, c.amount_fen, c.currency, "
+        "c.units, c.associate_id, c.paid_at, a.id IS NOT NULL, "
+        "COALESCE(CAST(a.associate_id AS CHAR), '') FROM conversions c LEFT JOIN "
+        "attributed_orders a ON a.brand_id = c.brand_id AND a.order_id = CAST(c.order_id AS "
+        "CHAR) WHERE c.id > ? ORDER BY c.id LIMIT ?");
+    s.setInt64(1, cursor);
+    s.setInt(2, limit);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    struct Row {
+      int64_t id, order_id, session_id, amount, units;
+      std::string brand_id, buyer_id, currency, carried, credited;
+      bool decided;
+      absl::Time paid_at;
+    };
+    std::vector<Row> rows;
+    while (rs->next()) {
+      rows.push_back(Row{rs->getInt64(1), rs->getInt64(3), rs->isNull(4) ? 0 : rs->getInt64(4),
+                         rs->getInt64(6), rs->getInt64(8), rs->getString(2), rs->getString(5),
+                         rs->getString(7), rs->getString(9), rs->getString(12), rs->getBoolean(11),
+                         common::SqlTimeAt(*rs, 10).value_or(absl::UnixEpoch())});
+    }
+    int count = 0;
+    bool settled = true;
+    int64_t next_cursor = cursor;
+    std::vector<AppliedRow> marks;
+    for (const Row& row : rows) {
+      bool done = applied.count(row.id) != 0;
+      bool waited = row.paid_at < now - credit_wait_;
+      // Undecided and not waited for long enough: read again (the cursor stays before it).
+      settled = settled && (done || row.decided || waited) && row.paid_at < now - settle_;
+      if (settled) next_cursor = row.id;
+      if (done || (!row.decided && !waited)) continue;
+      const std::string& associate = row.decided ? row.credited : row.carried;
+      marks.push_back({row.id, row.order_id, row.amount, associate});
+      ++count;
+      if (row.session_id == 0) continue;  // not bought in a session
+      Contribution part{kAssociate, associate};
+      part.orders = 1;
+      part.units = row.units;
+      part.gmv_fen = row.amount;
+      Add(c, row.session_id, row.brand_id, row.currency, row.buyer_id, part);
+    }
+    MarkApplied(c, kSourceCredits, marks);
+    SetCursor(c, "credits", next_cursor);
+    return count;
+  });
+}
+
 namespace {
 
 // What refund `refund_id` of an order gave back on each of its products, worked out from the
@@ -438,23 +496,34 @@ absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
     bool settled = true;
     int64_t next_cursor = cursor;
     for (const Row& row : rows) {
-      settled = settled && row.created_at < now - settle_;
-      if (settled) next_cursor = row.id;
-      if (applied.count(row.id) != 0) continue;
+      bool done = applied.count(row.id) != 0;
       // A refund WeChat Pay gave up on gave nothing back (counted as requested meanwhile).
       int64_t amount = row.status == kRefundFailed ? 0 : row.amount;
+      std::unique_ptr<sql::ResultSet> paid;
+      bool counted = false, waiting = false;
+      if (!done) {
+        sql::PreparedStatement& conv = c.Prepare(
+            "SELECT c.session_id, c.brand_id, c.currency, c.channel, c.amount_fen, "
+            "(SELECT dim_key FROM report_applied r WHERE r.order_id = c.order_id AND r.source = "
+            "?) FROM conversions c WHERE c.order_id = ?");
+        conv.setInt(1, kSourceCredits);
+        conv.setInt64(2, row.order_id);
+        paid.reset(conv.executeQuery());
+        counted = paid->next() && !paid->isNull(1) && amount != 0;
+        // The order is not credited to an associate yet: the refund waits for it, whole, so that
+        // every breakdown takes it back together (the cursor stays before it).
+        waiting = counted && paid->isNull(6);
+      }
+      settled = settled && !waiting && row.created_at < now - settle_;
+      if (settled) next_cursor = row.id;
+      if (done || waiting) continue;
       MarkApplied(c, kSourceRefunds, {{row.id, row.order_id, amount}});
       ++count;
-      sql::PreparedStatement& conv = c.Prepare(
-          "SELECT session_id, brand_id, currency, channel, associate_id, amount_fen FROM "
-          "conversions WHERE order_id = ?");
-      conv.setInt64(1, row.order_id);
-      std::unique_ptr<sql::ResultSet> paid(conv.executeQuery());
-      if (!paid->next() || paid->isNull(1) || amount == 0) continue;
+      if (!counted) continue;
       int64_t session_id = paid->getInt64(1);
       std::string brand_id = paid->getString(2), currency = paid->getString(3);
-      std::string channel = ChannelKey(paid->getInt(4)), associate = paid->getString(5);
-      int64_t order_amount = paid->getInt64(6);
+      std::string channel = ChannelKey(paid->getInt(4)), associate = paid->getString(6);
+      int64_t order_amount = paid->getInt64(5);
       sql::PreparedStatement& sum = c.Prepare(
           "SELECT COALESCE(SUM(amount_fen), 0) FROM report_applied WHERE order_id = ? AND "
           "source = ?");

@@ -40,13 +40,24 @@ class MysqlReportStore {
  public:
   // Reports are read through `reads` when given (a replica), the aggregates kept through `pool`
   // (the primary).
+  // `credit_wait`: how long a paid order waits for the attribution service's decision before
+  // its sale is put under the associate carried into checkout (attribution down or absent).
   explicit MysqlReportStore(common::MysqlPool& pool, absl::Duration settle = absl::Seconds(2),
-                            common::MysqlPool* reads = nullptr)
-      : pool_(pool), reads_(reads != nullptr ? *reads : pool), settle_(settle) {}
+                            common::MysqlPool* reads = nullptr,
+                            absl::Duration credit_wait = absl::Seconds(60))
+      : pool_(pool),
+        reads_(reads != nullptr ? *reads : pool),
+        settle_(settle),
+        credit_wait_(credit_wait) {}
 
-  // Paid orders into session sales (whole, by channel, associate and product); how many applied.
+  // Paid orders into session sales (whole, by channel and product); how many applied.
   absl::StatusOr<int> ApplyConversions(absl::Time now, int limit);
-  // Refunds into session refunds (whole, by channel and associate); how many applied.
+  // Paid orders into session sales by associate: the associate the attribution service credited
+  // (attributed_orders), or after `credit_wait` with no decision, the one carried into checkout;
+  // how many applied. An order is credited once, and its refunds go to the same associate.
+  absl::StatusOr<int> ApplyCredits(absl::Time now, int limit);
+  // Refunds into session refunds (whole, by channel, associate and product); how many applied. A
+  // refund of an order not yet credited waits for the credit.
   absl::StatusOr<int> ApplyRefunds(absl::Time now, int limit);
 
   // Orders placed in sessions (awaiting payment or beyond) into the checked-out step; how many
@@ -68,6 +79,7 @@ class MysqlReportStore {
   common::MysqlPool& pool_;
   common::MysqlPool& reads_;
   absl::Duration settle_;
+  absl::Duration credit_wait_;
 };
 
 }  // namespace livecommerce::report

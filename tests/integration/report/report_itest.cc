@@ -43,9 +43,9 @@ class ReportTest : public ::testing::Test {
   void SetUp() override {
     mysql_ = livecommerce::testing::ConnectTestMysql(
         {"report_funnel_viewers", "report_session_funnel", "report_session_buyers",
-         "report_session_sales", "report_applied", "report_cursors", "order_outbox", "refunds",
-         "conversions", "payments", "order_lines", "orders", "room_invites", "room_sessions",
-         "rooms"});
+         "report_session_sales", "report_applied", "report_cursors", "attributed_orders",
+         "order_outbox", "refunds", "conversions", "payments", "order_lines", "orders",
+         "room_invites", "room_sessions", "rooms"});
     ASSERT_NE(mysql_, nullptr);
     store_ = std::make_unique<MysqlReportStore>(*mysql_);
     service_ = std::make_unique<ReportServiceImpl>(*store_, live_, clock_, codec_);
@@ -60,9 +60,9 @@ class ReportTest : public ::testing::Test {
     b1_ = Session(room_b_, kDay + absl::Hours(2), 10000, 3000, 15000);
     b2_ = Session(room_b_, kDay + absl::Hours(26), 5000, 1500, 7000);
     // A1: alice twice by invite (associate sa-1), bob by share link (sa-2).
-    int64_t o1 = Paid(a1_, "alice", 1, "sa-1", {{11, 2, 300000}});
-    Paid(a1_, "alice", 1, "sa-1", {{12, 1, 100000}});
-    int64_t o3 = Paid(a1_, "bob", 2, "sa-2", {{11, 1, 200000}});
+    int64_t o1 = o1_ = Paid(a1_, "alice", 1, "sa-1", {{11, 2, 300000}});
+    o2_ = Paid(a1_, "alice", 1, "sa-1", {{12, 1, 100000}});
+    int64_t o3 = o3_ = Paid(a1_, "bob", 2, "sa-2", {{11, 1, 200000}});
     Paid(b1_, "carol", 6, "", {{12, 1, 50000}});
     Paid(b2_, "dave", 6, "", {{12, 1, 80000}});
     Paid(b2_, "erin", 6, "", {{13, 1, 80000}});
@@ -245,7 +245,7 @@ class ReportTest : public ::testing::Test {
   std::unique_ptr<ReportServiceImpl> service_;
   std::unique_ptr<common::GrpcServer> server_;
   std::unique_ptr<v1::ReportService::Stub> stub_;
-  int64_t room_a_ = 0, room_b_ = 0, a1_ = 0, b1_ = 0, b2_ = 0;
+  int64_t room_a_ = 0, room_b_ = 0, a1_ = 0, b1_ = 0, b2_ = 0, o1_ = 0, o2_ = 0, o3_ = 0;
   int orders_ = 0;
 };
 
@@ -297,6 +297,70 @@ TEST_F(ReportTest, SessionReportAddsUpByHand) {
   EXPECT_EQ(b2.sales().buyers(), 2);
   EXPECT_EQ(b2.conversion_rate_bp(), 4);  // 2 / 5000
   EXPECT_EQ(ByKey(b2.by_associate())[""].orders(), 2);
+}
+
+// Sales by associate follow the attribution service's decision (attributed_orders), whatever the
+// buyer carried into checkout; an order is credited once it is decided, and its refunds wait for
+// that and come off the same associate. (With no decision after the wait, the carried associate:
+// SessionReportAddsUpByHand.)
+TEST_F(ReportTest, SalesByAssociateFollowTheAttributionService) {
+  MysqlReportStore store(*mysql_, absl::Seconds(2), nullptr, absl::Hours(1000));
+  auto attribute = [&](int64_t order, const std::string& associate, int64_t amount) {
+    Exec(
+        "INSERT INTO attributed_orders (brand_id, order_id, amount_fen, currency, paid_at, "
+        "channel, associate_id, rule, reason, settle_at, recorded_at) VALUES (?, ?, ?, 'CNY', ?, "
+        "1, NULLIF(?, ''), 1, 'test', ?, ?)",
+        {kBrand, absl::StrCat(order), absl::StrCat(amount), common::ToSqlTime(kDay), associate,
+         common::ToSqlTime(kDay), common::ToSqlTime(kDay)});
+  };
+  auto apply = [&] {
+    absl::Time now = clock_.Now();
+    EXPECT_TRUE(store.ApplyConversions(now, 100).ok());
+    EXPECT_TRUE(store.ApplyCredits(now, 100).ok());
+    EXPECT_TRUE(store.ApplyRefunds(now, 100).ok());
+  };
+  auto by_associate = [&] {
+    std::map<std::string, Sales> out;
+    absl::StatusOr<std::vector<BreakdownRow>> rows = store.GetBreakdowns(a1_);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    if (!rows.ok()) return out;
+    for (const BreakdownRow& row : *rows) {
+      if (row.dimension == kAssociate) out[row.key] = row.sales;
+    }
+    return out;
+  };
+  // Alice's first order credited to associate 42 (she carried sa-1); the others undecided.
+  attribute(o1_, "42", 300000);
+  apply();
+  std::map<std::string, Sales> first = by_associate();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first["42"].orders, 1);
+  EXPECT_EQ(first["42"].gmv_fen, 300000);
+  EXPECT_EQ(first["42"].refunds_fen, 50000);  // r2, of the credited order
+  v1::SessionReport waiting = Report(a1_);
+  EXPECT_EQ(waiting.sales().orders(), 3);  // the session's own figures do not wait
+  EXPECT_EQ(waiting.sales().refunds().amount_fen(), 50000);  // r1 waits for bob's order
+
+  // Alice's second order to 42 too; bob's credited to nobody.
+  attribute(o2_, "42", 100000);
+  attribute(o3_, "", 200000);
+  apply();
+  apply();  // again: nothing counts twice
+  std::map<std::string, Sales> second = by_associate();
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second["42"].orders, 2);
+  EXPECT_EQ(second["42"].buyers, 1);
+  EXPECT_EQ(second["42"].units, 3);
+  EXPECT_EQ(second["42"].gmv_fen, 400000);
+  EXPECT_EQ(second["42"].refunds_fen, 50000);
+  EXPECT_EQ(second[""].orders, 1);
+  EXPECT_EQ(second[""].gmv_fen, 200000);
+  EXPECT_EQ(second[""].refunds_fen, 200000);
+  EXPECT_EQ(second[""].refunded_orders, 1);
+  EXPECT_EQ(second.count("sa-1"), 0u);
+  v1::SessionReport done = Report(a1_);
+  EXPECT_EQ(done.sales().refunds().amount_fen(), 250000);
+  EXPECT_EQ(done.sales().refunded_orders(), 1);
 }
 
 TEST_F(ReportTest, ReplayedEventsCountOnce) {
