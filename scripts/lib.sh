@@ -36,11 +36,15 @@ lc_build_console() {
 }
 
 # A free TCP port on 127.0.0.1 below 32768 (outside Linux's ephemeral range).
+# Ports handed out are kept in a file (callers use $(...) subshells), so two picks made before
+# either is bound are never the same port.
 lc_free_port() {
-  local port
+  local port taken="/tmp/lc-ports-$$"
   for _ in $(seq 1 200); do
     port=$(( 20000 + RANDOM % 12000 ))
+    grep -qx "$port" "$taken" 2>/dev/null && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port" >>"$taken"
       echo "$port"
       return 0
     fi

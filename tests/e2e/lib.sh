@@ -27,18 +27,25 @@ e2e_log="$(mktemp)"
 e2e_pids=()
 e2e_cleanup() {
   for pid in "${e2e_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -f "$e2e_log"
+  rm -f "$e2e_log" "/tmp/lc-ports-$$"
 }
 trap e2e_cleanup EXIT
 
 fail() { echo "FAIL: $*"; cat "$e2e_log"; exit 1; }
 
 # e2e_port: a free port below 32768.
+# Ports handed out by this script are kept in a file (its calls run in subshells), so two picks
+# made before either is bound are never the same port (scripts/lib.sh's lc_free_port shares it).
 e2e_port() {
-  local port
+  local port taken="/tmp/lc-ports-$$"
   for _ in $(seq 1 100); do
     port=$(( 20000 + RANDOM % 12000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+    grep -qx "$port" "$taken" 2>/dev/null && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port" >>"$taken"
+      echo "$port"
+      return 0
+    fi
   done
   return 1
 }
