@@ -16,16 +16,8 @@ py=/usr/bin/python3
 work="$(mktemp -d /tmp/lc-authz.XXXXXX)"
 trap 'e2e_cleanup; rm -rf "$work"' EXIT
 
-room_port="$(e2e_port)"
-catalog_port="$(e2e_port)"
-order_port="$(e2e_port)"
-attribution_port="$(e2e_port)"
-report_port="$(e2e_port)"
-gateway_port="$(e2e_port)"
+e2e_stack_ports
 stub_port="$(e2e_port)"
-export LC_ROOM_ADDR="127.0.0.1:$room_port" LC_CATALOG_ADDR="127.0.0.1:$catalog_port"
-export LC_ORDER_ADDR="127.0.0.1:$order_port" LC_GATEWAY_PORT="$gateway_port"
-export LC_ATTRIBUTION_ADDR="127.0.0.1:$attribution_port" LC_REPORT_ADDR="127.0.0.1:$report_port"
 export LC_OUTBOX_INTERVAL_MS=50 LC_REPORT_INTERVAL_MS=100 LC_LOG_LEVEL=debug
 # Rate limits are not what this test is about: high enough never to answer 429.
 export LC_GATEWAY_IP_RATE=100000 LC_GATEWAY_IP_BURST=100000

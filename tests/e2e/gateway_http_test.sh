@@ -14,15 +14,7 @@ set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/lib.sh"
 admin="$build_dir/gateway/lc-admin"
-room_port="$(e2e_port)"
-catalog_port="$(e2e_port)"
-order_port="$(e2e_port)"
-attribution_port="$(e2e_port)"
-report_port="$(e2e_port)"
-gateway_port="$(e2e_port)"
-export LC_ROOM_ADDR="127.0.0.1:$room_port" LC_CATALOG_ADDR="127.0.0.1:$catalog_port"
-export LC_ORDER_ADDR="127.0.0.1:$order_port" LC_GATEWAY_PORT="$gateway_port"
-export LC_ATTRIBUTION_ADDR="127.0.0.1:$attribution_port" LC_REPORT_ADDR="127.0.0.1:$report_port"
+e2e_stack_ports
 export LC_OUTBOX_INTERVAL_MS=50 LC_REPORT_INTERVAL_MS=100
 export LC_SESSION_SECRET="e2e-session-secret-0123456789abcdef"
 export LC_GATEWAY_PRINCIPAL_RATE=20 LC_GATEWAY_PRINCIPAL_BURST=40
