@@ -93,10 +93,14 @@ std::vector<Route> ApiRoutes() {
            staff, "Sessions of a room"),
       Call("GET", "/v1/sessions/{session_id}", "sessions.get", Rpc(kRoom, "GetSession"), staff,
            "A session with its final stats"),
-      Call("POST", "/v1/rooms/{room_id}/invites", "invites.issue", Rpc(kRoom, "IssueInvites"), ops,
-           "Issue invites to a private room"),
-      Call("GET", "/v1/rooms/{room_id}/invites", "invites.list", Rpc(kRoom, "ListInvites"), ops,
-           "A room's invites"),
+      // Associates issue their own invites (rooms ops opened to them, within their quota) and
+      // list their own.
+      Call("POST", "/v1/rooms/{room_id}/invites", "invites.issue", Rpc(kRoom, "IssueInvites"),
+           Roles({Role::kAssociate, Role::kOps}),
+           "Issue invites to a private room (associates: their own, within their quota)"),
+      Call("GET", "/v1/rooms/{room_id}/invites", "invites.list", Rpc(kRoom, "ListInvites"),
+           Roles({Role::kAssociate, Role::kOps}),
+           "A room's invites (associates: their own, with their quota)"),
       Call("POST", "/v1/invites/{invite_id}/revoke", "invites.revoke", Rpc(kRoom, "RevokeInvite"),
            ops, "Revoke an invite"),
       Call("POST", "/v1/rooms/{room_id}/join", "rooms.join", Rpc(kRoom, "JoinRoom"), joiners,

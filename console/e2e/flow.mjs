@@ -206,9 +206,32 @@ try {
   // ---- The associate on a phone: the client watching, the alerts, the commission ------------
   // The viewer's first join with the associate's invite made them the associate's client before
   // the join itself reached attribution: the associate sees them watching, and the joined alert.
+  // Ops open the room to associates' own invites, three each (over the API: a room setting).
+  const opened = await fetch(new globalThis.URL(`../v1/rooms/${roomId}`, URL), {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${env.LC_OPS_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ associate_invites: { enabled: true, quota_per_associate: 3 } }),
+  });
+  if (!opened.ok) fail(`opening the room to associates' invites: ${opened.status} ${await opened.text()}`);
   const assoc = await newPage(browser, 'associate', PHONE);
   await staffLogin(assoc, 'associate', env.LC_ASSOCIATE_TOKEN);
   await assoc.waitForURL(/#\/associate/);
+  // The associate's own invites: the room with 3 left, two issued from the page, their links kept.
+  const myRoom = assoc.locator(`[data-room="${roomId}"]`);
+  await myRoom.locator('[data-quota-left="3"]').waitFor({ timeout: 5000 });
+  const myForm = assoc.getByRole('form', { name: 'Issue invites to VIP spring preview' });
+  await myForm.getByLabel('How many').fill('2');
+  await myForm.getByLabel('Cohort').fill('My VIPs');
+  await myForm.getByRole('button', { name: 'Issue invites' }).click();
+  await myRoom.locator('[data-quota-left="1"]').waitFor({ timeout: 5000 });
+  const myUrl = await myRoom.getByLabel('Invite link 1', { exact: true }).inputValue();
+  if (!myUrl.includes('#/h5?') || !myUrl.includes('invite=')) fail(`associate's invite link: ${myUrl}`);
+  await within(assoc, "the associate's invites list their links", 5000, () => document.querySelectorAll('[data-my-invites] [data-invite-link]').length === 2);
+  // Past the quota: refused on the page, nothing issued.
+  await myForm.getByLabel('How many').fill('2');
+  await myForm.getByRole('button', { name: 'Issue invites' }).click();
+  await assoc.getByText('Only 1 invites left.').waitFor({ timeout: 3000 });
+  step('associate issued 2 of 3 own invites; the list shows their links and 1 left');
   await assoc.locator(`[data-watching="local-${code}"]`).waitFor({ timeout: 5000 });
   await assoc.locator('[data-alert="ALERT_KIND_PAID"]').waitFor({ timeout: 5000 });
   await assoc.locator('[data-alert="ALERT_KIND_JOINED_LIVESTREAM"]').waitFor({ timeout: 5000 });

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "services/common/status.h"
 #include "services/common/validation.h"
 
 namespace livecommerce::gateway {
@@ -53,20 +54,22 @@ int HexValue(char c) {
   return -1;
 }
 
-absl::StatusOr<std::string> PercentDecode(absl::string_view text) {
+// `in_path`: a path segment, where '+' is itself (in a query it is a space).
+absl::StatusOr<std::string> PercentDecode(absl::string_view text, bool in_path = false) {
+  const char* bad = in_path ? "path: bad percent-encoding" : "query: bad percent-encoding";
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '+') {
+    if (c == '+' && !in_path) {
       out.push_back(' ');
     } else if (c == '%') {
       if (i + 2 >= text.size()) {
-        return absl::InvalidArgumentError("query: bad percent-encoding");
+        return absl::InvalidArgumentError(bad);
       }
       int hi = HexValue(text[i + 1]);
       int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("query: bad percent-encoding");
+      if (hi < 0 || lo < 0) return absl::InvalidArgumentError(bad);
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else {
@@ -78,6 +81,66 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text) {
 
 absl::Status BadParam(absl::string_view name, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(name, ": ", problem));
+}
+
+// The next code point of valid UTF-8 `text` at `*at` (advanced past it).
+uint32_t NextCodePoint(absl::string_view text, size_t* at) {
+  unsigned char c = static_cast<unsigned char>(text[*at]);
+  int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+  uint32_t cp = extra == 0 ? c : extra == 1 ? (c & 0x1F) : extra == 2 ? (c & 0x0F) : (c & 0x07);
+  ++*at;
+  for (int i = 0; i < extra && *at < text.size(); ++i, ++*at) {
+    cp = (cp << 6) | (static_cast<unsigned char>(text[*at]) & 0x3F);
+  }
+  return cp;
+}
+
+// Unicode White_Space, and the invisible characters that make one id look like another.
+bool IsSpaceLike(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
+bool IsInvisible(uint32_t cp) {
+  return (cp >= 0x200B && cp <= 0x200F) || cp == 0x2060 || cp == 0xFEFF ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+
+absl::Status CheckIdentifiersAt(const google::protobuf::Message& message,
+                                const std::string& prefix) {
+  const google::protobuf::Descriptor* descriptor = message.GetDescriptor();
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    std::string name = prefix + field->name();
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_map()) continue;  // free-form attributes, not identifiers
+      if (field->is_repeated()) {
+        for (int j = 0; j < reflection->FieldSize(message, field); ++j) {
+          LC_RETURN_IF_ERROR(CheckIdentifiersAt(reflection->GetRepeatedMessage(message, field, j),
+                                                absl::StrCat(name, "[", j, "].")));
+        }
+      } else if (reflection->HasField(message, field)) {
+        LC_RETURN_IF_ERROR(CheckIdentifiersAt(reflection->GetMessage(message, field), name + "."));
+      }
+      continue;
+    }
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_STRING || !IsIdentifierField(field->name())) {
+      continue;
+    }
+    if (field->is_repeated()) {
+      for (int j = 0; j < reflection->FieldSize(message, field); ++j) {
+        LC_RETURN_IF_ERROR(CheckIdentifier(absl::StrCat(name, "[", j, "]"),
+                                           reflection->GetRepeatedString(message, field, j)));
+      }
+    } else {
+      LC_RETURN_IF_ERROR(CheckIdentifier(name, reflection->GetString(message, field)));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -107,6 +170,45 @@ absl::Status CheckJsonDepth(absl::string_view body, int max_depth) {
     }
   }
   return absl::OkStatus();
+}
+
+bool IsIdentifierField(absl::string_view name) {
+  static constexpr absl::string_view kKeys[] = {
+      "idempotency_key", "invite_token", "token", "code", "sku_code", "cohort", "out_trade_no"};
+  if (absl::EndsWith(name, "_id") || absl::EndsWith(name, "_ids")) return true;
+  for (absl::string_view key : kKeys) {
+    if (name == key) return true;
+  }
+  return false;
+}
+
+absl::Status CheckIdentifier(absl::string_view name, absl::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  if (!common::IsValidUtf8(value)) return BadParam(std::string(name), "must be UTF-8");
+  size_t at = 0;
+  bool first = true;
+  uint32_t cp = 0;
+  while (at < value.size()) {
+    cp = NextCodePoint(value, &at);
+    if (IsControl(cp)) {
+      return BadParam(std::string(name), "must not contain control characters");
+    }
+    if (IsInvisible(cp)) {
+      return BadParam(std::string(name), "must not contain invisible characters");
+    }
+    if (first && IsSpaceLike(cp)) {
+      return BadParam(std::string(name), "must not start or end with whitespace");
+    }
+    first = false;
+  }
+  if (IsSpaceLike(cp)) {
+    return BadParam(std::string(name), "must not start or end with whitespace");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckIdentifiers(const google::protobuf::Message& message) {
+  return CheckIdentifiersAt(message, "");
 }
 
 absl::Status BindJsonBody(absl::string_view body, google::protobuf::Message& message,
@@ -227,7 +329,14 @@ absl::Status BindRequest(absl::string_view body, absl::string_view query,
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
   if (!query_params.ok()) return query_params.status();
   if (absl::Status s = BindParams(*query_params, message); !s.ok()) return s;
-  for (const auto& [name, value] : path_params) {
+  // Path segments arrive percent-encoded ("12%20" is "12 "): decoded before they are checked.
+  std::vector<std::pair<std::string, std::string>> decoded;
+  for (const auto& [name, raw] : path_params) {
+    absl::StatusOr<std::string> value = PercentDecode(raw, true);
+    if (!value.ok()) return value.status();
+    decoded.emplace_back(name, *std::move(value));
+  }
+  for (const auto& [name, value] : decoded) {
     const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(name);
     if (field != nullptr && field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
         !field->is_repeated()) {
@@ -235,7 +344,8 @@ absl::Status BindRequest(absl::string_view body, absl::string_view query,
       if (!given.empty() && given != value) return BadParam(name, "differs from the path");
     }
   }
-  return BindParams(path_params, message);
+  if (absl::Status s = BindParams(decoded, message); !s.ok()) return s;
+  return CheckIdentifiers(message);
 }
 
 void FillBrand(google::protobuf::Message& message, const std::string& brand_id) {

@@ -37,10 +37,24 @@ absl::Status BindParams(const std::vector<std::pair<std::string, std::string>>& 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(
     absl::string_view query);
 
+// Whether a field holds an identifier or a key (brand_id, room_id, sku_ids, idempotency_key,
+// invite_token, cohort ...): such values are compared byte for byte everywhere, so the gateway
+// refuses the ones that only look like another: with surrounding whitespace (ASCII or Unicode,
+// the ideographic space among them) or with control characters anywhere.
+bool IsIdentifierField(absl::string_view name);
+
+// INVALID_ARGUMENT ("room_id: must not ...") when `value` of identifier `name` has surrounding
+// whitespace or a control character; OK otherwise (an empty value included).
+absl::Status CheckIdentifier(absl::string_view name, absl::string_view value);
+
+// CheckIdentifier on every identifier field of `message`, nested messages and repeated fields
+// included; the field is named by its path ("lines[1].sku_id").
+absl::Status CheckIdentifiers(const google::protobuf::Message& message);
+
 // Builds an RPC's request from an HTTP call the way the gateway does: the JSON body, then the
 // query string's parameters, then the path's (`path_params`, from the router). The path names the
 // resource: a body or query that names another one is INVALID_ARGUMENT ("room_id: differs from the
-// path"), as is anything BindJsonBody, ParseQuery or BindParams refuses.
+// path"), as is anything BindJsonBody, ParseQuery or BindParams refuses, or CheckIdentifiers.
 absl::Status BindRequest(absl::string_view body, absl::string_view query,
                          const std::vector<std::pair<std::string, std::string>>& path_params,
                          google::protobuf::Message& message, int max_depth = kDefaultMaxJsonDepth);

@@ -82,9 +82,13 @@ absl::string_view StatusCodeName(grpc::StatusCode code) {
   }
 }
 
-std::string ErrorJson(grpc::StatusCode code, absl::string_view message) {
-  return absl::StrCat("{\"code\":\"", StatusCodeName(code), "\",\"message\":\"",
-                      common::JsonEscape(message), "\"}");
+std::string ErrorJson(grpc::StatusCode code, absl::string_view message, absl::string_view reason) {
+  if (reason.empty()) {
+    return absl::StrCat("{\"code\":\"", StatusCodeName(code), "\",\"message\":\"",
+                        common::JsonEscape(message), "\"}");
+  }
+  return absl::StrCat("{\"code\":\"", StatusCodeName(code), "\",\"reason\":\"", reason,
+                      "\",\"message\":\"", common::JsonEscape(message), "\"}");
 }
 
 }  // namespace livecommerce::gateway

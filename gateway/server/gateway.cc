@@ -13,6 +13,7 @@
 #include "services/common/crypto.h"
 #include "services/common/log_format.h"
 #include "services/common/proto_util.h"
+#include "services/common/status.h"
 
 namespace livecommerce::gateway {
 namespace {
@@ -20,28 +21,6 @@ namespace {
 constexpr char kJoinRoom[] = "livecommerce.v1.RoomService.JoinRoom";
 constexpr char kGetRoom[] = "livecommerce.v1.RoomService.GetRoom";
 constexpr char kNotify[] = "livecommerce.v1.OrderService.HandlePaymentNotification";
-
-// Messages of a failed call that are safe to show: the service's own for the codes services
-// use; a generic one where gRPC itself (not the service) may have produced the message.
-HttpResponse CallError(const grpc::Status& status, absl::string_view rpc) {
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      spdlog::warn("{}: unavailable: {}", rpc, status.error_message());
-      return ErrorResponse(status.error_code(), "a service is unavailable; try again");
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return ErrorResponse(status.error_code(), "the request took too long");
-    case grpc::StatusCode::CANCELLED:
-      return ErrorResponse(status.error_code(), "the request was cancelled");
-    case grpc::StatusCode::UNKNOWN:
-    case grpc::StatusCode::INTERNAL:
-    case grpc::StatusCode::DATA_LOSS:
-    case grpc::StatusCode::UNIMPLEMENTED:
-      spdlog::error("{}: {} {}", rpc, StatusCodeName(status.error_code()), status.error_message());
-      return ErrorResponse(status.error_code(), "internal error");
-    default:
-      return ErrorResponse(status.error_code(), status.error_message());
-  }
-}
 
 bool IsJsonContentType(absl::string_view value) {
   value = absl::StripAsciiWhitespace(value);
@@ -91,15 +70,51 @@ std::string HttpRequest::Header(absl::string_view name) const {
   return "";
 }
 
-HttpResponse ErrorResponse(grpc::StatusCode code, absl::string_view message) {
+HttpResponse ErrorResponse(grpc::StatusCode code, absl::string_view message,
+                           absl::string_view reason) {
   HttpResponse r;
   r.status = HttpStatusOf(code);
-  r.body = ErrorJson(code, message);
+  r.body = ErrorJson(code, message, reason);
   return r;
 }
 
 HttpResponse ErrorResponse(const absl::Status& status) {
   return ErrorResponse(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+HttpResponse RpcErrorResponse(const grpc::Status& status, absl::string_view rpc) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE: {
+      spdlog::warn("{}: unavailable: {}", rpc, status.error_message());
+      HttpResponse r = ErrorResponse(status.error_code(), "a service is unavailable; try again",
+                                     kReasonUnavailable);
+      r.retry_after_seconds = 1;
+      return r;
+    }
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: {
+      if (common::IsServiceAnswer(status)) {  // the service's own limit: the user's to act on
+        return ErrorResponse(status.error_code(), status.error_message(), kReasonLimitReached);
+      }
+      // gRPC's: the service's threads or memory are exhausted and it shed the call.
+      spdlog::warn("{}: overloaded: {}", rpc, status.error_message());
+      HttpResponse r = ErrorResponse(grpc::StatusCode::UNAVAILABLE,
+                                     "the service is at capacity; try again", kReasonOverloaded);
+      r.retry_after_seconds = 1;
+      return r;
+    }
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return ErrorResponse(status.error_code(), "the request took too long");
+    case grpc::StatusCode::CANCELLED:
+      return ErrorResponse(status.error_code(), "the request was cancelled");
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      spdlog::error("{}: {} {}", rpc, StatusCodeName(status.error_code()), status.error_message());
+      return ErrorResponse(status.error_code(), "internal error");
+    default:
+      return ErrorResponse(status.error_code(), status.error_message());
+  }
 }
 
 Gateway::Gateway(Deps deps, std::string openapi_json, GatewayOptions options)
@@ -149,7 +164,7 @@ std::optional<HttpResponse> Gateway::LimitAddress(const HttpRequest& request) {
   if (d.allowed) return std::nullopt;
   deps_.metrics->RecordRateLimited(true);
   HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "rate: too many requests from this address");
+                                 "rate: too many requests from this address", kReasonRateLimited);
   r.retry_after_seconds = d.retry_after_seconds;
   return r;
 }
@@ -158,8 +173,8 @@ std::optional<HttpResponse> Gateway::LimitPrincipal(const std::string& key, absl
   RateLimiter::Decision d = principal_limiter_.Take(key, now);
   if (d.allowed) return std::nullopt;
   deps_.metrics->RecordRateLimited(false);
-  HttpResponse r =
-      ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate: too many requests from this user");
+  HttpResponse r = ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "rate: too many requests from this user", kReasonRateLimited);
   r.retry_after_seconds = d.retry_after_seconds;
   return r;
 }
@@ -333,7 +348,7 @@ void Gateway::HandleRpc(const Route& route, size_t route_index,
       [this, &route, cached, cache_key = std::move(cache_key), reply = std::move(reply)](
           grpc::Status status, std::unique_ptr<google::protobuf::Message> response) {
         if (!status.ok()) {
-          reply(CallError(status, route.rpc));
+          reply(RpcErrorResponse(status, route.rpc));
           return;
         }
         absl::Time now = absl::Now();
@@ -430,7 +445,7 @@ void Gateway::HandleNotify(HttpRequest request, Reply reply) {
                   [reply = std::move(reply)](grpc::Status status,
                                              std::unique_ptr<google::protobuf::Message> response) {
                     if (!status.ok()) {
-                      reply(CallError(status, kNotify));
+                      reply(RpcErrorResponse(status, kNotify));
                       return;
                     }
                     v1::HandlePaymentNotificationResponse out;
@@ -513,7 +528,7 @@ void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)
   if (!deps_.slots->TryReserve(principal_key)) {
     deps_.metrics->SocketRefused(kind);
     done(ErrorResponse(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                       "socket: too many open WebSockets for this user"));
+                       "socket: too many open WebSockets for this user", kReasonLimitReached));
     return;
   }
   if (!alerts) {
@@ -564,7 +579,7 @@ void Gateway::JoinRoomSocket(const RouteMatch& match, const AuthContext& auth,
                            std::unique_ptr<google::protobuf::Message> response) mutable {
         if (!status.ok()) {
           deps_.slots->Release(info.principal_key);
-          done(CallError(status, kJoinRoom));
+          done(RpcErrorResponse(status, kJoinRoom));
           return;
         }
         v1::JoinRoomResponse joined;
@@ -604,7 +619,7 @@ void Gateway::WatchRoomSocket(const RouteMatch& match, const AuthContext& auth,
                            std::unique_ptr<google::protobuf::Message> response) mutable {
         if (!status.ok()) {
           deps_.slots->Release(info.principal_key);
-          done(CallError(status, kGetRoom));
+          done(RpcErrorResponse(status, kGetRoom));
           return;
         }
         deps_.metrics->RecordRequest(socket_route_, 101, absl::Now() - started);

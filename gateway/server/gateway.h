@@ -146,7 +146,14 @@ class Gateway final {
 };
 
 // An error response with the mapped HTTP status and {"code", "message"}.
-HttpResponse ErrorResponse(grpc::StatusCode code, absl::string_view message);
+HttpResponse ErrorResponse(grpc::StatusCode code, absl::string_view message,
+                           absl::string_view reason = "");
 HttpResponse ErrorResponse(const absl::Status& status);
+// The answer to a failed service call. Messages are the service's own for the codes services use,
+// a generic one where gRPC itself (not the service) may have produced the message. UNAVAILABLE is
+// 503 with Retry-After; RESOURCE_EXHAUSTED is the user's limit (429, LIMIT_REACHED) when the
+// service answered it, and an overload (503 with Retry-After, OVERLOADED) when gRPC did ("Server
+// Threadpool Exhausted").
+HttpResponse RpcErrorResponse(const grpc::Status& status, absl::string_view rpc);
 
 }  // namespace livecommerce::gateway

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/common/status.h"
 
 namespace livecommerce::common {
 
@@ -37,6 +38,13 @@ absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view peer) 
     case grpc::StatusCode::DEADLINE_EXCEEDED:
     case grpc::StatusCode::CANCELLED:
       return absl::UnavailableError(absl::StrCat(peer, " unavailable"));
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // gRPC's own (the peer's threads or memory are exhausted): the peer is overloaded, which
+      // must not reach the user as their own limit.
+      if (!IsServiceAnswer(status)) {
+        return absl::UnavailableError(absl::StrCat(peer, " overloaded"));
+      }
+      return absl::ResourceExhaustedError(status.error_message());
     default:
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           status.error_message());

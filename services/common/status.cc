@@ -11,7 +11,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     return grpc::Status::OK;
   }
   // absl and gRPC share the canonical code numbering.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+                      kServiceAnswerMark);
+}
+
+bool IsServiceAnswer(const grpc::Status& status) {
+  return status.error_details() == kServiceAnswerMark;
 }
 
 absl::Status InvalidField(absl::string_view field, absl::string_view problem) {

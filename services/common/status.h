@@ -6,6 +6,15 @@
 
 namespace livecommerce::common {
 
+// Set as the error details of every status a service answers itself (ToGrpcStatus), so a caller
+// can tell the service's own refusals from gRPC's: RESOURCE_EXHAUSTED with this mark is a
+// business limit (a per-buyer limit, a quota), without it an overloaded server ("Server
+// Threadpool Exhausted", a full resource quota), which callers treat as UNAVAILABLE.
+inline constexpr char kServiceAnswerMark[] = "livecommerce";
+
+// Whether `status` was answered by a service's own code rather than by gRPC itself.
+bool IsServiceAnswer(const grpc::Status& status);
+
 // The one map from absl::Status to grpc::Status used by every service. Messages pass through as
 // they are: they are written to be safe for users and name the offending field.
 grpc::Status ToGrpcStatus(const absl::Status& status);

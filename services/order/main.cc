@@ -36,6 +36,8 @@ int main() {
   common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
   order::OrderOptions options = common::OrExit(order::LoadOrderOptions());
   std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
+  // Asked whether a room or session a buyer names is the brand's and one they may see.
+  std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
   // Where paid orders and refunds are reported (empty: nowhere; they wait in the outbox).
   std::string attribution_addr = common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104");
   // Where cart adds made during a session are reported (empty: nowhere).
@@ -96,8 +98,13 @@ int main() {
     funnel =
         std::make_unique<order::GrpcFunnelReporter>(common::ServiceChannel(report_addr), codec);
   }
+  // The ids a cart item or checkout names are checked with the services that own them.
+  order::GrpcReferenceChecker references(
+      common::ServiceChannel(room_addr),
+      attribution_addr.empty() ? nullptr : common::ServiceChannel(attribution_addr),
+      catalog_channels.at(0), codec, clock, absl::Seconds(3));
   order::OrderServiceImpl service(carts, orders, stock, payments, clock, codec, options,
-                                  attribution.get(), funnel.get());
+                                  attribution.get(), funnel.get(), &references);
   // Outbox delivery (often: paid orders' reservations are confirmed through it), expiry of unpaid
   // orders and recovery of interrupted checkouts.
   common::PeriodicTask relay(outbox_interval, [&] {

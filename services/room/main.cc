@@ -48,11 +48,17 @@ int main() {
   // Joins and leaves are told to attribution (empty LC_ATTRIBUTION_ADDR: to nobody).
   std::string attribution_addr = common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104");
   std::unique_ptr<room::GrpcViewerActivity> activity;
+  // Associate ids in requests are checked with attribution (without it, every one is refused).
+  std::unique_ptr<room::AssociateDirectory> associates =
+      std::make_unique<room::NoAssociateDirectory>();
   if (!attribution_addr.empty()) {
     activity =
         std::make_unique<room::GrpcViewerActivity>(common::ServiceChannel(attribution_addr), codec);
+    associates = std::make_unique<room::GrpcAssociateDirectory>(
+        common::ServiceChannel(attribution_addr), codec, clock, absl::Seconds(2));
   }
-  room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get());
+  room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get(),
+                                associates.get());
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
 
   auto server = common::GrpcServer::Start(server_options, {&service});

@@ -245,6 +245,20 @@ def main_run(target, admin, brand, rival, secrets_out):
     ROLE = {"vA": "viewer", "vB": "viewer", "vC": "viewer", "vR": "viewer", "aA": "associate",
             "aB": "associate", "oA": "ops", "fA": "finance", "oR": "ops", "fR": "finance"}
     BRAND = {p: (rival if p in ("vR", "oR", "fR") else brand) for p in ROLE}
+    # Confusable identities (issue 16): principals whose brand differs from the brand's only in
+    # letter case (same subjects as the real ones), and a viewer whose openid differs from viewer
+    # A's only in case. Tokens carry [A-Za-z0-9_.:-] only, so spaces and full-width forms are
+    # tried on the identifiers a request names instead (below). Each is held to what its look-alike
+    # twin would get: the case-variant brand to the rival brand's refusals, the case-variant
+    # viewer to the uninvited viewer C's.
+    upper = brand.upper()
+    assert upper != brand
+    CONFUSABLE = {"oU": ("ops", "oR"), "fU": ("finance", "fR"), "vU": ("viewer", "vR"),
+                  "aU": ("associate", "aR"), "vAc": ("viewer", "vC")}
+    for p, (role, _) in CONFUSABLE.items():
+        ROLE[p] = role
+        BRAND[p] = brand if p == "vAc" else upper
+    ALIAS = {p: twin for p, (_, twin) in CONFUSABLE.items()}
     UNAUTH = ["anon", "forged", "tampered", "expired", "revoked"]
 
     # ---- Fixtures ---------------------------------------------------------------------------------
@@ -349,6 +363,41 @@ def main_run(target, admin, brand, rival, secrets_out):
         else:
             sys.exit(f"setup: order {o} never attributed")
     F["viewer"] = openid["vA"]
+    # The confusable principals' tokens: the real subjects under the brand's upper-case twin, and
+    # viewer A's openid upper-cased in the real brand.
+    T["oU"] = issue("ops", upper, "ops-anna")
+    T["fU"] = issue("finance", upper, "fin-fay")
+    T["vU"] = issue("viewer", upper, openid["vA"])
+    T["aU"] = issue("associate", upper, F["aA"])
+    T["vAc"] = issue("viewer", brand, openid["vA"].upper())
+
+    # ---- The rival brand's real objects, for the foreign-reference cells --------------------------
+    oRt = T["oR"]
+    R = {}
+    R["store"] = need(call("POST", "/v1/stores", oRt, {"name": "Rival IFC"}), "rival store")["store"]["id"]
+    R["associate"] = need(call("POST", "/v1/associates", oRt, {"store_id": R["store"], "name": "Rival SA"}),
+                          "rival associate")["associate"]["id"]
+    rp = need(call("POST", "/v1/products", oRt, {
+        "name": "RivalBag", "category": "bags", "list_price": {"amount_fen": "100000", "currency": "CNY"},
+        "skus": [{"sku_code": "RivalBag-1", "on_hand": "500"}]}), "rival product")["product"]
+    need(call("POST", f"/v1/products/{rp['id']}/activate", oRt), "rival activate")
+    R["product"], R["sku"] = rp["id"], rp["skus"][0]["id"]
+    R["room"] = need(call("POST", "/v1/rooms", oRt, {
+        "title": f"Rival private {run_id}", "scheduled_start": "2026-01-01T00:00:00Z",
+        "visibility": "VISIBILITY_PRIVATE", "audiences": ["AUDIENCE_CLIENTS"],
+        "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN"}), "rival room")["room"]["id"]
+    need(call("POST", f"/v1/rooms/{R['room']}/products", oRt, {"product_id": R["product"]}), "rival attach")
+    R["session"] = need(call("POST", f"/v1/rooms/{R['room']}/live", oRt), "rival live")["session"]["id"]
+    R["sale"] = need(call("POST", f"/v1/rooms/{R['room']}/flash-sales", oRt, {
+        "sku_id": R["sku"], "sale_price": {"amount_fen": "50000", "currency": "CNY"},
+        "total_stock": "10", "per_buyer_limit": 5, "starts_at": start, "ends_at": end}),
+        "rival sale")["sale"]["id"]
+    rinv = need(call("POST", f"/v1/rooms/{R['room']}/invites", oRt, {"count": 1}), "rival invite")["invites"][0]
+    R["invite"], R["invite_token"] = rinv["id"], rinv["token"]
+    T["aR"] = issue("associate", rival, R["associate"])
+    R["link"] = need(call("POST", "/v1/share-links", T["aR"], {
+        "target": "SHARE_TARGET_PRODUCT", "product_id": R["product"],
+        "share_channel": "SHARE_CHANNEL_PRIVATE_CHAT"}), "rival link")["link"]["id"]
 
     # ---- Which fixture each path parameter takes, and the ownership rules -------------------------
     PARAM = {"room_id": "room", "session_id": "session", "order_id": "order",
@@ -388,7 +437,8 @@ def main_run(target, admin, brand, rival, secrets_out):
         "GET /v1/rooms/{room_id}/stats": route("vA", deny=PRIV),
         "GET /v1/rooms/{room_id}/sessions": route("oA"),
         "GET /v1/sessions/{session_id}": route("fA"),
-        "POST /v1/rooms/{room_id}/invites": route("oA", body={"count": 1}),
+        # Associates issue their own invites only to rooms ops opened to them: not this one (403).
+        "POST /v1/rooms/{room_id}/invites": route("oA", body={"count": 1}, deny={"aA": 403, "aB": 403}),
         "GET /v1/rooms/{room_id}/invites": route("oA"),
         "POST /v1/invites/{invite_id}/revoke": route("oA", spare={"invite_id": "invite_spare"}),
         "POST /v1/rooms/{room_id}/join": route("vA", body={"device_id": "d1"}, deny=PRIV,
@@ -433,9 +483,10 @@ def main_run(target, admin, brand, rival, secrets_out):
         "POST /v1/holds/{hold_id}/release": route("aA", deny={"aB": 403}, use_for={"oA": {"hold_id": "hold_spare"}}),
         "GET /v1/cart": route("vA"),
         "DELETE /v1/cart": route("vA"),
-        "POST /v1/cart/items": route("vA", body=cart_item(None)),
-        "PATCH /v1/cart/items": route("vA", body={"sku_id": F["sku"], "quantity": "2"}),
-        "DELETE /v1/cart/items/{sku_id}": route("vA", rival="filtered"),  # the caller's own cart
+        # Another brand's SKU is unknown to the cart (so never in the rival's cart either).
+        "POST /v1/cart/items": route("vA", body=cart_item(None), deny={"vR": 404}, foreign_as="vB"),
+        "PATCH /v1/cart/items": route("vA", body={"sku_id": F["sku"], "quantity": "2"}, deny={"vR": 404}),
+        "DELETE /v1/cart/items/{sku_id}": route("vA", deny={"vR": 404}),
         "POST /v1/checkout": route("vA", body="checkout", deny={"vR": 404}),
         "GET /v1/orders": route("vA", attacks=[("vB", f"?buyer_id={openid['vA']}", None, "filtered"),
                                                ("fR", f"?brand_id={brand}", None, 403)]),
@@ -457,12 +508,15 @@ def main_run(target, admin, brand, rival, secrets_out):
         "GET /v1/share-links": route("aA", attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
         "POST /v1/share-links": route("aA", body={"target": "SHARE_TARGET_ROOM", "room_id": F["room_public"],
                                                   "share_channel": "SHARE_CHANNEL_MOMENTS"},
+                                      deny={"aR": 404},  # a link to another brand's room: unknown room
                                       attacks=[("aA", "", {"associate_id": F["aB"], "target": "SHARE_TARGET_ROOM",
                                                            "room_id": F["room_public"]}, 403)]),
         "POST /v1/share-links/{share_link_id}/open": route("vA"),
-        "GET /v1/clients": route("aA", query=f"?associate_id={F['aA']}", deny={"aB": 403}, attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
+        # The filter names this brand's associate: unknown to another brand (404).
+        # (aU asks about itself under its own brand: it has no clients.)
+        "GET /v1/clients": route("aA", query=f"?associate_id={F['aA']}", deny={"aB": 403, "aR": "filtered"}, rival=404, attacks=[("aA", f"?associate_id={F['aB']}", None, 403)]),
         # Associates read only the bindings of their own clients.
-        "GET /v1/clients/{viewer_id}/binding": route("fA", rival="filtered", deny={"aB": 404}),  # viewer ids are not a brand's
+        "GET /v1/clients/{viewer_id}/binding": route("fA", rival="filtered", deny={"aB": 404, "aR": 404}),  # viewer ids are not a brand's
         "POST /v1/clients/{viewer_id}/reassign": route("oA", body={"associate_id": F["aX"], "note": "authz"}),
         "GET /v1/rooms/{room_id}/watching-clients": route("aA"),
         "GET /v1/alerts": route("aA"),
@@ -502,6 +556,12 @@ def main_run(target, admin, brand, rival, secrets_out):
         "aA": [openid["vB"]], "aB": [openid["vA"]],
         "vR": [brand, openid["vA"], openid["vB"]], "oR": [brand, openid["vA"], openid["vB"]],
         "fR": [brand, openid["vA"], openid["vB"]],
+        # The look-alikes see nothing of the brand or viewer they resemble.
+        "oU": [brand, openid["vA"], openid["vB"]], "fU": [brand, openid["vA"], openid["vB"]],
+        # vU's own subject is viewer A's openid (under the upper-case brand): A's data shows as the
+        # brand's (lower-case) id.
+        "vU": [brand, openid["vB"]], "aU": [brand, openid["vA"], openid["vB"]],
+        "vAc": [openid["vA"], openid["vB"]],
     }
 
     # ---- The route list, from the document ------------------------------------------------------
@@ -531,14 +591,15 @@ def main_run(target, admin, brand, rival, secrets_out):
         if not any(f.startswith(f"route {key}") for f in failures):
             failures.append(f"route {key} is in the test's table but not in the document")
 
-    def target(path, params, spec, principal, owner_side):
+    def target(path, params, spec, principal, owner_side, values=None):
         out = path
         for p in params:
             fixture = spec.get("use", {}).get(p, PARAM[p])
             fixture = spec.get("use_for", {}).get(principal, {}).get(p, fixture)
             if owner_side:
                 fixture = spec.get("spare", {}).get(p, fixture)
-            out = out.replace("{" + p + "}", urllib.parse.quote(F[fixture], safe=""))
+            value = (values or {}).get(p, F[fixture])
+            out = out.replace("{" + p + "}", urllib.parse.quote(value, safe=""))
         return out
 
     cells = []  # (key, principal, variant, expected, got, ok)
@@ -565,8 +626,8 @@ def main_run(target, admin, brand, rival, secrets_out):
             record(key, principal, variant, "2xx", a, good and not why, why)
         elif expected == "filtered":
             why = leak(principal, a)
-            record(key, principal, variant, "2xx without others' data", a, ok2(a) and not why, why,
-                   refusal=bool(why))
+            record(key, principal, variant, "2xx without others' data", a,
+                   (ok2(a) or a.status == 101) and not why, why, refusal=bool(why))
         elif expected == "noop":
             why = leak(principal, a)
             record(key, principal, variant, "2xx no-op", a, ok2(a) and not why, why)
@@ -588,6 +649,8 @@ def main_run(target, admin, brand, rival, secrets_out):
             return 403
         if principal in spec.get("deny", {}):
             return spec["deny"][principal]
+        if ALIAS.get(principal) in spec.get("deny", {}):
+            return spec["deny"][ALIAS[principal]]
         if BRAND[principal] != brand:
             return spec.get("rival", 404 if params else "filtered")
         return "ok"
@@ -645,6 +708,199 @@ def main_run(target, admin, brand, rival, secrets_out):
                      query, body)
             judge(key, principal, (query + " " + json.dumps(body) if body else query).strip(),
                   expected, a)
+
+    # ---- Confusable identifiers in what a request names (issue 16) -------------------------------
+    # Every read route with an identifier in its path, called by its owner with the identifier
+    # changed only by surrounding space (refused at the edge, 400), or to its full-width or
+    # upper-case form (another identifier: 404, or 400 where it cannot be an id at all). None may
+    # answer with the original's data.
+    FULL = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in
+                          "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-"})
+    confusable_cells = 0
+    for key, method, path, roles, params, spec, fields in routes:
+        if method != "GET" or not params or not roles or spec.get("ws"):
+            continue
+        owner = spec["owner"]
+        for p in params:
+            real = F[spec.get("use", {}).get(p, PARAM[p])]
+            variants = [("trailing space", real + " ", {400}), ("leading space", " " + real, {400}),
+                        ("ideographic space", real + "\u3000", {400}),
+                        ("full-width", real.translate(FULL), {400, 403, 404})]
+            # Another identifier: unknown (404), not a valid one (400), or not the caller's (403).
+            if real.upper() != real:
+                variants.append(("upper case", real.upper(), {400, 403, 404}))
+            if real.lower() != real:
+                variants.append(("lower case", real.lower(), {400, 403, 404}))
+            for what, value, allowed in variants:
+                out = target(path, params, spec, owner, False, {p: value})
+                a = call("GET", out + spec.get("query", ""), T[owner])
+                confusable_cells += 1
+                # A route that answers an unknown identifier with an empty 200 (a viewer's
+                # binding) may do so, without the original's data.
+                empty_ok = spec.get("rival") == "filtered" and ok2(a) and real not in a.body
+                record(key, owner, f"{p} {what}", "/".join(str(x) for x in sorted(allowed)), a,
+                       a.status in allowed or empty_ok, refusal=not empty_ok)
+
+    # List routes filtered by an identity (buyer, associate, brand) given in a look-alike form.
+    for who, path, allowed, hidden in [
+            ("oA", f"/v1/orders?buyer_id={openid['vA'].upper()}", {200}, openid["vA"]),
+            ("oA", f"/v1/orders?buyer_id={urllib.parse.quote(openid['vA'] + ' ')}", {400}, openid["vA"]),
+            ("oA", f"/v1/orders?brand_id={upper}", {403}, openid["vA"]),
+            ("oA", f"/v1/rooms?brand_id={urllib.parse.quote(brand + ' ')}", {400}, F["room"]),
+            ("oA", f"/v1/rooms?brand_id={urllib.parse.quote(brand.translate(FULL))}", {400, 403}, F["room"]),
+            # The upper-case twin is a viewer of its own (it may have a binding of its own); the
+            # answer never shows viewer A's.
+            ("fA", f"/v1/clients/{openid['vA'].upper()}/binding", {200, 404}, openid["vA"]),
+            ("fA", f"/v1/commissions?associate_id={urllib.parse.quote(F['aA'] + ' ')}", {400}, F["order"])]:
+        a = call("GET", path, T[who])
+        confusable_cells += 1
+        shown = ok2(a) and hidden in a.body
+        # An answer that shows the original's data is a breach whatever its status.
+        record("GET " + path.split("?")[0], who, path, "/".join(str(x) for x in sorted(allowed)), a,
+               a.status in allowed and not shown, "shows the original's data" if shown else "",
+               refusal=shown or 200 not in allowed)
+
+    # ---- Foreign references (issue 16) ------------------------------------------------------------
+    # Every write route's body field that holds a reference, given another brand's real id of the
+    # same kind by the route's owner: answered as if the id did not exist (404), nothing written.
+    KIND = {"room_id": "room", "session_id": "session", "associate_id": "associate",
+            "host_associate_id": "associate", "store_id": "store", "product_id": "product",
+            "product_ids": "product", "sku_id": "sku", "sale_id": "sale", "share_link_id": "link",
+            "invite_token": "invite_token"}
+
+    UNKNOWN = {k: "987654321" for k in R}
+    UNKNOWN["invite_token"] = "no-such-invite-token-0000000000"
+    # An invite token given by a viewer already admitted is not needed, and not looked at; a
+    # product view records that the viewer opened a product, not which (the id is not kept).
+    IGNORED_WHEN_UNKNOWN = {"invite_token", "product_id@POST /v1/sessions/{session_id}/product-views"}
+    READ_POSTS = {"POST /v1/finance/statements", "POST /v1/finance/statements/csv",
+                  "POST /v1/reports/sessions", "POST /v1/reports/sessions/csv"}
+
+    def id_paths(schema_name, depth=0, seen=()):
+        """(path, field) of every reference field of a request schema, nested messages included."""
+        out = []
+        if depth > 3 or schema_name in seen:
+            return out
+        for name, prop in schemas.get(schema_name, {}).get("properties", {}).items():
+            ref = prop.get("$ref") or prop.get("items", {}).get("$ref", "")
+            if ref:
+                sub = ref.rsplit("/", 1)[-1]
+                array = prop.get("type") == "array"
+                for path, field in id_paths(sub, depth + 1, seen + (schema_name,)):
+                    out.append(([(name, array)] + path, field))
+            elif name in KIND:
+                out.append(([(name, prop.get("type") == "array")], name))
+        return out
+
+    def with_value(body, path, value):
+        body = json.loads(json.dumps(body or {}))
+        node = body
+        for i, (name, array) in enumerate(path):
+            last = i == len(path) - 1
+            if last:
+                node[name] = [value] if array else value
+            elif array:
+                items = node.get(name) or [{}]
+                node[name] = items
+                node = items[0]
+            else:
+                node = node.setdefault(name, {})
+        return body
+
+    foreign_cells = 0
+    for key, method, path, roles, params, spec, fields in routes:
+        if method not in ("POST", "PATCH", "PUT", "DELETE") or not roles or spec.get("ws"):
+            continue
+        op = doc["paths"][path][method.lower()]
+        ref = (op.get("requestBody", {}).get("content", {}).get("application/json", {})
+               .get("schema", {}).get("$ref", ""))
+        if not ref:
+            continue
+        # The owner, or a caller of the same standing whose state the snapshot does not hold (a
+        # cart add accepted with an ignored link changes that cart).
+        owner = spec.get("foreign_as", spec["owner"])
+        for field_path, field in id_paths(ref.rsplit("/", 1)[-1]):
+            if len(field_path) == 1 and field in params:
+                continue  # the path names it: a body naming another is refused as such
+            dotted = ".".join(n for n, _ in field_path)
+            # "As if it did not exist": the same request naming an id that exists nowhere.
+            unknown = call(method, target(path, params, spec, owner, False), T[owner],
+                           with_value(body_for(spec, owner), field_path, UNKNOWN[KIND[field]]))
+            body = with_value(body_for(spec, owner), field_path, R[KIND[field]])
+            a = call(method, target(path, params, spec, owner, False), T[owner], body)
+            foreign_cells += 1
+            want = {unknown.status}
+            # Accepted as unknown (ignored) only where an unknown id is documented as ignored;
+            # every other foreign id is refused. A read that takes the id as a filter answers
+            # as for an unknown id, with none of the other brand's objects.
+            ignored = ok2(a) and (dotted in IGNORED_WHEN_UNKNOWN or f"{dotted}@{key}" in
+                                  IGNORED_WHEN_UNKNOWN or key in READ_POSTS) and \
+                f'"{R[KIND[field]]}"' not in a.body
+            good = a.status == unknown.status and (not ok2(a) or ignored)
+            record(key, owner, f"{dotted}=rival", f"{unknown.status} (as an unknown id)", a, good,
+                   refusal=not ignored)
+    # Commission rules scoped to another brand's room or product.
+    for scope, rid in (("RULE_SCOPE_ROOM", R["room"]),):
+        a = call("POST", "/v1/finance/rules", fin, {
+            "scope": scope, "scope_id": rid, "effective_from": "2020-01-01T00:00:00Z",
+            "lines": [{"recipient": "RECIPIENT_ASSOCIATE", "basis_points": 100}]})
+        foreign_cells += 1
+        record("POST /v1/finance/rules", "fA", f"scope_id={scope}(rival)", "404", a, a.status == 404,
+               refusal=True)
+
+    # ---- A private room's pieces (issue 16) -------------------------------------------------------
+    # Viewer C was never invited to the private room: every path that touches it is refused, by
+    # the room's id, its session's, its sale's or a product read in its context.
+    private_cells = 0
+    sale_line = {"sku_id": F["sku"], "sale_id": F["sale"], "quantity": "1"}
+    for who in ("vC", "vAc"):
+        for route_key, method, path, body in [
+                ("POST /v1/checkout", "POST", "/v1/checkout",
+                 {"idempotency_key": f"p-{who}-1", "address": address, "lines": [sale_line]}),
+                ("POST /v1/checkout", "POST", "/v1/checkout",
+                 {"idempotency_key": f"p-{who}-2", "address": address, "lines": [{"sku_id": F["sku3"], "quantity": "1"}],
+                  "room": {"room_id": F["room"], "session_id": F["session"]}}),
+                ("POST /v1/checkout", "POST", "/v1/checkout",
+                 {"idempotency_key": f"p-{who}-3", "address": address, "lines": [{"sku_id": F["sku3"], "quantity": "1"}],
+                  "room": {"session_id": F["session"]}}),
+                ("POST /v1/cart/items", "POST", "/v1/cart/items", {"item": sale_line}),
+                ("POST /v1/cart/items", "POST", "/v1/cart/items",
+                 {"item": {"sku_id": F["sku"], "quantity": "1", "room": {"room_id": F["room"]}}}),
+                ("GET /v1/flash-sales/{sale_id}", "GET", f"/v1/flash-sales/{F['sale']}", None),
+                ("GET /v1/products/{product_id}", "GET", f"/v1/products/{F['product']}?room_id={F['room']}", None),
+                ("GET /v1/skus/{sku_id}", "GET", f"/v1/skus/{F['sku']}?room_id={F['room']}", None),
+                ("POST /v1/sessions/{session_id}/product-views", "POST",
+                 f"/v1/sessions/{F['session']}/product-views", {"product_id": F["product"]})]:
+            a = call(method, path, T[who], body)
+            private_cells += 1
+            record(route_key, who, "private room " + json.dumps(body or path)[:80], "403", a,
+                   a.status == 403, refusal=True)
+    # Associates invite their own clients to a room ops opened to them, within the quota.
+    opened = need(call("POST", "/v1/rooms", ops, {
+        "title": f"Authz associates {run_id}", "scheduled_start": "2026-01-01T00:00:00Z",
+        "visibility": "VISIBILITY_PRIVATE", "audiences": ["AUDIENCE_CLIENTS"],
+        "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN",
+        "associate_invites": {"enabled": True, "quota_per_associate": 2}}), "opened room")["room"]["id"]
+    for who, body, want in [("aA", {"count": 2, "cohort": "aA clients"}, 200),
+                            ("aA", {"count": 1}, 429),  # the quota is spent
+                            ("aB", {"count": 1, "associate_id": F["aA"]}, 403),  # not on A's behalf
+                            ("aB", {"count": 1, "associate_id": R["associate"]}, 403),
+                            ("aR", {"count": 1}, 404)]:  # another brand's associate: unknown room
+        a = call("POST", f"/v1/rooms/{opened}/invites", T[who], body)
+        private_cells += 1
+        record("POST /v1/rooms/{room_id}/invites", who, "associate invites " + json.dumps(body), str(want),
+               a, a.status == want and (want != 429 or '"LIMIT_REACHED"' in a.body), refusal=want != 200)
+    listed = call("GET", f"/v1/rooms/{opened}/invites", T["aB"])
+    private_cells += 1
+    sees_a = '"associate_id":"' + F["aA"] + '"' in listed.body.replace(" ", "")
+    record("GET /v1/rooms/{room_id}/invites", "aB", "associate sees only their own", "2xx, none of A's",
+           listed, ok2(listed) and not sees_a, "shows A's invites" if sees_a else "", refusal=sees_a)
+    # A hold for a client who is not invited to the sale's private room.
+    a = call("POST", f"/v1/flash-sales/{F['sale']}/holds", T["aA"],
+             {"client_id": openid["vC"], "quantity": "1", "ttl_seconds": 600})
+    private_cells += 1
+    record("POST /v1/flash-sales/{sale_id}/holds", "aA", "client not invited", "403", a,
+           a.status == 403, refusal=True)
 
     after = snapshot()
     for k in before:
@@ -773,6 +1029,8 @@ def main_run(target, admin, brand, rival, secrets_out):
     if os.environ.get("LC_AUTHZ_DUMP"):
         for c in cells:
             print("CELL", *c)
+    print(f"dimensions confusable_cells={confusable_cells} foreign_reference_cells={foreign_cells} "
+          f"private_room_cells={private_cells}")
     print(f"RESULT cells={len(cells)} routes={routes_n} unauthorised_successes={unauthorised} "
           f"secrets_leaked={leaked}")
     return 1 if failures else 0

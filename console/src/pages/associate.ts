@@ -1,12 +1,13 @@
 // Associates (phone width): my alerts as they arrive (the alerts WebSocket), who of my clients is
-// watching now, my links per room (copy, QR code), my clients, my attributed orders and
-// commissions.
+// watching now, my own invites to the rooms ops opened to associates (quota left, issue, list with
+// links), my links per room (copy, QR code), my clients, my attributed orders and commissions.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
 import { wsUrl } from '../lib/api';
-import { h, replace, table } from '../lib/dom';
+import { field, h, replace, table } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
+import { countProblem, quotaOf, rememberTokens, roomsOpenToAssociates, tokenOf } from '../lib/invites';
 import { consoleBase, h5Link } from '../lib/links';
 import { formatFen } from '../lib/money';
 import { commissionTotals } from '../lib/ledger';
@@ -21,6 +22,7 @@ export async function associatePage(ctx: Ctx): Promise<void> {
   const alertsState = h('p', { class: 'hint' }, t('assoc.connecting'));
   const watching = h('div', { 'aria-live': 'polite' });
   const links = h('div');
+  const invites = h('div');
   const clients = h('div');
   const totals = h('div', { class: 'kpis' });
   const orders = h('div');
@@ -39,6 +41,7 @@ export async function associatePage(ctx: Ctx): Promise<void> {
     section('watching-title', t('assoc.watching'), watching),
     section('earn-title', t('assoc.commissions'), totals, commissions),
     section('orders-title', t('assoc.orders'), orders),
+    section('invites-title', t('assoc.invites'), invites),
     section('links-title', t('assoc.links'), links),
     section('clients-title', t('assoc.clients'), clients),
   );
@@ -144,6 +147,91 @@ export async function associatePage(ctx: Ctx): Promise<void> {
   let rooms: Json[] = [];
   try {
     rooms = await renderLinks();
+  } catch (e) {
+    error.textContent = errorText(e);
+  }
+
+  // ---- My invites: rooms open to associates, my quota there, issuing, my invites ----
+  const kept = window.localStorage;
+  const roomInvites = (r: Json, listed: Json, fresh: Json[]) => {
+    const q = quotaOf(listed.quota, r.associate_invites?.quota_per_associate);
+    const formError = h('p', { class: 'error', role: 'alert' });
+    const count = h('input', { name: 'count', type: 'number', min: 1, value: q.left > 0 ? '1' : '0', required: true });
+    const cohort = h('input', { name: 'cohort', value: 'VIP', maxlength: 100 });
+    const form = h(
+      'form',
+      { class: 'inline-form', 'aria-label': t('assoc.invites.issueFor', { title: r.title }) },
+      field(t('invites.count'), count),
+      field(t('invites.cohort'), cohort),
+      h('button', { type: 'submit', disabled: q.left <= 0 }, t('invites.issue')),
+    );
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const n = Number(count.value);
+      const problem = countProblem(n, q.left);
+      if (problem) {
+        formError.textContent = t(problem, { left: q.left });
+        return;
+      }
+      try {
+        const res = await api.post(`/v1/rooms/${r.id}/invites`, { count: n, cohort: cohort.value });
+        rememberTokens(kept, me, res.invites ?? []);
+        await renderInvites(r.id, res.invites ?? []);
+      } catch (e) {
+        formError.textContent = errorText(e);
+      }
+    });
+    const linkOf = (token: string) => h5Link(base, { brand: r.brand_id, room: r.id, invite: token });
+    const mine: Json[] = listed.invites ?? [];
+    return h(
+      'li',
+      { 'data-room': r.id },
+      h('h3', {}, r.title, ' ', h('span', { class: `badge ${r.status}` }, tEnum(r.status))),
+      h('p', { class: 'meta', 'data-quota-left': String(q.left) }, t('assoc.invites.left', { left: q.left, quota: q.quota })),
+      form,
+      formError,
+      fresh.length
+        ? h(
+            'div',
+            { class: 'issued', 'aria-live': 'polite' },
+            h('h4', {}, t('invites.newLinks')),
+            h('p', { class: 'hint' }, t('invites.once')),
+            ...fresh.map((inv: Json, i: number) => h('div', { class: 'invite-link', 'data-invite-id': inv.id }, linkBox(linkOf(inv.token), t('invites.link', { n: i + 1 }), t('common.copy'), t('common.copied')))),
+          )
+        : null,
+      mine.length
+        ? table(
+            t('assoc.invites.mine', { title: r.title }),
+            ['#', t('invites.cohort'), t('invites.status'), t('invites.viewer'), t('assoc.invites.link')],
+            mine.map((inv: Json) => {
+              const token = tokenOf(kept, me, inv.id);
+              return [
+                inv.id,
+                inv.cohort,
+                tEnum(inv.status),
+                inv.bound_viewer_id ?? '',
+                token
+                  ? h('input', { type: 'text', readonly: true, class: 'link-input', value: linkOf(token), 'aria-label': t('assoc.invites.linkN', { id: inv.id }), 'data-invite-link': inv.id })
+                  : h('span', { class: 'hint' }, t('assoc.invites.shownOnce')),
+              ];
+            }),
+            { 'data-my-invites': r.id },
+          )
+        : h('p', { class: 'empty' }, t('invites.none')),
+    );
+  };
+  const renderInvites = async (freshRoom = '', fresh: Json[] = []) => {
+    const open = roomsOpenToAssociates(rooms);
+    if (!open.length) {
+      replace(invites, h('p', { class: 'empty' }, t('assoc.invites.noRooms')));
+      return;
+    }
+    const lists = await Promise.all(open.map((r) => api.get(`/v1/rooms/${r.id}/invites`, { page_size: 100 })));
+    if (ctx.gone()) return;
+    replace(invites, h('ul', { class: 'room-invites' }, ...open.map((r, i) => roomInvites(r, lists[i], r.id === freshRoom ? fresh : []))));
+  };
+  try {
+    await renderInvites();
   } catch (e) {
     error.textContent = errorText(e);
   }

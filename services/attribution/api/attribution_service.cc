@@ -151,7 +151,83 @@ absl::StatusOr<int64_t> AttributionServiceImpl::Whose(const Principal& caller,
   }
   LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, all));
   if (asked.empty()) return int64_t{0};
-  return common::ParseId(field, asked);
+  LC_ASSIGN_OR_RETURN(int64_t id, common::ParseId(field, asked));
+  LC_RETURN_IF_ERROR(KnownAssociate(caller.brand_id, field, id));
+  return id;
+}
+
+absl::Status AttributionServiceImpl::KnownAssociate(const std::string& brand_id,
+                                                    const std::string& field,
+                                                    int64_t associate_id) const {
+  absl::StatusOr<v1::Associate> found = store_.GetAssociate(brand_id, associate_id);
+  if (found.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(field, ": no such associate"));
+  }
+  return found.status();
+}
+
+absl::Status AttributionServiceImpl::KnownStore(const std::string& brand_id,
+                                                const std::string& field, int64_t store_id) const {
+  absl::Status found = store_.CheckStore(brand_id, store_id);
+  if (found.code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(field, ": no such store"));
+  }
+  return found;
+}
+
+// The room service hides other brands' rooms from this brand's SERVICE principal: NOT_FOUND (or
+// INVALID_ARGUMENT for an id that cannot be one) is what an unknown room looks like.
+absl::Status AttributionServiceImpl::KnownRoom(const std::string& brand_id,
+                                               const std::string& field,
+                                               const std::string& room_id) const {
+  absl::Status found = directories_.HostAssociate(brand_id, room_id).status();
+  if (found.code() == absl::StatusCode::kNotFound ||
+      found.code() == absl::StatusCode::kInvalidArgument) {
+    return absl::NotFoundError(absl::StrCat(field, ": no such room"));
+  }
+  return found;
+}
+
+absl::Status AttributionServiceImpl::KnownProduct(const std::string& brand_id,
+                                                  const std::string& field,
+                                                  const std::string& product_id) const {
+  absl::Status found = directories_.ProductCategory(brand_id, product_id).status();
+  if (found.code() == absl::StatusCode::kNotFound ||
+      found.code() == absl::StatusCode::kInvalidArgument) {
+    return absl::NotFoundError(absl::StrCat(field, ": no such product"));
+  }
+  return found;
+}
+
+absl::Status AttributionServiceImpl::KnownFilter(const Principal& caller,
+                                                 const v1::LedgerFilter& filter) const {
+  if (caller.role == Role::kAssociate) return absl::OkStatus();  // narrowed to itself
+  if (!filter.associate_id().empty()) {
+    LC_RETURN_IF_ERROR(
+        KnownAssociate(caller.brand_id, "filter.associate_id", IdOf(filter.associate_id())));
+  }
+  if (!filter.store_id().empty()) {
+    LC_RETURN_IF_ERROR(KnownStore(caller.brand_id, "filter.store_id", IdOf(filter.store_id())));
+  }
+  if (!filter.recipient_id().empty()) {
+    switch (filter.recipient()) {
+      case v1::RECIPIENT_ASSOCIATE:
+      case v1::RECIPIENT_HOST_ASSOCIATE:
+      case v1::RECIPIENT_INVITING_ASSOCIATE: {
+        LC_ASSIGN_OR_RETURN(int64_t id,
+                            common::ParseId("filter.recipient_id", filter.recipient_id()));
+        return KnownAssociate(caller.brand_id, "filter.recipient_id", id);
+      }
+      case v1::RECIPIENT_STORE: {
+        LC_ASSIGN_OR_RETURN(int64_t id,
+                            common::ParseId("filter.recipient_id", filter.recipient_id()));
+        return KnownStore(caller.brand_id, "filter.recipient_id", id);
+      }
+      default:
+        break;  // a named party is free text, not a reference
+    }
+  }
+  return absl::OkStatus();
 }
 
 // ---- Stores and associates ----------------------------------------------------------------------
@@ -237,8 +313,9 @@ grpc::Status AttributionServiceImpl::GetAssociate(grpc::ServerContext* context,
                                                   v1::GetAssociateResponse* response) {
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+    // Other services (the room service) check the associate ids their requests name.
     LC_ASSIGN_OR_RETURN(int64_t id, Whose(caller, "associate_id", request->associate_id(),
-                                          {Role::kOps, Role::kFinance}));
+                                          {Role::kOps, Role::kFinance, Role::kService}));
     if (id == 0) return InvalidField("associate_id", "is required");
     LC_ASSIGN_OR_RETURN(*response->mutable_associate(), store_.GetAssociate(caller.brand_id, id));
     return absl::OkStatus();
@@ -254,6 +331,7 @@ grpc::Status AttributionServiceImpl::ListAssociates(grpc::ServerContext* context
     int64_t store_id = 0;
     if (!request->store_id().empty()) {
       LC_ASSIGN_OR_RETURN(store_id, common::ParseId("store_id", request->store_id()));
+      LC_RETURN_IF_ERROR(KnownStore(caller.brand_id, "store_id", store_id));
     }
     if (!v1::AssociateStatus_IsValid(request->status())) {
       return InvalidField("status", "is not an associate status");
@@ -302,6 +380,13 @@ grpc::Status AttributionServiceImpl::CreateShareLink(grpc::ServerContext* contex
     if (request->share_channel() == v1::SHARE_CHANNEL_UNSPECIFIED ||
         !v1::ShareChannel_IsValid(request->share_channel())) {
       return InvalidField("share_channel", "is not a share channel");
+    }
+    // The link may point only at the brand's own room and product.
+    if (!request->room_id().empty()) {
+      LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "room_id", request->room_id()));
+    }
+    if (!request->product_id().empty()) {
+      LC_RETURN_IF_ERROR(KnownProduct(caller.brand_id, "product_id", request->product_id()));
     }
     link.set_target(request->target());
     link.set_room_id(request->room_id());
@@ -362,6 +447,19 @@ grpc::Status AttributionServiceImpl::OpenShareLink(grpc::ServerContext* context,
   }());
 }
 
+grpc::Status AttributionServiceImpl::GetShareLink(grpc::ServerContext* context,
+                                                  const v1::GetShareLinkRequest* request,
+                                                  v1::GetShareLinkResponse* response) {
+  return common::ToGrpcStatus([&]() -> absl::Status {
+    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+    LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kService}));
+    LC_ASSIGN_OR_RETURN(int64_t link_id,
+                        common::ParseId("share_link_id", request->share_link_id()));
+    LC_ASSIGN_OR_RETURN(*response->mutable_link(), store_.GetShareLink(caller.brand_id, link_id));
+    return absl::OkStatus();
+  }());
+}
+
 grpc::Status AttributionServiceImpl::RecordTouch(grpc::ServerContext* context,
                                                  const v1::RecordTouchRequest* request,
                                                  v1::RecordTouchResponse* response) {
@@ -380,6 +478,9 @@ grpc::Status AttributionServiceImpl::RecordTouch(grpc::ServerContext* context,
     if (!request->touch_key().empty() &&
         (request->touch_key().size() > 128 || !common::IsValidId(request->touch_key()))) {
       return InvalidField("touch_key", "must be 1..128 id characters");
+    }
+    if (!request->room_id().empty()) {
+      LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "room_id", request->room_id()));
     }
     absl::Time at = clock_.Now();
     if (request->has_touched_at()) {
@@ -796,6 +897,7 @@ grpc::Status AttributionServiceImpl::CreateCommissionRule(
         break;
       case v1::RULE_SCOPE_ROOM:
         LC_RETURN_IF_ERROR(ValidateExternalId("scope_id", request->scope_id(), true));
+        LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "scope_id", request->scope_id()));
         break;
       case v1::RULE_SCOPE_CATEGORY:
         LC_RETURN_IF_ERROR(common::ValidateText("scope_id", request->scope_id(), 128, true));
@@ -835,6 +937,9 @@ grpc::Status AttributionServiceImpl::ListCommissionRules(
     LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kFinance, Role::kOps}));
     if (!v1::RuleScope_IsValid(request->scope())) {
       return InvalidField("scope", "is not a rule scope");
+    }
+    if (request->scope() == v1::RULE_SCOPE_ROOM && !request->scope_id().empty()) {
+      LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "scope_id", request->scope_id()));
     }
     LC_ASSIGN_OR_RETURN(int limit,
                         common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
@@ -887,6 +992,7 @@ grpc::Status AttributionServiceImpl::ListCommissionEntries(
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     v1::LedgerFilter filter = request->filter();
     LC_RETURN_IF_ERROR(NarrowFilter(caller, filter));
+    LC_RETURN_IF_ERROR(KnownFilter(caller, filter));
     LC_RETURN_IF_ERROR(ValidateExternalId("order_id", request->order_id(), false));
     LC_ASSIGN_OR_RETURN(int limit,
                         common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
@@ -917,7 +1023,7 @@ absl::Status AttributionServiceImpl::StatementRequest(
   if (end_out - start_out > absl::Hours(24 * 400)) {
     return InvalidField("period_end", "the period must be at most 400 days");
   }
-  return absl::OkStatus();
+  return KnownFilter(caller, filter);
 }
 
 grpc::Status AttributionServiceImpl::GetStatement(grpc::ServerContext* context,
@@ -1044,6 +1150,9 @@ grpc::Status AttributionServiceImpl::RecordClientActivity(
     bool livestream =
         kind == v1::ACTIVITY_KIND_JOINED_LIVESTREAM || kind == v1::ACTIVITY_KIND_LEFT_LIVESTREAM;
     if (livestream && request->room_id().empty()) return InvalidField("room_id", "is required");
+    if (!request->room_id().empty()) {
+      LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "room_id", request->room_id()));
+    }
     LC_RETURN_IF_ERROR(ValidateExternalId("order_id", request->order_id(),
                                           kind == v1::ACTIVITY_KIND_ORDER_CREATED));
     if (request->has_amount()) LC_RETURN_IF_ERROR(ValidateMoney("amount", request->amount()));
@@ -1165,6 +1274,7 @@ grpc::Status AttributionServiceImpl::ListWatchingClients(
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kAssociate}));
     LC_RETURN_IF_ERROR(ValidateExternalId("room_id", request->room_id(), true));
+    LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "room_id", request->room_id()));
     LC_ASSIGN_OR_RETURN(
         std::vector<std::string> viewers,
         store_.WatchingClients(caller.brand_id, IdOf(caller.subject), request->room_id()));

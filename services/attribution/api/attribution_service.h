@@ -66,6 +66,8 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
                               v1::ListShareLinksResponse* response) override;
   grpc::Status OpenShareLink(grpc::ServerContext* context, const v1::OpenShareLinkRequest* request,
                              v1::OpenShareLinkResponse* response) override;
+  grpc::Status GetShareLink(grpc::ServerContext* context, const v1::GetShareLinkRequest* request,
+                            v1::GetShareLinkResponse* response) override;
   grpc::Status RecordTouch(grpc::ServerContext* context, const v1::RecordTouchRequest* request,
                            v1::RecordTouchResponse* response) override;
   grpc::Status ListClients(grpc::ServerContext* context, const v1::ListClientsRequest* request,
@@ -127,10 +129,23 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
  private:
   absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
   // The associate a request is about: an associate may name only itself (empty: itself); the
-  // roles in `all` may name anyone (empty: 0, everyone). Others are PERMISSION_DENIED.
+  // roles in `all` may name any associate of the brand (empty: 0, everyone; another brand's or an
+  // unknown one: NOT_FOUND). Others are PERMISSION_DENIED.
   absl::StatusOr<int64_t> Whose(const common::Principal& caller, const std::string& field,
                                 const std::string& asked,
                                 std::initializer_list<common::Role> all) const;
+  // References a request makes to the brand's own objects or other services' (NOT_FOUND
+  // "<field>: no such X" when unknown or another brand's, which look alike).
+  absl::Status KnownAssociate(const std::string& brand_id, const std::string& field,
+                              int64_t associate_id) const;
+  absl::Status KnownStore(const std::string& brand_id, const std::string& field,
+                          int64_t store_id) const;
+  absl::Status KnownRoom(const std::string& brand_id, const std::string& field,
+                         const std::string& room_id) const;
+  absl::Status KnownProduct(const std::string& brand_id, const std::string& field,
+                            const std::string& product_id) const;
+  // The associate and store a ledger filter names (staff callers).
+  absl::Status KnownFilter(const common::Principal& caller, const v1::LedgerFilter& filter) const;
   absl::Status DoRecordPaidOrder(const common::Principal& caller, const v1::PaidOrderEvent& event,
                                  v1::RecordPaidOrderResponse& response);
   absl::StatusOr<std::vector<RuleSpec>> Rules(const std::string& brand_id);

@@ -71,6 +71,8 @@ class AttributionStore {
                                                 absl::Time now) = 0;
   virtual absl::StatusOr<std::vector<v1::Store>> ListStores(const std::string& brand_id,
                                                             int64_t after_id, int limit) = 0;
+  // OK when the store is the brand's; NOT_FOUND (store_id) otherwise.
+  virtual absl::Status CheckStore(const std::string& brand_id, int64_t store_id) = 0;
   // NOT_FOUND (store_id) when the store is not the brand's.
   virtual absl::StatusOr<v1::Associate> CreateAssociate(const std::string& brand_id,
                                                         const v1::Associate& associate,

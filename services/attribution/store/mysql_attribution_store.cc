@@ -84,7 +84,7 @@ absl::StatusOr<v1::Associate> SelectAssociate(MysqlConnection& c, const std::str
   return ReadAssociate(*rs);
 }
 
-absl::Status CheckStore(MysqlConnection& c, const std::string& brand_id, int64_t store_id) {
+absl::Status CheckStoreIn(MysqlConnection& c, const std::string& brand_id, int64_t store_id) {
   sql::PreparedStatement& s =
       c.Prepare("SELECT 1 FROM attribution_stores WHERE id = ? AND brand_id = ?");
   s.setInt64(1, store_id);
@@ -763,7 +763,7 @@ absl::StatusOr<v1::Associate> MysqlAttributionStore::CreateAssociate(const std::
                                                                      const v1::Associate& associate,
                                                                      absl::Time now) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<v1::Associate> {
-    LC_RETURN_IF_ERROR(CheckStore(c, brand_id, IdOf(associate.store_id())));
+    LC_RETURN_IF_ERROR(CheckStoreIn(c, brand_id, IdOf(associate.store_id())));
     sql::PreparedStatement& s = c.Prepare(
         "INSERT INTO associates (brand_id, store_id, name, status, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?)");
@@ -785,7 +785,7 @@ absl::StatusOr<v1::Associate> MysqlAttributionStore::UpdateAssociate(
                         SelectAssociate(c, brand_id, IdOf(update.associate_id()), true));
     if (update.has_name()) a.set_name(update.name());
     if (update.has_store_id()) {
-      LC_RETURN_IF_ERROR(CheckStore(c, brand_id, IdOf(update.store_id())));
+      LC_RETURN_IF_ERROR(CheckStoreIn(c, brand_id, IdOf(update.store_id())));
       a.set_store_id(update.store_id());
     }
     if (update.status() != v1::ASSOCIATE_STATUS_UNSPECIFIED) a.set_status(update.status());
@@ -800,6 +800,11 @@ absl::StatusOr<v1::Associate> MysqlAttributionStore::UpdateAssociate(
     ToTimestamp(now, a.mutable_updated_at());
     return a;
   });
+}
+
+absl::Status MysqlAttributionStore::CheckStore(const std::string& brand_id, int64_t store_id) {
+  return pool_.Run(
+      [&](MysqlConnection& c) -> absl::Status { return CheckStoreIn(c, brand_id, store_id); });
 }
 
 absl::StatusOr<v1::Associate> MysqlAttributionStore::GetAssociate(const std::string& brand_id,

@@ -41,6 +41,7 @@ class MysqlAttributionStore final : public AttributionStore {
   absl::StatusOr<v1::Associate> UpdateAssociate(const std::string& brand_id,
                                                 const v1::UpdateAssociateRequest& update,
                                                 absl::Time now) override;
+  absl::Status CheckStore(const std::string& brand_id, int64_t store_id) override;
   absl::StatusOr<v1::Associate> GetAssociate(const std::string& brand_id,
                                              int64_t associate_id) override;
   absl::StatusOr<std::vector<v1::Associate>> ListAssociates(const std::string& brand_id,

@@ -162,6 +162,31 @@ absl::StatusOr<int64_t> CatalogServiceImpl::LoadRoomForOps(const Principal& call
   return id;
 }
 
+absl::Status CatalogServiceImpl::CheckInRoom(const Principal& caller, absl::string_view room_id,
+                                             int64_t product_id, absl::string_view field) {
+  LC_ASSIGN_OR_RETURN(int64_t id, ParseId("room_id", room_id));
+  bool is_viewer = caller.role == Role::kViewer;
+  LC_ASSIGN_OR_RETURN(RoomAccess access, rooms_.Access(caller.brand_id, FormatId(id),
+                                                       is_viewer ? caller.subject : ""));
+  if (access.brand_id != caller.brand_id) {
+    return absl::NotFoundError("room_id: no such room");
+  }
+  if (is_viewer && !access.admitted) {
+    return absl::PermissionDeniedError("room_id: this room is private; an invite is needed");
+  }
+  LC_ASSIGN_OR_RETURN(std::vector<RoomProductView> views,
+                      products_.ListRoomProducts(caller.brand_id, id));
+  for (const RoomProductView& view : views) {
+    if (view.item.product_id != product_id) continue;
+    if (SeesEverything(caller) ||
+        VisibleTo(view.item.visible_to_cohort, is_viewer ? access.cohort : "")) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat(field, ": no such ", field == "sku_id" ? "SKU" : "product", " in this room"));
+}
+
 // ---- Products ----------------------------------------------------------------------------------
 
 absl::Status CatalogServiceImpl::DoCreateProduct(const grpc::ServerContext& context,
@@ -285,6 +310,9 @@ grpc::Status CatalogServiceImpl::GetProduct(grpc::ServerContext* context,
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_ASSIGN_OR_RETURN(ProductRecord product, LoadProduct(caller, request->product_id()));
+    if (!request->room_id().empty()) {
+      LC_RETURN_IF_ERROR(CheckInRoom(caller, request->room_id(), product.id, "product_id"));
+    }
     ToProto(product, SeesEverything(caller), response->mutable_product());
     return absl::OkStatus();
   }());
@@ -455,6 +483,9 @@ grpc::Status CatalogServiceImpl::GetSku(grpc::ServerContext* context,
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_ASSIGN_OR_RETURN(SkuRecord sku, LoadSku(caller, request->sku_id()));
+    if (!request->room_id().empty()) {
+      LC_RETURN_IF_ERROR(CheckInRoom(caller, request->room_id(), sku.product_id, "sku_id"));
+    }
     ToProto(sku, SeesEverything(caller), response->mutable_sku());
     return absl::OkStatus();
   }());

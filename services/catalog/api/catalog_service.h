@@ -73,6 +73,11 @@ class CatalogServiceImpl final : public v1::CatalogService::Service {
   // The room (through the room service), when it is the caller's brand's: NOT_FOUND otherwise.
   absl::StatusOr<int64_t> LoadRoomForOps(const common::Principal& caller,
                                          absl::string_view room_id);
+  // For a read asked in a room: the room must be the brand's, a viewer must be admitted to it, and
+  // the product must be on its list as the caller sees it (a cohort-only item for that cohort's
+  // viewers only). NOT_FOUND "<field>: no such ... in this room" otherwise.
+  absl::Status CheckInRoom(const common::Principal& caller, absl::string_view room_id,
+                           int64_t product_id, absl::string_view field);
   absl::Status ChangeStatus(const grpc::ServerContext& context, absl::string_view product_id,
                             v1::ProductStatus to, v1::Product* out);
   absl::Status ListRoomItems(const common::Principal& caller, int64_t room_id,

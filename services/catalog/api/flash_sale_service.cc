@@ -196,6 +196,71 @@ absl::Status FlashSaleServiceImpl::CheckCanSee(const Principal& caller,
   return absl::OkStatus();
 }
 
+bool FlashSaleServiceImpl::KnownAdmitted(const std::string& brand_id, int64_t room_id,
+                                         const std::string& viewer_id) {
+  bool known_public = false;
+  bool refresh = false;
+  {
+    absl::Time now = absl::Now();
+    std::lock_guard<std::mutex> lock(rooms_mu_);
+    auto it = room_info_.find(room_id);
+    if (it != room_info_.end() && it->second.access.brand_id == brand_id &&
+        it->second.access.visibility == v1::VISIBILITY_PUBLIC) {
+      absl::Duration age = now - it->second.fetched_at;
+      known_public = age < options_.access_stale_limit;
+      if (known_public && age >= options_.access_cache_ttl && !it->second.refreshing) {
+        it->second.refreshing = true;
+        refresh = true;
+      }
+    }
+  }
+  if (refresh) {
+    recorders_.Submit([this, brand_id, room_id] { RefreshRoom(brand_id, room_id); });
+  }
+  if (known_public) return true;
+  return admitted_cache_.Get(absl::StrCat(brand_id, "|", room_id, "|", viewer_id)).has_value();
+}
+
+void FlashSaleServiceImpl::RememberRoom(int64_t room_id, const RoomAccess& access) {
+  constexpr size_t kMaxRooms = 10000;
+  std::lock_guard<std::mutex> lock(rooms_mu_);
+  if (room_info_.size() >= kMaxRooms) room_info_.clear();
+  room_info_[room_id] =
+      RoomInfo{RoomAccess{access.brand_id, access.visibility, access.status, false, "", ""},
+               absl::Now(), false};
+}
+
+void FlashSaleServiceImpl::RefreshRoom(const std::string& brand_id, int64_t room_id) {
+  absl::StatusOr<RoomAccess> access = rooms_.Access(brand_id, FormatId(room_id), "");
+  if (access.ok() && access->brand_id == brand_id) {
+    RememberRoom(room_id, *access);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(rooms_mu_);
+  if (access.ok() || access.status().code() == absl::StatusCode::kNotFound) {
+    room_info_.erase(room_id);  // gone, or not the brand's: ask again next time
+  } else if (auto it = room_info_.find(room_id); it != room_info_.end()) {
+    it->second.refreshing = false;  // the room service is down: served until the stale limit
+  }
+}
+
+absl::Status FlashSaleServiceImpl::CheckAdmitted(const std::string& brand_id, int64_t room_id,
+                                                 const std::string& viewer_id,
+                                                 absl::string_view field) {
+  if (KnownAdmitted(brand_id, room_id, viewer_id)) return absl::OkStatus();
+  LC_ASSIGN_OR_RETURN(RoomAccess access, rooms_.Access(brand_id, FormatId(room_id), viewer_id));
+  if (access.brand_id != brand_id) {
+    return absl::NotFoundError("room_id: no such room");
+  }
+  RememberRoom(room_id, access);
+  if (!access.admitted) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(field, ": not admitted to this private room; an invite is needed"));
+  }
+  admitted_cache_.Put(absl::StrCat(brand_id, "|", room_id, "|", viewer_id), true);
+  return absl::OkStatus();
+}
+
 // ---- Sales -------------------------------------------------------------------------------------
 
 absl::Status FlashSaleServiceImpl::DoCreateFlashSale(const grpc::ServerContext& context,
@@ -424,6 +489,8 @@ absl::Status FlashSaleServiceImpl::DoCreateHold(const grpc::ServerContext& conte
     return absl::NotFoundError("sale_id: no such flash sale");
   }
   LC_RETURN_IF_ERROR(common::RequireRole(caller, sale.brand_id, {Role::kOps, Role::kAssociate}));
+  // Units are held only for a client the sale's room admits (a private room: invited ones).
+  LC_RETURN_IF_ERROR(CheckAdmitted(sale.brand_id, sale.room_id, request.client_id(), "client_id"));
   if (request.quantity() > sale.per_buyer_limit) {
     return InvalidField("quantity", "must not exceed the sale's per-buyer limit");
   }
@@ -511,6 +578,9 @@ absl::StatusOr<FlashSaleServiceImpl::TakenStock> FlashSaleServiceImpl::PrepareFl
   LC_ASSIGN_OR_RETURN(FlashSaleRecord sale, Sale(sale_id, false));
   if (sale.brand_id != caller.brand_id) {
     return absl::NotFoundError("sale_id: no such flash sale");
+  }
+  if (!request.room_id().empty() && request.room_id() != FormatId(sale.room_id)) {
+    return absl::NotFoundError("sale_id: no such flash sale in this room");
   }
   absl::Time now = clock_.Now();
   LC_RETURN_IF_ERROR(CheckReservable(sale, now));
@@ -671,6 +741,11 @@ absl::Status FlashSaleServiceImpl::ReserveRegular(const Principal& caller,
   if (sku->product_status != v1::PRODUCT_STATUS_ACTIVE) {
     return absl::FailedPreconditionError("sku_id: the product is not on sale");
   }
+  // An order placed in a room: the room must be the brand's and admit the buyer.
+  if (!request.room_id().empty()) {
+    LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request.room_id()));
+    LC_RETURN_IF_ERROR(CheckAdmitted(caller.brand_id, room_id, request.buyer_id(), "buyer_id"));
+  }
   InventoryReservation reservation;
   reservation.reservation_id = request.reservation_id();
   reservation.brand_id = caller.brand_id;
@@ -727,13 +802,35 @@ grpc::ServerUnaryReactor* FlashSaleServiceImpl::ReserveStock(grpc::CallbackServe
     reactor->Finish(common::ToGrpcStatus(prepared.status()));
     return reactor;
   }
-  StockLayout layout = LayoutOf(prepared->sale);
-  absl::Time expires_at = prepared->expires_at;
-  absl::Time now = prepared->now;
+  // A private room's pieces are for its audience only. A public room, or a buyer admitted lately,
+  // is known from the caches; otherwise the room service is asked, off the callback thread.
+  if (KnownAdmitted(prepared->sale.brand_id, prepared->sale.room_id, request->buyer_id())) {
+    TakeFlashStock(*std::move(prepared), request, response, reactor);
+    return reactor;
+  }
+  recorders_.Submit([this, taken = *std::move(prepared), request, response, reactor]() mutable {
+    absl::Status admitted =
+        CheckAdmitted(taken.sale.brand_id, taken.sale.room_id, request->buyer_id(), "buyer_id");
+    if (!admitted.ok()) {
+      reactor->Finish(common::ToGrpcStatus(admitted));
+      return;
+    }
+    TakeFlashStock(std::move(taken), request, response, reactor);
+  });
+  return reactor;
+}
+
+void FlashSaleServiceImpl::TakeFlashStock(TakenStock taken, const v1::ReserveStockRequest* request,
+                                          v1::ReserveStockResponse* response,
+                                          grpc::ServerUnaryReactor* reactor) {
+  StockLayout layout = LayoutOf(taken.sale);
+  absl::Time expires_at = taken.expires_at;
+  absl::Time now = taken.now;
+  int32_t per_buyer_limit = taken.sale.per_buyer_limit;
   stock_.ReserveAsync(
-      layout, request->reservation_id(), request->buyer_id(), request->quantity(),
-      prepared->sale.per_buyer_limit, expires_at, now,
-      [this, taken = *std::move(prepared), request, response,
+      layout, request->reservation_id(), request->buyer_id(), request->quantity(), per_buyer_limit,
+      expires_at, now,
+      [this, taken = std::move(taken), request, response,
        reactor](absl::StatusOr<StockReserveResult> result) mutable {
         absl::Status status = InterpretTake(taken, std::move(result), *request);
         if (!status.ok()) {
@@ -746,7 +843,6 @@ grpc::ServerUnaryReactor* FlashSaleServiceImpl::ReserveStock(grpc::CallbackServe
         }
         recorders_.Submit([this] { DrainPendingRecords(); });
       });
-  return reactor;
 }
 
 absl::StatusOr<std::optional<FlashReservationRecord>> FlashSaleServiceImpl::FindFlashReservation(

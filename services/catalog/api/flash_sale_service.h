@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/flash.grpc.pb.h"
 #include "services/catalog/clients/room_directory.h"
@@ -29,6 +30,12 @@ struct FlashSaleOptions {
   absl::Duration rebuild_grace = absl::Seconds(1);
   // Threads that write reservations to MySQL, off gRPC's callback threads.
   int record_threads = 16;
+  // How long the reserve path trusts what the room service said about a room's visibility and
+  // about a viewer's admission to a private room (an invite revoked meanwhile still buys until).
+  absl::Duration access_cache_ttl = absl::Seconds(2);
+  // A public room's visibility older than access_cache_ttl is still served while one background
+  // call refreshes it (no storm of calls when it expires), up to this age.
+  absl::Duration access_stale_limit = absl::Seconds(10);
 };
 
 // LC_FLASH_BUCKETS, LC_FLASH_REBUILD_GRACE_MS.
@@ -105,6 +112,15 @@ class FlashSaleServiceImpl final
   void ForgetSale(int64_t sale_id);
   absl::Status FillSale(const FlashSaleRecord& sale, v1::FlashSale* out);
   absl::Status CheckCanSee(const common::Principal& caller, const FlashSaleRecord& sale);
+  // Whether `viewer_id` is admitted to room `room_id` of `brand_id`, from the caches only: true for
+  // a public room of the brand, or a pair the room service admitted lately.
+  bool KnownAdmitted(const std::string& brand_id, int64_t room_id, const std::string& viewer_id);
+  // The same, asking the room service when the caches do not know (blocking: never on a callback
+  // thread). NOT_FOUND "room_id: no such room" for a room that is not the brand's;
+  // PERMISSION_DENIED "<field>: ..." when the viewer holds no valid invite to the private room.
+  absl::Status CheckAdmitted(const std::string& brand_id, int64_t room_id,
+                             const std::string& viewer_id, absl::string_view field);
+
   absl::StatusOr<FlashSaleRecord> ChangeSale(
       const grpc::ServerContext& context, const std::string& sale_id,
       const std::function<absl::Status(FlashSaleRecord&)>& change);
@@ -121,6 +137,9 @@ class FlashSaleServiceImpl final
   // The checks before the Redis step of a flash reservation (run on the callback thread).
   absl::StatusOr<TakenStock> PrepareFlashTake(const common::Principal& caller,
                                               const v1::ReserveStockRequest& request);
+  // The Redis step of a flash reservation and what follows it (answers through `reactor`).
+  void TakeFlashStock(TakenStock taken, const v1::ReserveStockRequest* request,
+                      v1::ReserveStockResponse* response, grpc::ServerUnaryReactor* reactor);
   // What the Redis step's answer means for the caller.
   absl::Status InterpretTake(TakenStock& taken, absl::StatusOr<StockReserveResult> result,
                              const v1::ReserveStockRequest& request);
@@ -178,6 +197,19 @@ class FlashSaleServiceImpl final
   // Sale settings and SKU details (price, status) for hot paths, up to sale_cache_ttl old.
   common::TtlCache<int64_t, FlashSaleRecord> sale_cache_{options_.sale_cache_ttl};
   common::TtlCache<int64_t, SkuRecord> sku_cache_{options_.sale_cache_ttl};
+  // Rooms as the room service described them (brand, visibility), refreshed in the background
+  // (see access_stale_limit), and "brand|room|viewer" pairs it admitted, up to access_cache_ttl
+  // old: a public room's reserves cost no call per reserve.
+  struct RoomInfo {
+    RoomAccess access;
+    absl::Time fetched_at;
+    bool refreshing = false;
+  };
+  void RefreshRoom(const std::string& brand_id, int64_t room_id);
+  void RememberRoom(int64_t room_id, const RoomAccess& access);
+  std::mutex rooms_mu_;
+  std::unordered_map<int64_t, RoomInfo> room_info_ ABSL_GUARDED_BY(rooms_mu_);
+  common::TtlCache<std::string, bool> admitted_cache_{options_.access_cache_ttl};
   std::mutex pending_mu_;
   std::deque<PendingRecord> pending_;
   common::WorkerPool recorders_;  // last member: drained first on destruction

@@ -68,12 +68,14 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
 OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock,
                                    Payments payments, const common::Clock& clock,
                                    const common::PrincipalCodec& codec, OrderOptions options,
-                                   AttributionClient* attribution, FunnelReporter* funnel)
+                                   AttributionClient* attribution, FunnelReporter* funnel,
+                                   ReferenceChecker* references)
     : carts_(carts),
       orders_(orders),
       stock_(stock),
       attribution_(attribution),
       funnel_(funnel),
+      references_(references),
       payments_(std::move(payments)),
       clock_(clock),
       codec_(codec),
@@ -108,6 +110,15 @@ grpc::Status OrderServiceImpl::AddCartItem(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
     if (!request->has_item()) return InvalidField("item", "is required");
     LC_RETURN_IF_ERROR(ValidateCartItem(request->item()));
+    if (references_ != nullptr) {  // the buyer's brand's, and visible to them, before it is kept
+      const v1::CartItem& item = request->item();
+      LC_RETURN_IF_ERROR(references_->CheckItem(buyer.brand_id, buyer.subject, "item",
+                                                item.sku_id(), item.sale_id()));
+      LC_RETURN_IF_ERROR(references_->CheckRoom(buyer.brand_id, buyer.subject, "item.room",
+                                                item.room().room_id(), item.room().session_id()));
+      LC_RETURN_IF_ERROR(
+          references_->CheckAttribution(buyer.brand_id, "item.attribution", item.attribution()));
+    }
     LC_ASSIGN_OR_RETURN(*response->mutable_cart(),
                         carts_.Add(buyer.brand_id, buyer.subject, request->item(), clock_.Now()));
     if (attribution_ != nullptr) {  // the client's associate is told (best effort)
@@ -180,6 +191,30 @@ std::vector<OutboxMessage> ReleaseAll(const OrderRecord& order) {
   return messages;
 }
 
+// What ends an unpaid order: a WeChat Pay order is first closed there (the buyer could still pay
+// it: its stock goes back only once it cannot be paid, see CloseThenRelease); any other releases
+// its reservations at once.
+std::vector<OutboxMessage> EndUnpaid(const OrderRecord& order) {
+  if (order.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY) return ReleaseAll(order);
+  std::string id = absl::StrCat(order.id);
+  return {OutboxMessage{0, order.brand_id, kTopicPaymentClose, id, id, 0}};
+}
+
+bool IsNoLongerPayable(int status) {
+  return status == v1::ORDER_STATUS_CANCELLED || status == v1::ORDER_STATUS_EXPIRED;
+}
+
+v1::PaymentIncidentState IncidentState(int refund_status) {
+  switch (refund_status) {
+    case kRefundSucceeded:
+      return v1::PAYMENT_INCIDENT_STATE_REFUNDED;
+    case kRefundFailed:
+      return v1::PAYMENT_INCIDENT_STATE_REFUND_FAILED;
+    default:
+      return v1::PAYMENT_INCIDENT_STATE_REFUND_REQUESTED;
+  }
+}
+
 std::string EncodeFailure(const absl::Status& status) {
   return absl::StrCat(static_cast<int>(status.code()), std::string(1, kFailureCodeSeparator),
                       status.message());
@@ -203,7 +238,8 @@ bool IsTransient(absl::StatusCode code) {
 
 }  // namespace
 
-void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::Order* out) const {
+void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::Order* out,
+                               const std::map<int64_t, PaymentIncidentRecord>* incidents) const {
   out->set_id(common::FormatId(order.id));
   out->set_brand_id(order.brand_id);
   out->set_buyer_id(order.buyer_id);
@@ -238,6 +274,27 @@ void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::
   if (order.expires_at.has_value())
     common::ToTimestamp(*order.expires_at, out->mutable_expires_at());
   if (order.paid_at.has_value()) common::ToTimestamp(*order.paid_at, out->mutable_paid_at());
+  if (incidents != nullptr) {
+    if (auto found = incidents->find(order.id); found != incidents->end()) {
+      const PaymentIncidentRecord& incident = found->second;
+      v1::PaymentIncident* p = out->mutable_payment_incident();
+      p->set_transaction_id(incident.payment.transaction_id);
+      p->mutable_amount()->set_amount_fen(incident.payment.amount_fen);
+      p->mutable_amount()->set_currency(incident.payment.currency);
+      p->set_refund_id(incident.refund_key);
+      p->set_state(IncidentState(incident.refund_status));
+      common::ToTimestamp(incident.created_at, p->mutable_received_at());
+    }
+  }
+}
+
+absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> OrderServiceImpl::IncidentsOf(
+    const std::vector<OrderRecord>& orders) {
+  std::vector<int64_t> ids;
+  for (const OrderRecord& o : orders) {
+    if (IsNoLongerPayable(o.status)) ids.push_back(o.id);
+  }
+  return orders_.Incidents(ids);
 }
 
 void OrderServiceImpl::SettleNow(const OrderRecord& order, const std::string& topic) {
@@ -384,6 +441,21 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
   }
   LC_RETURN_IF_ERROR(ValidateAddress(request.address()));
   LC_RETURN_IF_ERROR(ValidateAttribution(request.attribution()));
+  if (references_ != nullptr) {
+    // Every id named beside the lines is the buyer's brand's (another brand's is unknown), and
+    // the room one the buyer is admitted to, before the order is written. The lines' SKUs and
+    // sales are checked by the catalog when they are reserved.
+    LC_RETURN_IF_ERROR(references_->CheckRoom(buyer.brand_id, buyer.subject, "room",
+                                              request.room().room_id(),
+                                              request.room().session_id()));
+    LC_RETURN_IF_ERROR(
+        references_->CheckAttribution(buyer.brand_id, "attribution", request.attribution()));
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].sale_id().empty()) continue;
+      LC_RETURN_IF_ERROR(references_->CheckItem(
+          buyer.brand_id, buyer.subject, absl::StrCat("lines[", i, "]"), "", lines[i].sale_id()));
+    }
+  }
   if (!request.room().room_id().empty()) {
     LC_ASSIGN_OR_RETURN(draft.room_id, common::ParseId("room.room_id", request.room().room_id()));
   }
@@ -505,7 +577,8 @@ grpc::Status OrderServiceImpl::GetOrder(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(Principal caller,
                         common::PrincipalFromContext(*context, codec_, clock_.Now()));
     LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
-    ToProto(order, caller.role != Role::kFinance, response->mutable_order());
+    LC_ASSIGN_OR_RETURN(auto incidents, IncidentsOf({order}));
+    ToProto(order, caller.role != Role::kFinance, response->mutable_order(), &incidents);
     return absl::OkStatus();
   }());
 }
@@ -530,11 +603,14 @@ grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), 20, 100));
     LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
     LC_ASSIGN_OR_RETURN(std::vector<OrderRecord> orders,
-                        orders_.List(caller.brand_id, buyer, request->status(), after, limit + 1));
+                        orders_.List(caller.brand_id, buyer, request->status(),
+                                     request->payment_incidents_only(), after, limit + 1));
     bool more = static_cast<int>(orders.size()) > limit;
     if (more) orders.resize(static_cast<size_t>(limit));
-    for (const OrderRecord& o : orders)
-      ToProto(o, caller.role != Role::kFinance, response->add_orders());
+    LC_ASSIGN_OR_RETURN(auto incidents, IncidentsOf(orders));
+    for (const OrderRecord& o : orders) {
+      ToProto(o, caller.role != Role::kFinance, response->add_orders(), &incidents);
+    }
     if (more) response->set_next_page_token(common::EncodePageToken(orders.back().id));
     return absl::OkStatus();
   }());
@@ -559,10 +635,13 @@ grpc::Status OrderServiceImpl::CancelOrder(grpc::ServerContext* context,
               CheckTransition(static_cast<OrderStatus>(o.status), v1::ORDER_STATUS_CANCELLED));
           o.status = v1::ORDER_STATUS_CANCELLED;
           o.updated_at = now;
-          out = ReleaseAll(o);
+          out = EndUnpaid(o);
           return absl::OkStatus();
         }));
-    SettleNow(cancelled, kTopicReleaseReservation);
+    // A WeChat Pay order is closed there by the outbox relay first, which then releases.
+    if (cancelled.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY) {
+      SettleNow(cancelled, kTopicReleaseReservation);
+    }
     ToProto(cancelled, true, response->mutable_order());
     return absl::OkStatus();
   }());
@@ -741,11 +820,47 @@ absl::Status OrderServiceImpl::HandleWechatNotification(
   }
   LC_RETURN_IF_ERROR(CheckPaidTransaction(*paid, payments_.wechat_mchid, payments_.wechat_appid,
                                           OutTradeNo(order.id), order.total_fen, order.currency));
+  if (IsNoLongerPayable(order.status)) return RecordLatePayment(order, *paid);
   PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid->transaction_id, paid->total_fen,
                         paid->currency};
-  LC_ASSIGN_OR_RETURN(auto result, orders_.MarkPaid(order.id, payment, clock_.Now(), nullptr));
-  if (result.second) {
+  absl::StatusOr<std::pair<OrderRecord, bool>> result =
+      orders_.MarkPaid(order.id, payment, clock_.Now(), nullptr);
+  if (!result.ok() && result.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // Cancelled or expired since it was read: the payment came too late all the same.
+    LC_ASSIGN_OR_RETURN(OrderRecord now, orders_.Get(order.id));
+    if (IsNoLongerPayable(now.status)) return RecordLatePayment(now, *paid);
+  }
+  LC_RETURN_IF_ERROR(result.status());
+  if (result->second) {
     spdlog::info("order {} paid through WeChat Pay", order.id);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OrderServiceImpl::RecordLatePayment(const OrderRecord& order,
+                                                 const PaidTransaction& paid) {
+  PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid.transaction_id, paid.total_fen,
+                        paid.currency};
+  // One refund per payment, however often its notification comes: the key follows from it.
+  RefundRecord refund;
+  refund.refund_key = absl::StrCat("auto-", paid.transaction_id);
+  refund.amount_fen = paid.total_fen;
+  refund.reason = "paid after the order was cancelled or expired";
+  refund.requested_by = "system";
+  refund.status = kRefundRequested;
+  // No order.refunded message: nothing was credited for this order, nothing is clawed back.
+  std::string key = absl::StrCat(order.id, ":", refund.refund_key);
+  std::vector<OutboxMessage> messages = {OutboxMessage{0, order.brand_id, kTopicRefundRequest, key,
+                                                       absl::StrCat(key, ":", paid.total_fen), 0}};
+  LC_ASSIGN_OR_RETURN(bool recorded,
+                      orders_.RecordLatePayment(order.id, payment, refund, messages, clock_.Now()));
+  if (recorded) {
+    // The alert for ops (ids and amounts only): the buyer paid for an order that no longer was.
+    spdlog::error(
+        "payment incident: order {} of brand {} was paid through WeChat Pay after it was {}; the "
+        "payment ({} fen {}) is recorded and refund {} was requested automatically",
+        order.id, order.brand_id, v1::OrderStatus_Name(static_cast<OrderStatus>(order.status)),
+        paid.total_fen, paid.currency, refund.refund_key);
   }
   return absl::OkStatus();
 }
@@ -832,8 +947,37 @@ absl::Status OrderServiceImpl::ReportRefund(const std::string& key) {
   return absl::InternalError("refund message for an unknown refund");
 }
 
+absl::Status OrderServiceImpl::CloseThenRelease(const std::string& key) {
+  int64_t order_id = 0;
+  if (!absl::SimpleAtoi(key, &order_id)) return absl::InternalError("malformed close message");
+  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
+  if (payments_.wechat == nullptr) {
+    return absl::UnavailableError("WeChat Pay is not configured");
+  }
+  // An error leaves the message queued: retried after its backoff, the stock still reserved.
+  LC_ASSIGN_OR_RETURN(CloseOutcome outcome, payments_.wechat->Close(order));
+  if (outcome == CloseOutcome::kPaid) {
+    // The buyer paid in the meantime: its notification records the payment and refunds it.
+    spdlog::error(
+        "payment incident: order {} of brand {} is {} but WeChat Pay has it paid; awaiting its "
+        "payment notification to refund it",
+        order.id, order.brand_id, v1::OrderStatus_Name(static_cast<OrderStatus>(order.status)));
+  }
+  // It cannot be paid any more: its stock goes back. Queued before this message is marked
+  // delivered, so a crash now repeats the close (idempotent) and never loses the release.
+  LC_ASSIGN_OR_RETURN(
+      OrderRecord queued,
+      orders_.Update(order_id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
+        out = ReleaseAll(o);
+        return absl::OkStatus();
+      }));
+  SettleNow(queued, kTopicReleaseReservation);
+  return absl::OkStatus();
+}
+
 absl::Status OrderServiceImpl::Deliver(const OutboxMessage& m) {
   if (m.topic == kTopicRefundRequest) return RequestRefund(m.payload);
+  if (m.topic == kTopicPaymentClose) return CloseThenRelease(m.key);
   if (m.topic == kTopicOrderPaid) {
     int64_t order_id = 0;
     if (!absl::SimpleAtoi(m.key, &order_id)) return absl::InternalError("malformed paid message");
@@ -858,7 +1002,7 @@ absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
   for (int page = 0; page < 25; ++page) {
     absl::Time now = clock_.Now();
     std::vector<std::string> topics = {kTopicConfirmReservation, kTopicReleaseReservation,
-                                       kTopicRefundRequest};
+                                       kTopicRefundRequest, kTopicPaymentClose};
     if (attribution_ != nullptr) {
       // Paid orders and refunds wait in the outbox until attribution is there to hear of them.
       topics.insert(topics.end(), {kTopicOrderPaid, kTopicOrderRefunded});
@@ -930,7 +1074,7 @@ absl::StatusOr<int> OrderServiceImpl::ExpireOnce() {
                           }
                           o.status = v1::ORDER_STATUS_EXPIRED;
                           o.updated_at = now;
-                          out = ReleaseAll(o);
+                          out = EndUnpaid(o);
                           return absl::OkStatus();
                         }));
     if (order.status == v1::ORDER_STATUS_EXPIRED) ++expired;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <mutex>
 
 #include "livecommerce/v1/order.grpc.pb.h"
@@ -8,6 +9,7 @@
 #include "services/common/worker_pool.h"
 #include "services/order/clients/attribution_client.h"
 #include "services/order/clients/funnel_reporter.h"
+#include "services/order/clients/reference_checker.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/domain/order.h"
 #include "services/order/payment/payment_gateway.h"
@@ -41,8 +43,10 @@ struct Payments {
 };
 
 // gRPC handlers of livecommerce.v1.OrderService: a viewer's cart (Redis); checkout, orders and the
-// sandbox payment (MySQL, with the catalog's reservations). Refunds and WeChat Pay notifications
-// are the next part (their RPCs answer UNIMPLEMENTED until then).
+// sandbox payment (MySQL, with the catalog's reservations); refunds and WeChat Pay notifications.
+// No payment goes untracked: a WeChat Pay order that is cancelled or expires is closed at WeChat
+// Pay before its stock goes back, and a payment that still arrives for it is recorded and
+// refunded automatically, with an alert (payment_incident on the order).
 //
 // Checkout is crash-safe: the order is recorded (reserving) before any stock is reserved, with
 // reservation ids that follow from it, so a retry or the recovery job finds and releases what an
@@ -56,7 +60,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock, Payments payments,
                    const common::Clock& clock, const common::PrincipalCodec& codec,
                    OrderOptions options, AttributionClient* attribution = nullptr,
-                   FunnelReporter* funnel = nullptr);
+                   FunnelReporter* funnel = nullptr, ReferenceChecker* references = nullptr);
 
   grpc::Status GetCart(grpc::ServerContext* context, const v1::GetCartRequest* request,
                        v1::GetCartResponse* response) override;
@@ -96,9 +100,12 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                                          v1::HandlePaymentNotificationResponse* response) override;
 
   // Background work, one pass each (the binary runs them periodically; tests call them).
-  // Delivers due outbox messages to the catalog; returns how many were delivered.
+  // Delivers due outbox messages (to the catalog, attribution, WeChat Pay); returns how many were
+  // delivered. A cancelled or expired WeChat Pay order is closed at WeChat Pay before its stock is
+  // released (payment.close, then reservation.release).
   absl::StatusOr<int> DeliverOutboxOnce();
-  // Unpaid orders past their payment window become EXPIRED and release their stock.
+  // Unpaid orders past their payment window become EXPIRED and release their stock (WeChat Pay
+  // orders once closed there).
   absl::StatusOr<int> ExpireOnce();
   // Checkouts interrupted while reserving are refused and release what they took.
   absl::StatusOr<int> RecoverOnce();
@@ -116,6 +123,15 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   absl::Status HandleWechatNotification(const v1::HandlePaymentNotificationRequest& request);
   // A verified refund notification: the refund it answers gets its outcome.
   absl::Status HandleRefundResult(const RefundResult& refund);
+  // A genuine payment of an order that was cancelled or expired: recorded and refunded
+  // automatically (once however often it comes), with an alert for ops; the order stays as it is.
+  absl::Status RecordLatePayment(const OrderRecord& order, const PaidTransaction& paid);
+  // Delivers a payment.close message: closes the order at WeChat Pay, then releases its stock
+  // (queued in the outbox first, so a crash after the close still releases it).
+  absl::Status CloseThenRelease(const std::string& key);
+  // The payment incidents of those of `orders` that may have one, by order id.
+  absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> IncidentsOf(
+      const std::vector<OrderRecord>& orders);
   absl::Status DoCheckout(const common::Principal& buyer, const v1::CheckoutRequest& request,
                           v1::Order& out);
   // Reserves every line of a new order and prices it, or refuses it (releasing what was taken).
@@ -127,7 +143,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                                           const std::string& order_id);
   absl::StatusOr<OrderRecord> ChangeAsOps(const grpc::ServerContext& context,
                                           const std::string& order_id, OrderStatus to);
-  void ToProto(const OrderRecord& order, bool with_address, v1::Order* out) const;
+  void ToProto(const OrderRecord& order, bool with_address, v1::Order* out,
+               const std::map<int64_t, PaymentIncidentRecord>* incidents = nullptr) const;
   // Confirms (or releases) the reservations of an order right away, for the request that just
   // queued it; what fails here stays queued for the relay.
   void SettleNow(const OrderRecord& order, const std::string& topic);
@@ -139,6 +156,9 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   StockClient& stock_;
   AttributionClient* attribution_;
   FunnelReporter* funnel_;
+  // Checks the ids a cart item or checkout names (brand, private rooms); null only in tests that
+  // run the order service alone.
+  ReferenceChecker* references_;
   Payments payments_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;

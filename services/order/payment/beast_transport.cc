@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -115,6 +117,23 @@ absl::StatusOr<BeastTransportOptions> LoadBeastTransportOptions() {
     return timeout.status();
   }
   options.timeout = *timeout;
+  std::string ca_file = common::EnvString("LC_WECHATPAY_CA_FILE", "");
+  if (!ca_file.empty()) {
+    std::ifstream in(ca_file, std::ios::binary);
+    std::stringstream pem;
+    if (in.is_open()) {
+      pem << in.rdbuf();
+    }
+    if (!in.is_open() || in.bad()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("LC_WECHATPAY_CA_FILE: cannot read ", ca_file));
+    }
+    options.extra_ca_pem = pem.str();
+    if (options.extra_ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("LC_WECHATPAY_CA_FILE: ", ca_file, " holds no PEM certificate"));
+    }
+  }
   return options;
 }
 
@@ -153,6 +172,14 @@ absl::StatusOr<std::unique_ptr<BeastWechatPayTransport>> BeastWechatPayTransport
     impl->tls.add_certificate_authority(net::buffer(options.trusted_ca_pem), ec);
     if (ec) {
       return absl::InvalidArgumentError("trusted_ca_pem is not a PEM certificate");
+    }
+  }
+  if (!options.extra_ca_pem.empty()) {
+    // Every certificate of the bundle (add_certificate_authority reads them all).
+    impl->tls.add_certificate_authority(net::buffer(options.extra_ca_pem), ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          "LC_WECHATPAY_CA_FILE: not a bundle of PEM certificates (extra_ca_pem)");
     }
   }
   impl->options = std::move(options);

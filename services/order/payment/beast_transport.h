@@ -18,11 +18,17 @@ struct BeastTransportOptions {
   // PEM CA certificates to trust instead of the system store (tests, private gateways). Empty:
   // the system CA store.
   std::string trusted_ca_pem;
+  // PEM CA certificates trusted in addition to the store above (LC_WECHATPAY_CA_FILE): a test
+  // server's CA, a private gateway's.
+  std::string extra_ca_pem;
   size_t max_response_bytes = 4 << 20;
 };
 
-// LC_WECHATPAY_BASE_URL (default https://api.mch.weixin.qq.com) and LC_WECHATPAY_TIMEOUT_MS
-// (default 10000). INVALID_ARGUMENT naming the variable.
+// LC_WECHATPAY_BASE_URL (default https://api.mch.weixin.qq.com), LC_WECHATPAY_TIMEOUT_MS
+// (default 10000) and LC_WECHATPAY_CA_FILE (default none: a PEM file of CA certificates added to
+// the system trust store, which OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR still choose).
+// INVALID_ARGUMENT naming the variable (also for an unreadable CA file or one without a PEM
+// certificate).
 absl::StatusOr<BeastTransportOptions> LoadBeastTransportOptions();
 
 // HTTPS/1.1 with Boost.Beast over OpenSSL: TLS 1.2+, SNI, the peer's certificate verified against

@@ -71,4 +71,8 @@ absl::Status WechatPayGateway::Refund(const OrderRecord& order, const std::strin
   return client_.Refund(request).status();
 }
 
+absl::StatusOr<CloseOutcome> WechatPayGateway::Close(const OrderRecord& order) {
+  return client_.CloseOrder(OutTradeNo(order.id));
+}
+
 }  // namespace livecommerce::order

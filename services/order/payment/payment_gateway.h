@@ -20,6 +20,9 @@ class PaymentGateway {
   // Asks the provider to return `amount_fen` of a paid order. Idempotent by `refund_key`.
   virtual absl::Status Refund(const OrderRecord& order, const std::string& refund_key,
                               int64_t amount_fen, const std::string& reason) = 0;
+  // Makes an unpaid order unpayable at the provider. Idempotent; an error means "retry later"
+  // (the order's stock stays reserved until this succeeds).
+  virtual absl::StatusOr<CloseOutcome> Close(const OrderRecord& order) = 0;
 };
 
 // The provider's reference of an order ("LC" and the order id) and back.
@@ -37,6 +40,9 @@ class SandboxGateway final : public PaymentGateway {
                       const std::string& reason) override {
     return absl::OkStatus();
   }
+  absl::StatusOr<CloseOutcome> Close(const OrderRecord& order) override {
+    return CloseOutcome::kClosed;
+  }
 };
 
 // WeChat Pay API v3, JSAPI (mini-program): a signed prepay call, then signed parameters for
@@ -47,6 +53,7 @@ class WechatPayGateway final : public PaymentGateway {
   absl::StatusOr<v1::PaymentParams> Prepare(const OrderRecord& order, absl::Time pay_by) override;
   absl::Status Refund(const OrderRecord& order, const std::string& refund_key, int64_t amount_fen,
                       const std::string& reason) override;
+  absl::StatusOr<CloseOutcome> Close(const OrderRecord& order) override;
 
  private:
   const WechatPayClient& client_;

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -484,6 +485,15 @@ absl::StatusOr<std::string> BuildRefundBody(const WechatPayConfig& config,
   return Dump(body);
 }
 
+absl::StatusOr<std::string> CloseOrderPath(absl::string_view out_trade_no) {
+  LC_RETURN_IF_ERROR(CheckOutTradeNo(out_trade_no, "out_trade_no"));
+  return absl::StrCat(kCloseOrderPathPrefix, out_trade_no, kCloseOrderPathSuffix);
+}
+
+std::string BuildCloseOrderBody(const WechatPayConfig& config) {
+  return Dump(Json{{"mchid", config.mchid}});
+}
+
 absl::StatusOr<RefundResponse> ParseRefundResponse(absl::string_view body) {
   std::optional<Json> json = ParseJsonObject(body);
   if (!json.has_value()) {
@@ -584,7 +594,10 @@ NotificationReply NotificationRejected(const absl::Status& error) {
   switch (error.code()) {
     case absl::StatusCode::kUnauthenticated:
       status = 401;
-      message = "signature verification failed";
+      // The signature held, but our APIv3 key does not open the resource (a rotated key?).
+      message = IsDecryptionFailure(error)
+                    ? "resource: could not be decrypted with the merchant's APIv3 key"
+                    : "signature verification failed";
       break;
     case absl::StatusCode::kInvalidArgument:
       status = 400;
@@ -632,6 +645,11 @@ absl::StatusOr<std::string> DecryptResource(absl::string_view apiv3_key,
     return absl::InvalidArgumentError("resource.ciphertext is not valid base64 ciphertext");
   }
   return AesGcmOpen(apiv3_key, resource.nonce, resource.associated_data, sealed);
+}
+
+bool IsDecryptionFailure(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnauthenticated &&
+         status.GetPayload(kDecryptionFailedPayload).has_value();
 }
 
 absl::StatusOr<std::string> SignNotification(absl::string_view platform_private_key_pem,
@@ -787,8 +805,17 @@ absl::StatusOr<WechatPayNotification> WechatPayCrypto::VerifyNotification(
   envelope.resource.associated_data = StringMember(*resource, "associated_data").value_or("");
   envelope.resource.original_type = StringMember(*resource, "original_type").value_or("");
 
-  LC_ASSIGN_OR_RETURN(std::string plaintext, DecryptResource(config_.apiv3_key, envelope.resource));
-  std::optional<Json> inner = ParseJsonObject(plaintext);
+  absl::StatusOr<std::string> plaintext = DecryptResource(config_.apiv3_key, envelope.resource);
+  if (!plaintext.ok()) {
+    if (plaintext.status().code() != absl::StatusCode::kUnauthenticated) {
+      return plaintext.status();
+    }
+    absl::Status failed = absl::UnauthenticatedError(
+        "resource: could not be decrypted (APIv3 key, nonce, tag or associated data)");
+    failed.SetPayload(kDecryptionFailedPayload, absl::Cord("1"));
+    return failed;
+  }
+  std::optional<Json> inner = ParseJsonObject(*plaintext);
   if (!inner.has_value()) {
     return absl::InvalidArgumentError("notification: decrypted resource is not a JSON object");
   }

@@ -24,6 +24,9 @@ namespace livecommerce::order {
 inline constexpr absl::string_view kWechatPayAuthScheme = "WECHATPAY2-SHA256-RSA2048";
 inline constexpr absl::string_view kJsapiPrepayPath = "/v3/pay/transactions/jsapi";
 inline constexpr absl::string_view kDomesticRefundPath = "/v3/refund/domestic/refunds";
+// Closing an unpaid order: kCloseOrderPathPrefix + out_trade_no + kCloseOrderPathSuffix.
+inline constexpr absl::string_view kCloseOrderPathPrefix = "/v3/pay/transactions/out-trade-no/";
+inline constexpr absl::string_view kCloseOrderPathSuffix = "/close";
 inline constexpr absl::string_view kAeadAes256Gcm = "AEAD_AES_256_GCM";
 inline constexpr absl::string_view kSignTestPrefix = "WECHATPAY/SIGNTEST/";
 inline constexpr absl::string_view kEventTransactionSuccess = "TRANSACTION.SUCCESS";
@@ -133,6 +136,13 @@ struct RefundResponse {
 // INTERNAL when refund_id or status is missing or status is not one of the four.
 absl::StatusOr<RefundResponse> ParseRefundResponse(absl::string_view body);
 
+// ---- Closing an unpaid order (POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close) ----
+
+// The path of the close call. INVALID_ARGUMENT for a malformed out_trade_no.
+absl::StatusOr<std::string> CloseOrderPath(absl::string_view out_trade_no);
+// {"mchid":"..."}, the body of the close call.
+std::string BuildCloseOrderBody(const WechatPayConfig& config);
+
 // ---- Notifications ----
 
 // The resource object of a notification (and of sealed certificate downloads).
@@ -235,8 +245,13 @@ absl::StatusOr<EncryptedResource> SealResource(absl::string_view apiv3_key,
                                                absl::string_view original_type = "transaction");
 // Opens a resource. UNAUTHENTICATED for a wrong key, nonce, tag or associated data;
 // INVALID_ARGUMENT for an unknown algorithm or malformed fields.
+// VerifyNotification marks a resource that does not open (a genuine signature over something our
+// APIv3 key cannot decrypt) with this payload, so that its answer says so.
 absl::StatusOr<std::string> DecryptResource(absl::string_view apiv3_key,
                                             const EncryptedResource& resource);
+inline constexpr absl::string_view kDecryptionFailedPayload = "livecommerce/wechatpay-decryption";
+// Whether `status` is VerifyNotification's refusal of a resource that could not be decrypted.
+bool IsDecryptionFailure(const absl::Status& status);
 // The Wechatpay-Signature WeChat Pay would send: base64 RSA-SHA256 over
 // "timestamp\nnonce\nbody\n" with the platform private key.
 absl::StatusOr<std::string> SignNotification(absl::string_view platform_private_key_pem,
@@ -275,7 +290,8 @@ class WechatPayCrypto final {
                                absl::Time now) const;
 
   // VerifySignature, then parses the envelope and decrypts its resource. UNAUTHENTICATED as
-  // above or when decryption fails; INVALID_ARGUMENT for a malformed envelope or resource.
+  // above or when decryption fails (then "resource: could not be decrypted ...", marked for
+  // IsDecryptionFailure); INVALID_ARGUMENT for a malformed envelope or resource.
   absl::StatusOr<WechatPayNotification> VerifyNotification(const NotificationHeaders& headers,
                                                            absl::string_view body,
                                                            absl::Time now) const;

@@ -119,6 +119,28 @@ absl::StatusOr<MiniProgramPayParams> WechatPayClient::PrepayJsapi(
                                     MakeWechatPayNonce());
 }
 
+absl::StatusOr<CloseOutcome> WechatPayClient::CloseOrder(absl::string_view out_trade_no) const {
+  LC_ASSIGN_OR_RETURN(std::string path, CloseOrderPath(out_trade_no));
+  LC_ASSIGN_OR_RETURN(HttpResponse response,
+                      Call("POST", path, BuildCloseOrderBody(crypto_->config())));
+  if (IsSuccess(response.status)) {
+    return CloseOutcome::kClosed;
+  }
+  // The code decides, whatever the HTTP status it comes with (both spellings WeChat Pay uses).
+  std::string code = ErrorCode(response.body);
+  if (code == "ORDER_CLOSED" || code == "ORDERCLOSED" || code == "ORDER_NOT_EXIST" ||
+      code == "ORDERNOTEXIST") {
+    return CloseOutcome::kAlreadyClosed;
+  }
+  if (code == "ORDERPAID" || code == "ORDER_PAID") {
+    return CloseOutcome::kPaid;
+  }
+  if (code == "SYSTEM_ERROR" || code == "SYSTEMERROR" || code == "FREQUENCY_LIMITED") {
+    return absl::UnavailableError(absl::StrCat("WeChat Pay answered ", response.status, " ", code));
+  }
+  return MapErrorResponse(response);
+}
+
 absl::StatusOr<RefundResponse> WechatPayClient::Refund(const RefundRequest& request) const {
   LC_ASSIGN_OR_RETURN(std::string body, BuildRefundBody(crypto_->config(), request));
   LC_ASSIGN_OR_RETURN(HttpResponse response, Call("POST", kDomesticRefundPath, body));

@@ -31,6 +31,13 @@ class WechatPayTransport {
   virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
+// How a close call ended, when WeChat Pay gave an answer that settles it.
+enum class CloseOutcome {
+  kClosed,         // 204: closed now
+  kAlreadyClosed,  // ORDER_CLOSED (or the order never reached WeChat Pay: ORDER_NOT_EXIST)
+  kPaid,           // ORDERPAID: the buyer paid first; the payment notification handles it
+};
+
 // Calls WeChat Pay: signs each request with the merchant key, checks the signature WeChat Pay
 // puts on its answers, and maps its errors to Status. Does not own the crypto, transport or
 // clock. Thread-safe when the transport is.
@@ -54,6 +61,11 @@ class WechatPayClient final {
   absl::StatusOr<MiniProgramPayParams> PrepayJsapi(const JsapiPrepayRequest& request) const;
   // Requests a refund; the result usually is PROCESSING and the outcome comes as a notification.
   absl::StatusOr<RefundResponse> Refund(const RefundRequest& request) const;
+
+  // Closes an unpaid order so that it can no longer be paid. Errors as MapErrorResponse
+  // (SYSTEM_ERROR and 5xx are UNAVAILABLE: retry), UNAVAILABLE / DEADLINE_EXCEEDED without an
+  // answer. Idempotent: closing a closed order answers kAlreadyClosed.
+  absl::StatusOr<CloseOutcome> CloseOrder(absl::string_view out_trade_no) const;
 
   // Signs and sends one request and verifies the answer's signature. UNAUTHENTICATED when a
   // present signature does not verify (or a 2xx answer is unsigned).

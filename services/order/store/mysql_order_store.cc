@@ -666,16 +666,130 @@ absl::StatusOr<bool> MysqlOrderStore::SettleRefund(int64_t order_id, const std::
   });
 }
 
+absl::StatusOr<bool> MysqlOrderStore::RecordLatePayment(int64_t order_id,
+                                                        const PaymentRecord& payment,
+                                                        const RefundRecord& refund,
+                                                        const std::vector<OutboxMessage>& messages,
+                                                        absl::Time now) {
+  absl::StatusOr<bool> recorded = pool_.InTransaction([&](MysqlConnection& c)
+                                                          -> absl::StatusOr<bool> {
+    // The order's row lock serialises copies of the notification: one records, the rest see it.
+    LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, order_id, true));
+    {
+      sql::PreparedStatement& s =
+          c.Prepare("SELECT provider, transaction_id FROM payments WHERE order_id = ?");
+      s.setInt64(1, order_id);
+      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+      if (rs->next()) {
+        if (rs->getInt(1) == payment.provider && rs->getString(2) == payment.transaction_id) {
+          return false;  // a replay
+        }
+        return absl::FailedPreconditionError("transaction_id: the order has another payment");
+      }
+    }
+    if (order.status != v1::ORDER_STATUS_CANCELLED && order.status != v1::ORDER_STATUS_EXPIRED) {
+      return absl::FailedPreconditionError("order_id: the order is neither cancelled nor expired");
+    }
+    sql::PreparedStatement& pay = c.Prepare(
+        "INSERT INTO payments (brand_id, order_id, provider, transaction_id, amount_fen, currency, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    pay.setString(1, order.brand_id);
+    pay.setInt64(2, order.id);
+    pay.setInt(3, payment.provider);
+    pay.setString(4, payment.transaction_id);
+    pay.setInt64(5, payment.amount_fen);
+    pay.setString(6, payment.currency);
+    pay.setDateTime(7, ToSqlTime(now));
+    pay.executeUpdate();
+    sql::PreparedStatement& incident = c.Prepare(
+        "INSERT INTO payment_incidents (brand_id, order_id, order_status, provider, "
+        "transaction_id, amount_fen, currency, refund_key, created_at) VALUES (?, ?, ?, ?, ?, ?, "
+        "?, ?, ?)");
+    incident.setString(1, order.brand_id);
+    incident.setInt64(2, order.id);
+    incident.setInt(3, order.status);
+    incident.setInt(4, payment.provider);
+    incident.setString(5, payment.transaction_id);
+    incident.setInt64(6, payment.amount_fen);
+    incident.setString(7, payment.currency);
+    incident.setString(8, refund.refund_key);
+    incident.setDateTime(9, ToSqlTime(now));
+    incident.executeUpdate();
+    sql::PreparedStatement& r = c.Prepare(
+        "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
+        "reason, status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?)");
+    r.setString(1, order.brand_id);
+    r.setInt64(2, order.id);
+    r.setString(3, refund.refund_key);
+    r.setInt64(4, payment.amount_fen);
+    r.setString(5, payment.currency);
+    r.setString(6, refund.lines);
+    r.setString(7, refund.reason.substr(0, 200));
+    r.setInt(8, kRefundRequested);
+    r.setString(9, refund.requested_by);
+    r.setDateTime(10, ToSqlTime(now));
+    r.setDateTime(11, ToSqlTime(now));
+    r.executeUpdate();
+    std::vector<std::pair<OutboxMessage, absl::Time>> queued;
+    for (const OutboxMessage& m : messages) queued.emplace_back(m, now);
+    InsertOutbox(c, queued);
+    return true;
+  });
+  if (recorded.status().code() == absl::StatusCode::kAlreadyExists) {
+    return absl::FailedPreconditionError("transaction_id: paid another order");
+  }
+  return recorded;
+}
+
+absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> MysqlOrderStore::Incidents(
+    const std::vector<int64_t>& order_ids) {
+  std::map<int64_t, PaymentIncidentRecord> incidents;
+  if (order_ids.empty()) return incidents;
+  LC_RETURN_IF_ERROR(pool_.Run([&](MysqlConnection& c) -> absl::Status {
+    common::ForEachChunk(order_ids.size(), [&](size_t offset, size_t count) {
+      sql::PreparedStatement& s = c.Prepare(absl::StrCat(
+          "SELECT i.order_id, i.order_status, i.provider, i.transaction_id, i.amount_fen, "
+          "i.currency, i.refund_key, i.created_at, r.status FROM payment_incidents i LEFT JOIN "
+          "refunds r ON r.order_id = i.order_id AND r.refund_key = i.refund_key WHERE i.order_id "
+          "IN ",
+          common::Placeholders(1, count)));
+      for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), order_ids[offset + i]);
+      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+      while (rs->next()) {
+        PaymentIncidentRecord incident;
+        incident.order_id = rs->getInt64("order_id");
+        incident.order_status = rs->getInt("order_status");
+        incident.payment.provider = static_cast<v1::PaymentProvider>(rs->getInt("provider"));
+        incident.payment.transaction_id = rs->getString("transaction_id");
+        incident.payment.amount_fen = rs->getInt64("amount_fen");
+        incident.payment.currency = rs->getString("currency");
+        incident.refund_key = rs->getString("refund_key");
+        incident.created_at = common::SqlTimeAt(*rs, 8).value_or(absl::UnixEpoch());
+        incident.refund_status = rs->isNull(9) ? kRefundRequested : rs->getInt(9);
+        incidents.emplace(incident.order_id, std::move(incident));
+      }
+    });
+    return absl::OkStatus();
+  }));
+  return incidents;
+}
+
 absl::StatusOr<std::vector<OrderRecord>> MysqlOrderStore::List(const std::string& brand_id,
                                                                const std::string& buyer_id,
-                                                               int status, int64_t after_id,
-                                                               int limit) {
+                                                               int status, bool incidents_only,
+                                                               int64_t after_id, int limit) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<OrderRecord>> {
     std::string sql = absl::StrCat(
         "SELECT id FROM orders WHERE brand_id = ? AND id > ? AND "
         "status NOT IN (?, ?)");
     if (!buyer_id.empty()) absl::StrAppend(&sql, " AND buyer_id = ?");
     if (status != 0) absl::StrAppend(&sql, " AND status = ?");
+    if (incidents_only) {
+      absl::StrAppend(&sql,
+                      " AND id IN (SELECT order_id FROM payment_incidents WHERE brand_id = ? AND "
+                      "order_id > ?)");
+    }
     absl::StrAppend(&sql, " ORDER BY id LIMIT ?");
     sql::PreparedStatement& s = c.Prepare(sql);
     int i = 1;
@@ -685,6 +799,10 @@ absl::StatusOr<std::vector<OrderRecord>> MysqlOrderStore::List(const std::string
     s.setInt(i++, kStatusRefused);
     if (!buyer_id.empty()) s.setString(i++, buyer_id);
     if (status != 0) s.setInt(i++, status);
+    if (incidents_only) {
+      s.setString(i++, brand_id);
+      s.setInt64(i++, after_id);
+    }
     s.setInt(i++, limit);
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     std::vector<int64_t> ids;

@@ -9,7 +9,8 @@
 
 namespace livecommerce::order {
 
-// OrderStore on MySQL (tables orders, order_lines, payments, conversions, order_outbox).
+// OrderStore on MySQL (tables orders, order_lines, payments, payment_incidents, refunds,
+// conversions, order_outbox).
 // BeginCheckout, MarkPending and MarkPaid calls that arrive together are group-committed
 // (common::MysqlBatcher): one transaction and a few multi-row statements for the whole batch.
 class MysqlOrderStore final : public OrderStore {
@@ -36,9 +37,16 @@ class MysqlOrderStore final : public OrderStore {
   absl::StatusOr<std::vector<RefundRecord>> ListRefunds(int64_t order_id) override;
   absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key, int status,
                                     absl::Time now) override;
+  absl::StatusOr<bool> RecordLatePayment(int64_t order_id, const PaymentRecord& payment,
+                                         const RefundRecord& refund,
+                                         const std::vector<OutboxMessage>& messages,
+                                         absl::Time now) override;
+  absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> Incidents(
+      const std::vector<int64_t>& order_ids) override;
   absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
                                                 const std::string& buyer_id, int status,
-                                                int64_t after_id, int limit) override;
+                                                bool incidents_only, int64_t after_id,
+                                                int limit) override;
   absl::StatusOr<std::vector<int64_t>> Due(int status, absl::Time before, int limit) override;
   absl::StatusOr<std::vector<OutboxMessage>> DueMessages(const std::vector<std::string>& topics,
                                                          absl::Time now, int limit) override;

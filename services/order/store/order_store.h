@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,9 @@ inline constexpr char kTopicReleaseReservation[] = "reservation.release";
 inline constexpr char kTopicOrderPaid[] = "order.paid";
 inline constexpr char kTopicOrderRefunded[] = "order.refunded";
 inline constexpr char kTopicRefundRequest[] = "refund.request";
+// Close a cancelled or expired WeChat Pay order at WeChat Pay (key and payload: the order id); its
+// delivery queues the order's reservation.release messages once the order cannot be paid.
+inline constexpr char kTopicPaymentClose[] = "payment.close";
 
 inline constexpr int kRefundRequested = 1;  // asked of the provider, no answer yet
 inline constexpr int kRefundSucceeded = 2;  // the money went back
@@ -89,6 +93,17 @@ struct PaymentRecord {
   std::string transaction_id;
   int64_t amount_fen = 0;
   std::string currency;
+};
+
+// A payment that arrived for an order no longer payable (CANCELLED or EXPIRED): recorded, not
+// counted as a sale, refunded automatically (`refund_key`).
+struct PaymentIncidentRecord {
+  int64_t order_id = 0;
+  int order_status = 0;  // when the payment arrived
+  PaymentRecord payment;
+  std::string refund_key;
+  int refund_status = kRefundRequested;  // of that refund
+  absl::Time created_at;
 };
 
 // The record of orders (MySQL). Each method is one transaction. Errors: NOT_FOUND for unknown
@@ -138,9 +153,25 @@ class OrderStore {
   // repeated notification changes nothing). NOT_FOUND for an unknown refund.
   virtual absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key,
                                             int status, absl::Time now) = 0;
+  // Records `payment` of an order that is CANCELLED or EXPIRED, in one transaction with the order
+  // locked: the payment, an incident, `refund` (its amount the payment's, status requested) and
+  // the outbox `messages` (the refund request). The order itself does not change: no conversion,
+  // no order.paid. Returns whether this call recorded it (false: this transaction was recorded
+  // before, a replay, nothing written). FAILED_PRECONDITION when the order is not cancelled or
+  // expired or was paid by another transaction.
+  virtual absl::StatusOr<bool> RecordLatePayment(int64_t order_id, const PaymentRecord& payment,
+                                                 const RefundRecord& refund,
+                                                 const std::vector<OutboxMessage>& messages,
+                                                 absl::Time now) = 0;
+  // The incidents of these orders (those that have one), by order id.
+  virtual absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> Incidents(
+      const std::vector<int64_t>& order_ids) = 0;
+  // A page of a brand's orders (of a buyer, in a status when given), by id; with
+  // `incidents_only`, only orders with a payment incident.
   virtual absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
                                                         const std::string& buyer_id, int status,
-                                                        int64_t after_id, int limit) = 0;
+                                                        bool incidents_only, int64_t after_id,
+                                                        int limit) = 0;
   // Orders in `status` whose expires_at (or, for kStatusReserving, created_at) is before `before`.
   virtual absl::StatusOr<std::vector<int64_t>> Due(int status, absl::Time before, int limit) = 0;
 

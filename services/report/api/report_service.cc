@@ -159,7 +159,8 @@ grpc::Status ReportServiceImpl::RecordProductView(grpc::ServerContext* context,
         return absl::PermissionDeniedError("session_id: this room is private; an invite is needed");
       }
     }
-    return store_.RecordFunnel({FunnelFact{session_id, kViewedProduct, caller.subject}});
+    return store_.RecordFunnel(
+        {FunnelFact{session_id, kViewedProduct, caller.subject, caller.brand_id}});
   }());
 }
 
@@ -184,6 +185,7 @@ grpc::Status ReportServiceImpl::RecordFunnelEvents(grpc::ServerContext* context,
         return InvalidField(absl::StrCat(field, ".viewer_id"), "is not a valid viewer id");
       }
       fact.viewer_id = e.viewer_id();
+      fact.brand_id = caller.brand_id;  // another brand's session (or none) counts nothing
       if (e.step() == v1::FUNNEL_STEP_VIEWED_PRODUCT) {
         fact.step = kViewedProduct;
       } else if (e.step() == v1::FUNNEL_STEP_ADDED_TO_CART) {

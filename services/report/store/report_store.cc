@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "livecommerce/v1/order.pb.h"
+#include "services/common/log_format.h"
 #include "services/common/mysql_batcher.h"
 #include "services/common/status.h"
 
@@ -136,16 +137,11 @@ std::string ChannelKey(int channel) {
                                       : absl::StrCat(channel);
 }
 
-// Records funnel facts in the caller's transaction: new viewers of each (session, step) and its
-// count.
-void AddFunnel(MysqlConnection& c, const std::vector<FunnelFact>& facts) {
-  std::map<std::pair<int64_t, int>, std::vector<const std::string*>> groups;
-  for (const FunnelFact& f : facts) groups[{f.session_id, f.step}].push_back(&f.viewer_id);
-  // The brand of each session, kept on every row ('' for a session the room service never had).
+// The brand of each of `sessions`, as the room service recorded it (room_sessions); a session it
+// never had is missing from the map.
+std::map<int64_t, std::string> SessionBrands(MysqlConnection& c, const std::set<int64_t>& ids) {
+  std::vector<int64_t> sessions(ids.begin(), ids.end());
   std::map<int64_t, std::string> brands;
-  for (const auto& [key, viewers] : groups) brands.emplace(key.first, "");
-  std::vector<int64_t> sessions;
-  for (const auto& [session, brand] : brands) sessions.push_back(session);
   common::ForEachChunk(sessions.size(), [&](size_t offset, size_t count) {
     sql::PreparedStatement& q = c.Prepare(absl::StrCat(
         "SELECT id, brand_id FROM room_sessions WHERE id IN ", common::Placeholders(1, count)));
@@ -153,6 +149,40 @@ void AddFunnel(MysqlConnection& c, const std::vector<FunnelFact>& facts) {
     std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
     while (rs->next()) brands[rs->getInt64(1)] = rs->getString(2);
   });
+  return brands;
+}
+
+// Whether something of `brand_id` may count into `session_id`: only into a known session of the
+// same brand. Otherwise it counts nowhere, with a warning naming the source row (no personal data).
+bool CountsInto(const std::map<int64_t, std::string>& brands, int64_t session_id,
+                const std::string& brand_id, absl::string_view what, int64_t source_id) {
+  auto found = brands.find(session_id);
+  if (found != brands.end() && found->second == brand_id) return true;
+  spdlog::warn("report: {} {} names session {} {}; not counted", what, source_id, session_id,
+               found == brands.end() ? "that is unknown" : "of another brand");
+  return false;
+}
+
+// Records funnel facts in the caller's transaction: new viewers of each (session, step) and its
+// count. A fact counts only into a known session of its own brand.
+void AddFunnel(MysqlConnection& c, const std::vector<FunnelFact>& facts) {
+  std::set<int64_t> ids;
+  for (const FunnelFact& f : facts) ids.insert(f.session_id);
+  std::map<int64_t, std::string> brands = SessionBrands(c, ids);
+  std::map<std::pair<int64_t, int>, std::vector<const std::string*>> groups;
+  int64_t dropped = 0;
+  for (const FunnelFact& f : facts) {
+    auto found = brands.find(f.session_id);
+    if (found == brands.end() || found->second != f.brand_id) {
+      ++dropped;
+      continue;
+    }
+    groups[{f.session_id, f.step}].push_back(&f.viewer_id);
+  }
+  if (dropped > 0) {
+    spdlog::warn("report: {} funnel facts name unknown sessions or another brand's; not counted",
+                 dropped);
+  }
   for (const auto& [key, viewers] : groups) {
     const std::string& brand = brands[key.first];
     int64_t added = 0;
@@ -258,9 +288,18 @@ absl::StatusOr<int> MysqlReportStore::ApplyConversions(absl::Time now, int limit
     for (const Row& row : rows) marks.push_back({row.id, row.order_id, row.amount});
     MarkApplied(c, kSourceConversions, marks);
     // Orders bought in a session, with their lines by product.
+    // Only into a known session of the order's own brand.
+    std::set<int64_t> named;
+    for (const Row& row : rows) {
+      if (row.session_id != 0) named.insert(row.session_id);
+    }
+    std::map<int64_t, std::string> session_brands = SessionBrands(c, named);
     std::vector<const Row*> in_session;
     for (const Row& row : rows) {
-      if (row.session_id != 0) in_session.push_back(&row);
+      if (row.session_id != 0 &&
+          CountsInto(session_brands, row.session_id, row.brand_id, "conversion", row.id)) {
+        in_session.push_back(&row);
+      }
     }
     std::map<int64_t, std::vector<std::tuple<int64_t, int64_t, int64_t>>> lines;
     common::ForEachChunk(in_session.size(), [&](size_t offset, size_t count) {
@@ -404,6 +443,11 @@ absl::StatusOr<int> MysqlReportStore::ApplyCredits(absl::Time now, int limit) {
                          rs->getString(7), rs->getString(9), rs->getString(12), rs->getBoolean(11),
                          common::SqlTimeAt(*rs, 10).value_or(absl::UnixEpoch())});
     }
+    std::set<int64_t> named;
+    for (const Row& row : rows) {
+      if (row.session_id != 0) named.insert(row.session_id);
+    }
+    std::map<int64_t, std::string> session_brands = SessionBrands(c, named);
     int count = 0;
     bool settled = true;
     int64_t next_cursor = cursor;
@@ -419,6 +463,10 @@ absl::StatusOr<int> MysqlReportStore::ApplyCredits(absl::Time now, int limit) {
       marks.push_back({row.id, row.order_id, row.amount, associate});
       ++count;
       if (row.session_id == 0) continue;  // not bought in a session
+      if (session_brands.count(row.session_id) == 0 ||
+          session_brands.at(row.session_id) != row.brand_id) {
+        continue;  // another brand's session or none known: counted nowhere (warned above)
+      }
       Contribution part{kAssociate, associate};
       part.orders = 1;
       part.units = row.units;
@@ -522,6 +570,9 @@ absl::StatusOr<int> MysqlReportStore::ApplyRefunds(absl::Time now, int limit) {
       if (!counted) continue;
       int64_t session_id = paid->getInt64(1);
       std::string brand_id = paid->getString(2), currency = paid->getString(3);
+      if (!CountsInto(SessionBrands(c, {session_id}), session_id, brand_id, "refund", row.id)) {
+        continue;
+      }
       std::string channel = ChannelKey(paid->getInt(4)), associate = paid->getString(6);
       int64_t order_amount = paid->getInt64(5);
       sql::PreparedStatement& sum = c.Prepare(
@@ -558,8 +609,8 @@ absl::StatusOr<int> MysqlReportStore::ApplyCheckouts(absl::Time now, int limit) 
     int64_t cursor = Cursor(c, "orders");
     std::set<int64_t> applied = Applied(c, kSourceOrders, cursor);
     sql::PreparedStatement& s = c.Prepare(
-        "SELECT id, session_id, buyer_id, status, created_at FROM orders WHERE id > ? ORDER BY "
-        "id LIMIT ?");
+        "SELECT id, session_id, buyer_id, status, created_at, brand_id FROM orders WHERE id > ? "
+        "ORDER BY id LIMIT ?");
     s.setInt64(1, cursor);
     s.setInt(2, limit);
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
@@ -578,7 +629,8 @@ absl::StatusOr<int> MysqlReportStore::ApplyCheckouts(absl::Time now, int limit) 
       if (!decided || applied.count(id) != 0) continue;
       read.push_back({id, id, 0});
       if (!rs->isNull(2) && status != kOrderRefused) {
-        facts.push_back(FunnelFact{rs->getInt64(2), kCheckedOut, rs->getString(3)});
+        facts.push_back(
+            FunnelFact{rs->getInt64(2), kCheckedOut, rs->getString(3), rs->getString(6)});
       }
     }
     MarkApplied(c, kSourceOrders, read);

@@ -22,6 +22,8 @@ struct FunnelFact {
   int64_t session_id = 0;
   FunnelStepCode step = kViewedProduct;
   std::string viewer_id;
+  // Whose fact it is: it counts only into a known session of this brand (never another brand's).
+  std::string brand_id;
 };
 
 struct BreakdownRow {

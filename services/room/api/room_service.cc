@@ -48,6 +48,10 @@ void ToProto(const RoomRecord& room, v1::Room* out) {
   out->set_status(room.status);
   out->set_current_session_id(FormatId(room.current_session_id));
   out->set_host_associate_id(room.host_associate_id);
+  if (room.associate_invites_enabled) {
+    out->mutable_associate_invites()->set_enabled(true);
+    out->mutable_associate_invites()->set_quota_per_associate(room.associate_invite_quota);
+  }
   if (room.pinned.has_value()) {
     ToProto(*room.pinned, out->mutable_pinned());
   }
@@ -138,11 +142,12 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions() {
 RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
                                  CatalogDirectory& catalog, const common::Clock& clock,
                                  const common::PrincipalCodec& codec, RoomServiceOptions options,
-                                 ViewerActivity* activity)
+                                 ViewerActivity* activity, AssociateDirectory* associates)
     : rooms_(rooms),
       presence_(presence),
       catalog_(catalog),
       activity_(activity),
+      associates_(associates),
       clock_(clock),
       codec_(codec),
       options_(options) {}
@@ -192,6 +197,19 @@ absl::StatusOr<RoomRecord> RoomServiceImpl::LoadRoom(const Principal& caller,
 
 absl::Status RoomServiceImpl::RequireOps(const Principal& caller, const RoomRecord& room) const {
   return common::RequireRole(caller, room.brand_id, {Role::kOps});
+}
+
+absl::Status RoomServiceImpl::CheckAssociate(const std::string& brand_id, absl::string_view field,
+                                             const std::string& associate_id) {
+  if (!common::IsValidId(associate_id)) {
+    return InvalidField(field, "must be 1-128 characters of letters, digits, _ . : -");
+  }
+  if (associates_ == nullptr) return absl::OkStatus();
+  absl::Status known = associates_->CheckAssociate(brand_id, associate_id);
+  if (known.code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(field, ": no such associate"));
+  }
+  return known;
 }
 
 absl::Status RoomServiceImpl::CheckCanSee(const Principal& caller, const RoomRecord& room) {
@@ -313,10 +331,15 @@ absl::Status RoomServiceImpl::DoCreateRoom(const grpc::ServerContext& context,
   room.format = request.format();
   room.status = v1::ROOM_STATUS_SCHEDULED;
   room.host_associate_id = request.host_associate_id();
+  room.associate_invites_enabled = request.associate_invites().enabled();
+  room.associate_invite_quota = request.associate_invites().quota_per_associate();
   room.created_by = caller.subject;
   room.created_at = now;
   room.updated_at = now;
   LC_RETURN_IF_ERROR(ValidateRoom(room));
+  if (!room.host_associate_id.empty()) {
+    LC_RETURN_IF_ERROR(CheckAssociate(room.brand_id, "host_associate_id", room.host_associate_id));
+  }
   LC_ASSIGN_OR_RETURN(RoomRecord created, rooms_.CreateRoom(room));
   spdlog::info("room {} created for brand {}", created.id, created.brand_id);
   ToProto(created, response.mutable_room());
@@ -339,30 +362,37 @@ absl::Status RoomServiceImpl::DoUpdateRoom(const grpc::ServerContext& context,
   if (request.has_scheduled_end()) {
     LC_ASSIGN_OR_RETURN(end, common::ParseTimestamp("scheduled_end", request.scheduled_end()));
   }
+  // The new host must be the brand's associate before the row is locked and written.
+  if (request.has_host_associate_id() && !request.host_associate_id().empty()) {
+    LC_RETURN_IF_ERROR(
+        CheckAssociate(current.brand_id, "host_associate_id", request.host_associate_id()));
+  }
   absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(RoomRecord updated,
-                      rooms_.UpdateRoom(current.id, [&](RoomRecord& room) -> absl::Status {
-                        RoomRecord before = room;
-                        if (request.has_title()) room.title = request.title();
-                        if (request.has_description()) room.description = request.description();
-                        if (request.has_cover_image_url())
-                          room.cover_image_url = request.cover_image_url();
-                        if (start.has_value()) room.scheduled_start = *start;
-                        if (end.has_value()) room.scheduled_end = *end;
-                        if (request.has_visibility()) room.visibility = request.visibility();
-                        if (request.has_audiences()) {
-                          room.audiences.clear();
-                          for (int a : request.audiences().audiences()) {
-                            room.audiences.push_back(static_cast<Audience>(a));
-                          }
-                        }
-                        if (request.has_objective()) room.objective = request.objective();
-                        if (request.has_format()) room.format = request.format();
-                        if (request.has_host_associate_id())
-                          room.host_associate_id = request.host_associate_id();
-                        room.updated_at = now;
-                        return CheckUpdateAllowed(before, room);
-                      }));
+  LC_ASSIGN_OR_RETURN(
+      RoomRecord updated, rooms_.UpdateRoom(current.id, [&](RoomRecord& room) -> absl::Status {
+        RoomRecord before = room;
+        if (request.has_title()) room.title = request.title();
+        if (request.has_description()) room.description = request.description();
+        if (request.has_cover_image_url()) room.cover_image_url = request.cover_image_url();
+        if (start.has_value()) room.scheduled_start = *start;
+        if (end.has_value()) room.scheduled_end = *end;
+        if (request.has_visibility()) room.visibility = request.visibility();
+        if (request.has_audiences()) {
+          room.audiences.clear();
+          for (int a : request.audiences().audiences()) {
+            room.audiences.push_back(static_cast<Audience>(a));
+          }
+        }
+        if (request.has_objective()) room.objective = request.objective();
+        if (request.has_format()) room.format = request.format();
+        if (request.has_host_associate_id()) room.host_associate_id = request.host_associate_id();
+        if (request.has_associate_invites()) {
+          room.associate_invites_enabled = request.associate_invites().enabled();
+          room.associate_invite_quota = request.associate_invites().quota_per_associate();
+        }
+        room.updated_at = now;
+        return CheckUpdateAllowed(before, room);
+      }));
   ToProto(updated, response.mutable_room());
   return absl::OkStatus();
 }
@@ -524,9 +554,22 @@ absl::Status RoomServiceImpl::DoIssueInvites(const grpc::ServerContext& context,
                                              v1::IssueInvitesResponse& response) {
   LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
   LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request.room_id()));
-  LC_RETURN_IF_ERROR(RequireOps(caller, room));
+  // Ops issue any invite of the brand; an associate only their own, to a room open to them.
+  const bool by_associate = caller.role == Role::kAssociate;
+  if (by_associate) {
+    if (!request.associate_id().empty() && request.associate_id() != caller.subject) {
+      return absl::PermissionDeniedError(
+          "associate_id: an associate issues invites only on their own behalf");
+    }
+    if (!room.associate_invites_enabled) {
+      return absl::PermissionDeniedError("room_id: this room is not open to associates' invites");
+    }
+  } else {
+    LC_RETURN_IF_ERROR(RequireOps(caller, room));
+  }
+  const std::string associate_id = by_associate ? caller.subject : request.associate_id();
   LC_RETURN_IF_ERROR(ValidateCohort(request.cohort()));
-  if (!request.associate_id().empty() && !common::IsValidId(request.associate_id())) {
+  if (!associate_id.empty() && !common::IsValidId(associate_id)) {
     return InvalidField("associate_id", "must be 1-128 characters of letters, digits, _ . : -");
   }
   absl::Time now = clock_.Now();
@@ -563,20 +606,35 @@ absl::Status RoomServiceImpl::DoIssueInvites(const grpc::ServerContext& context,
     invite.brand_id = room.brand_id;
     invite.room_id = room.id;
     invite.cohort = request.cohort();
-    invite.associate_id = request.associate_id();
+    invite.associate_id = associate_id;
     invite.expires_at = expires;
     invite.issued_by = caller.subject;
     invite.created_at = now;
     invites.push_back(std::move(invite));
   }
-  LC_ASSIGN_OR_RETURN(std::vector<InviteRecord> created, rooms_.CreateInvites(invites));
+  // The associate must be the brand's before any invite names them.
+  if (!associate_id.empty()) {
+    LC_RETURN_IF_ERROR(CheckAssociate(room.brand_id, "associate_id", associate_id));
+  }
+  std::vector<InviteRecord> created;
+  if (by_associate) {
+    LC_ASSIGN_OR_RETURN(IssuedInvites issued,
+                        rooms_.CreateAssociateInvites(room.id, caller.subject, invites));
+    created = std::move(issued.invites);
+    v1::InviteQuota* quota = response.mutable_quota();
+    quota->set_quota(issued.quota.quota);
+    quota->set_issued(issued.quota.issued);
+    quota->set_left(issued.quota.Left());
+  } else {
+    LC_ASSIGN_OR_RETURN(created, rooms_.CreateInvites(invites));
+  }
   for (size_t i = 0; i < created.size(); ++i) {
     v1::Invite* out = response.add_invites();
     ToProto(created[i], now, out);
     out->set_token(tokens[i]);
   }
-  spdlog::info("{} invites issued for room {} (cohort '{}')", created.size(), room.id,
-               request.cohort());
+  spdlog::info("{} invites issued for room {} (cohort '{}'){}", created.size(), room.id,
+               request.cohort(), by_associate ? " by an associate" : "");
   return absl::OkStatus();
 }
 
@@ -610,14 +668,32 @@ grpc::Status RoomServiceImpl::ListInvites(grpc::ServerContext* context,
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
-    LC_RETURN_IF_ERROR(RequireOps(caller, room));
+    // An associate lists only their own invites (issued by them or on their behalf).
+    const bool by_associate = caller.role == Role::kAssociate;
+    if (by_associate) {
+      if (!request->associate_id().empty() && request->associate_id() != caller.subject) {
+        return absl::PermissionDeniedError("associate_id: an associate lists only their own");
+      }
+    } else {
+      LC_RETURN_IF_ERROR(RequireOps(caller, room));
+    }
     LC_RETURN_IF_ERROR(ValidateCohort(request->cohort()));
-    if (!request->associate_id().empty() && !common::IsValidId(request->associate_id())) {
+    const std::string associate_id = by_associate ? caller.subject : request->associate_id();
+    if (!associate_id.empty() && !by_associate) {
+      LC_RETURN_IF_ERROR(CheckAssociate(room.brand_id, "associate_id", associate_id));
+    } else if (!associate_id.empty() && !common::IsValidId(associate_id)) {
       return InvalidField("associate_id", "must be 1-128 characters of letters, digits, _ . : -");
     }
     LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), 50, 500));
     LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
-    InviteQuery query{room.id, request->cohort(), request->associate_id(), after, limit + 1};
+    if (by_associate) {
+      LC_ASSIGN_OR_RETURN(AssociateQuota quota,
+                          rooms_.AssociateInviteQuota(room.id, caller.subject));
+      response->mutable_quota()->set_quota(quota.quota);
+      response->mutable_quota()->set_issued(quota.issued);
+      response->mutable_quota()->set_left(quota.Left());
+    }
+    InviteQuery query{room.id, request->cohort(), associate_id, after, limit + 1};
     LC_ASSIGN_OR_RETURN(std::vector<InviteRecord> invites, rooms_.ListInvites(query));
     bool more = static_cast<int>(invites.size()) > limit;
     if (more) invites.resize(static_cast<size_t>(limit));

@@ -8,6 +8,7 @@
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
+#include "services/room/clients/associate_directory.h"
 #include "services/room/clients/catalog_directory.h"
 #include "services/room/clients/viewer_activity.h"
 #include "services/room/store/presence_store.h"
@@ -38,10 +39,13 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
 class RoomServiceImpl final
     : public v1::RoomService::WithCallbackMethod_Heartbeat<v1::RoomService::Service> {
  public:
-  // `activity` (may be null) hears of viewers joining and leaving live sessions.
+  // `activity` (may be null) hears of viewers joining and leaving live sessions. `associates`
+  // checks the associate ids requests name (host, invites on behalf of, filters); main.cc always
+  // gives one. Null only in tests that run without the attribution service: ids go unchecked.
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, CatalogDirectory& catalog,
                   const common::Clock& clock, const common::PrincipalCodec& codec,
-                  RoomServiceOptions options, ViewerActivity* activity = nullptr);
+                  RoomServiceOptions options, ViewerActivity* activity = nullptr,
+                  AssociateDirectory* associates = nullptr);
 
   grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
                           v1::CreateRoomResponse* response) override;
@@ -105,6 +109,10 @@ class RoomServiceImpl final
   // The room, if the caller's brand owns it (NOT_FOUND otherwise, to hide other brands' rooms).
   absl::StatusOr<RoomRecord> LoadRoom(const common::Principal& caller, absl::string_view room_id);
   absl::Status RequireOps(const common::Principal& caller, const RoomRecord& room) const;
+  // OK when `associate_id` is an associate of `brand_id`: NOT_FOUND "<field>: no such associate"
+  // otherwise (another brand's looks like none).
+  absl::Status CheckAssociate(const std::string& brand_id, absl::string_view field,
+                              const std::string& associate_id);
   // Viewers see a private room only while they hold its invite; staff of the brand always.
   absl::Status CheckCanSee(const common::Principal& caller, const RoomRecord& room);
   // The live session of a room, cached briefly for the heartbeat path.
@@ -141,6 +149,7 @@ class RoomServiceImpl final
   PresenceStore& presence_;
   CatalogDirectory& catalog_;
   ViewerActivity* activity_;
+  AssociateDirectory* associates_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   RoomServiceOptions options_;

@@ -61,6 +61,24 @@ absl::Status ValidateRoom(const RoomRecord& room) {
     return InvalidField("host_associate_id",
                         "must be 1-128 characters of letters, digits, _ . : -");
   }
+  if (room.associate_invites_enabled &&
+      (room.associate_invite_quota < 1 || room.associate_invite_quota > kMaxAssociateInviteQuota)) {
+    return InvalidField("associate_invites.quota_per_associate",
+                        absl::StrCat("must be 1 to ", kMaxAssociateInviteQuota,
+                                     " when associate invites are enabled"));
+  }
+  if (!room.associate_invites_enabled && room.associate_invite_quota != 0) {
+    return InvalidField("associate_invites.quota_per_associate",
+                        "must be 0 while associate invites are disabled");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAssociateQuota(const AssociateQuota& quota, int asked) {
+  if (asked > quota.Left()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("count: quota of ", quota.quota, " invites reached, ", quota.Left(), " left"));
+  }
   return absl::OkStatus();
 }
 

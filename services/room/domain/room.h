@@ -27,6 +27,7 @@ inline constexpr size_t kMaxDescriptionBytes = 4000;
 inline constexpr size_t kMaxUrlBytes = 1024;
 inline constexpr size_t kMaxCohortBytes = 100;
 inline constexpr int kMaxInvitesPerCall = 1000;
+inline constexpr int kMaxAssociateInviteQuota = 10000;
 
 struct PinnedRef {
   std::string product_id;
@@ -48,6 +49,9 @@ struct RoomRecord {
   Format format = v1::FORMAT_UNSPECIFIED;
   RoomStatus status = v1::ROOM_STATUS_SCHEDULED;
   std::string host_associate_id;
+  // Whether associates issue their own invites, and how many each (0 while disabled).
+  bool associate_invites_enabled = false;
+  int associate_invite_quota = 0;
   int64_t current_session_id = 0;  // 0: none yet
   std::optional<PinnedRef> pinned;
   std::string created_by;
@@ -94,6 +98,17 @@ struct InviteRecord {
 // Checks every user-supplied field of a room (title, description, cover URL, schedule, enums,
 // audiences). INVALID_ARGUMENT naming the first bad field.
 absl::Status ValidateRoom(const RoomRecord& room);
+
+// An associate's invites to one room: the room's quota and how many they have issued.
+struct AssociateQuota {
+  int quota = 0;
+  int issued = 0;
+  int Left() const { return quota > issued ? quota - issued : 0; }
+};
+
+// Whether an associate who issued `quota.issued` invites may issue `asked` more:
+// RESOURCE_EXHAUSTED "count: quota of N invites reached, M left" otherwise.
+absl::Status CheckAssociateQuota(const AssociateQuota& quota, int asked);
 
 // SCHEDULED -> LIVE, LIVE -> ENDED, and ENDED -> LIVE for a room that goes live again (a new
 // session). Anything else is FAILED_PRECONDITION.

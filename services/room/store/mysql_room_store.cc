@@ -19,7 +19,8 @@ using common::ToSqlTime;
 constexpr char kRoomColumns[] =
     "id, brand_id, title, description, cover_image_url, scheduled_start, scheduled_end, "
     "visibility, audiences, objective, format, status, host_associate_id, current_session_id, "
-    "pinned_product_id, pinned_sku_id, pinned_at, created_by, created_at, updated_at";
+    "pinned_product_id, pinned_sku_id, pinned_at, created_by, created_at, updated_at, "
+    "associate_invites_enabled, associate_invite_quota";
 
 constexpr char kSessionColumns[] =
     "id, brand_id, room_id, status, presence_buckets, started_at, ended_at, reach, "
@@ -67,6 +68,8 @@ RoomRecord ReadRoom(sql::ResultSet& rs) {
   room.created_by = Text(rs, 18);
   room.created_at = RequiredTime(rs, 19);
   room.updated_at = RequiredTime(rs, 20);
+  room.associate_invites_enabled = rs.getInt(21) != 0;
+  room.associate_invite_quota = rs.getInt(22);
   return room;
 }
 
@@ -122,7 +125,8 @@ void WriteRoom(MysqlConnection& c, const RoomRecord& room) {
       "UPDATE rooms SET title = ?, description = ?, cover_image_url = ?, scheduled_start = ?, "
       "scheduled_end = ?, visibility = ?, audiences = ?, objective = ?, format = ?, status = ?, "
       "host_associate_id = ?, current_session_id = ?, pinned_product_id = ?, pinned_sku_id = ?, "
-      "pinned_at = ?, updated_at = ? WHERE id = ?");
+      "pinned_at = ?, updated_at = ?, associate_invites_enabled = ?, associate_invite_quota = ? "
+      "WHERE id = ?");
   s.setString(1, room.title);
   s.setString(2, room.description);
   s.setString(3, room.cover_image_url);
@@ -149,7 +153,9 @@ void WriteRoom(MysqlConnection& c, const RoomRecord& room) {
     s.setNull(15, 0);
   }
   s.setDateTime(16, ToSqlTime(room.updated_at));
-  s.setInt64(17, room.id);
+  s.setInt(17, room.associate_invites_enabled ? 1 : 0);
+  s.setInt(18, room.associate_invite_quota);
+  s.setInt64(19, room.id);
   s.executeUpdate();
 }
 
@@ -195,6 +201,44 @@ std::istream* BinaryStream(const std::string& bytes, std::istringstream& holder)
   return &holder;
 }
 
+// Inserts invites (token hashes set) in the caller's transaction; returns them with ids.
+absl::StatusOr<std::vector<InviteRecord>> InsertInvites(MysqlConnection& c,
+                                                        const std::vector<InviteRecord>& invites) {
+  std::vector<InviteRecord> created;
+  created.reserve(invites.size());
+  for (const InviteRecord& invite : invites) {
+    sql::PreparedStatement& s = c.Prepare(
+        "INSERT INTO room_invites (brand_id, room_id, token_hash, cohort, client_ref, "
+        "associate_id, expires_at, issued_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    std::istringstream hash;
+    s.setString(1, invite.brand_id);
+    s.setInt64(2, invite.room_id);
+    s.setBlob(3, BinaryStream(invite.token_hash, hash));
+    s.setString(4, invite.cohort);
+    s.setString(5, invite.client_ref);
+    s.setString(6, invite.associate_id);
+    SetOptionalTime(s, 7, invite.expires_at);
+    s.setString(8, invite.issued_by);
+    s.setDateTime(9, ToSqlTime(invite.created_at));
+    s.executeUpdate();
+    InviteRecord stored = invite;
+    stored.id = c.LastInsertId();
+    created.push_back(std::move(stored));
+  }
+  return created;
+}
+
+// Invites an associate issued themselves for a room (revoked ones count: the quota is of issues).
+int CountOwnInvites(MysqlConnection& c, int64_t room_id, const std::string& associate_id) {
+  sql::PreparedStatement& s = c.Prepare(
+      "SELECT COUNT(*) FROM room_invites WHERE room_id = ? AND associate_id = ? AND issued_by = ?");
+  s.setInt64(1, room_id);
+  s.setString(2, associate_id);
+  s.setString(3, associate_id);
+  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+  return rs->next() ? rs->getInt(1) : 0;
+}
+
 }  // namespace
 
 absl::StatusOr<RoomRecord> MysqlRoomStore::CreateRoom(const RoomRecord& room) {
@@ -202,7 +246,8 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::CreateRoom(const RoomRecord& room) {
     sql::PreparedStatement& s = c.Prepare(
         "INSERT INTO rooms (brand_id, title, description, cover_image_url, scheduled_start, "
         "scheduled_end, visibility, audiences, objective, format, status, host_associate_id, "
-        "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "created_by, created_at, updated_at, associate_invites_enabled, associate_invite_quota) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.setString(1, room.brand_id);
     s.setString(2, room.title);
     s.setString(3, room.description);
@@ -218,6 +263,8 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::CreateRoom(const RoomRecord& room) {
     s.setString(13, room.created_by);
     s.setDateTime(14, ToSqlTime(room.created_at));
     s.setDateTime(15, ToSqlTime(room.updated_at));
+    s.setInt(16, room.associate_invites_enabled ? 1 : 0);
+    s.setInt(17, room.associate_invite_quota);
     s.executeUpdate();
     return SelectRoom(c, c.LastInsertId(), false);
   });
@@ -371,28 +418,32 @@ absl::StatusOr<std::vector<SessionRecord>> MysqlRoomStore::ListLiveSessions() {
 absl::StatusOr<std::vector<InviteRecord>> MysqlRoomStore::CreateInvites(
     const std::vector<InviteRecord>& invites) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<std::vector<InviteRecord>> {
-    std::vector<InviteRecord> created;
-    created.reserve(invites.size());
-    for (const InviteRecord& invite : invites) {
-      sql::PreparedStatement& s = c.Prepare(
-          "INSERT INTO room_invites (brand_id, room_id, token_hash, cohort, client_ref, "
-          "associate_id, expires_at, issued_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      std::istringstream hash;
-      s.setString(1, invite.brand_id);
-      s.setInt64(2, invite.room_id);
-      s.setBlob(3, BinaryStream(invite.token_hash, hash));
-      s.setString(4, invite.cohort);
-      s.setString(5, invite.client_ref);
-      s.setString(6, invite.associate_id);
-      SetOptionalTime(s, 7, invite.expires_at);
-      s.setString(8, invite.issued_by);
-      s.setDateTime(9, ToSqlTime(invite.created_at));
-      s.executeUpdate();
-      InviteRecord stored = invite;
-      stored.id = c.LastInsertId();
-      created.push_back(std::move(stored));
+    return InsertInvites(c, invites);
+  });
+}
+
+absl::StatusOr<IssuedInvites> MysqlRoomStore::CreateAssociateInvites(
+    int64_t room_id, const std::string& associate_id, const std::vector<InviteRecord>& invites) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<IssuedInvites> {
+    // The room's row lock serialises every associate's issuing in this room: the count below and
+    // the inserts cannot interleave with another call's.
+    LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, true));
+    if (!room.associate_invites_enabled) {
+      return absl::PermissionDeniedError("room_id: this room is not open to associates' invites");
     }
-    return created;
+    AssociateQuota quota{room.associate_invite_quota, CountOwnInvites(c, room_id, associate_id)};
+    LC_RETURN_IF_ERROR(CheckAssociateQuota(quota, static_cast<int>(invites.size())));
+    LC_ASSIGN_OR_RETURN(std::vector<InviteRecord> created, InsertInvites(c, invites));
+    quota.issued += static_cast<int>(created.size());
+    return IssuedInvites{std::move(created), quota};
+  });
+}
+
+absl::StatusOr<AssociateQuota> MysqlRoomStore::AssociateInviteQuota(
+    int64_t room_id, const std::string& associate_id) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<AssociateQuota> {
+    LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, false));
+    return AssociateQuota{room.associate_invite_quota, CountOwnInvites(c, room_id, associate_id)};
   });
 }
 

@@ -29,6 +29,11 @@ class MysqlRoomStore final : public RoomStore {
 
   absl::StatusOr<std::vector<InviteRecord>> CreateInvites(
       const std::vector<InviteRecord>& invites) override;
+  absl::StatusOr<IssuedInvites> CreateAssociateInvites(
+      int64_t room_id, const std::string& associate_id,
+      const std::vector<InviteRecord>& invites) override;
+  absl::StatusOr<AssociateQuota> AssociateInviteQuota(int64_t room_id,
+                                                      const std::string& associate_id) override;
   absl::StatusOr<InviteRecord> GetInvite(int64_t invite_id) override;
   absl::StatusOr<InviteRecord> RevokeInvite(int64_t invite_id, absl::Time now) override;
   absl::StatusOr<std::vector<InviteRecord>> ListInvites(const InviteQuery& query) override;

@@ -35,6 +35,12 @@ struct InviteGrant {
   std::string associate_id;
 };
 
+// Invites an associate issued, and their quota after them.
+struct IssuedInvites {
+  std::vector<InviteRecord> invites;
+  AssociateQuota quota;
+};
+
 // The system of record for rooms, sessions and invites (MySQL). Each method is atomic.
 // Errors: NOT_FOUND for unknown ids, UNAVAILABLE when the database cannot be reached.
 class RoomStore {
@@ -65,6 +71,16 @@ class RoomStore {
   // Inserts invites (their token hashes already set); returns them with ids.
   virtual absl::StatusOr<std::vector<InviteRecord>> CreateInvites(
       const std::vector<InviteRecord>& invites) = 0;
+  // Inserts invites `associate_id` issues themselves (their associate_id and issued_by), within
+  // the room's per-associate quota, in one transaction under the room's row lock (so concurrent
+  // calls never pass the quota together). PERMISSION_DENIED when the room is not open to
+  // associates' invites; RESOURCE_EXHAUSTED (nothing written) when the quota would be passed.
+  virtual absl::StatusOr<IssuedInvites> CreateAssociateInvites(
+      int64_t room_id, const std::string& associate_id,
+      const std::vector<InviteRecord>& invites) = 0;
+  // The room's quota for `associate_id` and how many invites they issued themselves.
+  virtual absl::StatusOr<AssociateQuota> AssociateInviteQuota(int64_t room_id,
+                                                              const std::string& associate_id) = 0;
   virtual absl::StatusOr<InviteRecord> GetInvite(int64_t invite_id) = 0;
   virtual absl::StatusOr<InviteRecord> RevokeInvite(int64_t invite_id, absl::Time now) = 0;
   virtual absl::StatusOr<std::vector<InviteRecord>> ListInvites(const InviteQuery& query) = 0;

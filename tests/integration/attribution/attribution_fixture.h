@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -36,15 +37,20 @@ class FakeDirectories final : public Directories {
  public:
   absl::StatusOr<std::string> HostAssociate(const std::string&, const std::string& room) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // The room service answers another brand's room as it answers a missing one.
+    if (unknown_rooms.count(room)) return absl::NotFoundError("room_id: no such room");
     return hosts[room];
   }
   absl::StatusOr<std::string> ProductCategory(const std::string&,
                                               const std::string& product) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (unknown_products.count(product)) return absl::NotFoundError("product_id: no such product");
     return categories[product];
   }
   std::map<std::string, std::string> hosts;
   std::map<std::string, std::string> categories;
+  std::set<std::string> unknown_rooms;     // e.g. another brand's
+  std::set<std::string> unknown_products;  // e.g. another brand's
 
  private:
   std::mutex mu_;

@@ -592,5 +592,183 @@ TEST_F(AttributionServiceTest, AssociatesAreAlertedAboutTheirClients) {
   stream_context.TryCancel();
 }
 
+// Every id a request names as a reference to another object is checked against the caller's brand
+// before anything is written: another brand's real associate or store, and rooms and products the
+// room service and the catalog do not know for this brand (another brand's), are NOT_FOUND naming
+// the field, exactly like ids that do not exist, and nothing changes.
+TEST_F(AttributionServiceTest, AnotherBrandsReferencesAreUnknownAndChangeNothing) {
+  std::string store = NewStore("Shanghai IFC");
+  std::string lin = NewAssociate(store, "Lin");
+  // The rival brand's real store and associate.
+  v1::CreateStoreRequest rival_store_request;
+  rival_store_request.set_name("Rival Beijing");
+  v1::CreateStoreResponse rival_store;
+  ASSERT_TRUE(
+      stub_->CreateStore(As(Role::kOps, "ops-9", "rival").get(), rival_store_request, &rival_store)
+          .ok());
+  v1::CreateAssociateRequest rival_request;
+  rival_request.set_store_id(rival_store.store().id());
+  rival_request.set_name("Rex");
+  v1::CreateAssociateResponse rival;
+  ASSERT_TRUE(
+      stub_->CreateAssociate(As(Role::kOps, "ops-9", "rival").get(), rival_request, &rival).ok());
+  const std::string rex = rival.associate().id();
+  const std::string rival_store_id = rival_store.store().id();
+  directories_.unknown_rooms.insert("777");
+  directories_.unknown_products.insert("888");
+
+  auto expect_unknown = [](const grpc::Status& s, const std::string& message) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << message << ": " << s.error_message();
+    EXPECT_EQ(s.error_message(), message);
+  };
+  auto ops = [&] { return As(Role::kOps, "ops-1"); };
+  auto finance = [&] { return As(Role::kFinance, "fin-1"); };
+
+  // Stores and associates.
+  v1::CreateAssociateRequest associate;
+  associate.set_store_id(rival_store_id);
+  associate.set_name("Mole");
+  v1::CreateAssociateResponse made;
+  expect_unknown(stub_->CreateAssociate(ops().get(), associate, &made), "store_id: no such store");
+  v1::UpdateAssociateRequest move;
+  move.set_associate_id(lin);
+  move.set_store_id(rival_store_id);
+  v1::UpdateAssociateResponse moved;
+  expect_unknown(stub_->UpdateAssociate(ops().get(), move, &moved), "store_id: no such store");
+  move.clear_store_id();
+  move.set_associate_id(rex);
+  move.set_name("Taken");
+  expect_unknown(stub_->UpdateAssociate(ops().get(), move, &moved),
+                 "associate_id: no such associate");
+  v1::ListAssociatesRequest list_associates;
+  list_associates.set_store_id(rival_store_id);
+  v1::ListAssociatesResponse associates;
+  expect_unknown(stub_->ListAssociates(ops().get(), list_associates, &associates),
+                 "store_id: no such store");
+  v1::GetAssociateRequest get_associate;
+  get_associate.set_associate_id(rex);
+  v1::GetAssociateResponse got_associate;
+  expect_unknown(
+      stub_->GetAssociate(As(Role::kService, "room").get(), get_associate, &got_associate),
+      "associate_id: no such associate");
+  get_associate.set_associate_id(lin);
+  EXPECT_TRUE(stub_->GetAssociate(As(Role::kService, "room").get(), get_associate, &got_associate)
+                  .ok());  // the room service checks associates this way
+
+  // Share links: for another brand's associate, to another brand's room or product.
+  v1::CreateShareLinkRequest link;
+  link.set_associate_id(rex);
+  link.set_target(v1::SHARE_TARGET_ROOM);
+  link.set_room_id("501");
+  link.set_share_channel(v1::SHARE_CHANNEL_PRIVATE_CHAT);
+  v1::CreateShareLinkResponse linked;
+  expect_unknown(stub_->CreateShareLink(ops().get(), link, &linked),
+                 "associate_id: no such associate");
+  link.set_associate_id(lin);
+  link.set_room_id("777");
+  expect_unknown(stub_->CreateShareLink(ops().get(), link, &linked), "room_id: no such room");
+  link.set_target(v1::SHARE_TARGET_PRODUCT);
+  link.set_room_id("");
+  link.set_product_id("888");
+  expect_unknown(stub_->CreateShareLink(As(Role::kAssociate, lin).get(), link, &linked),
+                 "product_id: no such product");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM share_links"), 0);
+
+  // Touches from the room service: another brand's associate or room.
+  v1::RecordTouchRequest touch;
+  touch.set_viewer_id("mei");
+  touch.set_associate_id(rex);
+  touch.set_room_id("501");
+  v1::RecordTouchResponse touched;
+  expect_unknown(stub_->RecordTouch(As(Role::kService, "room").get(), touch, &touched),
+                 "associate_id: no such associate");
+  touch.set_associate_id(lin);
+  touch.set_room_id("777");
+  expect_unknown(stub_->RecordTouch(As(Role::kService, "room").get(), touch, &touched),
+                 "room_id: no such room");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM touches"), 0);
+
+  // Clients: reassigned to another brand's associate; listed for one.
+  v1::ReassignClientRequest reassign;
+  reassign.set_viewer_id("mei");
+  reassign.set_associate_id(rex);
+  v1::ReassignClientResponse reassigned;
+  expect_unknown(stub_->ReassignClient(ops().get(), reassign, &reassigned),
+                 "associate_id: no such associate");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM client_bindings"), 0);
+  v1::ListClientsRequest clients;
+  clients.set_associate_id(rex);
+  v1::ListClientsResponse listed_clients;
+  expect_unknown(stub_->ListClients(ops().get(), clients, &listed_clients),
+                 "associate_id: no such associate");
+  v1::ListShareLinksRequest links;
+  links.set_associate_id(rex);
+  v1::ListShareLinksResponse listed_links;
+  expect_unknown(stub_->ListShareLinks(finance().get(), links, &listed_links),
+                 "associate_id: no such associate");
+  v1::ListAttributedOrdersRequest orders;
+  orders.set_associate_id(rex);
+  v1::ListAttributedOrdersResponse listed_orders;
+  expect_unknown(stub_->ListAttributedOrders(finance().get(), orders, &listed_orders),
+                 "associate_id: no such associate");
+
+  // Commission rules scoped to another brand's room.
+  v1::CreateCommissionRuleRequest rule;
+  rule.set_scope(v1::RULE_SCOPE_ROOM);
+  rule.set_scope_id("777");
+  common::ToTimestamp(kStart, rule.mutable_effective_from());
+  v1::SplitLine* line = rule.add_lines();
+  line->set_recipient(v1::RECIPIENT_ASSOCIATE);
+  line->set_basis_points(500);
+  v1::CreateCommissionRuleResponse ruled;
+  expect_unknown(stub_->CreateCommissionRule(finance().get(), rule, &ruled),
+                 "scope_id: no such room");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM commission_rules"), 0);
+  rule.set_scope_id("501");
+  EXPECT_TRUE(stub_->CreateCommissionRule(finance().get(), rule, &ruled).ok());
+  v1::ListCommissionRulesRequest rules;
+  rules.set_scope(v1::RULE_SCOPE_ROOM);
+  rules.set_scope_id("777");
+  v1::ListCommissionRulesResponse listed_rules;
+  expect_unknown(stub_->ListCommissionRules(finance().get(), rules, &listed_rules),
+                 "scope_id: no such room");
+
+  // Ledger and statements filtered by another brand's associate or store.
+  v1::ListCommissionEntriesRequest entries;
+  entries.mutable_filter()->set_associate_id(rex);
+  v1::ListCommissionEntriesResponse listed_entries;
+  expect_unknown(stub_->ListCommissionEntries(finance().get(), entries, &listed_entries),
+                 "filter.associate_id: no such associate");
+  v1::GetStatementRequest statement;
+  common::ToTimestamp(kStart - absl::Hours(24), statement.mutable_period_start());
+  common::ToTimestamp(kStart + absl::Hours(24), statement.mutable_period_end());
+  statement.mutable_filter()->set_store_id(rival_store_id);
+  v1::GetStatementResponse stated;
+  expect_unknown(stub_->GetStatement(finance().get(), statement, &stated),
+                 "filter.store_id: no such store");
+  statement.mutable_filter()->clear_store_id();
+  statement.mutable_filter()->set_recipient(v1::RECIPIENT_STORE);
+  statement.mutable_filter()->set_recipient_id(rival_store_id);
+  expect_unknown(stub_->GetStatement(finance().get(), statement, &stated),
+                 "filter.recipient_id: no such store");
+  v1::ExportStatementCsvRequest csv;
+  *csv.mutable_period_start() = statement.period_start();
+  *csv.mutable_period_end() = statement.period_end();
+  csv.mutable_filter()->set_associate_id(rex);
+  v1::ExportStatementCsvResponse exported;
+  expect_unknown(stub_->ExportStatementCsv(finance().get(), csv, &exported),
+                 "filter.associate_id: no such associate");
+  statement.mutable_filter()->set_recipient_id(store);
+  EXPECT_TRUE(stub_->GetStatement(finance().get(), statement, &stated).ok());
+
+  // An associate's watching clients in another brand's room.
+  v1::ListWatchingClientsRequest watching;
+  watching.set_room_id("777");
+  v1::ListWatchingClientsResponse watchers;
+  expect_unknown(stub_->ListWatchingClients(As(Role::kAssociate, lin).get(), watching, &watchers),
+                 "room_id: no such room");
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM associates WHERE brand_id = 'maison'"), 1);
+}
+
 }  // namespace
 }  // namespace livecommerce::attribution

@@ -639,5 +639,231 @@ TEST_P(FlashSaleServiceTest, PrivateRoomSalesNeedAnInviteAndTheWatchCarriesStock
   reader->Finish();
 }
 
+// ---- References stay inside the brand; a private room's pieces are for its audience only -----
+
+// A private room's flash sale, its product list and its products read in the room are for its
+// invited audience: an uninvited viewer cannot read the sale or the lists, reserve the piece (flash
+// or regular stock named with the room) or be held units, and nothing changes; the invited viewer
+// can. A cohort-only item stays hidden from another cohort's viewer.
+TEST_P(FlashSaleServiceTest, PrivateRoomPiecesAreForItsAudienceOnly) {
+  std::string room = CreateRoom(v1::VISIBILITY_PRIVATE);
+  v1::GoLiveRequest live;
+  live.set_room_id(room);
+  v1::GoLiveResponse lived;
+  ASSERT_TRUE(room_stub_->GoLive(As(Ops()).get(), live, &lived).ok());
+  v1::IssueInvitesRequest issue;
+  issue.set_room_id(room);
+  issue.set_cohort("VIP");
+  issue.set_count(1);
+  v1::IssueInvitesResponse issued;
+  ASSERT_TRUE(room_stub_->IssueInvites(As(Ops()).get(), issue, &issued).ok());
+  v1::JoinRoomRequest join;
+  join.set_room_id(room);
+  join.set_device_id("phone");
+  join.set_invite_token(issued.invites(0).token());
+  v1::JoinRoomResponse joined;
+  ASSERT_TRUE(room_stub_->JoinRoom(As(Viewer("mei")).get(), join, &joined).ok());
+  // Zed tried the door without an invite.
+  join.clear_invite_token();
+  EXPECT_EQ(room_stub_->JoinRoom(As(Viewer("zed")).get(), join, &joined).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::AttachRoomProductRequest attach;
+  attach.set_room_id(room);
+  attach.set_product_id(sku_.product_id());
+  v1::AttachRoomProductResponse attached;
+  ASSERT_TRUE(catalog_stub_->AttachRoomProduct(As(Ops()).get(), attach, &attached).ok());
+  v1::Sku press_only = CreateSku(5);
+  attach.set_product_id(press_only.product_id());
+  attach.set_visible_to_cohort("Press");
+  ASSERT_TRUE(catalog_stub_->AttachRoomProduct(As(Ops()).get(), attach, &attached).ok());
+  v1::CreateFlashSaleRequest sale_request = SaleRequest(10, 2);
+  sale_request.set_room_id(room);
+  v1::CreateFlashSaleResponse made;
+  ASSERT_TRUE(flash_stub_->CreateFlashSale(As(Ops()).get(), sale_request, &made).ok());
+  const std::string sale = made.sale().id();
+
+  auto get_sale = [&](const std::string& viewer) {
+    v1::GetFlashSaleRequest r;
+    r.set_sale_id(sale);
+    v1::GetFlashSaleResponse out;
+    return flash_stub_->GetFlashSale(As(Viewer(viewer)).get(), r, &out).error_code();
+  };
+  auto list_sales = [&](const std::string& viewer) {
+    v1::ListRoomFlashSalesRequest r;
+    r.set_room_id(room);
+    v1::ListRoomFlashSalesResponse out;
+    return flash_stub_->ListRoomFlashSales(As(Viewer(viewer)).get(), r, &out).error_code();
+  };
+  auto list_products = [&](const std::string& viewer, v1::ListRoomProductsResponse* out) {
+    v1::ListRoomProductsRequest r;
+    r.set_room_id(room);
+    return catalog_stub_->ListRoomProducts(As(Viewer(viewer)).get(), r, out).error_code();
+  };
+  auto get_product = [&](const std::string& viewer, const std::string& product) {
+    v1::GetProductRequest r;
+    r.set_product_id(product);
+    r.set_room_id(room);
+    v1::GetProductResponse out;
+    return catalog_stub_->GetProduct(As(Viewer(viewer)).get(), r, &out).error_code();
+  };
+  auto hold_for = [&](const std::string& client) {
+    v1::CreateHoldRequest r;
+    r.set_sale_id(sale);
+    r.set_client_id(client);
+    r.set_quantity(1);
+    r.set_ttl_seconds(600);
+    v1::CreateHoldResponse out;
+    return flash_stub_->CreateHold(As(Ops()).get(), r, &out).error_code();
+  };
+  auto reserve_regular = [&](const std::string& id, const std::string& buyer) {
+    v1::ReserveStockRequest r;
+    r.set_reservation_id(id);
+    r.set_sku_id(sku_.id());
+    r.set_room_id(room);
+    r.set_buyer_id(buyer);
+    r.set_quantity(1);
+    r.set_ttl_seconds(600);
+    v1::ReserveStockResponse out;
+    return flash_stub_->ReserveStock(As(Order()).get(), r, &out).error_code();
+  };
+
+  // The uninvited viewer: refused everywhere, and nothing is taken or held.
+  v1::ListRoomProductsResponse zed_list;
+  EXPECT_EQ(get_sale("zed"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(list_sales("zed"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(list_products("zed", &zed_list), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(get_product("zed", sku_.product_id()), grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status zed_reserve = Reserve(sale, "r-zed", "zed");
+  EXPECT_EQ(zed_reserve.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(zed_reserve.error_message(),
+            "buyer_id: not admitted to this private room; an invite is needed");
+  EXPECT_EQ(reserve_regular("rr-zed", "zed"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(hold_for("zed"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_reservations"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_holds"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM sku_reservations"), 0);
+  EXPECT_EQ(Get(sale).remaining(), 10);
+  // Asked again (now from the caches of the reserve path): still refused.
+  EXPECT_EQ(Reserve(sale, "r-zed-2", "zed").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The invited viewer: reads, lists, is held a unit and reserves.
+  v1::ListRoomProductsResponse mei_list;
+  EXPECT_EQ(get_sale("mei"), grpc::StatusCode::OK);
+  EXPECT_EQ(list_sales("mei"), grpc::StatusCode::OK);
+  EXPECT_EQ(list_products("mei", &mei_list), grpc::StatusCode::OK);
+  ASSERT_EQ(mei_list.items_size(), 1);  // the Press-only item is not hers
+  EXPECT_EQ(mei_list.items(0).product().id(), sku_.product_id());
+  EXPECT_EQ(get_product("mei", sku_.product_id()), grpc::StatusCode::OK);
+  EXPECT_EQ(get_product("mei", press_only.product_id()), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(hold_for("mei"), grpc::StatusCode::OK);
+  grpc::Status mei_reserve = Reserve(sale, "r-mei", "mei");
+  EXPECT_TRUE(mei_reserve.ok()) << mei_reserve.error_message();
+  EXPECT_EQ(reserve_regular("rr-mei", "mei"), grpc::StatusCode::OK);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_reservations"), 1);
+}
+
+// Another brand's real room, SKU, product and sale are answered exactly as unknown ones
+// (NOT_FOUND naming the field) wherever this brand's objects would refer to them, and nothing is
+// written.
+TEST_P(FlashSaleServiceTest, AnotherBrandsIdsAreUnknown) {
+  const std::string rival_room = CreateRoom(v1::VISIBILITY_PUBLIC, "rival");
+  const v1::Sku rival_sku = CreateSku(5, "rival");
+  v1::CreateFlashSaleRequest rival_request = SaleRequest(3, 1);
+  rival_request.set_room_id(rival_room);
+  rival_request.set_sku_id(rival_sku.id());
+  v1::CreateFlashSaleResponse rival_made;
+  ASSERT_TRUE(
+      flash_stub_->CreateFlashSale(As(Ops("rival")).get(), rival_request, &rival_made).ok());
+  const std::string rival_sale = rival_made.sale().id();
+  const int64_t sales_before = Count("SELECT COUNT(*) FROM flash_sales");
+
+  auto expect_unknown = [&](const grpc::Status& s, const std::string& message) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << message << ": " << s.error_message();
+    EXPECT_EQ(s.error_message(), message);
+  };
+  // A flash sale of this brand naming the rival's room or SKU.
+  v1::CreateFlashSaleRequest r = SaleRequest(3, 1);
+  r.set_room_id(rival_room);
+  v1::CreateFlashSaleResponse out;
+  expect_unknown(flash_stub_->CreateFlashSale(As(Ops()).get(), r, &out), "room_id: no such room");
+  r = SaleRequest(3, 1);
+  r.set_sku_id(rival_sku.id());
+  expect_unknown(flash_stub_->CreateFlashSale(As(Ops()).get(), r, &out), "sku_id: no such SKU");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_sales"), sales_before);
+  // The rival's sale: no hold, no reservation, no read.
+  v1::CreateHoldRequest hold;
+  hold.set_sale_id(rival_sale);
+  hold.set_client_id("mei");
+  hold.set_quantity(1);
+  hold.set_ttl_seconds(600);
+  v1::CreateHoldResponse held;
+  expect_unknown(flash_stub_->CreateHold(As(Ops()).get(), hold, &held),
+                 "sale_id: no such flash sale");
+  expect_unknown(Reserve(rival_sale, "x-1", "mei"), "sale_id: no such flash sale");
+  v1::GetFlashSaleRequest get;
+  get.set_sale_id(rival_sale);
+  v1::GetFlashSaleResponse got;
+  expect_unknown(flash_stub_->GetFlashSale(As(Viewer("mei")).get(), get, &got),
+                 "sale_id: no such flash sale");
+  // Regular stock: the rival's SKU, or this brand's SKU in the rival's room.
+  v1::ReserveStockRequest regular;
+  regular.set_reservation_id("x-2");
+  regular.set_sku_id(rival_sku.id());
+  regular.set_buyer_id("mei");
+  regular.set_quantity(1);
+  regular.set_ttl_seconds(600);
+  v1::ReserveStockResponse reserved;
+  expect_unknown(flash_stub_->ReserveStock(As(Order()).get(), regular, &reserved),
+                 "sku_id: no such SKU");
+  regular.set_sku_id(sku_.id());
+  regular.set_room_id(rival_room);
+  expect_unknown(flash_stub_->ReserveStock(As(Order()).get(), regular, &reserved),
+                 "room_id: no such room");
+  // Room product lists: the rival's product on this brand's room, this brand's on the rival's.
+  v1::AttachRoomProductRequest attach;
+  attach.set_room_id(room_id_);
+  attach.set_product_id(rival_sku.product_id());
+  v1::AttachRoomProductResponse attached;
+  expect_unknown(catalog_stub_->AttachRoomProduct(As(Ops()).get(), attach, &attached),
+                 "product_id: no such product");
+  attach.set_room_id(rival_room);
+  attach.set_product_id(sku_.product_id());
+  expect_unknown(catalog_stub_->AttachRoomProduct(As(Ops()).get(), attach, &attached),
+                 "room_id: no such room");
+  // Reads in a room context: the rival's room.
+  v1::GetProductRequest product;
+  product.set_product_id(sku_.product_id());
+  product.set_room_id(rival_room);
+  v1::GetProductResponse product_out;
+  expect_unknown(catalog_stub_->GetProduct(As(Viewer("mei")).get(), product, &product_out),
+                 "room_id: no such room");
+  v1::ListRoomFlashSalesRequest list;
+  list.set_room_id(rival_room);
+  v1::ListRoomFlashSalesResponse listed;
+  expect_unknown(flash_stub_->ListRoomFlashSales(As(Ops()).get(), list, &listed),
+                 "room_id: no such room");
+  // Pinning the rival's product in this brand's live room.
+  v1::GoLiveRequest live;
+  live.set_room_id(room_id_);
+  v1::GoLiveResponse lived;
+  ASSERT_TRUE(room_stub_->GoLive(As(Ops()).get(), live, &lived).ok());
+  v1::PinProductRequest pin;
+  pin.set_room_id(room_id_);
+  pin.set_product_id(rival_sku.product_id());
+  v1::PinProductResponse pinned;
+  expect_unknown(room_stub_->PinProduct(As(Ops()).get(), pin, &pinned),
+                 "product_id: no such product");
+  pin.set_product_id(sku_.product_id());
+  pin.set_sku_id(rival_sku.id());
+  EXPECT_EQ(room_stub_->PinProduct(As(Ops()).get(), pin, &pinned).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM rooms WHERE pinned_product_id IS NOT NULL"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_holds"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM flash_reservations"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM sku_reservations"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM room_products"), 0);
+}
+
 }  // namespace
 }  // namespace livecommerce::catalog

@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "gateway/routes.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -122,7 +123,10 @@ TEST_F(GrpcAuthorisationMatrixTest, EveryMethodRefusesWhomItMust) {
   ASSERT_TRUE(Checkout("mei", checkout, &order).ok());
   ASSERT_TRUE(Pay("mei", order.id()).ok());
   ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
-  ASSERT_TRUE(Add("mei", Item(sku, 1)).ok());  // a cart of this brand's to be kept from others
+  v1::CartItem kept = Item(sku, 1);  // a cart of this brand's to be kept from others
+  *kept.mutable_room() = lin.room;
+  kept.clear_attribution();
+  ASSERT_TRUE(Add("mei", kept).ok());
   const std::map<std::string, std::string> ids = {{"brand_id", kBrand},
                                                   {"room_id", lin.room.room_id()},
                                                   {"session_id", lin.room.session_id()},
@@ -165,6 +169,12 @@ TEST_F(GrpcAuthorisationMatrixTest, EveryMethodRefusesWhomItMust) {
                                             lin.room.session_id(),
                                             lin.associate_id,
                                             lin.store_id};
+
+  const std::string upper_brand = absl::AsciiStrToUpper(kBrand);
+  // What only the buyer "mei" has: their id and their order's delivery address (ids are not
+  // told apart from other numbers, so the order is recognised by its address).
+  const std::set<std::string> buyer_data = {"mei", "Ms Wang", "13800000000",
+                                            "1266 West Nanjing Road"};
 
   // Who may call what, from the gateway's route table; its WebSockets are streams of these.
   const std::map<std::string, std::string> sockets = {
@@ -231,7 +241,9 @@ TEST_F(GrpcAuthorisationMatrixTest, EveryMethodRefusesWhomItMust) {
       // must hold none of this brand's).
       auto expect_refused = [&](const std::string& who, const std::string& principal,
                                 std::optional<grpc::StatusCode> exactly, bool answered = false,
-                                const std::string& own_subject = "") {
+                                const std::string& own_subject = "",
+                                const std::set<std::string>* secret = nullptr) {
+        const std::set<std::string>& hidden = secret != nullptr ? *secret : brand_data;
         ++cells;
         std::string response;
         grpc::Status s = Call(port, path, bytes, principal, &response, stream);
@@ -241,7 +253,7 @@ TEST_F(GrpcAuthorisationMatrixTest, EveryMethodRefusesWhomItMust) {
           std::set<std::string> seen;
           if (answer->ParseFromString(response)) Strings(*answer, seen);
           for (const std::string& value : seen) {
-            if (brand_data.count(value) && !sent.count(value) && value != own_subject) {
+            if (hidden.count(value) && !sent.count(value) && value != own_subject) {
               ++unauthorised;
               ADD_FAILURE() << rpc << " as " << who << ": answered with this brand's " << value;
             }
@@ -283,6 +295,18 @@ TEST_F(GrpcAuthorisationMatrixTest, EveryMethodRefusesWhomItMust) {
           p.brand_id = "rival";
           expect_refused(absl::StrCat(common::RoleName(role), " of another brand"),
                          codec_.Encode(p), std::nullopt, true, p.subject);
+          // Nor of a brand whose id differs from this one's only in letter case (identifiers
+          // compare byte for byte), with the same subject.
+          p.brand_id = upper_brand;
+          expect_refused(absl::StrCat(common::RoleName(role), " of the brand's upper-case twin"),
+                         codec_.Encode(p), std::nullopt, true, p.subject);
+          if (role == Role::kViewer) {
+            // A viewer of this brand whose openid differs from the buyer's only in case sees
+            // none of the buyer's own (their order, their id).
+            Principal twin{Role::kViewer, kBrand, "MEI", now + absl::Hours(1)};
+            expect_refused("the buyer's upper-case twin", codec_.Encode(twin), std::nullopt, true,
+                           twin.subject, &buyer_data);
+          }
         }
       }
     }

@@ -145,6 +145,7 @@ class OrderServiceTest : public ::testing::Test {
                                                       "associates",
                                                       "attribution_stores",
                                                       "order_outbox",
+                                                      "payment_incidents",
                                                       "refunds",
                                                       "conversions",
                                                       "payments",
@@ -551,11 +552,19 @@ class AttributedOrderTest : public OrderServiceTest {
         grpc::CreateChannel("127.0.0.1:" + std::to_string(report_server_->port()),
                             grpc::InsecureChannelCredentials()),
         codec_);
-    // The order service again, now reporting to attribution.
+    // The order service again, now reporting to attribution and checking the ids it is given
+    // with the services that own them, as main.cc wires it.
+    references_ = std::make_unique<GrpcReferenceChecker>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(room_server_->port()),
+                            grpc::InsecureChannelCredentials()),
+        channel,
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(catalog_server_->port()),
+                            grpc::InsecureChannelCredentials()),
+        codec_, clock_, absl::Seconds(5), absl::ZeroDuration());
     server_->Shutdown();
     service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
                                                   codec_, OrderOptions{}, attribution_client_.get(),
-                                                  funnel_.get());
+                                                  funnel_.get(), references_.get());
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
@@ -670,6 +679,7 @@ class AttributedOrderTest : public OrderServiceTest {
   std::unique_ptr<v1::AttributionService::Stub> attribution_stub_;
   std::unique_ptr<room::GrpcViewerActivity> viewer_activity_;
   std::unique_ptr<GrpcAttributionClient> attribution_client_;
+  std::unique_ptr<GrpcReferenceChecker> references_;
   std::unique_ptr<report::MysqlReportStore> report_store_;
   std::unique_ptr<report::GrpcLiveStats> live_stats_;
   std::unique_ptr<report::ReportServiceImpl> report_service_;

@@ -577,6 +577,7 @@ TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociat
   v1::CartItem item = Item(sku, 1);
   item.mutable_room()->set_room_id(room_id);
   item.mutable_room()->set_session_id(lin.room.session_id());
+  item.clear_attribution();  // (the fixture's associate is no associate of the brand)
   ASSERT_TRUE(Add("mei", item).ok());
   ASSERT_TRUE(Add("mei", item).ok());  // the same viewer again: still one at this step
   int64_t carted = 0;

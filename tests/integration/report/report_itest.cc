@@ -131,7 +131,7 @@ class ReportTest : public ::testing::Test {
   };
   // A paid order with its lines and conversion, as the order service writes them.
   int64_t Paid(int64_t session, const std::string& buyer, int channel, const std::string& associate,
-               const std::vector<Line>& lines) {
+               const std::vector<Line>& lines, const std::string& brand = kBrand) {
     int64_t total = 0, units = 0;
     for (const Line& l : lines) {
       total += l.total_fen;
@@ -145,7 +145,7 @@ class ReportTest : public ::testing::Test {
           "total_fen, session_id, channel, associate_id, address, provider, paid_at, created_at, "
           "updated_at) VALUES (?, ?, ?, REPEAT('0', 64), 2, ?, NULLIF(?, ''), ?, ?, '', 1, ?, ?, "
           "?)");
-      o.setString(1, kBrand);
+      o.setString(1, brand);
       o.setString(2, buyer);
       o.setString(3, absl::StrCat("k", orders_));
       o.setInt64(4, total);
@@ -164,7 +164,7 @@ class ReportTest : public ::testing::Test {
             "unit_price_fen, line_total_fen, reservation_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)");
         s.setInt64(1, id);
         s.setInt(2, ++n);
-        s.setString(3, kBrand);
+        s.setString(3, brand);
         s.setInt64(4, l.product_id);
         s.setInt64(5, l.quantity);
         s.setInt64(6, l.total_fen / l.quantity);
@@ -176,7 +176,7 @@ class ReportTest : public ::testing::Test {
           "INSERT INTO conversions (brand_id, order_id, session_id, buyer_id, amount_fen, "
           "currency, units, channel, associate_id, paid_at) VALUES (?, ?, NULLIF(?, ''), ?, ?, "
           "'CNY', ?, ?, ?, ?)");
-      v.setString(1, kBrand);
+      v.setString(1, brand);
       v.setInt64(2, id);
       v.setString(3, sid);
       v.setString(4, buyer);
@@ -200,13 +200,14 @@ class ReportTest : public ::testing::Test {
         {kBrand, buyer, absl::StrCat("u", orders_), absl::StrCat(status), absl::StrCat(session), at,
          at});
   }
-  void Refund(int64_t order, const std::string& key, int64_t amount) {
+  void Refund(int64_t order, const std::string& key, int64_t amount,
+              const std::string& brand = kBrand) {
     std::string at = common::ToSqlTime(kDay + absl::Hours(3));
     Exec(
         "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
         "status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, 'CNY', '', 2, 'ops', "
         "?, ?)",
-        {kBrand, absl::StrCat(order), key, absl::StrCat(amount), at, at});
+        {brand, absl::StrCat(order), key, absl::StrCat(amount), at, at});
   }
 
   std::unique_ptr<grpc::ClientContext> As(Role role, const std::string& brand = kBrand) {
@@ -539,6 +540,74 @@ TEST_F(ReportTest, OnlyStaffOfTheBrandReadReportsAndBadInputNamesTheField) {
   get.set_session_id("abc");
   s = stub_->GetSessionReport(As(Role::kOps).get(), get, &report);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Reports are never written into by another brand: a paid order and a refund of brand "rival" that
+// name this brand's session A1, and an order naming a session nobody knows, are consumed (the
+// consumer moves past them) but counted nowhere; another brand's funnel events and product views
+// for A1 count nothing either.
+TEST_F(ReportTest, AnotherBrandsOrdersAndEventsNeverCountIntoASession) {
+  ASSERT_EQ(*service_->ConsumeOnce(), 9);
+  const v1::SessionReport before = Report(a1_);
+  int64_t foreign = Paid(a1_, "xavier", 1, "sa-9", {{11, 1, 990000}}, "rival");
+  Refund(foreign, "rx", 990000, "rival");
+  Paid(987654, "yann", 1, "", {{11, 1, 10000}});  // no such session
+  Unpaid(a1_, "zoe", 1);                          // this brand's: still counts as checked out
+  ASSERT_EQ(*service_->ConsumeOnce(), 3);
+  ASSERT_EQ(*service_->ConsumeOnce(), 0);  // and they are behind the consumer now
+  const v1::SessionReport after = Report(a1_);
+  EXPECT_EQ(after.sales().orders(), before.sales().orders());
+  EXPECT_EQ(after.sales().buyers(), before.sales().buyers());
+  EXPECT_EQ(after.sales().units(), before.sales().units());
+  EXPECT_EQ(after.sales().gmv().amount_fen(), before.sales().gmv().amount_fen());
+  EXPECT_EQ(after.sales().refunds().amount_fen(), before.sales().refunds().amount_fen());
+  EXPECT_EQ(ByKey(after.by_product())["11"].gmv().amount_fen(),
+            ByKey(before.by_product())["11"].gmv().amount_fen());
+  EXPECT_EQ(ByKey(after.by_associate()).count("sa-9"), 0u);
+  EXPECT_EQ(after.funnel().paid(), before.funnel().paid());
+  EXPECT_EQ(after.funnel().checked_out(), before.funnel().checked_out() + 1);
+  absl::StatusOr<int64_t> stray =
+      mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
+        std::unique_ptr<sql::ResultSet> rs(
+            c.Prepare("SELECT (SELECT COUNT(*) FROM report_session_sales WHERE brand_id = 'rival' "
+                      "OR session_id = 987654) + (SELECT COUNT(*) FROM report_session_buyers "
+                      "WHERE buyer_id IN ('xavier', 'yann'))")
+                .executeQuery());
+        rs->next();
+        return rs->getInt64(1);
+      });
+  ASSERT_TRUE(stray.ok());
+  EXPECT_EQ(*stray, 0);
+
+  // Funnel events from another brand's service, and a product view by another brand's viewer.
+  v1::RecordFunnelEventsRequest events;
+  v1::FunnelEvent* e = events.add_events();
+  e->set_session_id(absl::StrCat(a1_));
+  e->set_viewer_id("xavier");
+  e->set_step(v1::FUNNEL_STEP_ADDED_TO_CART);
+  v1::RecordFunnelEventsResponse recorded;
+  ASSERT_TRUE(stub_->RecordFunnelEvents(As(Role::kService, "rival").get(), events, &recorded).ok());
+  v1::RecordProductViewRequest view;
+  view.set_session_id(absl::StrCat(a1_));
+  view.set_product_id("11");
+  v1::RecordProductViewResponse viewed;
+  grpc::Status s = stub_->RecordProductView(As(Role::kViewer, "rival").get(), view, &viewed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "session_id: no such session");
+  // The uninvited viewer of this brand is refused at the private session's door; the invited one
+  // counts.
+  auto as_viewer = [&](const std::string& viewer) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    common::AttachPrincipal(
+        *c, codec_.Encode(Principal{Role::kViewer, kBrand, viewer, clock_.Now() + absl::Hours(1)}));
+    return c;
+  };
+  EXPECT_EQ(stub_->RecordProductView(as_viewer("mallory").get(), view, &viewed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(stub_->RecordProductView(as_viewer("alice").get(), view, &viewed).ok());
+  const v1::SessionReport funnel = Report(a1_);
+  EXPECT_EQ(funnel.funnel().added_to_cart(), before.funnel().added_to_cart());
+  EXPECT_EQ(funnel.funnel().viewed_product(), before.funnel().viewed_product() + 1);
 }
 
 }  // namespace

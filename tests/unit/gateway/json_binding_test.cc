@@ -92,6 +92,63 @@ TEST(JsonBindingTest, PathNamesTheResource) {
   EXPECT_EQ(request.room_id(), "r1");
 }
 
+TEST(JsonBindingTest, IdentifiersThatOnlyLookLikeAnotherAreRefused) {
+  // Each would be a different identity byte for byte, yet shows as the same one to a person.
+  const char* kRefused[] = {
+      R"({"idempotency_key": "k1 ", "lines": [{"sku_id": "3", "quantity": "1"}]})",
+      R"({"idempotency_key": " k1", "lines": [{"sku_id": "3", "quantity": "1"}]})",
+      R"({"idempotency_key": "k1", "lines": [{"sku_id": "3\t", "quantity": "1"}]})",
+      R"({"idempotency_key": "k1", "lines": [{"sku_id": "3\u3000", "quantity": "1"}]})",
+      R"({"idempotency_key": "k\u200b1", "lines": [{"sku_id": "3", "quantity": "1"}]})",
+      R"({"idempotency_key": "k1", "room": {"room_id": "\u00a012"}})",
+      R"({"idempotency_key": "k1", "attribution": {"associate_id": "a\u0000b"}})",
+      R"({"idempotency_key": "k\u00851"})",
+  };
+  for (const char* body : kRefused) {
+    v1::CheckoutRequest request;
+    absl::Status s = BindRequest(body, "", {}, request);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << body;
+  }
+  v1::CheckoutRequest request;
+  absl::Status s = BindRequest(R"({"idempotency_key": "k1", "lines": [{"sku_id": "3"}, )"
+                               R"({"sku_id": "4 "}]})",
+                               "", {}, request);
+  EXPECT_EQ(s.message(), "lines[1].sku_id: must not start or end with whitespace");
+  v1::ListRoomsRequest rooms;
+  s = BindRequest("", "brand_id=acme%20", {}, rooms);
+  EXPECT_EQ(s.message(), "brand_id: must not start or end with whitespace");
+}
+
+TEST(JsonBindingTest, PathSegmentsAreDecodedBeforeTheyAreChecked) {
+  auto bind = [](const std::string& segment) {
+    v1::GetOrderRequest request;
+    return BindRequest("", "", {{"order_id", segment}}, request);
+  };
+  EXPECT_EQ(bind("12%20").message(), "order_id: must not start or end with whitespace");
+  EXPECT_EQ(bind("%E3%80%8012").message(), "order_id: must not start or end with whitespace");
+  EXPECT_EQ(bind("1%zz").message(), "path: bad percent-encoding");
+  v1::GetOrderRequest request;
+  ASSERT_TRUE(BindRequest("", "", {{"order_id", "%31%32"}}, request).ok());
+  EXPECT_EQ(request.order_id(), "12");
+}
+
+TEST(JsonBindingTest, IdentifiersMayHoldAnyOtherCharacters) {
+  v1::CheckoutRequest request;
+  // Inner spaces, full-width letters and CJK are values like any other; they are compared exactly.
+  ASSERT_TRUE(BindRequest(R"({"idempotency_key": "ＡＣＭＥ-1", "room": {"room_id": "12"}, )"
+                          R"("attribution": {"associate_id": "店员 7"}})",
+                          "", {}, request)
+                  .ok());
+  EXPECT_EQ(request.idempotency_key(), "ＡＣＭＥ-1");
+  // Free text is not an identifier: a name may end with a space.
+  v1::UpdateRoomRequest update;
+  EXPECT_TRUE(BindRequest(R"({"title": "Spring show "})", "", {{"room_id", "5"}}, update).ok());
+  EXPECT_TRUE(IsIdentifierField("brand_id"));
+  EXPECT_TRUE(IsIdentifierField("product_ids"));
+  EXPECT_TRUE(IsIdentifierField("invite_token"));
+  EXPECT_FALSE(IsIdentifierField("title"));
+}
+
 TEST(JsonBindingTest, FillsAnEmptyBrandOnly) {
   v1::ListRoomsRequest request;
   FillBrand(request, "maison");

@@ -31,6 +31,33 @@ void ExpectInvalidField(const RoomRecord& room, absl::string_view field) {
 
 TEST(ValidateRoomTest, AcceptsAValidRoom) { EXPECT_TRUE(ValidateRoom(ValidRoom()).ok()); }
 
+TEST(ValidateRoomTest, AssociateInvitesNeedAQuotaWhenEnabledAndNoneWhenNot) {
+  RoomRecord room = ValidRoom();
+  room.associate_invites_enabled = true;
+  room.associate_invite_quota = 0;
+  EXPECT_EQ(ValidateRoom(room).message(),
+            "associate_invites.quota_per_associate: must be 1 to 10000 when associate invites are "
+            "enabled");
+  room.associate_invite_quota = kMaxAssociateInviteQuota + 1;
+  EXPECT_FALSE(ValidateRoom(room).ok());
+  room.associate_invite_quota = 25;
+  EXPECT_TRUE(ValidateRoom(room).ok());
+  room.associate_invites_enabled = false;
+  EXPECT_EQ(ValidateRoom(room).code(), absl::StatusCode::kInvalidArgument);
+  room.associate_invite_quota = 0;
+  EXPECT_TRUE(ValidateRoom(room).ok());
+}
+
+TEST(AssociateQuotaTest, AllowsUpToTheQuotaAndSaysWhatIsLeft) {
+  EXPECT_TRUE(CheckAssociateQuota({10, 7}, 3).ok());
+  absl::Status over = CheckAssociateQuota({10, 7}, 4);
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(over.message(), "count: quota of 10 invites reached, 3 left");
+  EXPECT_EQ(CheckAssociateQuota({10, 12}, 1).message(),
+            "count: quota of 10 invites reached, 0 left");  // the quota was lowered since
+  EXPECT_EQ((AssociateQuota{10, 12}.Left()), 0);
+}
+
 TEST(ValidateRoomTest, NamesTheBadField) {
   RoomRecord room = ValidRoom();
   room.title = "";
