@@ -13,6 +13,7 @@
 #include "services/common/crypto.h"
 #include "services/common/log_format.h"
 #include "services/common/proto_util.h"
+#include "services/common/request_id.h"
 #include "services/common/status.h"
 
 namespace livecommerce::gateway {
@@ -141,8 +142,11 @@ Gateway::Gateway(Deps deps, std::string openapi_json, GatewayOptions options)
 }
 
 Reply Gateway::Measured(size_t route_index, absl::Time started, Reply reply) {
-  return [this, route_index, started, reply = std::move(reply)](HttpResponse response) {
-    deps_.metrics->RecordRequest(route_index, response.status, absl::Now() - started);
+  // The request id is this thread's while the request is dispatched; the answer may come on
+  // another thread.
+  return [this, route_index, started, request_id = std::string(common::CurrentRequestId()),
+          reply = std::move(reply)](HttpResponse response) {
+    deps_.metrics->RecordRequest(route_index, response.status, absl::Now() - started, request_id);
     reply(std::move(response));
   };
 }

@@ -19,6 +19,7 @@
 #include "gateway/server/websocket_policy.h"
 #include "services/common/config.h"
 #include "services/common/log_format.h"
+#include "services/common/request_id.h"
 
 namespace livecommerce::gateway {
 namespace {
@@ -324,6 +325,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     http::request<http::string_body> req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    // The caller's id when it sent a usable one, else a new one: answered in X-Request-Id, logged,
+    // and passed to every service the request reaches (RpcClient reads it from this thread).
+    auto given = req.find("x-request-id");
+    absl::string_view given_id;
+    if (given != req.end()) {
+      given_id = absl::string_view(given->value().data(), given->value().size());
+    }
+    request_id_ =
+        common::IsValidRequestId(given_id) ? std::string(given_id) : common::NewRequestId();
+    common::ScopedRequestId scoped_request_id(request_id_);
     HttpRequest request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -379,6 +390,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
 
   void Fail(int status, grpc::StatusCode code, const std::string& message) {
     keep_alive_ = false;
+    request_id_ = common::NewRequestId();
     state_.in_flight++;
     HttpResponse r;
     r.status = status;
@@ -402,6 +414,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     res->result(static_cast<unsigned>(response.status));
     res->set(http::field::server, "livecommerce-gateway");
     res->set(http::field::content_type, response.content_type);
+    res->set("X-Request-Id", request_id_);
     if (response.retry_after_seconds > 0) {
       res->set(http::field::retry_after, std::to_string(response.retry_after_seconds));
     }
@@ -433,6 +446,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   std::string peer_ip_;  // the TCP peer: the client, or a proxy
   bool keep_alive_ = true;
   unsigned version_ = 11;
+  std::string request_id_;  // of the request being answered (one at a time per connection)
 };
 
 // The connection limit that fits the open-file limit (raised to its hard limit first), keeping

@@ -16,6 +16,7 @@
 #include "livecommerce/v1/report.pb.h"
 #include "livecommerce/v1/room.pb.h"
 #include "services/common/principal.h"
+#include "services/common/request_id.h"
 #include "services/common/service_client.h"
 
 namespace livecommerce::gateway {
@@ -106,6 +107,10 @@ void RpcClient::Call(const google::protobuf::MethodDescriptor& method,
   // Owned by the callback, which gRPC runs exactly once, after which nothing uses the context.
   auto* call = new InFlight();
   common::AttachPrincipal(call->context, principal);
+  // The HTTP request's id (set on this thread while the gateway dispatches it).
+  if (absl::string_view id = common::CurrentRequestId(); !id.empty()) {
+    call->context.AddMetadata(common::kRequestIdMetadata, std::string(id));
+  }
   call->context.set_deadline(absl::ToChronoTime(deadline));
   call->request = std::move(request);
   call->response.reset(google::protobuf::MessageFactory::generated_factory()

@@ -54,6 +54,7 @@ int main() {
       spdlog::warn("unpaid alerts: {}", r.status().message());
     }
   });
+  common::ExportPoolMetrics(server_options, nullptr, mysql->get());
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());

@@ -70,6 +70,7 @@ int main() {
     }
   });
 
+  common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
   auto server = common::GrpcServer::Start(server_options, {&catalog_service, &flash_service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());

@@ -8,11 +8,14 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "prometheus/exposer.h"
 #include "services/common/config.h"
 #include "services/common/log_format.h"
+#include "services/common/metrics.h"
 
 namespace livecommerce::common {
 
@@ -23,11 +26,22 @@ absl::StatusOr<ServerOptions> LoadServerOptions(const std::string& service_env_p
                               absl::StrCat("127.0.0.1:", default_port));
   auto threads = EnvInt("LC_GRPC_MAX_THREADS", options.max_threads, 4, 4096);
   auto grace = EnvMillis("LC_SHUTDOWN_GRACE_MS", 10000, 0, 600000);
+  auto access_log = EnvBool("LC_ACCESS_LOG", true);
   if (!threads.ok()) return threads.status();
   if (!grace.ok()) return grace.status();
+  if (!access_log.ok()) return access_log.status();
   options.max_threads = static_cast<int>(*threads);
   options.shutdown_grace = *grace;
+  options.access_log = *access_log;
+  options.metrics_best_effort = std::getenv("LC_METRICS_ADDR") == nullptr;
+  options.metrics_address =
+      EnvString("LC_METRICS_ADDR", absl::StrCat("127.0.0.1:", default_port + 2000));
+  options.metrics = std::make_shared<ServiceMetrics>();
   return options;
+}
+
+void ExportPoolMetrics(const ServerOptions& options, RedisPool* redis, MysqlPool* mysql) {
+  if (options.metrics != nullptr) options.metrics->ExportPools(redis, mysql);
 }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
@@ -49,16 +63,56 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   for (grpc::Service* service : services) {
     builder.RegisterService(service);
   }
+  std::shared_ptr<ServiceMetrics> metrics =
+      options.metrics != nullptr ? options.metrics : std::make_shared<ServiceMetrics>();
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(metrics->NewInterceptorFactory(options.access_log));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+  // The metrics port first: a port taken fails start-up before any call is accepted.
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!options.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposed =
+        metrics->Expose(options.metrics_address);
+    if (exposed.ok()) {
+      exposer = *std::move(exposed);
+    } else if (options.metrics_best_effort) {
+      spdlog::warn("{}; metrics not served (set LC_METRICS_ADDR to choose)",
+                   exposed.status().message());
+    } else {
+      return exposed.status();
+    }
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
-  return std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), port, options.shutdown_grace));
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, options.shutdown_grace,
+                                                    std::move(metrics), std::move(exposer)));
 }
 
-GrpcServer::~GrpcServer() { Shutdown(); }
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, absl::Duration grace,
+                       std::shared_ptr<ServiceMetrics> metrics,
+                       std::unique_ptr<prometheus::Exposer> exposer)
+    : metrics_(std::move(metrics)),
+      exposer_(std::move(exposer)),
+      server_(std::move(server)),
+      port_(port),
+      grace_(grace) {}
+
+GrpcServer::~GrpcServer() {
+  Shutdown();
+  server_.reset();
+  // Before the metrics (members go in reverse order anyway) and before anything main() declared
+  // ahead of the server that a gauge callback reads.
+  exposer_.reset();
+}
+
+int GrpcServer::metrics_port() const {
+  if (exposer_ == nullptr) return 0;
+  std::vector<int> ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
 
 void GrpcServer::Shutdown() {
   if (shut_down_) {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/config.h"
 #include "services/common/log_format.h"
+#include "services/common/request_id.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
 
@@ -22,6 +23,29 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessageFlag>();
   }
+};
+
+// `%&` in a pattern: the request id of the call the logging thread is handling, when it has one
+// (see CurrentRequestId), as ` rid=<id>` in text and `,"request_id":"<id>"` in JSON; nothing
+// otherwise. Ids are checked to be plain characters when set, so they need no escaping.
+class RequestIdFlag final : public spdlog::custom_flag_formatter {
+ public:
+  explicit RequestIdFlag(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    absl::string_view id = CurrentRequestId();
+    if (id.empty()) return;
+    absl::string_view before = json_ ? ",\"request_id\":\"" : " rid=";
+    dest.append(before.data(), before.data() + before.size());
+    dest.append(id.data(), id.data() + id.size());
+    if (json_) dest.push_back('"');
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<RequestIdFlag>(json_);
+  }
+
+ private:
+  bool json_;
 };
 
 }  // namespace
@@ -61,6 +85,10 @@ std::string JsonEscape(absl::string_view text) {
 }
 
 absl::Status InitLogging(absl::string_view service_name) {
+  return InitLogging(service_name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+}
+
+absl::Status InitLogging(absl::string_view service_name, spdlog::sink_ptr sink) {
   std::string format = EnvString("LC_LOG_FORMAT", "text");
   std::string level_name = EnvString("LC_LOG_LEVEL", "info");
   if (format != "text" && format != "json") {
@@ -72,14 +100,15 @@ absl::Status InitLogging(absl::string_view service_name) {
     return absl::InvalidArgumentError(absl::StrCat(
         "LC_LOG_LEVEL must be trace, debug, info, warn or error, got '", level_name, "'"));
   }
-  auto logger = std::make_shared<spdlog::logger>(std::string(service_name),
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>(std::string(service_name), std::move(sink));
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
-    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","service":"%n","thread":%t,"msg":"%*"})");
+    formatter->add_flag<JsonMessageFlag>('*');
+    formatter->add_flag<RequestIdFlag>('&', true).set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","service":"%n","thread":%t%&,"msg":"%*"})");
   } else {
-    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v");
+    formatter->add_flag<RequestIdFlag>('&', false)
+        .set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n]%& %v");
   }
   logger->set_formatter(std::move(formatter));
   logger->set_level(level);

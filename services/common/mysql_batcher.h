@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/batcher_stats.h"
 #include "services/common/mysql_client.h"
 
 namespace livecommerce::common {
@@ -54,6 +55,7 @@ class MysqlBatcher final {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(Pending{item, std::move(done)});
     }
+    MysqlBatcherQueued().fetch_add(1, std::memory_order_relaxed);
     ready_.notify_one();
   }
 
@@ -93,6 +95,7 @@ class MysqlBatcher final {
           queue_.pop_front();
         }
       }
+      MysqlBatcherQueued().fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
       std::vector<Item*> items;
       for (Pending& p : batch) items.push_back(p.item);
       absl::Status status =

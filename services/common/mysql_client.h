@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/config.h"
+#include "services/common/pool_stats.h"
 
 namespace sql {
 class Connection;
@@ -73,6 +74,8 @@ class MysqlPool final {
   auto InTransaction(Fn&& fn) -> decltype(fn(std::declval<MysqlConnection&>()));
 
   const MysqlConfig& config() const { return config_; }
+  // Connections in use and waits for one.
+  PoolStats Stats();
 
  private:
   explicit MysqlPool(MysqlConfig config);
@@ -87,6 +90,9 @@ class MysqlPool final {
   std::condition_variable available_;
   std::vector<std::unique_ptr<MysqlConnection>> connections_;
   std::vector<size_t> free_;
+  int64_t waits_ = 0;  // guarded by mu_, as are the two below
+  int64_t timeouts_ = 0;
+  double wait_seconds_ = 0;
 };
 
 template <typename Fn>

@@ -3,6 +3,8 @@
 #include <map>
 #include <vector>
 
+#include "services/common/batcher_stats.h"
+
 namespace livecommerce::common {
 
 RedisScriptBatcher::RedisScriptBatcher(RedisPool& redis, size_t max_batch)
@@ -22,6 +24,7 @@ void RedisScriptBatcher::Eval(const RedisScript& script, RedisScriptCall call, D
     std::lock_guard<std::mutex> lock(mu_);
     pending_.push_back(Pending{&script, std::move(call), std::move(done)});
   }
+  RedisBatcherQueued().fetch_add(1, std::memory_order_relaxed);
   ready_.notify_one();
 }
 
@@ -37,6 +40,7 @@ void RedisScriptBatcher::Loop() {
         pending_.pop_front();
       }
     }
+    RedisBatcherQueued().fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
     // One pipeline per script in the batch (usually one script).
     std::map<const RedisScript*, std::vector<size_t>> by_script;
     for (size_t i = 0; i < batch.size(); ++i) {

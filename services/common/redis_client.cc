@@ -185,4 +185,6 @@ absl::Status RedisPool::LoadScripts(const std::vector<const RedisScript*>& scrip
   return absl::OkStatus();
 }
 
+PoolStats RedisPool::Stats() { return cluster_ != nullptr ? cluster_->Stats() : single_->Stats(); }
+
 }  // namespace livecommerce::common

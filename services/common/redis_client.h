@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/config.h"
+#include "services/common/pool_stats.h"
 
 namespace livecommerce::common {
 
@@ -78,6 +79,8 @@ class RedisPool final {
   absl::Status LoadScripts(const std::vector<const RedisScript*>& scripts);
 
   const RedisConfig& config() const { return config_; }
+  // Connections in use and waits for one (in a cluster: every master's pool added up).
+  PoolStats Stats();
 
  private:
   explicit RedisPool(RedisConfig config);

@@ -201,6 +201,13 @@ std::shared_ptr<const RedisCluster::Routing> RedisCluster::Current() {
   return routing_;
 }
 
+PoolStats RedisCluster::Stats() {
+  std::lock_guard<std::mutex> lock(nodes_mu_);
+  PoolStats stats;
+  for (auto& [address, node] : nodes_) stats += node->Stats();
+  return stats;
+}
+
 absl::Status RedisCluster::Refresh(uint64_t seen_epoch) {
   std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
   std::shared_ptr<const Routing> current = Current();

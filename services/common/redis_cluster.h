@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/common/config.h"
+#include "services/common/pool_stats.h"
 #include "services/common/redis_client.h"
 
 namespace livecommerce::common {
@@ -85,6 +86,8 @@ class RedisCluster final {
   absl::StatusOr<RedisValue> OnEveryMaster(const std::vector<std::string>& command);
   // Reads the slot map again (now, unless another thread did since `seen_epoch`).
   absl::Status Refresh(uint64_t seen_epoch);
+  // The pools of every node known so far, added up.
+  PoolStats Stats();
 
  private:
   // The current map with its masters as nodes.

@@ -153,10 +153,19 @@ absl::StatusOr<RedisNode::Lease> RedisNode::Acquire() {
   size_t index = 0;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::microseconds(absl::ToInt64Microseconds(config_.command_timeout));
-    if (!available_.wait_until(lock, deadline, [this] { return !free_.empty(); })) {
-      return absl::UnavailableError("redis: no connection free in the pool before the timeout");
+    if (free_.empty()) {
+      // Only a lease that must wait reads the clock twice.
+      auto started = std::chrono::steady_clock::now();
+      auto deadline =
+          started + std::chrono::microseconds(absl::ToInt64Microseconds(config_.command_timeout));
+      bool got = available_.wait_until(lock, deadline, [this] { return !free_.empty(); });
+      waits_++;
+      wait_seconds_ +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (!got) {
+        timeouts_++;
+        return absl::UnavailableError("redis: no connection free in the pool before the timeout");
+      }
     }
     index = free_.back();
     free_.pop_back();
@@ -184,6 +193,17 @@ void RedisNode::Release(size_t index, bool broken) {
     free_.push_back(index);
   }
   available_.notify_one();
+}
+
+PoolStats RedisNode::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolStats stats;
+  stats.size = static_cast<int64_t>(connections_.size());
+  stats.in_use = static_cast<int64_t>(connections_.size() - free_.size());
+  stats.waits = waits_;
+  stats.timeouts = timeouts_;
+  stats.wait_seconds = wait_seconds_;
+  return stats;
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RedisNode::RunPipeline(

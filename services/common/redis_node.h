@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/config.h"
+#include "services/common/pool_stats.h"
 #include "services/common/redis_client.h"
 
 struct redisContext;
@@ -36,6 +37,7 @@ class RedisNode final {
   int port() const { return port_; }
   // "host:port".
   const std::string& address() const { return address_; }
+  PoolStats Stats();
 
  private:
   struct Connection {
@@ -55,6 +57,9 @@ class RedisNode final {
   std::condition_variable available_;
   std::vector<Connection> connections_;
   std::vector<size_t> free_;
+  int64_t waits_ = 0;  // guarded by mu_, as are the two below
+  int64_t timeouts_ = 0;
+  double wait_seconds_ = 0;
 };
 
 }  // namespace livecommerce::common

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/common/request_id.h"
 #include "services/common/status.h"
 
 namespace livecommerce::common {
@@ -24,6 +25,10 @@ std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& co
   // The principal outlives the call by a margin so a slow peer still sees it valid.
   Principal principal{Role::kService, brand_id, caller, now + timeout + absl::Minutes(1)};
   AttachPrincipal(*context, codec.Encode(principal));
+  // The request this thread is handling goes on with the call, so one id follows it everywhere.
+  if (absl::string_view id = CurrentRequestId(); !id.empty()) {
+    context->AddMetadata(kRequestIdMetadata, std::string(id));
+  }
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::microseconds(absl::ToInt64Microseconds(timeout)));
   return context;

@@ -15,7 +15,8 @@ namespace livecommerce::common {
 
 // A client context for calling another service on behalf of `brand_id`: a deadline `timeout` from
 // now and a signed SERVICE principal naming `caller` (this service), valid from `now` (the
-// caller's clock, which the peer shares).
+// caller's clock, which the peer shares). Carries the request id this thread is handling
+// (CurrentRequestId) in x-request-id, when it has one.
 std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& codec,
                                                         const std::string& brand_id,
                                                         const std::string& caller,

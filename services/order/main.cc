@@ -2,6 +2,8 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
+#include "services/common/metrics.h"
 #include "services/common/mysql_client.h"
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
@@ -118,6 +121,14 @@ int main() {
       if (!result.ok()) spdlog::warn("{}: {}", name, result.status().message());
     }
   });
+  // Metrics: the pools, and the outbox lag (age of the oldest undelivered message; 0 when none).
+  common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
+  server_options.metrics->AddCallbackGauge(
+      "lc_outbox_lag_seconds", "Age of the oldest undelivered outbox message (0: none).", [&] {
+        absl::StatusOr<std::optional<absl::Time>> oldest = orders.OldestPendingOutbox();
+        if (!oldest.ok()) return std::nan("");
+        return *oldest ? std::max(0.0, absl::ToDoubleSeconds(clock.Now() - **oldest)) : 0.0;
+      });
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());

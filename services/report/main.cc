@@ -57,6 +57,7 @@ int main() {
       spdlog::warn("report consumer: {}", applied.status().message());
     }
   });
+  common::ExportPoolMetrics(server_options, nullptr, mysql->get());
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());

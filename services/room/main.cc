@@ -61,6 +61,7 @@ int main() {
                                 associates.get());
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
 
+  common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());

@@ -65,8 +65,10 @@ e2e_stack_ports() {
 }
 
 # e2e_start BINARY PORT: starts a service, waits for its port; its pid is the last of e2e_pids.
+# Its metrics go to a port of its own (any free one) unless LC_METRICS_ADDR says where, so a test
+# never takes a running stack's 9101-9105.
 e2e_start() {
-  "$1" >>"$e2e_log" 2>&1 &
+  LC_METRICS_ADDR="${LC_METRICS_ADDR-127.0.0.1:0}" "$1" >>"$e2e_log" 2>&1 &
   e2e_pids+=($!)
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi

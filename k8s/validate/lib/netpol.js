@@ -150,7 +150,8 @@ function checkNetworkPolicies(objects, arch) {
     for (const dst of pods) {
       if (dst === src) continue;
       for (const port of dst.ports) {
-        let want = uses.calls.includes(dst.name);
+        // A metrics port is for Prometheus only (checked below), never for a component's calls.
+        let want = uses.calls.includes(dst.name) && dst.namedPorts.metrics !== port;
         for (const [store, storePort] of Object.entries(DATA_PORTS)) {
           if (dst.name === store && port === storePort) want = uses[store];
         }
@@ -164,6 +165,18 @@ function checkNetworkPolicies(objects, arch) {
       const got = allowed(policies, src, internet, port);
       if (got && !want) errors.push(`NetworkPolicy: ${src.name} -> outside the cluster, port ${port}, is allowed but not used`);
       if (!got && want) errors.push(`NetworkPolicy: ${src.name} -> outside the cluster, port ${port}, is used but not allowed`);
+    }
+  }
+  // Prometheus (namespace monitoring, k8s/base/monitoring.yaml) reaches every metrics port and
+  // the gateway's HTTP port (/metrics), and no other port.
+  const prometheus = { kind: 'pod', name: 'prometheus', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' }, ports: [] };
+  for (const dst of pods) {
+    if (!arch[dst.name]) continue;
+    for (const port of dst.ports) {
+      const want = dst.namedPorts.metrics === port || (dst.name === 'gateway' && dst.namedPorts.http === port);
+      if (allowed(policies, prometheus, dst, port) !== want) {
+        errors.push(`NetworkPolicy: Prometheus -> ${dst.name}:${port} should be ${want ? 'allowed' : 'denied'}`);
+      }
     }
   }
   for (const dst of pods) {

@@ -147,6 +147,25 @@ function checkComponent(obj, objects, facts, errors) {
       }
     }
   }
+  // Scraped by Prometheus: the pod template asks for it, on the port that serves /metrics (a
+  // service's own metrics port, where LC_METRICS_ADDR makes it listen; the gateway's HTTP port).
+  if (name !== 'migrate') {
+    const annotations = obj.spec.template.metadata.annotations || {};
+    const metricsPort = (c.ports || []).find((p) => p.name === 'metrics');
+    const scrapePort = isGateway ? servicePort : metricsPort && metricsPort.containerPort;
+    if (!isGateway && !metricsPort) errors.push(`${at}: the container declares no port named metrics`);
+    if (annotations['prometheus.io/scrape'] !== 'true') errors.push(`${at}: the pod template lacks prometheus.io/scrape: "true"`);
+    if (scrapePort && annotations['prometheus.io/port'] !== String(scrapePort)) {
+      errors.push(`${at}: prometheus.io/port should be "${scrapePort}"`);
+    }
+    if (annotations['prometheus.io/path'] !== '/metrics') errors.push(`${at}: prometheus.io/path should be /metrics`);
+    if (metricsPort) {
+      const listen = (c.env || []).find((e) => e.name === 'LC_METRICS_ADDR');
+      if (!listen || listen.value !== `0.0.0.0:${metricsPort.containerPort}`) {
+        errors.push(`${at}: LC_METRICS_ADDR must be 0.0.0.0:${metricsPort.containerPort} (its metrics port)`);
+      }
+    }
+  }
   // The binary exists in the build, and the image is the one built for it.
   const binary = c.command && c.command[0] ? path.basename(c.command[0]) : null;
   if (!binary) errors.push(`${at}: the container names no command`);

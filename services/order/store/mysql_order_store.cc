@@ -855,6 +855,18 @@ absl::StatusOr<std::vector<OutboxMessage>> MysqlOrderStore::DueMessages(
   });
 }
 
+absl::StatusOr<std::optional<absl::Time>> MysqlOrderStore::OldestPendingOutbox() {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::optional<absl::Time>> {
+    // Pending rows are few (the relay drains them every LC_OUTBOX_INTERVAL_MS) and the status
+    // index finds them.
+    sql::PreparedStatement& s =
+        c.Prepare("SELECT MIN(created_at) AS oldest FROM order_outbox WHERE status = 0");
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    if (!rs->next()) return std::nullopt;
+    return common::SqlTimeAt(*rs, 1);
+  });
+}
+
 absl::Status MysqlOrderStore::MarkDelivered(int64_t message_id, absl::Time now) {
   return pool_.Run([&](MysqlConnection& c) -> absl::Status {
     sql::PreparedStatement& s = c.Prepare(

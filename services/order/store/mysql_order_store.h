@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "services/common/mysql_batcher.h"
 #include "services/common/mysql_client.h"
@@ -56,6 +57,10 @@ class MysqlOrderStore final : public OrderStore {
                                   absl::Time now) override;
   absl::Status MarkFailed(int64_t message_id, const std::string& error,
                           absl::Time next_attempt) override;
+  // For monitoring (the outbox-lag gauge): when the oldest message still pending (undelivered,
+  // whatever its topic or next attempt) was written; nullopt when none is. UNAVAILABLE when
+  // MySQL is down.
+  absl::StatusOr<std::optional<absl::Time>> OldestPendingOutbox();
 
  private:
   struct BeginItem {

@@ -328,5 +328,54 @@ TEST(HttpServerLimitsTest, LimitsLoadFromTheEnvironment) {
   }
 }
 
+// Request ids: a caller's usable X-Request-Id is answered back (and logged, and passed on to the
+// services); otherwise the gateway makes one (16 hex characters), malformed or missing alike.
+std::string ResponseRequestId(const std::string& answer) {
+  const std::string name = "X-Request-Id: ";
+  size_t at = answer.find(name);
+  if (at == std::string::npos) return "";
+  size_t end = answer.find("\r\n", at);
+  return answer.substr(at + name.size(), end - at - name.size());
+}
+
+TEST(HttpServerRequestIdTest, EchoesTheCallersIdOrMakesOne) {
+  Stack stack(Options());
+  {
+    Client client(stack.server.port());
+    ASSERT_TRUE(
+        client.Send("GET /healthz HTTP/1.1\r\nHost: gw\r\nX-Request-Id: op-trace.42\r\n\r\n"));
+    EXPECT_EQ(ResponseRequestId(client.Receive(std::chrono::seconds(2))), "op-trace.42");
+    // The next request on the same connection has its own.
+    ASSERT_TRUE(client.Send(kHealth));
+    std::string made = ResponseRequestId(client.Receive(std::chrono::seconds(2)));
+    EXPECT_EQ(made.size(), 16u);
+    EXPECT_EQ(made.find_first_not_of("0123456789abcdef"), std::string::npos) << made;
+  }
+  {
+    Client client(stack.server.port());
+    ASSERT_TRUE(client.Send(
+        "GET /healthz HTTP/1.1\r\nHost: gw\r\nX-Request-Id: " + std::string(65, 'a') + "\r\n\r\n"));
+    EXPECT_EQ(ResponseRequestId(client.Receive(std::chrono::seconds(2))).size(), 16u);
+  }
+  {
+    // Errors carry one too.
+    Client client(stack.server.port());
+    ASSERT_TRUE(client.Send("GET /v1/nowhere HTTP/1.1\r\nHost: gw\r\nX-Request-Id: r-404\r\n\r\n"));
+    std::string answer = client.Receive(std::chrono::seconds(2));
+    EXPECT_NE(answer.find("404"), std::string::npos) << answer;
+    EXPECT_EQ(ResponseRequestId(answer), "r-404");
+  }
+  std::string metrics = stack.metrics.Render();
+  EXPECT_NE(metrics.find("lc_gateway_http_requests_total{route=\"healthz\",status=\"200\"} 3\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("lc_gateway_http_request_duration_seconds_count{route=\"healthz\"} 3\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("lc_gateway_http_errors_total{route=\"unmatched\"} 1\n"),
+            std::string::npos)
+      << metrics;
+}
+
 }  // namespace
 }  // namespace livecommerce::gateway
