@@ -74,4 +74,12 @@ absl::StatusOr<int> PageSize(int32_t requested, int default_size, int max_size) 
   return requested;
 }
 
+absl::StatusOr<PageRequest> ParsePageRequest(int32_t page_size, absl::string_view page_token,
+                                             int default_size, int max_size) {
+  PageRequest page;
+  LC_ASSIGN_OR_RETURN(page.limit, PageSize(page_size, default_size, max_size));
+  LC_ASSIGN_OR_RETURN(page.after, DecodePageToken(page_token));
+  return page;
+}
+
 }  // namespace livecommerce::common

@@ -22,6 +22,13 @@ using common::Role;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
+
+// A list request's page, in the one paging convention (common::PageRequest).
+template <typename Request>
+absl::StatusOr<common::PageRequest> Page(const Request& request) {
+  return common::ParsePageRequest(request.page_size(), request.page_token(), kDefaultPageSize,
+                                  kMaxPageSize);
+}
 constexpr int kMaxStatementPage = 10000;
 constexpr int kMaxOrderLines = 500;
 constexpr size_t kMaxExternalId = 64;
@@ -255,16 +262,13 @@ grpc::Status AttributionServiceImpl::ListStores(grpc::ServerContext* context,
   return common::ToGrpcStatus([&]() -> absl::Status {
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kOps, Role::kFinance}));
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
     LC_ASSIGN_OR_RETURN(std::vector<v1::Store> stores,
-                        store_.ListStores(caller.brand_id, after, limit));
-    for (v1::Store& s : stores) *response->add_stores() = std::move(s);
-    if (static_cast<int>(response->stores_size()) == limit) {
-      response->set_next_page_token(
-          common::EncodePageToken(IdOf(response->stores(limit - 1).id())));
+                        store_.ListStores(caller.brand_id, page.after, page.fetch()));
+    if (common::TrimPage(stores, page.limit)) {
+      response->set_next_page_token(common::EncodePageToken(IdOf(stores.back().id())));
     }
+    for (v1::Store& s : stores) *response->add_stores() = std::move(s);
     return absl::OkStatus();
   }());
 }
@@ -336,17 +340,14 @@ grpc::Status AttributionServiceImpl::ListAssociates(grpc::ServerContext* context
     if (!v1::AssociateStatus_IsValid(request->status())) {
       return InvalidField("status", "is not an associate status");
     }
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
-    LC_ASSIGN_OR_RETURN(
-        std::vector<v1::Associate> list,
-        store_.ListAssociates(caller.brand_id, store_id, request->status(), after, limit));
-    for (v1::Associate& a : list) *response->add_associates() = std::move(a);
-    if (response->associates_size() == limit) {
-      response->set_next_page_token(
-          common::EncodePageToken(IdOf(response->associates(limit - 1).id())));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
+    LC_ASSIGN_OR_RETURN(std::vector<v1::Associate> list,
+                        store_.ListAssociates(caller.brand_id, store_id, request->status(),
+                                              page.after, page.fetch()));
+    if (common::TrimPage(list, page.limit)) {
+      response->set_next_page_token(common::EncodePageToken(IdOf(list.back().id())));
     }
+    for (v1::Associate& a : list) *response->add_associates() = std::move(a);
     return absl::OkStatus();
   }());
 }
@@ -405,15 +406,14 @@ grpc::Status AttributionServiceImpl::ListShareLinks(grpc::ServerContext* context
     LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
     LC_ASSIGN_OR_RETURN(int64_t associate_id, Whose(caller, "associate_id", request->associate_id(),
                                                     {Role::kOps, Role::kFinance}));
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
-    LC_ASSIGN_OR_RETURN(std::vector<v1::ShareLink> links,
-                        store_.ListShareLinks(caller.brand_id, associate_id, after, limit));
-    for (v1::ShareLink& l : links) *response->add_links() = std::move(l);
-    if (response->links_size() == limit) {
-      response->set_next_page_token(common::EncodePageToken(IdOf(response->links(limit - 1).id())));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
+    LC_ASSIGN_OR_RETURN(
+        std::vector<v1::ShareLink> links,
+        store_.ListShareLinks(caller.brand_id, associate_id, page.after, page.fetch()));
+    if (common::TrimPage(links, page.limit)) {
+      response->set_next_page_token(common::EncodePageToken(IdOf(links.back().id())));
     }
+    for (v1::ShareLink& l : links) *response->add_links() = std::move(l);
     return absl::OkStatus();
   }());
 }
@@ -517,15 +517,13 @@ grpc::Status AttributionServiceImpl::ListClients(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(int64_t associate_id, Whose(caller, "associate_id", request->associate_id(),
                                                     {Role::kOps, Role::kFinance}));
     if (associate_id == 0) return InvalidField("associate_id", "is required");
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
     LC_ASSIGN_OR_RETURN(auto clients, store_.ListClients(caller.brand_id, associate_id,
-                                                         clock_.Now(), after, limit));
-    for (auto& [binding, row] : clients) *response->add_clients() = std::move(binding);
-    if (static_cast<int>(clients.size()) == limit) {
+                                                         clock_.Now(), page.after, page.fetch()));
+    if (common::TrimPage(clients, page.limit)) {
       response->set_next_page_token(common::EncodePageToken(clients.back().second));
     }
+    for (auto& [binding, row] : clients) *response->add_clients() = std::move(binding);
     return absl::OkStatus();
   }());
 }
@@ -866,15 +864,14 @@ grpc::Status AttributionServiceImpl::ListAttributedOrders(
     if (request->has_paid_to()) {
       LC_ASSIGN_OR_RETURN(to, common::ParseTimestamp("paid_to", request->paid_to()));
     }
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
-    LC_ASSIGN_OR_RETURN(auto page, store_.ListAttributedOrders(caller.brand_id, associate_id, from,
-                                                               to, after, limit));
-    for (auto& [order, row] : page) *response->add_orders() = std::move(order);
-    if (static_cast<int>(page.size()) == limit) {
-      response->set_next_page_token(common::EncodePageToken(page.back().second));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
+    LC_ASSIGN_OR_RETURN(auto orders,
+                        store_.ListAttributedOrders(caller.brand_id, associate_id, from, to,
+                                                    page.after, page.fetch()));
+    if (common::TrimPage(orders, page.limit)) {
+      response->set_next_page_token(common::EncodePageToken(orders.back().second));
     }
+    for (auto& [order, row] : orders) *response->add_orders() = std::move(order);
     return absl::OkStatus();
   }());
 }
@@ -941,16 +938,14 @@ grpc::Status AttributionServiceImpl::ListCommissionRules(
     if (request->scope() == v1::RULE_SCOPE_ROOM && !request->scope_id().empty()) {
       LC_RETURN_IF_ERROR(KnownRoom(caller.brand_id, "scope_id", request->scope_id()));
     }
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
-    LC_ASSIGN_OR_RETURN(
-        std::vector<v1::CommissionRule> rules,
-        store_.ListRules(caller.brand_id, request->scope(), request->scope_id(), after, limit));
-    for (v1::CommissionRule& r : rules) *response->add_rules() = std::move(r);
-    if (response->rules_size() == limit) {
-      response->set_next_page_token(common::EncodePageToken(IdOf(response->rules(limit - 1).id())));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
+    LC_ASSIGN_OR_RETURN(std::vector<v1::CommissionRule> rules,
+                        store_.ListRules(caller.brand_id, request->scope(), request->scope_id(),
+                                         page.after, page.fetch()));
+    if (common::TrimPage(rules, page.limit)) {
+      response->set_next_page_token(common::EncodePageToken(IdOf(rules.back().id())));
     }
+    for (v1::CommissionRule& r : rules) *response->add_rules() = std::move(r);
     return absl::OkStatus();
   }());
 }
@@ -994,17 +989,14 @@ grpc::Status AttributionServiceImpl::ListCommissionEntries(
     LC_RETURN_IF_ERROR(NarrowFilter(caller, filter));
     LC_RETURN_IF_ERROR(KnownFilter(caller, filter));
     LC_RETURN_IF_ERROR(ValidateExternalId("order_id", request->order_id(), false));
-    LC_ASSIGN_OR_RETURN(int limit,
-                        common::PageSize(request->page_size(), kDefaultPageSize, kMaxPageSize));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
+    LC_ASSIGN_OR_RETURN(common::PageRequest page, Page(*request));
     LC_ASSIGN_OR_RETURN(
         std::vector<v1::LedgerEntry> entries,
-        store_.ListEntries(caller.brand_id, filter, request->order_id(), after, limit));
-    for (v1::LedgerEntry& e : entries) *response->add_entries() = std::move(e);
-    if (response->entries_size() == limit) {
-      response->set_next_page_token(
-          common::EncodePageToken(IdOf(response->entries(limit - 1).id())));
+        store_.ListEntries(caller.brand_id, filter, request->order_id(), page.after, page.fetch()));
+    if (common::TrimPage(entries, page.limit)) {
+      response->set_next_page_token(common::EncodePageToken(IdOf(entries.back().id())));
     }
+    for (v1::LedgerEntry& e : entries) *response->add_entries() = std::move(e);
     return absl::OkStatus();
   }());
 }
@@ -1049,11 +1041,11 @@ grpc::Status AttributionServiceImpl::GetStatement(grpc::ServerContext* context,
     *st->mutable_period_end() = request->period_end();
     LC_ASSIGN_OR_RETURN(
         auto lines, store_.StatementLines(caller.brand_id, start, end, request->grouping(), filter,
-                                          after, limit));
-    for (auto& [entry, cursor] : lines) *st->add_lines() = std::move(entry);
-    if (static_cast<int>(lines.size()) == limit) {
+                                          after, limit + 1));
+    if (common::TrimPage(lines, limit)) {
       st->set_next_page_token(EncodeLineToken(lines.back().second));
     }
+    for (auto& [entry, cursor] : lines) *st->add_lines() = std::move(entry);
     return absl::OkStatus();
   }());
 }
@@ -1071,7 +1063,8 @@ grpc::Status AttributionServiceImpl::ExportStatementCsv(
     LC_ASSIGN_OR_RETURN(std::optional<LineCursor> after, DecodeLineToken(request->page_token()));
     LC_ASSIGN_OR_RETURN(
         auto lines, store_.StatementLines(caller.brand_id, start, end, request->grouping(), filter,
-                                          after, limit));
+                                          after, limit + 1));
+    const bool more = common::TrimPage(lines, limit);
     std::string csv;
     if (!after.has_value()) {
       csv =
@@ -1087,7 +1080,7 @@ grpc::Status AttributionServiceImpl::ExportStatementCsv(
                       e.amount().currency(), ",", CsvField(e.refund_id()), ",",
                       CsvTime(e.settle_at()), "\r\n");
     }
-    if (static_cast<int>(lines.size()) == limit) {
+    if (more) {
       response->set_next_page_token(EncodeLineToken(lines.back().second));
     } else {
       // The last page: totals per group, then per currency.

@@ -344,10 +344,7 @@ absl::Status CatalogServiceImpl::DoListProducts(const grpc::ServerContext& conte
   LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request.page_token()));
   ProductQuery query{caller.brand_id, request.category(), status, after, limit + 1};
   LC_ASSIGN_OR_RETURN(std::vector<ProductRecord> page, products_.ListProducts(query));
-  bool more = static_cast<int>(page.size()) > limit;
-  if (more) {
-    page.resize(static_cast<size_t>(limit));
-  }
+  bool more = common::TrimPage(page, limit);
   for (const ProductRecord& product : page) {
     ToProto(product, full, response.add_products());
   }

@@ -494,12 +494,12 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
   draft.provider = provider;
   draft.created_at = now;
   draft.updated_at = now;
-  LC_ASSIGN_OR_RETURN(auto begun, orders_.BeginCheckout(draft));
-  OrderRecord order = std::move(begun.first);
+  LC_ASSIGN_OR_RETURN(OrderChange begun, orders_.BeginCheckout(draft));
+  OrderRecord order = std::move(begun.order);
   if (order.request_hash != draft.request_hash) {
     return absl::AlreadyExistsError("idempotency_key: already used for a different checkout");
   }
-  if (begun.second) {
+  if (begun.changed) {
     LC_ASSIGN_OR_RETURN(order, Reserve(std::move(order)));
     if (attribution_ != nullptr) {  // an order awaiting payment: the associate may follow up
       v1::RecordClientActivityRequest activity;
@@ -605,8 +605,7 @@ grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(std::vector<OrderRecord> orders,
                         orders_.List(caller.brand_id, buyer, request->status(),
                                      request->payment_incidents_only(), after, limit + 1));
-    bool more = static_cast<int>(orders.size()) > limit;
-    if (more) orders.resize(static_cast<size_t>(limit));
+    bool more = common::TrimPage(orders, limit);
     LC_ASSIGN_OR_RETURN(auto incidents, IncidentsOf(orders));
     for (const OrderRecord& o : orders) {
       ToProto(o, caller.role != Role::kFinance, response->add_orders(), &incidents);
@@ -710,9 +709,9 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
       return absl::OkStatus();
     };
     // The reservations are confirmed by the outbox relay, in batches, shortly after.
-    LC_ASSIGN_OR_RETURN(auto paid,
+    LC_ASSIGN_OR_RETURN(OrderChange paid,
                         orders_.MarkPaid(order_id, PaymentRecord{}, clock_.Now(), check));
-    ToProto(paid.first, true, response->mutable_order());
+    ToProto(paid.order, true, response->mutable_order());
     return absl::OkStatus();
   }());
 }
@@ -786,11 +785,11 @@ absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
             return absl::OkStatus();
           },
           now));
-  if (refunded.second) {
+  if (refunded.changed) {
     spdlog::info("order {} refund {}: now {}", order.id, request.refund_id(),
-                 v1::OrderStatus_Name(static_cast<OrderStatus>(refunded.first.status)));
+                 v1::OrderStatus_Name(static_cast<OrderStatus>(refunded.order.status)));
   }
-  ToProto(refunded.first, true, response.mutable_order());
+  ToProto(refunded.order, true, response.mutable_order());
   return absl::OkStatus();
 }
 
@@ -823,15 +822,14 @@ absl::Status OrderServiceImpl::HandleWechatNotification(
   if (IsNoLongerPayable(order.status)) return RecordLatePayment(order, *paid);
   PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid->transaction_id, paid->total_fen,
                         paid->currency};
-  absl::StatusOr<std::pair<OrderRecord, bool>> result =
-      orders_.MarkPaid(order.id, payment, clock_.Now(), nullptr);
+  absl::StatusOr<OrderChange> result = orders_.MarkPaid(order.id, payment, clock_.Now(), nullptr);
   if (!result.ok() && result.status().code() == absl::StatusCode::kFailedPrecondition) {
     // Cancelled or expired since it was read: the payment came too late all the same.
     LC_ASSIGN_OR_RETURN(OrderRecord now, orders_.Get(order.id));
     if (IsNoLongerPayable(now.status)) return RecordLatePayment(now, *paid);
   }
   LC_RETURN_IF_ERROR(result.status());
-  if (result->second) {
+  if (result->changed) {
     spdlog::info("order {} paid through WeChat Pay", order.id);
   }
   return absl::OkStatus();

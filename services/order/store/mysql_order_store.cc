@@ -250,16 +250,16 @@ MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool) : pool_(pool) {
 
 MysqlOrderStore::~MysqlOrderStore() = default;
 
-absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::BeginCheckout(const OrderRecord& d) {
+absl::StatusOr<OrderChange> MysqlOrderStore::BeginCheckout(const OrderRecord& d) {
   BeginItem item{&d, absl::UnknownError("not run")};
   absl::Status committed = begins_->Run(item);
   if (committed.ok()) {
     LC_ASSIGN_OR_RETURN(OrderRecord order, std::move(item.result));
-    return std::make_pair(std::move(order), true);
+    return OrderChange{std::move(order), true};
   }
   if (committed.code() != absl::StatusCode::kAlreadyExists) return committed;
   // The key was used: return that order (the caller compares the requests).
-  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::pair<OrderRecord, bool>> {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<OrderChange> {
     sql::PreparedStatement& s = c.Prepare(
         "SELECT id FROM orders WHERE brand_id = ? AND buyer_id = ? AND idempotency_key = ?");
     s.setString(1, d.brand_id);
@@ -268,7 +268,7 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::BeginCheckout(cons
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     if (!rs->next()) return absl::AbortedError("checkout raced, try again");
     LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, rs->getInt64(1), false));
-    return std::make_pair(std::move(order), false);
+    return OrderChange{std::move(order), false};
   });
 }
 
@@ -431,10 +431,8 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::Update(
   });
 }
 
-absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::MarkPaid(int64_t order_id,
-                                                                       const PaymentRecord& p,
-                                                                       absl::Time now,
-                                                                       const PaymentCheck& check) {
+absl::StatusOr<OrderChange> MysqlOrderStore::MarkPaid(int64_t order_id, const PaymentRecord& p,
+                                                      absl::Time now, const PaymentCheck& check) {
   PaidItem item{order_id, p, now, &check, absl::UnknownError("not run")};
   absl::Status committed = paids_->Run(item);
   if (committed.code() == absl::StatusCode::kAlreadyExists) {
@@ -472,7 +470,7 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
     auto before = recorded.find(order.id);
     if (before != recorded.end() &&
         before->second == absl::StrCat(static_cast<int>(p.provider), ":", p.transaction_id)) {
-      item->result = std::make_pair(order, false);  // a replay
+      item->result = OrderChange{order, false};  // a replay
       continue;
     }
     if (order.status != v1::ORDER_STATUS_PENDING_PAYMENT) {
@@ -493,7 +491,7 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
     order.updated_at = *order.paid_at;
     order.payment_params.Clear();
     recorded[order.id] = absl::StrCat(static_cast<int>(p.provider), ":", p.transaction_id);
-    item->result = std::make_pair(order, true);
+    item->result = OrderChange{order, true};
     paying.push_back(item);
   }
   common::ForEachChunk(paying.size(), [&](size_t offset, size_t count) {
@@ -508,12 +506,12 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
     s.setString(p++, "");
     for (int twice = 0; twice < 2; ++twice) {
       for (size_t i = 0; i < count; ++i) {
-        const OrderRecord& order = paying[offset + i]->result->first;
+        const OrderRecord& order = paying[offset + i]->result->order;
         s.setInt64(p++, order.id);
         s.setDateTime(p++, ToSqlTime(*order.paid_at));
       }
     }
-    for (size_t i = 0; i < count; ++i) s.setInt64(p++, paying[offset + i]->result->first.id);
+    for (size_t i = 0; i < count; ++i) s.setInt64(p++, paying[offset + i]->result->order.id);
     s.executeUpdate();
 
     sql::PreparedStatement& pay = c.Prepare(absl::StrCat(
@@ -522,7 +520,7 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
         common::Placeholders(count, 7)));
     p = 1;
     for (size_t i = 0; i < count; ++i) {
-      const OrderRecord& order = paying[offset + i]->result->first;
+      const OrderRecord& order = paying[offset + i]->result->order;
       const PaymentRecord& payment = paying[offset + i]->payment;
       pay.setString(p++, order.brand_id);
       pay.setInt64(p++, order.id);
@@ -540,7 +538,7 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
         common::Placeholders(count, 12)));
     p = 1;
     for (size_t i = 0; i < count; ++i) {
-      const OrderRecord& order = paying[offset + i]->result->first;
+      const OrderRecord& order = paying[offset + i]->result->order;
       int64_t units = 0;
       for (const OrderLineRecord& line : order.lines) units += line.quantity;
       conv.setString(p++, order.brand_id);
@@ -561,7 +559,7 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
   // Confirm each reservation; tell attribution.
   std::vector<std::pair<OutboxMessage, absl::Time>> messages;
   for (PaidItem* item : paying) {
-    const OrderRecord& order = item->result->first;
+    const OrderRecord& order = item->result->order;
     for (const OrderLineRecord& line : order.lines) {
       messages.push_back({OutboxMessage{0, order.brand_id, kTopicConfirmReservation,
                                         line.reservation_id, line.reservation_id, 0},
@@ -575,13 +573,12 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
+absl::StatusOr<OrderChange> MysqlOrderStore::Refund(
     int64_t order_id, RefundRecord refund,
     const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
         apply,
     absl::Time now) {
-  return pool_.InTransaction([&](MysqlConnection& c)
-                                 -> absl::StatusOr<std::pair<OrderRecord, bool>> {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<OrderChange> {
     LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, order_id, true));
     {
       sql::PreparedStatement& s =
@@ -589,7 +586,7 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
       s.setInt64(1, order_id);
       s.setString(2, refund.refund_key);
       std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      if (rs->next()) return std::make_pair(std::move(order), false);  // a repeat
+      if (rs->next()) return OrderChange{std::move(order), false};  // a repeat
     }
     std::vector<OutboxMessage> messages;
     LC_RETURN_IF_ERROR(apply(order, refund, messages));
@@ -613,7 +610,7 @@ absl::StatusOr<std::pair<OrderRecord, bool>> MysqlOrderStore::Refund(
     std::vector<std::pair<OutboxMessage, absl::Time>> queued;
     for (const OutboxMessage& m : messages) queued.emplace_back(m, now);
     InsertOutbox(c, queued);
-    return std::make_pair(std::move(order), true);
+    return OrderChange{std::move(order), true};
   });
 }
 
@@ -807,10 +804,13 @@ absl::StatusOr<std::vector<OrderRecord>> MysqlOrderStore::List(const std::string
     std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
     std::vector<int64_t> ids;
     while (rs->next()) ids.push_back(rs->getInt64(1));
+    // The page's orders and their lines in two queries (not two per order).
+    std::map<int64_t, OrderRecord> found = SelectOrders(c, ids, false);
     std::vector<OrderRecord> orders;
+    orders.reserve(ids.size());
     for (int64_t id : ids) {
-      LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, id, false));
-      orders.push_back(std::move(order));
+      auto it = found.find(id);
+      if (it != found.end()) orders.push_back(std::move(it->second));
     }
     return orders;
   });

@@ -19,17 +19,15 @@ class MysqlOrderStore final : public OrderStore {
   explicit MysqlOrderStore(common::MysqlPool& pool);
   ~MysqlOrderStore() override;
 
-  absl::StatusOr<std::pair<OrderRecord, bool>> BeginCheckout(const OrderRecord& draft) override;
+  absl::StatusOr<OrderChange> BeginCheckout(const OrderRecord& draft) override;
   absl::StatusOr<OrderRecord> MarkPending(const OrderRecord& priced) override;
   absl::StatusOr<OrderRecord> Update(
       int64_t order_id,
       const std::function<absl::Status(OrderRecord&, std::vector<OutboxMessage>&)>& change)
       override;
-  absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
-                                                        const PaymentRecord& payment,
-                                                        absl::Time now,
-                                                        const PaymentCheck& check) override;
-  absl::StatusOr<std::pair<OrderRecord, bool>> Refund(
+  absl::StatusOr<OrderChange> MarkPaid(int64_t order_id, const PaymentRecord& payment,
+                                       absl::Time now, const PaymentCheck& check) override;
+  absl::StatusOr<OrderChange> Refund(
       int64_t order_id, RefundRecord refund,
       const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
           apply,
@@ -76,7 +74,7 @@ class MysqlOrderStore final : public OrderStore {
     PaymentRecord payment;
     absl::Time now;
     const PaymentCheck* check;
-    absl::StatusOr<std::pair<OrderRecord, bool>> result;
+    absl::StatusOr<OrderChange> result;
   };
   absl::Status ApplyBegins(common::MysqlConnection& c, const std::vector<BeginItem*>& items);
   absl::Status ApplyPendings(common::MysqlConnection& c, const std::vector<PendingItem*>& items);

@@ -106,6 +106,14 @@ struct PaymentIncidentRecord {
   absl::Time created_at;
 };
 
+// An order as a store call left it, and whether this call changed it (`changed` false: an
+// earlier call already had: a checkout key used before, a payment already recorded, a refund
+// already requested), so a retry answers the first result without doing it twice.
+struct OrderChange {
+  OrderRecord order;
+  bool changed = false;
+};
+
 // The record of orders (MySQL). Each method is one transaction. Errors: NOT_FOUND for unknown
 // ids, UNAVAILABLE when the database cannot be reached.
 class OrderStore {
@@ -113,8 +121,8 @@ class OrderStore {
   virtual ~OrderStore() = default;
 
   // Inserts the order (status kStatusReserving, lines with their reservation ids) unless its
-  // buyer already used its idempotency key: then returns that order and false.
-  virtual absl::StatusOr<std::pair<OrderRecord, bool>> BeginCheckout(const OrderRecord& draft) = 0;
+  // buyer already used its idempotency key: then returns that order, unchanged.
+  virtual absl::StatusOr<OrderChange> BeginCheckout(const OrderRecord& draft) = 0;
   // The checkout `priced` (begun by BeginCheckout, still kStatusReserving) becomes PENDING_PAYMENT
   // with what `priced` carries: currency, total, payment params, expiry, updated_at and each
   // line's product id, name, unit price and total. Returns the order as written; ABORTED when it
@@ -133,15 +141,13 @@ class OrderStore {
   // from it is the answer and writes nothing; it may fill in the payment (a sandbox payment pays
   // what the order costs).
   using PaymentCheck = std::function<absl::Status(const OrderRecord&, PaymentRecord&)>;
-  virtual absl::StatusOr<std::pair<OrderRecord, bool>> MarkPaid(int64_t order_id,
-                                                                const PaymentRecord& payment,
-                                                                absl::Time now,
-                                                                const PaymentCheck& check) = 0;
+  virtual absl::StatusOr<OrderChange> MarkPaid(int64_t order_id, const PaymentRecord& payment,
+                                               absl::Time now, const PaymentCheck& check) = 0;
   // Records a refund of an order: unless `refund.refund_key` was used for this order before (then
   // returns the order as it is and false), locks the order, lets `apply` change it (an error writes
   // nothing), and writes the order, the refund and the outbox messages `apply` queued in one
   // transaction; `apply` sets refund.amount_fen.
-  virtual absl::StatusOr<std::pair<OrderRecord, bool>> Refund(
+  virtual absl::StatusOr<OrderChange> Refund(
       int64_t order_id, RefundRecord refund,
       const std::function<absl::Status(OrderRecord&, RefundRecord&, std::vector<OutboxMessage>&)>&
           apply,

@@ -438,8 +438,7 @@ grpc::Status RoomServiceImpl::ListRooms(grpc::ServerContext* context,
     RoomQuery query{caller.brand_id, request->status(),
                     !(IsStaff(caller) || caller.role == Role::kFinance), after, limit + 1};
     LC_ASSIGN_OR_RETURN(std::vector<RoomRecord> rooms, rooms_.ListRooms(query));
-    bool more = static_cast<int>(rooms.size()) > limit;
-    if (more) rooms.resize(static_cast<size_t>(limit));
+    bool more = common::TrimPage(rooms, limit);
     for (const RoomRecord& room : rooms) {
       ToProto(room, response->add_rooms());
     }
@@ -537,8 +536,7 @@ grpc::Status RoomServiceImpl::ListSessions(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
     LC_ASSIGN_OR_RETURN(std::vector<SessionRecord> sessions,
                         rooms_.ListSessions(room.id, after, limit + 1));
-    bool more = static_cast<int>(sessions.size()) > limit;
-    if (more) sessions.resize(static_cast<size_t>(limit));
+    bool more = common::TrimPage(sessions, limit);
     for (const SessionRecord& s : sessions) {
       ToProto(s, response->add_sessions());
     }
@@ -695,8 +693,7 @@ grpc::Status RoomServiceImpl::ListInvites(grpc::ServerContext* context,
     }
     InviteQuery query{room.id, request->cohort(), associate_id, after, limit + 1};
     LC_ASSIGN_OR_RETURN(std::vector<InviteRecord> invites, rooms_.ListInvites(query));
-    bool more = static_cast<int>(invites.size()) > limit;
-    if (more) invites.resize(static_cast<size_t>(limit));
+    bool more = common::TrimPage(invites, limit);
     absl::Time now = clock_.Now();
     for (const InviteRecord& invite : invites) {
       ToProto(invite, now, response->add_invites());

@@ -49,6 +49,29 @@ TEST_F(AttributionServiceTest, OpeningALinkBindsTheViewerAndThePaidOrderIsSplitE
   EXPECT_EQ(OrderNet("1001"), sum);
 }
 
+TEST_F(AttributionServiceTest, APageThatEndsTheListHasNoNextPage) {
+  // One paging convention everywhere: a token only when more rows follow.
+  for (int i = 0; i < 3; ++i) NewStore(absl::StrCat("Store ", i));
+  auto list = [&](int size, const std::string& token) {
+    v1::ListStoresRequest request;
+    request.set_page_size(size);
+    request.set_page_token(token);
+    v1::ListStoresResponse response;
+    EXPECT_TRUE(stub_->ListStores(As(Role::kOps, "ops-1").get(), request, &response).ok());
+    return response;
+  };
+  v1::ListStoresResponse all = list(3, "");
+  EXPECT_EQ(all.stores_size(), 3);
+  EXPECT_TRUE(all.next_page_token().empty());
+  v1::ListStoresResponse first = list(2, "");
+  EXPECT_EQ(first.stores_size(), 2);
+  ASSERT_FALSE(first.next_page_token().empty());
+  v1::ListStoresResponse last = list(2, first.next_page_token());
+  EXPECT_EQ(last.stores_size(), 1);
+  EXPECT_TRUE(last.next_page_token().empty());
+  EXPECT_NE(last.stores(0).id(), first.stores(1).id());
+}
+
 TEST_F(AttributionServiceTest, RandomOrdersSumExactlyInTheLedger) {
   StandardRule();
   std::string alice = NewAssociate(NewStore("Beijing SKP"), "Alice");

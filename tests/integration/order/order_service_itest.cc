@@ -283,7 +283,7 @@ TEST_F(OrderServiceTest, AnInterruptedCheckoutLeaksNoStock) {
   auto begun = orders_->BeginCheckout(draft);
   ASSERT_TRUE(begun.ok()) << begun.status();
   ASSERT_TRUE(stock_
-                  ->Reserve(kBrand, begun->first.lines[0].reservation_id, line.sku_id, 0, "alice",
+                  ->Reserve(kBrand, begun->order.lines[0].reservation_id, line.sku_id, 0, "alice",
                             3, absl::Minutes(20))
                   .ok());
   EXPECT_EQ(Sku(sku).reserved(), 3);

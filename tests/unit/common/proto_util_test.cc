@@ -43,5 +43,29 @@ TEST(ProtoUtilTest, PageTokens) {
   EXPECT_FALSE(PageSize(-1, 20, 100).ok());
 }
 
+TEST(ProtoUtilTest, OnePagingConvention) {
+  absl::StatusOr<PageRequest> page = ParsePageRequest(0, "", 3, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->after, 0);
+  EXPECT_EQ(page->limit, 3);
+  EXPECT_EQ(page->fetch(), 4);  // one row more than the page, to know whether another follows
+  page = ParsePageRequest(2, EncodePageToken(41), 3, 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->after, 41);
+  EXPECT_EQ(page->limit, 2);
+  EXPECT_EQ(ParsePageRequest(11, "", 3, 10).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParsePageRequest(0, "junk", 3, 10).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // A list of exactly a page's rows ends there: no token, so never an empty last page.
+  std::vector<int> rows = {1, 2, 3};
+  EXPECT_FALSE(TrimPage(rows, 3));
+  EXPECT_EQ(rows.size(), 3u);
+  rows = {1, 2, 3, 4};
+  EXPECT_TRUE(TrimPage(rows, 3));
+  EXPECT_EQ(rows, (std::vector<int>{1, 2, 3}));
+  rows = {};
+  EXPECT_FALSE(TrimPage(rows, 3));
+}
+
 }  // namespace
 }  // namespace livecommerce::common
