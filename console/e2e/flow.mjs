@@ -230,7 +230,7 @@ try {
   // Past the quota: refused on the page, nothing issued.
   await myForm.getByLabel('How many').fill('2');
   await myForm.getByRole('button', { name: 'Issue invites' }).click();
-  await assoc.getByText('Only 1 invites left.').waitFor({ timeout: 3000 });
+  await assoc.getByText('More than the invites left (1).').waitFor({ timeout: 3000 });
   step('associate issued 2 of 3 own invites; the list shows their links and 1 left');
   await assoc.locator(`[data-watching="local-${code}"]`).waitFor({ timeout: 5000 });
   await assoc.locator('[data-alert="ALERT_KIND_PAID"]').waitFor({ timeout: 5000 });

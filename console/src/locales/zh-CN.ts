@@ -198,7 +198,7 @@ export const zhCN: Record<string, string> = {
   'assoc.linkFor': '{title} 的链接',
   'assoc.makeLink': '生成我的链接',
   'assoc.makeLinkFor': '生成 {title} 的链接',
-  'assoc.privateHint': '私密直播间：客户还需要运营发放的邀请。',
+  'assoc.privateHint': '私密直播间：客户还需要邀请（运营开放后可在下方自行发放，或由运营发放）。',
   'assoc.noRooms': '没有即将开始或正在直播的直播间。',
   'assoc.clients': '我的客户',
   'assoc.client': '客户',
