@@ -1,11 +1,12 @@
-// Load for the report service: seeds a brand with --sessions ended sessions (a handful of paid
-// orders each) and one big session with --events paid orders, all written as the room and order
-// services write them (server-side, from MariaDB's sequence tables), waits until the running
-// report service has applied every paid order to its aggregates, then reads:
+// Load for the report service: delivers to the running report service's EventSink, as the room and
+// order services' relays would (one call of up to 1,000 events at a time), --sessions ended
+// sessions (a handful of paid orders each) and one big session with --events paid orders; the
+// consumer applies them into the report's aggregates as they arrive (consume_rate: events a
+// second through the sink). Then it reads:
 //   - the cross-session report over every session of the brand (--rounds times);
 //   - the big session's report (--rounds times);
 //   - for reference, the raw scan a report without aggregates would make (the big session's
-//     conversions summed), a few times.
+//     paid orders summed, in the report's own table), a few times.
 // Prints one line of key=value figures.
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
@@ -20,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "livecommerce/events/v1/events.grpc.pb.h"
 #include "livecommerce/v1/report.grpc.pb.h"
 #include "services/common/config.h"
 #include "services/common/mysql_client.h"
@@ -68,96 +70,116 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mysql: %s\n", std::string(pool.status().message()).c_str());
     return 1;
   }
-  std::string brand = absl::StrCat("bench-report-", absl::ToUnixSeconds(absl::Now()));
-  absl::Time day = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) / 86400 * 86400) -
-                   absl::Hours(24 * 30);
-  std::string t0 = common::ToSqlTime(day);
-  int64_t big_session = 0;
-  auto seed_started = Clock::now();
-  absl::Status seeded = (*pool)->Run([&](MysqlConnection& c) -> absl::Status {
-    auto exec = [&](const std::string& sql, const std::vector<std::string>& params) {
-      sql::PreparedStatement& s = c.Prepare(sql);
-      for (size_t i = 0; i < params.size(); ++i) s.setString(static_cast<int>(i + 1), params[i]);
-      s.executeUpdate();
-    };
-    // 100 rooms of varied settings; sessions spread over 30 days, reach from 100 to 100,000.
-    exec(
-        "INSERT INTO rooms (brand_id, title, description, scheduled_start, visibility, audiences, "
-        "objective, format, status, created_by, created_at, updated_at) SELECT ?, CONCAT('Room ', "
-        "seq), '', ?, 1 + seq % 2, 1 << (1 + seq % 3), 1 + seq % 2, 1 + (seq DIV 2) % 2, 3, "
-        "'bench', ?, ? FROM seq_1_to_100",
-        {brand, t0, t0, t0});
-    int64_t first_room = c.LastInsertId();
-    exec(absl::StrCat("INSERT INTO room_sessions (brand_id, room_id, status, presence_buckets, "
-                      "started_at, ended_at, reach, peak_concurrency, total_joins, "
-                      "duration_seconds) SELECT ?, ? + seq % 100, 2, 4, ? + INTERVAL (seq * 250) "
-                      "SECOND, ? + INTERVAL (seq * 250 + 3600) SECOND, 100 + (seq * 7919) % "
-                      "99900, 10 + seq % 1000, 150 + (seq * 7919) % 150000, 3600 FROM seq_1_to_",
-                      o.sessions),
-         {brand, absl::StrCat(first_room), t0, t0});
-    int64_t first_session = c.LastInsertId();
-    big_session = first_session + o.sessions - 1;
-    // Paid orders: 5 in each session, and --events in the big one; 1,000 distinct buyers.
-    for (const auto& [count, session_expr] : std::vector<std::pair<int64_t, std::string>>{
-             {static_cast<int64_t>(o.sessions) * 5,
-              absl::StrCat(first_session, " + seq % ", o.sessions)},
-             {o.events, absl::StrCat(big_session)}}) {
-      for (int64_t done = 0; done < count; done += 100000) {
-        int64_t n = std::min<int64_t>(100000, count - done);
-        exec(absl::StrCat(
-                 "INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, status, "
-                 "total_fen, session_id, channel, associate_id, address, provider, paid_at, "
-                 "created_at, updated_at) SELECT ?, CONCAT('buyer-', seq % 1000), CONCAT('k', ?, "
-                 "'-', seq), REPEAT('0', 64), 2, 10000 + seq % 90000, ",
-                 session_expr,
-                 ", 1 + seq % 6, CONCAT('sa-', seq % 50), '', 1, ?, ?, ? FROM seq_1_to_", n),
-             {brand, absl::StrCat(session_expr, done), t0, t0, t0});
-        int64_t first_order = c.LastInsertId();
-        exec(absl::StrCat("INSERT INTO order_lines (order_id, line_no, brand_id, product_id, "
-                          "sku_id, quantity, unit_price_fen, line_total_fen, reservation_id) "
-                          "SELECT id, 1, brand_id, 1 + id % 20, 1, 1, total_fen, total_fen, "
-                          "CONCAT('o', id, '-l1') FROM orders WHERE id BETWEEN ? AND ?"),
-             {absl::StrCat(first_order), absl::StrCat(first_order + n - 1)});
-        exec(
-            "INSERT INTO conversions (brand_id, order_id, session_id, buyer_id, amount_fen, "
-            "currency, units, channel, associate_id, paid_at) SELECT brand_id, id, session_id, "
-            "buyer_id, total_fen, 'CNY', 1, channel, associate_id, paid_at FROM orders WHERE id "
-            "BETWEEN ? AND ?",
-            {absl::StrCat(first_order), absl::StrCat(first_order + n - 1)});
-      }
-    }
-    return absl::OkStatus();
-  });
-  if (!seeded.ok()) {
-    std::fprintf(stderr, "seed: %s\n", std::string(seeded.message()).c_str());
-    return 1;
-  }
-  double seed_s = MicrosSince(seed_started) / 1e6;
-  // Wait for the report service to apply every paid order.
-  int64_t total_events = static_cast<int64_t>(o.sessions) * 5 + o.events;
-  auto consume_started = Clock::now();
-  int64_t applied = 0;
-  for (int i = 0; i < 36000 && applied < total_events; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    applied = *(*pool)->Run([&](MysqlConnection& c) -> absl::StatusOr<int64_t> {
-      sql::PreparedStatement& s = c.Prepare(
-          "SELECT COALESCE(SUM(orders), 0) FROM report_session_sales WHERE brand_id = ? AND "
-          "dimension = 0");
-      s.setString(1, brand);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      rs->next();
-      return rs->getInt64(1);
-    });
-  }
-  double consume_s = MicrosSince(consume_started) / 1e6;
+  int64_t run = absl::ToUnixSeconds(absl::Now());
+  std::string brand = absl::StrCat("bench-report-", run);
+  absl::Time day = absl::FromUnixSeconds(run / 86400 * 86400) - absl::Hours(24 * 30);
+  // Ids unique to this run (the report keeps what it applied across runs).
+  const int64_t first_session = run * 100000;
+  const int64_t big_session = first_session + o.sessions - 1;
+  const int64_t first_order = run * 10000000;
+  int64_t event_id = run * 10000000;
 
   common::PrincipalCodec codec(common::LoadInternalSecret().value());
+  auto channel = grpc::CreateChannel(o.report, grpc::InsecureChannelCredentials());
+  auto sink = events::v1::EventSink::NewStub(channel);
+  std::string producer_principal = codec.Encode(common::Principal{
+      common::Role::kService, brand, "bench-relay", absl::Now() + absl::Hours(6)});
+  int errors = 0;
+  events::v1::DeliverEventsRequest call;
+  int64_t delivered = 0;
+  auto flush = [&] {
+    if (call.events_size() == 0) return;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      grpc::ClientContext context;
+      common::AttachPrincipal(context, producer_principal);
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      events::v1::DeliverEventsResponse out;
+      grpc::Status s = sink->DeliverEvents(&context, call, &out);
+      if (s.ok() && out.applied_ids_size() == call.events_size()) break;
+      if (attempt == 4) ++errors;
+    }
+    delivered += call.events_size();
+    call.Clear();
+  };
+  auto publish = [&](const std::string& producer, int64_t key,
+                     const google::protobuf::Message& payload) {
+    events::v1::Event* e = call.add_events();
+    e->set_id(++event_id);
+    e->set_producer(producer);
+    e->set_type(payload.GetDescriptor()->full_name());
+    e->set_brand_id(brand);
+    e->set_key(absl::StrCat(key));
+    e->set_payload(payload.SerializeAsString());
+    if (call.events_size() == 1000) flush();
+  };
+  auto consume_started = Clock::now();
+  // 100 rooms of varied settings; sessions spread over 30 days, reach from 100 to 100,000.
+  for (int64_t seq = 1; seq <= o.sessions; ++seq) {
+    int64_t room = seq % 100;
+    events::v1::SessionStarted started;
+    started.set_session_id(first_session + seq - 1);
+    started.set_room_id(room + 1);
+    started.set_title(absl::StrCat("Room ", room + 1));
+    started.set_visibility(static_cast<int>(1 + room % 2));
+    started.set_audiences(1u << (1 + room % 3));
+    started.set_objective(static_cast<int>(1 + room % 2));
+    started.set_format(static_cast<int>(1 + (room / 2) % 2));
+    common::ToTimestamp(day + absl::Seconds(seq * 250), started.mutable_started_at());
+    publish("room", started.session_id(), started);
+    events::v1::SessionEnded ended;
+    ended.set_session_id(started.session_id());
+    ended.set_room_id(started.room_id());
+    common::ToTimestamp(day + absl::Seconds(seq * 250 + 3600), ended.mutable_ended_at());
+    ended.set_duration_seconds(3600);
+    ended.set_reach(100 + (seq * 7919) % 99900);
+    ended.set_peak_concurrency(10 + seq % 1000);
+    ended.set_total_joins(150 + (seq * 7919) % 150000);
+    publish("room", ended.session_id(), ended);
+  }
+  flush();
+  // Paid orders: 5 in each session, and --events in the big one; 1,000 distinct buyers.
+  int64_t order = first_order;
+  for (const auto& [count, spread] : std::vector<std::pair<int64_t, bool>>{
+           {static_cast<int64_t>(o.sessions) * 5, true}, {o.events, false}}) {
+    for (int64_t seq = 1; seq <= count; ++seq) {
+      events::v1::OrderPaid paid;
+      paid.set_order_id(++order);
+      paid.set_session_id(spread ? first_session + seq % o.sessions : big_session);
+      paid.set_buyer_id(absl::StrCat("buyer-", seq % 1000));
+      paid.set_channel(static_cast<int>(1 + seq % 6));
+      paid.set_associate_id(absl::StrCat("sa-", seq % 50));
+      paid.set_currency("CNY");
+      int64_t amount = 10000 + seq % 90000;
+      paid.set_amount_fen(amount);
+      paid.set_units(1);
+      events::v1::OrderLine* line = paid.add_lines();
+      line->set_line_no(1);
+      line->set_product_id(1 + order % 20);
+      line->set_sku_id(1);
+      line->set_quantity(1);
+      line->set_unit_price_fen(amount);
+      line->set_line_total_fen(amount);
+      common::ToTimestamp(day, paid.mutable_paid_at());
+      publish("order", order, paid);
+    }
+  }
+  flush();
+  double consume_s = MicrosSince(consume_started) / 1e6;
+  int64_t total_events = static_cast<int64_t>(o.sessions) * 5 + o.events;
+  int64_t applied = *(*pool)->Run([&](MysqlConnection& c) -> absl::StatusOr<int64_t> {
+    sql::PreparedStatement& s = c.Prepare(
+        "SELECT COALESCE(SUM(orders), 0) FROM report_session_sales WHERE brand_id = ? AND "
+        "dimension = 0");
+    s.setString(1, brand);
+    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
+    rs->next();
+    return rs->getInt64(1);
+  });
+
   std::string ops = codec.Encode(
       common::Principal{common::Role::kOps, brand, "bench-ops", absl::Now() + absl::Hours(2)});
-  auto stub =
-      v1::ReportService::NewStub(grpc::CreateChannel(o.report, grpc::InsecureChannelCredentials()));
+  auto stub = v1::ReportService::NewStub(channel);
   std::vector<uint32_t> across, session;
-  int errors = 0;
   int64_t matched = 0, big_orders = 0;
   for (int i = 0; i < o.rounds; ++i) {
     v1::ListSessionReportsRequest r;
@@ -191,10 +213,9 @@ int main(int argc, char** argv) {
     auto start = Clock::now();
     (void)(*pool)->Run([&](MysqlConnection& c) -> absl::Status {
       sql::PreparedStatement& s = c.Prepare(
-          "SELECT COUNT(*), COUNT(DISTINCT buyer_id), SUM(amount_fen) FROM conversions WHERE "
-          "brand_id = ? AND session_id = ?");
-      s.setString(1, brand);
-      s.setInt64(2, big_session);
+          "SELECT COUNT(*), COUNT(DISTINCT buyer_id), SUM(amount_fen) FROM report_orders WHERE "
+          "session_id = ?");
+      s.setInt64(1, big_session);
       std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
       rs->next();
       return absl::OkStatus();
@@ -208,11 +229,12 @@ int main(int argc, char** argv) {
   double session_p99 = bench::PercentileMs(session, 0.99);
   std::printf(
       "rate=%.1f p50_ms=%.2f p99_ms=%.2f session_p50_ms=%.2f session_p99_ms=%.2f sessions=%lld "
-      "matched=%lld events=%d big_session_orders=%lld applied=%lld seed_s=%.1f consume_s=%.1f "
+      "matched=%lld events=%d big_session_orders=%lld applied=%lld delivered=%lld consume_s=%.1f "
       "consume_rate=%.0f errors=%d raw_scan_ms=%.2f\n",
       across_p50 > 0 ? 1000.0 / across_p50 : 0, across_p50, across_p99, session_p50, session_p99,
       static_cast<long long>(o.sessions), static_cast<long long>(matched), o.events,
-      static_cast<long long>(big_orders), static_cast<long long>(applied), seed_s, consume_s,
-      consume_s > 0 ? static_cast<double>(applied) / consume_s : 0, errors, raw_ms);
+      static_cast<long long>(big_orders), static_cast<long long>(applied),
+      static_cast<long long>(delivered), consume_s,
+      consume_s > 0 ? static_cast<double>(delivered) / consume_s : 0, errors, raw_ms);
   return errors == 0 && applied == total_events ? 0 : 1;
 }

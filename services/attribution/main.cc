@@ -6,6 +6,7 @@
 #include "services/attribution/clients/directories.h"
 #include "services/attribution/store/mysql_attribution_store.h"
 #include "services/common/config.h"
+#include "services/common/events.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
@@ -39,7 +40,14 @@ int main() {
     return 1;
   }
   common::SystemClock clock;
-  attribution::MysqlAttributionStore store(**mysql, {writers, batch});
+  // Credits decided, for the report service (docs/EVENTS.md): written with each paid order,
+  // delivered by the event relay below.
+  common::EventOutbox events("attribution", "attribution_event_outbox", {"report"});
+  attribution::MysqlAttributionStore store(**mysql, {writers, batch, &events});
+  common::EventRelay event_relay(
+      **mysql, events, {{"report", common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105")}}, codec,
+      clock);
+  common::EventRelayTask event_task(event_relay, common::OrExit(common::LoadEventRelayInterval()));
   attribution::GrpcDirectories directories(common::ServiceChannel(room_addr),
                                            common::ServiceChannel(catalog_addr), codec, clock,
                                            absl::Seconds(2), absl::Minutes(5));
@@ -55,6 +63,7 @@ int main() {
     }
   });
   common::ExportPoolMetrics(server_options, nullptr, mysql->get());
+  event_relay.ExportMetrics(*server_options.metrics);
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
@@ -62,9 +71,11 @@ int main() {
   }
   settlement.Start();
   unpaid.Start();
+  event_task.Start();
   spdlog::info("attribution service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
+  event_task.Stop();
   unpaid.Stop();
   settlement.Stop();
   service.EndWatches();

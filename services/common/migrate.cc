@@ -1,8 +1,5 @@
 #include "services/common/migrate.h"
 
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -16,17 +13,52 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/crypto.h"
 #include "services/common/log_format.h"
+#include "services/common/sql.h"
 
 namespace livecommerce::common {
 namespace {
 
+// The history of every service's migrations, one row per (service, version).
 constexpr char kCreateTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version INT NOT NULL PRIMARY KEY,"
+    " service VARCHAR(32) NOT NULL,"
+    " version INT NOT NULL,"
     " name VARCHAR(200) NOT NULL,"
     " checksum CHAR(64) NOT NULL,"
-    " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
-    ") ENGINE=InnoDB";
+    " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    " PRIMARY KEY (service, version)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
+
+// A database migrated before migrations were owned per service has a history without the
+// service column: its rows become service '' (one sequence for the whole schema), which each
+// service adopts for the versions it has files of (AdoptLegacy).
+void UpgradeHistory(MysqlConnection& c) {
+  bool has_service =
+      Sql(c,
+          "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+          "AND TABLE_NAME = 'schema_migrations' AND COLUMN_NAME = 'service'")
+          .Scalar()
+          .value_or(0) > 0;
+  if (has_service) return;
+  c.Execute(
+      "ALTER TABLE schema_migrations ADD COLUMN service VARCHAR(32) NOT NULL DEFAULT '' FIRST, "
+      "DROP PRIMARY KEY, ADD PRIMARY KEY (service, version)");
+  spdlog::info("schema_migrations: the single history became service ''");
+}
+
+// Versions of the single history that `service` has files of count as applied for it.
+void AdoptLegacy(MysqlConnection& c, const std::string& service,
+                 const std::vector<Migration>& migrations) {
+  for (const Migration& m : migrations) {
+    int adopted = Sql(c,
+                      "INSERT IGNORE INTO schema_migrations (service, version, name, checksum) "
+                      "SELECT ?, version, ?, ? FROM schema_migrations WHERE service = '' AND "
+                      "version = ?",
+                      service, m.name, m.checksum, m.version)
+                      .Execute();
+    if (adopted > 0) spdlog::info("{}: migration {:04d} was applied before", service, m.version);
+  }
+}
 
 }  // namespace
 
@@ -113,32 +145,43 @@ std::vector<std::string> SplitSqlStatements(absl::string_view sql) {
   return statements;
 }
 
-absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::vector<Migration>& migrations) {
+absl::StatusOr<std::vector<std::string>> MigrationServices(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat("migrations directory not found: ", root));
+  }
+  std::vector<std::string> services;
+  for (const fs::directory_entry& entry : fs::directory_iterator(root)) {
+    if (entry.is_directory()) services.push_back(entry.path().filename().string());
+  }
+  std::sort(services.begin(), services.end());
+  return services;
+}
+
+absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::string& service,
+                                    const std::vector<Migration>& migrations) {
   return pool.Run([&](MysqlConnection& c) -> absl::StatusOr<int> {
-    {
-      sql::PreparedStatement& lock = c.Prepare("SELECT GET_LOCK('lc_migrate', 120)");
-      std::unique_ptr<sql::ResultSet> rs(lock.executeQuery());
-      if (!rs->next() || rs->getInt(1) != 1) {
-        return absl::UnavailableError("could not take the migration lock");
-      }
+    if (Sql(c, "SELECT GET_LOCK('lc_migrate', 120)").Scalar().value_or(0) != 1) {
+      return absl::UnavailableError("could not take the migration lock");
     }
     auto unlock = [&c] { c.Execute("DO RELEASE_LOCK('lc_migrate')"); };
     c.Execute(kCreateTable);
+    UpgradeHistory(c);
+    AdoptLegacy(c, service, migrations);
     std::map<int, std::string> applied;
-    {
-      std::unique_ptr<sql::ResultSet> rs(
-          c.Prepare("SELECT version, checksum FROM schema_migrations").executeQuery());
-      while (rs->next()) {
-        applied[rs->getInt(1)] = std::string(rs->getString(2));
-      }
-    }
+    Sql(c, "SELECT version, checksum FROM schema_migrations WHERE service = ?", service)
+        .ForEach([&](const SqlRow& row) {
+          applied[static_cast<int>(row.Int("version"))] = row.Str("checksum");
+        });
     int count = 0;
     for (const Migration& m : migrations) {
       auto it = applied.find(m.version);
       if (it != applied.end()) {
         if (it->second != m.checksum) {
           unlock();
-          return absl::FailedPreconditionError(absl::StrCat("migration ", m.version, "_", m.name,
+          return absl::FailedPreconditionError(absl::StrCat("migration ", service, "/", m.version,
+                                                            "_", m.name,
                                                             " was edited after it was applied"));
         }
         continue;
@@ -146,13 +189,10 @@ absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::vector<Migration
       for (const std::string& statement : SplitSqlStatements(m.sql)) {
         c.Execute(statement);
       }
-      sql::PreparedStatement& record =
-          c.Prepare("INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)");
-      record.setInt(1, m.version);
-      record.setString(2, m.name);
-      record.setString(3, m.checksum);
-      record.executeUpdate();
-      spdlog::info("applied migration {:04d}_{}", m.version, m.name);
+      Sql(c, "INSERT INTO schema_migrations (service, version, name, checksum) VALUES (?, ?, ?, ?)",
+          service, m.version, m.name, m.checksum)
+          .Execute();
+      spdlog::info("applied migration {}/{:04d}_{}", service, m.version, m.name);
       ++count;
     }
     unlock();

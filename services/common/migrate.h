@@ -9,7 +9,8 @@
 
 namespace livecommerce::common {
 
-// A versioned schema change: db/migrations/NNNN_description.sql.
+// A versioned schema change of one service: db/migrations/<service>/NNNN_description.sql. Each
+// service owns its tables and migrates only them; versions are numbered per service.
 struct Migration {
   int version = 0;
   std::string name;
@@ -24,9 +25,13 @@ absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir);
 // Splits a script into statements at semicolons outside quotes and comments.
 std::vector<std::string> SplitSqlStatements(absl::string_view sql);
 
-// Applies, in order, every migration not yet recorded in schema_migrations, under a named lock so
-// concurrent migrators wait for each other. A recorded migration whose file changed is
-// FAILED_PRECONDITION. Returns how many were applied.
-absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::vector<Migration>& migrations);
+// The services with migrations under `root` (db/migrations): its subdirectories, sorted.
+absl::StatusOr<std::vector<std::string>> MigrationServices(const std::string& root);
+
+// Applies, in order, every migration of `service` not yet recorded in schema_migrations, under a
+// named lock so concurrent migrators wait for each other. A recorded migration whose file changed
+// is FAILED_PRECONDITION. Returns how many were applied.
+absl::StatusOr<int> ApplyMigrations(MysqlPool& pool, const std::string& service,
+                                    const std::vector<Migration>& migrations);
 
 }  // namespace livecommerce::common

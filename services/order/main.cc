@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "services/common/config.h"
+#include "services/common/events.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/metrics.h"
 #include "services/common/mysql_client.h"
-#include "services/common/periodic_task.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
 #include "services/common/service_client.h"
@@ -22,6 +22,9 @@
 #include "services/order/clients/attribution_client.h"
 #include "services/order/clients/funnel_reporter.h"
 #include "services/order/clients/stock_client.h"
+#include "services/order/jobs/checkout_recovery.h"
+#include "services/order/jobs/order_expiry.h"
+#include "services/order/jobs/outbox_relay.h"
 #include "services/order/payment/beast_transport.h"
 #include "services/order/payment/payment_gateway.h"
 #include "services/order/store/mysql_order_store.h"
@@ -47,6 +50,7 @@ int main() {
   std::string report_addr = common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105");
   absl::Duration outbox_interval =
       common::OrExit(common::EnvMillis("LC_OUTBOX_INTERVAL_MS", 100, 10, 60000));
+  absl::Duration event_interval = common::OrExit(common::LoadEventRelayInterval());
 
   auto redis = common::RedisPool::Create(redis_config);
   if (!redis.ok()) {
@@ -59,12 +63,15 @@ int main() {
     return 1;
   }
   common::SystemClock clock;
-  order::RedisCartStore carts(**redis, cart_ttl);
+  order::RedisCartStore carts(**redis, cart_ttl, clock);
   if (absl::Status s = carts.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load cart scripts: {}", s.message());
     return 1;
   }
-  order::MysqlOrderStore orders(**mysql);
+  // Checkouts placed, orders paid and refunded, for the report service (docs/EVENTS.md): written
+  // with the change, delivered by the event relay below.
+  common::EventOutbox events("order", "order_event_outbox", {"report"});
+  order::MysqlOrderStore orders(**mysql, &events);
   std::vector<std::shared_ptr<grpc::ChannelInterface>> catalog_channels;
   for (int i = 0; i < 4; ++i) catalog_channels.push_back(common::ServiceChannel(catalog_addr, i));
   order::GrpcStockClient stock(catalog_channels, codec, clock, absl::Seconds(3));
@@ -110,17 +117,14 @@ int main() {
                                   attribution.get(), funnel.get(), &references);
   // Outbox delivery (often: paid orders' reservations are confirmed through it), expiry of unpaid
   // orders and recovery of interrupted checkouts.
-  common::PeriodicTask relay(outbox_interval, [&] {
-    if (auto result = service.DeliverOutboxOnce(); !result.ok()) {
-      spdlog::warn("outbox: {}", result.status().message());
-    }
-  });
-  common::PeriodicTask background(absl::Milliseconds(500), [&] {
-    for (auto [name, result] : {std::pair{"expiry", service.ExpireOnce()},
-                                std::pair{"recovery", service.RecoverOnce()}}) {
-      if (!result.ok()) spdlog::warn("{}: {}", name, result.status().message());
-    }
-  });
+  order::OutboxRelay relay(orders, stock, payments.wechat, attribution.get(), clock,
+                           outbox_interval);
+  order::OrderExpiry expiry(orders, relay, clock, absl::Milliseconds(500));
+  order::CheckoutRecovery recovery(orders, relay, clock, options.checkout_timeout,
+                                   absl::Milliseconds(500));
+  common::EventRelay event_relay(**mysql, events, {{"report", report_addr}}, codec, clock);
+  common::EventRelayTask event_task(event_relay, event_interval);
+  event_relay.ExportMetrics(*server_options.metrics);
   // Metrics: the pools, and the outbox lag (age of the oldest undelivered message; 0 when none).
   common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
   server_options.metrics->AddCallbackGauge(
@@ -135,11 +139,15 @@ int main() {
     return 1;
   }
   relay.Start();
-  background.Start();
+  event_task.Start();
+  expiry.Start();
+  recovery.Start();
   spdlog::info("order service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
-  background.Stop();
+  recovery.Stop();
+  expiry.Stop();
+  event_task.Stop();
   relay.Stop();
   (*server)->Shutdown();
   spdlog::info("order service stopped");

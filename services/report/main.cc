@@ -3,7 +3,9 @@
 #include <grpcpp/security/credentials.h>
 
 #include "services/common/config.h"
+#include "services/common/events.h"
 #include "services/common/grpc_server.h"
+#include "services/common/handler.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/mysql_client.h"
@@ -48,26 +50,32 @@ int main() {
                  replica_config->port);
   }
   common::SystemClock clock;
-  report::MysqlReportStore store(**mysql, absl::Seconds(2), replica.get(), credit_wait);
+  report::MysqlReportStore store(**mysql, clock, replica.get(), credit_wait);
   report::GrpcLiveStats live(common::ServiceChannel(room_addr), codec);
   report::ReportServiceImpl service(store, live, clock, codec);
-  // Paid orders and refunds into the aggregates as they arrive.
-  common::PeriodicTask consumer(consume_interval, [&] {
-    if (auto applied = service.ConsumeOnce(); !applied.ok()) {
-      spdlog::warn("report consumer: {}", applied.status().message());
+  // Sessions, paid orders, credits and refunds arrive as events (EventSink) from the room, order
+  // and attribution services' relays.
+  common::EventConsumer consumer(**mysql, "report_consumed_events", clock);
+  store.Subscribe(consumer);
+  common::HandlerFrame frame(codec, clock);
+  common::EventSinkService sink(consumer, frame);
+  // Paid orders the attribution service did not decide on in time go under the carried associate.
+  common::PeriodicTask overdue(consume_interval, [&] {
+    if (auto counted = store.CreditOverdue(2000); !counted.ok()) {
+      spdlog::warn("report: credits overdue: {}", counted.status().message());
     }
   });
   common::ExportPoolMetrics(server_options, nullptr, mysql->get());
-  auto server = common::GrpcServer::Start(server_options, {&service});
+  auto server = common::GrpcServer::Start(server_options, {&service, &sink});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
     return 1;
   }
-  consumer.Start();
+  overdue.Start();
   spdlog::info("report service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
-  consumer.Stop();
+  overdue.Stop();
   (*server)->Shutdown();
   spdlog::info("report service stopped");
   return 0;

@@ -3,6 +3,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "services/common/config.h"
+#include "services/common/events.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
@@ -36,7 +37,14 @@ int main() {
     return 1;
   }
   common::SystemClock clock;
-  room::MysqlRoomStore rooms(**mysql);
+  // Sessions started and ended, for the report service (docs/EVENTS.md): written with the change,
+  // delivered by the event relay below.
+  common::EventOutbox events("room", "room_event_outbox", {"report"});
+  room::MysqlRoomStore rooms(**mysql, &events);
+  common::EventRelay event_relay(
+      **mysql, events, {{"report", common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105")}}, codec,
+      clock);
+  common::EventRelayTask event_task(event_relay, common::OrExit(common::LoadEventRelayInterval()));
   room::RedisPresenceStore presence(**redis, options.presence_window);
   if (absl::Status s = presence.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load presence scripts: {}", s.message());
@@ -62,15 +70,18 @@ int main() {
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
 
   common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
+  event_relay.ExportMetrics(*server_options.metrics);
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
     return 1;
   }
   sampler.Start();
+  event_task.Start();
   spdlog::info("room service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
+  event_task.Stop();
   sampler.Stop();
   (*server)->Shutdown();
   spdlog::info("room service stopped");

@@ -72,18 +72,29 @@ std::unique_ptr<common::MysqlPool> ConnectTestMysql(const std::vector<std::strin
     ADD_FAILURE() << "mysql: " << pool.status();
     return nullptr;
   }
-  auto migrations = common::LoadMigrations(TestMigrationsDir());
-  if (!migrations.ok()) {
-    ADD_FAILURE() << migrations.status();
+  auto services = common::MigrationServices(TestMigrationsDir());
+  if (!services.ok()) {
+    ADD_FAILURE() << services.status();
     return nullptr;
   }
-  auto applied = common::ApplyMigrations(**pool, *migrations);
-  EXPECT_TRUE(applied.ok()) << applied.status();
-  // The report service's cursors and applied rows go with the rows they point into: a table
-  // emptied here restarts its ids, and a cursor left past them would skip the next test's rows
-  // (an end-to-end test's report service reading after this test, say).
+  for (const std::string& service : *services) {
+    auto migrations = common::LoadMigrations(TestMigrationsDir() + "/" + service);
+    if (!migrations.ok()) {
+      ADD_FAILURE() << migrations.status();
+      return nullptr;
+    }
+    auto applied = common::ApplyMigrations(**pool, service, *migrations);
+    EXPECT_TRUE(applied.ok()) << service << ": " << applied.status();
+  }
+  // Events and the consumer's record of them go with the rows they are about: a table emptied
+  // here restarts its ids, and an event id remembered as applied would drop the next test's event
+  // of the same id (an end-to-end test's report service consuming after this test, say).
   std::vector<std::string> emptied = tables;
-  for (const char* report : {"report_cursors", "report_applied"}) {
+  for (const char* report :
+       {"report_consumed_events", "room_event_outbox", "order_event_outbox",
+        "attribution_event_outbox", "report_sessions", "report_orders", "report_credits",
+        "report_refunds", "report_session_sales", "report_session_buyers", "report_funnel_viewers",
+        "report_session_funnel"}) {
     if (std::find(emptied.begin(), emptied.end(), report) == emptied.end()) {
       emptied.push_back(report);
     }

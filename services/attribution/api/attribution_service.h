@@ -4,12 +4,14 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "livecommerce/v1/attribution.grpc.pb.h"
 #include "services/attribution/clients/directories.h"
 #include "services/attribution/domain/attribution_model.h"
 #include "services/attribution/domain/commission.h"
 #include "services/attribution/store/attribution_store.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
 
 namespace livecommerce::attribution {
@@ -37,6 +39,14 @@ absl::StatusOr<AttributionServiceOptions> LoadAttributionServiceOptions();
 //   associate: its own links, clients, attributed orders, entries, statement and alerts;
 //   service: touches, paid orders, refunds and client activity;
 //   viewer: opening a share link only.
+// The handlers are implemented in one file per section:
+//   attribution_service.cc             options, construction, the references requests make
+//   attribution_service_directory.cc   stores and associates
+//   attribution_service_links.cc       share links and touches
+//   attribution_service_clients.cc     clients (bindings)
+//   attribution_service_ledger.cc      paid orders, refunds, attributed orders, commission rules
+//   attribution_service_statements.cc  entries, statements, CSV, settlement
+//   attribution_service_alerts.cc      client activity, alerts, watching clients
 class AttributionServiceImpl final : public v1::AttributionService::Service {
  public:
   AttributionServiceImpl(AttributionStore& store, Directories& directories,
@@ -127,13 +137,17 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
   void EndWatches();
 
  private:
-  absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
-  // The associate a request is about: an associate may name only itself (empty: itself); the
-  // roles in `all` may name any associate of the brand (empty: 0, everyone; another brand's or an
-  // unknown one: NOT_FOUND). Others are PERMISSION_DENIED.
+  // The period a statement request names, checked.
+  struct StatementPeriod {
+    absl::Time start;
+    absl::Time end;
+  };
+
+  // The associate a request is about: an associate may name only itself (empty: itself;
+  // another: PERMISSION_DENIED); the other roles the method admits may name any associate of the
+  // brand (empty: 0, everyone; another brand's or an unknown one: NOT_FOUND).
   absl::StatusOr<int64_t> Whose(const common::Principal& caller, const std::string& field,
-                                const std::string& asked,
-                                std::initializer_list<common::Role> all) const;
+                                const std::string& asked) const;
   // References a request makes to the brand's own objects or other services' (NOT_FOUND
   // "<field>: no such X" when unknown or another brand's, which look alike).
   absl::Status KnownAssociate(const std::string& brand_id, const std::string& field,
@@ -146,14 +160,22 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
                             const std::string& product_id) const;
   // The associate and store a ledger filter names (staff callers).
   absl::Status KnownFilter(const common::Principal& caller, const v1::LedgerFilter& filter) const;
-  absl::Status DoRecordPaidOrder(const common::Principal& caller, const v1::PaidOrderEvent& event,
-                                 v1::RecordPaidOrderResponse& response);
+  // Attributes a validated paid order, splits its commission and records both (once per order).
+  absl::Status AttributePaidOrder(const common::Principal& caller, const v1::PaidOrderEvent& event,
+                                  v1::RecordPaidOrderResponse& response);
+  // What the buyer carried at checkout (a share link or an associate), as a touch at payment when
+  // it names a known link or associate of the brand.
+  absl::StatusOr<std::optional<TouchFact>> CheckoutClaim(const std::string& brand_id,
+                                                         const v1::PaidOrderEvent& event,
+                                                         absl::Time paid_at);
+  // The brand's commission rules, cached for options_.rule_cache_ttl.
   absl::StatusOr<std::vector<RuleSpec>> Rules(const std::string& brand_id);
-  absl::Status StatementRequest(const common::Principal& caller,
-                                const google::protobuf::Timestamp& start,
-                                const google::protobuf::Timestamp& end,
-                                v1::StatementGrouping grouping, v1::LedgerFilter& filter,
-                                absl::Time& start_out, absl::Time& end_out) const;
+  // Checks a statement request (narrowing the filter to an associate caller) and its period.
+  absl::StatusOr<StatementPeriod> StatementRequest(const common::Principal& caller,
+                                                   const google::protobuf::Timestamp& start,
+                                                   const google::protobuf::Timestamp& end,
+                                                   v1::StatementGrouping grouping,
+                                                   v1::LedgerFilter& filter) const;
   void NotifyAlerts();
 
   AttributionStore& store_;
@@ -161,18 +183,19 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   AttributionServiceOptions options_;
+  common::HandlerFrame frame_{codec_, clock_};
 
   struct CachedRules {
     std::vector<RuleSpec> rules;
     absl::Time loaded_at;
   };
   std::mutex rules_mu_;
-  std::unordered_map<std::string, CachedRules> rules_;
+  std::unordered_map<std::string, CachedRules> rules_ ABSL_GUARDED_BY(rules_mu_);
 
   std::mutex alerts_mu_;
   std::condition_variable alerts_cv_;
-  uint64_t alerts_generation_ = 0;
-  bool watches_ended_ = false;  // guarded by alerts_mu_
+  uint64_t alerts_generation_ ABSL_GUARDED_BY(alerts_mu_) = 0;
+  bool watches_ended_ ABSL_GUARDED_BY(alerts_mu_) = false;
 };
 
 }  // namespace livecommerce::attribution

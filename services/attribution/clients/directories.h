@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
@@ -57,7 +58,7 @@ class GrpcDirectories final : public Directories {
   absl::Duration timeout_;
   absl::Duration ttl_;
   std::mutex mu_;
-  std::unordered_map<std::string, Cached> cache_;
+  std::unordered_map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace livecommerce::attribution

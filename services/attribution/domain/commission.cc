@@ -107,18 +107,22 @@ std::vector<EntryDraft> SaleEntries(int64_t amount_fen, const std::vector<OrderP
   std::vector<int64_t> bases = Apportion(amount_fen, weights);
 
   // The base of each rule: the sum of the parts it governs, by rule id for a stable order.
-  std::map<int64_t, std::pair<const RuleSpec*, int64_t>> by_rule;
+  struct RuleBase {
+    const RuleSpec* rule = nullptr;
+    int64_t base_fen = 0;
+  };
+  std::map<int64_t, RuleBase> by_rule;
   for (size_t i = 0; i < parts.size(); ++i) {
     const RuleSpec* rule = RuleInForce(rules, paid_at, room_id, parts[i].category);
     if (rule == nullptr) continue;
-    auto& slot = by_rule[rule->id];
-    slot.first = rule;
-    slot.second += bases[i];
+    RuleBase& slot = by_rule[rule->id];
+    slot.rule = rule;
+    slot.base_fen += bases[i];
   }
 
   std::vector<EntryDraft> entries;
   for (const auto& [rule_id, slot] : by_rule) {
-    const RuleSpec& rule = *slot.first;
+    const RuleSpec& rule = *slot.rule;
     std::vector<EntryDraft> drafts;
     std::vector<int32_t> bps;
     for (size_t i = 0; i < rule.lines.size(); ++i) {
@@ -159,11 +163,11 @@ std::vector<EntryDraft> SaleEntries(int64_t amount_fen, const std::vector<OrderP
       d.rule_version = rule.version;
       d.line_no = static_cast<int32_t>(i);
       d.basis_points = line.basis_points;
-      d.base_fen = slot.second;
+      d.base_fen = slot.base_fen;
       drafts.push_back(std::move(d));
       bps.push_back(line.basis_points);
     }
-    std::vector<int64_t> shares = SplitByBasisPoints(slot.second, bps);
+    std::vector<int64_t> shares = SplitByBasisPoints(slot.base_fen, bps);
     for (size_t i = 0; i < drafts.size(); ++i) {
       drafts[i].amount_fen = shares[i];
       entries.push_back(std::move(drafts[i]));

@@ -1,10 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -12,53 +10,9 @@
 #include "livecommerce/v1/attribution.pb.h"
 #include "services/attribution/domain/attribution_model.h"
 #include "services/attribution/domain/commission.h"
+#include "services/attribution/domain/records.h"
 
 namespace livecommerce::attribution {
-
-// A paid order ready to be written: the decision, and the sale entries that follow from it.
-struct PaidOrderWrite {
-  std::string brand_id;
-  v1::AttributedOrder order;  // ids as the API spells them
-  std::vector<EntryDraft> entries;
-  int64_t store_id = 0;
-  absl::Time booked_at;
-  std::optional<v1::Alert> paid_alert;  // for the credited associate
-};
-
-// A paid order to attribute: whose facts to read, and how to turn them into the write.
-struct PaidOrderRequest {
-  std::string brand_id;
-  std::string order_id;
-  std::string buyer_id;  // empty: no facts
-  absl::Time paid_at;
-  absl::Duration window;
-  // Decides and splits from the facts (the buyer's binding made at or before paid_at, and the
-  // touches in [paid_at - window, paid_at]). Pure: it runs on the store's writer thread.
-  std::function<PaidOrderWrite(AttributionFacts facts)> complete;
-};
-
-struct RefundWrite {
-  std::string brand_id;
-  std::string order_id;
-  std::string refund_id;
-  int64_t amount_fen = 0;
-  std::string currency;
-  absl::Time refunded_at;
-  absl::Time booked_at;
-};
-
-struct RefundResult {
-  std::vector<v1::LedgerEntry> entries;
-  int64_t refunded_fen = 0;  // of the order, after this refund
-  std::string currency;
-  bool replayed = false;
-};
-
-// A position in a statement's lines: (booked_at, id) of the last line returned.
-struct LineCursor {
-  absl::Time booked_at;
-  int64_t id = 0;
-};
 
 // Everything the attribution service keeps, in MySQL. Ids are the API's strings; an unknown id (or
 // another brand's) is NOT_FOUND; a database that cannot be reached is UNAVAILABLE.
@@ -66,7 +20,7 @@ class AttributionStore {
  public:
   virtual ~AttributionStore() = default;
 
-  // Stores and associates.
+  // ---- Directory: stores and associates ----
   virtual absl::StatusOr<v1::Store> CreateStore(const std::string& brand_id, const v1::Store& store,
                                                 absl::Time now) = 0;
   virtual absl::StatusOr<std::vector<v1::Store>> ListStores(const std::string& brand_id,
@@ -87,8 +41,11 @@ class AttributionStore {
                                                                     v1::AssociateStatus status,
                                                                     int64_t after_id,
                                                                     int limit) = 0;
+  // An associate as attribution needs it; nullopt when unknown.
+  virtual absl::StatusOr<std::optional<AssociateRef>> AssociateRefOf(const std::string& brand_id,
+                                                                     int64_t associate_id) = 0;
 
-  // Share links and touches.
+  // ---- Share links and touches ----
   virtual absl::StatusOr<v1::ShareLink> CreateShareLink(const std::string& brand_id,
                                                         const v1::ShareLink& link,
                                                         absl::Time now) = 0;
@@ -103,11 +60,12 @@ class AttributionStore {
   // the protection; another associate's touch leaves the binding alone, unless the bound associate
   // has left. An associate who has left binds nobody. With a touch_key already used, returns the
   // first touch and records nothing. Returns the touch and the viewer's binding after it.
-  virtual absl::StatusOr<std::pair<v1::Touch, std::optional<v1::ClientBinding>>> RecordTouch(
-      const std::string& brand_id, const v1::Touch& touch, const std::string& touch_key,
-      absl::Duration protection) = 0;
+  virtual absl::StatusOr<RecordedTouch> RecordTouch(const std::string& brand_id,
+                                                    const v1::Touch& touch,
+                                                    const std::string& touch_key,
+                                                    absl::Duration protection) = 0;
 
-  // Bindings.
+  // ---- Bindings ----
   virtual absl::StatusOr<std::vector<v1::ClientBinding>> BindingHistory(
       const std::string& brand_id, const std::string& viewer_id, int limit) = 0;
   // Moves the viewer to `associate_id` (active, the brand's) for a new protection period,
@@ -119,24 +77,20 @@ class AttributionStore {
                                                      const std::string& note, absl::Time now,
                                                      absl::Duration protection) = 0;
   // The viewers bound to the associate in protection at `now`, by binding id.
-  virtual absl::StatusOr<std::vector<std::pair<v1::ClientBinding, int64_t>>> ListClients(
-      const std::string& brand_id, int64_t associate_id, absl::Time now, int64_t after_id,
-      int limit) = 0;
+  virtual absl::StatusOr<std::vector<ClientRow>> ListClients(const std::string& brand_id,
+                                                             int64_t associate_id, absl::Time now,
+                                                             int64_t after_id, int limit) = 0;
   // The binding of the viewer in force at `t` (latest made at or before t), if any.
   virtual absl::StatusOr<std::optional<BindingFact>> BindingAt(const std::string& brand_id,
                                                                const std::string& viewer_id,
                                                                absl::Time t) = 0;
-
   // Attribution facts of a buyer: the binding made at or before paid_at and the touches in
   // [paid_at - window, paid_at].
   virtual absl::StatusOr<AttributionFacts> LoadFacts(const std::string& brand_id,
                                                      const std::string& buyer_id,
                                                      absl::Time paid_at, absl::Duration window) = 0;
-  // An associate as attribution needs it; nullopt when unknown.
-  virtual absl::StatusOr<std::optional<AssociateRef>> AssociateRefOf(const std::string& brand_id,
-                                                                     int64_t associate_id) = 0;
 
-  // Commission rules.
+  // ---- Ledger: commission rules, attributed orders and refunds ----
   virtual absl::StatusOr<v1::CommissionRule> CreateRule(const std::string& brand_id,
                                                         const RuleSpec& rule,
                                                         const std::string& created_by,
@@ -147,16 +101,16 @@ class AttributionStore {
                                                                     const std::string& scope_id,
                                                                     int64_t after_id,
                                                                     int limit) = 0;
-
-  // The ledger. Reads the buyer's facts, completes the write from them, and records the attributed
-  // order and its sale entries (and the paid alert) in one transaction, keyed by (brand, order
-  // id): true when recorded now, false when it had been recorded before (nothing is written then).
-  // `written` is the completed write either way.
-  virtual absl::StatusOr<bool> RecordPaidOrder(const PaidOrderRequest& request,
-                                               PaidOrderWrite& written) = 0;
-  virtual absl::StatusOr<std::pair<v1::AttributedOrder, std::vector<v1::LedgerEntry>>>
-  GetAttributedOrder(const std::string& brand_id, const std::string& order_id) = 0;
-  virtual absl::StatusOr<std::vector<std::pair<v1::AttributedOrder, int64_t>>> ListAttributedOrders(
+  // Reads the buyer's facts, completes the write from them, and records the attributed order and
+  // its sale entries (and the paid alert) in one transaction, keyed by (brand, order id):
+  // kRecorded with the write when recorded now, kAlreadyRecorded when it had been recorded before
+  // (nothing is written then).
+  virtual absl::StatusOr<RecordedPaidOrder> RecordPaidOrder(const PaidOrderRequest& request) = 0;
+  // NOT_FOUND (order_id) when the order has not been attributed.
+  virtual absl::StatusOr<AttributedOrderRecord> GetAttributedOrder(const std::string& brand_id,
+                                                                   const std::string& order_id) = 0;
+  // The brand's attributed orders (the associate's when not 0) paid in [from, to), by row id.
+  virtual absl::StatusOr<std::vector<AttributedOrderRow>> ListAttributedOrders(
       const std::string& brand_id, int64_t associate_id, std::optional<absl::Time> from,
       std::optional<absl::Time> to, int64_t after_id, int limit) = 0;
   // Writes the refund's reversing entries (receivables once the order has settled) in one
@@ -164,6 +118,8 @@ class AttributionStore {
   // FAILED_PRECONDITION when the order is not recorded yet or the refund exceeds what is left;
   // INVALID_ARGUMENT (amount.currency) on a currency mismatch.
   virtual absl::StatusOr<RefundResult> RecordRefund(const RefundWrite& write) = 0;
+
+  // ---- Statements: entries, totals and settlement ----
   virtual absl::StatusOr<std::vector<v1::LedgerEntry>> ListEntries(const std::string& brand_id,
                                                                    const v1::LedgerFilter& filter,
                                                                    const std::string& order_id,
@@ -175,14 +131,15 @@ class AttributionStore {
                                                         const v1::LedgerFilter& filter) = 0;
   // Statement lines booked in [start, end), by (booked_at, id), after `after`: the rows the
   // grouping counts in its totals.
-  virtual absl::StatusOr<std::vector<std::pair<v1::LedgerEntry, LineCursor>>> StatementLines(
+  virtual absl::StatusOr<std::vector<StatementLine>> StatementLines(
       const std::string& brand_id, absl::Time start, absl::Time end, v1::StatementGrouping grouping,
       const v1::LedgerFilter& filter, std::optional<LineCursor> after, int limit) = 0;
   virtual absl::StatusOr<absl::Time> SettledThrough() = 0;
   // Settles everything due by `through` (the settlement job); returns the new mark.
   virtual absl::StatusOr<absl::Time> Settle(absl::Time through, absl::Time now) = 0;
 
-  // Alerts. Records an alert once per dedupe key (empty: always); returns it, or the first.
+  // ---- Alerts: associate alerts, the unpaid order watch, client presence ----
+  // Records an alert once per dedupe key (empty: always); returns it, or the first.
   virtual absl::StatusOr<v1::Alert> AddAlert(const std::string& brand_id, const v1::Alert& alert,
                                              const std::string& dedupe_key) = 0;
   virtual absl::StatusOr<std::vector<v1::Alert>> ListAlerts(const std::string& brand_id,
@@ -193,9 +150,11 @@ class AttributionStore {
   // Alerts (once each) orders created before `created_before` that are still not recorded as
   // paid, and forgets paid ones; returns how many alerts were raised.
   virtual absl::StatusOr<int> AlertUnpaidOrders(absl::Time created_before) = 0;
+  // Records whether the viewer is watching the room (the latest change by `at` wins).
   virtual absl::Status SetPresence(const std::string& brand_id, const std::string& room_id,
-                                   const std::string& viewer_id, int64_t associate_id, bool present,
-                                   absl::Time at) = 0;
+                                   const std::string& viewer_id, int64_t associate_id,
+                                   Presence presence, absl::Time at) = 0;
+  // The associate's clients present in the room (at most 1000, by viewer id).
   virtual absl::StatusOr<std::vector<std::string>> WatchingClients(const std::string& brand_id,
                                                                    int64_t associate_id,
                                                                    const std::string& room_id) = 0;

@@ -14,6 +14,7 @@ namespace {
 
 using common::FormatId;
 using common::InvalidField;
+using common::kAnyRole;
 using common::ParseId;
 using common::Principal;
 using common::Role;
@@ -25,13 +26,8 @@ constexpr int kMaxPageSize = 100;
 // Ops and other services see every status, every room item and the inventory counts.
 bool SeesEverything(const Principal& p) { return p.role == Role::kOps || p.role == Role::kService; }
 
-absl::Status RequireOps(const Principal& p) {
-  if (p.role != Role::kOps) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("the ", common::RoleName(p.role), " role may not change the catalog"));
-  }
-  return absl::OkStatus();
-}
+// Only ops change the catalog.
+constexpr common::Roles kOpsOnly{Role::kOps};
 
 void SetMoney(int64_t amount_fen, const std::string& currency, v1::Money* out) {
   out->set_amount_fen(amount_fen);
@@ -126,10 +122,6 @@ CatalogServiceImpl::CatalogServiceImpl(ProductStore& products, InventoryStore& i
                                        const common::PrincipalCodec& codec)
     : products_(products), inventory_(inventory), rooms_(rooms), clock_(clock), codec_(codec) {}
 
-absl::StatusOr<Principal> CatalogServiceImpl::Caller(const grpc::ServerContext& context) const {
-  return common::PrincipalFromContext(context, codec_, clock_.Now());
-}
-
 absl::StatusOr<ProductRecord> CatalogServiceImpl::LoadProduct(const Principal& caller,
                                                               absl::string_view product_id) {
   LC_ASSIGN_OR_RETURN(int64_t id, ParseId("product_id", product_id));
@@ -189,91 +181,77 @@ absl::Status CatalogServiceImpl::CheckInRoom(const Principal& caller, absl::stri
 
 // ---- Products ----------------------------------------------------------------------------------
 
-absl::Status CatalogServiceImpl::DoCreateProduct(const grpc::ServerContext& context,
-                                                 const v1::CreateProductRequest& request,
-                                                 v1::CreateProductResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(common::RequireRole(caller, request.brand_id(), {Role::kOps}));
-  if (!request.has_list_price()) {
-    return InvalidField("list_price", "is required");
-  }
-  absl::Time now = clock_.Now();
-  ProductRecord product;
-  product.brand_id = request.brand_id();
-  product.name = request.name();
-  product.description = request.description();
-  product.image_urls.assign(request.image_urls().begin(), request.image_urls().end());
-  product.category = request.category();
-  product.list_price_fen = request.list_price().amount_fen();
-  product.currency = request.list_price().currency();
-  product.status = v1::PRODUCT_STATUS_DRAFT;
-  for (const v1::NewSku& sku : request.skus()) {
-    product.skus.push_back(FromProto(sku));
-  }
-  product.created_by = caller.subject;
-  product.created_at = now;
-  product.updated_at = now;
-  LC_RETURN_IF_ERROR(ValidateNewProduct(product));
-  LC_ASSIGN_OR_RETURN(ProductRecord created, products_.CreateProduct(product));
-  spdlog::info("product {} created for brand {} with {} SKUs", created.id, created.brand_id,
-               created.skus.size());
-  ToProto(created, true, response.mutable_product());
-  return absl::OkStatus();
-}
-
 grpc::Status CatalogServiceImpl::CreateProduct(grpc::ServerContext* context,
                                                const v1::CreateProductRequest* request,
                                                v1::CreateProductResponse* response) {
-  return common::ToGrpcStatus(DoCreateProduct(*context, *request, *response));
-}
-
-absl::Status CatalogServiceImpl::DoUpdateProduct(const grpc::ServerContext& context,
-                                                 const v1::UpdateProductRequest& request,
-                                                 v1::UpdateProductResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(RequireOps(caller));
-  LC_ASSIGN_OR_RETURN(ProductRecord current, LoadProduct(caller, request.product_id()));
-  absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(
-      ProductRecord updated,
-      products_.UpdateProduct(current.id, [&](ProductRecord& product) -> absl::Status {
-        LC_RETURN_IF_ERROR(CheckEditable(product));
-        if (request.has_name()) product.name = request.name();
-        if (request.has_description()) product.description = request.description();
-        if (request.has_category()) product.category = request.category();
-        if (request.has_image_urls()) {
-          product.image_urls.assign(request.image_urls().urls().begin(),
-                                    request.image_urls().urls().end());
-        }
-        if (request.has_list_price()) {
-          const v1::Money& price = request.list_price();
-          LC_RETURN_IF_ERROR(ValidatePrice("list_price", price.amount_fen(), price.currency()));
-          if (price.currency() != product.currency) {
-            // SKU and room prices are stored in the product's currency.
-            return InvalidField("list_price.currency",
-                                absl::StrCat("must stay ", product.currency,
-                                             ", the currency of the product's prices"));
-          }
-          product.list_price_fen = price.amount_fen();
-        }
-        product.updated_at = now;
-        return ValidateProductFields(product);
-      }));
-  ToProto(updated, true, response.mutable_product());
-  return absl::OkStatus();
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    LC_RETURN_IF_ERROR(common::RequireRole(caller, request->brand_id(), {Role::kOps}));
+    if (!request->has_list_price()) {
+      return InvalidField("list_price", "is required");
+    }
+    absl::Time now = clock_.Now();
+    ProductRecord product;
+    product.brand_id = request->brand_id();
+    product.name = request->name();
+    product.description = request->description();
+    product.image_urls.assign(request->image_urls().begin(), request->image_urls().end());
+    product.category = request->category();
+    product.list_price_fen = request->list_price().amount_fen();
+    product.currency = request->list_price().currency();
+    product.status = v1::PRODUCT_STATUS_DRAFT;
+    for (const v1::NewSku& sku : request->skus()) {
+      product.skus.push_back(FromProto(sku));
+    }
+    product.created_by = caller.subject;
+    product.created_at = now;
+    product.updated_at = now;
+    LC_RETURN_IF_ERROR(ValidateNewProduct(product));
+    LC_ASSIGN_OR_RETURN(ProductRecord created, products_.CreateProduct(product));
+    spdlog::info("product {} created for brand {} with {} SKUs", created.id, created.brand_id,
+                 created.skus.size());
+    ToProto(created, true, response->mutable_product());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status CatalogServiceImpl::UpdateProduct(grpc::ServerContext* context,
                                                const v1::UpdateProductRequest* request,
                                                v1::UpdateProductResponse* response) {
-  return common::ToGrpcStatus(DoUpdateProduct(*context, *request, *response));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(ProductRecord current, LoadProduct(caller, request->product_id()));
+    absl::Time now = clock_.Now();
+    LC_ASSIGN_OR_RETURN(
+        ProductRecord updated,
+        products_.UpdateProduct(current.id, [&](ProductRecord& product) -> absl::Status {
+          LC_RETURN_IF_ERROR(CheckEditable(product));
+          if (request->has_name()) product.name = request->name();
+          if (request->has_description()) product.description = request->description();
+          if (request->has_category()) product.category = request->category();
+          if (request->has_image_urls()) {
+            product.image_urls.assign(request->image_urls().urls().begin(),
+                                      request->image_urls().urls().end());
+          }
+          if (request->has_list_price()) {
+            const v1::Money& price = request->list_price();
+            LC_RETURN_IF_ERROR(ValidatePrice("list_price", price.amount_fen(), price.currency()));
+            if (price.currency() != product.currency) {
+              // SKU and room prices are stored in the product's currency.
+              return InvalidField("list_price.currency",
+                                  absl::StrCat("must stay ", product.currency,
+                                               ", the currency of the product's prices"));
+            }
+            product.list_price_fen = price.amount_fen();
+          }
+          product.updated_at = now;
+          return ValidateProductFields(product);
+        }));
+    ToProto(updated, true, response->mutable_product());
+    return absl::OkStatus();
+  });
 }
 
-absl::Status CatalogServiceImpl::ChangeStatus(const grpc::ServerContext& context,
-                                              absl::string_view product_id, v1::ProductStatus to,
-                                              v1::Product* out) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(RequireOps(caller));
+absl::Status CatalogServiceImpl::ChangeStatus(const Principal& caller, absl::string_view product_id,
+                                              v1::ProductStatus to, v1::Product* out) {
   LC_ASSIGN_OR_RETURN(ProductRecord current, LoadProduct(caller, product_id));
   absl::Time now = clock_.Now();
   LC_ASSIGN_OR_RETURN(
@@ -293,171 +271,156 @@ absl::Status CatalogServiceImpl::ChangeStatus(const grpc::ServerContext& context
 grpc::Status CatalogServiceImpl::ActivateProduct(grpc::ServerContext* context,
                                                  const v1::ActivateProductRequest* request,
                                                  v1::ActivateProductResponse* response) {
-  return common::ToGrpcStatus(ChangeStatus(*context, request->product_id(),
-                                           v1::PRODUCT_STATUS_ACTIVE, response->mutable_product()));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) {
+    return ChangeStatus(caller, request->product_id(), v1::PRODUCT_STATUS_ACTIVE,
+                        response->mutable_product());
+  });
 }
 
 grpc::Status CatalogServiceImpl::ArchiveProduct(grpc::ServerContext* context,
                                                 const v1::ArchiveProductRequest* request,
                                                 v1::ArchiveProductResponse* response) {
-  return common::ToGrpcStatus(ChangeStatus(
-      *context, request->product_id(), v1::PRODUCT_STATUS_ARCHIVED, response->mutable_product()));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) {
+    return ChangeStatus(caller, request->product_id(), v1::PRODUCT_STATUS_ARCHIVED,
+                        response->mutable_product());
+  });
 }
 
 grpc::Status CatalogServiceImpl::GetProduct(grpc::ServerContext* context,
                                             const v1::GetProductRequest* request,
                                             v1::GetProductResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+  return frame_.Run(*context, kAnyRole, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(ProductRecord product, LoadProduct(caller, request->product_id()));
     if (!request->room_id().empty()) {
       LC_RETURN_IF_ERROR(CheckInRoom(caller, request->room_id(), product.id, "product_id"));
     }
     ToProto(product, SeesEverything(caller), response->mutable_product());
     return absl::OkStatus();
-  }());
-}
-
-absl::Status CatalogServiceImpl::DoListProducts(const grpc::ServerContext& context,
-                                                const v1::ListProductsRequest& request,
-                                                v1::ListProductsResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  if (request.brand_id() != caller.brand_id) {
-    return absl::PermissionDeniedError("brand_id: caller belongs to another brand");
-  }
-  if (!v1::ProductStatus_IsValid(request.status())) {
-    return InvalidField("status", "is not a product status");
-  }
-  LC_RETURN_IF_ERROR(
-      common::ValidateText("category", request.category(), kMaxCategoryBytes, false, false));
-  ProductStatus status = request.status();
-  bool full = SeesEverything(caller);
-  if (!full) {
-    if (status == v1::PRODUCT_STATUS_UNSPECIFIED) {
-      status = v1::PRODUCT_STATUS_ACTIVE;
-    } else if (status != v1::PRODUCT_STATUS_ACTIVE) {
-      return absl::PermissionDeniedError("status: only ops see products that are not ACTIVE");
-    }
-  }
-  LC_ASSIGN_OR_RETURN(int limit,
-                      common::PageSize(request.page_size(), kDefaultPageSize, kMaxPageSize));
-  LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request.page_token()));
-  ProductQuery query{caller.brand_id, request.category(), status, after, limit + 1};
-  LC_ASSIGN_OR_RETURN(std::vector<ProductRecord> page, products_.ListProducts(query));
-  bool more = common::TrimPage(page, limit);
-  for (const ProductRecord& product : page) {
-    ToProto(product, full, response.add_products());
-  }
-  if (more) {
-    response.set_next_page_token(common::EncodePageToken(page.back().id));
-  }
-  return absl::OkStatus();
+  });
 }
 
 grpc::Status CatalogServiceImpl::ListProducts(grpc::ServerContext* context,
                                               const v1::ListProductsRequest* request,
                                               v1::ListProductsResponse* response) {
-  return common::ToGrpcStatus(DoListProducts(*context, *request, *response));
+  return frame_.Run(*context, kAnyRole, [&](const Principal& caller) -> absl::Status {
+    if (request->brand_id() != caller.brand_id) {
+      return absl::PermissionDeniedError("brand_id: caller belongs to another brand");
+    }
+    if (!v1::ProductStatus_IsValid(request->status())) {
+      return InvalidField("status", "is not a product status");
+    }
+    LC_RETURN_IF_ERROR(
+        common::ValidateText("category", request->category(), kMaxCategoryBytes, false, false));
+    ProductStatus status = request->status();
+    bool full = SeesEverything(caller);
+    if (!full) {
+      if (status == v1::PRODUCT_STATUS_UNSPECIFIED) {
+        status = v1::PRODUCT_STATUS_ACTIVE;
+      } else if (status != v1::PRODUCT_STATUS_ACTIVE) {
+        return absl::PermissionDeniedError("status: only ops see products that are not ACTIVE");
+      }
+    }
+    LC_ASSIGN_OR_RETURN(common::PageRequest page,
+                        common::ParsePageRequest(request->page_size(), request->page_token(),
+                                                 kDefaultPageSize, kMaxPageSize));
+    ProductQuery query{caller.brand_id, request->category(), status, page.after, page.fetch()};
+    LC_ASSIGN_OR_RETURN(std::vector<ProductRecord> products, products_.ListProducts(query));
+    bool more = common::TrimPage(products, page.limit);
+    for (const ProductRecord& product : products) {
+      ToProto(product, full, response->add_products());
+    }
+    if (more) {
+      response->set_next_page_token(common::EncodePageToken(products.back().id));
+    }
+    return absl::OkStatus();
+  });
 }
 
 // ---- SKUs --------------------------------------------------------------------------------------
 
-absl::Status CatalogServiceImpl::DoAddSku(const grpc::ServerContext& context,
-                                          const v1::AddSkuRequest& request,
-                                          v1::AddSkuResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(RequireOps(caller));
-  LC_ASSIGN_OR_RETURN(int64_t product_id, ParseId("product_id", request.product_id()));
-  if (!request.has_sku()) {
-    return InvalidField("sku", "is required");
-  }
-  SkuRecord sku = FromProto(request.sku());
-  sku.created_at = sku.updated_at = clock_.Now();
-  LC_ASSIGN_OR_RETURN(
-      SkuRecord added,
-      products_.AddSku(product_id, sku, [&](const ProductRecord& product) -> absl::Status {
-        if (product.brand_id != caller.brand_id) {
-          return absl::NotFoundError("product_id: no such product");
-        }
-        LC_RETURN_IF_ERROR(CheckEditable(product));
-        LC_RETURN_IF_ERROR(ValidateNewSku("sku", sku, product.currency));
-        if (product.skus.size() >= static_cast<size_t>(kMaxSkusPerProduct)) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("product_id: a product has at most ", kMaxSkusPerProduct, " SKUs"));
-        }
-        return absl::OkStatus();
-      }));
-  spdlog::info("SKU {} added to product {}", added.id, added.product_id);
-  ToProto(added, true, response.mutable_sku());
-  return absl::OkStatus();
-}
-
 grpc::Status CatalogServiceImpl::AddSku(grpc::ServerContext* context,
                                         const v1::AddSkuRequest* request,
                                         v1::AddSkuResponse* response) {
-  return common::ToGrpcStatus(DoAddSku(*context, *request, *response));
-}
-
-absl::Status CatalogServiceImpl::DoUpdateSku(const grpc::ServerContext& context,
-                                             const v1::UpdateSkuRequest& request,
-                                             v1::UpdateSkuResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(RequireOps(caller));
-  LC_ASSIGN_OR_RETURN(int64_t sku_id, ParseId("sku_id", request.sku_id()));
-  if (request.has_price() && request.clear_price()) {
-    return InvalidField("clear_price", "give either price or clear_price, not both");
-  }
-  if (request.has_price()) {
-    LC_RETURN_IF_ERROR(
-        ValidatePrice("price", request.price().amount_fen(), request.price().currency()));
-  }
-  std::map<std::string, std::string> attributes;
-  if (request.has_attributes()) {
-    attributes.insert(request.attributes().values().begin(), request.attributes().values().end());
-    LC_RETURN_IF_ERROR(ValidateAttributes("attributes", attributes));
-  }
-  absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(
-      SkuRecord updated,
-      products_.UpdateSku(
-          sku_id, [&](const ProductRecord& product, SkuRecord& sku) -> absl::Status {
-            if (product.brand_id != caller.brand_id) {
-              return absl::NotFoundError("sku_id: no such SKU");
-            }
-            LC_RETURN_IF_ERROR(CheckEditable(product));
-            if (request.has_price()) {
-              if (request.price().currency() != product.currency) {
-                return InvalidField(
-                    "price.currency",
-                    absl::StrCat("must be the product's currency, ", product.currency));
-              }
-              sku.own_price_fen = request.price().amount_fen();
-            }
-            if (request.clear_price()) {
-              sku.own_price_fen.reset();
-            }
-            if (request.has_attributes()) {
-              sku.attributes = attributes;
-            }
-            sku.updated_at = now;
-            return absl::OkStatus();
-          }));
-  ToProto(updated, true, response.mutable_sku());
-  return absl::OkStatus();
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(int64_t product_id, ParseId("product_id", request->product_id()));
+    if (!request->has_sku()) {
+      return InvalidField("sku", "is required");
+    }
+    SkuRecord sku = FromProto(request->sku());
+    sku.created_at = sku.updated_at = clock_.Now();
+    LC_ASSIGN_OR_RETURN(
+        SkuRecord added,
+        products_.AddSku(product_id, sku, [&](const ProductRecord& product) -> absl::Status {
+          if (product.brand_id != caller.brand_id) {
+            return absl::NotFoundError("product_id: no such product");
+          }
+          LC_RETURN_IF_ERROR(CheckEditable(product));
+          LC_RETURN_IF_ERROR(ValidateNewSku("sku", sku, product.currency));
+          if (product.skus.size() >= static_cast<size_t>(kMaxSkusPerProduct)) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("product_id: a product has at most ", kMaxSkusPerProduct, " SKUs"));
+          }
+          return absl::OkStatus();
+        }));
+    spdlog::info("SKU {} added to product {}", added.id, added.product_id);
+    ToProto(added, true, response->mutable_sku());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status CatalogServiceImpl::UpdateSku(grpc::ServerContext* context,
                                            const v1::UpdateSkuRequest* request,
                                            v1::UpdateSkuResponse* response) {
-  return common::ToGrpcStatus(DoUpdateSku(*context, *request, *response));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(int64_t sku_id, ParseId("sku_id", request->sku_id()));
+    if (request->has_price() && request->clear_price()) {
+      return InvalidField("clear_price", "give either price or clear_price, not both");
+    }
+    if (request->has_price()) {
+      LC_RETURN_IF_ERROR(
+          ValidatePrice("price", request->price().amount_fen(), request->price().currency()));
+    }
+    std::map<std::string, std::string> attributes;
+    if (request->has_attributes()) {
+      attributes.insert(request->attributes().values().begin(),
+                        request->attributes().values().end());
+      LC_RETURN_IF_ERROR(ValidateAttributes("attributes", attributes));
+    }
+    absl::Time now = clock_.Now();
+    LC_ASSIGN_OR_RETURN(
+        SkuRecord updated,
+        products_.UpdateSku(
+            sku_id, [&](const ProductRecord& product, SkuRecord& sku) -> absl::Status {
+              if (product.brand_id != caller.brand_id) {
+                return absl::NotFoundError("sku_id: no such SKU");
+              }
+              LC_RETURN_IF_ERROR(CheckEditable(product));
+              if (request->has_price()) {
+                if (request->price().currency() != product.currency) {
+                  return InvalidField(
+                      "price.currency",
+                      absl::StrCat("must be the product's currency, ", product.currency));
+                }
+                sku.own_price_fen = request->price().amount_fen();
+              }
+              if (request->clear_price()) {
+                sku.own_price_fen.reset();
+              }
+              if (request->has_attributes()) {
+                sku.attributes = attributes;
+              }
+              sku.updated_at = now;
+              return absl::OkStatus();
+            }));
+    ToProto(updated, true, response->mutable_sku());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status CatalogServiceImpl::SetSkuInventory(grpc::ServerContext* context,
                                                  const v1::SetSkuInventoryRequest* request,
                                                  v1::SetSkuInventoryResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
-    LC_RETURN_IF_ERROR(RequireOps(caller));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(SkuRecord sku, LoadSku(caller, request->sku_id()));
     if (request->on_hand() < 0) {
       return InvalidField("on_hand", "must not be negative");
@@ -471,21 +434,20 @@ grpc::Status CatalogServiceImpl::SetSkuInventory(grpc::ServerContext* context,
                  updated.reserved);
     ToProto(updated, true, response->mutable_sku());
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status CatalogServiceImpl::GetSku(grpc::ServerContext* context,
                                         const v1::GetSkuRequest* request,
                                         v1::GetSkuResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
+  return frame_.Run(*context, kAnyRole, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(SkuRecord sku, LoadSku(caller, request->sku_id()));
     if (!request->room_id().empty()) {
       LC_RETURN_IF_ERROR(CheckInRoom(caller, request->room_id(), sku.product_id, "sku_id"));
     }
     ToProto(sku, SeesEverything(caller), response->mutable_sku());
     return absl::OkStatus();
-  }());
+  });
 }
 
 // ---- Room product lists ------------------------------------------------------------------------
@@ -508,128 +470,110 @@ absl::Status CatalogServiceImpl::ListRoomItems(
   return absl::OkStatus();
 }
 
-absl::Status CatalogServiceImpl::DoAttachRoomProduct(const grpc::ServerContext& context,
-                                                     const v1::AttachRoomProductRequest& request,
-                                                     v1::AttachRoomProductResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(RequireOps(caller));
-  LC_ASSIGN_OR_RETURN(int64_t product_id, ParseId("product_id", request.product_id()));
-  if (request.position() < 0) {
-    return InvalidField("position", "must not be negative (0 puts the product last)");
-  }
-  LC_RETURN_IF_ERROR(ValidateCohort("visible_to_cohort", request.visible_to_cohort(), false));
-  RoomProductRecord item;
-  for (int i = 0; i < request.cohort_prices_size(); ++i) {
-    const v1::CohortPrice& price = request.cohort_prices(i);
-    if (!price.has_price()) {
-      return InvalidField(absl::StrCat("cohort_prices[", i, "].price"), "is required");
-    }
-    item.cohort_prices.push_back(
-        CohortPrice{price.cohort(), price.price().amount_fen(), price.price().currency()});
-  }
-  LC_ASSIGN_OR_RETURN(int64_t room_id, LoadRoomForOps(caller, request.room_id()));
-  absl::Time now = clock_.Now();
-  item.brand_id = caller.brand_id;
-  item.room_id = room_id;
-  item.product_id = product_id;
-  item.position = request.position();
-  item.visible_to_cohort = request.visible_to_cohort();
-  item.created_by = caller.subject;
-  item.created_at = now;
-  item.updated_at = now;
-  LC_ASSIGN_OR_RETURN(
-      RoomProductView attached,
-      products_.AttachRoomProduct(item, [&](const ProductRecord& product) -> absl::Status {
-        if (product.brand_id != caller.brand_id) {
-          return absl::NotFoundError("product_id: no such product");
-        }
-        if (product.status == v1::PRODUCT_STATUS_ARCHIVED) {
-          return absl::FailedPreconditionError(
-              "product_id: an archived product cannot be put on a room's list");
-        }
-        return ValidateCohortPrices(item.cohort_prices, product.currency);
-      }));
-  spdlog::info("product {} on room {} at position {}", product_id, room_id, attached.item.position);
-  ToProto(attached, attached.item.position, "", true, response.mutable_item());
-  return absl::OkStatus();
-}
-
 grpc::Status CatalogServiceImpl::AttachRoomProduct(grpc::ServerContext* context,
                                                    const v1::AttachRoomProductRequest* request,
                                                    v1::AttachRoomProductResponse* response) {
-  return common::ToGrpcStatus(DoAttachRoomProduct(*context, *request, *response));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(int64_t product_id, ParseId("product_id", request->product_id()));
+    if (request->position() < 0) {
+      return InvalidField("position", "must not be negative (0 puts the product last)");
+    }
+    LC_RETURN_IF_ERROR(ValidateCohort("visible_to_cohort", request->visible_to_cohort(), false));
+    RoomProductRecord item;
+    for (int i = 0; i < request->cohort_prices_size(); ++i) {
+      const v1::CohortPrice& price = request->cohort_prices(i);
+      if (!price.has_price()) {
+        return InvalidField(absl::StrCat("cohort_prices[", i, "].price"), "is required");
+      }
+      item.cohort_prices.push_back(
+          CohortPrice{price.cohort(), price.price().amount_fen(), price.price().currency()});
+    }
+    LC_ASSIGN_OR_RETURN(int64_t room_id, LoadRoomForOps(caller, request->room_id()));
+    absl::Time now = clock_.Now();
+    item.brand_id = caller.brand_id;
+    item.room_id = room_id;
+    item.product_id = product_id;
+    item.position = request->position();
+    item.visible_to_cohort = request->visible_to_cohort();
+    item.created_by = caller.subject;
+    item.created_at = now;
+    item.updated_at = now;
+    LC_ASSIGN_OR_RETURN(
+        RoomProductView attached,
+        products_.AttachRoomProduct(item, [&](const ProductRecord& product) -> absl::Status {
+          if (product.brand_id != caller.brand_id) {
+            return absl::NotFoundError("product_id: no such product");
+          }
+          if (product.status == v1::PRODUCT_STATUS_ARCHIVED) {
+            return absl::FailedPreconditionError(
+                "product_id: an archived product cannot be put on a room's list");
+          }
+          return ValidateCohortPrices(item.cohort_prices, product.currency);
+        }));
+    spdlog::info("product {} on room {} at position {}", product_id, room_id,
+                 attached.item.position);
+    ToProto(attached, attached.item.position, "", true, response->mutable_item());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status CatalogServiceImpl::DetachRoomProduct(grpc::ServerContext* context,
                                                    const v1::DetachRoomProductRequest* request,
                                                    v1::DetachRoomProductResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller, Caller(*context));
-    LC_RETURN_IF_ERROR(RequireOps(caller));
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(int64_t product_id, ParseId("product_id", request->product_id()));
     LC_ASSIGN_OR_RETURN(int64_t room_id, LoadRoomForOps(caller, request->room_id()));
     LC_RETURN_IF_ERROR(
         products_.DetachRoomProduct(caller.brand_id, room_id, product_id, clock_.Now()));
     spdlog::info("product {} off room {}", product_id, room_id);
     return absl::OkStatus();
-  }());
-}
-
-absl::Status CatalogServiceImpl::DoReorderRoomProducts(
-    const grpc::ServerContext& context, const v1::ReorderRoomProductsRequest& request,
-    v1::ReorderRoomProductsResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_RETURN_IF_ERROR(RequireOps(caller));
-  if (request.product_ids_size() > kMaxRoomProducts) {
-    return InvalidField("product_ids",
-                        absl::StrCat("must hold at most ", kMaxRoomProducts, " products"));
-  }
-  std::vector<int64_t> ids;
-  std::set<int64_t> seen;
-  for (int i = 0; i < request.product_ids_size(); ++i) {
-    std::string field = absl::StrCat("product_ids[", i, "]");
-    LC_ASSIGN_OR_RETURN(int64_t id, ParseId(field, request.product_ids(i)));
-    if (!seen.insert(id).second) {
-      return InvalidField(field, "repeats an earlier product");
-    }
-    ids.push_back(id);
-  }
-  LC_ASSIGN_OR_RETURN(int64_t room_id, LoadRoomForOps(caller, request.room_id()));
-  LC_RETURN_IF_ERROR(products_.ReorderRoomProducts(caller.brand_id, room_id, ids, clock_.Now()));
-  return ListRoomItems(caller, room_id, "", true, response.mutable_items());
+  });
 }
 
 grpc::Status CatalogServiceImpl::ReorderRoomProducts(grpc::ServerContext* context,
                                                      const v1::ReorderRoomProductsRequest* request,
                                                      v1::ReorderRoomProductsResponse* response) {
-  return common::ToGrpcStatus(DoReorderRoomProducts(*context, *request, *response));
-}
-
-absl::Status CatalogServiceImpl::DoListRoomProducts(const grpc::ServerContext& context,
-                                                    const v1::ListRoomProductsRequest& request,
-                                                    v1::ListRoomProductsResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller, Caller(context));
-  LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request.room_id()));
-  // Viewers are asked about by name: the room service knows their invite and its cohort. Staff
-  // are not invitees; they may read any room of their brand, as in the room service.
-  bool is_viewer = caller.role == Role::kViewer;
-  LC_ASSIGN_OR_RETURN(RoomAccess access, rooms_.Access(caller.brand_id, FormatId(room_id),
-                                                       is_viewer ? caller.subject : ""));
-  if (access.brand_id != caller.brand_id) {
-    return absl::NotFoundError("room_id: no such room");
-  }
-  if (is_viewer && !access.admitted) {
-    return absl::PermissionDeniedError("room_id: this room is private; an invite is needed");
-  }
-  bool full = SeesEverything(caller);
-  return ListRoomItems(caller, room_id, is_viewer ? access.cohort : "", full,
-                       response.mutable_items());
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    if (request->product_ids_size() > kMaxRoomProducts) {
+      return InvalidField("product_ids",
+                          absl::StrCat("must hold at most ", kMaxRoomProducts, " products"));
+    }
+    std::vector<int64_t> ids;
+    std::set<int64_t> seen;
+    for (int i = 0; i < request->product_ids_size(); ++i) {
+      std::string field = absl::StrCat("product_ids[", i, "]");
+      LC_ASSIGN_OR_RETURN(int64_t id, ParseId(field, request->product_ids(i)));
+      if (!seen.insert(id).second) {
+        return InvalidField(field, "repeats an earlier product");
+      }
+      ids.push_back(id);
+    }
+    LC_ASSIGN_OR_RETURN(int64_t room_id, LoadRoomForOps(caller, request->room_id()));
+    LC_RETURN_IF_ERROR(products_.ReorderRoomProducts(caller.brand_id, room_id, ids, clock_.Now()));
+    return ListRoomItems(caller, room_id, "", true, response->mutable_items());
+  });
 }
 
 grpc::Status CatalogServiceImpl::ListRoomProducts(grpc::ServerContext* context,
                                                   const v1::ListRoomProductsRequest* request,
                                                   v1::ListRoomProductsResponse* response) {
-  return common::ToGrpcStatus(DoListRoomProducts(*context, *request, *response));
+  return frame_.Run(*context, kAnyRole, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(int64_t room_id, ParseId("room_id", request->room_id()));
+    // Viewers are asked about by name: the room service knows their invite and its cohort. Staff
+    // are not invitees; they may read any room of their brand, as in the room service.
+    bool is_viewer = caller.role == Role::kViewer;
+    LC_ASSIGN_OR_RETURN(RoomAccess access, rooms_.Access(caller.brand_id, FormatId(room_id),
+                                                         is_viewer ? caller.subject : ""));
+    if (access.brand_id != caller.brand_id) {
+      return absl::NotFoundError("room_id: no such room");
+    }
+    if (is_viewer && !access.admitted) {
+      return absl::PermissionDeniedError("room_id: this room is private; an invite is needed");
+    }
+    bool full = SeesEverything(caller);
+    return ListRoomItems(caller, room_id, is_viewer ? access.cohort : "", full,
+                         response->mutable_items());
+  });
 }
 
 }  // namespace livecommerce::catalog

@@ -6,6 +6,7 @@
 #include "services/catalog/store/inventory_store.h"
 #include "services/catalog/store/product_store.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
 
 namespace livecommerce::catalog {
@@ -64,7 +65,6 @@ class CatalogServiceImpl final : public v1::CatalogService::Service {
                                 v1::ListRoomProductsResponse* response) override;
 
  private:
-  absl::StatusOr<common::Principal> Caller(const grpc::ServerContext& context) const;
   // The product if the caller may see it: NOT_FOUND for another brand's, and for a product that
   // is not ACTIVE unless the caller sees every status.
   absl::StatusOr<ProductRecord> LoadProduct(const common::Principal& caller,
@@ -78,40 +78,18 @@ class CatalogServiceImpl final : public v1::CatalogService::Service {
   // viewers only). NOT_FOUND "<field>: no such ... in this room" otherwise.
   absl::Status CheckInRoom(const common::Principal& caller, absl::string_view room_id,
                            int64_t product_id, absl::string_view field);
-  absl::Status ChangeStatus(const grpc::ServerContext& context, absl::string_view product_id,
+  absl::Status ChangeStatus(const common::Principal& caller, absl::string_view product_id,
                             v1::ProductStatus to, v1::Product* out);
   absl::Status ListRoomItems(const common::Principal& caller, int64_t room_id,
                              const std::string& viewer_cohort, bool full_view,
                              google::protobuf::RepeatedPtrField<v1::RoomProduct>* out);
-
-  absl::Status DoCreateProduct(const grpc::ServerContext& context,
-                               const v1::CreateProductRequest& request,
-                               v1::CreateProductResponse& response);
-  absl::Status DoUpdateProduct(const grpc::ServerContext& context,
-                               const v1::UpdateProductRequest& request,
-                               v1::UpdateProductResponse& response);
-  absl::Status DoAddSku(const grpc::ServerContext& context, const v1::AddSkuRequest& request,
-                        v1::AddSkuResponse& response);
-  absl::Status DoUpdateSku(const grpc::ServerContext& context, const v1::UpdateSkuRequest& request,
-                           v1::UpdateSkuResponse& response);
-  absl::Status DoListProducts(const grpc::ServerContext& context,
-                              const v1::ListProductsRequest& request,
-                              v1::ListProductsResponse& response);
-  absl::Status DoAttachRoomProduct(const grpc::ServerContext& context,
-                                   const v1::AttachRoomProductRequest& request,
-                                   v1::AttachRoomProductResponse& response);
-  absl::Status DoReorderRoomProducts(const grpc::ServerContext& context,
-                                     const v1::ReorderRoomProductsRequest& request,
-                                     v1::ReorderRoomProductsResponse& response);
-  absl::Status DoListRoomProducts(const grpc::ServerContext& context,
-                                  const v1::ListRoomProductsRequest& request,
-                                  v1::ListRoomProductsResponse& response);
 
   ProductStore& products_;
   InventoryStore& inventory_;  // reservations are taken by the order service through the store
   RoomDirectory& rooms_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
+  const common::HandlerFrame frame_{codec_, clock_};
 };
 
 }  // namespace livecommerce::catalog

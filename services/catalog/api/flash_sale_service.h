@@ -16,6 +16,7 @@
 #include "services/catalog/store/inventory_store.h"
 #include "services/catalog/store/product_store.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
 #include "services/common/ttl_cache.h"
 #include "services/common/worker_pool.h"
@@ -50,12 +51,15 @@ class RebuildQueue {
 
  private:
   std::mutex mu_;
-  std::unordered_map<int64_t, absl::Time> requested_;
+  std::unordered_map<int64_t, absl::Time> requested_ ABSL_GUARDED_BY(mu_);
 };
 
 // gRPC handlers of livecommerce.v1.FlashSaleService. ReserveStock, the hot path of a flash-sale
 // storm, is a callback method (no hand-off to the sync thread pool). The flash-sale logic that
-// spans MySQL and Redis lives here: the order of the two writes is what keeps stock exact.
+// spans MySQL and Redis lives here: the order of the two writes is what keeps stock exact. The
+// class is spread over files by section: flash_sale_service.cc (sales, rebuilds and sweeping),
+// flash_sale_admission.cc (who sees a sale, whom its room admits) and flash_sale_reservations.cc
+// (holds and reservations).
 class FlashSaleServiceImpl final
     : public v1::FlashSaleService::WithCallbackMethod_ReserveStock<v1::FlashSaleService::Service> {
  public:
@@ -107,7 +111,6 @@ class FlashSaleServiceImpl final
   absl::StatusOr<int> SweepOnce();
 
  private:
-  absl::StatusOr<common::Principal> Caller(const grpc::ServerContextBase& context) const;
   absl::StatusOr<FlashSaleRecord> Sale(int64_t sale_id, bool fresh);
   void ForgetSale(int64_t sale_id);
   absl::Status FillSale(const FlashSaleRecord& sale, v1::FlashSale* out);
@@ -121,12 +124,10 @@ class FlashSaleServiceImpl final
   absl::Status CheckAdmitted(const std::string& brand_id, int64_t room_id,
                              const std::string& viewer_id, absl::string_view field);
 
+  // Changes a sale of the caller's brand (NOT_FOUND for another brand's) under its row lock.
   absl::StatusOr<FlashSaleRecord> ChangeSale(
-      const grpc::ServerContext& context, const std::string& sale_id,
+      const common::Principal& caller, const std::string& sale_id,
       const std::function<absl::Status(FlashSaleRecord&)>& change);
-  absl::Status DoCreateFlashSale(const grpc::ServerContext& context,
-                                 const v1::CreateFlashSaleRequest& request,
-                                 v1::CreateFlashSaleResponse& response);
   // Units taken from the live stock, still to be recorded in MySQL.
   struct TakenStock {
     FlashSaleRecord sale;
@@ -170,17 +171,9 @@ class FlashSaleServiceImpl final
   absl::StatusOr<std::optional<FlashReservationRecord>> FindFlashReservation(
       const common::Principal& caller, const std::string& reservation_id, bool confirm,
       v1::Reservation& out);
-  absl::Status DoConfirm(const grpc::ServerContext& context,
-                         const v1::ConfirmReservationRequest& request,
-                         v1::ConfirmReservationResponse& response);
   // Confirms a flash reservation of the caller's brand (its record and its live stock).
   absl::Status ConfirmFlash(const FlashReservationRecord& found,
                             v1::ConfirmReservationResponse& response);
-  absl::Status DoRelease(const grpc::ServerContext& context,
-                         const v1::ReleaseReservationRequest& request,
-                         v1::ReleaseReservationResponse& response);
-  absl::Status DoCreateHold(const grpc::ServerContext& context,
-                            const v1::CreateHoldRequest& request, v1::CreateHoldResponse& response);
   // Settles one stock entry past its expiry against the record.
   absl::Status Settle(const FlashSaleRecord& sale, const DueEntry& entry);
 
@@ -192,7 +185,11 @@ class FlashSaleServiceImpl final
   RebuildQueue& rebuilds_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
+  const common::HandlerFrame frame_{codec_, clock_};
   FlashSaleOptions options_;
+  // Real time for the caches' ages and the rebuild queue's grace, never the injected clock: both
+  // measure real work in flight, and a test's clock standing still must not keep a cache fresh.
+  const common::SystemClock wall_clock_;
 
   // Sale settings and SKU details (price, status) for hot paths, up to sale_cache_ttl old.
   common::TtlCache<int64_t, FlashSaleRecord> sale_cache_{options_.sale_cache_ttl};
@@ -211,7 +208,7 @@ class FlashSaleServiceImpl final
   std::unordered_map<int64_t, RoomInfo> room_info_ ABSL_GUARDED_BY(rooms_mu_);
   common::TtlCache<std::string, bool> admitted_cache_{options_.access_cache_ttl};
   std::mutex pending_mu_;
-  std::deque<PendingRecord> pending_;
+  std::deque<PendingRecord> pending_ ABSL_GUARDED_BY(pending_mu_);
   common::WorkerPool recorders_;  // last member: drained first on destruction
 };
 

@@ -18,6 +18,12 @@ struct StockLayout {
 };
 
 struct StockReserveResult {
+  // A reservation's state in the live stock, as its entry's first character stores it.
+  enum class State : char {
+    kReserved = 'R',
+    kConfirmed = 'C',
+    kGone = 'X' /* released, expired */
+  };
   enum class Outcome {
     kReserved,   // units taken (now, or earlier by the same reservation id: see `duplicate`)
     kLimit,      // the buyer would pass the per-buyer limit
@@ -26,7 +32,7 @@ struct StockReserveResult {
   };
   Outcome outcome = Outcome::kSoldOut;
   bool duplicate = false;  // the reservation id was already known; fields below are the stored ones
-  char state = 'R';        // R reserved, C confirmed, X released or expired
+  State state = State::kReserved;
   int64_t quantity = 0;
   int64_t from_hold = 0;
   int64_t hold_id = 0;  // the hold the units came from, if any

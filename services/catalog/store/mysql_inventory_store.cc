@@ -1,9 +1,5 @@
 #include "services/catalog/store/mysql_inventory_store.h"
 
-#include <cppconn/exception.h>
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
-
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -13,16 +9,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/catalog/domain/product.h"
+#include "services/catalog/store/sql_errors.h"
 #include "services/common/principal.h"
+#include "services/common/sql.h"
 #include "services/common/status.h"
 
 namespace livecommerce::catalog {
 namespace {
 
-using common::FromSqlTime;
 using common::InvalidField;
 using common::MysqlConnection;
-using common::ToSqlTime;
+using common::Sql;
+using common::SqlRow;
+using common::SqlStatement;
 
 // Stored state codes (sku_reservations.state).
 int StateCode(ReservationState state) {
@@ -60,35 +59,35 @@ struct StoredReservation {
   InventoryReservation reservation;
 };
 
-constexpr int kCheckFailed = 4025;  // a CHECK constraint refused the row
-
 constexpr char kReservationColumns[] =
     "id, reservation_id, brand_id, sku_id, buyer_id, quantity, state, expires_at";
 
-absl::StatusOr<StoredReservation> ReadReservation(sql::ResultSet& rs) {
+absl::StatusOr<StoredReservation> ReadReservation(const SqlRow& row) {
   StoredReservation stored;
-  stored.row_id = rs.getInt64(1);
+  stored.row_id = row.Int("id");
   InventoryReservation& r = stored.reservation;
-  r.reservation_id = std::string(rs.getString(2));
-  r.brand_id = std::string(rs.getString(3));
-  r.sku_id = rs.getInt64(4);
-  r.buyer_id = std::string(rs.getString(5));
-  r.quantity = rs.getInt64(6);
-  LC_ASSIGN_OR_RETURN(r.state, StateFromCode(rs.getInt(7)));
-  LC_ASSIGN_OR_RETURN(r.expires_at, FromSqlTime(std::string(rs.getString(8))));
+  r.reservation_id = row.Str("reservation_id");
+  r.brand_id = row.Str("brand_id");
+  r.sku_id = row.Int("sku_id");
+  r.buyer_id = row.Str("buyer_id");
+  r.quantity = row.Int("quantity");
+  LC_ASSIGN_OR_RETURN(r.state, StateFromCode(static_cast<int>(row.Int("state"))));
+  r.expires_at = row.Time("expires_at");
   return stored;
 }
 
 absl::StatusOr<std::optional<StoredReservation>> SelectReservation(
     MysqlConnection& c, const std::string& reservation_id, const char* lock) {
-  sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-      "SELECT ", kReservationColumns, " FROM sku_reservations WHERE reservation_id = ?", lock));
-  s.setString(1, reservation_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  if (!rs->next()) {
+  std::optional<absl::StatusOr<StoredReservation>> read =
+      Sql(c,
+          absl::StrCat("SELECT ", kReservationColumns,
+                       " FROM sku_reservations WHERE reservation_id = ?", lock),
+          reservation_id)
+          .One(ReadReservation);
+  if (!read.has_value()) {
     return std::optional<StoredReservation>();
   }
-  LC_ASSIGN_OR_RETURN(StoredReservation stored, ReadReservation(*rs));
+  LC_ASSIGN_OR_RETURN(StoredReservation stored, *std::move(read));
   return std::optional<StoredReservation>(std::move(stored));
 }
 
@@ -99,19 +98,19 @@ absl::StatusOr<std::map<std::string, StoredReservation>> SelectReservations(
   absl::Status status;
   common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
     if (!status.ok()) return;
-    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "SELECT ", kReservationColumns, " FROM sku_reservations WHERE reservation_id IN ",
-        common::Placeholders(1, count), lock));
-    for (size_t i = 0; i < count; ++i) s.setString(static_cast<int>(i + 1), ids[offset + i]);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    while (rs->next()) {
-      absl::StatusOr<StoredReservation> stored = ReadReservation(*rs);
+    SqlStatement select = Sql(c, absl::StrCat("SELECT ", kReservationColumns,
+                                              " FROM sku_reservations WHERE reservation_id IN ",
+                                              common::Placeholders(1, count), lock));
+    for (size_t i = 0; i < count; ++i) select.Bind(ids[offset + i]);
+    select.ForEach([&](const SqlRow& row) {
+      if (!status.ok()) return;
+      absl::StatusOr<StoredReservation> stored = ReadReservation(row);
       if (!stored.ok()) {
         status = stored.status();
         return;
       }
       found.emplace(stored->reservation.reservation_id, *std::move(stored));
-    }
+    });
   });
   if (!status.ok()) return status;
   return found;
@@ -132,21 +131,17 @@ absl::StatusOr<StoredReservation> LockReservation(MysqlConnection& c,
 absl::Status ReturnUnits(MysqlConnection& c, StoredReservation& stored, ReservationState state,
                          absl::Time now) {
   const InventoryReservation& r = stored.reservation;
-  sql::PreparedStatement& sku =
-      c.Prepare("UPDATE skus SET reserved = reserved - ? WHERE id = ? AND reserved >= ?");
-  sku.setInt64(1, r.quantity);
-  sku.setInt64(2, r.sku_id);
-  sku.setInt64(3, r.quantity);
-  if (sku.executeUpdate() != 1) {
+  int returned = Sql(c, "UPDATE skus SET reserved = reserved - ? WHERE id = ? AND reserved >= ?",
+                     r.quantity, r.sku_id, r.quantity)
+                     .Execute();
+  if (returned != 1) {
     return absl::InternalError("inventory: reserved units out of step with the reservations");
   }
-  sql::PreparedStatement& s =
-      c.Prepare("UPDATE sku_reservations SET state = ?, updated_at = ? WHERE id = ? AND state = ?");
-  s.setInt(1, StateCode(state));
-  s.setDateTime(2, ToSqlTime(now));
-  s.setInt64(3, stored.row_id);
-  s.setInt(4, StateCode(ReservationState::kReserved));
-  if (s.executeUpdate() != 1) {
+  int changed =
+      Sql(c, "UPDATE sku_reservations SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+          StateCode(state), now, stored.row_id, StateCode(ReservationState::kReserved))
+          .Execute();
+  if (changed != 1) {
     return absl::InternalError("inventory: reservation changed under its lock");
   }
   stored.reservation.state = state;
@@ -253,24 +248,18 @@ absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
     std::string units = "CASE id";
     for (size_t i = 0; i < by_sku.size(); ++i) absl::StrAppend(&units, " WHEN ? THEN ?");
     absl::StrAppend(&units, " END");
-    sql::PreparedStatement& take_all = c.Prepare(
-        absl::StrCat("UPDATE skus SET reserved = reserved + ", units,
-                     " WHERE brand_id = ? AND id IN ", common::Placeholders(1, by_sku.size())));
-    int p = 1;
+    SqlStatement take_all = Sql(
+        c, absl::StrCat("UPDATE skus SET reserved = reserved + ", units,
+                        " WHERE brand_id = ? AND id IN ", common::Placeholders(1, by_sku.size())));
     for (const auto& [key, group] : by_sku) {
       int64_t total = 0;
       for (ReserveItem* item : group) total += item->asked->quantity;
-      take_all.setInt64(p++, key.first);
-      take_all.setInt64(p++, total);
+      take_all.Bind(key.first, total);
     }
-    take_all.setString(p++, by_sku.begin()->first.second);
-    for (const auto& [key, group] : by_sku) take_all.setInt64(p++, key.first);
-    bool all = false;
-    try {
-      all = take_all.executeUpdate() == static_cast<int>(by_sku.size());
-    } catch (const sql::SQLException& e) {
-      if (e.getErrorCode() != kCheckFailed) throw;
-    }
+    take_all.Bind(by_sku.begin()->first.second);
+    for (const auto& [key, group] : by_sku) take_all.Bind(key.first);
+    std::optional<int> taken = ExecuteUnlessRefused(std::move(take_all), kSqlCheckFailed);
+    bool all = taken.has_value() && *taken == static_cast<int>(by_sku.size());
     if (all) {
       for (const auto& [key, group] : by_sku)
         granted.insert(granted.end(), group.begin(), group.end());
@@ -282,15 +271,12 @@ absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
   for (auto& [key, group] : by_sku) {  // in SKU id order: batches lock SKU rows alike
     int64_t total = 0;
     for (ReserveItem* item : group) total += item->asked->quantity;
-    sql::PreparedStatement& take = c.Prepare(
-        "UPDATE skus SET reserved = reserved + ? WHERE id = ? AND brand_id = ? AND "
-        "on_hand - reserved >= ?");
     auto try_take = [&](int64_t quantity) {
-      take.setInt64(1, quantity);
-      take.setInt64(2, key.first);
-      take.setString(3, key.second);
-      take.setInt64(4, quantity);
-      return take.executeUpdate() == 1;
+      return Sql(c,
+                 "UPDATE skus SET reserved = reserved + ? WHERE id = ? AND brand_id = ? AND "
+                 "on_hand - reserved >= ?",
+                 quantity, key.first, key.second, quantity)
+                 .Execute() == 1;
     };
     if (try_take(total)) {
       granted.insert(granted.end(), group.begin(), group.end());
@@ -302,33 +288,29 @@ absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
         granted.push_back(item);
         continue;
       }
-      sql::PreparedStatement& left = c.Prepare(
-          "SELECT on_hand - reserved FROM skus WHERE id = ? AND brand_id = ? LOCK IN SHARE MODE");
-      left.setInt64(1, key.first);
-      left.setString(2, key.second);
-      std::unique_ptr<sql::ResultSet> rs(left.executeQuery());
-      item->result = rs->next() ? absl::FailedPreconditionError(absl::StrCat(
-                                      "quantity: only ", rs->getInt64(1), " available"))
-                                : absl::NotFoundError("sku_id: no such SKU");
+      std::optional<int64_t> left =
+          Sql(c,
+              "SELECT on_hand - reserved FROM skus WHERE id = ? AND brand_id = ? LOCK IN SHARE "
+              "MODE",
+              key.first, key.second)
+              .Scalar();
+      item->result =
+          left.has_value()
+              ? absl::FailedPreconditionError(absl::StrCat("quantity: only ", *left, " available"))
+              : absl::NotFoundError("sku_id: no such SKU");
     }
   }
   common::ForEachChunk(granted.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& insert = c.Prepare(absl::StrCat(
-        "INSERT INTO sku_reservations (reservation_id, brand_id, sku_id, buyer_id, quantity, "
-        "state, expires_at, created_at, updated_at) VALUES ",
-        common::Placeholders(count, 7, ", UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)")));
-    int p = 1;
+    SqlStatement insert = Sql(
+        c, absl::StrCat("INSERT INTO sku_reservations (reservation_id, brand_id, sku_id, "
+                        "buyer_id, quantity, state, expires_at, created_at, updated_at) VALUES ",
+                        common::Placeholders(count, 7, ", UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)")));
     for (size_t i = 0; i < count; ++i) {
       const InventoryReservation& r = *granted[offset + i]->asked;
-      insert.setString(p++, r.reservation_id);
-      insert.setString(p++, r.brand_id);
-      insert.setInt64(p++, r.sku_id);
-      insert.setString(p++, r.buyer_id);
-      insert.setInt64(p++, r.quantity);
-      insert.setInt(p++, StateCode(ReservationState::kReserved));
-      insert.setDateTime(p++, ToSqlTime(r.expires_at));
+      insert.Bind(r.reservation_id, r.brand_id, r.sku_id, r.buyer_id, r.quantity,
+                  StateCode(ReservationState::kReserved), r.expires_at);
     }
-    insert.executeUpdate();
+    insert.Execute();
   });
   for (ReserveItem* item : granted) {
     InventoryReservation stored = *item->asked;
@@ -448,18 +430,16 @@ absl::Status MysqlInventoryStore::ApplyConfirms(MysqlConnection& c,
     std::string units = "CASE id";
     for (size_t i = 0; i < count; ++i) absl::StrAppend(&units, " WHEN ? THEN ?");
     absl::StrAppend(&units, " END");
-    sql::PreparedStatement& sku = c.Prepare(
-        absl::StrCat("UPDATE skus SET on_hand = on_hand - ", units, ", reserved = reserved - ",
-                     units, " WHERE id IN ", common::Placeholders(1, count)));
-    int p = 1;
+    SqlStatement sku = Sql(
+        c, absl::StrCat("UPDATE skus SET on_hand = on_hand - ", units, ", reserved = reserved - ",
+                        units, " WHERE id IN ", common::Placeholders(1, count)));
     for (int twice = 0; twice < 2; ++twice) {
       for (size_t i = 0; i < count; ++i) {
-        sku.setInt64(p++, skus[offset + i].first);
-        sku.setInt64(p++, skus[offset + i].second);
+        sku.Bind(skus[offset + i].first, skus[offset + i].second);
       }
     }
-    for (size_t i = 0; i < count; ++i) sku.setInt64(p++, skus[offset + i].first);
-    if (sku.executeUpdate() != static_cast<int>(count)) {
+    for (size_t i = 0; i < count; ++i) sku.Bind(skus[offset + i].first);
+    if (sku.Execute() != static_cast<int>(count)) {
       taken = absl::InternalError("inventory: reserved units out of step with the reservations");
     }
   });
@@ -469,15 +449,13 @@ absl::Status MysqlInventoryStore::ApplyConfirms(MysqlConnection& c,
     if (!status.ok()) return;
     // By primary key only (the rows are locked and RESERVED): a condition on state could make
     // MySQL walk the (state, expires_at) index and lock its gaps, where new reservations go.
-    sql::PreparedStatement& s =
-        c.Prepare(absl::StrCat("UPDATE sku_reservations SET state = ?, updated_at = ? WHERE id IN ",
-                               common::Placeholders(1, count)));
-    s.setInt(1, StateCode(ReservationState::kConfirmed));
-    s.setDateTime(2, ToSqlTime(latest));
-    for (size_t i = 0; i < count; ++i) {
-      s.setInt64(static_cast<int>(i + 3), confirmed[offset + i]->row_id);
-    }
-    if (s.executeUpdate() != static_cast<int>(count)) {
+    SqlStatement update =
+        Sql(c,
+            absl::StrCat("UPDATE sku_reservations SET state = ?, updated_at = ? WHERE id IN ",
+                         common::Placeholders(1, count)),
+            StateCode(ReservationState::kConfirmed), latest);
+    for (size_t i = 0; i < count; ++i) update.Bind(confirmed[offset + i]->row_id);
+    if (update.Execute() != static_cast<int>(count)) {
       status = absl::InternalError("inventory: reservation changed under its lock");
     }
   });
@@ -510,18 +488,11 @@ absl::StatusOr<int> MysqlInventoryStore::ExpireDue(absl::Time now, int limit) {
   LC_ASSIGN_OR_RETURN(
       std::vector<std::string> due,
       pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<std::string>> {
-        sql::PreparedStatement& s = c.Prepare(
-            "SELECT reservation_id FROM sku_reservations WHERE state = ? AND expires_at <= ? "
-            "ORDER BY expires_at LIMIT ?");
-        s.setInt(1, StateCode(ReservationState::kReserved));
-        s.setDateTime(2, ToSqlTime(now));
-        s.setInt(3, limit);
-        std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-        std::vector<std::string> ids;
-        while (rs->next()) {
-          ids.push_back(std::string(rs->getString(1)));
-        }
-        return ids;
+        return Sql(c,
+                   "SELECT reservation_id FROM sku_reservations WHERE state = ? AND expires_at <= "
+                   "? ORDER BY expires_at LIMIT ?",
+                   StateCode(ReservationState::kReserved), now, limit)
+            .All([](const SqlRow& row) { return row.Str("reservation_id"); });
       }));
   // One short transaction per reservation, locking it the way Confirm and Release do, so the
   // sweep never holds range locks that checkouts would wait on.

@@ -1,27 +1,27 @@
 #include "services/catalog/store/mysql_product_store.h"
 
-#include <cppconn/exception.h>
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <map>
-#include <memory>
+#include <optional>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/catalog/store/sql_errors.h"
+#include "services/common/sql.h"
 #include "services/common/status.h"
 
 namespace livecommerce::catalog {
 namespace {
 
-using common::FromSqlTime;
 using common::MysqlConnection;
-using common::ToSqlTime;
-
-constexpr int kDuplicateKey = 1062;
+using common::Sql;
+using common::SqlRow;
+using common::SqlStatement;
 
 constexpr char kProductColumns[] =
     "p.id, p.brand_id, p.name, p.description, p.image_urls, p.category, p.list_price_fen, "
@@ -35,14 +35,6 @@ constexpr char kSkuColumns[] =
 constexpr char kRoomProductColumns[] =
     "rp.id, rp.brand_id, rp.room_id, rp.product_id, rp.position, rp.visible_to_cohort, "
     "rp.created_by, rp.created_at, rp.updated_at";
-
-std::string Text(sql::ResultSet& rs, int column) {
-  return rs.isNull(column) ? std::string() : std::string(rs.getString(column));
-}
-
-absl::StatusOr<absl::Time> Time(sql::ResultSet& rs, int column) {
-  return FromSqlTime(Text(rs, column));
-}
 
 std::string UrlsToJson(const std::vector<std::string>& urls) {
   google::protobuf::ListValue list;
@@ -89,134 +81,109 @@ absl::StatusOr<std::map<std::string, std::string>> AttributesFromJson(const std:
   return attributes;
 }
 
-absl::StatusOr<ProductRecord> ReadProduct(sql::ResultSet& rs) {
+std::optional<std::string> NullIfEmpty(const std::string& text) {
+  return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+absl::StatusOr<ProductRecord> ReadProduct(const SqlRow& row) {
   ProductRecord product;
-  product.id = rs.getInt64(1);
-  product.brand_id = Text(rs, 2);
-  product.name = Text(rs, 3);
-  product.description = Text(rs, 4);
-  LC_ASSIGN_OR_RETURN(product.image_urls, UrlsFromJson(Text(rs, 5)));
-  product.category = Text(rs, 6);
-  product.list_price_fen = rs.getInt64(7);
-  product.currency = Text(rs, 8);
-  product.status = static_cast<ProductStatus>(rs.getInt(9));
-  product.created_by = Text(rs, 10);
-  LC_ASSIGN_OR_RETURN(product.created_at, Time(rs, 11));
-  LC_ASSIGN_OR_RETURN(product.updated_at, Time(rs, 12));
+  product.id = row.Int("id");
+  product.brand_id = row.Str("brand_id");
+  product.name = row.Str("name");
+  product.description = row.Str("description");
+  LC_ASSIGN_OR_RETURN(product.image_urls, UrlsFromJson(row.Str("image_urls")));
+  product.category = row.Str("category");
+  product.list_price_fen = row.Int("list_price_fen");
+  product.currency = row.Str("currency");
+  product.status = row.Enum<ProductStatus>("status");
+  product.created_by = row.Str("created_by");
+  product.created_at = row.Time("created_at");
+  product.updated_at = row.Time("updated_at");
   return product;
 }
 
-absl::StatusOr<SkuRecord> ReadSku(sql::ResultSet& rs) {
+// A row of kSkuColumns: the SKU with its product's list price, currency and status.
+absl::StatusOr<SkuRecord> ReadSku(const SqlRow& row) {
   SkuRecord sku;
-  sku.id = rs.getInt64(1);
-  sku.product_id = rs.getInt64(2);
-  sku.brand_id = Text(rs, 3);
-  sku.sku_code = Text(rs, 4);
-  LC_ASSIGN_OR_RETURN(sku.attributes, AttributesFromJson(Text(rs, 5)));
-  if (!rs.isNull(6)) {
-    sku.own_price_fen = rs.getInt64(6);
-  }
-  sku.price_fen = sku.own_price_fen.value_or(rs.getInt64(7));
-  sku.currency = Text(rs, 8);
-  sku.on_hand = rs.getInt64(9);
-  sku.reserved = rs.getInt64(10);
-  sku.product_status = static_cast<ProductStatus>(rs.getInt(11));
-  LC_ASSIGN_OR_RETURN(sku.created_at, Time(rs, 12));
-  LC_ASSIGN_OR_RETURN(sku.updated_at, Time(rs, 13));
+  sku.id = row.Int("id");
+  sku.product_id = row.Int("product_id");
+  sku.brand_id = row.Str("brand_id");
+  sku.sku_code = row.Str("sku_code");
+  LC_ASSIGN_OR_RETURN(sku.attributes, AttributesFromJson(row.Str("attributes")));
+  sku.own_price_fen = row.OptInt("price_fen");
+  sku.price_fen = sku.own_price_fen.value_or(row.Int("list_price_fen"));
+  sku.currency = row.Str("currency");
+  sku.on_hand = row.Int("on_hand");
+  sku.reserved = row.Int("reserved");
+  sku.product_status = row.Enum<ProductStatus>("status");
+  sku.created_at = row.Time("created_at");
+  sku.updated_at = row.Time("updated_at");
   return sku;
 }
 
-absl::StatusOr<std::vector<SkuRecord>> ReadSkus(sql::ResultSet& rs) {
-  std::vector<SkuRecord> skus;
-  while (rs.next()) {
-    LC_ASSIGN_OR_RETURN(SkuRecord sku, ReadSku(rs));
-    skus.push_back(std::move(sku));
-  }
-  return skus;
-}
-
 absl::StatusOr<std::vector<SkuRecord>> SelectSkusOfProduct(MysqlConnection& c, int64_t product_id) {
-  sql::PreparedStatement& s = c.Prepare(
-      absl::StrCat("SELECT ", kSkuColumns,
-                   " FROM skus s JOIN products p ON p.id = s.product_id WHERE s.product_id = ? "
-                   "ORDER BY s.id"));
-  s.setInt64(1, product_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  return ReadSkus(*rs);
+  return AllRead(
+      Sql(c,
+          absl::StrCat("SELECT ", kSkuColumns,
+                       " FROM skus s JOIN products p ON p.id = s.product_id WHERE s.product_id = ? "
+                       "ORDER BY s.id"),
+          product_id)
+          .All(ReadSku));
 }
 
 // `lock` is "", " FOR UPDATE" or " LOCK IN SHARE MODE"; it applies to the product row only.
 absl::StatusOr<ProductRecord> SelectProduct(MysqlConnection& c, int64_t product_id,
                                             const char* lock) {
-  sql::PreparedStatement& s =
-      c.Prepare(absl::StrCat("SELECT ", kProductColumns, " FROM products p WHERE p.id = ?", lock));
-  s.setInt64(1, product_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  if (!rs->next()) {
+  std::optional<absl::StatusOr<ProductRecord>> read =
+      Sql(c, absl::StrCat("SELECT ", kProductColumns, " FROM products p WHERE p.id = ?", lock),
+          product_id)
+          .One(ReadProduct);
+  if (!read.has_value()) {
     return absl::NotFoundError("product_id: no such product");
   }
-  LC_ASSIGN_OR_RETURN(ProductRecord product, ReadProduct(*rs));
+  LC_ASSIGN_OR_RETURN(ProductRecord product, *std::move(read));
   LC_ASSIGN_OR_RETURN(product.skus, SelectSkusOfProduct(c, product_id));
   return product;
 }
 
 absl::StatusOr<SkuRecord> SelectSku(MysqlConnection& c, int64_t sku_id, const char* lock) {
-  sql::PreparedStatement& s = c.Prepare(
-      absl::StrCat("SELECT ", kSkuColumns,
-                   " FROM skus s JOIN products p ON p.id = s.product_id WHERE s.id = ?", lock));
-  s.setInt64(1, sku_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  if (!rs->next()) {
+  std::optional<absl::StatusOr<SkuRecord>> read =
+      Sql(c,
+          absl::StrCat("SELECT ", kSkuColumns,
+                       " FROM skus s JOIN products p ON p.id = s.product_id WHERE s.id = ?", lock),
+          sku_id)
+          .One(ReadSku);
+  if (!read.has_value()) {
     return absl::NotFoundError("sku_id: no such SKU");
   }
-  return ReadSku(*rs);
+  return *std::move(read);
 }
 
 // Inserts one SKU; ALREADY_EXISTS naming `field` when the brand already uses its code.
 absl::StatusOr<int64_t> InsertSku(MysqlConnection& c, const std::string& brand_id,
                                   int64_t product_id, const SkuRecord& sku, absl::Time now,
                                   absl::string_view field) {
-  sql::PreparedStatement& s = c.Prepare(
-      "INSERT INTO skus (brand_id, product_id, sku_code, attributes, price_fen, on_hand, "
-      "reserved, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)");
-  s.setString(1, brand_id);
-  s.setInt64(2, product_id);
-  s.setString(3, sku.sku_code);
-  s.setString(4, AttributesToJson(sku.attributes));
-  if (sku.own_price_fen.has_value()) {
-    s.setInt64(5, *sku.own_price_fen);
-  } else {
-    s.setNull(5, 0);
-  }
-  s.setInt64(6, sku.on_hand);
-  s.setDateTime(7, ToSqlTime(now));
-  s.setDateTime(8, ToSqlTime(now));
-  try {
-    s.executeUpdate();
-  } catch (const sql::SQLException& e) {
-    if (e.getErrorCode() == kDuplicateKey) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(field, ": already used by another SKU of the brand"));
-    }
-    throw;
+  std::optional<int> inserted = ExecuteUnlessRefused(
+      Sql(c,
+          "INSERT INTO skus (brand_id, product_id, sku_code, attributes, price_fen, on_hand, "
+          "reserved, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+          brand_id, product_id, sku.sku_code, AttributesToJson(sku.attributes), sku.own_price_fen,
+          sku.on_hand, now, now),
+      kSqlDuplicateKey);
+  if (!inserted.has_value()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(field, ": already used by another SKU of the brand"));
   }
   return c.LastInsertId();
 }
 
 void WriteProduct(MysqlConnection& c, const ProductRecord& product) {
-  sql::PreparedStatement& s = c.Prepare(
+  Sql(c,
       "UPDATE products SET name = ?, description = ?, image_urls = ?, category = ?, "
-      "list_price_fen = ?, currency = ?, status = ?, updated_at = ? WHERE id = ?");
-  s.setString(1, product.name);
-  s.setString(2, product.description);
-  s.setString(3, UrlsToJson(product.image_urls));
-  s.setString(4, product.category);
-  s.setInt64(5, product.list_price_fen);
-  s.setString(6, product.currency);
-  s.setInt(7, product.status);
-  s.setDateTime(8, ToSqlTime(product.updated_at));
-  s.setInt64(9, product.id);
-  s.executeUpdate();
+      "list_price_fen = ?, currency = ?, status = ?, updated_at = ? WHERE id = ?",
+      product.name, product.description, UrlsToJson(product.image_urls), product.category,
+      product.list_price_fen, product.currency, product.status, product.updated_at, product.id)
+      .Execute();
 }
 
 // ---- Room lists ---------------------------------------------------------------------------------
@@ -230,17 +197,14 @@ struct ListEntry {
 // The room's list in order, locked against concurrent changes of the same list.
 std::vector<ListEntry> LockRoomList(MysqlConnection& c, const std::string& brand_id,
                                     int64_t room_id) {
-  sql::PreparedStatement& s = c.Prepare(
-      "SELECT id, product_id, position FROM room_products WHERE room_id = ? AND brand_id = ? "
-      "ORDER BY position, id FOR UPDATE");
-  s.setInt64(1, room_id);
-  s.setString(2, brand_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  std::vector<ListEntry> entries;
-  while (rs->next()) {
-    entries.push_back(ListEntry{rs->getInt64(1), rs->getInt64(2), rs->getInt(3)});
-  }
-  return entries;
+  return Sql(c,
+             "SELECT id, product_id, position FROM room_products WHERE room_id = ? AND brand_id = "
+             "? ORDER BY position, id FOR UPDATE",
+             room_id, brand_id)
+      .All([](const SqlRow& row) {
+        return ListEntry{row.Int("id"), row.Int("product_id"),
+                         static_cast<int>(row.Int("position"))};
+      });
 }
 
 // Writes positions 1..n in the order of `entries`, touching only rows whose position changes.
@@ -250,59 +214,51 @@ void Renumber(MysqlConnection& c, const std::vector<ListEntry>& entries, absl::T
     if (entries[i].position == position) {
       continue;
     }
-    sql::PreparedStatement& s =
-        c.Prepare("UPDATE room_products SET position = ?, updated_at = ? WHERE id = ?");
-    s.setInt(1, position);
-    s.setDateTime(2, ToSqlTime(now));
-    s.setInt64(3, entries[i].id);
-    s.executeUpdate();
+    Sql(c, "UPDATE room_products SET position = ?, updated_at = ? WHERE id = ?", position, now,
+        entries[i].id)
+        .Execute();
   }
 }
 
-absl::StatusOr<RoomProductRecord> ReadRoomProduct(sql::ResultSet& rs) {
+RoomProductRecord ReadRoomProduct(const SqlRow& row) {
   RoomProductRecord item;
-  item.id = rs.getInt64(1);
-  item.brand_id = Text(rs, 2);
-  item.room_id = rs.getInt64(3);
-  item.product_id = rs.getInt64(4);
-  item.position = rs.getInt(5);
-  item.visible_to_cohort = Text(rs, 6);
-  item.created_by = Text(rs, 7);
-  LC_ASSIGN_OR_RETURN(item.created_at, Time(rs, 8));
-  LC_ASSIGN_OR_RETURN(item.updated_at, Time(rs, 9));
+  item.id = row.Int("id");
+  item.brand_id = row.Str("brand_id");
+  item.room_id = row.Int("room_id");
+  item.product_id = row.Int("product_id");
+  item.position = static_cast<int>(row.Int("position"));
+  item.visible_to_cohort = row.Str("visible_to_cohort");
+  item.created_by = row.Str("created_by");
+  item.created_at = row.Time("created_at");
+  item.updated_at = row.Time("updated_at");
   return item;
 }
 
 // Cohort prices of a room's items, by item id, in cohort order.
 std::map<int64_t, std::vector<CohortPrice>> SelectCohortPrices(MysqlConnection& c,
                                                                int64_t room_id) {
-  sql::PreparedStatement& s = c.Prepare(
-      "SELECT room_product_id, cohort, price_fen, currency FROM room_product_prices "
-      "WHERE room_id = ? ORDER BY room_product_id, cohort");
-  s.setInt64(1, room_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
   std::map<int64_t, std::vector<CohortPrice>> prices;
-  while (rs->next()) {
-    prices[rs->getInt64(1)].push_back(CohortPrice{Text(*rs, 2), rs->getInt64(3), Text(*rs, 4)});
-  }
+  Sql(c,
+      "SELECT room_product_id, cohort, price_fen, currency FROM room_product_prices "
+      "WHERE room_id = ? ORDER BY room_product_id, cohort",
+      room_id)
+      .ForEach([&](const SqlRow& row) {
+        prices[row.Int("room_product_id")].push_back(
+            CohortPrice{row.Str("cohort"), row.Int("price_fen"), row.Str("currency")});
+      });
   return prices;
 }
 
 absl::StatusOr<std::vector<RoomProductRecord>> SelectRoomList(MysqlConnection& c,
                                                               const std::string& brand_id,
                                                               int64_t room_id) {
-  sql::PreparedStatement& s =
-      c.Prepare(absl::StrCat("SELECT ", kRoomProductColumns,
-                             " FROM room_products rp WHERE rp.room_id = ? AND rp.brand_id = ? "
-                             "ORDER BY rp.position, rp.id"));
-  s.setInt64(1, room_id);
-  s.setString(2, brand_id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  std::vector<RoomProductRecord> items;
-  while (rs->next()) {
-    LC_ASSIGN_OR_RETURN(RoomProductRecord item, ReadRoomProduct(*rs));
-    items.push_back(std::move(item));
-  }
+  std::vector<RoomProductRecord> items =
+      Sql(c,
+          absl::StrCat("SELECT ", kRoomProductColumns,
+                       " FROM room_products rp WHERE rp.room_id = ? AND rp.brand_id = ? "
+                       "ORDER BY rp.position, rp.id"),
+          room_id, brand_id)
+          .All(ReadRoomProduct);
   std::map<int64_t, std::vector<CohortPrice>> prices = SelectCohortPrices(c, room_id);
   for (RoomProductRecord& item : items) {
     auto it = prices.find(item.id);
@@ -317,22 +273,14 @@ absl::StatusOr<std::vector<RoomProductRecord>> SelectRoomList(MysqlConnection& c
 
 absl::StatusOr<ProductRecord> MysqlProductStore::CreateProduct(const ProductRecord& product) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<ProductRecord> {
-    sql::PreparedStatement& s = c.Prepare(
+    Sql(c,
         "INSERT INTO products (brand_id, name, description, image_urls, category, "
         "list_price_fen, currency, status, created_by, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.setString(1, product.brand_id);
-    s.setString(2, product.name);
-    s.setString(3, product.description);
-    s.setString(4, UrlsToJson(product.image_urls));
-    s.setString(5, product.category);
-    s.setInt64(6, product.list_price_fen);
-    s.setString(7, product.currency);
-    s.setInt(8, product.status);
-    s.setString(9, product.created_by);
-    s.setDateTime(10, ToSqlTime(product.created_at));
-    s.setDateTime(11, ToSqlTime(product.updated_at));
-    s.executeUpdate();
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        product.brand_id, product.name, product.description, UrlsToJson(product.image_urls),
+        product.category, product.list_price_fen, product.currency, product.status,
+        product.created_by, product.created_at, product.updated_at)
+        .Execute();
     int64_t id = c.LastInsertId();
     for (size_t i = 0; i < product.skus.size(); ++i) {
       LC_ASSIGN_OR_RETURN(int64_t sku_id,
@@ -372,42 +320,34 @@ absl::StatusOr<std::vector<ProductRecord>> MysqlProductStore::ListProducts(
     if (query.status != v1::PRODUCT_STATUS_UNSPECIFIED) {
       absl::StrAppend(&filter, " AND status = ?");
     }
-    auto bind = [&](sql::PreparedStatement& s) {
-      int i = 1;
-      s.setString(i++, query.brand_id);
-      s.setInt64(i++, query.after_id);
+    auto bind = [&](SqlStatement& s) -> SqlStatement& {
+      s.Bind(query.brand_id, query.after_id);
       if (!query.category.empty()) {
-        s.setString(i++, query.category);
+        s.Bind(query.category);
       }
       if (query.status != v1::PRODUCT_STATUS_UNSPECIFIED) {
-        s.setInt(i++, query.status);
+        s.Bind(query.status);
       }
-      s.setInt(i++, query.limit);
+      return s.Bind(query.limit);
     };
-    sql::PreparedStatement& products = c.Prepare(absl::StrCat(
-        "SELECT ", kProductColumns, " FROM products p WHERE ", filter, " ORDER BY p.id LIMIT ?"));
-    bind(products);
-    std::vector<ProductRecord> page;
-    std::map<int64_t, size_t> index_of;
-    {
-      std::unique_ptr<sql::ResultSet> rs(products.executeQuery());
-      while (rs->next()) {
-        LC_ASSIGN_OR_RETURN(ProductRecord product, ReadProduct(*rs));
-        index_of[product.id] = page.size();
-        page.push_back(std::move(product));
-      }
-    }
+    SqlStatement products =
+        Sql(c, absl::StrCat("SELECT ", kProductColumns, " FROM products p WHERE ", filter,
+                            " ORDER BY p.id LIMIT ?"));
+    LC_ASSIGN_OR_RETURN(std::vector<ProductRecord> page, AllRead(bind(products).All(ReadProduct)));
     if (page.empty()) {
       return page;
     }
-    sql::PreparedStatement& skus = c.Prepare(
+    std::map<int64_t, size_t> index_of;
+    for (size_t i = 0; i < page.size(); ++i) {
+      index_of[page[i].id] = i;
+    }
+    SqlStatement skus = Sql(
+        c,
         absl::StrCat("SELECT ", kSkuColumns,
                      " FROM skus s JOIN products p ON p.id = s.product_id JOIN (SELECT id FROM "
                      "products WHERE ",
                      filter, " ORDER BY id LIMIT ?) page ON page.id = s.product_id ORDER BY s.id"));
-    bind(skus);
-    std::unique_ptr<sql::ResultSet> rs(skus.executeQuery());
-    LC_ASSIGN_OR_RETURN(std::vector<SkuRecord> all, ReadSkus(*rs));
+    LC_ASSIGN_OR_RETURN(std::vector<SkuRecord> all, AllRead(bind(skus).All(ReadSku)));
     for (SkuRecord& sku : all) {
       auto it = index_of.find(sku.product_id);
       if (it != index_of.end()) {
@@ -442,17 +382,9 @@ absl::StatusOr<SkuRecord> MysqlProductStore::UpdateSku(
     LC_ASSIGN_OR_RETURN(ProductRecord product, SelectProduct(c, current.product_id, " FOR UPDATE"));
     LC_ASSIGN_OR_RETURN(SkuRecord sku, SelectSku(c, sku_id, " FOR UPDATE"));
     LC_RETURN_IF_ERROR(mutate(product, sku));
-    sql::PreparedStatement& s =
-        c.Prepare("UPDATE skus SET attributes = ?, price_fen = ?, updated_at = ? WHERE id = ?");
-    s.setString(1, AttributesToJson(sku.attributes));
-    if (sku.own_price_fen.has_value()) {
-      s.setInt64(2, *sku.own_price_fen);
-    } else {
-      s.setNull(2, 0);
-    }
-    s.setDateTime(3, ToSqlTime(sku.updated_at));
-    s.setInt64(4, sku_id);
-    s.executeUpdate();
+    Sql(c, "UPDATE skus SET attributes = ?, price_fen = ?, updated_at = ? WHERE id = ?",
+        AttributesToJson(sku.attributes), sku.own_price_fen, sku.updated_at, sku_id)
+        .Execute();
     return SelectSku(c, sku_id, "");
   });
 }
@@ -460,13 +392,11 @@ absl::StatusOr<SkuRecord> MysqlProductStore::UpdateSku(
 absl::StatusOr<SkuRecord> MysqlProductStore::SetOnHand(int64_t sku_id, int64_t on_hand,
                                                        absl::Time now) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<SkuRecord> {
-    sql::PreparedStatement& s =
-        c.Prepare("UPDATE skus SET on_hand = ?, updated_at = ? WHERE id = ? AND reserved <= ?");
-    s.setInt64(1, on_hand);
-    s.setDateTime(2, ToSqlTime(now));
-    s.setInt64(3, sku_id);
-    s.setInt64(4, on_hand);
-    if (s.executeUpdate() == 0) {
+    int changed =
+        Sql(c, "UPDATE skus SET on_hand = ?, updated_at = ? WHERE id = ? AND reserved <= ?",
+            on_hand, now, sku_id, on_hand)
+            .Execute();
+    if (changed == 0) {
       LC_ASSIGN_OR_RETURN(SkuRecord sku, SelectSku(c, sku_id, " LOCK IN SHARE MODE"));
       if (sku.reserved > on_hand) {
         return absl::FailedPreconditionError(
@@ -494,54 +424,30 @@ absl::StatusOr<RoomProductView> MysqlProductStore::AttachRoomProduct(
     if (found != entries.end()) {
       entry = *found;
       entries.erase(found);
-      sql::PreparedStatement& update =
-          c.Prepare("UPDATE room_products SET visible_to_cohort = ?, updated_at = ? WHERE id = ?");
-      if (item.visible_to_cohort.empty()) {
-        update.setNull(1, 0);
-      } else {
-        update.setString(1, item.visible_to_cohort);
-      }
-      update.setDateTime(2, ToSqlTime(item.updated_at));
-      update.setInt64(3, entry.id);
-      update.executeUpdate();
-      sql::PreparedStatement& clear =
-          c.Prepare("DELETE FROM room_product_prices WHERE room_product_id = ?");
-      clear.setInt64(1, entry.id);
-      clear.executeUpdate();
+      Sql(c, "UPDATE room_products SET visible_to_cohort = ?, updated_at = ? WHERE id = ?",
+          NullIfEmpty(item.visible_to_cohort), item.updated_at, entry.id)
+          .Execute();
+      Sql(c, "DELETE FROM room_product_prices WHERE room_product_id = ?", entry.id).Execute();
     } else {
       if (entries.size() >= static_cast<size_t>(kMaxRoomProducts)) {
         return absl::FailedPreconditionError(
             absl::StrCat("room_id: a room lists at most ", kMaxRoomProducts, " products"));
       }
-      sql::PreparedStatement& insert = c.Prepare(
+      Sql(c,
           "INSERT INTO room_products (brand_id, room_id, product_id, position, "
-          "visible_to_cohort, created_by, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)");
-      insert.setString(1, item.brand_id);
-      insert.setInt64(2, item.room_id);
-      insert.setInt64(3, item.product_id);
-      if (item.visible_to_cohort.empty()) {
-        insert.setNull(4, 0);
-      } else {
-        insert.setString(4, item.visible_to_cohort);
-      }
-      insert.setString(5, item.created_by);
-      insert.setDateTime(6, ToSqlTime(item.created_at));
-      insert.setDateTime(7, ToSqlTime(item.updated_at));
-      insert.executeUpdate();
+          "visible_to_cohort, created_by, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+          item.brand_id, item.room_id, item.product_id, NullIfEmpty(item.visible_to_cohort),
+          item.created_by, item.created_at, item.updated_at)
+          .Execute();
       entry = ListEntry{c.LastInsertId(), item.product_id, 0};
     }
     for (const CohortPrice& price : item.cohort_prices) {
-      sql::PreparedStatement& s = c.Prepare(
+      Sql(c,
           "INSERT INTO room_product_prices (brand_id, room_product_id, room_id, cohort, "
-          "price_fen, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      s.setString(1, item.brand_id);
-      s.setInt64(2, entry.id);
-      s.setInt64(3, item.room_id);
-      s.setString(4, price.cohort);
-      s.setInt64(5, price.price_fen);
-      s.setString(6, price.currency);
-      s.setDateTime(7, ToSqlTime(item.updated_at));
-      s.executeUpdate();
+          "price_fen, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          item.brand_id, entry.id, item.room_id, price.cohort, price.price_fen, price.currency,
+          item.updated_at)
+          .Execute();
     }
     size_t at = entries.size();
     if (item.position > 0 && static_cast<size_t>(item.position) <= entries.size()) {
@@ -569,13 +475,8 @@ absl::Status MysqlProductStore::DetachRoomProduct(const std::string& brand_id, i
     if (found == entries.end()) {
       return absl::NotFoundError("product_id: not on the room's list");
     }
-    sql::PreparedStatement& prices =
-        c.Prepare("DELETE FROM room_product_prices WHERE room_product_id = ?");
-    prices.setInt64(1, found->id);
-    prices.executeUpdate();
-    sql::PreparedStatement& item = c.Prepare("DELETE FROM room_products WHERE id = ?");
-    item.setInt64(1, found->id);
-    item.executeUpdate();
+    Sql(c, "DELETE FROM room_product_prices WHERE room_product_id = ?", found->id).Execute();
+    Sql(c, "DELETE FROM room_products WHERE id = ?", found->id).Execute();
     entries.erase(found);
     Renumber(c, entries, now);
     return absl::OkStatus();
@@ -614,54 +515,56 @@ absl::Status MysqlProductStore::ReorderRoomProducts(const std::string& brand_id,
 absl::StatusOr<std::vector<RoomProductView>> MysqlProductStore::ListRoomProducts(
     const std::string& brand_id, int64_t room_id) {
   // One transaction: the list, the products and their SKUs come from one snapshot.
-  return pool_.InTransaction([&](MysqlConnection& c)
-                                 -> absl::StatusOr<std::vector<RoomProductView>> {
-    LC_ASSIGN_OR_RETURN(std::vector<RoomProductRecord> items, SelectRoomList(c, brand_id, room_id));
-    std::vector<RoomProductView> views;
-    if (items.empty()) {
-      return views;
-    }
-    std::map<int64_t, ProductRecord> products;
-    {
-      sql::PreparedStatement& s =
-          c.Prepare(absl::StrCat("SELECT ", kProductColumns,
-                                 " FROM products p JOIN room_products rp ON rp.product_id = p.id "
-                                 "WHERE rp.room_id = ? AND rp.brand_id = ?"));
-      s.setInt64(1, room_id);
-      s.setString(2, brand_id);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      while (rs->next()) {
-        LC_ASSIGN_OR_RETURN(ProductRecord product, ReadProduct(*rs));
-        products[product.id] = std::move(product);
-      }
-    }
-    {
-      sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-          "SELECT ", kSkuColumns,
-          " FROM skus s JOIN products p ON p.id = s.product_id JOIN room_products rp ON "
-          "rp.product_id = s.product_id WHERE rp.room_id = ? AND rp.brand_id = ? "
-          "ORDER BY s.id"));
-      s.setInt64(1, room_id);
-      s.setString(2, brand_id);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      LC_ASSIGN_OR_RETURN(std::vector<SkuRecord> skus, ReadSkus(*rs));
-      for (SkuRecord& sku : skus) {
-        auto it = products.find(sku.product_id);
-        if (it != products.end()) {
-          it->second.skus.push_back(std::move(sku));
+  return pool_.InTransaction(
+      [&](MysqlConnection& c) -> absl::StatusOr<std::vector<RoomProductView>> {
+        LC_ASSIGN_OR_RETURN(std::vector<RoomProductRecord> items,
+                            SelectRoomList(c, brand_id, room_id));
+        std::vector<RoomProductView> views;
+        if (items.empty()) {
+          return views;
         }
-      }
-    }
-    views.reserve(items.size());
-    for (RoomProductRecord& item : items) {
-      auto it = products.find(item.product_id);
-      if (it == products.end()) {
-        return absl::InternalError("room product without its product");
-      }
-      views.push_back(RoomProductView{std::move(item), it->second});
-    }
-    return views;
-  });
+        std::map<int64_t, ProductRecord> products;
+        {
+          LC_ASSIGN_OR_RETURN(
+              std::vector<ProductRecord> read,
+              AllRead(Sql(c,
+                          absl::StrCat("SELECT ", kProductColumns,
+                                       " FROM products p JOIN room_products rp ON rp.product_id = "
+                                       "p.id WHERE rp.room_id = ? AND rp.brand_id = ?"),
+                          room_id, brand_id)
+                          .All(ReadProduct)));
+          for (ProductRecord& product : read) {
+            int64_t id = product.id;
+            products[id] = std::move(product);
+          }
+        }
+        {
+          LC_ASSIGN_OR_RETURN(
+              std::vector<SkuRecord> skus,
+              AllRead(Sql(c,
+                          absl::StrCat("SELECT ", kSkuColumns,
+                                       " FROM skus s JOIN products p ON p.id = s.product_id JOIN "
+                                       "room_products rp ON rp.product_id = s.product_id WHERE "
+                                       "rp.room_id = ? AND rp.brand_id = ? ORDER BY s.id"),
+                          room_id, brand_id)
+                          .All(ReadSku)));
+          for (SkuRecord& sku : skus) {
+            auto it = products.find(sku.product_id);
+            if (it != products.end()) {
+              it->second.skus.push_back(std::move(sku));
+            }
+          }
+        }
+        views.reserve(items.size());
+        for (RoomProductRecord& item : items) {
+          auto it = products.find(item.product_id);
+          if (it == products.end()) {
+            return absl::InternalError("room product without its product");
+          }
+          views.push_back(RoomProductView{std::move(item), it->second});
+        }
+        return views;
+      });
 }
 
 }  // namespace livecommerce::catalog

@@ -160,7 +160,7 @@ std::vector<std::string> BucketKeys(int64_t sale_id, int bucket) {
 bool ParseEntry(const std::string& entry, StockReserveResult* out) {
   std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits(':', 4));
   if (parts.size() != 5 || parts[0].size() != 1) return false;
-  out->state = parts[0][0];
+  out->state = static_cast<StockReserveResult::State>(parts[0][0]);
   out->buyer_id = parts[4];
   return absl::SimpleAtoi(parts[1], &out->quantity) &&
          absl::SimpleAtoi(parts[2], &out->from_hold) && absl::SimpleAtoi(parts[3], &out->hold_id);
@@ -189,9 +189,10 @@ absl::StatusOr<StockReserveResult> ParseReserveReply(const absl::StatusOr<RedisV
   return result;
 }
 
-std::string Entry(char state, const FlashReservationRecord& r, int64_t hold_id) {
-  return absl::StrCat(std::string(1, state), ":", r.quantity, ":", r.from_hold, ":", hold_id, ":",
-                      r.buyer_id);
+std::string Entry(StockReserveResult::State state, const FlashReservationRecord& r,
+                  int64_t hold_id) {
+  return absl::StrCat(std::string(1, static_cast<char>(state)), ":", r.quantity, ":", r.from_hold,
+                      ":", hold_id, ":", r.buyer_id);
 }
 
 }  // namespace
@@ -494,9 +495,11 @@ absl::Status RedisFlashStockStore::Load(const StockLayout& layout, const StockSn
     buyers[home][r.buyer_id] += r.quantity;
     if (r.status == v1::RESERVATION_STATUS_CONFIRMED) {
       sold[home] += r.quantity;
-      items[home].push_back(absl::StrCat("c|", r.reservation_id, "|", Entry('C', r, 0)));
+      items[home].push_back(absl::StrCat("c|", r.reservation_id, "|",
+                                         Entry(StockReserveResult::State::kConfirmed, r, 0)));
     } else {
-      items[home].push_back(absl::StrCat("r|", r.reservation_id, "|", Entry('R', r, 0), "|",
+      items[home].push_back(absl::StrCat("r|", r.reservation_id, "|",
+                                         Entry(StockReserveResult::State::kReserved, r, 0), "|",
                                          absl::ToUnixMillis(r.expires_at)));
     }
   }

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "services/catalog/store/flash_stock_store.h"
 #include "services/common/redis_client.h"
 #include "services/common/worker_pool.h"
@@ -73,8 +74,8 @@ class RedisFlashStockStore final : public FlashStockStore {
   common::RedisPool& redis_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<PendingReserve> pending_;
-  bool stop_ = false;
+  std::deque<PendingReserve> pending_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   common::WorkerPool slow_path_{4};
   std::thread batcher_;
 };

@@ -4,11 +4,9 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
+#include <optional>
 #include <thread>
-#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +17,8 @@
 #include "services/common/status.h"
 #include "services/common/validation.h"
 #include "services/order/domain/order.h"
+#include "services/order/domain/outbox.h"
+#include "services/order/jobs/outbox_relay.h"
 
 namespace livecommerce::order {
 namespace {
@@ -26,6 +26,20 @@ namespace {
 using common::InvalidField;
 using common::Principal;
 using common::Role;
+using common::Roles;
+
+// Carts and checkouts are viewers' own.
+constexpr Roles kBuyer{Role::kViewer};
+// Orders are listed by their buyers (their own) and by ops and finance.
+constexpr Roles kOrderListers{Role::kViewer, Role::kOps, Role::kFinance};
+// An order is cancelled by its buyer or by ops.
+constexpr Roles kCancellers{Role::kViewer, Role::kOps};
+// Fulfilment, completion and refunds are ops' work.
+constexpr Roles kOpsOnly{Role::kOps};
+// A sandbox order is paid by its buyer (or a service acting for them).
+constexpr Roles kSandboxPayers{Role::kViewer, Role::kService};
+
+constexpr int kMaxCheckoutLines = 50;
 
 absl::Status ValidateLineIds(const std::string& sku_id, const std::string& sale_id) {
   LC_RETURN_IF_ERROR(common::ParseId("sku_id", sku_id).status());
@@ -33,6 +47,24 @@ absl::Status ValidateLineIds(const std::string& sku_id, const std::string& sale_
     LC_RETURN_IF_ERROR(common::ParseId("sale_id", sale_id).status());
   }
   return absl::OkStatus();
+}
+
+v1::PaymentIncidentState IncidentState(RefundStatus refund_status) {
+  switch (refund_status) {
+    case RefundStatus::kSucceeded:
+      return v1::PAYMENT_INCIDENT_STATE_REFUNDED;
+    case RefundStatus::kFailed:
+      return v1::PAYMENT_INCIDENT_STATE_REFUND_FAILED;
+    default:
+      return v1::PAYMENT_INCIDENT_STATE_REFUND_REQUESTED;
+  }
+}
+
+// Failures a caller is told to retry (a service or the database was unavailable, the checkout
+// was interrupted): recorded as the refusal, but not the answer to a retry with the same key.
+bool IsTransient(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kAborted || code == absl::StatusCode::kCancelled;
 }
 
 }  // namespace
@@ -84,30 +116,21 @@ OrderServiceImpl::OrderServiceImpl(CartStore& carts, OrderStore& orders, StockCl
   if (!options_.sandbox_enabled) payments_.sandbox = nullptr;
 }
 
-absl::StatusOr<Principal> OrderServiceImpl::Buyer(const grpc::ServerContext& context) const {
-  LC_ASSIGN_OR_RETURN(Principal caller,
-                      common::PrincipalFromContext(context, codec_, clock_.Now()));
-  if (caller.role != Role::kViewer) {
-    return absl::PermissionDeniedError("carts belong to viewers");
-  }
-  return caller;
-}
+// ---- Carts -------------------------------------------------------------------------------------
 
 grpc::Status OrderServiceImpl::GetCart(grpc::ServerContext* context,
                                        const v1::GetCartRequest* request,
                                        v1::GetCartResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+  return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
     LC_ASSIGN_OR_RETURN(*response->mutable_cart(), carts_.Get(buyer.brand_id, buyer.subject));
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::AddCartItem(grpc::ServerContext* context,
                                            const v1::AddCartItemRequest* request,
                                            v1::AddCartItemResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+  return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
     if (!request->has_item()) return InvalidField("item", "is required");
     LC_RETURN_IF_ERROR(ValidateCartItem(request->item()));
     if (references_ != nullptr) {  // the buyer's brand's, and visible to them, before it is kept
@@ -134,14 +157,13 @@ grpc::Status OrderServiceImpl::AddCartItem(grpc::ServerContext* context,
       funnel_->AddedToCart(buyer.brand_id, buyer.subject, request->item().room().session_id());
     }
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::UpdateCartItem(grpc::ServerContext* context,
                                               const v1::UpdateCartItemRequest* request,
                                               v1::UpdateCartItemResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+  return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
     LC_RETURN_IF_ERROR(ValidateLineIds(request->sku_id(), request->sale_id()));
     if (request->quantity() < 0 || request->quantity() > kMaxLineQuantity) {
       return InvalidField("quantity", "must be between 0 and 99");
@@ -150,100 +172,37 @@ grpc::Status OrderServiceImpl::UpdateCartItem(grpc::ServerContext* context,
                         carts_.SetQuantity(buyer.brand_id, buyer.subject, request->sku_id(),
                                            request->sale_id(), request->quantity()));
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::RemoveCartItem(grpc::ServerContext* context,
                                               const v1::RemoveCartItemRequest* request,
                                               v1::RemoveCartItemResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+  return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
     LC_RETURN_IF_ERROR(ValidateLineIds(request->sku_id(), request->sale_id()));
     LC_ASSIGN_OR_RETURN(*response->mutable_cart(),
                         carts_.SetQuantity(buyer.brand_id, buyer.subject, request->sku_id(),
                                            request->sale_id(), 0));
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::ClearCart(grpc::ServerContext* context,
                                          const v1::ClearCartRequest* request,
                                          v1::ClearCartResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
+  return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
     return carts_.Clear(buyer.brand_id, buyer.subject);
-  }());
+  });
 }
 
 // ---- Orders ------------------------------------------------------------------------------------
-
-namespace {
-
-constexpr int kMaxCheckoutLines = 50;
-constexpr int kFailureCodeSeparator = ':';
-
-std::vector<OutboxMessage> ReleaseAll(const OrderRecord& order) {
-  std::vector<OutboxMessage> messages;
-  for (const OrderLineRecord& line : order.lines) {
-    messages.push_back(OutboxMessage{0, order.brand_id, kTopicReleaseReservation,
-                                     line.reservation_id, line.reservation_id, 0});
-  }
-  return messages;
-}
-
-// What ends an unpaid order: a WeChat Pay order is first closed there (the buyer could still pay
-// it: its stock goes back only once it cannot be paid, see CloseThenRelease); any other releases
-// its reservations at once.
-std::vector<OutboxMessage> EndUnpaid(const OrderRecord& order) {
-  if (order.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY) return ReleaseAll(order);
-  std::string id = absl::StrCat(order.id);
-  return {OutboxMessage{0, order.brand_id, kTopicPaymentClose, id, id, 0}};
-}
-
-bool IsNoLongerPayable(int status) {
-  return status == v1::ORDER_STATUS_CANCELLED || status == v1::ORDER_STATUS_EXPIRED;
-}
-
-v1::PaymentIncidentState IncidentState(int refund_status) {
-  switch (refund_status) {
-    case kRefundSucceeded:
-      return v1::PAYMENT_INCIDENT_STATE_REFUNDED;
-    case kRefundFailed:
-      return v1::PAYMENT_INCIDENT_STATE_REFUND_FAILED;
-    default:
-      return v1::PAYMENT_INCIDENT_STATE_REFUND_REQUESTED;
-  }
-}
-
-std::string EncodeFailure(const absl::Status& status) {
-  return absl::StrCat(static_cast<int>(status.code()), std::string(1, kFailureCodeSeparator),
-                      status.message());
-}
-
-absl::Status DecodeFailure(const std::string& failure) {
-  size_t at = failure.find(kFailureCodeSeparator);
-  int code = static_cast<int>(absl::StatusCode::kInternal);
-  if (at == std::string::npos || !absl::SimpleAtoi(failure.substr(0, at), &code)) {
-    return absl::InternalError("checkout failed");
-  }
-  return absl::Status(static_cast<absl::StatusCode>(code), failure.substr(at + 1));
-}
-
-// Failures a caller is told to retry (a service or the database was unavailable, the checkout
-// was interrupted): recorded as the refusal, but not the answer to a retry with the same key.
-bool IsTransient(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded ||
-         code == absl::StatusCode::kAborted || code == absl::StatusCode::kCancelled;
-}
-
-}  // namespace
 
 void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::Order* out,
                                const std::map<int64_t, PaymentIncidentRecord>* incidents) const {
   out->set_id(common::FormatId(order.id));
   out->set_brand_id(order.brand_id);
   out->set_buyer_id(order.buyer_id);
-  out->set_status(static_cast<OrderStatus>(order.status));
+  out->set_status(PublicStatus(order.status));
   for (const OrderLineRecord& line : order.lines) {
     v1::OrderLine* l = out->add_lines();
     l->set_line_id(absl::StrCat(line.line_no));
@@ -267,8 +226,7 @@ void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::
   out->mutable_room()->set_session_id(common::FormatId(order.session_id));
   *out->mutable_attribution() = order.attribution;
   if (with_address) *out->mutable_address() = order.address;
-  if (order.status == v1::ORDER_STATUS_PENDING_PAYMENT)
-    *out->mutable_payment() = order.payment_params;
+  if (order.status == OrderState::kPendingPayment) *out->mutable_payment() = order.payment_params;
   common::ToTimestamp(order.created_at, out->mutable_created_at());
   common::ToTimestamp(order.updated_at, out->mutable_updated_at());
   if (order.expires_at.has_value())
@@ -295,19 +253,6 @@ absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> OrderServiceImpl::Incid
     if (IsNoLongerPayable(o.status)) ids.push_back(o.id);
   }
   return orders_.Incidents(ids);
-}
-
-void OrderServiceImpl::SettleNow(const OrderRecord& order, const std::string& topic) {
-  for (const OrderLineRecord& line : order.lines) {
-    absl::Status sent = topic == kTopicConfirmReservation
-                            ? stock_.Confirm(order.brand_id, line.reservation_id)
-                            : stock_.Release(order.brand_id, line.reservation_id);
-    if (sent.ok() ||
-        (topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound)) {
-      absl::Status marked = orders_.MarkDeliveredByKey(topic, line.reservation_id, clock_.Now());
-      if (!marked.ok()) spdlog::warn("outbox: {}", marked.message());
-    }
-  }
 }
 
 absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
@@ -344,14 +289,14 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
     LC_ASSIGN_OR_RETURN(
         OrderRecord refused,
         orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
-          if (o.status != kStatusReserving) return absl::OkStatus();
-          o.status = kStatusRefused;
+          if (o.status != OrderState::kReserving) return absl::OkStatus();
+          o.status = OrderState::kRefused;
           o.failure = EncodeFailure(refusal);
           o.updated_at = now;
           out = ReleaseAll(o);
           return absl::OkStatus();
         }));
-    SettleNow(refused, kTopicReleaseReservation);
+    ReleaseReservationsNow(orders_, stock_, clock_, refused);
     return refusal;
   }
   std::vector<LineAmounts> amounts;
@@ -376,14 +321,14 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
     LC_ASSIGN_OR_RETURN(
         OrderRecord refused,
         orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
-          if (o.status != kStatusReserving) return absl::OkStatus();
-          o.status = kStatusRefused;
+          if (o.status != OrderState::kReserving) return absl::OkStatus();
+          o.status = OrderState::kRefused;
           o.failure = EncodeFailure(failure);
           o.updated_at = now;
           out = ReleaseAll(o);
           return absl::OkStatus();
         }));
-    SettleNow(refused, kTopicReleaseReservation);
+    ReleaseReservationsNow(orders_, stock_, clock_, refused);
     return failure;
   }
   priced.payment_params = *std::move(prepared);
@@ -397,8 +342,8 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::Reserve(OrderRecord order) {
   return orders_.MarkPending(priced);
 }
 
-absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
-                                          const v1::CheckoutRequest& request, v1::Order& out) {
+absl::StatusOr<OrderRecord> OrderServiceImpl::PlaceOrder(const Principal& buyer,
+                                                         const v1::CheckoutRequest& request) {
   if (request.idempotency_key().size() > 64 || !common::IsValidId(request.idempotency_key())) {
     return InvalidField("idempotency_key", "must be 1-64 characters of letters, digits, _ . : -");
   }
@@ -519,14 +464,14 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
     }
   } else {
     // A repeat: wait for the first attempt to finish if it is still reserving.
-    for (int i = 0; i < 100 && order.status == kStatusReserving; ++i) {
+    for (int i = 0; i < 100 && order.status == OrderState::kReserving; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       LC_ASSIGN_OR_RETURN(order, orders_.Get(order.id));
     }
-    if (order.status == kStatusReserving) {
+    if (order.status == OrderState::kReserving) {
       return absl::AbortedError("idempotency_key: the first checkout is still running; try again");
     }
-    if (order.status == kStatusRefused) {
+    if (order.status == OrderState::kRefused) {
       absl::Status failure = DecodeFailure(order.failure);
       if (IsTransient(failure.code())) {
         // The first answer said "try again", but this key's checkout is over (its stock went
@@ -538,25 +483,25 @@ absl::Status OrderServiceImpl::DoCheckout(const Principal& buyer,
       return failure;
     }
   }
-  ToProto(order, true, &out);
-  return absl::OkStatus();
+  return order;
 }
 
 grpc::Status OrderServiceImpl::Checkout(grpc::ServerContext* context,
                                         const v1::CheckoutRequest* request,
                                         v1::CheckoutResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal buyer, Buyer(*context));
-    return DoCheckout(buyer, *request, *response->mutable_order());
-  }());
+  return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(OrderRecord order, PlaceOrder(buyer, *request));
+    ToProto(order, true, response->mutable_order());
+    return absl::OkStatus();
+  });
 }
 
 absl::Status OrderServiceImpl::CheckVisible(const Principal& caller, const OrderRecord& order) {
   bool staff =
       caller.role == Role::kOps || caller.role == Role::kFinance || caller.role == Role::kService;
   bool mine = caller.role == Role::kViewer && order.buyer_id == caller.subject;
-  if (order.brand_id != caller.brand_id || !(staff || mine) || order.status == kStatusReserving ||
-      order.status == kStatusRefused) {
+  if (order.brand_id != caller.brand_id || !(staff || mine) ||
+      order.status == OrderState::kReserving || order.status == OrderState::kRefused) {
     return absl::NotFoundError("order_id: no such order");
   }
   return absl::OkStatus();
@@ -573,89 +518,77 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::LoadVisible(const Principal& calle
 grpc::Status OrderServiceImpl::GetOrder(grpc::ServerContext* context,
                                         const v1::GetOrderRequest* request,
                                         v1::GetOrderResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+  // Whoever may see the order (LoadVisible answers NOT_FOUND for anyone else).
+  return frame_.Run(*context, common::kAnyRole, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
     LC_ASSIGN_OR_RETURN(auto incidents, IncidentsOf({order}));
     ToProto(order, caller.role != Role::kFinance, response->mutable_order(), &incidents);
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::ListOrders(grpc::ServerContext* context,
                                           const v1::ListOrdersRequest* request,
                                           v1::ListOrdersResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+  return frame_.Run(*context, kOrderListers, [&](const Principal& caller) -> absl::Status {
     if (request->brand_id() != caller.brand_id) {
       return absl::PermissionDeniedError("brand_id: caller belongs to another brand");
     }
-    std::string buyer = request->buyer_id();
-    if (caller.role == Role::kViewer) {
-      buyer = caller.subject;  // viewers only ever see their own
-    } else if (caller.role != Role::kOps && caller.role != Role::kFinance) {
-      return absl::PermissionDeniedError("the caller may not list orders");
-    }
-    if (!v1::OrderStatus_IsValid(request->status()))
+    // Viewers only ever see their own.
+    std::string buyer = caller.role == Role::kViewer ? caller.subject : request->buyer_id();
+    if (!v1::OrderStatus_IsValid(request->status())) {
       return InvalidField("status", "is not a status");
-    LC_ASSIGN_OR_RETURN(int limit, common::PageSize(request->page_size(), 20, 100));
-    LC_ASSIGN_OR_RETURN(int64_t after, common::DecodePageToken(request->page_token()));
+    }
+    std::optional<OrderState> status;
+    if (request->status() != v1::ORDER_STATUS_UNSPECIFIED) status = StateOf(request->status());
+    LC_ASSIGN_OR_RETURN(
+        common::PageRequest page,
+        common::ParsePageRequest(request->page_size(), request->page_token(), 20, 100));
     LC_ASSIGN_OR_RETURN(std::vector<OrderRecord> orders,
-                        orders_.List(caller.brand_id, buyer, request->status(),
-                                     request->payment_incidents_only(), after, limit + 1));
-    bool more = common::TrimPage(orders, limit);
+                        orders_.List(caller.brand_id, buyer, status,
+                                     request->payment_incidents_only(), page.after, page.fetch()));
+    bool more = common::TrimPage(orders, page.limit);
     LC_ASSIGN_OR_RETURN(auto incidents, IncidentsOf(orders));
     for (const OrderRecord& o : orders) {
       ToProto(o, caller.role != Role::kFinance, response->add_orders(), &incidents);
     }
     if (more) response->set_next_page_token(common::EncodePageToken(orders.back().id));
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::CancelOrder(grpc::ServerContext* context,
                                            const v1::CancelOrderRequest* request,
                                            v1::CancelOrderResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    // The buyer, or ops of the order's brand (LoadVisible answers 404 for anyone else's order).
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
-    if (caller.role != Role::kViewer && caller.role != Role::kOps) {
-      return absl::PermissionDeniedError("the buyer or ops cancel an order");
-    }
+  // The buyer, or ops of the order's brand (LoadVisible answers 404 for anyone else's order).
+  return frame_.Run(*context, kCancellers, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request->order_id()));
     absl::Time now = clock_.Now();
     LC_ASSIGN_OR_RETURN(
         OrderRecord cancelled,
         orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
-          LC_RETURN_IF_ERROR(
-              CheckTransition(static_cast<OrderStatus>(o.status), v1::ORDER_STATUS_CANCELLED));
-          o.status = v1::ORDER_STATUS_CANCELLED;
+          LC_RETURN_IF_ERROR(CheckTransition(o.status, OrderState::kCancelled));
+          o.status = OrderState::kCancelled;
           o.updated_at = now;
           out = EndUnpaid(o);
           return absl::OkStatus();
         }));
     // A WeChat Pay order is closed there by the outbox relay first, which then releases.
     if (cancelled.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY) {
-      SettleNow(cancelled, kTopicReleaseReservation);
+      ReleaseReservationsNow(orders_, stock_, clock_, cancelled);
     }
     ToProto(cancelled, true, response->mutable_order());
     return absl::OkStatus();
-  }());
+  });
 }
 
-absl::StatusOr<OrderRecord> OrderServiceImpl::ChangeAsOps(const grpc::ServerContext& context,
-                                                          const std::string& order_id,
-                                                          OrderStatus to) {
-  LC_ASSIGN_OR_RETURN(Principal caller,
-                      common::PrincipalFromContext(context, codec_, clock_.Now()));
+absl::StatusOr<OrderRecord> OrderServiceImpl::ChangeStatus(const Principal& caller,
+                                                           const std::string& order_id,
+                                                           OrderState to) {
   LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, order_id));
-  LC_RETURN_IF_ERROR(common::RequireRole(caller, order.brand_id, {Role::kOps}));
   absl::Time now = clock_.Now();
   return orders_.Update(order.id, [&](OrderRecord& o, std::vector<OutboxMessage>&) {
-    LC_RETURN_IF_ERROR(CheckTransition(static_cast<OrderStatus>(o.status), to));
+    LC_RETURN_IF_ERROR(CheckTransition(o.status, to));
     o.status = to;
     o.updated_at = now;
     return absl::OkStatus();
@@ -665,34 +598,29 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::ChangeAsOps(const grpc::ServerCont
 grpc::Status OrderServiceImpl::FulfillOrder(grpc::ServerContext* context,
                                             const v1::FulfillOrderRequest* request,
                                             v1::FulfillOrderResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(OrderRecord order,
-                        ChangeAsOps(*context, request->order_id(), v1::ORDER_STATUS_FULFILLED));
+                        ChangeStatus(caller, request->order_id(), OrderState::kFulfilled));
     ToProto(order, true, response->mutable_order());
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::CompleteOrder(grpc::ServerContext* context,
                                              const v1::CompleteOrderRequest* request,
                                              v1::CompleteOrderResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(OrderRecord order,
-                        ChangeAsOps(*context, request->order_id(), v1::ORDER_STATUS_COMPLETED));
+                        ChangeStatus(caller, request->order_id(), OrderState::kCompleted));
     ToProto(order, true, response->mutable_order());
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
     grpc::ServerContext* context, const v1::ConfirmSandboxPaymentRequest* request,
     v1::ConfirmSandboxPaymentResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
-    if (caller.role != Role::kViewer && caller.role != Role::kService) {
-      return absl::PermissionDeniedError("the buyer pays (or a service acting for them)");
-    }
+  return frame_.Run(*context, kSandboxPayers, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(int64_t order_id, common::ParseId("order_id", request->order_id()));
     // The checks run on the order as the payment transaction locked it (no read before).
     OrderStore::PaymentCheck check = [&](const OrderRecord& order,
@@ -713,16 +641,12 @@ grpc::Status OrderServiceImpl::ConfirmSandboxPayment(
                         orders_.MarkPaid(order_id, PaymentRecord{}, clock_.Now(), check));
     ToProto(paid.order, true, response->mutable_order());
     return absl::OkStatus();
-  }());
+  });
 }
 
-absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
-                                        const v1::RefundOrderRequest& request,
-                                        v1::RefundOrderResponse& response) {
-  LC_ASSIGN_OR_RETURN(Principal caller,
-                      common::PrincipalFromContext(context, codec_, clock_.Now()));
+absl::StatusOr<OrderRecord> OrderServiceImpl::RecordRefund(const Principal& caller,
+                                                           const v1::RefundOrderRequest& request) {
   LC_ASSIGN_OR_RETURN(OrderRecord order, LoadVisible(caller, request.order_id()));
-  LC_RETURN_IF_ERROR(common::RequireRole(caller, order.brand_id, {Role::kOps}));
   if (request.refund_id().size() > 64 || !common::IsValidId(request.refund_id())) {
     return InvalidField("refund_id", "must be 1-64 characters of letters, digits, _ . : -");
   }
@@ -741,7 +665,7 @@ absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
   refund.refund_key = request.refund_id();
   refund.reason = request.reason();
   refund.requested_by = caller.subject;
-  refund.status = sandbox ? kRefundSucceeded : kRefundRequested;
+  refund.status = sandbox ? RefundStatus::kSucceeded : RefundStatus::kRequested;
   {
     v1::RefundOrderRequest lines_only;
     *lines_only.mutable_lines() = request.lines();
@@ -753,7 +677,7 @@ absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
       orders_.Refund(
           order.id, refund,
           [&](OrderRecord& o, RefundRecord& r, std::vector<OutboxMessage>& out) -> absl::Status {
-            if (!IsPaid(static_cast<OrderStatus>(o.status))) {
+            if (!IsPaid(o.status)) {
               return absl::FailedPreconditionError("order_id: only a paid order is refunded");
             }
             std::vector<LineAmounts> lines;
@@ -767,339 +691,53 @@ absl::Status OrderServiceImpl::DoRefund(const grpc::ServerContext& context,
               for (const RefundRequestLine& a : asked)
                 lines[a.line_index].refunded_quantity += a.quantity;
             }
-            OrderStatus next = StatusAfterRefund(lines);
-            LC_RETURN_IF_ERROR(CheckTransition(static_cast<OrderStatus>(o.status), next));
+            OrderState next = StateOf(StatusAfterRefund(lines));
+            LC_RETURN_IF_ERROR(CheckTransition(o.status, next));
             for (size_t i = 0; i < lines.size(); ++i) {
               o.lines[i].refunded_quantity = lines[i].refunded_quantity;
             }
             o.refunded_fen += r.amount_fen;
             o.status = next;
             o.updated_at = now;
-            std::string key = absl::StrCat(o.id, ":", r.refund_key);
-            std::string payload = absl::StrCat(key, ":", r.amount_fen);
             // Attribution claws commissions back from this (delivered once it exists).
-            out.push_back(OutboxMessage{0, o.brand_id, kTopicOrderRefunded, key, payload, 0});
+            out.push_back(
+                RefundMessage(o.brand_id, kTopicOrderRefunded, o.id, r.refund_key, r.amount_fen));
             if (!sandbox) {
-              out.push_back(OutboxMessage{0, o.brand_id, kTopicRefundRequest, key, payload, 0});
+              out.push_back(
+                  RefundMessage(o.brand_id, kTopicRefundRequest, o.id, r.refund_key, r.amount_fen));
             }
             return absl::OkStatus();
           },
           now));
   if (refunded.changed) {
     spdlog::info("order {} refund {}: now {}", order.id, request.refund_id(),
-                 v1::OrderStatus_Name(static_cast<OrderStatus>(refunded.order.status)));
+                 StateName(refunded.order.status));
   }
-  ToProto(refunded.order, true, response.mutable_order());
-  return absl::OkStatus();
+  return std::move(refunded.order);
 }
 
 grpc::Status OrderServiceImpl::RefundOrder(grpc::ServerContext* context,
                                            const v1::RefundOrderRequest* request,
                                            v1::RefundOrderResponse* response) {
-  return common::ToGrpcStatus(DoRefund(*context, *request, *response));
-}
-
-absl::Status OrderServiceImpl::HandleWechatNotification(
-    const v1::HandlePaymentNotificationRequest& request) {
-  HttpHeaders headers(request.headers().begin(), request.headers().end());
-  LC_ASSIGN_OR_RETURN(WechatPayNotification notification,
-                      payments_.wechat_crypto->VerifyNotification(NotificationHeadersFrom(headers),
-                                                                  request.body(), clock_.Now()));
-  if (const RefundResult* refund = std::get_if<RefundResult>(&notification.event)) {
-    return HandleRefundResult(*refund);
-  }
-  const PaidTransaction* paid = std::get_if<PaidTransaction>(&notification.event);
-  if (paid == nullptr) {
-    return absl::OkStatus();  // other events: authentic, nothing to do
-  }
-  LC_ASSIGN_OR_RETURN(int64_t order_id, OrderIdFromOutTradeNo(paid->out_trade_no));
-  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
-  if (order.provider != v1::PAYMENT_PROVIDER_WECHAT_PAY) {
-    return absl::FailedPreconditionError("out_trade_no: not a WeChat Pay order");
-  }
-  LC_RETURN_IF_ERROR(CheckPaidTransaction(*paid, payments_.wechat_mchid, payments_.wechat_appid,
-                                          OutTradeNo(order.id), order.total_fen, order.currency));
-  if (IsNoLongerPayable(order.status)) return RecordLatePayment(order, *paid);
-  PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid->transaction_id, paid->total_fen,
-                        paid->currency};
-  absl::StatusOr<OrderChange> result = orders_.MarkPaid(order.id, payment, clock_.Now(), nullptr);
-  if (!result.ok() && result.status().code() == absl::StatusCode::kFailedPrecondition) {
-    // Cancelled or expired since it was read: the payment came too late all the same.
-    LC_ASSIGN_OR_RETURN(OrderRecord now, orders_.Get(order.id));
-    if (IsNoLongerPayable(now.status)) return RecordLatePayment(now, *paid);
-  }
-  LC_RETURN_IF_ERROR(result.status());
-  if (result->changed) {
-    spdlog::info("order {} paid through WeChat Pay", order.id);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status OrderServiceImpl::RecordLatePayment(const OrderRecord& order,
-                                                 const PaidTransaction& paid) {
-  PaymentRecord payment{v1::PAYMENT_PROVIDER_WECHAT_PAY, paid.transaction_id, paid.total_fen,
-                        paid.currency};
-  // One refund per payment, however often its notification comes: the key follows from it.
-  RefundRecord refund;
-  refund.refund_key = absl::StrCat("auto-", paid.transaction_id);
-  refund.amount_fen = paid.total_fen;
-  refund.reason = "paid after the order was cancelled or expired";
-  refund.requested_by = "system";
-  refund.status = kRefundRequested;
-  // No order.refunded message: nothing was credited for this order, nothing is clawed back.
-  std::string key = absl::StrCat(order.id, ":", refund.refund_key);
-  std::vector<OutboxMessage> messages = {OutboxMessage{0, order.brand_id, kTopicRefundRequest, key,
-                                                       absl::StrCat(key, ":", paid.total_fen), 0}};
-  LC_ASSIGN_OR_RETURN(bool recorded,
-                      orders_.RecordLatePayment(order.id, payment, refund, messages, clock_.Now()));
-  if (recorded) {
-    // The alert for ops (ids and amounts only): the buyer paid for an order that no longer was.
-    spdlog::error(
-        "payment incident: order {} of brand {} was paid through WeChat Pay after it was {}; the "
-        "payment ({} fen {}) is recorded and refund {} was requested automatically",
-        order.id, order.brand_id, v1::OrderStatus_Name(static_cast<OrderStatus>(order.status)),
-        paid.total_fen, paid.currency, refund.refund_key);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status OrderServiceImpl::HandleRefundResult(const RefundResult& refund) {
-  LC_ASSIGN_OR_RETURN(int64_t order_id, OrderIdFromOutTradeNo(refund.out_trade_no));
-  LC_ASSIGN_OR_RETURN(std::vector<RefundRecord> refunds, orders_.ListRefunds(order_id));
-  for (const RefundRecord& r : refunds) {
-    if (OutRefundNo(order_id, r.refund_key) != refund.out_refund_no) continue;
-    LC_RETURN_IF_ERROR(CheckRefundResult(refund, payments_.wechat_mchid,
-                                         OutRefundNo(order_id, r.refund_key), r.amount_fen));
-    int status = refund.refund_status == "SUCCESS" ? kRefundSucceeded : kRefundFailed;
-    LC_ASSIGN_OR_RETURN(bool changed,
-                        orders_.SettleRefund(order_id, r.refund_key, status, clock_.Now()));
-    if (changed && status == kRefundFailed) {
-      // The money did not go back (the buyer's account closed ...): finance must act.
-      spdlog::warn("order {}: WeChat Pay refund {}: {}", order_id, refund.refund_id,
-                   refund.refund_status);
-    }
+  return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(OrderRecord order, RecordRefund(caller, *request));
+    ToProto(order, true, response->mutable_order());
     return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError("out_refund_no: no such refund of this order");
+  });
 }
+
+// ---- Payment notifications ---------------------------------------------------------------------
 
 grpc::Status OrderServiceImpl::HandlePaymentNotification(
     grpc::ServerContext* context, const v1::HandlePaymentNotificationRequest* request,
     v1::HandlePaymentNotificationResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
-    if (caller.role != Role::kService) {
-      return absl::PermissionDeniedError("notifications come through the gateway");
-    }
-    if (request->provider() != v1::PAYMENT_PROVIDER_WECHAT_PAY ||
-        payments_.wechat_crypto == nullptr) {
-      return InvalidField("provider", "is not a provider that notifies here");
-    }
-    absl::Status handled = HandleWechatNotification(*request);
-    NotificationReply reply = handled.ok() ? NotificationAccepted() : NotificationRejected(handled);
-    if (!handled.ok()) {
-      // The reason only (messages are written to be safe): never the body, headers or keys.
-      spdlog::warn("payment notification refused: {}: {}", absl::StatusCodeToString(handled.code()),
-                   handled.message());
-    }
+  // Notifications come through the gateway (a service caller).
+  return frame_.Run(*context, common::kServiceOnly, [&](const Principal&) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(NotificationReply reply, notifications_.Handle(*request));
     response->set_http_status(reply.http_status);
     response->set_http_body(reply.body);
     return absl::OkStatus();
-  }());
-}
-
-// ---- Background work ---------------------------------------------------------------------------
-
-absl::Status OrderServiceImpl::RequestRefund(const std::string& payload) {
-  // "<order id>:<refund key>:<amount>"; the key may hold ':' itself.
-  size_t first = payload.find(':');
-  size_t last = payload.rfind(':');
-  int64_t order_id = 0, amount = 0;
-  if (first == std::string::npos || last <= first ||
-      !absl::SimpleAtoi(payload.substr(0, first), &order_id) ||
-      !absl::SimpleAtoi(payload.substr(last + 1), &amount)) {
-    return absl::InternalError("malformed refund request");
-  }
-  std::string refund_key = payload.substr(first + 1, last - first - 1);
-  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
-  if (payments_.wechat == nullptr) {
-    return absl::UnavailableError("WeChat Pay is not configured");
-  }
-  return payments_.wechat->Refund(order, refund_key, amount, "");
-}
-
-absl::Status OrderServiceImpl::ReportRefund(const std::string& key) {
-  // "<order id>:<refund key>" (the key may hold ':' itself).
-  size_t colon = key.find(':');
-  int64_t order_id = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(key.substr(0, colon), &order_id)) {
-    return absl::InternalError("malformed refund message");
-  }
-  std::string refund_key = key.substr(colon + 1);
-  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
-  LC_ASSIGN_OR_RETURN(std::vector<RefundRecord> refunds, orders_.ListRefunds(order_id));
-  for (const RefundRecord& refund : refunds) {
-    if (refund.refund_key == refund_key) return attribution_->RecordRefund(order, refund);
-  }
-  return absl::InternalError("refund message for an unknown refund");
-}
-
-absl::Status OrderServiceImpl::CloseThenRelease(const std::string& key) {
-  int64_t order_id = 0;
-  if (!absl::SimpleAtoi(key, &order_id)) return absl::InternalError("malformed close message");
-  LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
-  if (payments_.wechat == nullptr) {
-    return absl::UnavailableError("WeChat Pay is not configured");
-  }
-  // An error leaves the message queued: retried after its backoff, the stock still reserved.
-  LC_ASSIGN_OR_RETURN(CloseOutcome outcome, payments_.wechat->Close(order));
-  if (outcome == CloseOutcome::kPaid) {
-    // The buyer paid in the meantime: its notification records the payment and refunds it.
-    spdlog::error(
-        "payment incident: order {} of brand {} is {} but WeChat Pay has it paid; awaiting its "
-        "payment notification to refund it",
-        order.id, order.brand_id, v1::OrderStatus_Name(static_cast<OrderStatus>(order.status)));
-  }
-  // It cannot be paid any more: its stock goes back. Queued before this message is marked
-  // delivered, so a crash now repeats the close (idempotent) and never loses the release.
-  LC_ASSIGN_OR_RETURN(
-      OrderRecord queued,
-      orders_.Update(order_id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
-        out = ReleaseAll(o);
-        return absl::OkStatus();
-      }));
-  SettleNow(queued, kTopicReleaseReservation);
-  return absl::OkStatus();
-}
-
-absl::Status OrderServiceImpl::Deliver(const OutboxMessage& m) {
-  if (m.topic == kTopicRefundRequest) return RequestRefund(m.payload);
-  if (m.topic == kTopicPaymentClose) return CloseThenRelease(m.key);
-  if (m.topic == kTopicOrderPaid) {
-    int64_t order_id = 0;
-    if (!absl::SimpleAtoi(m.key, &order_id)) return absl::InternalError("malformed paid message");
-    LC_ASSIGN_OR_RETURN(OrderRecord order, orders_.Get(order_id));
-    return attribution_->RecordPaidOrder(order);
-  }
-  if (m.topic == kTopicOrderRefunded) return ReportRefund(m.key);
-  absl::Status sent = m.topic == kTopicConfirmReservation ? stock_.Confirm(m.brand_id, m.payload)
-                                                          : stock_.Release(m.brand_id, m.payload);
-  // Unknown to the catalog (the reserve never happened) is as good as released.
-  if (m.topic == kTopicReleaseReservation && sent.code() == absl::StatusCode::kNotFound) {
-    return absl::OkStatus();
-  }
-  return sent;
-}
-
-absl::StatusOr<int> OrderServiceImpl::DeliverOutboxOnce() {
-  std::lock_guard<std::mutex> one_pass(relay_mu_);
-  constexpr int kPage = 200;
-  int delivered = 0;
-  // Page after page while pages come full, but not forever: the caller runs it again.
-  for (int page = 0; page < 25; ++page) {
-    absl::Time now = clock_.Now();
-    std::vector<std::string> topics = {kTopicConfirmReservation, kTopicReleaseReservation,
-                                       kTopicRefundRequest, kTopicPaymentClose};
-    if (attribution_ != nullptr) {
-      // Paid orders and refunds wait in the outbox until attribution is there to hear of them.
-      topics.insert(topics.end(), {kTopicOrderPaid, kTopicOrderRefunded});
-    }
-    LC_ASSIGN_OR_RETURN(std::vector<OutboxMessage> due, orders_.DueMessages(topics, now, kPage));
-    if (due.empty()) break;
-    // Confirmations go to the catalog in one call per brand; the rest side by side.
-    std::vector<absl::Status> sent(due.size());
-    std::map<std::string, std::vector<size_t>> confirms;
-    std::vector<size_t> others;
-    for (size_t i = 0; i < due.size(); ++i) {
-      if (due[i].topic == kTopicConfirmReservation) {
-        confirms[due[i].brand_id].push_back(i);
-      } else {
-        others.push_back(i);
-      }
-    }
-    for (const auto& [brand, indexes] : confirms) {
-      std::vector<std::string> ids;
-      for (size_t i : indexes) ids.push_back(due[i].payload);
-      std::vector<absl::Status> outcomes = stock_.ConfirmMany(brand, ids);
-      for (size_t k = 0; k < indexes.size(); ++k) sent[indexes[k]] = outcomes[k];
-    }
-    std::mutex mu;
-    std::condition_variable done;
-    size_t left = others.size();
-    for (size_t i : others) {
-      relay_workers_.Submit([&, i] {
-        absl::Status status = Deliver(due[i]);
-        std::lock_guard<std::mutex> lock(mu);
-        sent[i] = std::move(status);
-        if (--left == 0) done.notify_one();
-      });
-    }
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      done.wait(lock, [&] { return left == 0; });
-    }
-    std::vector<int64_t> ok;
-    for (size_t i = 0; i < due.size(); ++i) {
-      const OutboxMessage& m = due[i];
-      if (sent[i].ok()) {
-        ok.push_back(m.id);
-        continue;
-      }
-      absl::Duration backoff = absl::Seconds(std::min(60, 1 << std::min(m.attempts, 6)));
-      spdlog::warn("outbox {} {}: {} (attempt {})", m.topic, m.id, sent[i].message(),
-                   m.attempts + 1);
-      LC_RETURN_IF_ERROR(orders_.MarkFailed(m.id, std::string(sent[i].message()), now + backoff));
-    }
-    LC_RETURN_IF_ERROR(orders_.MarkDeliveredMany(ok, now));
-    delivered += static_cast<int>(ok.size());
-    if (static_cast<int>(due.size()) < kPage) break;
-  }
-  return delivered;
-}
-
-absl::StatusOr<int> OrderServiceImpl::ExpireOnce() {
-  absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(std::vector<int64_t> due,
-                      orders_.Due(v1::ORDER_STATUS_PENDING_PAYMENT, now, 200));
-  int expired = 0;
-  for (int64_t id : due) {
-    LC_ASSIGN_OR_RETURN(OrderRecord order,
-                        orders_.Update(id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
-                          if (o.status != v1::ORDER_STATUS_PENDING_PAYMENT ||
-                              !o.expires_at.has_value() || *o.expires_at > now) {
-                            return absl::OkStatus();  // paid or cancelled meanwhile
-                          }
-                          o.status = v1::ORDER_STATUS_EXPIRED;
-                          o.updated_at = now;
-                          out = EndUnpaid(o);
-                          return absl::OkStatus();
-                        }));
-    if (order.status == v1::ORDER_STATUS_EXPIRED) ++expired;
-  }
-  if (expired > 0) (void)DeliverOutboxOnce();
-  return expired;
-}
-
-absl::StatusOr<int> OrderServiceImpl::RecoverOnce() {
-  absl::Time now = clock_.Now();
-  LC_ASSIGN_OR_RETURN(std::vector<int64_t> stale,
-                      orders_.Due(kStatusReserving, now - options_.checkout_timeout, 200));
-  int recovered = 0;
-  for (int64_t id : stale) {
-    LC_ASSIGN_OR_RETURN(
-        OrderRecord order, orders_.Update(id, [&](OrderRecord& o, std::vector<OutboxMessage>& out) {
-          if (o.status != kStatusReserving) return absl::OkStatus();
-          o.status = kStatusRefused;
-          o.failure = EncodeFailure(absl::AbortedError("checkout was interrupted; try again"));
-          o.updated_at = now;
-          out = ReleaseAll(o);
-          return absl::OkStatus();
-        }));
-    if (order.status == kStatusRefused) ++recovered;
-  }
-  if (recovered > 0) (void)DeliverOutboxOnce();
-  return recovered;
+  });
 }
 
 }  // namespace livecommerce::order

@@ -1,18 +1,20 @@
 #pragma once
 
 #include <map>
-#include <mutex>
+#include <string>
+#include <vector>
 
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
-#include "services/common/worker_pool.h"
 #include "services/order/clients/attribution_client.h"
 #include "services/order/clients/funnel_reporter.h"
 #include "services/order/clients/reference_checker.h"
 #include "services/order/clients/stock_client.h"
 #include "services/order/domain/order.h"
 #include "services/order/payment/payment_gateway.h"
+#include "services/order/payment/payment_notifications.h"
 #include "services/order/store/cart_store.h"
 #include "services/order/store/order_store.h"
 
@@ -33,30 +35,22 @@ struct OrderOptions {
 // refused; 0 with LC_PAYMENT_PROVIDER=sandbox is a configuration error).
 absl::StatusOr<OrderOptions> LoadOrderOptions();
 
-// The payment providers the service can use. WeChat Pay is optional (unset: not configured).
-struct Payments {
-  PaymentGateway* sandbox = nullptr;
-  PaymentGateway* wechat = nullptr;
-  const WechatPayCrypto* wechat_crypto = nullptr;  // verifies WeChat Pay notifications
-  std::string wechat_mchid;
-  std::string wechat_appid;
-};
-
 // gRPC handlers of livecommerce.v1.OrderService: a viewer's cart (Redis); checkout, orders and the
-// sandbox payment (MySQL, with the catalog's reservations); refunds and WeChat Pay notifications.
-// No payment goes untracked: a WeChat Pay order that is cancelled or expires is closed at WeChat
-// Pay before its stock goes back, and a payment that still arrives for it is recorded and
-// refunded automatically, with an alert (payment_incident on the order).
+// sandbox payment (MySQL, with the catalog's reservations); refunds; WeChat Pay notifications
+// (payment/payment_notifications.h). No payment goes untracked: a WeChat Pay order that is
+// cancelled or expires is closed at WeChat Pay before its stock goes back, and a payment that still
+// arrives for it is recorded and refunded automatically, with an alert (payment_incident on the
+// order).
 //
 // Checkout is crash-safe: the order is recorded (reserving) before any stock is reserved, with
 // reservation ids that follow from it, so a retry or the recovery job finds and releases what an
 // interrupted checkout took. Every later change to reservations goes through the outbox, written
-// in the same transaction as the order change that causes it.
+// in the same transaction as the order change that causes it, and delivered by the relay
+// (jobs/outbox_relay.h; expiry and recovery are jobs beside it).
 class OrderServiceImpl final : public v1::OrderService::Service {
  public:
-  // `attribution` (may be null: paid orders and refunds wait in the outbox until one is given)
-  // is told of each paid order and refund by the outbox relay; `funnel` (may be null) of cart
-  // adds made during a session.
+  // `attribution` (may be null) is told of cart adds and new orders (best effort); `funnel` (may
+  // be null) of cart adds made during a session.
   OrderServiceImpl(CartStore& carts, OrderStore& orders, StockClient& stock, Payments payments,
                    const common::Clock& clock, const common::PrincipalCodec& codec,
                    OrderOptions options, AttributionClient* attribution = nullptr,
@@ -99,57 +93,29 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                                          const v1::HandlePaymentNotificationRequest* request,
                                          v1::HandlePaymentNotificationResponse* response) override;
 
-  // Background work, one pass each (the binary runs them periodically; tests call them).
-  // Delivers due outbox messages (to the catalog, attribution, WeChat Pay); returns how many were
-  // delivered. A cancelled or expired WeChat Pay order is closed at WeChat Pay before its stock is
-  // released (payment.close, then reservation.release).
-  absl::StatusOr<int> DeliverOutboxOnce();
-  // Unpaid orders past their payment window become EXPIRED and release their stock (WeChat Pay
-  // orders once closed there).
-  absl::StatusOr<int> ExpireOnce();
-  // Checkouts interrupted while reserving are refused and release what they took.
-  absl::StatusOr<int> RecoverOnce();
-
  private:
-  // The viewer whose cart it is: carts belong to viewers only.
-  absl::StatusOr<common::Principal> Buyer(const grpc::ServerContext& context) const;
-
-  absl::Status DoRefund(const grpc::ServerContext& context, const v1::RefundOrderRequest& request,
-                        v1::RefundOrderResponse& response);
-  // Delivers a refund.request outbox message to WeChat Pay.
-  absl::Status RequestRefund(const std::string& payload);
-  // Delivers an order.refunded outbox message to attribution.
-  absl::Status ReportRefund(const std::string& key);
-  absl::Status HandleWechatNotification(const v1::HandlePaymentNotificationRequest& request);
-  // A verified refund notification: the refund it answers gets its outcome.
-  absl::Status HandleRefundResult(const RefundResult& refund);
-  // A genuine payment of an order that was cancelled or expired: recorded and refunded
-  // automatically (once however often it comes), with an alert for ops; the order stays as it is.
-  absl::Status RecordLatePayment(const OrderRecord& order, const PaidTransaction& paid);
-  // Delivers a payment.close message: closes the order at WeChat Pay, then releases its stock
-  // (queued in the outbox first, so a crash after the close still releases it).
-  absl::Status CloseThenRelease(const std::string& key);
-  // The payment incidents of those of `orders` that may have one, by order id.
-  absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> IncidentsOf(
-      const std::vector<OrderRecord>& orders);
-  absl::Status DoCheckout(const common::Principal& buyer, const v1::CheckoutRequest& request,
-                          v1::Order& out);
+  // Checks out for `buyer`: validates, records the order, reserves and prices it (or answers what
+  // a first checkout with the same idempotency key answered).
+  absl::StatusOr<OrderRecord> PlaceOrder(const common::Principal& buyer,
+                                         const v1::CheckoutRequest& request);
   // Reserves every line of a new order and prices it, or refuses it (releasing what was taken).
   absl::StatusOr<OrderRecord> Reserve(OrderRecord order);
+  // Records a refund asked by `caller` (ops of the order's brand).
+  absl::StatusOr<OrderRecord> RecordRefund(const common::Principal& caller,
+                                           const v1::RefundOrderRequest& request);
   // NOT_FOUND unless the caller may see the order (its buyer, or staff of the brand).
   static absl::Status CheckVisible(const common::Principal& caller, const OrderRecord& order);
   // The order if the caller may see it (the buyer, or staff of the brand); NOT_FOUND otherwise.
   absl::StatusOr<OrderRecord> LoadVisible(const common::Principal& caller,
                                           const std::string& order_id);
-  absl::StatusOr<OrderRecord> ChangeAsOps(const grpc::ServerContext& context,
-                                          const std::string& order_id, OrderStatus to);
+  // Moves an order the caller may see to `to`, where the lifecycle allows it.
+  absl::StatusOr<OrderRecord> ChangeStatus(const common::Principal& caller,
+                                           const std::string& order_id, OrderState to);
+  // The payment incidents of those of `orders` that may have one, by order id.
+  absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> IncidentsOf(
+      const std::vector<OrderRecord>& orders);
   void ToProto(const OrderRecord& order, bool with_address, v1::Order* out,
                const std::map<int64_t, PaymentIncidentRecord>* incidents = nullptr) const;
-  // Confirms (or releases) the reservations of an order right away, for the request that just
-  // queued it; what fails here stays queued for the relay.
-  void SettleNow(const OrderRecord& order, const std::string& topic);
-  // Sends one outbox message; OK when it has had its effect.
-  absl::Status Deliver(const OutboxMessage& m);
 
   CartStore& carts_;
   OrderStore& orders_;
@@ -163,8 +129,8 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   OrderOptions options_;
-  std::mutex relay_mu_;                   // one relay pass at a time
-  common::WorkerPool relay_workers_{16};  // last member: drained first on destruction
+  common::HandlerFrame frame_{codec_, clock_};
+  PaymentNotifications notifications_{orders_, payments_, clock_};
 };
 
 }  // namespace livecommerce::order

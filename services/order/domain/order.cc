@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
@@ -12,6 +13,8 @@ namespace livecommerce::order {
 namespace {
 
 using common::InvalidField;
+
+constexpr char kFailureCodeSeparator = ':';
 
 bool Overflows(int64_t a, int64_t b) {
   return a != 0 && b > std::numeric_limits<int64_t>::max() / a;
@@ -161,6 +164,20 @@ absl::Status ValidateAddress(const v1::DeliveryAddress& address) {
   LC_RETURN_IF_ERROR(common::ValidateText("address.district", address.district(), 64, false));
   LC_RETURN_IF_ERROR(common::ValidateText("address.street", address.street(), 256, true));
   return common::ValidateText("address.postal_code", address.postal_code(), 16, false);
+}
+
+std::string EncodeFailure(const absl::Status& status) {
+  return absl::StrCat(static_cast<int>(status.code()), std::string(1, kFailureCodeSeparator),
+                      status.message());
+}
+
+absl::Status DecodeFailure(const std::string& failure) {
+  size_t at = failure.find(kFailureCodeSeparator);
+  int code = static_cast<int>(absl::StatusCode::kInternal);
+  if (at == std::string::npos || !absl::SimpleAtoi(failure.substr(0, at), &code)) {
+    return absl::InternalError("checkout failed");
+  }
+  return absl::Status(static_cast<absl::StatusCode>(code), failure.substr(at + 1));
 }
 
 std::string CartLineKey(const std::string& sku_id, const std::string& sale_id) {

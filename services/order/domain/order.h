@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "livecommerce/v1/order.pb.h"
+#include "services/order/domain/order_record.h"
 
 namespace livecommerce::order {
 
@@ -19,9 +20,20 @@ inline constexpr int kMaxCartLines = 50;
 // (buyer) or EXPIRED (unpaid in time); PAID (or FULFILLED, COMPLETED, PARTIALLY_REFUNDED) ->
 // PARTIALLY_REFUNDED or REFUNDED. Anything else is FAILED_PRECONDITION.
 absl::Status CheckTransition(OrderStatus from, OrderStatus to);
+// The same between states of order rows (the two internal states go nowhere this way).
+inline absl::Status CheckTransition(OrderState from, OrderState to) {
+  return CheckTransition(static_cast<OrderStatus>(from), static_cast<OrderStatus>(to));
+}
 
 // Whether money was taken for an order in this status (so it can be refunded).
 bool IsPaid(OrderStatus status);
+inline bool IsPaid(OrderState state) { return IsPaid(static_cast<OrderStatus>(state)); }
+
+// Why a checkout was refused, as recorded on its row (OrderRecord::failure) and back: a retry
+// with the same idempotency key gets the same answer.
+std::string EncodeFailure(const absl::Status& status);
+// INTERNAL "checkout failed" when `failure` is not one EncodeFailure wrote.
+absl::Status DecodeFailure(const std::string& failure);
 
 // A line of an order for the money arithmetic.
 struct LineAmounts {

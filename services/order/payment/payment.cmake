@@ -3,6 +3,7 @@
 set(ORDER_PAYMENT_SOURCES
   payment/beast_transport.cc
   payment/payment_gateway.cc
+  payment/payment_notifications.cc
   payment/rsa_aead.cc
   payment/wechat_pay.cc
   payment/wechat_pay_client.cc)

@@ -5,9 +5,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/order.pb.h"
+#include "services/order/domain/order_record.h"
 #include "services/order/payment/wechat_pay.h"
 #include "services/order/payment/wechat_pay_client.h"
-#include "services/order/store/order_store.h"
 
 namespace livecommerce::order {
 
@@ -57,6 +57,15 @@ class WechatPayGateway final : public PaymentGateway {
 
  private:
   const WechatPayClient& client_;
+};
+
+// The payment providers the service can use. WeChat Pay is optional (unset: not configured).
+struct Payments {
+  PaymentGateway* sandbox = nullptr;
+  PaymentGateway* wechat = nullptr;
+  const WechatPayCrypto* wechat_crypto = nullptr;  // verifies WeChat Pay notifications
+  std::string wechat_mchid;
+  std::string wechat_appid;
 };
 
 }  // namespace livecommerce::order

@@ -1,26 +1,29 @@
 #include "services/order/store/mysql_order_store.h"
 
-#include <cppconn/prepared_statement.h>
-#include <cppconn/resultset.h>
-
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "livecommerce/events/v1/events.pb.h"
 #include "services/common/crypto.h"
+#include "services/common/proto_util.h"
+#include "services/common/sql.h"
 #include "services/common/status.h"
 
 namespace livecommerce::order {
 namespace {
 
-using common::FromSqlTime;
 using common::MysqlConnection;
-using common::ToSqlTime;
+using common::Sql;
+using common::SqlRow;
+using common::SqlStatement;
 
-// Bytes for BLOB columns (serialised protos, payloads) are bound with setString, which sends
-// their length with them; setBlob would cost a round trip of its own (send_long_data) per value.
+// Bytes for BLOB columns (serialised protos, payloads) are bound as plain strings, which sends
+// their length with them; SqlBytes (a BLOB stream) would cost a round trip of its own
+// (send_long_data) per value.
 
 constexpr char kOrderColumns[] =
     "id, brand_id, buyer_id, idempotency_key, request_hash, status, failure, currency, total_fen, "
@@ -30,81 +33,93 @@ constexpr char kLineColumns[] =
     "line_no, product_id, sku_id, sale_id, product_name, quantity, unit_price_fen, "
     "line_total_fen, refunded_quantity, reservation_id";
 
-OrderRecord ReadOrder(sql::ResultSet& rs) {
+// A row of columns kOrderColumns (lines not included).
+OrderRecord ReadOrder(const SqlRow& row) {
   OrderRecord o;
-  o.id = rs.getInt64(1);
-  o.brand_id = rs.getString(2);
-  o.buyer_id = rs.getString(3);
-  o.idempotency_key = rs.getString(4);
-  o.request_hash = rs.getString(5);
-  o.status = rs.getInt(6);
-  o.failure = rs.isNull(7) ? "" : std::string(rs.getString(7));
-  o.currency = rs.getString(8);
-  o.total_fen = rs.getInt64(9);
-  o.refunded_fen = rs.getInt64(10);
-  o.room_id = rs.isNull(11) ? 0 : rs.getInt64(11);
-  o.session_id = rs.isNull(12) ? 0 : rs.getInt64(12);
-  o.attribution.set_channel(static_cast<v1::Channel>(rs.getInt(13)));
-  o.attribution.set_share_link_id(rs.getString(14));
-  o.attribution.set_associate_id(rs.getString(15));
-  o.address.ParseFromString(common::SqlBlobAt(rs, 16));
-  o.provider = static_cast<v1::PaymentProvider>(rs.getInt(17));
-  o.payment_params.ParseFromString(common::SqlBlobAt(rs, 18));
-  o.expires_at = common::SqlTimeAt(rs, 19);
-  o.paid_at = common::SqlTimeAt(rs, 20);
-  o.created_at = common::SqlTimeAt(rs, 21).value_or(absl::UnixEpoch());
-  o.updated_at = common::SqlTimeAt(rs, 22).value_or(absl::UnixEpoch());
+  o.id = row.Int("id");
+  o.brand_id = row.Str("brand_id");
+  o.buyer_id = row.Str("buyer_id");
+  o.idempotency_key = row.Str("idempotency_key");
+  o.request_hash = row.Str("request_hash");
+  o.status = row.Enum<OrderState>("status");
+  o.failure = row.Str("failure");
+  o.currency = row.Str("currency");
+  o.total_fen = row.Int("total_fen");
+  o.refunded_fen = row.Int("refunded_fen");
+  o.room_id = row.Int("room_id");
+  o.session_id = row.Int("session_id");
+  o.attribution.set_channel(row.Enum<v1::Channel>("channel"));
+  o.attribution.set_share_link_id(row.Str("share_link_id"));
+  o.attribution.set_associate_id(row.Str("associate_id"));
+  o.address.ParseFromString(row.Bytes("address"));
+  o.provider = row.Enum<v1::PaymentProvider>("provider");
+  o.payment_params.ParseFromString(row.Bytes("payment_params"));
+  o.expires_at = row.OptTime("expires_at");
+  o.paid_at = row.OptTime("paid_at");
+  o.created_at = row.Time("created_at");
+  o.updated_at = row.Time("updated_at");
   return o;
 }
 
-// A line from columns kLineColumns starting after `skip` columns.
-OrderLineRecord ReadLine(sql::ResultSet& rs, int skip) {
+// A row of columns kLineColumns.
+OrderLineRecord ReadLine(const SqlRow& row) {
   OrderLineRecord line;
-  line.line_no = rs.getInt(skip + 1);
-  line.product_id = rs.getInt64(skip + 2);
-  line.sku_id = rs.getInt64(skip + 3);
-  line.sale_id = rs.isNull(skip + 4) ? 0 : rs.getInt64(skip + 4);
-  line.product_name = rs.getString(skip + 5);
-  line.quantity = rs.getInt64(skip + 6);
-  line.unit_price_fen = rs.getInt64(skip + 7);
-  line.line_total_fen = rs.getInt64(skip + 8);
-  line.refunded_quantity = rs.getInt64(skip + 9);
-  line.reservation_id = rs.getString(skip + 10);
+  line.line_no = static_cast<int>(row.Int("line_no"));
+  line.product_id = row.Int("product_id");
+  line.sku_id = row.Int("sku_id");
+  line.sale_id = row.Int("sale_id");  // NULL: regular stock
+  line.product_name = row.Str("product_name");
+  line.quantity = row.Int("quantity");
+  line.unit_price_fen = row.Int("unit_price_fen");
+  line.line_total_fen = row.Int("line_total_fen");
+  line.refunded_quantity = row.Int("refunded_quantity");
+  line.reservation_id = row.Str("reservation_id");
   return line;
 }
+
+RefundRecord ReadRefund(const SqlRow& row) {
+  RefundRecord r;
+  r.refund_key = row.Str("refund_key");
+  r.amount_fen = row.Int("amount_fen");
+  r.lines = row.Bytes("refund_lines");
+  r.reason = row.Str("reason");
+  r.status = row.Enum<RefundStatus>("status");
+  r.requested_by = row.Str("requested_by");
+  r.created_at = row.Time("created_at");
+  return r;
+}
+
+OutboxMessage ReadMessage(const SqlRow& row) {
+  return OutboxMessage{row.Int("id"),        row.Str("brand_id"),
+                       row.Str("topic"),     row.Str("message_key"),
+                       row.Bytes("payload"), static_cast<int>(row.Int("attempts"))};
+}
+
+int64_t ReadId(const SqlRow& row) { return row.Int("id"); }
 
 // DATETIME(6) keeps microseconds: what is answered before a write matches what is read after.
 absl::Time ToMicros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
 
-void SetNullableId(sql::PreparedStatement& s, int index, int64_t id) {
-  if (id == 0) {
-    s.setNull(index, 0);
-  } else {
-    s.setInt64(index, id);
-  }
-}
-
-void SetNullableTime(sql::PreparedStatement& s, int index, const std::optional<absl::Time>& t) {
-  if (t.has_value()) {
-    s.setDateTime(index, ToSqlTime(*t));
-  } else {
-    s.setNull(index, 0);
-  }
+// Optional references are NULL when absent (0 in the records).
+std::optional<int64_t> NullIfZero(int64_t id) {
+  if (id == 0) return std::nullopt;
+  return id;
 }
 
 absl::StatusOr<OrderRecord> SelectOrder(MysqlConnection& c, int64_t id, bool lock) {
-  sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-      "SELECT ", kOrderColumns, " FROM orders WHERE id = ?", lock ? " FOR UPDATE" : ""));
-  s.setInt64(1, id);
-  std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-  if (!rs->next()) return absl::NotFoundError("order_id: no such order");
-  OrderRecord order = ReadOrder(*rs);
-  sql::PreparedStatement& l = c.Prepare(absl::StrCat(
-      "SELECT ", kLineColumns, " FROM order_lines WHERE order_id = ? ORDER BY line_no"));
-  l.setInt64(1, id);
-  std::unique_ptr<sql::ResultSet> lines(l.executeQuery());
-  while (lines->next()) order.lines.push_back(ReadLine(*lines, 0));
-  return order;
+  std::optional<OrderRecord> order =
+      Sql(c,
+          absl::StrCat("SELECT ", kOrderColumns, " FROM orders WHERE id = ?",
+                       lock ? " FOR UPDATE" : ""),
+          id)
+          .One(ReadOrder);
+  if (!order.has_value()) return absl::NotFoundError("order_id: no such order");
+  order->lines = Sql(c,
+                     absl::StrCat("SELECT ", kLineColumns,
+                                  " FROM order_lines WHERE order_id = ? ORDER BY line_no"),
+                     id)
+                     .All(ReadLine);
+  return *std::move(order);
 }
 
 // Orders `ids` (ascending, distinct) with their lines, by id; missing ones are left out. With
@@ -115,125 +130,213 @@ std::map<int64_t, OrderRecord> SelectOrders(MysqlConnection& c, const std::vecto
   std::map<int64_t, OrderRecord> orders;
   common::ForEachChunk(ids.size(), [&](size_t offset, size_t count) {
     std::string in = common::Placeholders(1, count);
-    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "SELECT ", kOrderColumns,
-        payments == nullptr ? ""
-                            : ", (SELECT CONCAT(provider, ':', transaction_id) FROM payments "
-                              "WHERE order_id = orders.id)",
-        " FROM orders WHERE id IN ", in, lock ? " FOR UPDATE" : ""));
-    for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), ids[offset + i]);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    while (rs->next()) {
-      OrderRecord order = ReadOrder(*rs);
-      if (payments != nullptr && !rs->isNull(23)) (*payments)[order.id] = rs->getString(23);
+    SqlStatement s =
+        Sql(c, absl::StrCat("SELECT ", kOrderColumns,
+                            payments == nullptr
+                                ? ""
+                                : ", (SELECT CONCAT(provider, ':', transaction_id) "
+                                  "FROM payments WHERE order_id = orders.id) AS payment",
+                            " FROM orders WHERE id IN ", in, lock ? " FOR UPDATE" : ""));
+    for (size_t i = 0; i < count; ++i) s.Bind(ids[offset + i]);
+    s.ForEach([&](const SqlRow& row) {
+      OrderRecord order = ReadOrder(row);
+      if (payments != nullptr && !row.IsNull("payment")) {
+        (*payments)[order.id] = row.Str("payment");
+      }
       orders.emplace(order.id, std::move(order));
-    }
-    sql::PreparedStatement& l = c.Prepare(absl::StrCat("SELECT order_id, ", kLineColumns,
-                                                       " FROM order_lines WHERE order_id IN ", in,
-                                                       " ORDER BY order_id, line_no"));
-    for (size_t i = 0; i < count; ++i) l.setInt64(static_cast<int>(i + 1), ids[offset + i]);
-    std::unique_ptr<sql::ResultSet> lines(l.executeQuery());
-    while (lines->next()) {
-      auto order = orders.find(lines->getInt64(1));
-      if (order != orders.end()) order->second.lines.push_back(ReadLine(*lines, 1));
-    }
+    });
+    SqlStatement l = Sql(
+        c, absl::StrCat("SELECT order_id, ", kLineColumns, " FROM order_lines WHERE order_id IN ",
+                        in, " ORDER BY order_id, line_no"));
+    for (size_t i = 0; i < count; ++i) l.Bind(ids[offset + i]);
+    l.ForEach([&](const SqlRow& row) {
+      auto order = orders.find(row.Int("order_id"));
+      if (order != orders.end()) order->second.lines.push_back(ReadLine(row));
+    });
   });
   return orders;
 }
 
 void WriteOrder(MysqlConnection& c, const OrderRecord& o) {
-  sql::PreparedStatement& s = c.Prepare(
+  std::optional<std::string> failure;
+  if (!o.failure.empty()) failure = o.failure.substr(0, 300);
+  Sql(c,
       "UPDATE orders SET status = ?, failure = ?, currency = ?, total_fen = ?, refunded_fen = ?, "
-      "payment_params = ?, expires_at = ?, paid_at = ?, updated_at = ? WHERE id = ?");
-  s.setInt(1, o.status);
-  if (o.failure.empty()) {
-    s.setNull(2, 0);
-  } else {
-    s.setString(2, o.failure.substr(0, 300));
-  }
-  s.setString(3, o.currency);
-  s.setInt64(4, o.total_fen);
-  s.setInt64(5, o.refunded_fen);
-  s.setString(6, o.payment_params.SerializeAsString());
-  SetNullableTime(s, 7, o.expires_at);
-  SetNullableTime(s, 8, o.paid_at);
-  s.setDateTime(9, ToSqlTime(o.updated_at));
-  s.setInt64(10, o.id);
-  s.executeUpdate();
+      "payment_params = ?, expires_at = ?, paid_at = ?, updated_at = ? WHERE id = ?",
+      o.status, failure, o.currency, o.total_fen, o.refunded_fen,
+      o.payment_params.SerializeAsString(), o.expires_at, o.paid_at, o.updated_at, o.id)
+      .Execute();
   for (const OrderLineRecord& line : o.lines) {
-    sql::PreparedStatement& l = c.Prepare(
+    Sql(c,
         "UPDATE order_lines SET product_id = ?, product_name = ?, unit_price_fen = ?, "
-        "line_total_fen = ?, refunded_quantity = ? WHERE order_id = ? AND line_no = ?");
-    l.setInt64(1, line.product_id);
-    l.setString(2, line.product_name);
-    l.setInt64(3, line.unit_price_fen);
-    l.setInt64(4, line.line_total_fen);
-    l.setInt64(5, line.refunded_quantity);
-    l.setInt64(6, o.id);
-    l.setInt(7, line.line_no);
-    l.executeUpdate();
+        "line_total_fen = ?, refunded_quantity = ? WHERE order_id = ? AND line_no = ?",
+        line.product_id, line.product_name, line.unit_price_fen, line.line_total_fen,
+        line.refunded_quantity, o.id, line.line_no)
+        .Execute();
   }
 }
 
-// Queues outbox messages (each with the time it is due), a multi-row statement per chunk. A
-// message about the same thing on the same topic is sent once (a retried change re-queues
-// nothing).
-void InsertOutbox(MysqlConnection& c,
-                  const std::vector<std::pair<OutboxMessage, absl::Time>>& messages) {
+// An outbox message and the time it is written (and first due).
+struct QueuedMessage {
+  OutboxMessage message;
+  absl::Time at;
+};
+
+std::vector<QueuedMessage> QueueAll(const std::vector<OutboxMessage>& messages, absl::Time at) {
+  std::vector<QueuedMessage> queued;
+  queued.reserve(messages.size());
+  for (const OutboxMessage& m : messages) queued.push_back({m, at});
+  return queued;
+}
+
+// Queues outbox messages, a multi-row statement per chunk. A message about the same thing on the
+// same topic is sent once (a retried change re-queues nothing).
+void InsertOutbox(MysqlConnection& c, const std::vector<QueuedMessage>& messages) {
   common::ForEachChunk(messages.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "INSERT IGNORE INTO order_outbox (brand_id, topic, message_key, payload, status, "
-        "next_attempt_at, created_at) VALUES ",
-        common::Placeholders(count, 7)));
-    int p = 1;
+    SqlStatement s =
+        Sql(c, absl::StrCat("INSERT IGNORE INTO order_outbox (brand_id, topic, message_key, "
+                            "payload, status, next_attempt_at, created_at) VALUES ",
+                            common::Placeholders(count, 7)));
     for (size_t i = 0; i < count; ++i) {
-      const auto& [m, now] = messages[offset + i];
-      s.setString(p++, m.brand_id);
-      s.setString(p++, m.topic);
-      s.setString(p++, m.key);
-      s.setString(p++, m.payload);
-      s.setInt(p++, 0);
-      s.setDateTime(p++, ToSqlTime(now));
-      s.setDateTime(p++, ToSqlTime(now));
+      const auto& [m, at] = messages[offset + i];
+      s.Bind(m.brand_id, m.topic, m.key, m.payload, 0, at, at);
     }
-    s.executeUpdate();
+    s.Execute();
   });
 }
+
+// A line of an order, to be written.
+struct LineOfOrder {
+  const OrderRecord* order;
+  const OrderLineRecord* line;
+};
 
 // Inserts order lines, or (when they exist) sets their product and prices: one multi-row
 // statement per chunk.
-void WriteLines(MysqlConnection& c,
-                const std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>>& lines) {
+void WriteLines(MysqlConnection& c, const std::vector<LineOfOrder>& lines) {
   common::ForEachChunk(lines.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& l = c.Prepare(absl::StrCat(
-        "INSERT INTO order_lines (order_id, line_no, brand_id, product_id, sku_id, sale_id, "
-        "product_name, quantity, unit_price_fen, line_total_fen, reservation_id) VALUES ",
-        common::Placeholders(count, 11),
-        " ON DUPLICATE KEY UPDATE product_id = VALUES(product_id), product_name = "
-        "VALUES(product_name), unit_price_fen = VALUES(unit_price_fen), line_total_fen = "
-        "VALUES(line_total_fen)"));
-    int p = 1;
+    SqlStatement s = Sql(
+        c, absl::StrCat(
+               "INSERT INTO order_lines (order_id, line_no, brand_id, product_id, sku_id, sale_id, "
+               "product_name, quantity, unit_price_fen, line_total_fen, reservation_id) VALUES ",
+               common::Placeholders(count, 11),
+               " ON DUPLICATE KEY UPDATE product_id = VALUES(product_id), product_name = "
+               "VALUES(product_name), unit_price_fen = VALUES(unit_price_fen), line_total_fen = "
+               "VALUES(line_total_fen)"));
     for (size_t i = 0; i < count; ++i) {
       const auto& [order, line] = lines[offset + i];
-      l.setInt64(p++, order->id);
-      l.setInt(p++, line->line_no);
-      l.setString(p++, order->brand_id);
-      l.setInt64(p++, line->product_id);
-      l.setInt64(p++, line->sku_id);
-      SetNullableId(l, p++, line->sale_id);
-      l.setString(p++, line->product_name);
-      l.setInt64(p++, line->quantity);
-      l.setInt64(p++, line->unit_price_fen);
-      l.setInt64(p++, line->line_total_fen);
-      l.setString(p++, line->reservation_id);
+      s.Bind(order->id, line->line_no, order->brand_id, line->product_id, line->sku_id,
+             NullIfZero(line->sale_id), line->product_name, line->quantity, line->unit_price_fen,
+             line->line_total_fen, line->reservation_id);
     }
-    l.executeUpdate();
+    s.Execute();
   });
+}
+
+// A payment of an order, to be recorded at `at`.
+struct NewPayment {
+  const OrderRecord* order;
+  const PaymentRecord* payment;
+  absl::Time at;
+};
+
+// Records payments: one multi-row statement per chunk.
+void InsertPayments(MysqlConnection& c, const std::vector<NewPayment>& payments) {
+  common::ForEachChunk(payments.size(), [&](size_t offset, size_t count) {
+    SqlStatement s =
+        Sql(c, absl::StrCat("INSERT INTO payments (brand_id, order_id, provider, transaction_id, "
+                            "amount_fen, currency, created_at) VALUES ",
+                            common::Placeholders(count, 7)));
+    for (size_t i = 0; i < count; ++i) {
+      const auto& [order, payment, at] = payments[offset + i];
+      s.Bind(order->brand_id, order->id, payment->provider, payment->transaction_id,
+             payment->amount_fen, payment->currency, at);
+    }
+    s.Execute();
+  });
+}
+
+// Records `refund` of `order`, in `currency`, requested at `now`.
+void InsertRefund(MysqlConnection& c, const OrderRecord& order, const RefundRecord& refund,
+                  const std::string& currency, absl::Time now) {
+  Sql(c,
+      "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
+      "reason, status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, ?)",
+      order.brand_id, order.id, refund.refund_key, refund.amount_fen, currency, refund.lines,
+      refund.reason.substr(0, 200), refund.status, refund.requested_by, now, now)
+      .Execute();
+}
+
+// ---- Events (docs/EVENTS.md) ------------------------------------------------------------------
+
+common::OutgoingEvent CheckoutStartedEvent(const OrderRecord& o) {
+  events::v1::CheckoutStarted e;
+  e.set_order_id(o.id);
+  e.set_session_id(o.session_id);
+  e.set_buyer_id(o.buyer_id);
+  common::ToTimestamp(o.updated_at, e.mutable_placed_at());
+  return common::OutgoingEvent::Of(o.brand_id, absl::StrCat(o.id), e);
+}
+
+common::OutgoingEvent OrderPaidEvent(const OrderRecord& o) {
+  events::v1::OrderPaid e;
+  e.set_order_id(o.id);
+  e.set_session_id(o.session_id);
+  e.set_room_id(o.room_id);
+  e.set_buyer_id(o.buyer_id);
+  e.set_channel(o.attribution.channel());
+  e.set_associate_id(o.attribution.associate_id());
+  e.set_currency(o.currency);
+  e.set_amount_fen(o.total_fen);
+  int64_t units = 0;
+  for (const OrderLineRecord& line : o.lines) {
+    events::v1::OrderLine* out = e.add_lines();
+    out->set_line_no(line.line_no);
+    out->set_product_id(line.product_id);
+    out->set_sku_id(line.sku_id);
+    out->set_quantity(line.quantity);
+    out->set_unit_price_fen(line.unit_price_fen);
+    out->set_line_total_fen(line.line_total_fen);
+    units += line.quantity;
+  }
+  e.set_units(units);
+  if (o.paid_at.has_value()) common::ToTimestamp(*o.paid_at, e.mutable_paid_at());
+  return common::OutgoingEvent::Of(o.brand_id, absl::StrCat(o.id), e);
+}
+
+common::OutgoingEvent OrderRefundedEvent(const OrderRecord& o, int64_t refund_id,
+                                         const RefundRecord& refund, absl::Time now) {
+  events::v1::OrderRefunded e;
+  e.set_refund_id(refund_id);
+  e.set_order_id(o.id);
+  e.set_amount_fen(refund.amount_fen);
+  e.set_currency(o.currency);
+  v1::RefundOrderRequest named;
+  if (!refund.lines.empty() && named.ParseFromString(refund.lines)) {
+    for (const v1::RefundLine& line : named.lines()) {
+      int line_no = 0;
+      if (absl::SimpleAtoi(line.line_id(), &line_no) && line_no >= 1) {
+        events::v1::RefundedLine* out = e.add_lines();
+        out->set_line_no(line_no);
+        out->set_quantity(line.quantity());
+      }
+    }
+  }
+  common::ToTimestamp(now, e.mutable_requested_at());
+  return common::OutgoingEvent::Of(o.brand_id, absl::StrCat(o.id), e);
+}
+
+bool RefundExists(MysqlConnection& c, int64_t order_id, const std::string& refund_key) {
+  return Sql(c, "SELECT 1 FROM refunds WHERE order_id = ? AND refund_key = ?", order_id, refund_key)
+      .Scalar()
+      .has_value();
 }
 
 }  // namespace
 
-MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool) : pool_(pool) {
+MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool, const common::EventOutbox* events)
+    : pool_(pool), events_(events) {
   begins_ = std::make_unique<common::MysqlBatcher<BeginItem>>(
       pool_, [this](MysqlConnection& c, const std::vector<BeginItem*>& items) {
         return ApplyBegins(c, items);
@@ -260,14 +363,12 @@ absl::StatusOr<OrderChange> MysqlOrderStore::BeginCheckout(const OrderRecord& d)
   if (committed.code() != absl::StatusCode::kAlreadyExists) return committed;
   // The key was used: return that order (the caller compares the requests).
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<OrderChange> {
-    sql::PreparedStatement& s = c.Prepare(
-        "SELECT id FROM orders WHERE brand_id = ? AND buyer_id = ? AND idempotency_key = ?");
-    s.setString(1, d.brand_id);
-    s.setString(2, d.buyer_id);
-    s.setString(3, d.idempotency_key);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    if (!rs->next()) return absl::AbortedError("checkout raced, try again");
-    LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, rs->getInt64(1), false));
+    std::optional<int64_t> id =
+        Sql(c, "SELECT id FROM orders WHERE brand_id = ? AND buyer_id = ? AND idempotency_key = ?",
+            d.brand_id, d.buyer_id, d.idempotency_key)
+            .One(ReadId);
+    if (!id.has_value()) return absl::AbortedError("checkout raced, try again");
+    LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, *id, false));
     return OrderChange{std::move(order), false};
   });
 }
@@ -278,10 +379,19 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
   // the server interleaves them (innodb_autoinc_lock_mode 2): then rows go in one at a time.
   int64_t step = autoinc_step_.load();
   if (step == 0) {
-    std::unique_ptr<sql::ResultSet> rs(
-        c.Prepare("SELECT @@auto_increment_increment, @@innodb_autoinc_lock_mode").executeQuery());
-    rs->next();
-    step = rs->getInt(2) > 1 ? -1 : rs->getInt64(1);
+    struct AutoIncrement {
+      int64_t increment = 1;
+      int64_t lock_mode = 2;  // unknown: as if interleaved
+    };
+    AutoIncrement autoinc =
+        Sql(c,
+            "SELECT @@auto_increment_increment AS increment, @@innodb_autoinc_lock_mode AS "
+            "lock_mode")
+            .One([](const SqlRow& row) {
+              return AutoIncrement{row.Int("increment"), row.Int("lock_mode")};
+            })
+            .value_or(AutoIncrement{});
+    step = autoinc.lock_mode > 1 ? -1 : autoinc.increment;
     autoinc_step_.store(step);
   }
   auto chunks = [&](size_t n, const std::function<void(size_t, size_t)>& fn) {
@@ -292,36 +402,24 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
     }
   };
   chunks(items.size(), [&](size_t offset, size_t count) {
-    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, status, "
-        "currency, room_id, session_id, channel, share_link_id, associate_id, address, "
-        "provider, created_at, updated_at) VALUES ",
-        common::Placeholders(count, 15)));
-    int p = 1;
+    SqlStatement s = Sql(
+        c, absl::StrCat("INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, "
+                        "status, currency, room_id, session_id, channel, share_link_id, "
+                        "associate_id, address, provider, created_at, updated_at) VALUES ",
+                        common::Placeholders(count, 15)));
     for (size_t i = 0; i < count; ++i) {
       const OrderRecord& d = *items[offset + i]->draft;
-      s.setString(p++, d.brand_id);
-      s.setString(p++, d.buyer_id);
-      s.setString(p++, d.idempotency_key);
-      s.setString(p++, d.request_hash);
-      s.setInt(p++, kStatusReserving);
-      s.setString(p++, d.currency);
-      SetNullableId(s, p++, d.room_id);
-      SetNullableId(s, p++, d.session_id);
-      s.setInt(p++, d.attribution.channel());
-      s.setString(p++, d.attribution.share_link_id());
-      s.setString(p++, d.attribution.associate_id());
-      s.setString(p++, d.address.SerializeAsString());
-      s.setInt(p++, d.provider);
-      s.setDateTime(p++, ToSqlTime(d.created_at));
-      s.setDateTime(p++, ToSqlTime(d.created_at));
+      s.Bind(d.brand_id, d.buyer_id, d.idempotency_key, d.request_hash, OrderState::kReserving,
+             d.currency, NullIfZero(d.room_id), NullIfZero(d.session_id), d.attribution.channel(),
+             d.attribution.share_link_id(), d.attribution.associate_id(),
+             d.address.SerializeAsString(), d.provider, d.created_at, d.created_at);
     }
-    s.executeUpdate();
+    s.Execute();
     int64_t first = c.LastInsertId();
     for (size_t i = 0; i < count; ++i) {
       OrderRecord order = *items[offset + i]->draft;
       order.id = first + static_cast<int64_t>(i) * std::max<int64_t>(step, 1);
-      order.status = kStatusReserving;
+      order.status = OrderState::kReserving;
       order.created_at = ToMicros(order.created_at);
       order.updated_at = order.created_at;
       for (OrderLineRecord& line : order.lines) {
@@ -331,10 +429,10 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
       items[offset + i]->result = std::move(order);
     }
   });
-  std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>> lines;
+  std::vector<LineOfOrder> lines;
   for (BeginItem* item : items) {
     for (const OrderLineRecord& line : item->result->lines)
-      lines.emplace_back(&*item->result, &line);
+      lines.push_back({&*item->result, &line});
   }
   WriteLines(c, lines);
   return absl::OkStatus();
@@ -345,7 +443,7 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::MarkPending(const OrderRecord& pric
   LC_RETURN_IF_ERROR(pendings_->Run(item));
   LC_RETURN_IF_ERROR(item.result);
   OrderRecord order = priced;
-  order.status = v1::ORDER_STATUS_PENDING_PAYMENT;
+  order.status = OrderState::kPendingPayment;
   order.updated_at = ToMicros(order.updated_at);
   if (order.expires_at.has_value()) order.expires_at = ToMicros(*order.expires_at);
   return order;
@@ -365,37 +463,30 @@ absl::Status MysqlOrderStore::ApplyPendings(MysqlConnection& c,
                                         "updated_at"
                                       : " UNION ALL SELECT ?, ?, ?, UNHEX(?), ?, ?");
     }
-    sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-        "UPDATE orders o JOIN (", values,
-        ") v ON o.id = v.id SET o.status = ?, o.currency = v.currency, o.total_fen = "
-        "v.total_fen, o.payment_params = v.payment_params, o.expires_at = v.expires_at, "
-        "o.updated_at = v.updated_at WHERE o.status = ?"));
-    int p = 1;
+    SqlStatement s =
+        Sql(c, absl::StrCat("UPDATE orders o JOIN (", values,
+                            ") v ON o.id = v.id SET o.status = ?, o.currency = v.currency, "
+                            "o.total_fen = v.total_fen, o.payment_params = v.payment_params, "
+                            "o.expires_at = v.expires_at, o.updated_at = v.updated_at WHERE "
+                            "o.status = ?"));
     for (size_t i = 0; i < count; ++i) {
       const OrderRecord& o = *items[offset + i]->priced;
-      s.setInt64(p++, o.id);
-      s.setString(p++, o.currency);
-      s.setInt64(p++, o.total_fen);
-      s.setString(p++, common::HexEncode(o.payment_params.SerializeAsString()));
-      SetNullableTime(s, p++, o.expires_at);
-      s.setDateTime(p++, ToSqlTime(o.updated_at));
+      s.Bind(o.id, o.currency, o.total_fen, common::HexEncode(o.payment_params.SerializeAsString()),
+             o.expires_at, o.updated_at);
     }
-    s.setInt(p++, v1::ORDER_STATUS_PENDING_PAYMENT);
-    s.setInt(p++, kStatusReserving);
+    s.Bind(OrderState::kPendingPayment, OrderState::kReserving);
     std::set<int64_t> moved;
-    if (s.executeUpdate() == static_cast<int>(count)) {
+    if (s.Execute() == static_cast<int>(count)) {
       for (size_t i = 0; i < count; ++i) moved.insert(items[offset + i]->priced->id);
     } else {
       // Some were no longer reserving (recovery gave up on them): the ones now pending are
       // those this statement moved (their rows stay locked by it).
-      sql::PreparedStatement& q = c.Prepare(absl::StrCat(
-          "SELECT id FROM orders WHERE status = ? AND id IN ", common::Placeholders(1, count)));
-      q.setInt(1, v1::ORDER_STATUS_PENDING_PAYMENT);
-      for (size_t i = 0; i < count; ++i) {
-        q.setInt64(static_cast<int>(i + 2), items[offset + i]->priced->id);
-      }
-      std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
-      while (rs->next()) moved.insert(rs->getInt64(1));
+      SqlStatement q = Sql(c,
+                           absl::StrCat("SELECT id FROM orders WHERE status = ? AND id IN ",
+                                        common::Placeholders(1, count)),
+                           OrderState::kPendingPayment);
+      for (size_t i = 0; i < count; ++i) q.Bind(items[offset + i]->priced->id);
+      q.ForEach([&](const SqlRow& row) { moved.insert(ReadId(row)); });
     }
     for (size_t i = 0; i < count; ++i) {
       PendingItem* item = items[offset + i];
@@ -407,12 +498,17 @@ absl::Status MysqlOrderStore::ApplyPendings(MysqlConnection& c,
       }
     }
   });
-  std::vector<std::pair<const OrderRecord*, const OrderLineRecord*>> lines;
+  std::vector<LineOfOrder> lines;
   for (const OrderRecord* o : written) {
-    for (const OrderLineRecord& line : o->lines) lines.emplace_back(o, &line);
+    for (const OrderLineRecord& line : o->lines) lines.push_back({o, &line});
   }
   // The lines exist: the upsert only sets their prices (one statement for the batch).
   WriteLines(c, lines);
+  if (events_ != nullptr && !written.empty()) {
+    std::vector<common::OutgoingEvent> placed;
+    for (const OrderRecord* o : written) placed.push_back(CheckoutStartedEvent(*o));
+    events_->PublishAll(c, placed, written.front()->updated_at);
+  }
   return absl::OkStatus();
 }
 
@@ -424,9 +520,7 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::Update(
     std::vector<OutboxMessage> messages;
     LC_RETURN_IF_ERROR(change(order, messages));
     WriteOrder(c, order);
-    std::vector<std::pair<OutboxMessage, absl::Time>> queued;
-    for (const OutboxMessage& m : messages) queued.emplace_back(m, order.updated_at);
-    InsertOutbox(c, queued);
+    InsertOutbox(c, QueueAll(messages, order.updated_at));
     return order;
   });
 }
@@ -473,20 +567,19 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
       item->result = OrderChange{order, false};  // a replay
       continue;
     }
-    if (order.status != v1::ORDER_STATUS_PENDING_PAYMENT) {
+    if (order.status != OrderState::kPendingPayment) {
       item->result = absl::FailedPreconditionError(
           absl::StrCat("order_id: the order is ",
-                       order.status == kStatusReserving ? "still being checked out"
-                       : order.status == kStatusRefused
-                           ? "not an order"
-                           : v1::OrderStatus_Name(static_cast<v1::OrderStatus>(order.status))));
+                       order.status == OrderState::kReserving ? "still being checked out"
+                       : order.status == OrderState::kRefused ? "not an order"
+                                                              : StateName(order.status)));
       continue;
     }
     if (p.amount_fen != order.total_fen || p.currency != order.currency) {
       item->result = absl::FailedPreconditionError("amount: does not match the order");
       continue;
     }
-    order.status = v1::ORDER_STATUS_PAID;
+    order.status = OrderState::kPaid;
     order.paid_at = ToMicros(item->now);
     order.updated_at = *order.paid_at;
     order.payment_params.Clear();
@@ -498,78 +591,60 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
     std::string when = "CASE id";
     for (size_t i = 0; i < count; ++i) absl::StrAppend(&when, " WHEN ? THEN ?");
     absl::StrAppend(&when, " END");
-    sql::PreparedStatement& s = c.Prepare(
-        absl::StrCat("UPDATE orders SET status = ?, payment_params = ?, paid_at = ", when,
-                     ", updated_at = ", when, " WHERE id IN ", common::Placeholders(1, count)));
-    int p = 1;
-    s.setInt(p++, v1::ORDER_STATUS_PAID);
-    s.setString(p++, "");
+    SqlStatement s =
+        Sql(c,
+            absl::StrCat("UPDATE orders SET status = ?, payment_params = ?, paid_at = ", when,
+                         ", updated_at = ", when, " WHERE id IN ", common::Placeholders(1, count)),
+            OrderState::kPaid, "");
     for (int twice = 0; twice < 2; ++twice) {
       for (size_t i = 0; i < count; ++i) {
         const OrderRecord& order = paying[offset + i]->result->order;
-        s.setInt64(p++, order.id);
-        s.setDateTime(p++, ToSqlTime(*order.paid_at));
+        s.Bind(order.id, *order.paid_at);
       }
     }
-    for (size_t i = 0; i < count; ++i) s.setInt64(p++, paying[offset + i]->result->order.id);
-    s.executeUpdate();
+    for (size_t i = 0; i < count; ++i) s.Bind(paying[offset + i]->result->order.id);
+    s.Execute();
 
-    sql::PreparedStatement& pay = c.Prepare(absl::StrCat(
-        "INSERT INTO payments (brand_id, order_id, provider, transaction_id, amount_fen, currency, "
-        "created_at) VALUES ",
-        common::Placeholders(count, 7)));
-    p = 1;
+    std::vector<NewPayment> payments;
     for (size_t i = 0; i < count; ++i) {
       const OrderRecord& order = paying[offset + i]->result->order;
-      const PaymentRecord& payment = paying[offset + i]->payment;
-      pay.setString(p++, order.brand_id);
-      pay.setInt64(p++, order.id);
-      pay.setInt(p++, payment.provider);
-      pay.setString(p++, payment.transaction_id);
-      pay.setInt64(p++, payment.amount_fen);
-      pay.setString(p++, payment.currency);
-      pay.setDateTime(p++, ToSqlTime(*order.paid_at));
+      payments.push_back({&order, &paying[offset + i]->payment, *order.paid_at});
     }
-    pay.executeUpdate();
+    InsertPayments(c, payments);
 
-    sql::PreparedStatement& conv = c.Prepare(absl::StrCat(
-        "INSERT INTO conversions (brand_id, order_id, room_id, session_id, buyer_id, amount_fen, "
-        "currency, units, channel, share_link_id, associate_id, paid_at) VALUES ",
-        common::Placeholders(count, 12)));
-    p = 1;
+    SqlStatement conv =
+        Sql(c, absl::StrCat("INSERT INTO conversions (brand_id, order_id, room_id, session_id, "
+                            "buyer_id, amount_fen, currency, units, channel, share_link_id, "
+                            "associate_id, paid_at) VALUES ",
+                            common::Placeholders(count, 12)));
     for (size_t i = 0; i < count; ++i) {
       const OrderRecord& order = paying[offset + i]->result->order;
       int64_t units = 0;
       for (const OrderLineRecord& line : order.lines) units += line.quantity;
-      conv.setString(p++, order.brand_id);
-      conv.setInt64(p++, order.id);
-      SetNullableId(conv, p++, order.room_id);
-      SetNullableId(conv, p++, order.session_id);
-      conv.setString(p++, order.buyer_id);
-      conv.setInt64(p++, order.total_fen);
-      conv.setString(p++, order.currency);
-      conv.setInt64(p++, units);
-      conv.setInt(p++, order.attribution.channel());
-      conv.setString(p++, order.attribution.share_link_id());
-      conv.setString(p++, order.attribution.associate_id());
-      conv.setDateTime(p++, ToSqlTime(*order.paid_at));
+      conv.Bind(order.brand_id, order.id, NullIfZero(order.room_id), NullIfZero(order.session_id),
+                order.buyer_id, order.total_fen, order.currency, units, order.attribution.channel(),
+                order.attribution.share_link_id(), order.attribution.associate_id(),
+                *order.paid_at);
     }
-    conv.executeUpdate();
+    conv.Execute();
   });
   // Confirm each reservation; tell attribution.
-  std::vector<std::pair<OutboxMessage, absl::Time>> messages;
+  std::vector<QueuedMessage> messages;
   for (PaidItem* item : paying) {
     const OrderRecord& order = item->result->order;
     for (const OrderLineRecord& line : order.lines) {
-      messages.push_back({OutboxMessage{0, order.brand_id, kTopicConfirmReservation,
-                                        line.reservation_id, line.reservation_id, 0},
-                          *order.paid_at});
+      messages.push_back(
+          {ReservationMessage(order.brand_id, kTopicConfirmReservation, line.reservation_id),
+           *order.paid_at});
     }
-    messages.push_back({OutboxMessage{0, order.brand_id, kTopicOrderPaid, absl::StrCat(order.id),
-                                      absl::StrCat(order.id), 0},
-                        *order.paid_at});
+    messages.push_back({OrderPaidMessage(order), *order.paid_at});
   }
   InsertOutbox(c, messages);
+  if (events_ != nullptr && !paying.empty()) {
+    std::vector<common::OutgoingEvent> paid;
+    for (PaidItem* item : paying) paid.push_back(OrderPaidEvent(item->result->order));
+    events_->PublishAll(c, paid, *paying.front()->result->order.paid_at);
+  }
   return absl::OkStatus();
 }
 
@@ -580,36 +655,17 @@ absl::StatusOr<OrderChange> MysqlOrderStore::Refund(
     absl::Time now) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<OrderChange> {
     LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, order_id, true));
-    {
-      sql::PreparedStatement& s =
-          c.Prepare("SELECT 1 FROM refunds WHERE order_id = ? AND refund_key = ?");
-      s.setInt64(1, order_id);
-      s.setString(2, refund.refund_key);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      if (rs->next()) return OrderChange{std::move(order), false};  // a repeat
+    if (RefundExists(c, order_id, refund.refund_key)) {
+      return OrderChange{std::move(order), false};  // a repeat
     }
     std::vector<OutboxMessage> messages;
     LC_RETURN_IF_ERROR(apply(order, refund, messages));
     WriteOrder(c, order);
-    sql::PreparedStatement& s = c.Prepare(
-        "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
-        "reason, status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?)");
-    s.setString(1, order.brand_id);
-    s.setInt64(2, order.id);
-    s.setString(3, refund.refund_key);
-    s.setInt64(4, refund.amount_fen);
-    s.setString(5, order.currency);
-    s.setString(6, refund.lines);
-    s.setString(7, refund.reason.substr(0, 200));
-    s.setInt(8, refund.status);
-    s.setString(9, refund.requested_by);
-    s.setDateTime(10, ToSqlTime(now));
-    s.setDateTime(11, ToSqlTime(now));
-    s.executeUpdate();
-    std::vector<std::pair<OutboxMessage, absl::Time>> queued;
-    for (const OutboxMessage& m : messages) queued.emplace_back(m, now);
-    InsertOutbox(c, queued);
+    InsertRefund(c, order, refund, order.currency, now);
+    if (events_ != nullptr) {
+      events_->PublishAll(c, {OrderRefundedEvent(order, c.LastInsertId(), refund, now)}, now);
+    }
+    InsertOutbox(c, QueueAll(messages, now));
     return OrderChange{std::move(order), true};
   });
 }
@@ -620,45 +676,26 @@ absl::StatusOr<OrderRecord> MysqlOrderStore::Get(int64_t order_id) {
 
 absl::StatusOr<std::vector<RefundRecord>> MysqlOrderStore::ListRefunds(int64_t order_id) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<RefundRecord>> {
-    sql::PreparedStatement& s = c.Prepare(
-        "SELECT refund_key, amount_fen, refund_lines, reason, status, requested_by, created_at "
-        "FROM refunds WHERE order_id = ? ORDER BY id");
-    s.setInt64(1, order_id);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    std::vector<RefundRecord> refunds;
-    while (rs->next()) {
-      RefundRecord r;
-      r.refund_key = rs->getString(1);
-      r.amount_fen = rs->getInt64(2);
-      r.lines = common::SqlBlobAt(*rs, 3);
-      r.reason = rs->getString(4);
-      r.status = rs->getInt(5);
-      r.requested_by = rs->getString(6);
-      r.created_at = common::SqlTimeAt(*rs, 7).value_or(absl::UnixEpoch());
-      refunds.push_back(std::move(r));
-    }
-    return refunds;
+    return Sql(c,
+               "SELECT refund_key, amount_fen, refund_lines, reason, status, requested_by, "
+               "created_at FROM refunds WHERE order_id = ? ORDER BY id",
+               order_id)
+        .All(ReadRefund);
   });
 }
 
 absl::StatusOr<bool> MysqlOrderStore::SettleRefund(int64_t order_id, const std::string& refund_key,
-                                                   int status, absl::Time now) {
+                                                   RefundStatus status, absl::Time now) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<bool> {
-    sql::PreparedStatement& s = c.Prepare(
-        "UPDATE refunds SET status = ?, updated_at = ? WHERE order_id = ? AND refund_key = ? AND "
-        "status = ?");
-    s.setInt(1, status);
-    s.setDateTime(2, ToSqlTime(now));
-    s.setInt64(3, order_id);
-    s.setString(4, refund_key);
-    s.setInt(5, kRefundRequested);
-    if (s.executeUpdate() == 1) return true;
-    sql::PreparedStatement& q =
-        c.Prepare("SELECT 1 FROM refunds WHERE order_id = ? AND refund_key = ?");
-    q.setInt64(1, order_id);
-    q.setString(2, refund_key);
-    std::unique_ptr<sql::ResultSet> rs(q.executeQuery());
-    if (!rs->next()) return absl::NotFoundError("out_refund_no: no such refund");
+    int changed = Sql(c,
+                      "UPDATE refunds SET status = ?, updated_at = ? WHERE order_id = ? AND "
+                      "refund_key = ? AND status = ?",
+                      status, now, order_id, refund_key, RefundStatus::kRequested)
+                      .Execute();
+    if (changed == 1) return true;
+    if (!RefundExists(c, order_id, refund_key)) {
+      return absl::NotFoundError("out_refund_no: no such refund");
+    }
     return false;
   });
 }
@@ -672,65 +709,38 @@ absl::StatusOr<bool> MysqlOrderStore::RecordLatePayment(int64_t order_id,
                                                           -> absl::StatusOr<bool> {
     // The order's row lock serialises copies of the notification: one records, the rest see it.
     LC_ASSIGN_OR_RETURN(OrderRecord order, SelectOrder(c, order_id, true));
-    {
-      sql::PreparedStatement& s =
-          c.Prepare("SELECT provider, transaction_id FROM payments WHERE order_id = ?");
-      s.setInt64(1, order_id);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      if (rs->next()) {
-        if (rs->getInt(1) == payment.provider && rs->getString(2) == payment.transaction_id) {
-          return false;  // a replay
-        }
-        return absl::FailedPreconditionError("transaction_id: the order has another payment");
+    std::optional<PaymentRecord> before =
+        Sql(c, "SELECT provider, transaction_id FROM payments WHERE order_id = ?", order_id)
+            .One([](const SqlRow& row) {
+              PaymentRecord p;
+              p.provider = row.Enum<v1::PaymentProvider>("provider");
+              p.transaction_id = row.Str("transaction_id");
+              return p;
+            });
+    if (before.has_value()) {
+      if (before->provider == payment.provider &&
+          before->transaction_id == payment.transaction_id) {
+        return false;  // a replay
       }
+      return absl::FailedPreconditionError("transaction_id: the order has another payment");
     }
-    if (order.status != v1::ORDER_STATUS_CANCELLED && order.status != v1::ORDER_STATUS_EXPIRED) {
+    if (!IsNoLongerPayable(order.status)) {
       return absl::FailedPreconditionError("order_id: the order is neither cancelled nor expired");
     }
-    sql::PreparedStatement& pay = c.Prepare(
-        "INSERT INTO payments (brand_id, order_id, provider, transaction_id, amount_fen, currency, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    pay.setString(1, order.brand_id);
-    pay.setInt64(2, order.id);
-    pay.setInt(3, payment.provider);
-    pay.setString(4, payment.transaction_id);
-    pay.setInt64(5, payment.amount_fen);
-    pay.setString(6, payment.currency);
-    pay.setDateTime(7, ToSqlTime(now));
-    pay.executeUpdate();
-    sql::PreparedStatement& incident = c.Prepare(
+    InsertPayments(c, {NewPayment{&order, &payment, now}});
+    Sql(c,
         "INSERT INTO payment_incidents (brand_id, order_id, order_status, provider, "
         "transaction_id, amount_fen, currency, refund_key, created_at) VALUES (?, ?, ?, ?, ?, ?, "
-        "?, ?, ?)");
-    incident.setString(1, order.brand_id);
-    incident.setInt64(2, order.id);
-    incident.setInt(3, order.status);
-    incident.setInt(4, payment.provider);
-    incident.setString(5, payment.transaction_id);
-    incident.setInt64(6, payment.amount_fen);
-    incident.setString(7, payment.currency);
-    incident.setString(8, refund.refund_key);
-    incident.setDateTime(9, ToSqlTime(now));
-    incident.executeUpdate();
-    sql::PreparedStatement& r = c.Prepare(
-        "INSERT INTO refunds (brand_id, order_id, refund_key, amount_fen, currency, refund_lines, "
-        "reason, status, requested_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?)");
-    r.setString(1, order.brand_id);
-    r.setInt64(2, order.id);
-    r.setString(3, refund.refund_key);
-    r.setInt64(4, payment.amount_fen);
-    r.setString(5, payment.currency);
-    r.setString(6, refund.lines);
-    r.setString(7, refund.reason.substr(0, 200));
-    r.setInt(8, kRefundRequested);
-    r.setString(9, refund.requested_by);
-    r.setDateTime(10, ToSqlTime(now));
-    r.setDateTime(11, ToSqlTime(now));
-    r.executeUpdate();
-    std::vector<std::pair<OutboxMessage, absl::Time>> queued;
-    for (const OutboxMessage& m : messages) queued.emplace_back(m, now);
-    InsertOutbox(c, queued);
+        "?, ?, ?)",
+        order.brand_id, order.id, order.status, payment.provider, payment.transaction_id,
+        payment.amount_fen, payment.currency, refund.refund_key, now)
+        .Execute();
+    // The refund returns the whole payment, as it was paid.
+    RefundRecord whole = refund;
+    whole.amount_fen = payment.amount_fen;
+    whole.status = RefundStatus::kRequested;
+    InsertRefund(c, order, whole, payment.currency, now);
+    InsertOutbox(c, QueueAll(messages, now));
     return true;
   });
   if (recorded.status().code() == absl::StatusCode::kAlreadyExists) {
@@ -745,27 +755,29 @@ absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> MysqlOrderStore::Incide
   if (order_ids.empty()) return incidents;
   LC_RETURN_IF_ERROR(pool_.Run([&](MysqlConnection& c) -> absl::Status {
     common::ForEachChunk(order_ids.size(), [&](size_t offset, size_t count) {
-      sql::PreparedStatement& s = c.Prepare(absl::StrCat(
-          "SELECT i.order_id, i.order_status, i.provider, i.transaction_id, i.amount_fen, "
-          "i.currency, i.refund_key, i.created_at, r.status FROM payment_incidents i LEFT JOIN "
-          "refunds r ON r.order_id = i.order_id AND r.refund_key = i.refund_key WHERE i.order_id "
-          "IN ",
-          common::Placeholders(1, count)));
-      for (size_t i = 0; i < count; ++i) s.setInt64(static_cast<int>(i + 1), order_ids[offset + i]);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      while (rs->next()) {
+      SqlStatement s = Sql(
+          c, absl::StrCat(
+                 "SELECT i.order_id, i.order_status, i.provider, i.transaction_id, i.amount_fen, "
+                 "i.currency, i.refund_key, i.created_at, r.status FROM payment_incidents i LEFT "
+                 "JOIN refunds r ON r.order_id = i.order_id AND r.refund_key = i.refund_key WHERE "
+                 "i.order_id IN ",
+                 common::Placeholders(1, count)));
+      for (size_t i = 0; i < count; ++i) s.Bind(order_ids[offset + i]);
+      s.ForEach([&](const SqlRow& row) {
         PaymentIncidentRecord incident;
-        incident.order_id = rs->getInt64("order_id");
-        incident.order_status = rs->getInt("order_status");
-        incident.payment.provider = static_cast<v1::PaymentProvider>(rs->getInt("provider"));
-        incident.payment.transaction_id = rs->getString("transaction_id");
-        incident.payment.amount_fen = rs->getInt64("amount_fen");
-        incident.payment.currency = rs->getString("currency");
-        incident.refund_key = rs->getString("refund_key");
-        incident.created_at = common::SqlTimeAt(*rs, 8).value_or(absl::UnixEpoch());
-        incident.refund_status = rs->isNull(9) ? kRefundRequested : rs->getInt(9);
+        incident.order_id = row.Int("order_id");
+        incident.order_status = row.Enum<OrderState>("order_status");
+        incident.payment.provider = row.Enum<v1::PaymentProvider>("provider");
+        incident.payment.transaction_id = row.Str("transaction_id");
+        incident.payment.amount_fen = row.Int("amount_fen");
+        incident.payment.currency = row.Str("currency");
+        incident.refund_key = row.Str("refund_key");
+        incident.created_at = row.Time("created_at");
+        // The refund's status (NULL: its row is not there, as if just requested).
+        incident.refund_status =
+            row.IsNull("status") ? RefundStatus::kRequested : row.Enum<RefundStatus>("status");
         incidents.emplace(incident.order_id, std::move(incident));
-      }
+      });
     });
     return absl::OkStatus();
   }));
@@ -774,36 +786,28 @@ absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> MysqlOrderStore::Incide
 
 absl::StatusOr<std::vector<OrderRecord>> MysqlOrderStore::List(const std::string& brand_id,
                                                                const std::string& buyer_id,
-                                                               int status, bool incidents_only,
+                                                               std::optional<OrderState> status,
+                                                               bool incidents_only,
                                                                int64_t after_id, int limit) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<OrderRecord>> {
-    std::string sql = absl::StrCat(
+    std::string query = absl::StrCat(
         "SELECT id FROM orders WHERE brand_id = ? AND id > ? AND "
         "status NOT IN (?, ?)");
-    if (!buyer_id.empty()) absl::StrAppend(&sql, " AND buyer_id = ?");
-    if (status != 0) absl::StrAppend(&sql, " AND status = ?");
+    if (!buyer_id.empty()) absl::StrAppend(&query, " AND buyer_id = ?");
+    if (status.has_value()) absl::StrAppend(&query, " AND status = ?");
     if (incidents_only) {
-      absl::StrAppend(&sql,
+      absl::StrAppend(&query,
                       " AND id IN (SELECT order_id FROM payment_incidents WHERE brand_id = ? AND "
                       "order_id > ?)");
     }
-    absl::StrAppend(&sql, " ORDER BY id LIMIT ?");
-    sql::PreparedStatement& s = c.Prepare(sql);
-    int i = 1;
-    s.setString(i++, brand_id);
-    s.setInt64(i++, after_id);
-    s.setInt(i++, kStatusReserving);
-    s.setInt(i++, kStatusRefused);
-    if (!buyer_id.empty()) s.setString(i++, buyer_id);
-    if (status != 0) s.setInt(i++, status);
-    if (incidents_only) {
-      s.setString(i++, brand_id);
-      s.setInt64(i++, after_id);
-    }
-    s.setInt(i++, limit);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    std::vector<int64_t> ids;
-    while (rs->next()) ids.push_back(rs->getInt64(1));
+    absl::StrAppend(&query, " ORDER BY id LIMIT ?");
+    SqlStatement s =
+        Sql(c, query, brand_id, after_id, OrderState::kReserving, OrderState::kRefused);
+    if (!buyer_id.empty()) s.Bind(buyer_id);
+    if (status.has_value()) s.Bind(*status);
+    if (incidents_only) s.Bind(brand_id, after_id);
+    s.Bind(limit);
+    std::vector<int64_t> ids = s.All(ReadId);
     // The page's orders and their lines in two queries (not two per order).
     std::map<int64_t, OrderRecord> found = SelectOrders(c, ids, false);
     std::vector<OrderRecord> orders;
@@ -816,20 +820,16 @@ absl::StatusOr<std::vector<OrderRecord>> MysqlOrderStore::List(const std::string
   });
 }
 
-absl::StatusOr<std::vector<int64_t>> MysqlOrderStore::Due(int status, absl::Time before,
+absl::StatusOr<std::vector<int64_t>> MysqlOrderStore::Due(OrderState status, absl::Time before,
                                                           int limit) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<int64_t>> {
-    sql::PreparedStatement& s = c.Prepare(
-        status == kStatusReserving
-            ? "SELECT id FROM orders WHERE status = ? AND created_at < ? ORDER BY id LIMIT ?"
-            : "SELECT id FROM orders WHERE status = ? AND expires_at < ? ORDER BY id LIMIT ?");
-    s.setInt(1, status);
-    s.setDateTime(2, ToSqlTime(before));
-    s.setInt(3, limit);
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    std::vector<int64_t> ids;
-    while (rs->next()) ids.push_back(rs->getInt64(1));
-    return ids;
+    return Sql(c,
+               status == OrderState::kReserving
+                   ? "SELECT id FROM orders WHERE status = ? AND created_at < ? ORDER BY id LIMIT ?"
+                   : "SELECT id FROM orders WHERE status = ? AND expires_at < ? ORDER BY id LIMIT "
+                     "?",
+               status, before, limit)
+        .All(ReadId);
   });
 }
 
@@ -838,18 +838,11 @@ absl::StatusOr<std::vector<OutboxMessage>> MysqlOrderStore::DueMessages(
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<OutboxMessage>> {
     std::vector<OutboxMessage> messages;
     for (const std::string& topic : topics) {
-      sql::PreparedStatement& s = c.Prepare(
+      Sql(c,
           "SELECT id, brand_id, topic, message_key, payload, attempts FROM order_outbox WHERE "
-          "status = 0 AND topic = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?");
-      s.setString(1, topic);
-      s.setDateTime(2, ToSqlTime(now));
-      s.setInt(3, limit);
-      std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-      while (rs->next()) {
-        messages.push_back(OutboxMessage{rs->getInt64(1), rs->getString(2), rs->getString(3),
-                                         rs->getString(4), common::SqlBlobAt(*rs, 5),
-                                         rs->getInt(6)});
-      }
+          "status = 0 AND topic = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+          topic, now, limit)
+          .ForEach([&](const SqlRow& row) { messages.push_back(ReadMessage(row)); });
     }
     return messages;
   });
@@ -859,22 +852,19 @@ absl::StatusOr<std::optional<absl::Time>> MysqlOrderStore::OldestPendingOutbox()
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::optional<absl::Time>> {
     // Pending rows are few (the relay drains them every LC_OUTBOX_INTERVAL_MS) and the status
     // index finds them.
-    sql::PreparedStatement& s =
-        c.Prepare("SELECT MIN(created_at) AS oldest FROM order_outbox WHERE status = 0");
-    std::unique_ptr<sql::ResultSet> rs(s.executeQuery());
-    if (!rs->next()) return std::nullopt;
-    return common::SqlTimeAt(*rs, 1);
+    return Sql(c, "SELECT MIN(created_at) AS oldest FROM order_outbox WHERE status = 0")
+        .One([](const SqlRow& row) { return row.OptTime("oldest"); })
+        .value_or(std::nullopt);
   });
 }
 
 absl::Status MysqlOrderStore::MarkDelivered(int64_t message_id, absl::Time now) {
   return pool_.Run([&](MysqlConnection& c) -> absl::Status {
-    sql::PreparedStatement& s = c.Prepare(
+    Sql(c,
         "UPDATE order_outbox SET status = 1, delivered_at = ?, attempts = attempts + 1 WHERE "
-        "id = ?");
-    s.setDateTime(1, ToSqlTime(now));
-    s.setInt64(2, message_id);
-    s.executeUpdate();
+        "id = ?",
+        now, message_id)
+        .Execute();
     return absl::OkStatus();
   });
 }
@@ -883,15 +873,14 @@ absl::Status MysqlOrderStore::MarkDeliveredMany(const std::vector<int64_t>& mess
                                                 absl::Time now) {
   return pool_.Run([&](MysqlConnection& c) -> absl::Status {
     common::ForEachChunk(message_ids.size(), [&](size_t offset, size_t count) {
-      sql::PreparedStatement& s = c.Prepare(
-          absl::StrCat("UPDATE order_outbox SET status = 1, delivered_at = ?, attempts = attempts "
-                       "+ 1 WHERE id IN ",
-                       common::Placeholders(1, count)));
-      s.setDateTime(1, ToSqlTime(now));
-      for (size_t i = 0; i < count; ++i) {
-        s.setInt64(static_cast<int>(i + 2), message_ids[offset + i]);
-      }
-      s.executeUpdate();
+      SqlStatement s =
+          Sql(c,
+              absl::StrCat("UPDATE order_outbox SET status = 1, delivered_at = ?, attempts = "
+                           "attempts + 1 WHERE id IN ",
+                           common::Placeholders(1, count)),
+              now);
+      for (size_t i = 0; i < count; ++i) s.Bind(message_ids[offset + i]);
+      s.Execute();
     });
     return absl::OkStatus();
   });
@@ -900,13 +889,11 @@ absl::Status MysqlOrderStore::MarkDeliveredMany(const std::vector<int64_t>& mess
 absl::Status MysqlOrderStore::MarkDeliveredByKey(const std::string& topic, const std::string& key,
                                                  absl::Time now) {
   return pool_.Run([&](MysqlConnection& c) -> absl::Status {
-    sql::PreparedStatement& s = c.Prepare(
+    Sql(c,
         "UPDATE order_outbox SET status = 1, delivered_at = ?, attempts = attempts + 1 WHERE "
-        "topic = ? AND message_key = ? AND status = 0");
-    s.setDateTime(1, ToSqlTime(now));
-    s.setString(2, topic);
-    s.setString(3, key);
-    s.executeUpdate();
+        "topic = ? AND message_key = ? AND status = 0",
+        now, topic, key)
+        .Execute();
     return absl::OkStatus();
   });
 }
@@ -914,13 +901,11 @@ absl::Status MysqlOrderStore::MarkDeliveredByKey(const std::string& topic, const
 absl::Status MysqlOrderStore::MarkFailed(int64_t message_id, const std::string& error,
                                          absl::Time next_attempt) {
   return pool_.Run([&](MysqlConnection& c) -> absl::Status {
-    sql::PreparedStatement& s = c.Prepare(
+    Sql(c,
         "UPDATE order_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-        "WHERE id = ?");
-    s.setString(1, error.substr(0, 300));
-    s.setDateTime(2, ToSqlTime(next_attempt));
-    s.setInt64(3, message_id);
-    s.executeUpdate();
+        "WHERE id = ?",
+        error.substr(0, 300), next_attempt, message_id)
+        .Execute();
     return absl::OkStatus();
   });
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "services/common/events.h"
 #include "services/common/mysql_batcher.h"
 #include "services/common/mysql_client.h"
 #include "services/order/store/order_store.h"
@@ -16,7 +17,9 @@ namespace livecommerce::order {
 // (common::MysqlBatcher): one transaction and a few multi-row statements for the whole batch.
 class MysqlOrderStore final : public OrderStore {
  public:
-  explicit MysqlOrderStore(common::MysqlPool& pool);
+  // `events` (may be null: no events) publishes CheckoutStarted, OrderPaid and OrderRefunded in
+  // the transactions that place, pay and refund orders (docs/EVENTS.md).
+  explicit MysqlOrderStore(common::MysqlPool& pool, const common::EventOutbox* events = nullptr);
   ~MysqlOrderStore() override;
 
   absl::StatusOr<OrderChange> BeginCheckout(const OrderRecord& draft) override;
@@ -34,8 +37,8 @@ class MysqlOrderStore final : public OrderStore {
       absl::Time now) override;
   absl::StatusOr<OrderRecord> Get(int64_t order_id) override;
   absl::StatusOr<std::vector<RefundRecord>> ListRefunds(int64_t order_id) override;
-  absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key, int status,
-                                    absl::Time now) override;
+  absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key,
+                                    RefundStatus status, absl::Time now) override;
   absl::StatusOr<bool> RecordLatePayment(int64_t order_id, const PaymentRecord& payment,
                                          const RefundRecord& refund,
                                          const std::vector<OutboxMessage>& messages,
@@ -43,10 +46,12 @@ class MysqlOrderStore final : public OrderStore {
   absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> Incidents(
       const std::vector<int64_t>& order_ids) override;
   absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
-                                                const std::string& buyer_id, int status,
+                                                const std::string& buyer_id,
+                                                std::optional<OrderState> status,
                                                 bool incidents_only, int64_t after_id,
                                                 int limit) override;
-  absl::StatusOr<std::vector<int64_t>> Due(int status, absl::Time before, int limit) override;
+  absl::StatusOr<std::vector<int64_t>> Due(OrderState status, absl::Time before,
+                                           int limit) override;
   absl::StatusOr<std::vector<OutboxMessage>> DueMessages(const std::vector<std::string>& topics,
                                                          absl::Time now, int limit) override;
   absl::Status MarkDelivered(int64_t message_id, absl::Time now) override;
@@ -81,6 +86,7 @@ class MysqlOrderStore final : public OrderStore {
   absl::Status ApplyPaids(common::MysqlConnection& c, const std::vector<PaidItem*>& items);
 
   common::MysqlPool& pool_;
+  const common::EventOutbox* events_;
   // The server's auto_increment_increment once read; -1 when it interleaves ids.
   std::atomic<int64_t> autoinc_step_{0};
   std::unique_ptr<common::MysqlBatcher<BeginItem>> begins_;

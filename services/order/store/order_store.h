@@ -10,101 +10,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/order.pb.h"
+#include "services/order/domain/order_record.h"
+#include "services/order/domain/outbox.h"
 
 namespace livecommerce::order {
-
-// Internal states of an order row besides the public OrderStatus values.
-inline constexpr int kStatusReserving = 0;  // checkout in progress: stock being reserved
-inline constexpr int kStatusRefused = 9;    // checkout refused (sold out, limit ...): no order
-
-struct OrderLineRecord {
-  int line_no = 0;
-  int64_t product_id = 0;
-  int64_t sku_id = 0;
-  int64_t sale_id = 0;  // 0: regular stock
-  std::string product_name;
-  int64_t quantity = 0;
-  int64_t unit_price_fen = 0;
-  int64_t line_total_fen = 0;
-  int64_t refunded_quantity = 0;
-  std::string reservation_id;
-};
-
-struct OrderRecord {
-  int64_t id = 0;
-  std::string brand_id;
-  std::string buyer_id;
-  std::string idempotency_key;
-  std::string request_hash;
-  int status = kStatusReserving;
-  std::string failure;  // "<code>:<message>" when refused
-  std::string currency = "CNY";
-  int64_t total_fen = 0;
-  int64_t refunded_fen = 0;
-  int64_t room_id = 0;
-  int64_t session_id = 0;
-  v1::Attribution attribution;
-  v1::DeliveryAddress address;
-  v1::PaymentProvider provider = v1::PAYMENT_PROVIDER_SANDBOX;
-  v1::PaymentParams payment_params;
-  std::optional<absl::Time> expires_at;
-  std::optional<absl::Time> paid_at;
-  absl::Time created_at;
-  absl::Time updated_at;
-  std::vector<OrderLineRecord> lines;
-};
-
-// A message to another service, written in the same transaction as the change that causes it and
-// delivered (at least once) by the outbox relay.
-struct OutboxMessage {
-  int64_t id = 0;
-  std::string brand_id;
-  std::string topic;
-  std::string key;
-  std::string payload;
-  int attempts = 0;
-};
-
-inline constexpr char kTopicConfirmReservation[] = "reservation.confirm";
-inline constexpr char kTopicReleaseReservation[] = "reservation.release";
-inline constexpr char kTopicOrderPaid[] = "order.paid";
-inline constexpr char kTopicOrderRefunded[] = "order.refunded";
-inline constexpr char kTopicRefundRequest[] = "refund.request";
-// Close a cancelled or expired WeChat Pay order at WeChat Pay (key and payload: the order id); its
-// delivery queues the order's reservation.release messages once the order cannot be paid.
-inline constexpr char kTopicPaymentClose[] = "payment.close";
-
-inline constexpr int kRefundRequested = 1;  // asked of the provider, no answer yet
-inline constexpr int kRefundSucceeded = 2;  // the money went back
-inline constexpr int kRefundFailed = 3;     // the provider gave up (abnormal or closed)
-
-struct RefundRecord {
-  std::string refund_key;
-  int64_t amount_fen = 0;
-  std::string lines;  // serialised request lines
-  std::string reason;
-  int status = 1;  // kRefundRequested, kRefundSucceeded or kRefundFailed
-  std::string requested_by;
-  absl::Time created_at;
-};
-
-struct PaymentRecord {
-  v1::PaymentProvider provider = v1::PAYMENT_PROVIDER_SANDBOX;
-  std::string transaction_id;
-  int64_t amount_fen = 0;
-  std::string currency;
-};
-
-// A payment that arrived for an order no longer payable (CANCELLED or EXPIRED): recorded, not
-// counted as a sale, refunded automatically (`refund_key`).
-struct PaymentIncidentRecord {
-  int64_t order_id = 0;
-  int order_status = 0;  // when the payment arrived
-  PaymentRecord payment;
-  std::string refund_key;
-  int refund_status = kRefundRequested;  // of that refund
-  absl::Time created_at;
-};
 
 // An order as a store call left it, and whether this call changed it (`changed` false: an
 // earlier call already had: a checkout key used before, a payment already recorded, a refund
@@ -120,10 +29,10 @@ class OrderStore {
  public:
   virtual ~OrderStore() = default;
 
-  // Inserts the order (status kStatusReserving, lines with their reservation ids) unless its
+  // Inserts the order (status OrderState::kReserving, lines with their reservation ids) unless its
   // buyer already used its idempotency key: then returns that order, unchanged.
   virtual absl::StatusOr<OrderChange> BeginCheckout(const OrderRecord& draft) = 0;
-  // The checkout `priced` (begun by BeginCheckout, still kStatusReserving) becomes PENDING_PAYMENT
+  // The checkout `priced` (begun by BeginCheckout, still reserving) becomes PENDING_PAYMENT
   // with what `priced` carries: currency, total, payment params, expiry, updated_at and each
   // line's product id, name, unit price and total. Returns the order as written; ABORTED when it
   // is no longer reserving (recovery gave up on it).
@@ -158,7 +67,7 @@ class OrderStore {
   // Records the provider's outcome of a requested refund; returns whether it changed (a
   // repeated notification changes nothing). NOT_FOUND for an unknown refund.
   virtual absl::StatusOr<bool> SettleRefund(int64_t order_id, const std::string& refund_key,
-                                            int status, absl::Time now) = 0;
+                                            RefundStatus status, absl::Time now) = 0;
   // Records `payment` of an order that is CANCELLED or EXPIRED, in one transaction with the order
   // locked: the payment, an incident, `refund` (its amount the payment's, status requested) and
   // the outbox `messages` (the refund request). The order itself does not change: no conversion,
@@ -172,14 +81,18 @@ class OrderStore {
   // The incidents of these orders (those that have one), by order id.
   virtual absl::StatusOr<std::map<int64_t, PaymentIncidentRecord>> Incidents(
       const std::vector<int64_t>& order_ids) = 0;
-  // A page of a brand's orders (of a buyer, in a status when given), by id; with
-  // `incidents_only`, only orders with a payment incident.
+  // A page of a brand's orders (of a buyer when `buyer_id` is not empty, in a status when one is
+  // given), by id, never those still reserving or refused; with `incidents_only`, only orders with
+  // a payment incident.
   virtual absl::StatusOr<std::vector<OrderRecord>> List(const std::string& brand_id,
-                                                        const std::string& buyer_id, int status,
+                                                        const std::string& buyer_id,
+                                                        std::optional<OrderState> status,
                                                         bool incidents_only, int64_t after_id,
                                                         int limit) = 0;
-  // Orders in `status` whose expires_at (or, for kStatusReserving, created_at) is before `before`.
-  virtual absl::StatusOr<std::vector<int64_t>> Due(int status, absl::Time before, int limit) = 0;
+  // Orders in `status` whose expires_at (or, for OrderState::kReserving, created_at) is before
+  // `before`.
+  virtual absl::StatusOr<std::vector<int64_t>> Due(OrderState status, absl::Time before,
+                                                   int limit) = 0;
 
   // Pending outbox messages of `topics` due at `now`, oldest first.
   virtual absl::StatusOr<std::vector<OutboxMessage>> DueMessages(

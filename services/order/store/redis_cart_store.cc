@@ -122,7 +122,7 @@ absl::StatusOr<v1::Cart> RedisCartStore::Get(const std::string& brand_id,
   for (v1::CartItem& line : lines) *cart.add_items() = std::move(line);
   int64_t pttl = replies[1]->integer;
   if (pttl > 0) {
-    common::ToTimestamp(absl::Now() + absl::Milliseconds(pttl), cart.mutable_expires_at());
+    common::ToTimestamp(clock_.Now() + absl::Milliseconds(pttl), cart.mutable_expires_at());
   }
   return cart;
 }

@@ -12,19 +12,11 @@ using common::InvalidField;
 using common::Principal;
 using common::Role;
 
+constexpr common::Roles kReaders{Role::kOps, Role::kFinance, Role::kService};
 constexpr int kDefaultLimit = 1000;
 constexpr int kMaxLimit = 10000;
 
 }  // namespace
-
-absl::StatusOr<Principal> ReportServiceImpl::Reader(const grpc::ServerContext& context,
-                                                    const std::string& brand_id) const {
-  LC_ASSIGN_OR_RETURN(Principal caller,
-                      common::PrincipalFromContext(context, codec_, clock_.Now()));
-  LC_RETURN_IF_ERROR(
-      common::RequireRole(caller, brand_id, {Role::kOps, Role::kFinance, Role::kService}));
-  return caller;
-}
 
 void ReportServiceImpl::FillLive(SessionRow& row) {
   if (!row.live) return;
@@ -44,16 +36,13 @@ void ReportServiceImpl::FillLive(SessionRow& row) {
 grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
                                                  const v1::GetSessionReportRequest* request,
                                                  v1::GetSessionReportResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
+  return frame_.Run(*context, kReaders, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(int64_t session_id, common::ParseId("session_id", request->session_id()));
     LC_ASSIGN_OR_RETURN(std::optional<SessionRow> row, store_.GetSession(session_id));
     // Another brand's session is as unknown as a missing one.
     if (!row.has_value() || row->brand_id != caller.brand_id) {
       return absl::NotFoundError("session_id: no such session");
     }
-    LC_RETURN_IF_ERROR(Reader(*context, row->brand_id).status());
     FillLive(*row);
     v1::SessionReport* out = response->mutable_report();
     ToProto(*row, out);
@@ -73,12 +62,13 @@ grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
       ToProto(b.sales, b.currency, item->mutable_sales());
     }
     return absl::OkStatus();
-  }());
+  });
 }
 
 absl::StatusOr<std::vector<SessionRow>> ReportServiceImpl::Matching(
-    const grpc::ServerContext& context, const v1::ListSessionReportsRequest& request) {
-  LC_RETURN_IF_ERROR(Reader(context, request.brand_id()).status());
+    const Principal& caller, const v1::ListSessionReportsRequest& request) {
+  LC_RETURN_IF_ERROR(common::RequireRole(caller, request.brand_id(),
+                                         {Role::kOps, Role::kFinance, Role::kService}));
   if (!request.has_from()) return InvalidField("from", "is required");
   if (!request.has_to()) return InvalidField("to", "is required");
   absl::Time from = common::FromTimestamp(request.from());
@@ -110,8 +100,8 @@ absl::StatusOr<std::vector<SessionRow>> ReportServiceImpl::Matching(
 grpc::Status ReportServiceImpl::ListSessionReports(grpc::ServerContext* context,
                                                    const v1::ListSessionReportsRequest* request,
                                                    v1::ListSessionReportsResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(std::vector<SessionRow> rows, Matching(*context, *request));
+  return frame_.Run(*context, kReaders, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(std::vector<SessionRow> rows, Matching(caller, *request));
     response->set_matched(static_cast<int64_t>(rows.size()));
     for (v1::SegmentSummary& s : Segments(rows)) *response->add_segments() = std::move(s);
     Correlation correlation = ReachConversionCorrelation(rows);
@@ -122,28 +112,25 @@ grpc::Status ReportServiceImpl::ListSessionReports(grpc::ServerContext* context,
       ToProto(rows[i], response->add_sessions());
     }
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status ReportServiceImpl::ExportSessionReportsCsv(
     grpc::ServerContext* context, const v1::ListSessionReportsRequest* request,
     v1::ExportSessionReportsCsvResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(std::vector<SessionRow> rows, Matching(*context, *request));
+  return frame_.Run(*context, kReaders, [&](const Principal& caller) -> absl::Status {
+    LC_ASSIGN_OR_RETURN(std::vector<SessionRow> rows, Matching(caller, *request));
     size_t limit = static_cast<size_t>(request->limit() == 0 ? kMaxLimit : request->limit());
     if (rows.size() > limit) rows.resize(limit);
     response->set_csv(ToCsv(rows));
     return absl::OkStatus();
-  }());
+  });
 }
 
 grpc::Status ReportServiceImpl::RecordProductView(grpc::ServerContext* context,
                                                   const v1::RecordProductViewRequest* request,
                                                   v1::RecordProductViewResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
-    LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kViewer}));
+  return frame_.Run(*context, {Role::kViewer}, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(int64_t session_id, common::ParseId("session_id", request->session_id()));
     LC_RETURN_IF_ERROR(common::ParseId("product_id", request->product_id()).status());
     // Only a session of the viewer's brand counts (another brand's is as unknown as none).
@@ -161,16 +148,13 @@ grpc::Status ReportServiceImpl::RecordProductView(grpc::ServerContext* context,
     }
     return store_.RecordFunnel(
         {FunnelFact{session_id, kViewedProduct, caller.subject, caller.brand_id}});
-  }());
+  });
 }
 
 grpc::Status ReportServiceImpl::RecordFunnelEvents(grpc::ServerContext* context,
                                                    const v1::RecordFunnelEventsRequest* request,
                                                    v1::RecordFunnelEventsResponse* response) {
-  return common::ToGrpcStatus([&]() -> absl::Status {
-    LC_ASSIGN_OR_RETURN(Principal caller,
-                        common::PrincipalFromContext(*context, codec_, clock_.Now()));
-    LC_RETURN_IF_ERROR(common::RequireRole(caller, caller.brand_id, {Role::kService}));
+  return frame_.Run(*context, common::kServiceOnly, [&](const Principal& caller) -> absl::Status {
     if (request->events_size() < 1 || request->events_size() > 500) {
       return InvalidField("events", "must hold 1 to 500 events");
     }
@@ -196,21 +180,7 @@ grpc::Status ReportServiceImpl::RecordFunnelEvents(grpc::ServerContext* context,
       facts.push_back(std::move(fact));
     }
     return store_.RecordFunnel(facts);
-  }());
-}
-
-absl::StatusOr<int> ReportServiceImpl::ConsumeOnce() {
-  absl::Time now = clock_.Now();
-  int applied = 0;
-  for (int pass = 0; pass < 20; ++pass) {
-    LC_ASSIGN_OR_RETURN(int conversions, store_.ApplyConversions(now, 2000));
-    LC_ASSIGN_OR_RETURN(int credits, store_.ApplyCredits(now, 2000));
-    LC_ASSIGN_OR_RETURN(int refunds, store_.ApplyRefunds(now, 500));
-    LC_ASSIGN_OR_RETURN(int orders, store_.ApplyCheckouts(now, 2000));
-    applied += conversions + refunds;
-    if (conversions + credits + refunds + orders == 0) break;
-  }
-  return applied;
+  });
 }
 
 }  // namespace livecommerce::report

@@ -2,6 +2,7 @@
 
 #include "livecommerce/v1/report.grpc.pb.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
 #include "services/report/clients/live_stats.h"
 #include "services/report/store/report_store.h"
@@ -10,12 +11,12 @@ namespace livecommerce::report {
 
 // ReportService: session reports and reach versus conversion across sessions, for ops, finance
 // and services of the brand. Sales come from the aggregates (MysqlReportStore), presence figures
-// from the room service's sessions (live ones asked of the room service).
+// from the room service's session events (live ones asked of the room service).
 class ReportServiceImpl final : public v1::ReportService::Service {
  public:
   ReportServiceImpl(MysqlReportStore& store, LiveStats& live, const common::Clock& clock,
                     const common::PrincipalCodec& codec)
-      : store_(store), live_(live), clock_(clock), codec_(codec) {}
+      : store_(store), live_(live), clock_(clock), frame_(codec, clock) {}
 
   grpc::Status GetSessionReport(grpc::ServerContext* context,
                                 const v1::GetSessionReportRequest* request,
@@ -34,15 +35,9 @@ class ReportServiceImpl final : public v1::ReportService::Service {
                                   const v1::RecordFunnelEventsRequest* request,
                                   v1::RecordFunnelEventsResponse* response) override;
 
-  // Applies the orders, paid orders and refunds that arrived since the last call (the binary runs
-  // it periodically; tests call it). Returns how many paid orders and refunds were applied.
-  absl::StatusOr<int> ConsumeOnce();
-
  private:
-  absl::StatusOr<common::Principal> Reader(const grpc::ServerContext& context,
-                                           const std::string& brand_id) const;
   // Sessions of the request that match its filters, sorted as asked.
-  absl::StatusOr<std::vector<SessionRow>> Matching(const grpc::ServerContext& context,
+  absl::StatusOr<std::vector<SessionRow>> Matching(const common::Principal& caller,
                                                    const v1::ListSessionReportsRequest& request);
   // Live sessions take their presence figures from the room service.
   void FillLive(SessionRow& row);
@@ -50,7 +45,7 @@ class ReportServiceImpl final : public v1::ReportService::Service {
   MysqlReportStore& store_;
   LiveStats& live_;
   const common::Clock& clock_;
-  const common::PrincipalCodec& codec_;
+  common::HandlerFrame frame_;
 };
 
 }  // namespace livecommerce::report

@@ -2,11 +2,14 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
 #include "services/room/clients/associate_directory.h"
 #include "services/room/clients/catalog_directory.h"
@@ -35,7 +38,9 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions();
 // convert to protos. Ops of the room's brand manage rooms, sessions, invites and the pin; viewers
 // of the brand join public rooms, and private rooms with an invite.
 // Heartbeat, the hot path, is a callback method: it runs on gRPC's own threads without a hand-off
-// to the sync thread pool.
+// to the sync thread pool. The handlers are spread over files by section: room_service.cc (rooms
+// and sessions), room_service_invites.cc, room_service_presence.cc and room_service_pins.cc
+// (stats, the pin and viewer access).
 class RoomServiceImpl final
     : public v1::RoomService::WithCallbackMethod_Heartbeat<v1::RoomService::Service> {
  public:
@@ -104,11 +109,18 @@ class RoomServiceImpl final
     LiveCounts counts;
     absl::Time fetched_at;
   };
+  struct CachedPin {
+    v1::PinnedProduct details;
+    absl::Time fetched_at;
+  };
+  // Who sends a heartbeat, and the live session it is for.
+  struct HeartbeatTarget {
+    std::string viewer_id;
+    PresenceSession session;
+  };
 
-  absl::StatusOr<common::Principal> Caller(const grpc::ServerContextBase& context) const;
   // The room, if the caller's brand owns it (NOT_FOUND otherwise, to hide other brands' rooms).
   absl::StatusOr<RoomRecord> LoadRoom(const common::Principal& caller, absl::string_view room_id);
-  absl::Status RequireOps(const common::Principal& caller, const RoomRecord& room) const;
   // OK when `associate_id` is an associate of `brand_id`: NOT_FOUND "<field>: no such associate"
   // otherwise (another brand's looks like none).
   absl::Status CheckAssociate(const std::string& brand_id, absl::string_view field,
@@ -124,26 +136,9 @@ class RoomServiceImpl final
   v1::PinnedProduct ResolvedPin(const RoomRecord& room);
   // Counts for join responses, shared by all joins of a session for a short while.
   absl::StatusOr<LiveCounts> RecentCounts(const PresenceSession& session);
-
-  absl::Status DoCreateRoom(const grpc::ServerContext& context,
-                            const v1::CreateRoomRequest& request, v1::CreateRoomResponse& response);
-  absl::Status DoUpdateRoom(const grpc::ServerContext& context,
-                            const v1::UpdateRoomRequest& request, v1::UpdateRoomResponse& response);
-  absl::Status DoEndSession(const grpc::ServerContext& context,
-                            const v1::EndSessionRequest& request, v1::EndSessionResponse& response);
-  absl::Status DoIssueInvites(const grpc::ServerContext& context,
-                              const v1::IssueInvitesRequest& request,
-                              v1::IssueInvitesResponse& response);
   // The checks of a heartbeat before the Redis step: the viewer and their room's live session.
-  absl::StatusOr<std::pair<std::string, PresenceSession>> PrepareHeartbeat(
-      const grpc::ServerContextBase& context, const v1::HeartbeatRequest& request);
-  absl::Status DoJoinRoom(const grpc::ServerContext& context, const v1::JoinRoomRequest& request,
-                          v1::JoinRoomResponse& response);
-  absl::Status DoBatchPresence(const grpc::ServerContext& context,
-                               const v1::BatchPresenceRequest& request,
-                               v1::BatchPresenceResponse& response);
-  absl::Status DoWatchRoom(grpc::ServerContext& context, const v1::WatchRoomRequest& request,
-                           grpc::ServerWriter<v1::WatchRoomResponse>& writer);
+  absl::StatusOr<HeartbeatTarget> PrepareHeartbeat(const grpc::ServerContextBase& context,
+                                                   const v1::HeartbeatRequest& request);
 
   RoomStore& rooms_;
   PresenceStore& presence_;
@@ -152,16 +147,18 @@ class RoomServiceImpl final
   AssociateDirectory* associates_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
+  const common::HandlerFrame frame_{codec_, clock_};
   RoomServiceOptions options_;
+  // The caches' ages are real time, not the injected clock: a test's clock standing still must not
+  // keep a cache fresh for ever.
+  const common::SystemClock wall_clock_;
 
   std::mutex live_mu_;
-  std::unordered_map<int64_t, LiveSession> live_cache_;     // by room id
-  std::unordered_map<int64_t, CachedCounts> counts_cache_;  // by session id
-  struct CachedPin {
-    v1::PinnedProduct details;
-    absl::Time fetched_at;
-  };
-  std::unordered_map<std::string, CachedPin> pin_cache_;  // by brand/product/sku
+  std::unordered_map<int64_t, LiveSession> live_cache_ ABSL_GUARDED_BY(live_mu_);  // by room id
+  std::unordered_map<int64_t, CachedCounts> counts_cache_
+      ABSL_GUARDED_BY(live_mu_);  // by session id
+  std::unordered_map<std::string, CachedPin> pin_cache_
+      ABSL_GUARDED_BY(live_mu_);  // by brand/product/sku
 };
 
 }  // namespace livecommerce::room

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/common/events.h"
 #include "services/common/mysql_client.h"
 #include "services/room/store/room_store.h"
 
@@ -8,7 +9,10 @@ namespace livecommerce::room {
 // RoomStore on MySQL (tables rooms, room_sessions, room_invites; see db/migrations).
 class MysqlRoomStore final : public RoomStore {
  public:
-  explicit MysqlRoomStore(common::MysqlPool& pool) : pool_(pool) {}
+  // `events` (may be null: no events) publishes SessionStarted and SessionEnded in the
+  // transactions that start and end sessions (docs/EVENTS.md).
+  explicit MysqlRoomStore(common::MysqlPool& pool, const common::EventOutbox* events = nullptr)
+      : pool_(pool), events_(events) {}
 
   absl::StatusOr<RoomRecord> CreateRoom(const RoomRecord& room) override;
   absl::StatusOr<RoomRecord> GetRoom(int64_t room_id) override;
@@ -16,9 +20,9 @@ class MysqlRoomStore final : public RoomStore {
       int64_t room_id, const std::function<absl::Status(RoomRecord&)>& mutate) override;
   absl::StatusOr<std::vector<RoomRecord>> ListRooms(const RoomQuery& query) override;
 
-  absl::StatusOr<std::pair<RoomRecord, SessionRecord>> StartSession(int64_t room_id, absl::Time now,
-                                                                    int presence_buckets) override;
-  absl::StatusOr<std::pair<RoomRecord, SessionRecord>> EndSession(
+  absl::StatusOr<RoomSession> StartSession(int64_t room_id, absl::Time now,
+                                           int presence_buckets) override;
+  absl::StatusOr<RoomSession> EndSession(
       int64_t room_id, absl::Time now,
       const std::function<absl::StatusOr<SessionStats>(const SessionRecord&)>& final_stats)
       override;
@@ -45,6 +49,7 @@ class MysqlRoomStore final : public RoomStore {
 
  private:
   common::MysqlPool& pool_;
+  const common::EventOutbox* events_;
 };
 
 }  // namespace livecommerce::room

@@ -35,6 +35,12 @@ struct InviteGrant {
   std::string associate_id;
 };
 
+// A room and the session that going live opened or ending closed, as committed.
+struct RoomSession {
+  RoomRecord room;
+  SessionRecord session;
+};
+
 // Invites an associate issued, and their quota after them.
 struct IssuedInvites {
   std::vector<InviteRecord> invites;
@@ -56,11 +62,11 @@ class RoomStore {
   virtual absl::StatusOr<std::vector<RoomRecord>> ListRooms(const RoomQuery& query) = 0;
 
   // Opens a new session: FAILED_PRECONDITION unless the room may go live.
-  virtual absl::StatusOr<std::pair<RoomRecord, SessionRecord>> StartSession(
-      int64_t room_id, absl::Time now, int presence_buckets) = 0;
+  virtual absl::StatusOr<RoomSession> StartSession(int64_t room_id, absl::Time now,
+                                                   int presence_buckets) = 0;
   // Closes the live session with the stats `final_stats` returns for it (read while the room is
   // locked, so nothing else ends it twice). FAILED_PRECONDITION unless the room is live.
-  virtual absl::StatusOr<std::pair<RoomRecord, SessionRecord>> EndSession(
+  virtual absl::StatusOr<RoomSession> EndSession(
       int64_t room_id, absl::Time now,
       const std::function<absl::StatusOr<SessionStats>(const SessionRecord&)>& final_stats) = 0;
   virtual absl::StatusOr<SessionRecord> GetSession(int64_t session_id) = 0;

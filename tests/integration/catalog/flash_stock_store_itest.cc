@@ -182,7 +182,7 @@ TEST_P(FlashStockStoreTest, RepeatsChangeNothing) {
   auto reused = store_->Reserve(layout_, "r2", "bob", 3, 1000, kExpiry, kT0);
   ASSERT_TRUE(reused.ok());
   EXPECT_TRUE(reused->duplicate);
-  EXPECT_EQ(reused->state, 'X');
+  EXPECT_EQ(reused->state, StockReserveResult::State::kGone);
   EXPECT_EQ(Remaining(), 8);
 }
 

@@ -144,13 +144,55 @@ TEST_F(MysqlClientTest, MigrationsApplyOnceAndDetectEdits) {
       << "CREATE TABLE m_two (id INT PRIMARY KEY);\nINSERT INTO m_two VALUES (1);";
   auto migrations = LoadMigrations(dir.string());
   ASSERT_TRUE(migrations.ok());
-  EXPECT_EQ(*ApplyMigrations(*pool_, *migrations), 2);
-  EXPECT_EQ(*ApplyMigrations(*pool_, *migrations), 0);  // nothing twice
+  EXPECT_EQ(*ApplyMigrations(*pool_, "one", *migrations), 2);
+  EXPECT_EQ(*ApplyMigrations(*pool_, "one", *migrations), 0);  // nothing twice
   std::ofstream(dir / "0002_two.sql") << "CREATE TABLE m_two (id BIGINT PRIMARY KEY);";
   auto edited = LoadMigrations(dir.string());
   ASSERT_TRUE(edited.ok());
-  auto result = ApplyMigrations(*pool_, *edited);
+  auto result = ApplyMigrations(*pool_, "one", *edited);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  std::filesystem::remove_all(dir);
+}
+
+// Versions are numbered per service: another service's version 1 is its own.
+TEST_F(MysqlClientTest, EachServiceHasItsOwnHistory) {
+  auto dir = std::filesystem::temp_directory_path() / ("lc_mig_s_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "a");
+  std::filesystem::create_directories(dir / "b");
+  std::ofstream(dir / "a" / "0001_one.sql") << "CREATE TABLE m_one (id INT PRIMARY KEY);";
+  std::ofstream(dir / "b" / "0001_two.sql") << "CREATE TABLE m_two (id INT PRIMARY KEY);";
+  EXPECT_EQ(*MigrationServices(dir.string()), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*ApplyMigrations(*pool_, "a", *LoadMigrations((dir / "a").string())), 1);
+  EXPECT_EQ(*ApplyMigrations(*pool_, "b", *LoadMigrations((dir / "b").string())), 1);
+  EXPECT_EQ(*ApplyMigrations(*pool_, "a", *LoadMigrations((dir / "a").string())), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// A database migrated when the whole schema had one history (no service column) keeps what it
+// applied: each service adopts the versions it has files of and applies only newer ones.
+TEST_F(MysqlClientTest, AHistoryFromBeforeServicesOwnedMigrationsIsAdopted) {
+  ASSERT_TRUE(pool_
+                  ->Run([](MysqlConnection& c) {
+                    c.Execute(
+                        "CREATE TABLE schema_migrations (version INT NOT NULL PRIMARY KEY, name "
+                        "VARCHAR(200) NOT NULL, checksum CHAR(64) NOT NULL, applied_at "
+                        "DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))");
+                    c.Execute(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES "
+                        "(1, 'one', 'old'), (2, 'two', 'old')");
+                    c.Execute("CREATE TABLE m_one (id INT PRIMARY KEY)");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto dir = std::filesystem::temp_directory_path() / ("lc_mig_l_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // Version 1 ran before (m_one exists: running it again would fail); version 3 is new.
+  std::ofstream(dir / "0001_one.sql") << "CREATE TABLE m_one (id INT PRIMARY KEY);";
+  std::ofstream(dir / "0003_two.sql") << "CREATE TABLE m_two (id INT PRIMARY KEY);";
+  auto applied = ApplyMigrations(*pool_, "svc", *LoadMigrations(dir.string()));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 1);
+  EXPECT_EQ(*ApplyMigrations(*pool_, "svc", *LoadMigrations(dir.string())), 0);
   std::filesystem::remove_all(dir);
 }
 

@@ -122,7 +122,7 @@ TEST_F(GrpcAuthorisationMatrixTest, EveryMethodRefusesWhomItMust) {
   v1::Order order;
   ASSERT_TRUE(Checkout("mei", checkout, &order).ok());
   ASSERT_TRUE(Pay("mei", order.id()).ok());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   v1::CartItem kept = Item(sku, 1);  // a cart of this brand's to be kept from others
   *kept.mutable_room() = lin.room;
   kept.clear_attribution();

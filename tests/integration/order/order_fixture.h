@@ -35,12 +35,17 @@
 #include "services/catalog/store/redis_flash_stock_store.h"
 #include "services/common/clock.h"
 #include "services/common/crypto.h"
+#include "services/common/events.h"
 #include "services/common/grpc_server.h"
+#include "services/common/handler.h"
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
 #include "services/order/api/order_service.h"
 #include "services/order/clients/attribution_client.h"
 #include "services/order/clients/stock_client.h"
+#include "services/order/jobs/checkout_recovery.h"
+#include "services/order/jobs/order_expiry.h"
+#include "services/order/jobs/outbox_relay.h"
 #include "services/order/payment/payment_gateway.h"
 #include "services/order/payment/wechat_pay.h"
 #include "services/order/payment/wechat_pay_client.h"
@@ -164,7 +169,7 @@ class OrderServiceTest : public ::testing::Test {
                                                       "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
-    room_store_ = std::make_unique<room::MysqlRoomStore>(*mysql_);
+    room_store_ = std::make_unique<room::MysqlRoomStore>(*mysql_, &room_events_);
     presence_ = std::make_unique<room::RedisPresenceStore>(*redis_, absl::Seconds(30));
     ASSERT_TRUE(presence_->LoadScripts().ok());
     room_service_ = std::make_unique<room::RoomServiceImpl>(
@@ -193,9 +198,9 @@ class OrderServiceTest : public ::testing::Test {
     catalog_stub_ = v1::CatalogService::NewStub(catalog_channel);
     flash_stub_ = v1::FlashSaleService::NewStub(catalog_channel);
 
-    carts_ = std::make_unique<RedisCartStore>(*redis_, absl::Hours(72));
+    carts_ = std::make_unique<RedisCartStore>(*redis_, absl::Hours(72), clock_);
     ASSERT_TRUE(carts_->LoadScripts().ok());
-    orders_ = std::make_unique<MysqlOrderStore>(*mysql_);
+    orders_ = std::make_unique<MysqlOrderStore>(*mysql_, &order_events_);
     stock_ = std::make_unique<GrpcStockClient>(catalog_channel, codec_, clock_, absl::Seconds(5));
     crypto_ =
         std::make_unique<WechatPayCrypto>(WechatPayCrypto::Create(testing::TestConfig()).value());
@@ -203,6 +208,7 @@ class OrderServiceTest : public ::testing::Test {
     wechat_gateway_ = std::make_unique<WechatPayGateway>(*wechat_client_);
     service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
                                                   codec_, OrderOptions{});
+    MakeJobs();
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
@@ -213,6 +219,17 @@ class OrderServiceTest : public ::testing::Test {
     if (room_server_) room_server_->Shutdown();
   }
 
+  // The background jobs as main.cc wires them (not started: the tests run their passes), over the
+  // current store, WeChat Pay gateway and (when given) attribution.
+  void MakeJobs(AttributionClient* attribution = nullptr) {
+    recovery_.reset();
+    expiry_.reset();
+    relay_ = std::make_unique<OutboxRelay>(*orders_, *stock_, wechat_gateway_.get(), attribution,
+                                           clock_);
+    expiry_ = std::make_unique<OrderExpiry>(*orders_, *relay_, clock_);
+    recovery_ = std::make_unique<CheckoutRecovery>(*orders_, *relay_, clock_,
+                                                   OrderOptions{}.checkout_timeout);
+  }
   // The sandbox and the test WeChat Pay merchant.
   Payments AllPayments() {
     Payments payments;
@@ -392,6 +409,9 @@ class OrderServiceTest : public ::testing::Test {
   LateViewerActivity late_activity_;
   std::unique_ptr<common::RedisPool> redis_;
   std::unique_ptr<common::MysqlPool> mysql_;
+  // Events as main.cc publishes them (delivered where a test starts a report service).
+  common::EventOutbox room_events_{"room", "room_event_outbox", {"report"}};
+  common::EventOutbox order_events_{"order", "order_event_outbox", {"report"}};
   std::unique_ptr<room::MysqlRoomStore> room_store_;
   std::unique_ptr<room::RedisPresenceStore> presence_;
   std::unique_ptr<room::RoomServiceImpl> room_service_;
@@ -417,6 +437,9 @@ class OrderServiceTest : public ::testing::Test {
   std::unique_ptr<WechatPayClient> wechat_client_;
   std::unique_ptr<WechatPayGateway> wechat_gateway_;
   std::unique_ptr<OrderServiceImpl> service_;
+  std::unique_ptr<OutboxRelay> relay_;
+  std::unique_ptr<OrderExpiry> expiry_;
+  std::unique_ptr<CheckoutRecovery> recovery_;
   std::unique_ptr<common::GrpcServer> server_;
   std::unique_ptr<v1::OrderService::Stub> stub_;
 };
@@ -540,14 +563,25 @@ class AttributedOrderTest : public OrderServiceTest {
     attribution_client_ =
         std::make_unique<GrpcAttributionClient>(channel, codec_, clock_, absl::Seconds(5));
     // The report service, hearing of cart adds (live figures from the real room service).
-    report_store_ = std::make_unique<report::MysqlReportStore>(*mysql_);
+    report_store_ = std::make_unique<report::MysqlReportStore>(*mysql_, clock_);
     live_stats_ = std::make_unique<report::GrpcLiveStats>(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(room_server_->port()),
                             grpc::InsecureChannelCredentials()),
         codec_);
     report_service_ =
         std::make_unique<report::ReportServiceImpl>(*report_store_, *live_stats_, clock_, codec_);
-    report_server_ = *common::GrpcServer::Start(common::ServerOptions{}, {report_service_.get()});
+    report_consumer_ =
+        std::make_unique<common::EventConsumer>(*mysql_, "report_consumed_events", clock_);
+    report_store_->Subscribe(*report_consumer_);
+    report_sink_ = std::make_unique<common::EventSinkService>(*report_consumer_, report_frame_);
+    report_server_ = *common::GrpcServer::Start(common::ServerOptions{},
+                                                {report_service_.get(), report_sink_.get()});
+    std::map<std::string, std::string> sinks = {
+        {"report", "127.0.0.1:" + std::to_string(report_server_->port())}};
+    room_relay_ =
+        std::make_unique<common::EventRelay>(*mysql_, room_events_, sinks, codec_, clock_);
+    order_relay_ =
+        std::make_unique<common::EventRelay>(*mysql_, order_events_, sinks, codec_, clock_);
     funnel_ = std::make_unique<GrpcFunnelReporter>(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(report_server_->port()),
                             grpc::InsecureChannelCredentials()),
@@ -565,9 +599,17 @@ class AttributedOrderTest : public OrderServiceTest {
     service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
                                                   codec_, OrderOptions{}, attribution_client_.get(),
                                                   funnel_.get(), references_.get());
+    MakeJobs(attribution_client_.get());
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  // Runs the room and order services' event relays once (the binaries run them every 200 ms).
+  void DeliverEvents() {
+    absl::StatusOr<int> rooms = room_relay_->DeliverDue();
+    EXPECT_TRUE(rooms.ok()) << rooms.status();
+    absl::StatusOr<int> orders = order_relay_->DeliverDue();
+    EXPECT_TRUE(orders.ok()) << orders.status();
   }
   void TearDown() override {
     late_activity_.target = nullptr;
@@ -635,6 +677,7 @@ class AttributedOrderTest : public OrderServiceTest {
     live.set_room_id(room_id);
     v1::GoLiveResponse lived;
     EXPECT_TRUE(room_stub_->GoLive(As(Ops()).get(), live, &lived).ok());
+    DeliverEvents();  // the report learns of the session
     v1::JoinRoomRequest join;
     join.set_room_id(room_id);
     join.set_device_id("phone");
@@ -683,6 +726,11 @@ class AttributedOrderTest : public OrderServiceTest {
   std::unique_ptr<report::MysqlReportStore> report_store_;
   std::unique_ptr<report::GrpcLiveStats> live_stats_;
   std::unique_ptr<report::ReportServiceImpl> report_service_;
+  std::unique_ptr<common::EventConsumer> report_consumer_;
+  common::HandlerFrame report_frame_{codec_, clock_};
+  std::unique_ptr<common::EventSinkService> report_sink_;
+  std::unique_ptr<common::EventRelay> room_relay_;
+  std::unique_ptr<common::EventRelay> order_relay_;
   std::unique_ptr<common::GrpcServer> report_server_;
   std::unique_ptr<GrpcFunnelReporter> funnel_;
 };

@@ -131,7 +131,7 @@ TEST_F(OrderServiceTest, CheckoutThenPaymentConfirmsTheStockExactlyOnce) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions WHERE amount_fen = 200000 AND units = 2 AND "
                   "associate_id = 'sa-42' AND session_id = 70"),
             1);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(Sku(sku).reserved(), 0);
   EXPECT_EQ(Sku(sku).on_hand(), 8);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'reservation.confirm' AND "
@@ -181,7 +181,7 @@ TEST_F(OrderServiceTest, ConcurrentCheckoutsAndPaymentsShareTransactionsYetStayE
   EXPECT_EQ(Count("SELECT SUM(units) FROM conversions"), units);
   EXPECT_EQ(Count("SELECT SUM(line_total_fen) FROM order_lines"), units * 100000);
   EXPECT_EQ(Sku(sku).reserved(), units);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(Sku(sku).reserved(), 0);
   EXPECT_EQ(Sku(sku).on_hand(), 100 - units);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0 AND topic <> 'order.paid'"),
@@ -253,7 +253,7 @@ TEST_F(OrderServiceTest, UnpaidOrdersExpireAndTheirStockReturns) {
   ASSERT_TRUE(Checkout("alice", CheckoutOf("e1", {{sku, "", 4}}), &order).ok());
   EXPECT_EQ(Sku(sku).reserved(), 4);
   clock_.Advance(absl::Minutes(16));
-  auto expired = service_->ExpireOnce();
+  auto expired = expiry_->ExpireOnce();
   ASSERT_TRUE(expired.ok()) << expired.status();
   EXPECT_EQ(*expired, 1);
   EXPECT_EQ(Sku(sku).reserved(), 0);
@@ -288,11 +288,11 @@ TEST_F(OrderServiceTest, AnInterruptedCheckoutLeaksNoStock) {
                   .ok());
   EXPECT_EQ(Sku(sku).reserved(), 3);
   // A restarted service's recovery job finds it once the checkout has clearly died.
-  EXPECT_EQ(*service_->RecoverOnce(), 0);
+  EXPECT_EQ(*recovery_->RecoverOnce(), 0);
   clock_.Advance(absl::Seconds(61));
-  EXPECT_EQ(*service_->RecoverOnce(), 1);
+  EXPECT_EQ(*recovery_->RecoverOnce(), 1);
   EXPECT_EQ(Sku(sku).reserved(), 0);
-  EXPECT_EQ(*service_->RecoverOnce(), 0);
+  EXPECT_EQ(*recovery_->RecoverOnce(), 0);
 }
 
 TEST_F(OrderServiceTest, ViewersSeeOnlyTheirOwnOrders) {
@@ -362,7 +362,7 @@ TEST_F(OrderServiceTest, FlashPiecesFromTheCartPayTheSalePrice) {
   EXPECT_EQ(order.total().amount_fen(), 60000);
   EXPECT_TRUE(Get("alice").items().empty());  // the cart was used
   ASSERT_TRUE(Pay("alice", order.id()).ok());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   v1::GetFlashSaleRequest get;
   get.set_sale_id(sale);
   v1::GetFlashSaleResponse got;
@@ -454,7 +454,7 @@ TEST_F(WechatPayOrderTest, AGenuineNotificationPaysOnceHoweverOftenItComes) {
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PAID);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 1);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(Sku(sku).on_hand(), 8);
   EXPECT_EQ(Sku(sku).reserved(), 0);
 }
@@ -509,7 +509,7 @@ TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAcce
   EXPECT_EQ(refunded.order().status(), v1::ORDER_STATUS_PARTIALLY_REFUNDED);
   // WeChat Pay is down: the request stays queued.
   transport_.set_fail(true);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'refund.request' AND "
                   "status = 0"),
             1);
@@ -517,7 +517,7 @@ TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAcce
   // Back up: the next delivery after the backoff asks once, for one unit.
   transport_.set_fail(false);
   clock_.Advance(absl::Seconds(3));
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   ASSERT_EQ(transport_.refunds_.size(), 1u);
   EXPECT_EQ(transport_.refunds_[0]["amount"]["refund"], order.total().amount_fen() / 2);
   EXPECT_EQ(transport_.refunds_[0]["amount"]["total"], order.total().amount_fen());
@@ -525,7 +525,7 @@ TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAcce
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'refund.request' AND "
                   "status = 1"),
             1);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(transport_.refunds_.size(), 1u);
   EXPECT_EQ(transport_.refunds_[0]["out_refund_no"], OutRefundNo(std::stoll(order.id()), "rf.1:a"));
   // WeChat Pay tells how the refund ended: a forged amount changes nothing, the genuine answer
@@ -534,12 +534,12 @@ TEST_F(WechatPayOrderTest, RefundsAreAskedOfWechatPayThroughTheOutboxUntilItAcce
   EXPECT_NE(
       Notify(RefundNotification(order, "rf.1:a", half + 1, "SUCCESS", clock_.Now())).http_status(),
       200);
-  EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundRequested);
+  EXPECT_EQ(Count("SELECT status FROM refunds"), static_cast<int64_t>(RefundStatus::kRequested));
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(
         Notify(RefundNotification(order, "rf.1:a", half, "SUCCESS", clock_.Now())).http_status(),
         200);
-    EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundSucceeded);
+    EXPECT_EQ(Count("SELECT status FROM refunds"), static_cast<int64_t>(RefundStatus::kSucceeded));
   }
   // A refund this order never asked for is refused.
   EXPECT_NE(
@@ -598,8 +598,8 @@ TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociat
   grpc::Status s = Checkout("mei", checkout, &order);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_TRUE(Pay("mei", order.id()).ok());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());  // a second pass delivers nothing again
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());  // a second pass delivers nothing again
 
   v1::GetOrderAttributionResponse credited = Attribution(order.id());
   EXPECT_EQ(credited.order().associate_id(), lin_id);
@@ -621,9 +621,9 @@ TEST_F(AttributedOrderTest, AnInvitedClientsOrderIsCreditedToTheInvitingAssociat
   refund.set_refund_id("rf-all");
   v1::RefundOrderResponse refunded;
   ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refunded).ok());  // a repeat
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   v1::GetOrderAttributionResponse clawed = Attribution(order.id());
   int64_t net = 0;
   for (const v1::LedgerEntry& e : clawed.entries()) net += e.amount().amount_fen();
@@ -757,7 +757,7 @@ TEST_F(AttributedOrderTest, TheNotificationMatrixAcceptsOnlyGenuineNotifications
     }
     EXPECT_NE(response.http_body().find("FAIL"), std::string::npos) << name;
   }
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_PENDING_PAYMENT);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 0);
@@ -809,7 +809,7 @@ TEST_F(AttributedOrderTest, FiftyCopiesOfANotificationBesideItsRefundPayAndClawB
   refund.set_refund_id("rf-all");
   v1::RefundOrderResponse refund_asked;
   ASSERT_TRUE(stub_->RefundOrder(As(Ops()).get(), refund, &refund_asked).ok());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   ASSERT_EQ(transport_.refunds_.size(), 1u);
   // Wave two: 25 more copies of the payment, 10 of the refund's outcome and the outbox relay, all
   // at once.
@@ -830,7 +830,7 @@ TEST_F(AttributedOrderTest, FiftyCopiesOfANotificationBesideItsRefundPayAndClawB
     }
     threads.emplace_back([&] {
       go.arrive_and_wait();
-      for (int i = 0; i < 5; ++i) EXPECT_TRUE(service_->DeliverOutboxOnce().ok());
+      for (int i = 0; i < 5; ++i) EXPECT_TRUE(relay_->DeliverOnce().ok());
     });
     for (auto& t : threads) t.join();
   }
@@ -838,7 +838,7 @@ TEST_F(AttributedOrderTest, FiftyCopiesOfANotificationBesideItsRefundPayAndClawB
   // its backoff.
   for (int i = 0; i < 5; ++i) {
     clock_.Advance(absl::Seconds(30));
-    ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+    ASSERT_TRUE(relay_->DeliverOnce().ok());
   }
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0"), 0);
   EXPECT_EQ(accepted.load(), 60);  // every copy is acknowledged, so WeChat Pay stops sending
@@ -848,7 +848,7 @@ TEST_F(AttributedOrderTest, FiftyCopiesOfANotificationBesideItsRefundPayAndClawB
   EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid'"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM refunds"), 1);
-  EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundSucceeded);
+  EXPECT_EQ(Count("SELECT status FROM refunds"), static_cast<int64_t>(RefundStatus::kSucceeded));
   EXPECT_EQ(transport_.refunds_.size(), 1u);
   // Attribution: one credited order, its split once and its reversal once; the net is zero.
   v1::GetOrderAttributionResponse ledger = Attribution(order.id());

@@ -70,12 +70,16 @@ class PaymentCloseTest : public AttributedOrderTest {
   void Restart() {
     server_->Shutdown();
     service_.reset();
+    recovery_.reset();
+    expiry_.reset();
+    relay_.reset();
     orders_ = std::make_unique<MysqlOrderStore>(*mysql_);
     wechat_client_ = std::make_unique<WechatPayClient>(crypto_.get(), https_.get(), &clock_);
     wechat_gateway_ = std::make_unique<WechatPayGateway>(*wechat_client_);
     service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
                                                   codec_, OrderOptions{}, attribution_client_.get(),
                                                   funnel_.get());
+    MakeJobs(attribution_client_.get());
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::OrderService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
@@ -131,7 +135,7 @@ TEST_F(PaymentCloseTest, CancelClosesAtWechatPayOnceBeforeTheStockGoesBack) {
   // Until WeChat Pay has closed it, the buyer could still pay: the stock stays reserved.
   EXPECT_EQ(Sku(sku).reserved(), 2);
   EXPECT_EQ(wechat_server_->Count("close"), 0);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   std::vector<testing::WechatPayServer::Call> closes = wechat_server_->Calls("close");
   ASSERT_EQ(closes.size(), 1u);
   EXPECT_EQ(closes[0].target, absl::StrCat("/v3/pay/transactions/out-trade-no/",
@@ -144,7 +148,7 @@ TEST_F(PaymentCloseTest, CancelClosesAtWechatPayOnceBeforeTheStockGoesBack) {
   EXPECT_EQ(Sku(sku).on_hand(), 10);
   // Done once: later passes close nothing again, and nothing is left queued.
   clock_.Advance(absl::Minutes(2));
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'reservation.release'"), 1);
@@ -155,7 +159,7 @@ TEST_F(PaymentCloseTest, ExpiryClosesBeforeReleasingAndALatePaymentIsStillRefund
   v1::Order order = WechatCheckout("e1", sku, 3);
   auto reserved_at_close = WatchReservedAtClose(sku);
   clock_.Advance(OrderOptions{}.payment_window + absl::Seconds(1));
-  auto expired = service_->ExpireOnce();
+  auto expired = expiry_->ExpireOnce();
   ASSERT_TRUE(expired.ok()) << expired.status();
   EXPECT_EQ(*expired, 1);
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_EXPIRED);
@@ -166,7 +170,7 @@ TEST_F(PaymentCloseTest, ExpiryClosesBeforeReleasingAndALatePaymentIsStillRefund
   // A payment WeChat Pay took anyway is recorded and handed back.
   EXPECT_EQ(Notify(Notification(order, order.total().amount_fen(), clock_.Now())).http_status(),
             200);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("refund"), 1);
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_EXPIRED);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payment_incidents WHERE order_status = 6"), 1);
@@ -179,20 +183,20 @@ TEST_F(PaymentCloseTest, AFailedCloseIsRetriedWithBackoffAndTheStockWaitsForIt) 
   auto reserved_at_close = WatchReservedAtClose(sku);
   wechat_server_->QueueCloseAnswers({{500, kSystemErrorBody}, {503, ""}});
   Cancel("o-alice", order.id());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 1);
   EXPECT_EQ(Sku(sku).reserved(), 2);
   EXPECT_EQ(Count("SELECT attempts FROM order_outbox WHERE topic = 'payment.close' AND status = 0"),
             1);
   // Not again before its backoff.
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 1);
   clock_.Advance(absl::Seconds(3));
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 2);
   EXPECT_EQ(Sku(sku).reserved(), 2);
   clock_.Advance(absl::Seconds(5));
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 3);
   EXPECT_EQ(*reserved_at_close, (std::vector<int64_t>{2, 2, 2}));
   EXPECT_EQ(Sku(sku).reserved(), 0);
@@ -207,7 +211,7 @@ TEST_F(PaymentCloseTest, ACrashBeforeOrAfterTheCloseStillClosesThenReleasesOnce)
   Restart();
   auto reserved_at_close = WatchReservedAtClose(sku);
   EXPECT_EQ(Sku(sku).reserved(), 2);
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 1);
   EXPECT_EQ(*reserved_at_close, std::vector<int64_t>{2});
   EXPECT_EQ(Sku(sku).reserved(), 0);
@@ -221,7 +225,7 @@ TEST_F(PaymentCloseTest, ACrashBeforeOrAfterTheCloseStillClosesThenReleasesOnce)
                   .ok());
   Restart();
   wechat_server_->QueueCloseAnswers({{400, kClosedBody}});
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 2);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'reservation.release'"), 1);
@@ -237,7 +241,7 @@ TEST_F(PaymentCloseTest, APaymentAfterCancelIsRecordedRefundedOnceAndNeverCounte
   // The buyer paid as the order was being cancelled: WeChat Pay will not close it.
   wechat_server_->QueueCloseAnswers({{400, kPaidBody}});
   Cancel("o-alice", order.id());
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(wechat_server_->Count("close"), 1);
   EXPECT_EQ(Sku(sku).reserved(), 1);  // the cancelled order's stock is back all the same
 
@@ -255,13 +259,13 @@ TEST_F(PaymentCloseTest, APaymentAfterCancelIsRecordedRefundedOnceAndNeverCounte
     }
     threads.emplace_back([&] {
       go.arrive_and_wait();
-      for (int i = 0; i < 5; ++i) EXPECT_TRUE(service_->DeliverOutboxOnce().ok());
+      for (int i = 0; i < 5; ++i) EXPECT_TRUE(relay_->DeliverOnce().ok());
     });
     for (auto& t : threads) t.join();
   }
   for (int i = 0; i < 3; ++i) {
     clock_.Advance(absl::Seconds(5));
-    ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+    ASSERT_TRUE(relay_->DeliverOnce().ok());
   }
   EXPECT_EQ(accepted.load(), 20);  // answered 200: WeChat Pay stops sending
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_CANCELLED);
@@ -280,7 +284,7 @@ TEST_F(PaymentCloseTest, APaymentAfterCancelIsRecordedRefundedOnceAndNeverCounte
   EXPECT_EQ(refunds[0].body["out_refund_no"], OutRefundNo(std::stoll(order.id()), "auto-4200001"));
   EXPECT_EQ(refunds[0].body["amount"]["refund"], total);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM refunds"), 1);
-  EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundRequested);
+  EXPECT_EQ(Count("SELECT status FROM refunds"), static_cast<int64_t>(RefundStatus::kRequested));
 
   // Ops read it through the API: on the order, and listed on its own.
   v1::Order seen = GetAsOps(order.id());
@@ -317,10 +321,10 @@ TEST_F(PaymentCloseTest, APaymentAfterCancelIsRecordedRefundedOnceAndNeverCounte
                   .http_status(),
               200);
   }
-  EXPECT_EQ(Count("SELECT status FROM refunds"), kRefundSucceeded);
+  EXPECT_EQ(Count("SELECT status FROM refunds"), static_cast<int64_t>(RefundStatus::kSucceeded));
   EXPECT_EQ(GetAsOps(order.id()).payment_incident().state(), v1::PAYMENT_INCIDENT_STATE_REFUNDED);
   clock_.Advance(absl::Minutes(1));
-  ASSERT_TRUE(service_->DeliverOutboxOnce().ok());
+  ASSERT_TRUE(relay_->DeliverOnce().ok());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM commission_entries"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM attributed_refunds"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE status = 0"), 0);
