@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/batcher_stats.h"
@@ -116,8 +117,8 @@ class MysqlBatcher final {
   size_t max_batch_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<Pending> queue_;
-  bool stop_ = false;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;  // last: started once everything above exists
 };
 

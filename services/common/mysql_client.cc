@@ -125,11 +125,9 @@ void MysqlConnection::Execute(const std::string& statement) {
 }
 
 MysqlPool::MysqlPool(MysqlConfig config)
-    : config_(std::move(config)), connections_(static_cast<size_t>(config_.pool_size)) {
-  for (size_t i = 0; i < connections_.size(); ++i) {
-    free_.push_back(i);
-  }
-}
+    : config_(std::move(config)),
+      connections_(static_cast<size_t>(config_.pool_size)),
+      slots_(connections_.size()) {}
 
 MysqlPool::~MysqlPool() = default;
 
@@ -171,57 +169,27 @@ absl::StatusOr<std::unique_ptr<MysqlConnection>> MysqlPool::Connect() {
 }
 
 absl::StatusOr<size_t> MysqlPool::Acquire() {
-  size_t index = 0;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (free_.empty()) {
-      // Only a lease that must wait reads the clock twice.
-      auto started = std::chrono::steady_clock::now();
-      auto deadline =
-          started + std::chrono::microseconds(absl::ToInt64Microseconds(config_.io_timeout));
-      bool got = available_.wait_until(lock, deadline, [this] { return !free_.empty(); });
-      waits_++;
-      wait_seconds_ +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (!got) {
-        timeouts_++;
-        return absl::UnavailableError("database busy: no connection free before the timeout");
-      }
-    }
-    index = free_.back();
-    free_.pop_back();
-  }
-  if (connections_[index] == nullptr) {
+  absl::StatusOr<size_t> index =
+      slots_.Acquire(config_.io_timeout, "database busy: no connection free before the timeout");
+  if (!index.ok()) return index.status();
+  if (connections_[*index] == nullptr) {
     absl::StatusOr<std::unique_ptr<MysqlConnection>> connection = Connect();
     if (!connection.ok()) {
-      Release(index, false);
+      Release(*index, false);
       return connection.status();
     }
-    connections_[index] = *std::move(connection);
+    connections_[*index] = *std::move(connection);
   }
   return index;
 }
 
-PoolStats MysqlPool::Stats() {
-  std::lock_guard<std::mutex> lock(mu_);
-  PoolStats stats;
-  stats.size = static_cast<int64_t>(connections_.size());
-  stats.in_use = static_cast<int64_t>(connections_.size() - free_.size());
-  stats.waits = waits_;
-  stats.timeouts = timeouts_;
-  stats.wait_seconds = wait_seconds_;
-  return stats;
-}
+PoolStats MysqlPool::Stats() { return slots_.Stats(); }
 
 void MysqlPool::Release(size_t index, bool broken) {
   if (broken) {
     connections_[index].reset();
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(index);
-  }
-  available_.notify_one();
+  slots_.Release(index);
 }
 
 absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)>& body,
@@ -260,7 +228,11 @@ absl::Status MysqlPool::Lease(const std::function<absl::Status(MysqlConnection&)
           broken = true;
         }
       }
-      if (!broken && e.getErrorCode() != 1062) {
+      if (!broken && e.getErrorCode() == 0) {
+        // Raised on this side (a query and its reader disagreeing, say): the message is ours and
+        // holds no data.
+        spdlog::error("mysql: {}", e.what());
+      } else if (!broken && e.getErrorCode() != 1062) {
         spdlog::error("mysql error {} (state {})", e.getErrorCode(), std::string(e.getSQLState()));
       }
       retry_deadlock = transaction && (e.getErrorCode() == 1213 || e.getErrorCode() == 1205);

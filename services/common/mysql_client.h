@@ -86,13 +86,9 @@ class MysqlPool final {
   absl::Status Lease(const std::function<absl::Status(MysqlConnection&)>& body, bool transaction);
 
   MysqlConfig config_;
-  std::mutex mu_;
-  std::condition_variable available_;
+  // One per slot, used only by the lease holding the slot.
   std::vector<std::unique_ptr<MysqlConnection>> connections_;
-  std::vector<size_t> free_;
-  int64_t waits_ = 0;  // guarded by mu_, as are the two below
-  int64_t timeouts_ = 0;
-  double wait_seconds_ = 0;
+  FreeSlots slots_;
 };
 
 template <typename Fn>

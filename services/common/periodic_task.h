@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 
 namespace livecommerce::common {
@@ -47,7 +48,7 @@ class PeriodicTask final {
   std::function<void()> task_;
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

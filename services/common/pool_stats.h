@@ -1,6 +1,14 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace livecommerce::common {
 
@@ -20,6 +28,29 @@ struct PoolStats {
     wait_seconds += other.wait_seconds;
     return *this;
   }
+};
+
+// The free slots of a fixed-size connection pool (the MySQL and Redis pools): a lease takes one,
+// waiting up to a timeout for one to come free, and the waits are counted (PoolStats). What a slot
+// holds (its connection) belongs to the lease that has it, outside the lock. Thread-safe.
+class FreeSlots final {
+ public:
+  explicit FreeSlots(size_t size) : size_(size) {
+    for (size_t i = 0; i < size; ++i) free_.push_back(i);
+  }
+  // A free slot; UNAVAILABLE saying `busy` when none comes free within `timeout`.
+  absl::StatusOr<size_t> Acquire(absl::Duration timeout, absl::string_view busy);
+  void Release(size_t slot);
+  PoolStats Stats() const;
+
+ private:
+  const size_t size_;
+  mutable std::mutex mu_;
+  std::condition_variable available_;
+  std::vector<size_t> free_ ABSL_GUARDED_BY(mu_);
+  int64_t waits_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t timeouts_ ABSL_GUARDED_BY(mu_) = 0;
+  double wait_seconds_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace livecommerce::common

@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -50,7 +51,7 @@ class PrincipalCodec final {
 
   std::string secret_;
   mutable std::mutex mu_;
-  mutable std::unordered_map<std::string, Principal> verified_;
+  mutable std::unordered_map<std::string, Principal> verified_ ABSL_GUARDED_BY(mu_);
 };
 
 // LC_INTERNAL_SECRET: at least 16 characters; a fixed local default when unset.

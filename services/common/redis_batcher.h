@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "services/common/redis_client.h"
 
 namespace livecommerce::common {
@@ -39,8 +40,8 @@ class RedisScriptBatcher final {
   size_t max_batch_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<Pending> pending_;
-  bool stop_ = false;
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

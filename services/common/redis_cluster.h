@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/common/config.h"
@@ -104,10 +105,11 @@ class RedisCluster final {
 
   const RedisConfig config_;
   std::mutex nodes_mu_;
-  std::map<std::string, std::unique_ptr<RedisNode>> nodes_;  // by "host:port", never removed
+  // By "host:port", never removed.
+  std::map<std::string, std::unique_ptr<RedisNode>> nodes_ ABSL_GUARDED_BY(nodes_mu_);
   std::mutex routing_mu_;
-  std::shared_ptr<const Routing> routing_;
-  std::mutex refresh_mu_;
+  std::shared_ptr<const Routing> routing_ ABSL_GUARDED_BY(routing_mu_);
+  std::mutex refresh_mu_;  // serialises refreshes of the slot map (guards no field)
 };
 
 }  // namespace livecommerce::common

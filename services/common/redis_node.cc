@@ -91,11 +91,8 @@ RedisNode::RedisNode(const RedisConfig& config, std::string host, int port)
       host_(std::move(host)),
       port_(port),
       address_(absl::StrCat(host_, ":", port_)),
-      connections_(static_cast<size_t>(config_.pool_size)) {
-  for (size_t i = 0; i < connections_.size(); ++i) {
-    free_.push_back(i);
-  }
-}
+      connections_(static_cast<size_t>(config_.pool_size)),
+      slots_(connections_.size()) {}
 
 RedisNode::~RedisNode() {
   for (Connection& c : connections_) {
@@ -150,26 +147,10 @@ absl::Status RedisNode::Connect(Connection& connection) {
 }
 
 absl::StatusOr<RedisNode::Lease> RedisNode::Acquire() {
-  size_t index = 0;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (free_.empty()) {
-      // Only a lease that must wait reads the clock twice.
-      auto started = std::chrono::steady_clock::now();
-      auto deadline =
-          started + std::chrono::microseconds(absl::ToInt64Microseconds(config_.command_timeout));
-      bool got = available_.wait_until(lock, deadline, [this] { return !free_.empty(); });
-      waits_++;
-      wait_seconds_ +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (!got) {
-        timeouts_++;
-        return absl::UnavailableError("redis: no connection free in the pool before the timeout");
-      }
-    }
-    index = free_.back();
-    free_.pop_back();
-  }
+  absl::StatusOr<size_t> slot = slots_.Acquire(
+      config_.command_timeout, "redis: no connection free in the pool before the timeout");
+  if (!slot.ok()) return slot.status();
+  size_t index = *slot;
   Connection& connection = connections_[index];
   bool fresh = false;
   if (connection.context == nullptr) {
@@ -188,23 +169,10 @@ void RedisNode::Release(size_t index, bool broken) {
     redisFree(connections_[index].context);
     connections_[index].context = nullptr;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(index);
-  }
-  available_.notify_one();
+  slots_.Release(index);
 }
 
-PoolStats RedisNode::Stats() {
-  std::lock_guard<std::mutex> lock(mu_);
-  PoolStats stats;
-  stats.size = static_cast<int64_t>(connections_.size());
-  stats.in_use = static_cast<int64_t>(connections_.size() - free_.size());
-  stats.waits = waits_;
-  stats.timeouts = timeouts_;
-  stats.wait_seconds = wait_seconds_;
-  return stats;
-}
+PoolStats RedisNode::Stats() { return slots_.Stats(); }
 
 absl::StatusOr<std::vector<absl::StatusOr<RedisValue>>> RedisNode::RunPipeline(
     const std::vector<std::vector<std::string>>& commands, bool* maybe_sent) {

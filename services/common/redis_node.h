@@ -53,13 +53,9 @@ class RedisNode final {
   const std::string host_;
   const int port_;
   const std::string address_;
-  std::mutex mu_;
-  std::condition_variable available_;
+  // One per slot, used only by the lease holding the slot.
   std::vector<Connection> connections_;
-  std::vector<size_t> free_;
-  int64_t waits_ = 0;  // guarded by mu_, as are the two below
-  int64_t timeouts_ = 0;
-  double wait_seconds_ = 0;
+  FreeSlots slots_;
 };
 
 }  // namespace livecommerce::common

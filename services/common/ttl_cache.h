@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -41,7 +42,7 @@ class TtlCache final {
   absl::Duration ttl_;
   size_t max_entries_;
   std::mutex mu_;
-  std::unordered_map<Key, std::pair<Value, absl::Time>> entries_;
+  std::unordered_map<Key, std::pair<Value, absl::Time>> entries_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace livecommerce::common
