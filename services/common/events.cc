@@ -19,12 +19,6 @@ namespace {
 constexpr char kCaller[] = "event-relay";
 constexpr int kMaxEventsPerCall = 1000;
 
-absl::Duration Backoff(int attempts, absl::Duration max) {
-  absl::Duration d = absl::Seconds(1);
-  for (int i = 1; i < attempts && d < max; ++i) d *= 2;
-  return std::min(d, max);
-}
-
 }  // namespace
 
 EventOutbox::EventOutbox(std::string producer, std::string table,
@@ -47,11 +41,11 @@ void EventOutbox::PublishAll(MysqlConnection& c, const std::vector<OutgoingEvent
   ForEachChunk(rows.size(), [&](size_t offset, size_t count) {
     SqlStatement insert(c, absl::StrCat("INSERT INTO ", table_,
                                         " (subscriber, brand_id, event_key, type, payload, "
-                                        "occurred_at, next_attempt_at) VALUES ",
-                                        Placeholders(count, 7)));
+                                        "occurred_at) VALUES ",
+                                        Placeholders(count, 6)));
     for (size_t i = 0; i < count; ++i) {
       const auto& [subscriber, e] = rows[offset + i];
-      insert.Bind(*subscriber, e->brand_id, e->key, e->type, SqlBytes{e->payload}, now, now);
+      insert.Bind(*subscriber, e->brand_id, e->key, e->type, SqlBytes{e->payload}, now);
     }
     insert.Execute();
   });
@@ -59,7 +53,6 @@ void EventOutbox::PublishAll(MysqlConnection& c, const std::vector<OutgoingEvent
 
 struct EventRelay::Pending {
   int64_t id = 0;
-  int attempts = 0;
   events::v1::Event event;
 };
 
@@ -106,20 +99,20 @@ absl::StatusOr<int> EventRelay::DeliverDue() {
 absl::StatusOr<int> EventRelay::DeliverTo(const std::string& subscriber,
                                           const std::string& address) {
   absl::Time now = clock_.Now();
+  Backoff& backoff = backoff_[subscriber];
+  if (now < backoff.next_try) return 0;  // the subscriber failed lately: not yet
   LC_ASSIGN_OR_RETURN(
       std::vector<Pending> due,
       pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<Pending>> {
         return Sql(c,
-                   absl::StrCat("SELECT id, brand_id, event_key, type, payload, occurred_at, "
-                                "attempts FROM ",
+                   absl::StrCat("SELECT id, brand_id, event_key, type, payload, occurred_at FROM ",
                                 outbox_.table(),
-                                " WHERE subscriber = ? AND delivered_at IS NULL AND "
-                                "next_attempt_at <= ? ORDER BY id LIMIT ?"),
-                   subscriber, now, options_.batch)
+                                " WHERE subscriber = ? AND delivered_at IS NULL ORDER BY id "
+                                "LIMIT ?"),
+                   subscriber, options_.batch)
             .All([&](const SqlRow& row) {
               Pending p;
               p.id = row.Int("id");
-              p.attempts = static_cast<int>(row.Int("attempts"));
               p.event.set_id(p.id);
               p.event.set_producer(outbox_.producer());
               p.event.set_type(row.Str("type"));
@@ -135,7 +128,9 @@ absl::StatusOr<int> EventRelay::DeliverTo(const std::string& subscriber,
   if (stub == nullptr) stub = events::v1::EventSink::NewStub(ServiceChannel(address));
 
   // One call per run of events of one brand (each call carries that brand's principal), in id
-  // order; the first refusal stops the pass for this subscriber.
+  // order; the first refusal stops the pass, and the subscriber is tried again after a backoff
+  // (1 s, doubling up to max_backoff). Rows change only when delivered: a subscriber that is down
+  // costs one read a backoff, whatever is queued for it.
   std::vector<int64_t> applied;
   absl::Status failure;
   size_t next = 0;
@@ -158,34 +153,33 @@ absl::StatusOr<int> EventRelay::DeliverTo(const std::string& subscriber,
     }
     next = end;
   }
-  std::sort(applied.begin(), applied.end());
-  std::vector<const Pending*> retry;
-  for (const Pending& p : due) {
-    if (!std::binary_search(applied.begin(), applied.end(), p.id)) retry.push_back(&p);
-  }
   absl::Time after = clock_.Now();
-  LC_RETURN_IF_ERROR(pool_.Run([&](MysqlConnection& c) -> absl::Status {
-    for (int64_t id : applied) {
-      Sql(c,
-          absl::StrCat("UPDATE ", outbox_.table(),
-                       " SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL"),
-          after, id)
-          .Execute();
-    }
-    for (const Pending* p : retry) {
-      Sql(c,
-          absl::StrCat("UPDATE ", outbox_.table(),
-                       " SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?"),
-          after + Backoff(p->attempts + 1, options_.max_backoff), p->id)
-          .Execute();
-    }
-    return absl::OkStatus();
-  }));
+  if (!applied.empty()) {
+    LC_RETURN_IF_ERROR(pool_.Run([&](MysqlConnection& c) -> absl::Status {
+      ForEachChunk(applied.size(), [&](size_t offset, size_t count) {
+        SqlStatement mark(c, absl::StrCat("UPDATE ", outbox_.table(),
+                                          " SET delivered_at = ? WHERE delivered_at IS NULL AND "
+                                          "id IN ",
+                                          Placeholders(1, count)));
+        mark.Bind(after);
+        for (size_t i = 0; i < count; ++i) mark.Bind(applied[offset + i]);
+        mark.Execute();
+      });
+      return absl::OkStatus();
+    }));
+  }
   delivered_ += static_cast<int64_t>(applied.size());
-  if (!failure.ok()) {
+  if (failure.ok()) {
+    backoff = Backoff{};
+  } else {
     ++failures_;
-    spdlog::warn("events {} -> {}: {} of {} delivered, the rest retried later: {}",
-                 outbox_.producer(), subscriber, applied.size(), due.size(), failure.message());
+    backoff.delay = backoff.delay == absl::ZeroDuration()
+                        ? absl::Seconds(1)
+                        : std::min(backoff.delay * 2, options_.max_backoff);
+    backoff.next_try = after + backoff.delay;
+    spdlog::warn("events {} -> {}: {} of {} delivered; next try in {}s: {}", outbox_.producer(),
+                 subscriber, applied.size(), due.size(), absl::ToInt64Seconds(backoff.delay),
+                 failure.message());
   }
   return static_cast<int>(applied.size());
 }

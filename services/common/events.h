@@ -68,7 +68,9 @@ class EventOutbox final {
   std::vector<std::string> subscribers_;
 };
 
-// Delivers an outbox's due events. Thread-compatible: one relay per outbox, run from one job.
+// Delivers an outbox's events, oldest first, to each subscriber; a subscriber that refuses or is
+// down is tried again after a backoff, its events waiting in order. Thread-compatible: one relay
+// per outbox, run from one job.
 class EventRelay final {
  public:
   struct Options {
@@ -104,6 +106,11 @@ class EventRelay final {
   const Clock& clock_;
   Options options_;
   std::map<std::string, std::unique_ptr<events::v1::EventSink::Stub>> stubs_;
+  struct Backoff {
+    absl::Duration delay = absl::ZeroDuration();
+    absl::Time next_try = absl::InfinitePast();
+  };
+  std::map<std::string, Backoff> backoff_;  // by subscriber
   std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> failures_{0};
   std::atomic<double> lag_seconds_{0};

@@ -10,8 +10,14 @@
 namespace livecommerce::common {
 
 uint32_t SqlRow::Index(absl::string_view column) const {
+  // Readers mostly read the columns in the order the query names them: the one after the last
+  // read is tried first.
+  if (next_ < columns_.size() && columns_[next_] == column) return static_cast<uint32_t>(++next_);
   for (size_t i = 0; i < columns_.size(); ++i) {
-    if (columns_[i] == column) return static_cast<uint32_t>(i + 1);
+    if (columns_[i] == column) {
+      next_ = i + 1;
+      return static_cast<uint32_t>(i + 1);
+    }
   }
   // A query and its reader disagree: a bug, reported like any driver error (INTERNAL).
   throw sql::SQLException(absl::StrCat("no column ", column, " in the result"));
@@ -100,8 +106,9 @@ void SqlStatement::BindString(absl::string_view value) {
   statement_->setString(next_++, std::string(value));
 }
 void SqlStatement::BindBytes(absl::string_view bytes) {
-  blobs_.push_back(std::make_unique<std::istringstream>(std::string(bytes)));
-  statement_->setBlob(next_++, blobs_.back().get());
+  // Sent inline with the statement (a string parameter is binary-safe, and a BLOB column keeps
+  // its bytes as they are): setBlob would send each value as a separate long-data packet first.
+  statement_->setString(next_++, std::string(bytes));
 }
 
 }  // namespace livecommerce::common

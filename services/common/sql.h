@@ -74,6 +74,7 @@ class SqlRow {
 
   sql::ResultSet& rs_;
   const std::vector<std::string>& columns_;
+  mutable size_t next_ = 0;  // the column after the one read last
 };
 
 // A prepared statement with its arguments bound in order. Made by Sql(); used once.

@@ -9,10 +9,8 @@ CREATE TABLE room_event_outbox (
   type              VARCHAR(128)    NOT NULL COMMENT 'the payload message, e.g. livecommerce.events.v1.OrderPaid',
   payload           BLOB            NOT NULL,
   occurred_at       DATETIME(6)     NOT NULL,
-  attempts          INT             NOT NULL DEFAULT 0,
-  next_attempt_at   DATETIME(6)     NOT NULL,
   delivered_at      DATETIME(6)     NULL,
   PRIMARY KEY (id),
-  KEY room_event_outbox_due (subscriber, delivered_at, next_attempt_at, id),
+  KEY room_event_outbox_due (subscriber, delivered_at, id),
   KEY room_event_outbox_pending (delivered_at, occurred_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
