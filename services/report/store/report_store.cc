@@ -101,8 +101,9 @@ class SalesBatch {
     // Buyers seen before in these sessions are not counted again.
     std::map<int64_t, std::set<std::string>> by_session;
     for (const auto& [session, dimension, key, buyer] : buyers_) by_session[session].insert(buyer);
-    for (const auto& [session, names] : by_session) {
-      std::vector<std::string> list(names.begin(), names.end());
+    for (const auto& entry : by_session) {
+      const int64_t session = entry.first;
+      std::vector<std::string> list(entry.second.begin(), entry.second.end());
       common::ForEachChunk(list.size(), [&](size_t offset, size_t count) {
         common::SqlStatement q(
             c, absl::StrCat("SELECT dimension, dim_key, buyer_id FROM report_session_buyers WHERE "
@@ -234,9 +235,10 @@ void AddFunnel(MysqlConnection& c, const std::vector<FunnelFact>& facts) {
   if (dropped > 0) {
     spdlog::warn("report: {} funnel facts name another brand's sessions; not counted", dropped);
   }
-  for (const auto& [key, group] : groups) {
-    int64_t session_id = std::get<0>(key);
-    int step = std::get<1>(key);
+  for (const auto& entry : groups) {
+    const Group& group = entry.second;
+    int64_t session_id = std::get<0>(entry.first);
+    int step = std::get<1>(entry.first);
     int64_t added = 0;
     common::ForEachChunk(group.viewers.size(), [&](size_t offset, size_t count) {
       common::SqlStatement s(
