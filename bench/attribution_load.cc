@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
 #include "livecommerce/v1/attribution.grpc.pb.h"
+#include "livecommerce/v1/room.grpc.pb.h"
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
 
@@ -37,6 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string target = "127.0.0.1:7104";
+  std::string room = "127.0.0.1:7101";  // the room service: links and orders name one of its rooms
   std::string secret = "livecommerce-local-internal-secret";
   std::string brand;
   int rate = 2000;
@@ -72,6 +74,8 @@ int main(int argc, char** argv) {
     int* target = nullptr;
     if (key == "--target")
       o.target = value;
+    else if (key == "--room")
+      o.room = value;
     else if (key == "--rate")
       target = &o.rate;
     else if (key == "--duration")
@@ -105,7 +109,23 @@ int main(int argc, char** argv) {
     return 1;
   };
 
-  // Setup: store, associates with a link each, the rule, buyers who opened a link.
+  // Setup: a room, a store, associates with a link to the room each, the rule, buyers who opened
+  // a link.
+  auto rooms =
+      v1::RoomService::NewStub(grpc::CreateChannel(o.room, grpc::InsecureChannelCredentials()));
+  v1::CreateRoomRequest room_request;
+  room_request.set_brand_id(o.brand);
+  room_request.set_title("Attribution benchmark");
+  livecommerce::common::ToTimestamp(absl::Now(), room_request.mutable_scheduled_start());
+  room_request.set_visibility(v1::VISIBILITY_PUBLIC);
+  room_request.add_audiences(v1::AUDIENCE_FOLLOWERS);
+  room_request.set_objective(v1::OBJECTIVE_PURCHASE);
+  room_request.set_format(v1::FORMAT_SALES_DRIVEN);
+  v1::CreateRoomResponse room;
+  if (auto s = rooms->CreateRoom(context(ops).get(), room_request, &room); !s.ok()) {
+    return fail("CreateRoom", s);
+  }
+  const std::string room_id = room.room().id();
   v1::CreateStoreRequest store_request;
   store_request.set_name("Bench boutique");
   v1::CreateStoreResponse store;
@@ -124,7 +144,7 @@ int main(int argc, char** argv) {
     v1::CreateShareLinkRequest link_request;
     link_request.set_associate_id(associate.associate().id());
     link_request.set_target(v1::SHARE_TARGET_ROOM);
-    link_request.set_room_id("1");
+    link_request.set_room_id(room_id);
     link_request.set_share_channel(v1::SHARE_CHANNEL_PRIVATE_CHAT);
     v1::CreateShareLinkResponse link;
     if (auto s = stubs[0]->CreateShareLink(context(ops).get(), link_request, &link); !s.ok()) {
@@ -187,7 +207,7 @@ int main(int argc, char** argv) {
     v1::PaidOrderEvent e;
     e.set_order_id(absl::StrCat("o", k));
     e.set_buyer_id(absl::StrCat("buyer-", k % o.buyers));
-    e.set_room_id("1");
+    e.set_room_id(room_id);
     e.set_session_id("1");
     e.mutable_amount()->set_amount_fen(amounts[static_cast<size_t>(k)]);
     e.mutable_amount()->set_currency("CNY");

@@ -74,6 +74,14 @@ std::vector<Route> ApiRoutes() {
       Special("POST", "/v1/payments/wechat/notify", "payments.wechat_notify",
               RouteKind::kPaymentNotify, {},
               "WeChat Pay notification, passed untouched to the order service"),
+      Special("POST", "/v1/stream/local/{secret}/{callback}", "stream.local_callback",
+              RouteKind::kStreamCallback, {},
+              "A callback of the local streaming server (nginx-rtmp: on_publish, "
+              "on_publish_done, on_record_done), verified by the room service"),
+      Special("POST", "/v1/stream/tencent", "stream.tencent_callback", RouteKind::kStreamCallback,
+              {},
+              "A Tencent Cloud Live callback (push started or stopped, recording), verified by "
+              "the room service"),
 
       // Rooms: everyone of the brand reads; ops manage.
       Brand(Call("GET", "/v1/rooms", "rooms.list", Rpc(kRoom, "ListRooms"), any,
@@ -93,6 +101,15 @@ std::vector<Route> ApiRoutes() {
            staff, "Sessions of a room"),
       Call("GET", "/v1/sessions/{session_id}", "sessions.get", Rpc(kRoom, "GetSession"), staff,
            "A session with its final stats"),
+      // The stream: ops and the room's host associate run it; ops and finance list recordings.
+      Call("GET", "/v1/rooms/{room_id}/push-address", "rooms.push_address",
+           Rpc(kRoom, "GetPushAddress"), Roles({Role::kOps, Role::kAssociate}),
+           "Where the encoder pushes, the stream's state and a preview"),
+      Call("POST", "/v1/rooms/{room_id}/push-key/rotate", "rooms.rotate_push_key",
+           Rpc(kRoom, "RotatePushKey"), Roles({Role::kOps, Role::kAssociate}),
+           "A new push key; the running push is cut"),
+      Call("GET", "/v1/rooms/{room_id}/recordings", "rooms.recordings",
+           Rpc(kRoom, "ListRecordings"), staff, "The room's recordings, newest first"),
       // Associates issue their own invites (rooms ops opened to them, within their quota) and
       // list their own.
       Call("POST", "/v1/rooms/{room_id}/invites", "invites.issue", Rpc(kRoom, "IssueInvites"),

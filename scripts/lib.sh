@@ -171,3 +171,77 @@ lc_stop_redis_cluster() {
     i=$((i + 1))
   done <"$dir/ports"
 }
+
+# lc_start_nginx_rtmp DIR RTMP_PORT HTTP_PORT CALLBACK_BASE PLAY_SECRET: the local streaming
+# server (docs/STREAMING.md), nginx with Debian's RTMP module, on 127.0.0.1. Writes DIR/nginx.conf
+# from scripts/nginx-rtmp.conf.template (HLS under DIR/hls, recordings under DIR/recordings, pid,
+# logs and temporary files under DIR), starts it as the current user and returns once both ports
+# answer. CALLBACK_BASE is the http URL the callbacks go to (CALLBACK_BASE/on_publish, ...);
+# PLAY_SECRET signs the play URLs. Stop it with lc_stop_nginx_rtmp DIR.
+lc_start_nginx_rtmp() {
+  local dir="$1" rtmp_port="$2" http_port="$3" callback_base="$4" play_secret="$5"
+  local module=/usr/lib/nginx/modules/ngx_rtmp_module.so
+  local template="$LC_ROOT/scripts/nginx-rtmp.conf.template"
+  if [ ! -f "$module" ]; then
+    lc_log "nginx-rtmp: $module missing (scripts/deps installs libnginx-mod-rtmp)"
+    return 1
+  fi
+  if [[ ! "$rtmp_port" =~ ^[0-9]+$ || ! "$http_port" =~ ^[0-9]+$ ]]; then
+    lc_log "nginx-rtmp: RTMP_PORT and HTTP_PORT must be port numbers"
+    return 1
+  fi
+  # Both values are pasted into nginx's configuration: anything that could end a directive or
+  # name an nginx variable ($) is refused rather than escaped.
+  if [[ ! "$callback_base" =~ ^http://[A-Za-z0-9._:/~%-]+$ ]]; then
+    lc_log "nginx-rtmp: CALLBACK_BASE must be an http:// URL of letters, digits and ._:/~%-"
+    return 1
+  fi
+  if [[ ! "$play_secret" =~ ^[A-Za-z0-9._~+/=-]{16,}$ ]]; then
+    lc_log "nginx-rtmp: PLAY_SECRET must be at least 16 characters of A-Za-z0-9._~+/=-"
+    return 1
+  fi
+  mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"
+  mkdir -p "$dir/hls" "$dir/recordings" "$dir/tmp"
+  # Without a user directive, nginx started by root runs its worker as nobody, which could not
+  # write under DIR; started by anyone else, nginx ignores the directive (with a warning).
+  local user_line="# not root: the worker runs as the user who started nginx"
+  if [ "$(id -u)" -eq 0 ]; then user_line="user $(id -un) $(id -gn);"; fi
+  local conf
+  conf="$(<"$template")" || return 1
+  # Quoted replacements: bash 5.2 would otherwise read & in a value as the matched text.
+  conf="${conf//@USER_LINE@/"$user_line"}"
+  conf="${conf//@DIR@/"$dir"}"
+  conf="${conf//@RTMP_PORT@/"$rtmp_port"}"
+  conf="${conf//@HTTP_PORT@/"$http_port"}"
+  conf="${conf//@CALLBACK_BASE@/"$callback_base"}"
+  conf="${conf//@PLAY_SECRET@/"$play_secret"}"
+  # The file holds both secrets.
+  (umask 077 && printf '%s\n' "$conf" >"$dir/nginx.conf") || return 1
+  if ! nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >>"$dir/start.log" 2>&1; then
+    lc_log "nginx-rtmp: nginx did not start:" \
+      "$(tail -n 5 "$dir/start.log" "$dir/error.log" 2>/dev/null)"
+    return 1
+  fi
+  if ! lc_wait_for "nginx-rtmp RTMP on $rtmp_port" 10 \
+      bash -c "exec 3<>/dev/tcp/127.0.0.1/$rtmp_port" ||
+    ! lc_wait_for "nginx-rtmp HTTP on $http_port" 10 \
+      curl -s -o /dev/null "http://127.0.0.1:$http_port/"; then
+    lc_log "nginx-rtmp: see $dir/error.log"
+    return 1
+  fi
+}
+
+# lc_stop_nginx_rtmp DIR: fast shutdown (a graceful one would wait for the pushes to end).
+lc_stop_nginx_rtmp() {
+  local dir="$1" pid
+  [ -f "$dir/nginx.pid" ] || return 0
+  pid="$(cat "$dir/nginx.pid")"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  pkill -9 -P "$pid" 2>/dev/null || true
+  kill -9 "$pid" 2>/dev/null || true
+}

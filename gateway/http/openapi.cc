@@ -178,6 +178,15 @@ std::string BuildOpenApi(const std::vector<Route>& routes) {
             {"content", json{{"application/json", json{{"schema", json{{"type", "object"}}}}}}}};
         responses["200"] = json{{"description", "Accepted (the order service's answer)"}};
         break;
+      case RouteKind::kStreamCallback:
+        op["requestBody"] = json{
+            {"required", true},
+            {"content",
+             json{{"application/x-www-form-urlencoded", json{{"schema", json{{"type", "object"}}}}},
+                  {"application/json", json{{"schema", json{{"type", "object"}}}}}}}};
+        responses["200"] = json{{"description", "Accepted (the room service's answer)"}};
+        responses["403"] = json{{"description", "A push refused (nginx-rtmp drops it)"}};
+        break;
       case RouteKind::kRoomSocket:
         parameters.push_back(
             json{{"name", "access_token"},

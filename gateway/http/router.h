@@ -12,11 +12,12 @@ namespace livecommerce::gateway {
 
 // How the gateway answers a route.
 enum class RouteKind {
-  kRpc,            // JSON <-> one unary RPC of a service
-  kLogin,          // POST /v1/login
-  kPaymentNotify,  // raw body and headers to OrderService.HandlePaymentNotification
-  kRoomSocket,     // the room WebSocket
-  kAlertSocket,    // an associate's alerts WebSocket
+  kRpc,             // JSON <-> one unary RPC of a service
+  kLogin,           // POST /v1/login
+  kPaymentNotify,   // raw body and headers to OrderService.HandlePaymentNotification
+  kStreamCallback,  // the streaming server's callbacks, raw, to RoomService.HandleStreamCallback
+  kRoomSocket,      // the room WebSocket
+  kAlertSocket,     // an associate's alerts WebSocket
   kHealth,
   kReady,
   kMetrics,

@@ -22,6 +22,7 @@ namespace {
 constexpr char kJoinRoom[] = "livecommerce.v1.RoomService.JoinRoom";
 constexpr char kGetRoom[] = "livecommerce.v1.RoomService.GetRoom";
 constexpr char kNotify[] = "livecommerce.v1.OrderService.HandlePaymentNotification";
+constexpr char kStreamCallback[] = "livecommerce.v1.RoomService.HandleStreamCallback";
 
 bool IsJsonContentType(absl::string_view value) {
   value = absl::StripAsciiWhitespace(value);
@@ -225,7 +226,8 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
   }
   const Route& route = *match.route;
   bool probe = route.kind == RouteKind::kHealth || route.kind == RouteKind::kReady ||
-               route.kind == RouteKind::kMetrics || route.kind == RouteKind::kPaymentNotify;
+               route.kind == RouteKind::kMetrics || route.kind == RouteKind::kPaymentNotify ||
+               route.kind == RouteKind::kStreamCallback;
   if (!probe) {
     if (std::optional<HttpResponse> limited = LimitAddress(request)) {
       done(*std::move(limited));
@@ -251,6 +253,9 @@ void Gateway::Handle(HttpRequest request, Reply reply) {
       return;
     case RouteKind::kPaymentNotify:
       HandleNotify(std::move(request), std::move(done));
+      return;
+    case RouteKind::kStreamCallback:
+      HandleStreamCallback(match.params, std::move(request), std::move(done));
       return;
     case RouteKind::kRoomSocket:
     case RouteKind::kAlertSocket:
@@ -457,6 +462,49 @@ void Gateway::HandleNotify(HttpRequest request, Reply reply) {
                     HttpResponse r;
                     r.status = out.http_status() > 0 ? out.http_status() : 200;
                     r.body = out.http_body();
+                    reply(std::move(r));
+                  });
+}
+
+// The streaming server's callbacks go on untouched: the room service verifies them (the local
+// server's path secret, Tencent's signature) and says what to answer; a refused push is a 403,
+// which makes nginx-rtmp drop it.
+void Gateway::HandleStreamCallback(const std::vector<std::pair<std::string, std::string>>& params,
+                                   HttpRequest request, Reply reply) {
+  const google::protobuf::MethodDescriptor* method = deps_.rpc->FindMethod(kStreamCallback);
+  if (method == nullptr) {
+    reply(ErrorResponse(grpc::StatusCode::UNIMPLEMENTED, "route: not available"));
+    return;
+  }
+  auto message = std::make_unique<v1::HandleStreamCallbackRequest>();
+  message->set_provider("tencent");
+  for (const auto& [name, value] : params) {
+    if (name == "secret") {
+      message->set_provider("local");
+      message->set_secret(value);
+    } else if (name == "callback") {
+      message->set_route(value);
+    }
+  }
+  message->set_content_type(std::string(request.Header("content-type")));
+  message->set_body(std::move(request.body));
+  absl::Time now = absl::Now();
+  std::string principal = deps_.principals->Encode(common::Principal{
+      common::Role::kService, options_.notify_brand, "gateway", now + absl::Minutes(5)});
+  deps_.rpc->Call(*method, std::move(message), principal,
+                  request.received + options_.request_timeout,
+                  [reply = std::move(reply)](grpc::Status status,
+                                             std::unique_ptr<google::protobuf::Message> response) {
+                    if (!status.ok()) {
+                      reply(RpcErrorResponse(status, kStreamCallback));
+                      return;
+                    }
+                    v1::HandleStreamCallbackResponse out;
+                    out.CopyFrom(*response);
+                    HttpResponse r;
+                    r.status = out.http_status() > 0 ? out.http_status() : 200;
+                    r.content_type = out.content_type().empty() ? "text/plain" : out.content_type();
+                    r.body = out.body();
                     reply(std::move(r));
                   });
 }

@@ -114,6 +114,8 @@ class Gateway final {
                  std::shared_ptr<const AuthContext> auth, HttpRequest request, Reply reply);
   void HandleLogin(HttpRequest request, Reply reply);
   void HandleNotify(HttpRequest request, Reply reply);
+  void HandleStreamCallback(const std::vector<std::pair<std::string, std::string>>& params,
+                            HttpRequest request, Reply reply);
   // The authenticated caller, or an error response.
   absl::StatusOr<std::shared_ptr<const AuthContext>> Authenticate(const HttpRequest& request,
                                                                   absl::string_view query_token);

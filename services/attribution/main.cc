@@ -41,13 +41,10 @@ int main() {
   }
   common::SystemClock clock;
   // Credits decided, for the report service (docs/EVENTS.md): written with each paid order,
-  // delivered by the event relay below.
-  common::EventOutbox events("attribution", "attribution_event_outbox", {"report"});
-  attribution::MysqlAttributionStore store(**mysql, {writers, batch, &events});
-  common::EventRelay event_relay(
-      **mysql, events, {{"report", common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105")}}, codec,
-      clock);
-  common::EventRelayTask event_task(event_relay, common::OrExit(common::LoadEventRelayInterval()));
+  // delivered by the publisher's relay.
+  std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
+      "attribution", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
+  attribution::MysqlAttributionStore store(**mysql, {writers, batch, &events->outbox()});
   attribution::GrpcDirectories directories(common::ServiceChannel(room_addr),
                                            common::ServiceChannel(catalog_addr), codec, clock,
                                            absl::Seconds(2), absl::Minutes(5));
@@ -63,7 +60,7 @@ int main() {
     }
   });
   common::ExportPoolMetrics(server_options, nullptr, mysql->get());
-  event_relay.ExportMetrics(*server_options.metrics);
+  events->ExportMetrics(*server_options.metrics);
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
@@ -71,11 +68,11 @@ int main() {
   }
   settlement.Start();
   unpaid.Start();
-  event_task.Start();
+  events->Start();
   spdlog::info("attribution service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
-  event_task.Stop();
+  events->Stop();
   unpaid.Stop();
   settlement.Stop();
   service.EndWatches();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "services/common/config.h"
@@ -81,18 +82,20 @@ absl::StatusOr<int> EventRelay::DeliverDue() {
   if (now - last_purge_ > absl::Minutes(10)) {
     last_purge_ = now;
     absl::Status purged = pool_.Run([&](MysqlConnection& c) -> absl::Status {
-      Sql(c,
-          absl::StrCat("DELETE FROM ", outbox_.table(),
-                       " WHERE delivered_at IS NOT NULL AND delivered_at < ? LIMIT 10000"),
-          now - options_.retention)
-          .Execute();
+      // Per subscriber, so that the (subscriber, delivered_at, id) index finds the rows.
+      for (const std::string& subscriber : outbox_.subscribers()) {
+        Sql(c,
+            absl::StrCat("DELETE FROM ", outbox_.table(),
+                         " WHERE subscriber = ? AND delivered_at IS NOT NULL AND delivered_at < ? "
+                         "LIMIT 10000"),
+            subscriber, now - options_.retention)
+            .Execute();
+      }
       return absl::OkStatus();
     });
     if (!purged.ok())
       spdlog::warn("events {}: purge failed: {}", outbox_.producer(), purged.message());
   }
-  absl::StatusOr<absl::Duration> lag = Lag();
-  if (lag.ok()) lag_seconds_ = absl::ToDoubleSeconds(*lag);
   return delivered;
 }
 
@@ -187,13 +190,18 @@ absl::StatusOr<int> EventRelay::DeliverTo(const std::string& subscriber,
 absl::StatusOr<absl::Duration> EventRelay::Lag() {
   absl::Time now = clock_.Now();
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<absl::Duration> {
-    std::optional<absl::Time> oldest =
-        Sql(c, absl::StrCat("SELECT MIN(occurred_at) AS oldest FROM ", outbox_.table(),
-                            " WHERE delivered_at IS NULL"))
-            .One([](const SqlRow& row) { return row.OptTime("oldest"); })
-            .value_or(std::nullopt);
-    if (!oldest.has_value() || *oldest >= now) return absl::ZeroDuration();
-    return now - *oldest;
+    // The oldest undelivered event of each subscriber is its first by id (one index dive each).
+    absl::Duration lag = absl::ZeroDuration();
+    for (const std::string& subscriber : outbox_.subscribers()) {
+      std::optional<absl::Time> oldest =
+          Sql(c,
+              absl::StrCat("SELECT occurred_at FROM ", outbox_.table(),
+                           " WHERE subscriber = ? AND delivered_at IS NULL ORDER BY id LIMIT 1"),
+              subscriber)
+              .One([](const SqlRow& row) { return row.Time("occurred_at"); });
+      if (oldest.has_value() && *oldest < now) lag = std::max(lag, now - *oldest);
+    }
+    return lag;
   });
 }
 
@@ -217,8 +225,10 @@ void EventRelay::ExportMetrics(ServiceMetrics& metrics) {
       f.metric.push_back(m);
       families.push_back(std::move(f));
     };
+    // Read when scraped, not on every pass of the relay.
+    absl::StatusOr<absl::Duration> lag = Lag();
     family("lc_event_outbox_lag_seconds", "Age of the oldest undelivered event of the outbox.",
-           prometheus::MetricType::Gauge, lag_seconds_.load());
+           prometheus::MetricType::Gauge, lag.ok() ? absl::ToDoubleSeconds(*lag) : -1);
     family("lc_events_delivered_total", "Events delivered to subscribers.",
            prometheus::MetricType::Counter, static_cast<double>(delivered_.load()));
     family("lc_event_delivery_failures_total", "Delivery passes that left events to retry.",
@@ -240,6 +250,30 @@ EventRelayTask::EventRelayTask(EventRelay& relay, absl::Duration period)
 EventRelayTask::~EventRelayTask() { Stop(); }
 void EventRelayTask::Start() { task_->Start(); }
 void EventRelayTask::Stop() { task_->Stop(); }
+
+absl::StatusOr<std::unique_ptr<EventPublisher>> EventPublisher::Create(
+    const std::string& producer, const std::vector<Subscriber>& subscribers, MysqlPool& pool,
+    const PrincipalCodec& codec, const Clock& clock) {
+  LC_ASSIGN_OR_RETURN(absl::Duration period, LoadEventRelayInterval());
+  std::vector<std::string> names;
+  std::map<std::string, std::string> sinks;
+  for (const Subscriber& s : subscribers) {
+    names.push_back(s.name);
+    std::string variable = absl::StrCat("LC_", absl::AsciiStrToUpper(s.name), "_ADDR");
+    sinks[s.name] = EnvString(variable, s.default_address);
+  }
+  EventOutbox outbox(producer, absl::StrCat(producer, "_event_outbox"), std::move(names));
+  return std::unique_ptr<EventPublisher>(
+      new EventPublisher(std::move(outbox), pool, std::move(sinks), codec, clock, period));
+}
+
+EventPublisher::EventPublisher(EventOutbox outbox, MysqlPool& pool,
+                               std::map<std::string, std::string> sinks,
+                               const PrincipalCodec& codec, const Clock& clock,
+                               absl::Duration period)
+    : outbox_(std::move(outbox)),
+      relay_(pool, outbox_, std::move(sinks), codec, clock),
+      task_(relay_, period) {}
 
 EventConsumer::EventConsumer(MysqlPool& pool, std::string consumed_table, const Clock& clock)
     : pool_(pool), consumed_table_(std::move(consumed_table)), clock_(clock) {}

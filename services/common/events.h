@@ -89,7 +89,8 @@ class EventRelay final {
 
   // One pass over every subscriber: how many events were delivered.
   absl::StatusOr<int> DeliverDue();
-  // How long the oldest undelivered event has waited (zero when none).
+  // How long the oldest undelivered event has waited (zero when none). Safe to call from any
+  // thread (the metrics' scrape does).
   absl::StatusOr<absl::Duration> Lag();
   // lc_event_outbox_lag_seconds{producer}, lc_events_delivered_total{producer} and
   // lc_event_delivery_failures_total{producer}.
@@ -113,7 +114,6 @@ class EventRelay final {
   std::map<std::string, Backoff> backoff_;  // by subscriber
   std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> failures_{0};
-  std::atomic<double> lag_seconds_{0};
   absl::Time last_purge_ = absl::InfinitePast();
 };
 
@@ -130,6 +130,37 @@ class EventRelayTask final {
 
  private:
   std::unique_ptr<PeriodicTask> task_;
+};
+
+// A producer's events as its main() wires them: the outbox its stores publish to (table
+// "<producer>_event_outbox"), and the relay that delivers it to each subscriber at the address in
+// LC_<SUBSCRIBER>_ADDR (an empty one leaves its events queued), every LC_EVENT_RELAY_INTERVAL_MS,
+// with its metrics. A new producer is one of these in its main.cc and a migration creating the
+// table (docs/EVENTS.md).
+class EventPublisher final {
+ public:
+  struct Subscriber {
+    std::string name;             // e.g. "report"
+    std::string default_address;  // when LC_<NAME>_ADDR is not set
+  };
+  // INVALID_ARGUMENT for a bad LC_EVENT_RELAY_INTERVAL_MS. `pool`, `codec` and `clock` must
+  // outlive the publisher.
+  static absl::StatusOr<std::unique_ptr<EventPublisher>> Create(
+      const std::string& producer, const std::vector<Subscriber>& subscribers, MysqlPool& pool,
+      const PrincipalCodec& codec, const Clock& clock);
+
+  const EventOutbox& outbox() const { return outbox_; }
+  void ExportMetrics(ServiceMetrics& metrics) { relay_.ExportMetrics(metrics); }
+  void Start() { task_.Start(); }
+  void Stop() { task_.Stop(); }
+
+ private:
+  EventPublisher(EventOutbox outbox, MysqlPool& pool, std::map<std::string, std::string> sinks,
+                 const PrincipalCodec& codec, const Clock& clock, absl::Duration period);
+
+  EventOutbox outbox_;
+  EventRelay relay_;
+  EventRelayTask task_;  // last: stopped first on destruction
 };
 
 // The consumer's side: applies each event once.

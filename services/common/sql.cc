@@ -71,6 +71,15 @@ SqlStatement::~SqlStatement() = default;
 
 int SqlStatement::Execute() { return statement_->executeUpdate(); }
 
+std::optional<int> SqlStatement::ExecuteUnless(int error_code) {
+  try {
+    return statement_->executeUpdate();
+  } catch (const sql::SQLException& e) {
+    if (e.getErrorCode() == error_code) return std::nullopt;
+    throw;
+  }
+}
+
 int64_t SqlStatement::ForEach(const std::function<void(const SqlRow&)>& fn) {
   std::unique_ptr<sql::ResultSet> rs(statement_->executeQuery());
   sql::ResultSetMetaData* meta = rs->getMetaData();

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/mysql_client.h"
@@ -78,6 +79,10 @@ class SqlRow {
 };
 
 // A prepared statement with its arguments bound in order. Made by Sql(); used once.
+// MySQL errors a store may answer rather than fail on (SqlStatement::ExecuteUnless).
+inline constexpr int kSqlDuplicateKey = 1062;  // ER_DUP_ENTRY
+inline constexpr int kSqlCheckFailed = 4025;   // a CHECK constraint refused the row
+
 class SqlStatement {
  public:
   SqlStatement(MysqlConnection& connection, const std::string& query);
@@ -93,6 +98,9 @@ class SqlStatement {
 
   // Runs an INSERT, UPDATE or DELETE; the rows it changed.
   int Execute();
+  // Like Execute, but nullopt when the server refuses the statement with `error_code` (e.g.
+  // kSqlDuplicateKey); any other error is thrown on, as Execute does.
+  std::optional<int> ExecuteUnless(int error_code);
   // Runs a query and calls `fn` on each row; how many rows there were.
   int64_t ForEach(const std::function<void(const SqlRow&)>& fn);
   // Every row read with `read` (a callable taking const SqlRow&).
@@ -167,6 +175,18 @@ SqlStatement Sql(MysqlConnection& connection, const std::string& query, const Ar
   SqlStatement statement(connection, query);
   statement.Bind(args...);
   return statement;
+}
+
+// The rows of a reader that answers StatusOr (a row it may refuse): the first refusal, or all.
+template <typename T>
+absl::StatusOr<std::vector<T>> AllRead(std::vector<absl::StatusOr<T>> rows) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (absl::StatusOr<T>& row : rows) {
+    if (!row.ok()) return row.status();
+    out.push_back(*std::move(row));
+  }
+  return out;
 }
 
 }  // namespace livecommerce::common

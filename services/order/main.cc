@@ -50,7 +50,6 @@ int main() {
   std::string report_addr = common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105");
   absl::Duration outbox_interval =
       common::OrExit(common::EnvMillis("LC_OUTBOX_INTERVAL_MS", 100, 10, 60000));
-  absl::Duration event_interval = common::OrExit(common::LoadEventRelayInterval());
 
   auto redis = common::RedisPool::Create(redis_config);
   if (!redis.ok()) {
@@ -69,9 +68,10 @@ int main() {
     return 1;
   }
   // Checkouts placed, orders paid and refunded, for the report service (docs/EVENTS.md): written
-  // with the change, delivered by the event relay below.
-  common::EventOutbox events("order", "order_event_outbox", {"report"});
-  order::MysqlOrderStore orders(**mysql, &events);
+  // with the change, delivered by the publisher's relay.
+  std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
+      "order", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
+  order::MysqlOrderStore orders(**mysql, &events->outbox());
   std::vector<std::shared_ptr<grpc::ChannelInterface>> catalog_channels;
   for (int i = 0; i < 4; ++i) catalog_channels.push_back(common::ServiceChannel(catalog_addr, i));
   order::GrpcStockClient stock(catalog_channels, codec, clock, absl::Seconds(3));
@@ -122,9 +122,7 @@ int main() {
   order::OrderExpiry expiry(orders, relay, clock, absl::Milliseconds(500));
   order::CheckoutRecovery recovery(orders, relay, clock, options.checkout_timeout,
                                    absl::Milliseconds(500));
-  common::EventRelay event_relay(**mysql, events, {{"report", report_addr}}, codec, clock);
-  common::EventRelayTask event_task(event_relay, event_interval);
-  event_relay.ExportMetrics(*server_options.metrics);
+  events->ExportMetrics(*server_options.metrics);
   // Metrics: the pools, and the outbox lag (age of the oldest undelivered message; 0 when none).
   common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
   server_options.metrics->AddCallbackGauge(
@@ -139,7 +137,7 @@ int main() {
     return 1;
   }
   relay.Start();
-  event_task.Start();
+  events->Start();
   expiry.Start();
   recovery.Start();
   spdlog::info("order service listening on port {}", (*server)->port());
@@ -147,7 +145,7 @@ int main() {
   spdlog::info("signal {}: shutting down", signal_number);
   recovery.Stop();
   expiry.Stop();
-  event_task.Stop();
+  events->Stop();
   relay.Stop();
   (*server)->Shutdown();
   spdlog::info("order service stopped");

@@ -8,6 +8,7 @@
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/mysql_client.h"
+#include "services/common/periodic_task.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
 #include "services/common/service_client.h"
@@ -15,6 +16,9 @@
 #include "services/room/jobs/peak_sampler.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
+#include "services/room/store/stream_store.h"
+#include "services/room/stream/provider_config.h"
+#include "services/room/stream/room_streams.h"
 
 int main() {
   using namespace livecommerce;
@@ -38,13 +42,10 @@ int main() {
   }
   common::SystemClock clock;
   // Sessions started and ended, for the report service (docs/EVENTS.md): written with the change,
-  // delivered by the event relay below.
-  common::EventOutbox events("room", "room_event_outbox", {"report"});
-  room::MysqlRoomStore rooms(**mysql, &events);
-  common::EventRelay event_relay(
-      **mysql, events, {{"report", common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105")}}, codec,
-      clock);
-  common::EventRelayTask event_task(event_relay, common::OrExit(common::LoadEventRelayInterval()));
+  // delivered by the publisher's relay.
+  std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
+      "room", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
+  room::MysqlRoomStore rooms(**mysql, &events->outbox());
   room::RedisPresenceStore presence(**redis, options.presence_window);
   if (absl::Status s = presence.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load presence scripts: {}", s.message());
@@ -65,23 +66,37 @@ int main() {
     associates = std::make_unique<room::GrpcAssociateDirectory>(
         common::ServiceChannel(attribution_addr), codec, clock, absl::Seconds(2));
   }
+  // The stream of each room, through the deployment's provider (docs/STREAMING.md).
+  std::unique_ptr<room::stream::StreamProvider> provider =
+      common::OrExit(room::stream::LoadStreamProvider());
+  room::MysqlStreamStore stream_store(**mysql);
+  room::RoomStreams streams(stream_store, rooms, *provider, clock,
+                            common::OrExit(room::LoadStreamOptions()));
   room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get(),
-                                associates.get());
+                                associates.get(), &streams);
+  // Sessions whose push has not come back within the grace end by themselves.
+  common::PeriodicTask stream_watchdog(absl::Seconds(1), [&service] {
+    if (absl::StatusOr<int> n = service.EndAbandonedSessions(); !n.ok()) {
+      spdlog::warn("stream watchdog: {}", n.status().message());
+    }
+  });
   room::PeakSampler sampler(rooms, presence, clock, absl::Seconds(1));
 
   common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
-  event_relay.ExportMetrics(*server_options.metrics);
+  events->ExportMetrics(*server_options.metrics);
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
     return 1;
   }
   sampler.Start();
-  event_task.Start();
+  stream_watchdog.Start();
+  events->Start();
   spdlog::info("room service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
-  event_task.Stop();
+  events->Stop();
+  stream_watchdog.Stop();
   sampler.Stop();
   (*server)->Shutdown();
   spdlog::info("room service stopped");

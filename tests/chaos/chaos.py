@@ -638,10 +638,11 @@ def cmd_check(path, name, recover_s, ack_paths):
                             "after the sweepers")
             leaked += max(reserved, live)
 
-    # 3. Every paid order has one conversion, one attribution and its commission entries; the
-    # ledger balances.
+    # 3. Every paid order has one OrderPaid event (for the report), one attribution and its
+    # commission entries; the ledger balances.
     conversions = {r[0]: int(r[1]) for r in sql(
-        f"SELECT order_id, COUNT(*) FROM conversions WHERE brand_id = {brand} GROUP BY order_id")}
+        f"SELECT event_key, COUNT(*) FROM order_event_outbox WHERE brand_id = {brand} AND "
+        f"subscriber = 'report' AND type = 'livecommerce.events.v1.OrderPaid' GROUP BY event_key")}
     attributed = {r[0]: int(r[1]) for r in sql(
         f"SELECT order_id, amount_fen FROM attributed_orders WHERE brand_id = {brand}")}
     attr_refunds = {}
@@ -658,7 +659,7 @@ def cmd_check(path, name, recover_s, ack_paths):
         paid = status in PAID_STATES
         if paid != (conversions.get(oid, 0) == 1) or conversions.get(oid, 0) > 1:
             ledger += 1
-            problems.append(f"order {oid} (status {status}): {conversions.get(oid, 0)} conversions")
+            problems.append(f"order {oid} (status {status}): {conversions.get(oid, 0)} OrderPaid events")
         if not paid:
             if oid in attributed or oid in entries:
                 ledger += 1

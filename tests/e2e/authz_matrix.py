@@ -403,7 +403,9 @@ def main_run(target, admin, brand, rival, secrets_out):
     PARAM = {"room_id": "room", "session_id": "session", "order_id": "order",
              "product_id": "product", "sku_id": "sku", "sale_id": "sale", "hold_id": "hold",
              "invite_id": "invite", "associate_id": "aA", "share_link_id": "link",
-             "viewer_id": "viewer"}
+             "viewer_id": "viewer", "secret": "bogus_secret", "callback": "callback_route"}
+    # The local streaming server's callback path holds its secret: any other is refused.
+    F["bogus_secret"], F["callback_route"] = f"not-the-callback-secret-{run_id}", "on_publish"
 
     def route(owner, **kw):
         kw["owner"] = owner
@@ -437,6 +439,15 @@ def main_run(target, admin, brand, rival, secrets_out):
         "GET /v1/rooms/{room_id}/stats": route("vA", deny=PRIV),
         "GET /v1/rooms/{room_id}/sessions": route("oA"),
         "GET /v1/sessions/{session_id}": route("fA"),
+        # The stream: ops and the room's host associate (aA hosts none) run it.
+        "GET /v1/rooms/{room_id}/push-address": route("oA", deny={"aA": 403, "aB": 403}),
+        "POST /v1/rooms/{room_id}/push-key/rotate": route("oA", deny={"aA": 403, "aB": 403}),
+        "GET /v1/rooms/{room_id}/recordings": route("fA"),
+        # Callbacks that are not the streaming server's: refused by the room service whoever
+        # sends them (a wrong path secret; a provider this deployment does not use).
+        "POST /v1/stream/local/{secret}/{callback}": route("anon", body={"call": "publish"},
+                                                           public_status=401),
+        "POST /v1/stream/tencent": route("anon", body={"event_type": 1}, public_status=400),
         # Associates issue their own invites only to rooms ops opened to them: not this one (403).
         "POST /v1/rooms/{room_id}/invites": route("oA", body={"count": 1}, deny={"aA": 403, "aB": 403}),
         "GET /v1/rooms/{room_id}/invites": route("oA"),
@@ -928,9 +939,13 @@ def main_run(target, admin, brand, rival, secrets_out):
              ("POST /v1/login", "brand_id"), ("POST /v1/rooms/{room_id}/invites", "associate_id"),
              ("POST /v1/share-links", "associate_id"), ("POST /v1/clients/{viewer_id}/reassign", "associate_id"),
              ("PATCH /v1/associates/{associate_id}", "status")}
+    RAW_CALLBACKS = {"POST /v1/payments/wechat/notify", "POST /v1/stream/local/{secret}/{callback}",
+                     "POST /v1/stream/tencent"}
     mass = 0
     for key, method, path, roles, params, spec, fields in routes:
-        if method not in ("POST", "PATCH", "PUT") or spec.get("ws") or key == "POST /v1/payments/wechat/notify":
+        # The raw callbacks (WeChat Pay, the streaming server) bind no JSON: their bodies go to a
+        # verifier, which refuses what is not theirs (their own cells above).
+        if method not in ("POST", "PATCH", "PUT") or spec.get("ws") or key in RAW_CALLBACKS:
             continue
         owner = spec["owner"]
         for field, value in extras.items():

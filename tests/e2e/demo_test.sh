@@ -90,7 +90,12 @@ def fen(money):
 
 rooms = api("GET", "/v1/rooms?page_size=100", ops)["rooms"]
 private = [r for r in rooms if r["visibility"] == "VISIBILITY_PRIVATE"]
-check(len(private) == 1 and len(rooms) == 2, f"one private and one public room ({len(rooms)} rooms)")
+# The studio room waits for its encoder (scripts/run --demo pushes to it).
+studio = [r for r in rooms if r.get("start_on_publish")]
+check(len(private) == 1 and len(studio) == 1 and len(rooms) == 3,
+      f"one private room, one public room and the studio ({len(rooms)} rooms)")
+check(all(r["status"] == "ROOM_STATUS_SCHEDULED" for r in studio),
+      "the studio room waits for its encoder")
 room = private[0]
 session = room["current_session_id"]
 

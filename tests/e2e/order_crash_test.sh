@@ -48,12 +48,14 @@ checks() {
   # SKU figures: reserved = live reservations; on_hand = initial - confirmed.
   sql "SELECT COUNT(*) FROM skus s WHERE s.brand_id = '$brand' AND s.reserved <>
          (SELECT COALESCE(SUM(quantity), 0) FROM sku_reservations WHERE sku_id = s.id AND state = 1)"
-  # A paid order has one payment and one conversion.
+  # A paid order has one payment and one OrderPaid event for the report.
   sql "SELECT COUNT(*) FROM orders o WHERE o.brand_id = '$brand' AND o.status = 2 AND (
          (SELECT COUNT(*) FROM payments p WHERE p.order_id = o.id) <> 1 OR
-         (SELECT COUNT(*) FROM conversions c WHERE c.order_id = o.id) <> 1)"
-  sql "SELECT COUNT(*) FROM conversions c JOIN orders o ON o.id = c.order_id
-       WHERE c.brand_id = '$brand' AND o.status <> 2"
+         (SELECT COUNT(*) FROM order_event_outbox e WHERE e.subscriber = 'report' AND
+            e.type = 'livecommerce.events.v1.OrderPaid' AND e.event_key = o.id) <> 1)"
+  sql "SELECT COUNT(*) FROM order_event_outbox e JOIN orders o ON e.event_key = o.id
+       WHERE e.brand_id = '$brand' AND e.subscriber = 'report' AND
+         e.type = 'livecommerce.events.v1.OrderPaid' AND o.status <> 2"
 }
 ok=0
 for _ in $(seq 1 100); do  # recovery and the relay catch up within a few seconds

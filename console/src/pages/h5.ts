@@ -1,7 +1,7 @@
 // The H5 livestream page (phone width), as the mini-program page behaves: sign in with a code,
-// join with an invite link (or an associate's share link), the live count and the pinned product,
-// the product list at the viewer's cohort prices, flash-buy, cart, checkout with the sandbox
-// payment, and the paid order.
+// join with an invite link (or an associate's share link), the video with the stream's state over
+// it, the live count and the pinned product, the product list at the viewer's cohort prices,
+// flash-buy, cart, checkout with the sandbox payment, and the paid order.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
@@ -10,6 +10,7 @@ import { field, h, replace } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatFen, toFen } from '../lib/money';
 import { formatTime } from '../lib/time';
+import { streamPlayer, type PlayerUpdate, type StreamPlayer } from '../lib/video';
 
 function randomId(): string {
   if (typeof crypto !== 'undefined' && 'randomUUID' in crypto && typeof crypto.randomUUID === 'function' && window.isSecureContext) return crypto.randomUUID();
@@ -133,6 +134,7 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   let sessionId = '';
   let cohort = '';
   let stats: Json = {};
+  let play: Json = undefined; // the signed play addresses of the last join
   let pinned: Json = null;
   const stock = new Map<string, Json>();
   let socket: WebSocket | null = null;
@@ -140,6 +142,8 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   // Set once the page is drawn; socket messages before that only update the state.
   let renderLive = () => {};
   let renderFlash = () => {};
+  let player: StreamPlayer | null = null;
+  let socketLost = () => {};
   const joined = new Promise<void>((resolve, reject) => {
     const token = ctx.store.token('viewer') ?? '';
     socket = new WebSocket(wsUrl(`/v1/rooms/${roomId}/ws`, { access_token: token, device_id: deviceId(), invite_token: invite || undefined }, location));
@@ -156,12 +160,15 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
         sessionId = msg.joined.session_id ?? '';
         cohort = msg.joined.cohort ?? '';
         stats = msg.joined.stats ?? {};
+        play = msg.joined.play;
         if (msg.joined.pinned) pinned = msg.joined.pinned;
         resolve();
         renderLive();
+        player?.update({ play, ...streamNews(stats) });
       } else if (msg.type === 'stats') {
         stats = msg.stats;
         renderLive();
+        player?.update(streamNews(stats));
       } else if (msg.type === 'pinned') {
         pinned = msg.pinned?.product_id ? msg.pinned : null;
         renderLive();
@@ -175,6 +182,7 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
       if (!opened) reject(new Error('refused'));
       else if (!closed) {
         status.textContent = t('h5.disconnected');
+        socketLost();
         if (e.code === 1008 && /token/.test(e.reason)) {
           ctx.store.signOut('viewer');
           ctx.rerender();
@@ -195,6 +203,8 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
     try {
       const res = await api.post(`/v1/rooms/${roomId}/join`, { device_id: deviceId(), invite_token: invite });
       sessionId = res.session_id;
+      stats = res.stats ?? {};
+      play = res.play;
       status.textContent = t('h5.noLiveUpdates');
     } catch (e) {
       status.textContent = '';
@@ -213,13 +223,34 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   const productOf = (productId: string) => products.find((p) => p.product.id === productId)?.product;
   const roomCtx = () => ({ room_id: roomId, session_id: sessionId });
 
+  // The video. A fresh play address (before this one expires, or once the server refuses it) comes
+  // from joining again over HTTP with the same device: the socket stays open, so the viewer is
+  // not counted as leaving and arriving.
+  player = streamPlayer({
+    label: t('player.label', { title: room.title }),
+    kind: 'h5',
+    refresh: async (): Promise<PlayerUpdate> => {
+      const res = await api.post(`/v1/rooms/${roomId}/join`, { device_id: deviceId(), invite_token: invite });
+      if (res.session_id) sessionId = res.session_id;
+      return { play: res.play ?? null, ...streamNews(res.stats ?? {}) };
+    },
+  });
+  ctx.onCleanup(() => player?.destroy());
+  // The socket closed by itself: the room may have ended (then the player stops).
+  socketLost = () => {
+    api.get(`/v1/rooms/${roomId}`).then(
+      (r) => !ctx.gone() && player?.update({ roomStatus: r.room?.status, stream: r.room?.stream }),
+      () => {},
+    );
+  };
+
   const liveBox = h('div', { class: 'live-box' });
   const flashBox = h('section', { class: 'card', 'aria-labelledby': 'flash-h' });
   const listBox = h('section', { class: 'card', 'aria-labelledby': 'products-h' });
   const cartBox = h('section', { class: 'card', 'aria-labelledby': 'cart-h' });
   const checkoutBox = h('section', { class: 'card', 'aria-labelledby': 'checkout-h', hidden: true });
   const orderBox = h('section', { class: 'card', 'aria-labelledby': 'order-h', hidden: true, 'aria-live': 'polite' });
-  ctx.root.append(h('h1', { class: 'room-title' }, room.title), liveBox, orderBox, checkoutBox, flashBox, listBox, cartBox);
+  ctx.root.append(h('h1', { class: 'room-title' }, room.title), player.el, liveBox, orderBox, checkoutBox, flashBox, listBox, cartBox);
 
   renderLive = () => {
     if (ctx.gone()) return;
@@ -464,4 +495,10 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   renderFlash();
   renderList();
   renderCart();
+  player.update({ play, roomStatus: stats.status ?? room.status, stream: stats.stream ?? room.stream, asOf: stats.as_of });
+}
+
+/** What the player needs of a RoomStats: the stream, the room's status, the server's clock. */
+function streamNews(stats: Json): PlayerUpdate {
+  return { stream: stats?.stream, roomStatus: stats?.status, asOf: stats?.as_of };
 }

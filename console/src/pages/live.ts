@@ -1,12 +1,15 @@
 // Ops: the live dashboard of a room's session. From the room WebSocket, watched without joining
 // (`watch=1`, so ops are not counted as viewers): the room's stats every second (concurrent
-// viewers, peak, reach, joins), the pin and the flash stock left. Read each second: the sales and
-// the session report (orders, buyers, GMV, conversion, funnel, top associates).
+// viewers, peak, reach, joins, the stream's health and encoder-to-live time), the pin and the
+// flash stock left. Read each second: the sales and the session report (orders, buyers, GMV,
+// conversion, funnel, top associates).
 import type { Ctx } from '../app';
 import { ApiError, type Json, wsUrl } from '../lib/api';
 import { h, replace, table } from '../lib/dom';
-import { t, tEnum } from '../lib/i18n';
+import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
+import { streamState } from '../lib/player';
+import { formatClock, formatDuration, formatLatency, healthOf, secondsUntil } from '../lib/stream';
 
 const WINDOW_POINTS = 600; // ten minutes of one-second samples
 
@@ -28,6 +31,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
   }
   const name = (aid: string) => associates.find((a) => a.id === aid)?.name ?? (aid || t('live.noAssociate'));
 
+  const streamBox = h('div', { class: 'stream-health', 'data-stream-health': 'none' });
   const kpis = h('div', { class: 'kpis', 'aria-live': 'off' });
   const pinned = h('p', { class: 'pinned-now' });
   const lineEl = h('div', { class: 'chart' });
@@ -41,6 +45,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
     h('p', {}, h('a', { href: `#/rooms/${id}` }, `← ${room.title}`)),
     h('h1', {}, t('live.title', { title: room.title }), ' ', h('span', { class: `badge ${room.status}` }, tEnum(room.status))),
     pinned,
+    streamBox,
     kpis,
     h('div', { class: 'grid2' }, h('section', { class: 'card', 'aria-labelledby': 'cv-title' }, h('h2', { id: 'cv-title' }, t('live.concurrent')), lineEl), h('section', { class: 'card', 'aria-labelledby': 'funnel-title' }, h('h2', { id: 'funnel-title' }, t('live.funnel')), funnelEl)),
     h('div', { class: 'grid2' }, h('section', { class: 'card', 'aria-labelledby': 'stock-title' }, h('h2', { id: 'stock-title' }, t('live.flashStock')), stockEl, stockTable), h('section', { class: 'card', 'aria-labelledby': 'assoc-title' }, h('h2', { id: 'assoc-title' }, t('live.topAssociates')), assocEl, assocTable)),
@@ -63,6 +68,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
   });
 
   let stats: Json = {};
+  let stream: Json = room.stream;
   let report: Json | null = null;
   let sales: Json[] = [];
   let sessionId: string = room.current_session_id ?? '';
@@ -81,7 +87,49 @@ export async function livePage(ctx: Ctx): Promise<void> {
       kpi(t('live.buyers'), String(s.buyers ?? 0), 'buyers'),
       kpi(t('live.gmv'), formatFen(s.gmv?.amount_fen, s.gmv?.currency), 'gmv'),
       kpi(t('live.conversion'), formatBp(report?.conversion_rate_bp ?? 0), 'conversion'),
+      kpi(t('live.encoderToLive'), formatLatency(stream?.publish_to_live_ms), 'encoder-to-live'),
     );
+  };
+
+  // The stream's health. The message is redrawn only when the state changes (an alert read out
+  // every second would drown the page); the countdown to the session's end ticks on its own.
+  let shownStream = '';
+  const countdown = h('span', { class: 'countdown', 'data-stream-countdown': '1', 'aria-live': 'off' });
+  const renderStream = () => {
+    const health = healthOf(stream);
+    const locale = getLocale();
+    const key = `${streamState(stream)}|${stream?.since ?? ''}|${stream?.ends_at ?? ''}`;
+    if (key !== shownStream) {
+      shownStream = key;
+      streamBox.dataset.streamHealth = health;
+      const since = formatClock(stream?.since, locale);
+      const text =
+        health === 'interrupted'
+          ? stream?.ends_at
+            ? t('live.streamInterruptedEnds', { since, ends: formatClock(stream.ends_at, locale) })
+            : t('live.streamSince', { since })
+          : health === 'up' && since
+            ? t('live.streamSince', { since })
+            : health === 'waiting'
+              ? t('live.streamWaiting')
+              : '';
+      replace(
+        streamBox,
+        h(
+          'p',
+          { class: `stream-line${health === 'interrupted' ? ' stream-alert' : ''}`, role: health === 'interrupted' ? 'alert' : 'status' },
+          h('span', { class: 'kpi-label' }, t('live.stream')),
+          ' ',
+          h('span', { class: `badge stream-${health}`, 'data-stream-state': streamState(stream) }, tEnum(streamState(stream))),
+          ' ',
+          text,
+          ' ',
+          health === 'interrupted' ? countdown : null,
+        ),
+      );
+    }
+    const left = secondsUntil(stream?.ends_at, stats.as_of ? Date.parse(stats.as_of) : Date.now());
+    countdown.textContent = health === 'interrupted' && left !== null ? t('live.streamEndsIn', { left: formatDuration(left) }) : '';
   };
 
   const renderStock = () => {
@@ -140,6 +188,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
   };
 
   renderKpis();
+  renderStream();
   renderStock();
   renderReport();
 
@@ -149,6 +198,8 @@ export async function livePage(ctx: Ctx): Promise<void> {
   const onStats = (st: Json) => {
     stats = st ?? {};
     if (stats.session_id) sessionId = stats.session_id;
+    if (stats.stream) stream = stats.stream;
+    renderStream();
     const at = stats.as_of ? Date.parse(stats.as_of) : Date.now();
     points.push([at, Number(stats.concurrent_viewers ?? 0)]);
     if (points.length > WINDOW_POINTS) points.splice(0, points.length - WINDOW_POINTS);
@@ -176,6 +227,10 @@ export async function livePage(ctx: Ctx): Promise<void> {
         return;
       }
       if (msg.type === 'stats') onStats(msg.stats);
+      else if (msg.type === 'watching' && msg.watching?.room?.stream) {
+        stream = msg.watching.room.stream;
+        renderStream();
+      }
       else if (msg.type === 'pinned') onPinned(msg.pinned);
       else if (msg.type === 'flash_stock') {
         for (const x of msg.flash_stock?.sales ?? []) stockLeft.set(String(x.sale_id), x);

@@ -1,5 +1,6 @@
-// Ops: one room. Edit it, its products (attach, order, pin, detach), flash sales and holds,
-// invites (by cohort, on behalf of associates; each a link with a QR code), go live, end.
+// Ops: one room. Edit it, its stream (push address, state, preview, recordings; room_stream.ts),
+// its products (attach, order, pin, detach), flash sales and holds, invites (by cohort, on behalf
+// of associates; each a link with a QR code), go live, end.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
@@ -10,6 +11,7 @@ import { formatFen, money, yuanToFen } from '../lib/money';
 import { linkBox } from '../lib/qr';
 import { formatTime, localInputToRfc3339, toLocalInput } from '../lib/time';
 import { roomBody, roomFields } from './rooms';
+import { streamPanel } from './room_stream';
 
 export async function roomPage(ctx: Ctx): Promise<void> {
   const id = ctx.params.id;
@@ -347,7 +349,14 @@ export async function roomPage(ctx: Ctx): Promise<void> {
     replace(skuSelect, ...skus.map(([v, l]) => h('option', { value: v, selected: v === chosen }, l)));
   };
 
-  ctx.root.append(h('p', {}, h('a', { href: '#/rooms' }, `← ${t('rooms.title')}`)), head, productsCard, flashCard, invitesCard, edit);
+  const streamCard = streamPanel(ctx, id, {
+    room: () => room,
+    onRoomChanged: (r) => {
+      room = r;
+      renderHead();
+    },
+  });
+  ctx.root.append(h('p', {}, h('a', { href: '#/rooms' }, `← ${t('rooms.title')}`)), head, streamCard, productsCard, flashCard, invitesCard, edit);
   renderHead();
   await refresh();
 }

@@ -34,6 +34,12 @@ export function roomFields(room: Json | null): HTMLElement[] {
       h('legend', {}, t('room.audiences')),
       ...AUDIENCES.map((a) => h('label', {}, h('input', { type: 'checkbox', name: 'audiences', value: a, checked: audiences.includes(a) }), ' ', tEnum(a))),
     ),
+    h(
+      'div',
+      { class: 'field check' },
+      h('label', {}, h('input', { type: 'checkbox', name: 'start_on_publish', value: '1', checked: room?.start_on_publish === true, 'aria-describedby': 'start-on-publish-hint' }), ' ', t('room.startOnPublish')),
+      h('span', { class: 'hint', id: 'start-on-publish-hint' }, t('room.startOnPublishHint')),
+    ),
   ];
 }
 
@@ -51,6 +57,7 @@ export function roomBody(form: HTMLFormElement, forUpdate: boolean): Json {
   };
   const end = localInputToRfc3339(String(data.get('scheduled_end') ?? ''));
   if (end) body.scheduled_end = end;
+  body.start_on_publish = data.get('start_on_publish') !== null;
   body.audiences = forUpdate ? { audiences } : audiences;
   return body;
 }

@@ -9,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/catalog/domain/product.h"
-#include "services/catalog/store/sql_errors.h"
 #include "services/common/principal.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
@@ -258,7 +257,7 @@ absl::Status MysqlInventoryStore::ApplyReserves(MysqlConnection& c,
     }
     take_all.Bind(by_sku.begin()->first.second);
     for (const auto& [key, group] : by_sku) take_all.Bind(key.first);
-    std::optional<int> taken = ExecuteUnlessRefused(std::move(take_all), kSqlCheckFailed);
+    std::optional<int> taken = take_all.ExecuteUnless(common::kSqlCheckFailed);
     bool all = taken.has_value() && *taken == static_cast<int>(by_sku.size());
     if (all) {
       for (const auto& [key, group] : by_sku)

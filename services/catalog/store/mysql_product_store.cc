@@ -11,13 +11,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/catalog/store/sql_errors.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
 
 namespace livecommerce::catalog {
 namespace {
 
+using common::AllRead;
 using common::MysqlConnection;
 using common::Sql;
 using common::SqlRow;
@@ -163,13 +163,13 @@ absl::StatusOr<SkuRecord> SelectSku(MysqlConnection& c, int64_t sku_id, const ch
 absl::StatusOr<int64_t> InsertSku(MysqlConnection& c, const std::string& brand_id,
                                   int64_t product_id, const SkuRecord& sku, absl::Time now,
                                   absl::string_view field) {
-  std::optional<int> inserted = ExecuteUnlessRefused(
+  std::optional<int> inserted =
       Sql(c,
           "INSERT INTO skus (brand_id, product_id, sku_code, attributes, price_fen, on_hand, "
           "reserved, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
           brand_id, product_id, sku.sku_code, AttributesToJson(sku.attributes), sku.own_price_fen,
-          sku.on_hand, now, now),
-      kSqlDuplicateKey);
+          sku.on_hand, now, now)
+          .ExecuteUnless(common::kSqlDuplicateKey);
   if (!inserted.has_value()) {
     return absl::AlreadyExistsError(
         absl::StrCat(field, ": already used by another SKU of the brand"));

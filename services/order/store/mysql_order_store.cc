@@ -504,9 +504,13 @@ absl::Status MysqlOrderStore::ApplyPendings(MysqlConnection& c,
   }
   // The lines exist: the upsert only sets their prices (one statement for the batch).
   WriteLines(c, lines);
-  if (events_ != nullptr && !written.empty()) {
-    std::vector<common::OutgoingEvent> placed;
-    for (const OrderRecord* o : written) placed.push_back(CheckoutStartedEvent(*o));
+  // CheckoutStarted feeds a session's funnel: a checkout outside a livestream session has no
+  // reader, and a row nobody reads would cost every such checkout.
+  std::vector<common::OutgoingEvent> placed;
+  for (const OrderRecord* o : written) {
+    if (o->session_id != 0) placed.push_back(CheckoutStartedEvent(*o));
+  }
+  if (events_ != nullptr && !placed.empty()) {
     events_->PublishAll(c, placed, written.front()->updated_at);
   }
   return absl::OkStatus();
@@ -611,22 +615,6 @@ absl::Status MysqlOrderStore::ApplyPaids(MysqlConnection& c, const std::vector<P
       payments.push_back({&order, &paying[offset + i]->payment, *order.paid_at});
     }
     InsertPayments(c, payments);
-
-    SqlStatement conv =
-        Sql(c, absl::StrCat("INSERT INTO conversions (brand_id, order_id, room_id, session_id, "
-                            "buyer_id, amount_fen, currency, units, channel, share_link_id, "
-                            "associate_id, paid_at) VALUES ",
-                            common::Placeholders(count, 12)));
-    for (size_t i = 0; i < count; ++i) {
-      const OrderRecord& order = paying[offset + i]->result->order;
-      int64_t units = 0;
-      for (const OrderLineRecord& line : order.lines) units += line.quantity;
-      conv.Bind(order.brand_id, order.id, NullIfZero(order.room_id), NullIfZero(order.session_id),
-                order.buyer_id, order.total_fen, order.currency, units, order.attribution.channel(),
-                order.attribution.share_link_id(), order.attribution.associate_id(),
-                *order.paid_at);
-    }
-    conv.Execute();
   });
   // Confirm each reservation; tell attribution.
   std::vector<QueuedMessage> messages;

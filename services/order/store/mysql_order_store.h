@@ -12,7 +12,7 @@
 namespace livecommerce::order {
 
 // OrderStore on MySQL (tables orders, order_lines, payments, payment_incidents, refunds,
-// conversions, order_outbox).
+// order_outbox, order_event_outbox).
 // BeginCheckout, MarkPending and MarkPaid calls that arrive together are group-committed
 // (common::MysqlBatcher): one transaction and a few multi-row statements for the whole batch.
 class MysqlOrderStore final : public OrderStore {

@@ -40,6 +40,7 @@ void ToProto(const RoomRecord& room, v1::Room* out) {
   if (room.pinned.has_value()) {
     ToProto(*room.pinned, out->mutable_pinned());
   }
+  out->set_start_on_publish(room.start_on_publish);
   ToTimestamp(room.created_at, out->mutable_created_at());
   ToTimestamp(room.updated_at, out->mutable_updated_at());
 }

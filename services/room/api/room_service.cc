@@ -47,12 +47,14 @@ absl::StatusOr<RoomServiceOptions> LoadRoomServiceOptions() {
 RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
                                  CatalogDirectory& catalog, const common::Clock& clock,
                                  const common::PrincipalCodec& codec, RoomServiceOptions options,
-                                 ViewerActivity* activity, AssociateDirectory* associates)
+                                 ViewerActivity* activity, AssociateDirectory* associates,
+                                 RoomStreams* streams)
     : rooms_(rooms),
       presence_(presence),
       catalog_(catalog),
       activity_(activity),
       associates_(associates),
+      streams_(streams),
       clock_(clock),
       codec_(codec),
       options_(options) {}
@@ -178,6 +180,11 @@ absl::StatusOr<v1::RoomStats> RoomServiceImpl::StatsOf(const RoomRecord& room) {
   stats.set_status(room.status);
   stats.set_session_id(FormatId(room.current_session_id));
   ToTimestamp(now, stats.mutable_as_of());
+  if (streams_ != nullptr) {
+    if (std::optional<v1::StreamStatus> stream = streams_->StatusOf(room.id)) {
+      *stats.mutable_stream() = *std::move(stream);
+    }
+  }
   if (room.current_session_id == 0) {
     return stats;
   }
@@ -232,6 +239,7 @@ grpc::Status RoomServiceImpl::CreateRoom(grpc::ServerContext* context,
     room.host_associate_id = request->host_associate_id();
     room.associate_invites_enabled = request->associate_invites().enabled();
     room.associate_invite_quota = request->associate_invites().quota_per_associate();
+    room.start_on_publish = request->start_on_publish();
     room.created_by = caller.subject;
     room.created_at = now;
     room.updated_at = now;
@@ -292,6 +300,7 @@ grpc::Status RoomServiceImpl::UpdateRoom(grpc::ServerContext* context,
             room.associate_invites_enabled = request->associate_invites().enabled();
             room.associate_invite_quota = request->associate_invites().quota_per_associate();
           }
+          if (request->has_start_on_publish()) room.start_on_publish = request->start_on_publish();
           room.updated_at = now;
           return CheckUpdateAllowed(before, room);
         }));
@@ -307,6 +316,11 @@ grpc::Status RoomServiceImpl::GetRoom(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
     LC_RETURN_IF_ERROR(CheckCanSee(caller, room));
     ToProto(room, response->mutable_room());
+    if (streams_ != nullptr) {
+      if (std::optional<v1::StreamStatus> stream = streams_->StatusOf(room.id)) {
+        *response->mutable_room()->mutable_stream() = *std::move(stream);
+      }
+    }
     return absl::OkStatus();
   });
 }
@@ -342,14 +356,54 @@ grpc::Status RoomServiceImpl::GoLive(grpc::ServerContext* context, const v1::GoL
                                      v1::GoLiveResponse* response) {
   return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
-    LC_ASSIGN_OR_RETURN(RoomSession started,
-                        rooms_.StartSession(room.id, clock_.Now(), options_.presence_buckets));
-    ForgetLiveSession(room.id);
-    spdlog::info("room {} live, session {}", room.id, started.session.id);
+    LC_ASSIGN_OR_RETURN(RoomSession started, StartLive(room.id));
     ToProto(started.room, response->mutable_room());
     ToProto(started.session, response->mutable_session());
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<RoomSession> RoomServiceImpl::StartLive(int64_t room_id) {
+  LC_ASSIGN_OR_RETURN(RoomSession started,
+                      rooms_.StartSession(room_id, clock_.Now(), options_.presence_buckets));
+  ForgetLiveSession(room_id);
+  if (streams_ != nullptr) streams_->SessionStarted(room_id);
+  spdlog::info("room {} live, session {}", room_id, started.session.id);
+  return started;
+}
+
+absl::StatusOr<RoomSession> RoomServiceImpl::EndLive(int64_t room_id) {
+  absl::Time now = clock_.Now();
+  LC_ASSIGN_OR_RETURN(
+      RoomSession ended,
+      rooms_.EndSession(
+          room_id, now, [&](const SessionRecord& session) -> absl::StatusOr<SessionStats> {
+            LC_ASSIGN_OR_RETURN(LiveCounts counts,
+                                presence_.Counts({session.id, session.presence_buckets}, now));
+            return SessionStats{counts.reach, counts.peak, counts.joins, counts.watch_ms};
+          }));
+  ForgetLiveSession(room_id);
+  const SessionRecord& session = ended.session;
+  {
+    std::lock_guard<std::mutex> lock(live_mu_);
+    counts_cache_.erase(session.id);
+  }
+  // The stats are committed; the presence keys only need to go away eventually.
+  absl::Status retired =
+      presence_.Retire({session.id, session.presence_buckets}, options_.ended_presence_ttl);
+  if (!retired.ok()) {
+    spdlog::warn("session {} ended but its presence keys were not retired: {}", session.id,
+                 retired.message());
+  }
+  if (streams_ != nullptr) streams_->SessionEnded(room_id);
+  spdlog::info("session {} of room {} ended: reach {} peak {} joins {}", session.id, room_id,
+               session.stats.reach, session.stats.peak_concurrency, session.stats.total_joins);
+  return ended;
+}
+
+RoomStreams::SessionControl RoomServiceImpl::SessionControl() {
+  return {[this](int64_t room_id) { return StartLive(room_id).status(); },
+          [this](int64_t room_id) { return EndLive(room_id).status(); }};
 }
 
 grpc::Status RoomServiceImpl::EndSession(grpc::ServerContext* context,
@@ -357,32 +411,9 @@ grpc::Status RoomServiceImpl::EndSession(grpc::ServerContext* context,
                                          v1::EndSessionResponse* response) {
   return frame_.Run(*context, kOpsOnly, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
-    absl::Time now = clock_.Now();
-    LC_ASSIGN_OR_RETURN(
-        RoomSession ended,
-        rooms_.EndSession(
-            room.id, now, [&](const SessionRecord& session) -> absl::StatusOr<SessionStats> {
-              LC_ASSIGN_OR_RETURN(LiveCounts counts,
-                                  presence_.Counts({session.id, session.presence_buckets}, now));
-              return SessionStats{counts.reach, counts.peak, counts.joins, counts.watch_ms};
-            }));
-    ForgetLiveSession(room.id);
-    const SessionRecord& session = ended.session;
-    {
-      std::lock_guard<std::mutex> lock(live_mu_);
-      counts_cache_.erase(session.id);
-    }
-    // The stats are committed; the presence keys only need to go away eventually.
-    absl::Status retired =
-        presence_.Retire({session.id, session.presence_buckets}, options_.ended_presence_ttl);
-    if (!retired.ok()) {
-      spdlog::warn("session {} ended but its presence keys were not retired: {}", session.id,
-                   retired.message());
-    }
-    spdlog::info("session {} of room {} ended: reach {} peak {} joins {}", session.id, room.id,
-                 session.stats.reach, session.stats.peak_concurrency, session.stats.total_joins);
+    LC_ASSIGN_OR_RETURN(RoomSession ended, EndLive(room.id));
     ToProto(ended.room, response->mutable_room());
-    ToProto(session, response->mutable_session());
+    ToProto(ended.session, response->mutable_session());
     return absl::OkStatus();
   });
 }

@@ -16,6 +16,7 @@
 #include "services/room/clients/viewer_activity.h"
 #include "services/room/store/presence_store.h"
 #include "services/room/store/room_store.h"
+#include "services/room/stream/room_streams.h"
 
 namespace livecommerce::room {
 
@@ -47,10 +48,12 @@ class RoomServiceImpl final
   // `activity` (may be null) hears of viewers joining and leaving live sessions. `associates`
   // checks the associate ids requests name (host, invites on behalf of, filters); main.cc always
   // gives one. Null only in tests that run without the attribution service: ids go unchecked.
+  // `streams` (null: rooms without video; the stream RPCs answer FAILED_PRECONDITION) gives
+  // rooms their stream (room_service_stream.cc).
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, CatalogDirectory& catalog,
                   const common::Clock& clock, const common::PrincipalCodec& codec,
                   RoomServiceOptions options, ViewerActivity* activity = nullptr,
-                  AssociateDirectory* associates = nullptr);
+                  AssociateDirectory* associates = nullptr, RoomStreams* streams = nullptr);
 
   grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
                           v1::CreateRoomResponse* response) override;
@@ -97,6 +100,21 @@ class RoomServiceImpl final
   grpc::Status GetViewerAccess(grpc::ServerContext* context,
                                const v1::GetViewerAccessRequest* request,
                                v1::GetViewerAccessResponse* response) override;
+  grpc::Status GetPushAddress(grpc::ServerContext* context,
+                              const v1::GetPushAddressRequest* request,
+                              v1::GetPushAddressResponse* response) override;
+  grpc::Status RotatePushKey(grpc::ServerContext* context, const v1::RotatePushKeyRequest* request,
+                             v1::RotatePushKeyResponse* response) override;
+  grpc::Status ListRecordings(grpc::ServerContext* context,
+                              const v1::ListRecordingsRequest* request,
+                              v1::ListRecordingsResponse* response) override;
+  grpc::Status HandleStreamCallback(grpc::ServerContext* context,
+                                    const v1::HandleStreamCallbackRequest* request,
+                                    v1::HandleStreamCallbackResponse* response) override;
+
+  // Ends the sessions whose push has been gone longer than the grace (the stream watchdog's
+  // pass); how many.
+  absl::StatusOr<int> EndAbandonedSessions();
 
  private:
   // A live room as the hot paths (join, heartbeat) see it; re-read from MySQL after live_cache_ttl.
@@ -118,6 +136,16 @@ class RoomServiceImpl final
     std::string viewer_id;
     PresenceSession session;
   };
+
+  // Opens a session (GoLive, or a push to a room that starts on publish) and closes it (EndSession,
+  // or a push gone longer than the grace).
+  absl::StatusOr<RoomSession> StartLive(int64_t room_id);
+  absl::StatusOr<RoomSession> EndLive(int64_t room_id);
+  RoomStreams::SessionControl SessionControl();
+  // The room's stream for a caller who may run the room: ops of its brand, or its host associate,
+  // while it is not ended.
+  absl::StatusOr<StreamRecord> StreamToRun(const common::Principal& caller,
+                                           absl::string_view room_id, RoomRecord* room);
 
   // The room, if the caller's brand owns it (NOT_FOUND otherwise, to hide other brands' rooms).
   absl::StatusOr<RoomRecord> LoadRoom(const common::Principal& caller, absl::string_view room_id);
@@ -145,6 +173,7 @@ class RoomServiceImpl final
   CatalogDirectory& catalog_;
   ViewerActivity* activity_;
   AssociateDirectory* associates_;
+  RoomStreams* streams_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   const common::HandlerFrame frame_{codec_, clock_};

@@ -83,6 +83,13 @@ grpc::Status RoomServiceImpl::JoinRoom(grpc::ServerContext* context,
     stats->set_total_joins(counts.joins);
     stats->set_watch_seconds(counts.watch_ms / 1000);
     ToTimestamp(now, stats->mutable_as_of());
+    if (streams_ != nullptr) {
+      // Signed for this viewer now, so an address passed on stops working when it expires.
+      if (std::optional<StreamRecord> stream = streams_->Recent(room.id)) {
+        *response->mutable_play() = streams_->PlayOf(*stream);
+        *stats->mutable_stream() = StatusOf(*stream, streams_->options().grace);
+      }
+    }
     if (room.pinned.has_value()) {
       *response->mutable_pinned() = ResolvedPin(room);
     }

@@ -52,6 +52,8 @@ struct RoomRecord {
   // Whether associates issue their own invites, and how many each (0 while disabled).
   bool associate_invites_enabled = false;
   int associate_invite_quota = 0;
+  // A scheduled room goes live by itself when its encoder starts pushing.
+  bool start_on_publish = false;
   int64_t current_session_id = 0;  // 0: none yet
   std::optional<PinnedRef> pinned;
   std::string created_by;

@@ -23,7 +23,7 @@ constexpr char kRoomColumns[] =
     "id, brand_id, title, description, cover_image_url, scheduled_start, scheduled_end, "
     "visibility, audiences, objective, format, status, host_associate_id, current_session_id, "
     "pinned_product_id, pinned_sku_id, pinned_at, created_by, created_at, updated_at, "
-    "associate_invites_enabled, associate_invite_quota";
+    "associate_invites_enabled, associate_invite_quota, start_on_publish";
 
 constexpr char kSessionColumns[] =
     "id, brand_id, room_id, status, presence_buckets, started_at, ended_at, reach, "
@@ -58,6 +58,7 @@ RoomRecord ReadRoom(const SqlRow& row) {
   room.updated_at = row.Time("updated_at");
   room.associate_invites_enabled = row.Bool("associate_invites_enabled");
   room.associate_invite_quota = static_cast<int>(row.Int("associate_invite_quota"));
+  room.start_on_publish = row.Bool("start_on_publish");
   return room;
 }
 
@@ -116,8 +117,8 @@ void WriteRoom(MysqlConnection& c, const RoomRecord& room) {
       "UPDATE rooms SET title = ?, description = ?, cover_image_url = ?, scheduled_start = ?, "
       "scheduled_end = ?, visibility = ?, audiences = ?, objective = ?, format = ?, status = ?, "
       "host_associate_id = ?, current_session_id = ?, pinned_product_id = ?, pinned_sku_id = ?, "
-      "pinned_at = ?, updated_at = ?, associate_invites_enabled = ?, associate_invite_quota = ? "
-      "WHERE id = ?",
+      "pinned_at = ?, updated_at = ?, associate_invites_enabled = ?, associate_invite_quota = ?, "
+      "start_on_publish = ? WHERE id = ?",
       room.title, room.description, room.cover_image_url, room.scheduled_start, room.scheduled_end,
       room.visibility, AudienceBits(room.audiences), room.objective, room.format, room.status,
       room.host_associate_id,
@@ -125,7 +126,8 @@ void WriteRoom(MysqlConnection& c, const RoomRecord& room) {
       pinned.has_value() ? std::optional<std::string>(pinned->product_id) : std::nullopt,
       pinned.has_value() ? std::optional<std::string>(pinned->sku_id) : std::nullopt,
       pinned.has_value() ? std::optional<absl::Time>(pinned->pinned_at) : std::nullopt,
-      room.updated_at, room.associate_invites_enabled, room.associate_invite_quota, room.id)
+      room.updated_at, room.associate_invites_enabled, room.associate_invite_quota,
+      room.start_on_publish, room.id)
       .Execute();
 }
 
@@ -198,12 +200,13 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::CreateRoom(const RoomRecord& room) {
     Sql(c,
         "INSERT INTO rooms (brand_id, title, description, cover_image_url, scheduled_start, "
         "scheduled_end, visibility, audiences, objective, format, status, host_associate_id, "
-        "created_by, created_at, updated_at, associate_invites_enabled, associate_invite_quota) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_by, created_at, updated_at, associate_invites_enabled, associate_invite_quota, "
+        "start_on_publish) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         room.brand_id, room.title, room.description, room.cover_image_url, room.scheduled_start,
         room.scheduled_end, room.visibility, AudienceBits(room.audiences), room.objective,
         room.format, room.status, room.host_associate_id, room.created_by, room.created_at,
-        room.updated_at, room.associate_invites_enabled, room.associate_invite_quota)
+        room.updated_at, room.associate_invites_enabled, room.associate_invite_quota,
+        room.start_on_publish)
         .Execute();
     return SelectRoom(c, c.LastInsertId(), false);
   });

@@ -152,7 +152,6 @@ class OrderServiceTest : public ::testing::Test {
                                                       "order_outbox",
                                                       "payment_incidents",
                                                       "refunds",
-                                                      "conversions",
                                                       "payments",
                                                       "order_lines",
                                                       "orders",
@@ -400,6 +399,12 @@ class OrderServiceTest : public ::testing::Test {
       return rs->getInt64(1);
     });
     return n.ok() ? *n : -1;
+  }
+  // OrderPaid events published for the report (one per paid order, whatever is retried).
+  int64_t PaidEvents() {
+    return Count(
+        "SELECT COUNT(*) FROM order_event_outbox WHERE subscriber = 'report' AND type = "
+        "'livecommerce.events.v1.OrderPaid'");
   }
 
   common::FakeClock clock_{StartTime()};

@@ -73,7 +73,7 @@ class PaymentCloseTest : public AttributedOrderTest {
     recovery_.reset();
     expiry_.reset();
     relay_.reset();
-    orders_ = std::make_unique<MysqlOrderStore>(*mysql_);
+    orders_ = std::make_unique<MysqlOrderStore>(*mysql_, &order_events_);
     wechat_client_ = std::make_unique<WechatPayClient>(crypto_.get(), https_.get(), &clock_);
     wechat_gateway_ = std::make_unique<WechatPayGateway>(*wechat_client_);
     service_ = std::make_unique<OrderServiceImpl>(*carts_, *orders_, *stock_, AllPayments(), clock_,
@@ -174,7 +174,7 @@ TEST_F(PaymentCloseTest, ExpiryClosesBeforeReleasingAndALatePaymentIsStillRefund
   EXPECT_EQ(wechat_server_->Count("refund"), 1);
   EXPECT_EQ(StatusOf(order.id()), v1::ORDER_STATUS_EXPIRED);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payment_incidents WHERE order_status = 6"), 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 0);
+  EXPECT_EQ(PaidEvents(), 0);
 }
 
 TEST_F(PaymentCloseTest, AFailedCloseIsRetriedWithBackoffAndTheStockWaitsForIt) {
@@ -273,7 +273,7 @@ TEST_F(PaymentCloseTest, APaymentAfterCancelIsRecordedRefundedOnceAndNeverCounte
                                " AND transaction_id = '4200001' AND amount_fen = ", total)),
             1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 0);
+  EXPECT_EQ(PaidEvents(), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.paid'"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM order_outbox WHERE topic = 'order.refunded'"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM attributed_orders"), 0);
@@ -334,7 +334,7 @@ TEST_F(PaymentCloseTest, APaymentAfterCancelIsRecordedRefundedOnceAndNeverCounte
                 .http_status(),
             200);
   EXPECT_EQ(StatusOf(other.id()), v1::ORDER_STATUS_PAID);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM conversions"), 1);
+  EXPECT_EQ(PaidEvents(), 1);
 }
 
 TEST_F(PaymentCloseTest, AResourceThatDoesNotDecryptIsRefusedAndSaysSo) {
