@@ -24,11 +24,19 @@ function architecture(root) {
   const out = {};
   for (const [component, file] of Object.entries(MAINS)) {
     const text = fs.readFileSync(path.join(root, file), 'utf8');
+    // An event publisher's subscribers are called at LC_<SUBSCRIBER>_ADDR too:
+    // EventPublisher::Create("room", {{"report", "127.0.0.1:7105"}}, ...).
+    const subscribers = new Set();
+    for (const m of text.matchAll(/EventPublisher::Create\(\s*"[a-z]+",\s*\{([^;]*?)\}\s*,/g)) {
+      for (const s of m[1].matchAll(/\{\s*"([a-z]+)"\s*,/g)) subscribers.add(s[1]);
+    }
     out[component] = {
-      calls: SERVICES.filter((s) => s !== component && text.includes(`"LC_${s.toUpperCase()}_ADDR"`)),
+      calls: SERVICES.filter((s) => s !== component &&
+        (text.includes(`"LC_${s.toUpperCase()}_ADDR"`) || subscribers.has(s))),
       redis: text.includes('RedisPool::Create'),
       mysql: text.includes('MysqlPool::Create'),
-      https: text.includes('BeastWechatPayTransport::Create'),
+      // WeChat Pay's API (order); the streaming provider's (room: Tencent Cloud Live's API).
+      https: text.includes('BeastWechatPayTransport::Create') || text.includes('LoadStreamProvider'),
     };
   }
   return out;
