@@ -134,11 +134,11 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry)
 
 RpcMetrics::Method& RpcMetrics::ForPath(absl::string_view path, ServerRpcInfo::Type type) {
   {
-    absl::ReaderMutexLock lock(&mu_);
+    std::shared_lock<std::shared_mutex> lock(mu_);
     auto it = methods_.find(path);
     if (it != methods_.end()) return *it->second;
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   auto it = methods_.find(path);
   if (it != methods_.end()) return *it->second;
   std::string key(path);
