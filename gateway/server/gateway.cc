@@ -446,23 +446,30 @@ void Gateway::HandleNotify(HttpRequest request, Reply reply) {
   for (auto& [name, value] : request.headers) {
     (*message->mutable_headers())[name] = value;
   }
-  absl::Time now = absl::Now();
+  ForwardAsGateway(
+      *method, kNotify, std::move(message), request.received,
+      [](const google::protobuf::Message& response) {
+        v1::HandlePaymentNotificationResponse out;
+        out.CopyFrom(response);
+        HttpResponse r;
+        r.status = out.http_status() > 0 ? out.http_status() : 200;
+        r.body = out.http_body();
+        return r;
+      },
+      std::move(reply));
+}
+
+void Gateway::ForwardAsGateway(const google::protobuf::MethodDescriptor& method, const char* rpc,
+                               std::unique_ptr<google::protobuf::Message> message,
+                               absl::Time received,
+                               std::function<HttpResponse(const google::protobuf::Message&)> answer,
+                               Reply reply) {
   std::string principal = deps_.principals->Encode(common::Principal{
-      common::Role::kService, options_.notify_brand, "gateway", now + absl::Minutes(5)});
-  deps_.rpc->Call(*method, std::move(message), principal,
-                  request.received + options_.request_timeout,
-                  [reply = std::move(reply)](grpc::Status status,
-                                             std::unique_ptr<google::protobuf::Message> response) {
-                    if (!status.ok()) {
-                      reply(RpcErrorResponse(status, kNotify));
-                      return;
-                    }
-                    v1::HandlePaymentNotificationResponse out;
-                    out.CopyFrom(*response);
-                    HttpResponse r;
-                    r.status = out.http_status() > 0 ? out.http_status() : 200;
-                    r.body = out.http_body();
-                    reply(std::move(r));
+      common::Role::kService, options_.notify_brand, "gateway", absl::Now() + absl::Minutes(5)});
+  deps_.rpc->Call(method, std::move(message), principal, received + options_.request_timeout,
+                  [rpc, answer = std::move(answer), reply = std::move(reply)](
+                      grpc::Status status, std::unique_ptr<google::protobuf::Message> response) {
+                    reply(status.ok() ? answer(*response) : RpcErrorResponse(status, rpc));
                   });
 }
 
@@ -488,25 +495,18 @@ void Gateway::HandleStreamCallback(const std::vector<std::pair<std::string, std:
   }
   message->set_content_type(std::string(request.Header("content-type")));
   message->set_body(std::move(request.body));
-  absl::Time now = absl::Now();
-  std::string principal = deps_.principals->Encode(common::Principal{
-      common::Role::kService, options_.notify_brand, "gateway", now + absl::Minutes(5)});
-  deps_.rpc->Call(*method, std::move(message), principal,
-                  request.received + options_.request_timeout,
-                  [reply = std::move(reply)](grpc::Status status,
-                                             std::unique_ptr<google::protobuf::Message> response) {
-                    if (!status.ok()) {
-                      reply(RpcErrorResponse(status, kStreamCallback));
-                      return;
-                    }
-                    v1::HandleStreamCallbackResponse out;
-                    out.CopyFrom(*response);
-                    HttpResponse r;
-                    r.status = out.http_status() > 0 ? out.http_status() : 200;
-                    r.content_type = out.content_type().empty() ? "text/plain" : out.content_type();
-                    r.body = out.body();
-                    reply(std::move(r));
-                  });
+  ForwardAsGateway(
+      *method, kStreamCallback, std::move(message), request.received,
+      [](const google::protobuf::Message& response) {
+        v1::HandleStreamCallbackResponse out;
+        out.CopyFrom(response);
+        HttpResponse r;
+        r.status = out.http_status() > 0 ? out.http_status() : 200;
+        r.content_type = out.content_type().empty() ? "text/plain" : out.content_type();
+        r.body = out.body();
+        return r;
+      },
+      std::move(reply));
 }
 
 void Gateway::PrepareSocket(HttpRequest request, std::function<void(SocketGrant)> granted,

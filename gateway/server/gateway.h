@@ -116,6 +116,13 @@ class Gateway final {
   void HandleNotify(HttpRequest request, Reply reply);
   void HandleStreamCallback(const std::vector<std::pair<std::string, std::string>>& params,
                             HttpRequest request, Reply reply);
+  // Calls `method` (`rpc` names it in errors) with `message` as the gateway's own service
+  // principal (raw callbacks: WeChat Pay's, the streaming server's, whose bodies the service
+  // verifies), and replies with `answer` of its response, or the mapped error.
+  void ForwardAsGateway(const google::protobuf::MethodDescriptor& method, const char* rpc,
+                        std::unique_ptr<google::protobuf::Message> message, absl::Time received,
+                        std::function<HttpResponse(const google::protobuf::Message&)> answer,
+                        Reply reply);
   // The authenticated caller, or an error response.
   absl::StatusOr<std::shared_ptr<const AuthContext>> Authenticate(const HttpRequest& request,
                                                                   absl::string_view query_token);

@@ -110,7 +110,8 @@ export function streamPanel(ctx: Ctx, roomId: string, opts: StreamPanelOptions):
             qrImage(url, t('stream.qr'), 180),
           )
         : h('p', { class: 'hint' }, t('stream.showHint')),
-      push.expires_at ? h('p', { class: 'hint' }, t('stream.validUntil', { time: formatTime(push.expires_at, getLocale()) })) : null,
+      // An address that does not expire comes with the epoch (the gateway prints unset times).
+      push.expires_at && Date.parse(push.expires_at) > 0 ? h('p', { class: 'hint' }, t('stream.validUntil', { time: formatTime(push.expires_at, getLocale()) })) : null,
       h(
         'div',
         { class: 'actions' },
