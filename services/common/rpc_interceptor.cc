@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "services/common/log_format.h"
 #include "services/common/metrics.h"
 #include "services/common/request_id.h"
@@ -33,10 +34,6 @@ constexpr std::array<const char*, RpcMetrics::kCodes> kCodeNames = {
     "DATA_LOSS",
     "UNAUTHENTICATED",
 };
-
-bool StartsWith(absl::string_view text, absl::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
 
 // One per call: times it from creation to the status, and keeps its request id.
 class RpcInterceptor final : public grpc::experimental::Interceptor {
@@ -157,7 +154,8 @@ RpcMetrics::Method& RpcMetrics::ForPath(absl::string_view path, ServerRpcInfo::T
     method->name = slash == absl::string_view::npos ? "" : std::string(rest.substr(slash + 1));
   }
   method->unary = type == ServerRpcInfo::Type::UNARY;
-  method->log = !StartsWith(path, "/grpc.health.") && !StartsWith(path, "/grpc.reflection.");
+  method->log =
+      !absl::StartsWith(path, "/grpc.health.") && !absl::StartsWith(path, "/grpc.reflection.");
   if (method->unary) {
     method->latency =
         &handling_.Add({{"service", method->service}, {"method", method->name}}, LatencyBuckets());

@@ -50,7 +50,7 @@ e2e_port() {
   return 1
 }
 
-# e2e_stack_ports: free ports for the five services and the gateway (room_port ... gateway_port),
+# e2e_stack_ports: free ports for the six services and the gateway (room_port ... gateway_port),
 # and the addresses they find each other by.
 e2e_stack_ports() {
   room_port="$(e2e_port)"
@@ -58,10 +58,12 @@ e2e_stack_ports() {
   order_port="$(e2e_port)"
   attribution_port="$(e2e_port)"
   report_port="$(e2e_port)"
+  interaction_port="$(e2e_port)"
   gateway_port="$(e2e_port)"
   export LC_ROOM_ADDR="127.0.0.1:$room_port" LC_CATALOG_ADDR="127.0.0.1:$catalog_port"
   export LC_ORDER_ADDR="127.0.0.1:$order_port" LC_GATEWAY_PORT="$gateway_port"
   export LC_ATTRIBUTION_ADDR="127.0.0.1:$attribution_port" LC_REPORT_ADDR="127.0.0.1:$report_port"
+  export LC_INTERACTION_ADDR="127.0.0.1:$interaction_port"
 }
 
 # e2e_start BINARY PORT: starts a service, waits for its port; its pid is the last of e2e_pids.

@@ -4,11 +4,14 @@
 # gateway back, ffmpeg pushing a test pattern with sound, and headless Chromium playing it.
 # - ops read the push address; ffmpeg pushes with the session's key; the room, scheduled to start
 #   on publish, goes live from the callback;
-# - a viewer joins and gets a signed play address; Chromium plays it (the video advances several
-#   seconds, no console errors); an uninvited viewer of a private room gets no play address;
+# - a viewer joins and gets a signed play address; the console's H5 page plays it in Chromium (the
+#   video advances several seconds, no console errors), and the ops room page shows the stream up
+#   with a preview (tests/e2e/stream_play.mjs; screenshots in var/console-screenshots/stream-*);
+#   an uninvited viewer of a private room gets no play address;
 # - a push with a wrong key, or with the key from before a rotation, is refused by the server
 #   (ffmpeg fails); rotating the key cuts the running push;
-# - stopping the push marks the stream interrupted for viewers; resuming within the grace keeps
+# - stopping the push marks the stream interrupted for viewers (the H5 page, from its socket, says
+#   the host will be right back within 3 s); resuming within the grace keeps
 #   the same session; stopping for longer than the grace ends it;
 # - the recording is registered on the session; an expired play address is refused (410).
 set -euo pipefail
@@ -20,13 +23,13 @@ admin="$build_dir/gateway/lc-admin"
 chromium="${LC_CHROMIUM:-/usr/bin/chromium}"
 py=/usr/bin/python3
 [ -x "$chromium" ] || fail "no chromium at $chromium (scripts/deps installs it)"
-[ -f "$root/console/node_modules/hls.js/dist/hls.min.js" ] || fail "console/node_modules is missing (npm ci in console/)"
+[ -f "$root/console/dist/index.html" ] || fail "console/dist is not built (scripts/test runs lc_build_console)"
+[ -d "$root/console/node_modules/playwright-core" ] || fail "console/node_modules is missing (npm ci in console/)"
 command -v ffmpeg >/dev/null || fail "no ffmpeg (scripts/deps installs it)"
 
 e2e_stack_ports
 rtmp_port="$(e2e_port)"
 play_port="$(e2e_port)"
-page_port="$(e2e_port)"
 work="$(mktemp -d /tmp/lc-stream-e2e.XXXXXX)"
 callback_secret="e2e-callback-secret-$RANDOM$RANDOM"
 export LC_STREAM_PROVIDER=local
@@ -37,6 +40,7 @@ export LC_STREAM_PLAY_SECRET="e2e-play-secret-0123456789"
 export LC_STREAM_CALLBACK_SECRET="$callback_secret"
 export LC_STREAM_GRACE_MS=6000 LC_STREAM_PLAY_TTL_MS=10000
 export LC_SESSION_SECRET="e2e-stream-secret-0123456789abcdef"
+export LC_GATEWAY_CONSOLE_DIR="$root/console/dist"
 base="http://127.0.0.1:$gateway_port"
 
 ffmpeg_pids=()
@@ -132,28 +136,15 @@ play="$(j 'd["play"]["hls"]')"
 [[ "$play" == "http://127.0.0.1:$play_port/play/"*"/$stream_name/index.m3u8" ]] || fail "play address $play"
 wait_for 15 "the playlist never listed a segment" bash -c "curl -sf '$play' | grep -q '\.ts'"
 
-mkdir -p "$work/page"
-cp "$root/console/node_modules/hls.js/dist/hls.min.js" "$work/page/"
-cat >"$work/page/index.html" <<'EOF'
-<!doctype html><html><head><link rel="icon" href="data:,"></head><body>
-<video muted autoplay playsinline></video>
-<script src="hls.min.js"></script>
-<script>
-const src = new URLSearchParams(location.search).get('src');
-const video = document.querySelector('video');
-const hls = new Hls();
-hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) window.lcFatal = data.details; });
-hls.loadSource(src);
-hls.attachMedia(video);
-hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
-</script></body></html>
-EOF
-(cd "$work/page" && exec $py -m http.server "$page_port" --bind 127.0.0.1 >/dev/null 2>&1) &
-e2e_pids+=($!)
-wait_for 10 "the player page is not served" curl -sf "http://127.0.0.1:$page_port/index.html" -o /dev/null
-LC_CONSOLE_DIR="$root/console" LC_CHROMIUM="$chromium" LC_PLAY_URL="$play" \
-  LC_PLAYER_PAGE="http://127.0.0.1:$page_port/index.html" node "$(dirname "$0")/stream_play.mjs" ||
-  fail "Chromium did not play the stream"
+# The console's real pages play it, and the viewer's page says "right back" when the push stops
+# (stream_play.mjs stops this push itself, to time what the viewer sees).
+shots="$root/var/console-screenshots"
+mkdir -p "$shots"
+live_pid="${ffmpeg_pids[-1]}"
+LC_CONSOLE_DIR="$root/console" LC_CHROMIUM="$chromium" LC_CONSOLE_URL="$base/console/" \
+  LC_ROOM_ID="$room" LC_BRAND="$brand" LC_VIEWER_TOKEN="$viewer" LC_OPS_TOKEN="$ops" \
+  LC_FFMPEG_PID="$live_pid" LC_SCREENSHOTS="$shots" node "$(dirname "$0")/stream_play.mjs" ||
+  fail "the console's pages did not play the stream, or did not say the host would be right back"
 
 # An uninvited viewer of a private room is not admitted, so gets no play address.
 http POST /v1/rooms "$ops" '{"title": "Private preview", "scheduled_start": "2026-01-01T00:00:00Z", "visibility": "VISIBILITY_PRIVATE", "audiences": ["AUDIENCE_CLIENTS"], "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN"}'
@@ -165,7 +156,6 @@ expect 403 "an uninvited viewer joins the private room"
 [[ "$out" != *'"play"'* ]] || fail "an uninvited viewer got a play address: $out"
 
 # ---- Interrupted, resumed within the grace: the same session ----------------------------------
-kill -INT "${ffmpeg_pids[-1]}"
 wait_for 10 "the stream was never marked interrupted" stream_state STREAM_STATE_INTERRUPTED
 push "$push_url"
 wait_for 10 "the resumed push never brought the stream up" stream_state STREAM_STATE_UP

@@ -31,19 +31,21 @@ struct BeastTransportOptions {
 // certificate).
 absl::StatusOr<BeastTransportOptions> LoadBeastTransportOptions();
 
-// HTTPS/1.1 with Boost.Beast over OpenSSL: TLS 1.2+, SNI, the peer's certificate verified against
-// the trusted CAs and its name against the host. One connection per request. Thread-safe: each
-// Send uses its own connection and I/O context.
+// WeChat Pay over the shared HTTPS client (common::BeastHttpFetcher): TLS 1.2+, SNI, the peer's
+// certificate verified against the trusted CAs and its name against the host; one connection per
+// request. The request's path is appended to the base URL. Thread-safe.
 class BeastWechatPayTransport final : public WechatPayTransport {
  public:
-  // INVALID_ARGUMENT for a malformed base URL or CA PEM; INTERNAL when the system CA store
-  // cannot be loaded.
+  // INVALID_ARGUMENT for a malformed base URL (not https://, or with a query) or CA PEM;
+  // INTERNAL when the system CA store cannot be loaded.
   static absl::StatusOr<std::unique_ptr<BeastWechatPayTransport>> Create(
       BeastTransportOptions options);
   ~BeastWechatPayTransport() override;
 
-  // DEADLINE_EXCEEDED when the exchange takes longer than the timeout; UNAVAILABLE when name
-  // resolution, connection, certificate verification or the exchange fails.
+  // INVALID_ARGUMENT for an unknown method or a path not starting with '/'; DEADLINE_EXCEEDED
+  // when the exchange takes longer than the timeout; UNAVAILABLE when name resolution,
+  // connection, certificate verification or the exchange fails, or the answer is larger than
+  // max_response_bytes.
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
 
  private:

@@ -368,6 +368,7 @@ absl::StatusOr<RoomSession> RoomServiceImpl::StartLive(int64_t room_id) {
                       rooms_.StartSession(room_id, clock_.Now(), options_.presence_buckets));
   ForgetLiveSession(room_id);
   if (streams_ != nullptr) streams_->SessionStarted(room_id);
+  changes_.Changed(room_id);
   spdlog::info("room {} live, session {}", room_id, started.session.id);
   return started;
 }
@@ -396,6 +397,7 @@ absl::StatusOr<RoomSession> RoomServiceImpl::EndLive(int64_t room_id) {
                  retired.message());
   }
   if (streams_ != nullptr) streams_->SessionEnded(room_id);
+  changes_.Changed(room_id);
   spdlog::info("session {} of room {} ended: reach {} peak {} joins {}", session.id, room_id,
                session.stats.reach, session.stats.peak_concurrency, session.stats.total_joins);
   return ended;
@@ -403,7 +405,8 @@ absl::StatusOr<RoomSession> RoomServiceImpl::EndLive(int64_t room_id) {
 
 RoomStreams::SessionControl RoomServiceImpl::SessionControl() {
   return {[this](int64_t room_id) { return StartLive(room_id).status(); },
-          [this](int64_t room_id) { return EndLive(room_id).status(); }};
+          [this](int64_t room_id) { return EndLive(room_id).status(); },
+          [this](int64_t room_id) { changes_.Changed(room_id); }};
 }
 
 grpc::Status RoomServiceImpl::EndSession(grpc::ServerContext* context,

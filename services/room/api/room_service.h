@@ -11,6 +11,7 @@
 #include "services/common/clock.h"
 #include "services/common/handler.h"
 #include "services/common/principal.h"
+#include "services/room/api/room_changes.h"
 #include "services/room/clients/associate_directory.h"
 #include "services/room/clients/catalog_directory.h"
 #include "services/room/clients/viewer_activity.h"
@@ -159,6 +160,8 @@ class RoomServiceImpl final
   absl::StatusOr<LiveSession> LiveSessionOf(int64_t room_id);
   void ForgetLiveSession(int64_t room_id);
   absl::StatusOr<v1::RoomStats> StatsOf(const RoomRecord& room);
+  // What a watcher is told of at once when it changes: status, session and stream state.
+  std::string StateKey(const RoomRecord& room);
   // The room's pin with the product's details from the catalog (cached briefly; without details
   // when the catalog cannot be reached, so reads never fail because of it).
   v1::PinnedProduct ResolvedPin(const RoomRecord& room);
@@ -182,6 +185,7 @@ class RoomServiceImpl final
   // keep a cache fresh for ever.
   const common::SystemClock wall_clock_;
 
+  RoomChanges changes_;  // wakes WatchRoom when a room changes in this process
   std::mutex live_mu_;
   std::unordered_map<int64_t, LiveSession> live_cache_ ABSL_GUARDED_BY(live_mu_);  // by room id
   std::unordered_map<int64_t, CachedCounts> counts_cache_

@@ -1,5 +1,4 @@
 // RoomServiceImpl: stats, the watch stream, the pinned product and viewer access.
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/proto_util.h"
@@ -22,6 +21,16 @@ constexpr Roles kWatchers{Role::kViewer, Role::kAssociate, Role::kOps, Role::kSe
 
 }  // namespace
 
+std::string RoomServiceImpl::StateKey(const RoomRecord& room) {
+  std::string key = absl::StrCat(static_cast<int>(room.status), "/", room.current_session_id);
+  if (streams_ != nullptr) {
+    if (std::optional<v1::StreamStatus> stream = streams_->StatusOf(room.id)) {
+      absl::StrAppend(&key, "/", static_cast<int>(stream->state()));
+    }
+  }
+  return key;
+}
+
 grpc::Status RoomServiceImpl::GetRoomStats(grpc::ServerContext* context,
                                            const v1::GetRoomStatsRequest* request,
                                            v1::GetRoomStatsResponse* response) {
@@ -40,9 +49,18 @@ grpc::Status RoomServiceImpl::WatchRoom(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
     LC_RETURN_IF_ERROR(CheckCanSee(caller, room));
     std::optional<std::string> last_pin;  // unset until the first pin message is sent
+    std::string last_state;               // the room's status, session and stream state last sent
     absl::Time next_stats = absl::InfinitePast();
+    uint64_t seen = changes_.Version(room.id);
     while (!context->IsCancelled()) {
       LC_ASSIGN_OR_RETURN(room, rooms_.GetRoom(room.id));
+      // A change of the room's status or its stream's state (the host's push starting or
+      // stopping) goes out at the next poll, not with the next per-second stats.
+      std::string state = StateKey(room);
+      if (state != last_state) {
+        next_stats = absl::InfinitePast();
+        last_state = std::move(state);
+      }
       std::string pin_key = room.pinned.has_value()
                                 ? absl::StrCat(room.pinned->product_id, "/", room.pinned->sku_id,
                                                "/", absl::ToUnixNanos(room.pinned->pinned_at))
@@ -75,8 +93,8 @@ grpc::Status RoomServiceImpl::WatchRoom(grpc::ServerContext* context,
           }
         }
       }
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(absl::ToInt64Milliseconds(options_.watch_pin_poll)));
+      // Woken at once by a change made in this process; another replica's is seen at the poll.
+      seen = changes_.WaitForChange(room.id, seen, options_.watch_pin_poll);
     }
     return absl::OkStatus();
   });
@@ -109,6 +127,7 @@ grpc::Status RoomServiceImpl::PinProduct(grpc::ServerContext* context,
                           r.updated_at = now;
                           return absl::OkStatus();
                         }));
+    changes_.Changed(room.id);
     ToProto(*updated.pinned, response->mutable_pinned());
     response->mutable_pinned()->set_product_name(details.product_name());
     response->mutable_pinned()->set_image_url(details.image_url());
@@ -123,14 +142,16 @@ grpc::Status RoomServiceImpl::UnpinProduct(grpc::ServerContext* context,
   return frame_.Run(*context, {Role::kOps}, [&](const Principal& caller) -> absl::Status {
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
     absl::Time now = clock_.Now();
-    return rooms_
-        .UpdateRoom(room.id,
-                    [&](RoomRecord& r) -> absl::Status {
-                      r.pinned.reset();
-                      r.updated_at = now;
-                      return absl::OkStatus();
-                    })
-        .status();
+    LC_RETURN_IF_ERROR(rooms_
+                           .UpdateRoom(room.id,
+                                       [&](RoomRecord& r) -> absl::Status {
+                                         r.pinned.reset();
+                                         r.updated_at = now;
+                                         return absl::OkStatus();
+                                       })
+                           .status());
+    changes_.Changed(room.id);
+    return absl::OkStatus();
   });
 }
 

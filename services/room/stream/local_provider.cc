@@ -13,6 +13,15 @@
 #include "services/common/crypto.h"
 
 namespace livecommerce::room::stream {
+
+using common::HttpFetcher;
+using common::HttpFetchRequest;
+using common::HttpFetchResponse;
+using common::HttpUrl;
+using common::ParseFormUrlEncoded;
+using common::ParseHttpUrl;
+using common::PercentEncode;
+
 namespace {
 
 // Form bodies from nginx are a few hundred bytes; anything far larger is not nginx.

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "services/room/stream/http_fetch.h"
+#include "services/common/http_client.h"
 #include "services/room/stream/stream_provider.h"
 
 namespace livecommerce::room::stream {
@@ -41,9 +41,16 @@ class LocalProvider final : public StreamProvider {
  public:
   // INVALID_ARGUMENT naming the variable of a malformed option.
   static absl::StatusOr<std::unique_ptr<LocalProvider>> Create(
-      LocalProviderOptions options, std::unique_ptr<HttpFetcher> fetcher);
+      LocalProviderOptions options, std::unique_ptr<common::HttpFetcher> fetcher);
 
   std::string_view name() const override { return "local"; }
+  // nginx-rtmp's callbacks are unsigned form posts, sent once, never retried; a 403 to
+  // on_publish drops the push.
+  CallbackTraits callback_traits() const override {
+    return {.needs_path_secret = true,
+            .refuses_by_answer = true,
+            .replay_window = absl::ZeroDuration()};
+  }
   PushAddress Push(const std::string& stream_name, const std::string& push_key,
                    absl::Time expires_at) const override;
   PlayAddresses Play(const std::string& stream_name, absl::Time expires_at) const override;
@@ -58,11 +65,11 @@ class LocalProvider final : public StreamProvider {
 
  private:
   LocalProvider(LocalProviderOptions options, std::string app,
-                std::unique_ptr<HttpFetcher> fetcher);
+                std::unique_ptr<common::HttpFetcher> fetcher);
 
   LocalProviderOptions options_;
   std::string app_;
-  std::unique_ptr<HttpFetcher> fetcher_;
+  std::unique_ptr<common::HttpFetcher> fetcher_;
 };
 
 }  // namespace livecommerce::room::stream

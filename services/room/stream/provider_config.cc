@@ -65,7 +65,7 @@ absl::StatusOr<StreamProviderConfig> LoadStreamProviderConfig() {
 }
 
 absl::StatusOr<std::unique_ptr<StreamProvider>> BuildStreamProvider(
-    const StreamProviderConfig& config, std::unique_ptr<HttpFetcher> fetcher,
+    const StreamProviderConfig& config, std::unique_ptr<common::HttpFetcher> fetcher,
     std::shared_ptr<const common::Clock> clock) {
   if (config.provider == "local") {
     absl::StatusOr<std::unique_ptr<LocalProvider>> local =
@@ -91,8 +91,8 @@ absl::StatusOr<std::unique_ptr<StreamProvider>> LoadStreamProvider() {
   if (!config.ok()) {
     return config.status();
   }
-  absl::StatusOr<std::unique_ptr<BeastHttpFetcher>> fetcher =
-      BeastHttpFetcher::Create(config->http);
+  absl::StatusOr<std::unique_ptr<common::BeastHttpFetcher>> fetcher =
+      common::BeastHttpFetcher::Create(config->http);
   if (!fetcher.ok()) {
     return fetcher.status();
   }

@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/clock.h"
-#include "services/room/stream/http_fetch.h"
+#include "services/common/http_client.h"
 #include "services/room/stream/local_provider.h"
 #include "services/room/stream/stream_provider.h"
 #include "services/room/stream/tencent_provider.h"
@@ -21,7 +21,7 @@ struct StreamProviderConfig {
   LocalProviderOptions local;      // LC_STREAM_* (only read for local)
   TencentProviderOptions tencent;  // LC_TENCENT_* (only read for tencent)
   // LC_STREAM_HTTP_TIMEOUT_MS (default 5000): each Cut call's HTTP exchange.
-  BeastHttpFetcherOptions http;
+  common::BeastHttpFetcherOptions http;
 };
 
 // Reads LC_STREAM_PROVIDER and the chosen provider's variables (an empty variable counts as
@@ -32,7 +32,7 @@ absl::StatusOr<StreamProviderConfig> LoadStreamProviderConfig();
 // Builds the configured provider over `fetcher` (Cut's HTTP calls) and `clock` (Tencent's API
 // signatures). INVALID_ARGUMENT naming the variable of a missing or malformed value.
 absl::StatusOr<std::unique_ptr<StreamProvider>> BuildStreamProvider(
-    const StreamProviderConfig& config, std::unique_ptr<HttpFetcher> fetcher,
+    const StreamProviderConfig& config, std::unique_ptr<common::HttpFetcher> fetcher,
     std::shared_ptr<const common::Clock> clock);
 
 // LoadStreamProviderConfig, then BuildStreamProvider with a BeastHttpFetcher and the system

@@ -167,7 +167,7 @@ absl::StatusOr<v1::HandleStreamCallbackResponse> RoomStreams::HandleCallback(
     return common::InvalidField("provider", absl::StrCat("this deployment streams through ",
                                                          std::string(provider_.name())));
   }
-  if (provider_.name() == "local" &&
+  if (provider_.callback_traits().needs_path_secret &&
       !common::ConstantTimeEquals(request.secret(), options_.callback_secret)) {
     return absl::UnauthenticatedError("secret: not the streaming server's");
   }
@@ -203,7 +203,9 @@ absl::StatusOr<v1::HandleStreamCallbackResponse> RoomStreams::Apply(const Stream
     // No room streams under that name: a push to it is refused, anything else acknowledged.
     spdlog::warn("stream callback for an unknown stream");
     bool start = event.kind == StreamEventKind::kPublishStarted;
-    if (start && provider_.name() != "local") (void)provider_.Cut(event.stream_name);
+    if (start && !provider_.callback_traits().refuses_by_answer) {
+      (void)provider_.Cut(event.stream_name);
+    }
     return answer(!start);
   }
   int64_t room_id = found->room_id;
@@ -227,9 +229,8 @@ absl::StatusOr<v1::HandleStreamCallbackResponse> RoomStreams::Apply(const Stream
   bool key_ok = event.kind != StreamEventKind::kPublishStarted ||
                 PushKeyMatches(options_.key_secret, *found, event.push_key);
   StreamDecision decision;
-  // Tencent retries a callback for about 12 minutes, in any order; the local server never does.
   CallbackFact fact{event.dedupe_key, event.kind, event.sequence,
-                    provider_.name() == "local" ? absl::ZeroDuration() : absl::Minutes(30)};
+                    provider_.callback_traits().replay_window};
   LC_ASSIGN_OR_RETURN(
       AppliedCallback applied,
       store_.ApplyCallback(
@@ -240,6 +241,7 @@ absl::StatusOr<v1::HandleStreamCallbackResponse> RoomStreams::Apply(const Stream
             return decision.next;
           }));
   Forget(room_id);
+  if (applied.first_time && decision.changes && control.changed) control.changed(room_id);
   bool accepted = key_ok;
   bool go_live = false;
   if (applied.first_time) {
@@ -266,8 +268,8 @@ absl::StatusOr<v1::HandleStreamCallbackResponse> RoomStreams::Apply(const Stream
     absl::Status live = control.go_live(room_id);
     if (!live.ok() && live.code() != absl::StatusCode::kFailedPrecondition) return live;
   }
-  if (!accepted && provider_.name() != "local") {
-    // Tencent cannot be refused by the answer: the push is cut instead.
+  if (!accepted && !provider_.callback_traits().refuses_by_answer) {
+    // This provider cannot be refused by the answer: the push is cut instead.
     if (absl::Status cut = provider_.Cut(event.stream_name); !cut.ok()) {
       spdlog::warn("room {}: a refused push not cut: {}", room_id, cut.message());
     }
@@ -290,6 +292,7 @@ absl::StatusOr<int> RoomStreams::EndAbandoned(const SessionControl& control) {
     if (end.code() == absl::StatusCode::kFailedPrecondition) {
       // Not live any more (ended by ops meanwhile): the stream only needs to say so.
       SessionEnded(room_id);
+      if (control.changed) control.changed(room_id);
       continue;
     }
     spdlog::warn("room {}: abandoned session not ended: {}", room_id, end.message());

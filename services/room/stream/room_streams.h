@@ -45,6 +45,8 @@ class RoomStreams {
   struct SessionControl {
     std::function<absl::Status(int64_t room_id)> go_live;
     std::function<absl::Status(int64_t room_id)> end;
+    // The room's stream changed: its watchers are woken (may be empty).
+    std::function<void(int64_t room_id)> changed;
   };
 
   // All must outlive this.

@@ -54,12 +54,25 @@ struct CallbackAnswer {
   std::string body;
 };
 
+// How a provider's callbacks are to be handled.
+struct CallbackTraits {
+  // Its callbacks are unsigned: they are trusted only with the deployment's shared secret in the
+  // callback URL (the gateway passes it on; the room service compares it).
+  bool needs_path_secret = false;
+  // A refused push start answered with a non-2xx status makes the server drop the push; when
+  // false, the answer cannot refuse and a refused push is cut with Cut().
+  bool refuses_by_answer = false;
+  // How long the provider may retry or reorder a callback: replays are recognised for this long.
+  absl::Duration replay_window = absl::ZeroDuration();
+};
+
 // One streaming provider, chosen per deployment (provider_config.h). Implementations are
 // immutable after construction and thread-safe.
 class StreamProvider {
  public:
   virtual ~StreamProvider() = default;
   virtual std::string_view name() const = 0;  // "local" | "tencent"
+  virtual CallbackTraits callback_traits() const = 0;
 
   // `stream_name` must satisfy IsValidStreamName; the push key is percent-encoded into the query.
   // A provider whose URLs are signed signs them to expire at `expires_at` (a finite time).

@@ -17,6 +17,16 @@
 #include "services/common/crypto.h"
 
 namespace livecommerce::room::stream {
+
+using common::HostHeader;
+using common::HttpFetcher;
+using common::HttpFetchRequest;
+using common::HttpFetchResponse;
+using common::HttpUrl;
+using common::ParseFormUrlEncoded;
+using common::ParseHttpUrl;
+using common::PercentEncode;
+
 namespace {
 
 using Json = nlohmann::json;

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/clock.h"
-#include "services/room/stream/http_fetch.h"
+#include "services/common/http_client.h"
 #include "services/room/stream/stream_provider.h"
 
 namespace livecommerce::room::stream {
@@ -77,10 +77,16 @@ class TencentProvider final : public StreamProvider {
  public:
   // INVALID_ARGUMENT naming the variable of a missing or malformed option.
   static absl::StatusOr<std::unique_ptr<TencentProvider>> Create(
-      TencentProviderOptions options, std::unique_ptr<HttpFetcher> fetcher,
+      TencentProviderOptions options, std::unique_ptr<common::HttpFetcher> fetcher,
       std::shared_ptr<const common::Clock> clock);
 
   std::string_view name() const override { return "tencent"; }
+  // Signed callbacks, retried every minute up to 12 times in any order (a 30-minute window holds
+  // them all); the answer cannot refuse a push, so a refused one is cut.
+  CallbackTraits callback_traits() const override {
+    return {
+        .needs_path_secret = false, .refuses_by_answer = false, .replay_window = absl::Minutes(30)};
+  }
   PushAddress Push(const std::string& stream_name, const std::string& push_key,
                    absl::Time expires_at) const override;
   PlayAddresses Play(const std::string& stream_name, absl::Time expires_at) const override;
@@ -100,12 +106,13 @@ class TencentProvider final : public StreamProvider {
                                absl::Time expires_at) const;
 
  private:
-  TencentProvider(TencentProviderOptions options, HttpUrl endpoint,
-                  std::unique_ptr<HttpFetcher> fetcher, std::shared_ptr<const common::Clock> clock);
+  TencentProvider(TencentProviderOptions options, common::HttpUrl endpoint,
+                  std::unique_ptr<common::HttpFetcher> fetcher,
+                  std::shared_ptr<const common::Clock> clock);
 
   TencentProviderOptions options_;
-  HttpUrl endpoint_;
-  std::unique_ptr<HttpFetcher> fetcher_;
+  common::HttpUrl endpoint_;
+  std::unique_ptr<common::HttpFetcher> fetcher_;
   std::shared_ptr<const common::Clock> clock_;
 };
 

@@ -5,17 +5,10 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -23,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "services/common/clock.h"
 #include "services/order/payment/wechat_pay.h"
+#include "tests/support/test_http_server.h"
 #include "tests/unit/order/payment/test_config.h"
 #include "tests/unit/order/payment/test_keys.h"
 
@@ -66,40 +60,14 @@ class WechatPayServer {
   };
 
   explicit WechatPayServer(const common::Clock& clock)
-      : clock_(clock), tls_(boost::asio::ssl::context::tls_server) {
-    namespace net = boost::asio;
-    using tcp = net::ip::tcp;
-    tls_.use_certificate_chain(net::buffer(ServerPki().server.cert_pem));
-    tls_.use_private_key(net::buffer(ServerPki().server.key_pem), net::ssl::context::pem);
-    std::mt19937 rng(std::random_device{}());
-    std::uniform_int_distribution<int> ports(20000, 32767);
-    for (int attempt = 0; attempt < 200 && port_ == 0; ++attempt) {
-      int port = ports(rng);
-      boost::system::error_code ec;
-      acceptor_.open(tcp::v4(), ec);
-      acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-      if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-      if (ec) {
-        acceptor_.close();
-        continue;
-      }
-      port_ = port;
-    }
-    if (port_ == 0) throw std::runtime_error("no free port below 32768");
-    thread_ = std::thread([this] { Run(); });
-  }
+      : clock_(clock),
+        server_(
+            [this](const livecommerce::testing::TestHttpServer::Request& req) {
+              return Serve(req);
+            },
+            {ServerPki().server.cert_pem, ServerPki().server.key_pem}) {}
 
-  ~WechatPayServer() {
-    namespace net = boost::asio;
-    stop_ = true;
-    net::io_context wake;
-    net::ip::tcp::socket socket(wake);
-    boost::system::error_code ec;
-    socket.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
-    thread_.join();
-  }
-
-  std::string base_url() const { return absl::StrCat("https://127.0.0.1:", port_); }
+  std::string base_url() const { return server_.url(); }
 
   // The answers of the next close calls, in order; once used up, 204.
   void QueueCloseAnswers(std::vector<Answer> answers) {
@@ -133,16 +101,6 @@ class WechatPayServer {
   }
 
  private:
-  void Run() {
-    while (!stop_) {
-      boost::asio::ip::tcp::socket socket(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stop_) continue;
-      Serve(std::move(socket));
-    }
-  }
-
   Answer Handle(Call& call) {
     std::string kind = Kind(call.target);
     if (call.method != "POST") return {405, R"({"code":"INVALID_REQUEST","message":"method"})"};
@@ -178,17 +136,11 @@ class WechatPayServer {
     return {404, R"({"code":"NOT_FOUND","message":"no such API"})"};
   }
 
-  void Serve(boost::asio::ip::tcp::socket socket) {
-    namespace beast = boost::beast;
-    namespace http = beast::http;
-    beast::ssl_stream<boost::asio::ip::tcp::socket> stream(std::move(socket), tls_);
-    beast::error_code ec;
-    stream.handshake(boost::asio::ssl::stream_base::server, ec);
-    if (ec) return;
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    http::read(stream, buffer, req, ec);
-    if (ec) return;
+  livecommerce::testing::TestHttpServer::Response Serve(
+      const livecommerce::testing::TestHttpServer::Request& req) {
+    namespace http = boost::beast::http;
+    // One call at a time, as WeChat Pay's answers to one order would come.
+    std::lock_guard<std::mutex> serial(serial_);
     Call call;
     call.method = std::string(req.method_string());
     call.target = std::string(req.target());
@@ -206,8 +158,7 @@ class WechatPayServer {
     // Signed as WeChat Pay signs every answer, errors and 204 included.
     std::string timestamp = absl::StrCat(absl::ToUnixSeconds(clock_.Now()));
     std::string nonce = absl::StrCat("server-nonce-", ++nonces_);
-    http::response<http::string_body> res;
-    res.version(11);
+    livecommerce::testing::TestHttpServer::Response res;
     res.result(static_cast<unsigned>(answer.status));
     res.set("Wechatpay-Timestamp", timestamp);
     res.set("Wechatpay-Nonce", nonce);
@@ -216,23 +167,17 @@ class WechatPayServer {
             SignNotification(PlatformKey().private_pem, timestamp, nonce, answer.body).value());
     if (!answer.body.empty()) res.set(http::field::content_type, "application/json");
     res.body() = answer.body;
-    res.prepare_payload();
-    http::write(stream, res, ec);
-    stream.shutdown(ec);
+    return res;
   }
 
   const common::Clock& clock_;
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::acceptor acceptor_{ioc_};
-  boost::asio::ssl::context tls_;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<int> nonces_{0};
-  std::thread thread_;
+  std::mutex serial_;
   mutable std::mutex mu_;
   std::deque<Answer> close_answers_;
   std::function<void(const Call&)> on_close_;
   std::vector<Call> calls_;
+  livecommerce::testing::TestHttpServer server_;  // last: its handler uses the members above
 };
 
 }  // namespace livecommerce::order::testing

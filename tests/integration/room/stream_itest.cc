@@ -46,7 +46,7 @@ class StreamTest : public ::testing::Test {
     local.play_secret = "stream-itest-play-secret";
     // Nothing listens there: cutting a push fails and is logged, as when nginx is down.
     local.control_url = "http://127.0.0.1:9/control";
-    auto fetcher = stream::BeastHttpFetcher::Create({absl::Seconds(1)});
+    auto fetcher = common::BeastHttpFetcher::Create({absl::Seconds(1)});
     ASSERT_TRUE(fetcher.ok()) << fetcher.status();
     auto provider = stream::LocalProvider::Create(local, *std::move(fetcher));
     ASSERT_TRUE(provider.ok()) << provider.status();
@@ -291,6 +291,47 @@ TEST_F(StreamTest, AStoppedPushInterruptsAndTheSameSessionResumesWithinTheGrace)
   PublishDone(name, 10);
   LetCachesExpire();
   EXPECT_EQ(Stats(room.id()).stream().state(), v1::STREAM_STATE_UP);
+}
+
+// The room's watchers (the gateway, for its sockets) hear of the push starting and stopping at
+// once, not with the next per-second stats: the test clock never moves, so no periodic stats
+// come after the first.
+TEST_F(StreamTest, WatchersAreToldAtOnceWhenThePushStartsAndStops) {
+  v1::Room room = CreateRoom(true);
+  auto [name, key] = NameAndKey(PushAddress(room.id()).push());
+  auto context = As(Service());
+  v1::WatchRoomRequest watch;
+  watch.set_room_id(room.id());
+  auto reader = stub_->WatchRoom(context.get(), watch);
+  // Reads stats messages until one has the status and stream state asked for (the stream may
+  // be seen up a poll before the session is live); false if the watch ends first (the context's
+  // deadline is 10 s).
+  v1::RoomStats stats;
+  auto stats_reach = [&](v1::RoomStatus status, v1::StreamState state) {
+    v1::WatchRoomResponse message;
+    while (reader->Read(&message)) {
+      if (!message.has_stats()) continue;
+      stats = message.stats();
+      if (stats.status() == status && stats.stream().state() == state) return true;
+    }
+    return false;
+  };
+  v1::WatchRoomResponse first;
+  do {
+    ASSERT_TRUE(reader->Read(&first));
+  } while (!first.has_stats());
+  EXPECT_EQ(first.stats().status(), v1::ROOM_STATUS_SCHEDULED);
+  EXPECT_NE(first.stats().stream().state(), v1::STREAM_STATE_UP);
+
+  ASSERT_EQ(Publish(name, key, 20), 200);
+  ASSERT_TRUE(stats_reach(v1::ROOM_STATUS_LIVE, v1::STREAM_STATE_UP))
+      << "the watcher never heard the push start";
+  EXPECT_EQ(stats.session_id(), GetRoom(room.id()).current_session_id());
+
+  PublishDone(name, 20);
+  ASSERT_TRUE(stats_reach(v1::ROOM_STATUS_LIVE, v1::STREAM_STATE_INTERRUPTED))
+      << "the watcher never heard the push stop";
+  context->TryCancel();
 }
 
 TEST_F(StreamTest, ASessionWhosePushDoesNotComeBackEndsAfterTheGrace) {

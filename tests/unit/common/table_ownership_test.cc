@@ -131,6 +131,8 @@ TEST(TableOwnershipTest, NoServiceNamesAnotherServicesTables) {
   ASSERT_GT(owners.size(), 40u);
   EXPECT_EQ(owners["orders"], "order");
   EXPECT_EQ(owners["report_sessions"], "report");
+  EXPECT_EQ(owners["comments"], "interaction");
+  EXPECT_EQ(owners["session_likes"], "interaction");
   std::vector<std::string> foreign;
   int files = 0;
   for (const std::string& service : Services(source_dir / "db/migrations")) {

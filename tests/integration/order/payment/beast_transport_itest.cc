@@ -1,16 +1,10 @@
-#include <openssl/ssl.h>
 #include <stdlib.h>
 
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <mutex>
-#include <random>
+#include <optional>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,17 +13,15 @@
 #include "services/common/clock.h"
 #include "services/order/payment/beast_transport.h"
 #include "services/order/payment/wechat_pay_client.h"
+#include "tests/support/test_http_server.h"
 #include "tests/unit/order/payment/test_config.h"
 #include "tests/unit/order/payment/test_keys.h"
 
 namespace livecommerce::order {
 namespace {
 
-namespace beast = boost::beast;
 namespace http = boost::beast::http;
-namespace net = boost::asio;
-namespace ssl = boost::asio::ssl;
-using tcp = net::ip::tcp;
+using livecommerce::testing::TestHttpServer;
 using testing::CertificateSpec;
 using testing::MakeCertificate;
 using testing::TestCertificate;
@@ -68,7 +60,7 @@ const Pki& TestPki() {
   return *pki;
 }
 
-// A small HTTPS/1.1 server on 127.0.0.1 (a free port below 32768) answering each request with
+// An HTTPS server on 127.0.0.1 (tests/support/test_http_server.h) answering each request with
 // a canned response, recording what it received. With `hang`, it reads the request and then
 // waits for the client to go away without answering.
 class LocalHttpsServer {
@@ -82,42 +74,11 @@ class LocalHttpsServer {
     std::string body;
   };
 
-  explicit LocalHttpsServer(const TestCertificate& cert) : tls_(ssl::context::tls_server) {
-    tls_.use_certificate_chain(net::buffer(cert.cert_pem));
-    tls_.use_private_key(net::buffer(cert.key_pem), ssl::context::pem);
-    std::mt19937 rng(std::random_device{}());
-    std::uniform_int_distribution<int> ports(20000, 32767);
-    for (int attempt = 0; attempt < 200 && port_ == 0; ++attempt) {
-      int port = ports(rng);
-      beast::error_code ec;
-      acceptor_.open(tcp::v4(), ec);
-      acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-      if (!ec) {
-        acceptor_.listen(net::socket_base::max_listen_connections, ec);
-      }
-      if (ec) {
-        acceptor_.close();
-        continue;
-      }
-      port_ = port;
-    }
-    if (port_ == 0) {
-      throw std::runtime_error("no free port below 32768");
-    }
-    thread_ = std::thread([this] { Run(); });
-  }
+  explicit LocalHttpsServer(const TestCertificate& cert)
+      : server_([this](const TestHttpServer::Request&) { return Answer(); },
+                {cert.cert_pem, cert.key_pem}) {}
 
-  ~LocalHttpsServer() {
-    stop_ = true;
-    // Wakes the blocking accept so the loop sees stop_.
-    net::io_context wake;
-    tcp::socket socket(wake);
-    beast::error_code ec;
-    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
-    thread_.join();
-  }
-
-  int port() const { return port_; }
+  int port() const { return server_.port(); }
 
   void Respond(int status, std::string body, std::vector<std::pair<std::string, std::string>> h) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -128,82 +89,38 @@ class LocalHttpsServer {
   void set_hang(bool hang) { hang_ = hang; }
 
   std::vector<Seen> seen() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return seen_;
+    std::vector<Seen> out;
+    for (const TestHttpServer::Seen& s : server_.seen()) {
+      const TestHttpServer::Request& req = s.request;
+      out.push_back({std::string(req.method_string()), std::string(req.target()),
+                     std::string(req[http::field::host]), s.sni,
+                     std::string(req[http::field::authorization]), req.body()});
+    }
+    return out;
   }
-  int failed_handshakes() const { return failed_handshakes_; }
 
  private:
-  void Run() {
-    while (!stop_) {
-      tcp::socket socket(ioc_);
-      beast::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stop_) {
-        continue;
-      }
-      Serve(std::move(socket));
-    }
-  }
-
-  void Serve(tcp::socket socket) {
-    beast::ssl_stream<tcp::socket> stream(std::move(socket), tls_);
-    beast::error_code ec;
-    stream.handshake(ssl::stream_base::server, ec);
-    if (ec) {
-      ++failed_handshakes_;
-      return;
-    }
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    http::read(stream, buffer, req, ec);
-    if (ec) {
-      return;
-    }
-    Seen seen;
-    seen.method = std::string(req.method_string());
-    seen.target = std::string(req.target());
-    seen.host = std::string(req[http::field::host]);
-    seen.authorization = std::string(req[http::field::authorization]);
-    seen.body = req.body();
-    const char* sni = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
-    seen.sni = sni != nullptr ? sni : "";
-    http::response<http::string_body> res;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen_.push_back(seen);
-      res.result(static_cast<unsigned>(status_));
-      res.body() = body_;
-      for (const auto& [name, value] : headers_) {
-        res.set(name, value);
-      }
-    }
+  std::optional<TestHttpServer::Response> Answer() {
     if (hang_) {
-      // Blocks until the client gives up and closes the connection.
-      http::request<http::string_body> more;
-      http::read(stream, buffer, more, ec);
-      return;
+      return std::nullopt;
     }
-    res.version(11);
+    std::lock_guard<std::mutex> lock(mu_);
+    TestHttpServer::Response res;
+    res.result(static_cast<unsigned>(status_));
+    res.body() = body_;
+    for (const auto& [name, value] : headers_) {
+      res.set(name, value);
+    }
     res.set(http::field::content_type, "application/json");
-    res.prepare_payload();
-    http::write(stream, res, ec);
-    stream.shutdown(ec);
+    return res;
   }
 
-  net::io_context ioc_;
-  tcp::acceptor acceptor_{ioc_};
-  ssl::context tls_;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> hang_{false};
-  std::atomic<int> failed_handshakes_{0};
-  std::thread thread_;
   mutable std::mutex mu_;
   int status_ = 200;
   std::string body_;
   std::vector<std::pair<std::string, std::string>> headers_;
-  std::vector<Seen> seen_;
+  TestHttpServer server_;  // last: its handler uses the members above
 };
 
 std::unique_ptr<BeastWechatPayTransport> MakeTransport(const std::string& base_url,
@@ -291,6 +208,23 @@ TEST(BeastTransportTest, SystemStoreDoesNotTrustTheTestCa) {
   auto transport = MakeTransport(absl::StrCat("https://localhost:", server.port()), "");
   EXPECT_EQ(transport->Send(SampleRequest()).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(server.seen().empty());
+}
+
+// LC_WECHATPAY_CA_FILE's bundle is added to the system store, not put in its place.
+TEST(BeastTransportTest, ExtraCaIsTrustedBesidesTheSystemStore) {
+  LocalHttpsServer server(TestPki().server);
+  server.Respond(204, "", {});
+  BeastTransportOptions options;
+  options.base_url = absl::StrCat("https://localhost:", server.port());
+  options.extra_ca_pem = TestPki().ca.cert_pem;
+  auto transport = BeastWechatPayTransport::Create(options).value();
+  absl::StatusOr<HttpResponse> response = transport->Send(SampleRequest());
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 204);
+  options.extra_ca_pem = TestPki().other_ca.cert_pem;
+  transport = BeastWechatPayTransport::Create(options).value();
+  EXPECT_EQ(transport->Send(SampleRequest()).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(server.seen().size(), 1u);
 }
 
 TEST(BeastTransportTest, CertificateForAnotherHostIsRefused) {

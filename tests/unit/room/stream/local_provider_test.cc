@@ -13,6 +13,10 @@
 namespace livecommerce::room::stream {
 namespace {
 
+using common::HttpFetcher;
+using common::HttpFetchRequest;
+using common::HttpFetchResponse;
+
 const absl::Time kNow = absl::FromUnixSeconds(1800000000);
 constexpr char kSecret[] = "0123456789abcdef-secret";
 constexpr char kForm[] = "application/x-www-form-urlencoded";

@@ -15,6 +15,9 @@
 namespace livecommerce::room::stream {
 namespace {
 
+using common::HttpFetcher;
+using common::HttpFetchRequest;
+using common::HttpFetchResponse;
 using Json = nlohmann::json;
 
 constexpr char kCallbackKey[] = "cb-key-0011223344";

@@ -10,9 +10,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace livecommerce::room::stream {
+namespace livecommerce::common {
 
-// URL and form helpers shared by the providers.
+// URL and form helpers.
 
 // An http:// or https:// URL split for a request.
 struct HttpUrl {
@@ -38,7 +38,8 @@ std::string PercentEncode(absl::string_view text);
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseFormUrlEncoded(
     absl::string_view text);
 
-// A small blocking HTTP client for the providers' control calls.
+// A small blocking HTTP(S) client for calls to other platforms (the streaming server's control
+// API, Tencent Cloud, WeChat, WeChat Pay).
 
 struct HttpFetchRequest {
   std::string method = "GET";  // "GET", "POST"
@@ -56,7 +57,9 @@ struct HttpFetchResponse {
 
 // One HTTP exchange. Any answer, 4xx and 5xx included, is an OK result. INVALID_ARGUMENT for a
 // malformed request; DEADLINE_EXCEEDED when the exchange outlasts the timeout; UNAVAILABLE when
-// resolution, connection, TLS verification or the exchange itself fails.
+// resolution, connection, TLS verification or the exchange itself fails, or the answer is larger
+// than allowed. Error messages name the host and port, never the URL's path or query (which may
+// carry a credential such as WeChat's access_token).
 class HttpFetcher {
  public:
   virtual ~HttpFetcher() = default;
@@ -68,13 +71,22 @@ struct BeastHttpFetcherOptions {
   // hangs is answered DEADLINE_EXCEEDED only once the system resolver gives up on it.
   absl::Duration timeout = absl::Seconds(5);
   size_t max_response_bytes = 1 << 20;
+  // PEM CA certificates trusted instead of the system store (tests, private gateways). Empty:
+  // the system CA store (which OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR choose).
+  std::string trusted_ca_pem{};
+  // PEM CA certificates trusted in addition to the store above: a test server's CA, a private
+  // gateway's.
+  std::string extra_ca_pem{};
 };
 
 // HTTP/1.1 over Boost.Beast, one connection per request (Connection: close); https with TLS 1.2+,
-// SNI and the peer verified against the system CA store and the URL's host. Thread-safe.
+// SNI and the peer verified against the trusted CAs and the URL's host (an IP literal against
+// the certificate's IP addresses). Thread-safe: each Fetch uses its own connection and I/O
+// context.
 class BeastHttpFetcher final : public HttpFetcher {
  public:
-  // INVALID_ARGUMENT for a non-positive timeout; INTERNAL when the CA store cannot be loaded.
+  // INVALID_ARGUMENT for a non-positive timeout or a CA option that holds no PEM certificate;
+  // INTERNAL when the system CA store cannot be loaded.
   static absl::StatusOr<std::unique_ptr<BeastHttpFetcher>> Create(BeastHttpFetcherOptions options);
   ~BeastHttpFetcher() override;
 
@@ -86,4 +98,9 @@ class BeastHttpFetcher final : public HttpFetcher {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace livecommerce::room::stream
+// The PEM CA bundle in the file the environment variable `variable` names, for
+// BeastHttpFetcherOptions::extra_ca_pem; "" when the variable is unset or empty.
+// INVALID_ARGUMENT naming the variable when the file cannot be read or holds no PEM certificate.
+absl::StatusOr<std::string> LoadCaBundleFromEnv(absl::string_view variable);
+
+}  // namespace livecommerce::common

@@ -3,9 +3,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "services/room/stream/http_fetch.h"
+#include "services/common/http_client.h"
 
-namespace livecommerce::room::stream {
+namespace livecommerce::common {
 namespace {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
@@ -83,4 +83,4 @@ TEST(ParseHttpUrlTest, RefusesWhatItCannotFetch) {
 }
 
 }  // namespace
-}  // namespace livecommerce::room::stream
+}  // namespace livecommerce::common

@@ -1,4 +1,4 @@
-#include "services/room/stream/http_fetch.h"
+#include "services/common/http_client.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -12,13 +12,16 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/config.h"
 
-namespace livecommerce::room::stream {
+namespace livecommerce::common {
 namespace {
 
 namespace beast = boost::beast;
@@ -283,13 +286,28 @@ absl::StatusOr<std::unique_ptr<BeastHttpFetcher>> BeastHttpFetcher::Create(
   if (!ec) {
     impl->tls.set_verify_mode(ssl::verify_peer, ec);
   }
-  if (!ec) {
-    impl->tls.set_default_verify_paths(ec);
-  }
   if (ec) {
     return absl::InternalError(absl::StrCat("TLS setup failed: ", ec.message()));
   }
-  impl->options = options;
+  if (options.trusted_ca_pem.empty()) {
+    impl->tls.set_default_verify_paths(ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("cannot load the system CA store: ", ec.message()));
+    }
+  } else {
+    // Every certificate of the bundle (add_certificate_authority reads them all).
+    impl->tls.add_certificate_authority(net::buffer(options.trusted_ca_pem), ec);
+    if (ec) {
+      return absl::InvalidArgumentError("trusted_ca_pem: not a bundle of PEM certificates");
+    }
+  }
+  if (!options.extra_ca_pem.empty()) {
+    impl->tls.add_certificate_authority(net::buffer(options.extra_ca_pem), ec);
+    if (ec) {
+      return absl::InvalidArgumentError("extra_ca_pem: not a bundle of PEM certificates");
+    }
+  }
+  impl->options = std::move(options);
   return std::unique_ptr<BeastHttpFetcher>(new BeastHttpFetcher(std::move(impl)));
 }
 
@@ -376,4 +394,24 @@ absl::StatusOr<HttpFetchResponse> BeastHttpFetcher::Fetch(const HttpFetchRequest
   return impl_->Exchange(ioc, stream, req, url, deadline);
 }
 
-}  // namespace livecommerce::room::stream
+absl::StatusOr<std::string> LoadCaBundleFromEnv(absl::string_view variable) {
+  std::string path = EnvString(variable, "");
+  if (path.empty()) {
+    return std::string();
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream pem;
+  if (in.is_open()) {
+    pem << in.rdbuf();
+  }
+  if (!in.is_open() || in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(variable, ": cannot read ", path));
+  }
+  if (pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(variable, ": ", path, " holds no PEM certificate"));
+  }
+  return pem.str();
+}
+
+}  // namespace livecommerce::common
