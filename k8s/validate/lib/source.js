@@ -5,7 +5,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const SERVICES = ['room', 'catalog', 'order', 'attribution', 'report'];
+const SERVICES = ['room', 'catalog', 'order', 'attribution', 'report', 'interaction'];
 
 // The component (pod label app.kubernetes.io/name) -> its main source file.
 const MAINS = {
@@ -14,6 +14,7 @@ const MAINS = {
   order: 'services/order/main.cc',
   attribution: 'services/attribution/main.cc',
   report: 'services/report/main.cc',
+  interaction: 'services/interaction/main.cc',
   gateway: 'gateway/main.cc',
   migrate: 'services/common/migrate_main.cc',
 };
@@ -35,8 +36,10 @@ function architecture(root) {
         (text.includes(`"LC_${s.toUpperCase()}_ADDR"`) || subscribers.has(s))),
       redis: text.includes('RedisPool::Create'),
       mysql: text.includes('MysqlPool::Create'),
-      // WeChat Pay's API (order); the streaming provider's (room: Tencent Cloud Live's API).
-      https: text.includes('BeastWechatPayTransport::Create') || text.includes('LoadStreamProvider'),
+      // WeChat Pay's API (order); the streaming provider's (room: Tencent Cloud Live's API);
+      // WeChat's platform API (interaction: the content check).
+      https: text.includes('BeastWechatPayTransport::Create') || text.includes('LoadStreamProvider') ||
+        text.includes('LoadWechatPlatformConfig'),
     };
   }
   return out;
