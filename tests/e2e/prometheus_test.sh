@@ -22,6 +22,7 @@ catalog_metrics="$(e2e_port)"
 order_metrics="$(e2e_port)"
 attribution_metrics="$(e2e_port)"
 report_metrics="$(e2e_port)"
+interaction_metrics="$(e2e_port)"
 prom_port="$(e2e_port)"
 export LC_OUTBOX_INTERVAL_MS=50 LC_REPORT_INTERVAL_MS=100
 export LC_SESSION_SECRET="e2e-session-secret-0123456789abcdef"
@@ -47,6 +48,7 @@ LC_METRICS_ADDR="127.0.0.1:$catalog_metrics" e2e_start "$build_dir/services/cata
 LC_METRICS_ADDR="127.0.0.1:$order_metrics" e2e_start "$build_dir/services/order/order" "$order_port"
 LC_METRICS_ADDR="127.0.0.1:$attribution_metrics" e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
 LC_METRICS_ADDR="127.0.0.1:$report_metrics" e2e_start "$build_dir/services/report/report" "$report_port"
+LC_METRICS_ADDR="127.0.0.1:$interaction_metrics" e2e_start "$build_dir/services/interaction/interaction" "$interaction_port"
 e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 
 # ---- Prometheus: one job per component, as the Kubernetes scrape job names them -------------------
@@ -56,7 +58,8 @@ cp "$root/k8s/prometheus/alerts.yml" "$work/alerts.yml"
   echo "rule_files: [$work/alerts.yml]"
   echo "scrape_configs:"
   for target in "room $room_metrics" "catalog $catalog_metrics" "order $order_metrics" \
-      "attribution $attribution_metrics" "report $report_metrics" "gateway $gateway_port"; do
+      "attribution $attribution_metrics" "report $report_metrics" \
+      "interaction $interaction_metrics" "gateway $gateway_port"; do
     read -r job port <<<"$target"
     echo "  - {job_name: $job, static_configs: [{targets: ['127.0.0.1:$port']}]}"
   done
@@ -156,8 +159,8 @@ until_query 'sum(lc_gateway_http_requests_total{job="gateway",route="orders.sand
 until_query 'lc_pool_connections{job="order",pool="mysql"}' 'v > 0' "the order service's MySQL pool"
 until_query 'lc_pool_connections{job="room",pool="redis"}' 'v > 0' "the room service's Redis pool"
 until_query 'max(lc_outbox_lag_seconds{job="order"})' 'v == 0' "the outbox lag back to 0"
-until_query 'count(up == 1)' 'v == 6' "every target up"
-until_query 'count(up)' 'v == 6' "six targets"
+until_query 'count(up == 1)' 'v == 7' "every target up"
+until_query 'count(up)' 'v == 7' "seven targets"
 # The rules load and are evaluated (none fires on a healthy stack).
 rules="$(curl -s "$prom/api/v1/rules")"
 $py -c 'import json,sys; g=json.loads(sys.argv[1])["data"]["groups"]; n=sum(len(x["rules"]) for x in g); sys.exit(0 if n >= 6 else 1)' "$rules" ||
