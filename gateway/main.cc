@@ -81,7 +81,8 @@ int main() {
   common::PrincipalCodec principals(common::OrExit(common::LoadInternalSecret()));
   gateway::SessionTokenCodec tokens(common::OrExit(gateway::LoadSessionSecret()));
   common::RedisConfig redis_config = common::OrExit(common::LoadRedisConfig());
-  redis_config.pool_size = 2;  // only the revocation list uses Redis
+  redis_config.pool_size = 2;  // the revocation list
+  gateway::ChatHubOptions chat_options = common::OrExit(gateway::LoadChatHubOptions());
   gateway::RoomHubOptions hub_options;
   // One limit for the room and the alerts WebSockets together.
   gateway::SocketSlots socket_slots(static_cast<int>(
@@ -101,6 +102,8 @@ int main() {
       {"livecommerce.v1.AttributionService",
        common::EnvString("LC_ATTRIBUTION_ADDR", "127.0.0.1:7104")},
       {"livecommerce.v1.ReportService", common::EnvString("LC_REPORT_ADDR", "127.0.0.1:7105")},
+      {"livecommerce.v1.InteractionService",
+       common::EnvString("LC_INTERACTION_ADDR", "127.0.0.1:7106")},
   };
 
   common::WorkerPool login_pool(4);
@@ -137,6 +140,12 @@ int main() {
   }
   gateway::RedisRevocationStore revocation_store(**redis);
   gateway::RevocationList revoked(revocation_store);
+  // The rooms' chat streams are read on connections of their own, beside the revocation list's.
+  auto chat_redis = common::RedisPool::Create(redis_config);
+  if (!chat_redis.ok()) {
+    spdlog::critical("{}", chat_redis.status().message());
+    return 1;
+  }
   if (absl::Status s = revoked.Refresh(absl::Now()); !s.ok()) {
     spdlog::warn("revocation list unavailable: {}", s.message());
   }
@@ -157,6 +166,7 @@ int main() {
   gateway::AlertHub alerts(
       rpc.ChannelFor("livecommerce.v1.AttributionService"), socket_slots, metrics,
       [&revoked](const std::string& token_id) { return revoked.IsRevoked(token_id); }, {});
+  gateway::ChatHub chat(**chat_redis, rpc, principals, metrics, chat_options);
   gateway::Readiness readiness(rpc, absl::Seconds(2),
                                {{"redis", [&revoked] { return revoked.healthy(); }}});
   // LC_GATEWAY_CONSOLE_DIR: the built console (console/dist), served under /console/.
@@ -174,13 +184,14 @@ int main() {
       gateway::Gateway::Deps{&router, &rpc, &authenticator, &tokens, login.get(), &socket_slots,
                              &readiness, &metrics, &principals, console ? &*console : nullptr},
       gateway::BuildOpenApi(router.routes()), options);
-  gateway::HttpServer server(server_options, gateway_api, hub, alerts, metrics);
+  gateway::HttpServer server(server_options, gateway_api, hub, alerts, metrics, &chat);
 
   readiness.CheckNow();
   readiness.Start();
   revocation_refresh.Start();
   hub.Start();
   alerts.Start();
+  chat.Start();
   if (absl::Status s = server.Start(); !s.ok()) {
     spdlog::critical("{}", s.message());
     return 1;
@@ -192,6 +203,7 @@ int main() {
   readiness.Drain();
   server.Stop();
   alerts.Stop();
+  chat.Stop();
   hub.Stop();
   readiness.Stop();
   revocation_refresh.Stop();

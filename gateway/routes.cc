@@ -11,6 +11,7 @@ constexpr char kFlash[] = "livecommerce.v1.FlashSaleService.";
 constexpr char kOrder[] = "livecommerce.v1.OrderService.";
 constexpr char kAttribution[] = "livecommerce.v1.AttributionService.";
 constexpr char kReport[] = "livecommerce.v1.ReportService.";
+constexpr char kInteraction[] = "livecommerce.v1.InteractionService.";
 
 std::string Rpc(const char* service, const char* method) { return std::string(service) + method; }
 
@@ -282,6 +283,42 @@ std::vector<Route> ApiRoutes() {
                  Rpc(kAttribution, "ExportStatementCsv"), Roles({Role::kFinance}),
                  "The same statement as CSV (the `csv` field), page by page"),
             "csv"),
+
+      // Live interaction: comments, likes, moderation (also on the room WebSocket; docs/API.md).
+      Call("POST", "/v1/rooms/{room_id}/comments", "comments.post",
+           Rpc(kInteraction, "PostComment"), joiners,
+           "A comment in the room's live session (idempotent on client_id; refusals carry a "
+           "reason)"),
+      Call("GET", "/v1/rooms/{room_id}/comments", "comments.list",
+           Rpc(kInteraction, "ListComments"), joiners,
+           "Viewers: the recent comments of the live session; staff: a session's history, paged"),
+      Call("POST", "/v1/comments/{comment_id}/delete", "comments.delete",
+           Rpc(kInteraction, "DeleteComment"), ops,
+           "Remove a comment from every screen (audited, with a reason)"),
+      Call("POST", "/v1/comments/{comment_id}/approve", "comments.approve",
+           Rpc(kInteraction, "ApproveComment"), ops, "Deliver a held comment"),
+      Call("GET", "/v1/rooms/{room_id}/held-comments", "comments.held",
+           Rpc(kInteraction, "ListHeldComments"), ops,
+           "Comments waiting for ops (WeChat's check said review, or could not be asked)"),
+      Call("POST", "/v1/rooms/{room_id}/mutes", "rooms.mute", Rpc(kInteraction, "MuteViewer"), ops,
+           "Mute a viewer in the room for a period (audited)"),
+      (Call("POST", "/v1/bans", "viewers.ban", Rpc(kInteraction, "BanViewer"), ops,
+            "Ban a viewer from the brand's rooms (audited)")),
+      Call("PUT", "/v1/rooms/{room_id}/announcement", "rooms.announcement",
+           Rpc(kInteraction, "SetAnnouncement"), ops,
+           "Pin (or, with an empty text, remove) the room's announcement"),
+      (Call("GET", "/v1/moderation/blocked-words", "moderation.blocked_words",
+            Rpc(kInteraction, "ListBlockedWords"), ops,
+            "The brand's blocked words and moderation settings")),
+      (Call("PUT", "/v1/moderation/blocked-words", "moderation.blocked_words.set",
+            Rpc(kInteraction, "SetBlockedWords"), ops, "Replace the brand's blocked-word list")),
+      (Call("PUT", "/v1/moderation/settings", "moderation.settings",
+            Rpc(kInteraction, "SetModerationSettings"), ops,
+            "Whether comments are held while WeChat's content check is unreachable")),
+      Call("POST", "/v1/rooms/{room_id}/likes", "rooms.likes.add", Rpc(kInteraction, "AddLikes"),
+           viewer, "A batch of taps on the heart (idempotent on batch_id)"),
+      Call("GET", "/v1/rooms/{room_id}/likes", "rooms.likes", Rpc(kInteraction, "GetLikes"),
+           joiners, "The live session's like total"),
 
       // Reports.
       Call("POST", "/v1/sessions/{session_id}/product-views", "sessions.product_view",

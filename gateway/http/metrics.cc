@@ -64,6 +64,20 @@ Metrics::Metrics(std::vector<std::string> route_names)
       &Register(prometheus::BuildCounter(), "lc_gateway_alert_stream_retries_total",
                 "WatchAlerts calls reopened after the stream ended or failed.", r)
            .Add({});
+  chat_entries_ = &Register(prometheus::BuildCounter(), "lc_gateway_chat_entries_total",
+                            "Entries read from the rooms' chat streams in Redis.", r)
+                       .Add({});
+  chat_folded_ =
+      &Register(prometheus::BuildCounter(), "lc_gateway_chat_folded_total",
+                "Viewers' comments left out of viewer frames because a room was busier than a "
+                "viewer can read (counted once per frame they were folded from).",
+                r)
+           .Add({});
+  auto& chat_messages =
+      Register(prometheus::BuildCounter(), "lc_gateway_chat_client_messages_total",
+               "Comments and like batches sent on room WebSockets, by the service's answer.", r);
+  chat_accepted_ = &chat_messages.Add({{"result", "accepted"}});
+  chat_refused_ = &chat_messages.Add({{"result", "refused"}});
   connections_open_ = &Register(prometheus::BuildGauge(), "lc_gateway_connections_open",
                                 "TCP connections open now (HTTP and WebSocket).", r)
                            .Add({});

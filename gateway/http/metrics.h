@@ -53,6 +53,11 @@ class Metrics final {
   void AlertStreamOpened() { alert_streams_open_->Increment(); }
   void AlertStreamClosed() { alert_streams_open_->Decrement(); }
   void AlertStreamRetried() { alert_stream_retries_->Increment(); }
+  // Room chat: stream entries read from Redis, comments folded out of viewers' frames, messages
+  // from room sockets (comments and like batches) by result.
+  void ChatEntriesRead(int64_t n) { chat_entries_->Increment(static_cast<double>(n)); }
+  void ChatFolded(int64_t n) { chat_folded_->Increment(static_cast<double>(n)); }
+  void ChatSent(bool accepted) { (accepted ? chat_accepted_ : chat_refused_)->Increment(); }
   // Every kind.
   int64_t sockets_open() const { return Read(sockets_open_[0]) + Read(sockets_open_[1]); }
   int64_t sockets_open(SocketKind kind) const { return Read(sockets_open_[Index(kind)]); }
@@ -96,6 +101,10 @@ class Metrics final {
   prometheus::Counter* read_timeouts_;
   prometheus::Gauge* alert_streams_open_;
   prometheus::Counter* alert_stream_retries_;
+  prometheus::Counter* chat_entries_;
+  prometheus::Counter* chat_folded_;
+  prometheus::Counter* chat_accepted_;
+  prometheus::Counter* chat_refused_;
   prometheus::Counter* messages_pushed_;
   prometheus::Counter* messages_dropped_;
 };

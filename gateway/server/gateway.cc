@@ -7,6 +7,7 @@
 #include "gateway/http/json_binding.h"
 #include "gateway/http/status_map.h"
 #include "gateway/proto/gateway.pb.h"
+#include "gateway/server/chat_hub.h"
 #include "livecommerce/v1/order.pb.h"
 #include "livecommerce/v1/room.pb.h"
 #include "services/common/config.h"
@@ -95,7 +96,10 @@ HttpResponse RpcErrorResponse(const grpc::Status& status, absl::string_view rpc)
     }
     case grpc::StatusCode::RESOURCE_EXHAUSTED: {
       if (common::IsServiceAnswer(status)) {  // the service's own limit: the user's to act on
-        return ErrorResponse(status.error_code(), status.error_message(), kReasonLimitReached);
+        std::string reason = RefusalReasonOf(status.error_message());
+        return ErrorResponse(
+            status.error_code(), status.error_message(),
+            reason.empty() ? std::string(kReasonLimitReached) : absl::AsciiStrToUpper(reason));
       }
       // gRPC's: the service's threads or memory are exhausted and it shed the call.
       spdlog::warn("{}: overloaded: {}", rpc, status.error_message());
@@ -114,8 +118,12 @@ HttpResponse RpcErrorResponse(const grpc::Status& status, absl::string_view rpc)
     case grpc::StatusCode::UNIMPLEMENTED:
       spdlog::error("{}: {} {}", rpc, StatusCodeName(status.error_code()), status.error_message());
       return ErrorResponse(status.error_code(), "internal error");
-    default:
-      return ErrorResponse(status.error_code(), status.error_message());
+    default: {
+      // The interaction service's refusals ("muted: ...") name their reason for the client.
+      std::string reason = RefusalReasonOf(status.error_message());
+      return ErrorResponse(status.error_code(), status.error_message(),
+                           absl::AsciiStrToUpper(reason));
+    }
   }
 }
 

@@ -34,6 +34,7 @@ struct ServerState {
   HttpServerOptions options;
   Gateway* gateway;
   RoomHub* hub;
+  ChatHub* chat = nullptr;
   AlertHub* alerts;
   Metrics* metrics;
   std::unique_ptr<ConnectionLimits> limits;  // made by Start, once the fd limit is known
@@ -100,6 +101,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   virtual void Opened() = 0;
   virtual void NeverOpened() = 0;
   virtual void Ended() = 0;
+  // A text message from the client other than "ping" (ignored unless the kind wants it).
+  virtual void Received(std::string text) { (void)text; }
 
   void Post(std::shared_ptr<const std::string> message, std::shared_ptr<void> written) {
     net::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message),
@@ -159,9 +162,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         self->Finish();
         return;
       }
-      if (std::shared_ptr<const std::string> reply =
-              ClientMessageReply(beast::buffers_to_string(self->buffer_.data()))) {
+      std::string text = beast::buffers_to_string(self->buffer_.data());
+      if (std::shared_ptr<const std::string> reply = ClientMessageReply(text)) {
         self->Enqueue(std::move(reply), nullptr);
+      } else {
+        self->Received(std::move(text));
       }
       self->buffer_.consume(self->buffer_.size());
       self->Read();
@@ -217,10 +222,22 @@ class RoomSocketSession final : public WsSession, public RoomSocket {
 
  private:
   void Opened() override {
-    state_.hub->Add(std::static_pointer_cast<RoomSocketSession>(shared_from_this()));
+    auto self = std::static_pointer_cast<RoomSocketSession>(shared_from_this());
+    state_.hub->Add(self);
+    if (state_.chat != nullptr) state_.chat->Add(self);
   }
   void NeverOpened() override { state_.hub->Abandon(info_); }
-  void Ended() override { state_.hub->Remove(this); }
+  void Ended() override {
+    if (state_.chat != nullptr) state_.chat->Remove(this);
+    state_.hub->Remove(this);
+  }
+  // Comments and like batches go to the chat hub, which answers on the socket.
+  void Received(std::string text) override {
+    if (state_.chat != nullptr) {
+      state_.chat->OnClientMessage(std::static_pointer_cast<RoomSocketSession>(shared_from_this()),
+                                   text);
+    }
+  }
 
   SocketInfo info_;
 };
@@ -559,11 +576,12 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, AlertHub& alerts,
-                       Metrics& metrics)
+                       Metrics& metrics, ChatHub* chat)
     : impl_(std::make_unique<Impl>()) {
   impl_->state.options = std::move(options);
   impl_->state.gateway = &gateway;
   impl_->state.hub = &hub;
+  impl_->state.chat = chat;
   impl_->state.alerts = &alerts;
   impl_->state.metrics = &metrics;
 }

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "gateway/http/trusted_proxies.h"
 #include "gateway/server/alert_hub.h"
+#include "gateway/server/chat_hub.h"
 #include "gateway/server/gateway.h"
 
 namespace livecommerce::gateway {
@@ -47,8 +48,9 @@ absl::StatusOr<HttpServerOptions> LoadHttpServerOptions();
 // joined) by the Gateway, and the open sockets registered with the RoomHub or the AlertHub.
 class HttpServer final {
  public:
+  // `chat` (may be null: no room chat) gets room sockets' comments and like batches.
   HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub, AlertHub& alerts,
-             Metrics& metrics);
+             Metrics& metrics, ChatHub* chat = nullptr);
   ~HttpServer();
 
   absl::Status Start();

@@ -12,6 +12,7 @@
 #include "livecommerce/v1/attribution.pb.h"
 #include "livecommerce/v1/catalog.pb.h"
 #include "livecommerce/v1/flash.pb.h"
+#include "livecommerce/v1/interaction.pb.h"
 #include "livecommerce/v1/order.pb.h"
 #include "livecommerce/v1/report.pb.h"
 #include "livecommerce/v1/room.pb.h"
@@ -38,6 +39,7 @@ void LinkServiceDescriptors() {
   (void)v1::GetOrderRequest::descriptor();
   (void)v1::GetOrderAttributionRequest::descriptor();
   (void)v1::GetSessionReportRequest::descriptor();
+  (void)v1::GetLikesRequest::descriptor();
 }
 
 RpcClient::RpcClient(const std::map<std::string, std::string>& addresses, int channels_per_address)

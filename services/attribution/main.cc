@@ -2,6 +2,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include "services/attribution/api/alert_event_sink.h"
 #include "services/attribution/api/attribution_service.h"
 #include "services/attribution/clients/directories.h"
 #include "services/attribution/store/mysql_attribution_store.h"
@@ -49,6 +50,12 @@ int main() {
                                            common::ServiceChannel(catalog_addr), codec, clock,
                                            absl::Seconds(2), absl::Minutes(5));
   attribution::AttributionServiceImpl service(store, directories, clock, codec, options);
+  // Clients' comments arrive as the interaction service's CommentPosted events (EventSink) and
+  // become question alerts for their associates (docs/EVENTS.md).
+  common::EventConsumer consumer(**mysql, "attribution_consumed_events", clock);
+  common::HandlerFrame frame(codec, clock);
+  attribution::AlertEventSink sink(consumer, frame, [&service] { service.NotifyAlerts(); });
+  store.SubscribeInteractionEvents(consumer, [&sink] { sink.AlertRaised(); });
   // Settlement and unpaid-order alerts.
   common::PeriodicTask settlement(settle_every, [&] {
     if (auto r = service.SettleOnce(); !r.ok())
@@ -61,7 +68,7 @@ int main() {
   });
   common::ExportPoolMetrics(server_options, nullptr, mysql->get());
   events->ExportMetrics(*server_options.metrics);
-  auto server = common::GrpcServer::Start(server_options, {&service});
+  auto server = common::GrpcServer::Start(server_options, {&service, &sink});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
     return 1;

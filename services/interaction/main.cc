@@ -43,9 +43,11 @@ int main() {
     return 1;
   }
   common::SystemClock clock;
-  // Comments posted and like totals, for the report service (docs/EVENTS.md).
+  // Comments posted and like totals, for the report service, and comments for the attribution
+  // service, which tells a client's associate of their questions (docs/EVENTS.md).
   std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
-      "interaction", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
+      "interaction", {{"report", "127.0.0.1:7105"}, {"attribution", "127.0.0.1:7104"}}, **mysql,
+      codec, clock));
   interaction::MysqlInteractionStore store(**mysql, &events->outbox());
   interaction::RedisLiveStore live(**redis);
   if (absl::Status s = live.LoadScripts(); !s.ok()) {

@@ -53,8 +53,8 @@ int main() {
   report::MysqlReportStore store(**mysql, clock, replica.get(), credit_wait);
   report::GrpcLiveStats live(common::ServiceChannel(room_addr), codec);
   report::ReportServiceImpl service(store, live, clock, codec);
-  // Sessions, paid orders, credits and refunds arrive as events (EventSink) from the room, order
-  // and attribution services' relays.
+  // Sessions, paid orders, credits and refunds, comments and likes arrive as events (EventSink)
+  // from the room, order, attribution and interaction services' relays.
   common::EventConsumer consumer(**mysql, "report_consumed_events", clock);
   store.Subscribe(consumer);
   common::HandlerFrame frame(codec, clock);

@@ -325,6 +325,13 @@ def main_run(target, admin, brand, rival, secrets_out):
               {"device_id": "va-1", "invite_token": inv["aA"]["token"]}), "vA joins")
     need(call("POST", f"/v1/rooms/{F['room']}/join", T["vB"],
               {"device_id": "vb-1", "invite_token": inv["aB"]["token"]}), "vB joins")
+    # Comments in the private room: one to approve (delivered: the owner is told 409), one to delete.
+    F["comment"] = need(call("POST", f"/v1/rooms/{F['room']}/comments", T["vA"],
+                             {"client_id": "authz-setup-1", "text": "a question"}),
+                        "comment")["comment"]["id"]
+    F["comment_spare"] = need(call("POST", f"/v1/rooms/{F['room']}/comments", T["vB"],
+                                   {"client_id": "authz-setup-2", "text": "another"}),
+                              "comment")["comment"]["id"]
     for who in ("aA", "aB"):
         F[f"link_{who}"] = need(call("POST", "/v1/share-links", T[who], {
             "target": "SHARE_TARGET_ROOM", "room_id": F["room_public"],
@@ -403,7 +410,8 @@ def main_run(target, admin, brand, rival, secrets_out):
     PARAM = {"room_id": "room", "session_id": "session", "order_id": "order",
              "product_id": "product", "sku_id": "sku", "sale_id": "sale", "hold_id": "hold",
              "invite_id": "invite", "associate_id": "aA", "share_link_id": "link",
-             "viewer_id": "viewer", "secret": "bogus_secret", "callback": "callback_route"}
+             "viewer_id": "viewer", "secret": "bogus_secret", "callback": "callback_route",
+             "comment_id": "comment"}
     # The local streaming server's callback path holds its secret: any other is refused.
     F["bogus_secret"], F["callback_route"] = f"not-the-callback-secret-{run_id}", "on_publish"
 
@@ -548,6 +556,23 @@ def main_run(target, admin, brand, rival, secrets_out):
                                            attacks=[("oR", "", {"brand_id": brand, "from": iso(now - timedelta(days=1)),
                                                                 "to": iso(now + timedelta(days=1))}, 403)]),
         "POST /v1/reports/sessions/csv": route("oA", body={"from": iso(now - timedelta(days=1)), "to": iso(now + timedelta(days=1))}),
+        # Live interaction: the private room's audience and its brand's staff only.
+        "POST /v1/rooms/{room_id}/comments": route("vA", body={"client_id": "authz-c", "text": "authz"}, deny=PRIV),
+        "GET /v1/rooms/{room_id}/comments": route("vA", deny=PRIV),
+        "POST /v1/comments/{comment_id}/delete": route("oA", body={"reason": "authz"},
+                                                       spare={"comment_id": "comment_spare"}),
+        "POST /v1/comments/{comment_id}/approve": route("oA", owner_ok={409}),
+        "GET /v1/rooms/{room_id}/held-comments": route("oA"),
+        "POST /v1/rooms/{room_id}/mutes": route("oA", body={"viewer_id": "authz-muted", "duration_seconds": 60,
+                                                            "reason": "authz"}),
+        # A ban names a viewer of the caller's own brand: another brand's ops ban in theirs.
+        "POST /v1/bans": route("oA", body={"viewer_id": "authz-banned", "reason": "authz"}),
+        "PUT /v1/rooms/{room_id}/announcement": route("oA", body={"text": "authz"}),
+        "GET /v1/moderation/blocked-words": route("oA"),
+        "PUT /v1/moderation/blocked-words": route("oA", body={"words": ["authzword"]}),
+        "PUT /v1/moderation/settings": route("oA", body={"hold_when_check_unavailable": True}),
+        "POST /v1/rooms/{room_id}/likes": route("vA", body={"batch_id": "authz-b", "count": 1}, deny=PRIV),
+        "GET /v1/rooms/{room_id}/likes": route("vA", deny=PRIV),
     }
     counter = [0]
 
@@ -938,7 +963,8 @@ def main_run(target, admin, brand, rival, secrets_out):
              ("POST /v1/reports/sessions", "brand_id"), ("POST /v1/reports/sessions/csv", "brand_id"),
              ("POST /v1/login", "brand_id"), ("POST /v1/rooms/{room_id}/invites", "associate_id"),
              ("POST /v1/share-links", "associate_id"), ("POST /v1/clients/{viewer_id}/reassign", "associate_id"),
-             ("PATCH /v1/associates/{associate_id}", "status")}
+             ("PATCH /v1/associates/{associate_id}", "status"),
+             ("POST /v1/rooms/{room_id}/mutes", "viewer_id"), ("POST /v1/bans", "viewer_id")}
     RAW_CALLBACKS = {"POST /v1/payments/wechat/notify", "POST /v1/stream/local/{secret}/{callback}",
                      "POST /v1/stream/tencent"}
     mass = 0
@@ -968,6 +994,20 @@ def main_run(target, admin, brand, rival, secrets_out):
         a = call("POST", path, T[who], body)
         mass += 1
         record(key, who, "+brand_id(rival)", "403", a, a.status == 403)
+    # Muting and banning name a viewer, and act within the caller's brand only: another brand's
+    # ops banning viewer A (and muting them in a room of that brand's) leaves A free to comment here.
+    a = call("POST", "/v1/bans", T["oR"], {"viewer_id": openid["vA"], "reason": "rival"})
+    mass += 1
+    record("POST /v1/bans", "oR", "+viewer_id(another brand's viewer)", "2xx", a, ok2(a))
+    a = call("POST", f"/v1/rooms/{F['room']}/mutes", T["oR"],
+             {"viewer_id": openid["vA"], "duration_seconds": 600, "reason": "rival"})
+    mass += 1
+    record("POST /v1/rooms/{room_id}/mutes", "oR", "+viewer_id(another brand's room)", "404", a,
+           a.status == 404)
+    a = call("POST", f"/v1/rooms/{F['room']}/comments", T["vA"],
+             {"client_id": "after-rival-ban", "text": "still here"})
+    mass += 1
+    record("POST /v1/bans", "vA", "comment after another brand's ban", "2xx", a, ok2(a))
     # Login for another brand than the mini-program's: refused, no token.
     a = call("POST", "/v1/login", body={"code": f"ve{run_id}", "brand_id": rival})
     mass += 1

@@ -19,18 +19,24 @@ const MAINS = {
   migrate: 'services/common/migrate_main.cc',
 };
 
+// An event publisher's subscribers, which it calls at LC_<SUBSCRIBER>_ADDR too:
+// EventPublisher::Create("room", {{"report", "127.0.0.1:7105"}, {"attribution", ...}}, ...).
+// The list is read up to its own closing brace, each subscriber's braces nested in it.
+function eventSubscribers(text) {
+  const subscribers = new Set();
+  for (const m of text.matchAll(/EventPublisher::Create\(\s*"[a-z]+",\s*\{((?:[^{};]|\{[^{};]*\})*)\}/g)) {
+    for (const s of m[1].matchAll(/\{\s*"([a-z]+)"\s*,/g)) subscribers.add(s[1]);
+  }
+  return subscribers;
+}
+
 // What each component's main.cc wires up: the services it calls (an LC_<SERVICE>_ADDR it reads
 // for a channel), and whether it opens Redis, MySQL, or WeChat's HTTPS API.
 function architecture(root) {
   const out = {};
   for (const [component, file] of Object.entries(MAINS)) {
     const text = fs.readFileSync(path.join(root, file), 'utf8');
-    // An event publisher's subscribers are called at LC_<SUBSCRIBER>_ADDR too:
-    // EventPublisher::Create("room", {{"report", "127.0.0.1:7105"}}, ...).
-    const subscribers = new Set();
-    for (const m of text.matchAll(/EventPublisher::Create\(\s*"[a-z]+",\s*\{([^;]*?)\}\s*,/g)) {
-      for (const s of m[1].matchAll(/\{\s*"([a-z]+)"\s*,/g)) subscribers.add(s[1]);
-    }
+    const subscribers = eventSubscribers(text);
     out[component] = {
       calls: SERVICES.filter((s) => s !== component &&
         (text.includes(`"LC_${s.toUpperCase()}_ADDR"`) || subscribers.has(s))),
@@ -98,4 +104,4 @@ function dockerfile(root) {
   };
 }
 
-module.exports = { architecture, knownVariables, cmakeExecutables, dockerfile, SERVICES, MAINS };
+module.exports = { architecture, eventSubscribers, knownVariables, cmakeExecutables, dockerfile, SERVICES, MAINS };

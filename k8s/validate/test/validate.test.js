@@ -85,6 +85,17 @@ test('a path the code does not use, or one it needs, is reported', () => {
   ]);
 });
 
+test('every subscriber of an event publisher is a path of the code', () => {
+  const { eventSubscribers } = require('../lib/source');
+  const one = 'EventPublisher::Create("room", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));';
+  assert.deepStrictEqual([...eventSubscribers(one)], ['report']);
+  const two = `EventPublisher::Create(
+      "interaction", {{"report", "127.0.0.1:7105"}, {"attribution", "127.0.0.1:7104"}}, **mysql,
+      codec, clock));`;
+  assert.deepStrictEqual([...eventSubscribers(two)].sort(), ['attribution', 'report']);
+  assert.deepStrictEqual([...eventSubscribers('EventPublisher::Create("x", {}, pool, codec, clock);')], []);
+});
+
 test('schema: wrong types and unknown fields are errors', () => {
   const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 'eighty', targett: 1 }] } };
   const errors = validateObject(svc);

@@ -135,6 +135,10 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
   // shuts down, so that open streams do not hold the shutdown for its whole grace period. Their
   // callers reopen them elsewhere.
   void EndWatches();
+  // Wakes the WatchAlerts streams of this process to read the alerts recorded since (called
+  // after alerts were written outside its handlers: the question alerts events raise). Streams of
+  // other processes find them by their once-a-second poll.
+  void NotifyAlerts();
 
  private:
   // The period a statement request names, checked.
@@ -176,7 +180,6 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
                                                    const google::protobuf::Timestamp& end,
                                                    v1::StatementGrouping grouping,
                                                    v1::LedgerFilter& filter) const;
-  void NotifyAlerts();
 
   AttributionStore& store_;
   Directories& directories_;

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@ namespace livecommerce::attribution {
 //   mysql_attribution_store_ledger.cc      rules, attributed orders, refunds
 //   mysql_attribution_store_statements.cc  entries, statement totals and lines, settlement
 //   mysql_attribution_store_alerts.cc      alerts, the unpaid order watch, client presence
+//   mysql_attribution_store_questions.cc   clients' comments (CommentPosted) as question alerts
 // with the row readers they share in mysql_rows.h.
 //
 // Paid orders are the hot path: concurrent RecordPaidOrder calls are gathered by a few writer
@@ -140,6 +142,17 @@ class MysqlAttributionStore final : public AttributionStore {
   absl::StatusOr<std::vector<std::string>> WatchingClients(const std::string& brand_id,
                                                            int64_t associate_id,
                                                            const std::string& room_id) override;
+
+  // Events from other services (docs/EVENTS.md). Makes `consumer` apply the interaction service's
+  // events. CommentPosted: a client's comment (author_role "viewer") raises one
+  // ALERT_KIND_QUESTION alert (per comment id, however often it is delivered) for the associate
+  // the client is bound to at the comment's time, else for the active associate of the brand
+  // behind the client's invite; nobody's client raises nothing. Runs in the consumer's
+  // transaction; `raised` (may be empty) is called there for each alert written, so the caller
+  // can wake its alert watchers once the delivery has committed. A comment whose ids do not fit is
+  // skipped with a warning (never its text), so that it cannot hold back the producer's later
+  // events. LikesCounted: nothing to do.
+  void SubscribeInteractionEvents(common::EventConsumer& consumer, std::function<void()> raised);
 
  private:
   struct Pending;

@@ -19,7 +19,7 @@ namespace {
 
 constexpr char kAlertColumns[] =
     "id, associate_id, viewer_id, kind, room_id, session_id, order_id, sku_id, amount_fen, "
-    "currency, occurred_at";
+    "currency, comment_id, comment_text, occurred_at";
 
 v1::Alert ReadAlert(const SqlRow& row) {
   v1::Alert a;
@@ -35,6 +35,8 @@ v1::Alert ReadAlert(const SqlRow& row) {
     a.mutable_amount()->set_amount_fen(amount);
     a.mutable_amount()->set_currency(row.Str("currency"));
   }
+  a.set_comment_id(row.Str("comment_id"));
+  a.set_text(row.Str("comment_text"));
   ToTimestamp(row.Time("occurred_at"), a.mutable_occurred_at());
   return a;
 }

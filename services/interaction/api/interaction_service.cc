@@ -14,6 +14,18 @@ using common::Role;
 
 namespace {
 
+// A comment as `caller` may see it: ops (and services) see who wrote it; associates, like
+// viewers, see other authors by their alias only (a viewer's openid is not an associate's to know
+// unless the viewer is their client, which the attribution service decides).
+void Show(const Principal& caller, const CommentRecord& r, v1::Comment* out) {
+  if (caller.role == Role::kOps || caller.role == Role::kService) {
+    ToProto(r, out);
+    out->set_own(r.author_id == caller.subject);
+  } else {
+    ToViewerProto(r, caller.subject, out);
+  }
+}
+
 constexpr common::Roles kPosters{Role::kViewer, Role::kAssociate, Role::kOps};
 constexpr common::Roles kReaders{Role::kViewer, Role::kAssociate, Role::kOps, Role::kService};
 
@@ -126,6 +138,7 @@ absl::Status InteractionServiceImpl::Post(const Principal& caller, const LiveRoo
       LC_RETURN_IF_ERROR(Stream(*existing));
     }
     ToProto(*existing, response->mutable_comment());
+    response->mutable_comment()->set_own(true);
     response->set_duplicate(true);
     return absl::OkStatus();
   }
@@ -201,6 +214,7 @@ absl::Status InteractionServiceImpl::Post(const Principal& caller, const LiveRoo
     LC_RETURN_IF_ERROR(Stream(inserted.record));
   }
   ToProto(inserted.record, response->mutable_comment());
+  response->mutable_comment()->set_own(true);
   response->set_duplicate(inserted.duplicate);
   return absl::OkStatus();
 }
@@ -223,19 +237,36 @@ grpc::Status InteractionServiceImpl::ListComments(grpc::ServerContext* context,
       LC_ASSIGN_OR_RETURN(session_id, common::ParseId("session_id", request->session_id()));
     }
     if (session_id == 0) return absl::OkStatus();
+    if (!viewer && request->recent()) {
+      if (!request->page_token().empty()) {
+        return InvalidField("page_token", "recent comments have no pages");
+      }
+      LC_ASSIGN_OR_RETURN(std::vector<CommentRecord> recent,
+                          store_.Recent(caller.brand_id, session_id, page.limit));
+      for (const CommentRecord& r : recent) Show(caller, r, response->add_comments());
+      LC_ASSIGN_OR_RETURN(*response->mutable_announcement(),
+                          store_.Announcement(caller.brand_id, room.room_id));
+      return absl::OkStatus();
+    }
     if (viewer) {
       if (room.access.status != v1::ROOM_STATUS_LIVE) return absl::OkStatus();
       LC_ASSIGN_OR_RETURN(std::vector<CommentRecord> recent,
                           store_.Recent(caller.brand_id, session_id, options_.recent_comments));
-      for (const CommentRecord& r : recent) ToProto(r, response->add_comments());
+      for (const CommentRecord& r : recent) {
+        ToViewerProto(r, caller.subject, response->add_comments());
+      }
+      LC_ASSIGN_OR_RETURN(*response->mutable_announcement(),
+                          store_.Announcement(caller.brand_id, room.room_id));
       return absl::OkStatus();
     }
     LC_ASSIGN_OR_RETURN(
         std::vector<CommentRecord> rows,
         store_.ListSession(caller.brand_id, room.room_id, session_id, page.after, page.fetch()));
     bool more = common::TrimPage(rows, page.limit);
-    for (const CommentRecord& r : rows) ToProto(r, response->add_comments());
+    for (const CommentRecord& r : rows) Show(caller, r, response->add_comments());
     if (more) response->set_next_page_token(common::EncodePageToken(rows.back().id));
+    LC_ASSIGN_OR_RETURN(*response->mutable_announcement(),
+                        store_.Announcement(caller.brand_id, room.room_id));
     return absl::OkStatus();
   });
 }
@@ -288,6 +319,36 @@ grpc::Status InteractionServiceImpl::GetLikes(grpc::ServerContext* context,
   });
 }
 
+namespace {
+
+// New likers read from Redis per page (and recorded per transaction).
+constexpr int kLikersPage = 500;
+
+// Records the session's new likers (publishing ViewerLiked for each one not recorded before),
+// page by page, forgetting each page in Redis only once it is recorded: a flush that stops
+// half-way leaves the rest, and what it recorded but did not forget is found again and recorded
+// as nothing new.
+absl::Status FlushLikers(InteractionStore& store, LiveStore& live, const common::Clock& clock,
+                         const std::string& brand, int64_t room_id, int64_t session_id) {
+  std::string cursor;
+  do {
+    LC_ASSIGN_OR_RETURN(NewLikersPage page,
+                        live.NewLikers(room_id, session_id, cursor, kLikersPage));
+    if (!page.likers.empty()) {
+      LC_RETURN_IF_ERROR(
+          store.RecordLikers(brand, room_id, session_id, page.likers, clock.Now()).status());
+      std::vector<std::string> viewers;
+      viewers.reserve(page.likers.size());
+      for (const NewLiker& liker : page.likers) viewers.push_back(liker.viewer_id);
+      LC_RETURN_IF_ERROR(live.ForgetNewLikers(room_id, session_id, viewers));
+    }
+    cursor = page.cursor;
+  } while (!cursor.empty());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<int> InteractionServiceImpl::FlushLikes() {
   std::set<std::tuple<std::string, int64_t, int64_t>> liked;
   {
@@ -301,8 +362,9 @@ absl::StatusOr<int> InteractionServiceImpl::FlushLikes() {
     absl::StatusOr<bool> rose =
         total.ok() ? store_.RecordLikes(brand, room_id, session_id, *total, clock_.Now())
                    : absl::StatusOr<bool>(total.status());
-    if (!rose.ok()) {
-      if (first_error.ok()) first_error = rose.status();
+    absl::Status likers = FlushLikers(store_, live_, clock_, brand, room_id, session_id);
+    if (!rose.ok() || !likers.ok()) {
+      if (first_error.ok()) first_error = !rose.ok() ? rose.status() : likers;
       std::lock_guard<std::mutex> lock(likes_mu_);
       liked_.emplace(brand, room_id, session_id);  // again next time
       continue;

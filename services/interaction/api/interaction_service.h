@@ -64,7 +64,9 @@ class InteractionServiceImpl final : public v1::InteractionService::Service {
                         v1::GetLikesResponse* response) override;
 
   // Copies the like totals of the sessions liked since the last flush into MySQL (run
-  // periodically by main; a read flushes its own session). How many sessions were written.
+  // periodically by main; a read flushes its own session) and publishes their new likers
+  // (ViewerLiked, once per session and viewer). How many sessions' totals were written; a
+  // session that failed is tried again at the next flush.
   absl::StatusOr<int> FlushLikes();
 
  private:

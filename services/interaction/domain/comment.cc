@@ -1,6 +1,9 @@
 #include "services/interaction/domain/comment.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "services/common/crypto.h"
 #include "services/common/proto_util.h"
 #include "services/interaction/domain/limits.h"
 
@@ -28,6 +31,19 @@ void ToProto(const CommentRecord& record, v1::Comment* out) {
   out->set_reply_to(record.reply_to.has_value() ? common::FormatId(*record.reply_to) : "");
   common::ToTimestamp(record.created_at, out->mutable_created_at());
   out->set_status(record.status);
+  out->set_author_alias(AuthorAlias(record.room_id, record.author_id));
+}
+
+void ToViewerProto(const CommentRecord& record, const std::string& viewer_id, v1::Comment* out) {
+  ToProto(record, out);
+  bool own = record.author_id == viewer_id;
+  out->set_own(own);
+  if (!own) out->clear_author_id();
+}
+
+std::string AuthorAlias(int64_t room_id, const std::string& author_id) {
+  std::string digest = common::Sha256(absl::StrCat("lc-comment-author:", room_id, ":", author_id));
+  return absl::BytesToHexString(digest.substr(0, 2));
 }
 
 std::string CommentEntry(const CommentRecord& record) {
@@ -35,6 +51,7 @@ std::string CommentEntry(const CommentRecord& record) {
   j["comment_id"] = common::FormatId(record.id);
   j["session_id"] = common::FormatId(record.session_id);
   j["author_id"] = record.author_id;
+  j["author_alias"] = AuthorAlias(record.room_id, record.author_id);
   j["badge"] = std::string(AuthorRoleName(record.author_role));
   j["text"] = record.text;
   j["reply_to"] = record.reply_to.has_value() ? common::FormatId(*record.reply_to) : "";

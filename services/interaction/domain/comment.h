@@ -40,7 +40,14 @@ struct ModerationAction {
   absl::Time at;
 };
 
+// Every field, for staff; `own` is left false.
 void ToProto(const CommentRecord& record, v1::Comment* out);
+// As a viewer whose openid is `viewer_id` sees it: author_id only on their own comments.
+void ToViewerProto(const CommentRecord& record, const std::string& viewer_id, v1::Comment* out);
+
+// What other viewers see of an author: four hex characters of a hash of the room and the author,
+// stable for the room (readers can tell two authors apart) and saying nothing of the openid.
+std::string AuthorAlias(int64_t room_id, const std::string& author_id);
 
 // Stream entry payloads (JSON text), version 1.
 std::string CommentEntry(const CommentRecord& record);

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "livecommerce/events/v1/interaction_events.pb.h"
 #include "services/interaction/domain/comment.h"
+#include "services/interaction/store/live_store.h"
 
 namespace livecommerce::interaction {
 
@@ -85,6 +86,9 @@ class InteractionStore {
   // Sets (or, with an empty text, removes) the room's announcement and audits.
   virtual absl::Status SetAnnouncement(int64_t room_id, const std::string& text,
                                        const ModerationAction& action) = 0;
+  // The room's announcement ("" when none).
+  virtual absl::StatusOr<std::string> Announcement(const std::string& brand_id,
+                                                   int64_t room_id) = 0;
 
   // The brand's list version and settings (defaults when it has none).
   virtual absl::StatusOr<BrandModeration> Moderation(const std::string& brand_id) = 0;
@@ -100,6 +104,12 @@ class InteractionStore {
                                            int64_t session_id, int64_t total, absl::Time now) = 0;
   // The stored total (0 when none).
   virtual absl::StatusOr<int64_t> StoredLikes(const std::string& brand_id, int64_t session_id) = 0;
+  // Records the session's likers not recorded before and publishes ViewerLiked for each of them,
+  // in one transaction; a liker recorded before is left as it was, so a flush repeated (after a
+  // crash, or by two replicas at once) publishes nobody twice. How many were new.
+  virtual absl::StatusOr<int> RecordLikers(const std::string& brand_id, int64_t room_id,
+                                           int64_t session_id, const std::vector<NewLiker>& likers,
+                                           absl::Time now) = 0;
 };
 
 }  // namespace livecommerce::interaction

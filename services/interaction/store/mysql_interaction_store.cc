@@ -255,6 +255,17 @@ absl::Status MysqlInteractionStore::SetAnnouncement(int64_t room_id, const std::
   });
 }
 
+absl::StatusOr<std::string> MysqlInteractionStore::Announcement(const std::string& brand_id,
+                                                                int64_t room_id) {
+  return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::string> {
+    std::optional<std::string> text =
+        Sql(c, "SELECT text FROM announcements WHERE room_id = ? AND brand_id = ?", room_id,
+            brand_id)
+            .One([](const SqlRow& row) { return row.Str("text"); });
+    return text.value_or("");
+  });
+}
+
 absl::StatusOr<BrandModeration> MysqlInteractionStore::Moderation(const std::string& brand_id) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<BrandModeration> {
     return Sql(c,

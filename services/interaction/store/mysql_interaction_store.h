@@ -7,7 +7,7 @@
 namespace livecommerce::interaction {
 
 // InteractionStore in MySQL (db/migrations/interaction). `events` (may be null: no events)
-// publishes CommentPosted and LikesCounted in the transactions that make them true.
+// publishes CommentPosted, LikesCounted and ViewerLiked in the transactions that make them true.
 class MysqlInteractionStore final : public InteractionStore {
  public:
   explicit MysqlInteractionStore(common::MysqlPool& pool,
@@ -43,6 +43,7 @@ class MysqlInteractionStore final : public InteractionStore {
                    const ModerationAction& action) override;
   absl::Status SetAnnouncement(int64_t room_id, const std::string& text,
                                const ModerationAction& action) override;
+  absl::StatusOr<std::string> Announcement(const std::string& brand_id, int64_t room_id) override;
   absl::StatusOr<BrandModeration> Moderation(const std::string& brand_id) override;
   absl::StatusOr<BlockedWordList> BlockedWords(const std::string& brand_id) override;
   absl::StatusOr<int64_t> SetBlockedWords(const std::vector<std::string>& words,
@@ -51,6 +52,9 @@ class MysqlInteractionStore final : public InteractionStore {
   absl::StatusOr<bool> RecordLikes(const std::string& brand_id, int64_t room_id, int64_t session_id,
                                    int64_t total, absl::Time now) override;
   absl::StatusOr<int64_t> StoredLikes(const std::string& brand_id, int64_t session_id) override;
+  // In mysql_interaction_store_likers.cc.
+  absl::StatusOr<int> RecordLikers(const std::string& brand_id, int64_t room_id, int64_t session_id,
+                                   const std::vector<NewLiker>& likers, absl::Time now) override;
 
  private:
   common::MysqlPool& pool_;

@@ -12,6 +12,8 @@ namespace livecommerce::interaction {
 //   lc:{room:<id>}:likes:<session>                the session's like total
 //   lc:{room:<id>}:lbatch:<session>:<viewer>:<batch>  a batch counted (EX: the batch ttl)
 //   lc:{room:<id>}:lrate:<viewer>:<unix second>   a viewer's batches in that second
+//   lc:{room:<id>}:likers:<session>               the session's likers (set of viewer ids)
+//   lc:{room:<id>}:lnew:<session>                 likers not yet published (viewer -> unix ms)
 class RedisLiveStore final : public LiveStore {
  public:
   explicit RedisLiveStore(common::RedisPool& redis) : redis_(redis) {}
@@ -27,6 +29,10 @@ class RedisLiveStore final : public LiveStore {
                                        int64_t count, absl::Duration batch_ttl,
                                        int batches_per_second, absl::Time now) override;
   absl::StatusOr<int64_t> Likes(int64_t room_id, int64_t session_id) override;
+  absl::StatusOr<NewLikersPage> NewLikers(int64_t room_id, int64_t session_id,
+                                          const std::string& cursor, int count) override;
+  absl::Status ForgetNewLikers(int64_t room_id, int64_t session_id,
+                               const std::vector<std::string>& viewers) override;
 
  private:
   common::RedisPool& redis_;

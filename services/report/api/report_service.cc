@@ -107,6 +107,7 @@ grpc::Status ReportServiceImpl::ListSessionReports(grpc::ServerContext* context,
     Correlation correlation = ReachConversionCorrelation(rows);
     response->set_reach_conversion_correlation(correlation.r);
     response->set_correlation_sample_size(correlation.sample_size);
+    response->set_interaction_conversion_correlation(InteractionConversionCorrelation(rows).r);
     size_t limit = static_cast<size_t>(request->limit() == 0 ? kDefaultLimit : request->limit());
     for (size_t i = 0; i < rows.size() && i < limit; ++i) {
       ToProto(rows[i], response->add_sessions());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -40,9 +41,48 @@ std::string CsvTime(absl::Time t) {
 
 }  // namespace
 
-int64_t ConversionRateBp(int64_t buyers, int64_t reach) {
-  if (reach <= 0 || buyers <= 0) return 0;
-  return static_cast<int64_t>(static_cast<__int128>(buyers) * 10000 / reach);
+namespace {
+
+// part / whole in basis points, rounded down; 0 when either is not positive.
+int64_t RateBp(int64_t part, int64_t whole) {
+  if (whole <= 0 || part <= 0) return 0;
+  return static_cast<int64_t>(static_cast<__int128>(part) * 10000 / whole);
+}
+
+// Compares part_a / whole_a with part_b / whole_b exactly: negative, zero or positive. Both
+// wholes must be positive.
+int CompareRates(int64_t part_a, int64_t whole_a, int64_t part_b, int64_t whole_b) {
+  __int128 left = static_cast<__int128>(part_a) * whole_b;
+  __int128 right = static_cast<__int128>(part_b) * whole_a;
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+// Sessions that reached anyone first, the higher rate first among them; 0 when they tie.
+int CompareRatesOfReach(int64_t part_a, int64_t reach_a, int64_t part_b, int64_t reach_b) {
+  if (reach_a <= 0 || reach_b <= 0) {
+    if ((reach_a <= 0) != (reach_b <= 0)) return reach_b <= 0 ? 1 : -1;
+    return 0;
+  }
+  return CompareRates(part_a, reach_a, part_b, reach_b);
+}
+
+Correlation RateCorrelation(const std::vector<SessionRow>& rows,
+                            const std::function<double(const SessionRow&)>& x) {
+  std::vector<double> xs, rate;
+  for (const SessionRow& row : rows) {
+    if (row.reach <= 0) continue;
+    xs.push_back(x(row));
+    rate.push_back(static_cast<double>(row.sales.buyers) / static_cast<double>(row.reach));
+  }
+  return Correlation{Pearson(xs, rate), static_cast<int64_t>(xs.size())};
+}
+
+}  // namespace
+
+int64_t ConversionRateBp(int64_t buyers, int64_t reach) { return RateBp(buyers, reach); }
+
+int64_t InteractionRateBp(int64_t interacting_viewers, int64_t reach) {
+  return RateBp(interacting_viewers, reach);
 }
 
 int64_t AverageOrderValueFen(int64_t gmv_fen, int64_t orders) {
@@ -118,13 +158,15 @@ double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
 }
 
 Correlation ReachConversionCorrelation(const std::vector<SessionRow>& rows) {
-  std::vector<double> reach, rate;
-  for (const SessionRow& row : rows) {
-    if (row.reach <= 0) continue;
-    reach.push_back(static_cast<double>(row.reach));
-    rate.push_back(static_cast<double>(row.sales.buyers) / static_cast<double>(row.reach));
-  }
-  return Correlation{Pearson(reach, rate), static_cast<int64_t>(reach.size())};
+  return RateCorrelation(rows,
+                         [](const SessionRow& row) { return static_cast<double>(row.reach); });
+}
+
+Correlation InteractionConversionCorrelation(const std::vector<SessionRow>& rows) {
+  return RateCorrelation(rows, [](const SessionRow& row) {
+    return static_cast<double>(row.interaction.interacting_viewers) /
+           static_cast<double>(row.reach);
+  });
 }
 
 bool Matches(const SessionRow& row, const v1::ListSessionReportsRequest& request) {
@@ -153,13 +195,14 @@ void Sort(std::vector<SessionRow>& rows, v1::SessionSort sort) {
         break;
       case v1::SESSION_SORT_CONVERSION: {
         // Compared exactly: buyers_a / reach_a against buyers_b / reach_b.
-        __int128 left = static_cast<__int128>(a.sales.buyers) * std::max<int64_t>(b.reach, 1);
-        __int128 right = static_cast<__int128>(b.sales.buyers) * std::max<int64_t>(a.reach, 1);
-        if (a.reach == 0 || b.reach == 0) {
-          if ((a.reach == 0) != (b.reach == 0)) return b.reach == 0;
-          break;
-        }
-        if (left != right) return left > right;
+        int order = CompareRatesOfReach(a.sales.buyers, a.reach, b.sales.buyers, b.reach);
+        if (order != 0) return order > 0;
+        break;
+      }
+      case v1::SESSION_SORT_INTERACTION: {
+        int order = CompareRatesOfReach(a.interaction.interacting_viewers, a.reach,
+                                        b.interaction.interacting_viewers, b.reach);
+        if (order != 0) return order > 0;
         break;
       }
       case v1::SESSION_SORT_GMV:
@@ -174,7 +217,7 @@ void Sort(std::vector<SessionRow>& rows, v1::SessionSort sort) {
 
 std::vector<v1::SegmentSummary> Segments(const std::vector<SessionRow>& rows) {
   struct Totals {
-    int64_t sessions = 0, reach = 0, buyers = 0, gmv = 0;
+    int64_t sessions = 0, reach = 0, buyers = 0, gmv = 0, interacting = 0;
     std::string currency;
   };
   std::map<std::pair<std::string, std::string>, Totals> totals;
@@ -184,6 +227,7 @@ std::vector<v1::SegmentSummary> Segments(const std::vector<SessionRow>& rows) {
     t.reach += row.reach;
     t.buyers += row.sales.buyers;
     t.gmv += row.sales.gmv_fen;
+    t.interacting += row.interaction.interacting_viewers;
     t.currency = row.currency;
   };
   for (const SessionRow& row : rows) {
@@ -203,6 +247,8 @@ std::vector<v1::SegmentSummary> Segments(const std::vector<SessionRow>& rows) {
     s.mutable_gmv()->set_amount_fen(t.gmv);
     s.mutable_gmv()->set_currency(t.currency);
     s.set_conversion_rate_bp(ConversionRateBp(t.buyers, t.reach));
+    s.set_interacting_viewers(t.interacting);
+    s.set_interaction_rate_bp(InteractionRateBp(t.interacting, t.reach));
     out.push_back(std::move(s));
   }
   return out;
@@ -243,6 +289,12 @@ void ToProto(const SessionRow& row, v1::SessionReport* out) {
   out->mutable_average_order_value()->set_amount_fen(
       AverageOrderValueFen(row.sales.gmv_fen, row.sales.orders));
   out->mutable_average_order_value()->set_currency(row.currency);
+  out->set_comments(row.interaction.comments);
+  out->set_commenters(row.interaction.commenters);
+  out->set_likes(row.interaction.likes);
+  out->set_likers(row.interaction.likers);
+  out->set_interacting_viewers(row.interaction.interacting_viewers);
+  out->set_interaction_rate_bp(InteractionRateBp(row.interaction.interacting_viewers, row.reach));
 }
 
 std::string ToCsv(const std::vector<SessionRow>& rows) {
@@ -250,7 +302,8 @@ std::string ToCsv(const std::vector<SessionRow>& rows) {
       "session_id,room_id,title,visibility,audiences,objective,format,started_at,ended_at,"
       "duration_seconds,reach,peak_concurrency,total_joins,watch_seconds,average_concurrency,"
       "orders,buyers,units,currency,gmv_fen,"
-      "refunds_fen,net_sales_fen,refunded_orders,conversion_rate_bp,average_order_value_fen\r\n";
+      "refunds_fen,net_sales_fen,refunded_orders,conversion_rate_bp,average_order_value_fen,"
+      "comments,commenters,likes,likers,interacting_viewers,interaction_rate_bp\r\n";
   for (const SessionRow& row : rows) {
     std::vector<std::string> audiences;
     for (v1::Audience a : AudiencesOf(row.audiences)) audiences.push_back(v1::Audience_Name(a));
@@ -279,7 +332,13 @@ std::string ToCsv(const std::vector<SessionRow>& rows) {
         absl::StrCat(row.sales.gmv_fen - row.sales.refunds_fen),
         absl::StrCat(row.sales.refunded_orders),
         absl::StrCat(ConversionRateBp(row.sales.buyers, row.reach)),
-        absl::StrCat(AverageOrderValueFen(row.sales.gmv_fen, row.sales.orders))};
+        absl::StrCat(AverageOrderValueFen(row.sales.gmv_fen, row.sales.orders)),
+        absl::StrCat(row.interaction.comments),
+        absl::StrCat(row.interaction.commenters),
+        absl::StrCat(row.interaction.likes),
+        absl::StrCat(row.interaction.likers),
+        absl::StrCat(row.interaction.interacting_viewers),
+        absl::StrCat(InteractionRateBp(row.interaction.interacting_viewers, row.reach))};
     absl::StrAppend(&csv, absl::StrJoin(fields, ","), "\r\n");
   }
   return csv;

@@ -21,6 +21,16 @@ struct Sales {
   int64_t refunded_orders = 0;
 };
 
+// A session's interaction (see v1::SessionReport): comments by anyone, the viewers who
+// commented, the like total, the viewers who liked, and the viewers who did either.
+struct Interaction {
+  int64_t comments = 0;
+  int64_t commenters = 0;
+  int64_t likes = 0;
+  int64_t likers = 0;
+  int64_t interacting_viewers = 0;
+};
+
 // One session with its room's settings, its presence figures and its sales.
 struct SessionRow {
   int64_t session_id = 0;
@@ -41,10 +51,13 @@ struct SessionRow {
   int64_t watch_ms = 0;  // viewer-milliseconds watched
   std::string currency = "CNY";
   Sales sales;
+  Interaction interaction;
 };
 
 // buyers / reach in basis points, rounded down; 0 without reach.
 int64_t ConversionRateBp(int64_t buyers, int64_t reach);
+// interacting viewers / reach in basis points, rounded down; 0 without reach (as conversion).
+int64_t InteractionRateBp(int64_t interacting_viewers, int64_t reach);
 // Viewers present on average over the session: watch time / duration; 0 without a duration.
 double AverageConcurrency(int64_t watch_ms, int64_t duration_seconds);
 // GMV / orders, rounded down; 0 without orders.
@@ -85,6 +98,8 @@ struct Correlation {
 };
 // Reach against conversion rate (buyers / reach) over the sessions that reached anyone.
 Correlation ReachConversionCorrelation(const std::vector<SessionRow>& rows);
+// Interaction rate (interacting viewers / reach) against conversion rate over the same sessions.
+Correlation InteractionConversionCorrelation(const std::vector<SessionRow>& rows);
 
 // Whether a row passes the filters of `request` (visibility, audience, objective, format).
 bool Matches(const SessionRow& row, const v1::ListSessionReportsRequest& request);

@@ -13,6 +13,7 @@
 #include "services/common/proto_util.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
+#include "services/report/store/interaction_events.h"
 
 namespace livecommerce::report {
 namespace {
@@ -260,9 +261,12 @@ constexpr char kSessionSelect[] =
     "s.duration_seconds, s.reach, s.peak_concurrency, s.total_joins, s.watch_ms, t.currency, "
     "COALESCE(t.orders, 0) AS orders, COALESCE(t.buyers, 0) AS buyers, COALESCE(t.units, 0) AS "
     "units, COALESCE(t.gmv_fen, 0) AS gmv_fen, COALESCE(t.refunds_fen, 0) AS refunds_fen, "
-    "COALESCE(t.refunded_orders, 0) AS refunded_orders FROM report_sessions s LEFT JOIN "
-    "report_session_sales t ON t.session_id = s.session_id AND t.dimension = 0 AND "
-    "t.dim_key = '' ";
+    "COALESCE(t.refunded_orders, 0) AS refunded_orders, COALESCE(i.comments, 0) AS comments, "
+    "COALESCE(i.commenters, 0) AS commenters, COALESCE(i.likes, 0) AS likes, "
+    "COALESCE(i.likers, 0) AS likers, COALESCE(i.interacting_viewers, 0) AS "
+    "interacting_viewers FROM report_sessions s LEFT JOIN report_session_sales t ON "
+    "t.session_id = s.session_id AND t.dimension = 0 AND t.dim_key = '' LEFT JOIN "
+    "report_session_interaction i ON i.session_id = s.session_id AND i.brand_id = s.brand_id ";
 
 SessionRow ReadSession(const SqlRow& row) {
   SessionRow s;
@@ -285,6 +289,8 @@ SessionRow ReadSession(const SqlRow& row) {
   if (!row.IsNull("currency")) s.currency = row.Str("currency");
   s.sales = Sales{row.Int("orders"),  row.Int("buyers"),      row.Int("units"),
                   row.Int("gmv_fen"), row.Int("refunds_fen"), row.Int("refunded_orders")};
+  s.interaction = Interaction{row.Int("comments"), row.Int("commenters"), row.Int("likes"),
+                              row.Int("likers"), row.Int("interacting_viewers")};
   return s;
 }
 
@@ -654,6 +660,8 @@ void MysqlReportStore::Subscribe(common::EventConsumer& consumer) {
             .Execute();
         return CountOrder(c, r.order_id());
       });
+  // Comments, likes and likers (their own tables; see interaction_events.h).
+  SubscribeInteraction(consumer);
   consumer.On<ev::CheckoutStarted>(
       [](MysqlConnection& c, const ev::Event& e, const ev::CheckoutStarted& s) {
         if (s.session_id() != 0) {

@@ -62,9 +62,10 @@ struct BreakdownRow {
 };
 
 // The report's own tables: sessions, paid orders, credits and refunds as the room, order and
-// attribution services published them (events, applied once each by common::EventConsumer), and
-// the aggregates kept from them, so a report reads a few rows. Nothing here reads another
-// service's tables.
+// attribution services published them, comments and likes as the interaction service did
+// (interaction_events.h) (events, applied once each by common::EventConsumer), and the
+// aggregates kept from them, so a report reads a few rows. Nothing here reads another service's
+// tables.
 //
 // A paid order counts into its session once the session is known (SessionStarted), whole, by
 // channel and by product; by associate once the attribution service credited it (OrderCredited)

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "livecommerce/events/v1/interaction_events.pb.h"
 #include "livecommerce/v1/interaction.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock.h"
@@ -148,6 +149,21 @@ class FlakyLiveStore final : public LiveStore {
   absl::StatusOr<int64_t> Likes(int64_t room_id, int64_t session_id) override {
     return real_.Likes(room_id, session_id);
   }
+  absl::StatusOr<NewLikersPage> NewLikers(int64_t room_id, int64_t session_id,
+                                          const std::string& cursor, int count) override {
+    return real_.NewLikers(room_id, session_id, cursor, count);
+  }
+  // Can fail as if the process stopped between recording likers in MySQL and forgetting them
+  // in Redis.
+  std::atomic<int> failing_forgets{0};
+  absl::Status ForgetNewLikers(int64_t room_id, int64_t session_id,
+                               const std::vector<std::string>& viewers) override {
+    if (failing_forgets > 0) {
+      --failing_forgets;
+      return absl::UnavailableError("redis: connection reset");
+    }
+    return real_.ForgetNewLikers(room_id, session_id, viewers);
+  }
 
  private:
   LiveStore& real_;
@@ -157,9 +173,10 @@ class InteractionServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_ = testing::ConnectTestRedis();
-    mysql_ = testing::ConnectTestMysql({"comments", "comment_actions", "room_mutes", "brand_bans",
-                                        "brand_moderation", "blocked_words", "announcements",
-                                        "session_likes", "interaction_event_outbox"});
+    mysql_ =
+        testing::ConnectTestMysql({"comments", "comment_actions", "room_mutes", "brand_bans",
+                                   "brand_moderation", "blocked_words", "announcements",
+                                   "session_likes", "session_likers", "interaction_event_outbox"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
     rooms_.Put("101", {kBrand, v1::VISIBILITY_PUBLIC, v1::ROOM_STATUS_LIVE, "501", {}});
@@ -660,6 +677,132 @@ TEST_F(InteractionServiceTest, LikesAreExactUnderConcurrentBatchesWithResends) {
   v1::AddLikesResponse response;
   EXPECT_EQ(stub_->AddLikes(As(Viewer("o-1")).get(), bad, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Sends one batch of `count` likes as `viewer` to room `room`; whether it counted.
+bool Like(v1::InteractionService::Stub& stub, std::unique_ptr<grpc::ClientContext> as,
+          const std::string& room, const std::string& batch, int count = 1) {
+  v1::AddLikesRequest request;
+  request.set_room_id(room);
+  request.set_batch_id(batch);
+  request.set_count(count);
+  v1::AddLikesResponse response;
+  grpc::Status s = stub.AddLikes(as.get(), request, &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return response.counted();
+}
+
+// The ViewerLiked events in the outbox, as (key, viewer, first_liked_at) by key.
+std::map<std::string, events::v1::ViewerLiked> LikedEvents(common::MysqlPool& mysql,
+                                                           const std::string& brand) {
+  std::map<std::string, events::v1::ViewerLiked> out;
+  auto read = mysql.Run([&](common::MysqlConnection& c) -> absl::Status {
+    common::Sql(c,
+                "SELECT event_key, payload FROM interaction_event_outbox WHERE type = "
+                "'livecommerce.events.v1.ViewerLiked' AND brand_id = ? ORDER BY id",
+                brand)
+        .ForEach([&](const common::SqlRow& row) {
+          events::v1::ViewerLiked liked;
+          EXPECT_TRUE(liked.ParseFromString(row.Bytes("payload")));
+          EXPECT_TRUE(out.emplace(row.Str("event_key"), liked).second)
+              << row.Str("event_key") << " published twice";
+        });
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(read.ok()) << read;
+  return out;
+}
+
+// Each viewer who likes a session is published once (ViewerLiked) by the likes flush, however
+// many batches they send, resent or not, and however often the flush runs; the session's likers
+// are a set in Redis on the room's hash tag.
+TEST_F(InteractionServiceTest, EachLikerOfASessionIsPublishedOnce) {
+  Start();
+  for (int b = 0; b < 3; ++b) {
+    for (const char* viewer : {"o-1", "o-2"}) {
+      std::string batch = "b-" + std::to_string(b);
+      EXPECT_TRUE(Like(*stub_, As(Viewer(viewer)), "101", batch, 2));
+      EXPECT_FALSE(Like(*stub_, As(Viewer(viewer)), "101", batch, 2));  // resent
+    }
+  }
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-1", kOther)), "201", "b-0"));  // another brand's room
+  const std::string longest(128, 'v');  // the longest viewer id: its event key is 132 long
+  EXPECT_TRUE(Like(*stub_, As(Viewer(longest)), "101", "b-0"));
+  ASSERT_TRUE(service_->FlushLikes().ok());
+  ASSERT_TRUE(service_->FlushLikes().ok());  // nothing new: nothing published
+  std::map<std::string, events::v1::ViewerLiked> liked = LikedEvents(*mysql_, kBrand);
+  ASSERT_EQ(liked.size(), 3u);
+  EXPECT_EQ(liked["501:" + longest].viewer_id(), longest);
+  EXPECT_EQ(liked["501:o-1"].session_id(), "501");
+  EXPECT_EQ(liked["501:o-1"].room_id(), "101");
+  EXPECT_EQ(liked["501:o-1"].viewer_id(), "o-1");
+  EXPECT_EQ(common::FromTimestamp(liked["501:o-1"].first_liked_at()), kT0);
+  EXPECT_EQ(liked.count("501:o-2"), 1u);
+  EXPECT_EQ(LikedEvents(*mysql_, kOther).count("601:o-1"), 1u);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM session_likers WHERE session_id = 501"), 3);
+  auto members = redis_->Command({"SMEMBERS", LikersKey(101, 501)});
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_EQ(members->elements.size(), 3u);
+  auto ttl = redis_->Command({"TTL", LikersKey(101, 501)});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 6 * 24 * 3600);
+  // Nothing waits in Redis once published.
+  auto page = live_->NewLikers(101, 501, "", 100);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->likers.empty());
+
+  // Later: o-1 again (nothing), o-3 for the first time (one more).
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-1")), "101", "b-9"));
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-3")), "101", "b-0"));
+  ASSERT_TRUE(service_->FlushLikes().ok());
+  liked = LikedEvents(*mysql_, kBrand);
+  EXPECT_EQ(liked.size(), 4u);
+  EXPECT_EQ(common::FromTimestamp(liked["501:o-3"].first_liked_at()), kT0 + absl::Seconds(30));
+}
+
+// The likers the flush has not published wait in Redis, not in the process: a flush that dies
+// after recording them (before forgetting them) or a restart before any flush loses nobody and
+// publishes nobody twice, and two flushes recording the same likers at once publish each once.
+TEST_F(InteractionServiceTest, AFlushAfterARestartPublishesNothingTwice) {
+  Start();
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-1")), "101", "b-0"));
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-2")), "101", "b-0"));
+  flaky_->failing_forgets = 1;
+  EXPECT_FALSE(service_->FlushLikes().ok());  // recorded and published, not forgotten
+  EXPECT_EQ(LikedEvents(*mysql_, kBrand).size(), 2u);
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-3")), "101", "b-0"));
+  // The process stops without flushing, and starts again: what it knew of liked sessions is
+  // gone, the new likers are not.
+  Stop();
+  Start();
+  EXPECT_TRUE(Like(*stub_, As(Viewer("o-4")), "101", "b-0"));
+  ASSERT_TRUE(service_->FlushLikes().ok());
+  std::map<std::string, events::v1::ViewerLiked> liked = LikedEvents(*mysql_, kBrand);
+  EXPECT_EQ(liked.size(), 4u);
+  for (const char* key : {"501:o-1", "501:o-2", "501:o-3", "501:o-4"}) {
+    EXPECT_EQ(liked.count(key), 1u) << key;
+  }
+  auto page = live_->NewLikers(101, 501, "", 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->likers.empty());
+
+  // Two replicas flushing the same likers at once: each new one published by exactly one.
+  std::vector<NewLiker> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back({"o-x" + std::to_string(i), kT0});
+  batch.push_back({"o-1", kT0});  // recorded before
+  std::atomic<int> added{0};
+  std::vector<std::thread> flushes;
+  for (int t = 0; t < 2; ++t) {
+    flushes.emplace_back([&] {
+      absl::StatusOr<int> n = store_->RecordLikers(kBrand, 101, 501, batch, kT0);
+      EXPECT_TRUE(n.ok()) << n.status();
+      if (n.ok()) added += *n;
+    });
+  }
+  for (auto& th : flushes) th.join();
+  EXPECT_EQ(added.load(), 40);
+  EXPECT_EQ(LikedEvents(*mysql_, kBrand).size(), 44u);
 }
 
 TEST_F(InteractionServiceTest, AViewerSendsOnlyAFewLikeBatchesASecond) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "livecommerce/events/v1/events.pb.h"
+#include "livecommerce/events/v1/interaction_events.pb.h"
 #include "services/common/clock.h"
 #include "services/common/events.h"
 #include "services/common/grpc_server.h"
@@ -48,7 +49,8 @@ class ReportTest : public ::testing::Test {
     mysql_ = livecommerce::testing::ConnectTestMysql(
         {"report_funnel_viewers", "report_session_funnel", "report_session_buyers",
          "report_session_sales", "report_consumed_events", "report_sessions", "report_orders",
-         "report_credits", "report_refunds"});
+         "report_credits", "report_refunds", "report_comments", "report_interacting_viewers",
+         "report_session_interaction"});
     ASSERT_NE(mysql_, nullptr);
     store_ = std::make_unique<MysqlReportStore>(*mysql_, clock_);
     consumer_ = std::make_unique<common::EventConsumer>(*mysql_, "report_consumed_events", clock_);
@@ -221,6 +223,62 @@ class ReportTest : public ::testing::Test {
     Publish("attribution", kBrand, absl::StrCat(order), c);
   }
 
+  // A comment delivered in a session, as the interaction service publishes it; its id.
+  std::string Comment(int64_t session, const std::string& author, const std::string& role,
+                      const std::string& brand = kBrand) {
+    std::string id = absl::StrCat(9000 + ++comments_);
+    events::v1::CommentPosted c;
+    c.set_comment_id(id);
+    c.set_room_id(absl::StrCat(room_a_));
+    c.set_session_id(absl::StrCat(session));
+    c.set_author_id(author);
+    c.set_author_role(role);
+    c.set_text("is the 25 cm in black still available?");
+    common::ToTimestamp(kDay + absl::Minutes(comments_), c.mutable_created_at());
+    Publish("interaction", brand, id, c);
+    return id;
+  }
+  void Liked(int64_t session, const std::string& viewer, const std::string& brand = kBrand) {
+    events::v1::ViewerLiked l;
+    l.set_room_id(absl::StrCat(room_a_));
+    l.set_session_id(absl::StrCat(session));
+    l.set_viewer_id(viewer);
+    common::ToTimestamp(kDay, l.mutable_first_liked_at());
+    Publish("interaction", brand, absl::StrCat(session, ":", viewer), l);
+  }
+  void Likes(int64_t session, int64_t total, const std::string& brand = kBrand) {
+    events::v1::LikesCounted l;
+    l.set_room_id(absl::StrCat(room_a_));
+    l.set_session_id(absl::StrCat(session));
+    l.set_total(total);
+    common::ToTimestamp(kDay, l.mutable_counted_at());
+    Publish("interaction", brand, absl::StrCat(session), l);
+  }
+  // A1's interaction: alice comments twice and likes, bob comments, carol and dave like, the host
+  // and an associate comment. 5 comments, 2 commenters, 3 likers, 4 viewers in all; the like
+  // totals arrive out of order (the largest, 250, counts).
+  void A1Interaction() {
+    Comment(a1_, "alice", "viewer");
+    Comment(a1_, "ops-1", "host");
+    Likes(a1_, 120);
+    Liked(a1_, "alice");
+    Comment(a1_, "alice", "viewer");
+    Comment(a1_, "bob", "viewer");
+    Likes(a1_, 250);
+    Liked(a1_, "carol");
+    Comment(a1_, "sa-1", "associate");
+    Liked(a1_, "dave");
+    Likes(a1_, 10);
+  }
+  static void ExpectA1Interaction(const v1::SessionReport& a) {
+    EXPECT_EQ(a.comments(), 5);
+    EXPECT_EQ(a.commenters(), 2);  // alice and bob; staff are not the audience
+    EXPECT_EQ(a.likes(), 250);
+    EXPECT_EQ(a.likers(), 3);
+    EXPECT_EQ(a.interacting_viewers(), 4);    // alice, bob, carol, dave
+    EXPECT_EQ(a.interaction_rate_bp(), 200);  // 4 of 200 reached
+  }
+
   std::unique_ptr<grpc::ClientContext> As(Role role, const std::string& brand = kBrand) {
     auto c = std::make_unique<grpc::ClientContext>();
     common::AttachPrincipal(
@@ -262,6 +320,7 @@ class ReportTest : public ::testing::Test {
   int orders_ = 0;
   int64_t sessions_ = 0;
   int64_t refunds_ = 0;
+  int comments_ = 0;
   std::map<int64_t, RoomSettings> rooms_;
   std::map<std::string, int64_t> event_ids_;
   std::vector<events::v1::Event> queued_;
@@ -648,6 +707,109 @@ TEST_F(ReportTest, EventsInAnyOrderCountTheSame) {
   EXPECT_EQ(associates["sa-1"].units(), 3);
   EXPECT_EQ(associates["sa-2"].net_sales().amount_fen(), 0);
   EXPECT_EQ(Report(b2_).sales().buyers(), 2);
+}
+
+// The interaction service's events (issue 19): comments of every author, viewers who commented,
+// the like total and viewers who liked; the union of commenters and likers is the interacting
+// viewers. Delivered again (whole, one at a time, a comment and a like re-published under new
+// event ids), each counts once.
+TEST_F(ReportTest, InteractionCountsEachCommentAndViewerOnce) {
+  ASSERT_EQ(Deliver(), 22);
+  v1::SessionReport quiet = Report(b1_);
+  EXPECT_EQ(quiet.comments(), 0);
+  EXPECT_EQ(quiet.interacting_viewers(), 0);
+  EXPECT_EQ(quiet.interaction_rate_bp(), 0);
+  size_t first = published_.size();
+  A1Interaction();
+  ASSERT_EQ(Deliver(), 11);
+  ExpectA1Interaction(Report(a1_));
+  std::vector<events::v1::Event> interaction(published_.begin() + first, published_.end());
+  queued_ = interaction;
+  ASSERT_EQ(Deliver(), 11);
+  queued_ = interaction;
+  ASSERT_EQ(Deliver(nullptr, /*one_call=*/false), 11);
+  ExpectA1Interaction(Report(a1_));
+  // The same comment and the same first like published again under other event ids.
+  for (const events::v1::Event& e : interaction) {
+    if (e.type() == "livecommerce.events.v1.LikesCounted") continue;
+    events::v1::Event again = e;
+    again.set_id(++event_ids_["interaction"]);
+    queued_.push_back(again);
+  }
+  ASSERT_EQ(Deliver(), 8);
+  ExpectA1Interaction(Report(a1_));
+  // Carol comments now: one more comment and commenter, still 4 viewers; a higher like total.
+  Comment(a1_, "carol", "viewer");
+  Likes(a1_, 300);
+  ASSERT_EQ(Deliver(), 2);
+  v1::SessionReport a = Report(a1_);
+  EXPECT_EQ(a.comments(), 6);
+  EXPECT_EQ(a.commenters(), 3);
+  EXPECT_EQ(a.likes(), 300);
+  EXPECT_EQ(a.likers(), 3);
+  EXPECT_EQ(a.interacting_viewers(), 4);
+  // And a viewer seen nowhere before likes: 5.
+  Liked(a1_, "erin");
+  ASSERT_EQ(Deliver(), 1);
+  EXPECT_EQ(Report(a1_).interacting_viewers(), 5);
+  EXPECT_EQ(Report(a1_).interaction_rate_bp(), 250);
+}
+
+// Interaction events before their session is known and in reverse order count the same; another
+// brand's events naming the session count nowhere.
+TEST_F(ReportTest, InteractionInAnyOrderAndNeverFromAnotherBrand) {
+  std::vector<events::v1::Event> fixture = queued_;
+  queued_.clear();
+  A1Interaction();
+  std::reverse(queued_.begin(), queued_.end());
+  ASSERT_EQ(Deliver(), 11);  // the session is not known yet
+  Comment(a1_, "xavier", "viewer", "rival");
+  Liked(a1_, "yann", "rival");
+  Likes(a1_, 99999, "rival");
+  ASSERT_EQ(Deliver(nullptr, /*one_call=*/false), 3);
+  queued_ = fixture;
+  ASSERT_EQ(Deliver(), 22);
+  ExpectA1Interaction(Report(a1_));
+}
+
+// The cross-session comparison sets interaction beside reach and conversion: every row carries
+// it, sessions sort by it, segments add it up, its correlation with conversion, and the CSV.
+TEST_F(ReportTest, TheComparisonCarriesInteraction) {
+  A1Interaction();
+  for (int i = 0; i < 30; ++i) Liked(b1_, absl::StrCat("fan-", i));  // 30 of 10,000: 30 bp
+  Comment(b2_, "dave", "viewer");                                    // 1 of 5,000: 2 bp
+  Liked(b2_, "dave");
+  ASSERT_EQ(Deliver(), 22 + 11 + 32);
+  v1::ListSessionReportsRequest r = Period();
+  r.set_sort(v1::SESSION_SORT_INTERACTION);
+  v1::ListSessionReportsResponse out;
+  grpc::Status s = stub_->ListSessionReports(As(Role::kFinance).get(), r, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(out.sessions_size(), 3);
+  EXPECT_EQ(out.sessions(0).session_id(), absl::StrCat(a1_));  // 200 bp
+  ExpectA1Interaction(out.sessions(0));
+  EXPECT_EQ(out.sessions(1).session_id(), absl::StrCat(b1_));
+  EXPECT_EQ(out.sessions(1).likers(), 30);
+  EXPECT_EQ(out.sessions(1).interaction_rate_bp(), 30);
+  EXPECT_EQ(out.sessions(2).session_id(), absl::StrCat(b2_));
+  EXPECT_EQ(out.sessions(2).comments(), 1);
+  EXPECT_EQ(out.sessions(2).interacting_viewers(), 1);
+  EXPECT_EQ(out.sessions(2).interaction_rate_bp(), 2);
+  // Interaction rates 0.02, 0.003, 0.0002 against conversion 0.01, 0.0001, 0.0004.
+  EXPECT_NEAR(out.interaction_conversion_correlation(), 0.9875955, 1e-6);
+  for (const v1::SegmentSummary& seg : out.segments()) {
+    if (seg.dimension() == "visibility" && seg.value() == "VISIBILITY_PUBLIC") {
+      EXPECT_EQ(seg.interacting_viewers(), 31);
+      EXPECT_EQ(seg.interaction_rate_bp(), 20);  // 31 / 15,000
+    }
+  }
+  v1::ExportSessionReportsCsvResponse csv;
+  ASSERT_TRUE(stub_->ExportSessionReportsCsv(As(Role::kFinance).get(), r, &csv).ok());
+  EXPECT_NE(csv.csv().find(",comments,commenters,likes,likers,interacting_viewers,"
+                           "interaction_rate_bp\r\n"),
+            std::string::npos)
+      << csv.csv();
+  EXPECT_NE(csv.csv().find(",5,2,250,3,4,200\r\n"), std::string::npos) << csv.csv();
 }
 
 }  // namespace

@@ -133,6 +133,9 @@ TEST(TableOwnershipTest, NoServiceNamesAnotherServicesTables) {
   EXPECT_EQ(owners["report_sessions"], "report");
   EXPECT_EQ(owners["comments"], "interaction");
   EXPECT_EQ(owners["session_likes"], "interaction");
+  EXPECT_EQ(owners["session_likers"], "interaction");
+  EXPECT_EQ(owners["report_session_interaction"], "report");
+  EXPECT_EQ(owners["report_interacting_viewers"], "report");
   std::vector<std::string> foreign;
   int files = 0;
   for (const std::string& service : Services(source_dir / "db/migrations")) {

@@ -158,4 +158,34 @@ TEST(StreamEntryTest, CommentEntryCarriesWhatAGatewayNeeds) {
 }
 
 }  // namespace
+TEST(CommentViewTest, OtherViewersSeeAnAliasNeverTheOpenid) {
+  CommentRecord r;
+  r.id = 5;
+  r.room_id = 7;
+  r.author_id = "oAliceOpenid";
+  r.author_role = v1::AUTHOR_ROLE_VIEWER;
+  r.text = "hi";
+  v1::Comment theirs;
+  ToViewerProto(r, "oBobOpenid", &theirs);
+  EXPECT_EQ(theirs.author_id(), "");
+  EXPECT_FALSE(theirs.own());
+  EXPECT_EQ(theirs.author_alias().size(), 4u);
+  v1::Comment mine;
+  ToViewerProto(r, "oAliceOpenid", &mine);
+  EXPECT_EQ(mine.author_id(), "oAliceOpenid");
+  EXPECT_TRUE(mine.own());
+  // Stable per room and author, different across rooms and authors, hex.
+  EXPECT_EQ(AuthorAlias(7, "oAliceOpenid"), theirs.author_alias());
+  EXPECT_EQ(AuthorAlias(7, "oAliceOpenid"), AuthorAlias(7, "oAliceOpenid"));
+  int same_other_room = 0;
+  for (int room = 8; room < 40; ++room) {
+    if (AuthorAlias(room, "oAliceOpenid") == theirs.author_alias()) ++same_other_room;
+  }
+  EXPECT_LT(same_other_room, 2);
+  EXPECT_NE(AuthorAlias(7, "oBobOpenid"), AuthorAlias(7, "oAliceOpenid"));
+  EXPECT_EQ(theirs.author_alias().find_first_not_of("0123456789abcdef"), std::string::npos);
+  // The stream entry carries the alias for the gateway to show instead of the openid.
+  EXPECT_EQ(nlohmann::json::parse(CommentEntry(r))["author_alias"], theirs.author_alias());
+}
+
 }  // namespace livecommerce::interaction

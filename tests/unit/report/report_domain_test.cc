@@ -137,7 +137,61 @@ TEST(ReportMathTest, CsvQuotesWhatNeedsQuoting) {
   std::string csv = ToCsv({row});
   EXPECT_EQ(csv.rfind("session_id,room_id,title,", 0), 0u);
   EXPECT_NE(csv.find("\"Spring \"\"private\"\", VIP\""), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",600000,250000,350000,0,100,300000\r\n"), std::string::npos) << csv;
+  // Sales, then the (here empty) interaction columns.
+  EXPECT_NE(csv.find(",600000,250000,350000,0,100,300000,0,0,0,0,0,0\r\n"), std::string::npos)
+      << csv;
+}
+
+SessionRow Interacted(int64_t id, int64_t reach, int64_t buyers, int64_t interacting) {
+  SessionRow row = Row(id, reach, buyers, 0);
+  row.interaction = Interaction{12, 3, 480, interacting - 1, interacting};
+  return row;
+}
+
+TEST(ReportInteractionTest, TheInteractionRateIsLikeTheConversionRate) {
+  EXPECT_EQ(InteractionRateBp(5, 200), 250);
+  EXPECT_EQ(InteractionRateBp(2, 3), 6666);   // rounded down
+  EXPECT_EQ(InteractionRateBp(1, 30000), 0);  // 0.33 bp
+  EXPECT_EQ(InteractionRateBp(7, 0), 0);      // nobody reached
+  EXPECT_EQ(InteractionRateBp(0, 100), 0);
+  v1::SessionReport out;
+  ToProto(Interacted(9, 200, 2, 5), &out);
+  EXPECT_EQ(out.comments(), 12);
+  EXPECT_EQ(out.commenters(), 3);
+  EXPECT_EQ(out.likes(), 480);
+  EXPECT_EQ(out.likers(), 4);
+  EXPECT_EQ(out.interacting_viewers(), 5);
+  EXPECT_EQ(out.interaction_rate_bp(), 250);
+  EXPECT_EQ(out.conversion_rate_bp(), 100);
+  std::string csv = ToCsv({Interacted(9, 200, 2, 5)});
+  EXPECT_NE(csv.find(",interacting_viewers,interaction_rate_bp\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",100,0,12,3,480,4,5,250\r\n"), std::string::npos) << csv;
+}
+
+TEST(ReportInteractionTest, SortsBySegmentsAndCorrelatesInteraction) {
+  // Interaction rates: 1: 10/200 = 500 bp, 2: 100/10000 = 100 bp, 3: 15/300 = 500 bp, 4: no reach.
+  std::vector<SessionRow> rows = {Interacted(1, 200, 2, 10), Interacted(2, 10000, 1, 100),
+                                  Interacted(3, 300, 3, 15), Interacted(4, 0, 0, 3)};
+  Sort(rows, v1::SESSION_SORT_INTERACTION);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].session_id, 3);  // ties with 1 exactly: newest first
+  EXPECT_EQ(rows[1].session_id, 1);
+  EXPECT_EQ(rows[2].session_id, 2);
+  EXPECT_EQ(rows[3].session_id, 4);  // nobody reached: last
+  int found = 0;
+  for (const v1::SegmentSummary& s : Segments(rows)) {
+    if (s.dimension() != "objective") continue;
+    EXPECT_EQ(s.interacting_viewers(), 128);
+    EXPECT_EQ(s.interaction_rate_bp(), 121);  // 128 / 10500
+    ++found;
+  }
+  EXPECT_EQ(found, 1);
+  // Interaction rate 0.05, 0.01, 0.05 against conversion 0.01, 0.0001, 0.01: r = 1.
+  Correlation c = InteractionConversionCorrelation(rows);
+  EXPECT_EQ(c.sample_size, 3);
+  EXPECT_NEAR(c.r, 1.0, 1e-9);
+  rows[0].interaction.interacting_viewers = 0;  // session 3 now interacts least
+  EXPECT_LT(InteractionConversionCorrelation(rows).r, 1.0 - 1e-3);
 }
 
 }  // namespace
