@@ -53,8 +53,9 @@ std::optional<AssociateRef> AssociateOn(MysqlConnection& c, const std::string& b
 
 void MysqlAttributionStore::SubscribeInteractionEvents(common::EventConsumer& consumer,
                                                        std::function<void()> raised) {
-  // Like totals and likers come with the comments (a producer sends every subscriber all its events): they
-  // are applied as nothing, rather than each logged as a type this consumer does not know.
+  // Like totals and likers come with the comments (a producer sends every subscriber all its
+  // events): they are applied as nothing, rather than each logged as a type this consumer does not
+  // know.
   consumer.On<events::v1::LikesCounted>(
       [](MysqlConnection&, const events::v1::Event&, const events::v1::LikesCounted&) {
         return absl::OkStatus();
