@@ -14,18 +14,19 @@ using ItemPtr = std::shared_ptr<const ChatItem>;
 
 ItemPtr Comment(const std::string& id, const std::string& author, const std::string& badge,
                 const std::string& reply_to = "") {
-  std::string json = nlohmann::json{{"v", 1},
-                                    {"type", "comment"},
-                                    {"room_id", "42"},
-                                    {"at", "2026-12-07T06:00:00.123Z"},
-                                    {"comment_id", id},
-                                    {"session_id", "7"},
-                                    {"author_id", author},
-                                    {"author_alias", "3f2a"},
-                                    {"badge", badge},
-                                    {"text", "是的，黑色还有"},
-                                    {"reply_to", reply_to}}
-                         .dump();
+  std::string json = nlohmann::json{
+      {"v", 1},
+      {"type", "comment"},
+      {"room_id", "42"},
+      {"at", "2026-12-07T06:00:00.123Z"},
+      {"comment_id", id},
+      {"session_id", "7"},
+      {"author_id", author},
+      {"author_alias", "3f2a"},
+      {"badge", badge},
+      {"text", "是的，黑色还有"},
+      {"reply_to",
+       reply_to}}.dump();
   std::optional<ChatItem> item = ParseChatEntry(json);
   EXPECT_TRUE(item.has_value()) << json;
   return std::make_shared<const ChatItem>(*item);
