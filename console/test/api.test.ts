@@ -17,6 +17,9 @@ beforeAll(async () => {
       if (req.headers.authorization !== 'Bearer good') {
         res.statusCode = 401;
         res.end(JSON.stringify({ code: 'UNAUTHENTICATED', message: 'token: expired' }));
+      } else if (req.url?.startsWith('/v1/rooms/1/comments')) {
+        res.statusCode = 403;
+        res.end(JSON.stringify({ code: 'PERMISSION_DENIED', message: 'muted: you are muted in this room', reason: 'muted' }));
       } else if (req.url?.startsWith('/v1/missing')) {
         res.statusCode = 404;
         res.end(JSON.stringify({ code: 'NOT_FOUND', message: 'room 9: not found' }));
@@ -45,6 +48,11 @@ describe('Api', () => {
   it('turns errors into ApiError with the gateway code', async () => {
     const api = new Api({ base, token: () => 'good' });
     await expect(api.get('/v1/missing')).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND', message: 'room 9: not found' });
+  });
+  it('keeps the refusal reason of an interaction answer', async () => {
+    const api = new Api({ base, token: () => 'good' });
+    await expect(api.post('/v1/rooms/1/comments', { client_id: 'c-1', text: 'hi' })).rejects.toMatchObject({ status: 403, reason: 'muted' });
+    await expect(api.get('/v1/missing')).rejects.toMatchObject({ reason: '' });
   });
   it('calls onUnauthorized on a 401 and still rejects', async () => {
     let called: ApiError | null = null;

@@ -33,6 +33,7 @@ e2e_start "$build_dir/services/catalog/catalog" "$catalog_port"
 e2e_start "$build_dir/services/order/order" "$order_port"
 e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
 e2e_start "$build_dir/services/report/report" "$report_port"
+e2e_start "$build_dir/services/interaction/interaction" "$interaction_port"
 e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "$base/readyz" >/dev/null || fail "readyz never 200"

@@ -24,7 +24,7 @@ brand="demo-e2e-$(date +%s)-$$"
 demo_out="$(mktemp)"
 trap 'rm -f "$demo_out"; e2e_cleanup' EXIT
 
-services=(room catalog order attribution report)
+services=(room catalog order attribution report interaction)
 for service in "${services[@]}"; do
   port_var="${service}_port"
   e2e_start "$build_dir/services/$service/$service" "${!port_var}"
@@ -189,6 +189,6 @@ if failures:
     sys.exit(f"{len(failures)} checks failed")
 EOF
 
-e2e_stop "${e2e_pids[5]}" gateway
-for i in 4 3 2 1 0; do e2e_stop "${e2e_pids[$i]}" "${services[$i]}"; done
+e2e_stop "${e2e_pids[-1]}" gateway
+for i in 5 4 3 2 1 0; do e2e_stop "${e2e_pids[$i]}" "${services[$i]}"; done
 echo "1 passed, 0 failed"

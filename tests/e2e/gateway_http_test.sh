@@ -44,6 +44,7 @@ e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
 attribution_pid="${e2e_pids[-1]}"
 e2e_start "$build_dir/services/report/report" "$report_port"
 report_pid="${e2e_pids[-1]}"
+e2e_start "$build_dir/services/interaction/interaction" "$interaction_port"
 e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 gateway_pid="${e2e_pids[-1]}"
 

@@ -57,6 +57,7 @@ e2e_start "$build_dir/services/catalog/catalog" "$catalog_port"
 e2e_start "$build_dir/services/order/order" "$order_port"
 e2e_start "$build_dir/services/attribution/attribution" "$attribution_port"
 e2e_start "$build_dir/services/report/report" "$report_port"
+e2e_start "$build_dir/services/interaction/interaction" "$interaction_port"
 e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 lc_start_nginx_rtmp "$work/nginx" "$rtmp_port" "$play_port" \
   "$base/v1/stream/local/$callback_secret" "$LC_STREAM_PLAY_SECRET" >>"$e2e_log" 2>&1 ||

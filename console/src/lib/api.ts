@@ -6,6 +6,8 @@ export class ApiError extends Error {
     public status: number,
     public code: string,
     message: string,
+    /** The interaction service's refusal reason ("muted", "too_fast", ...), when it gave one. */
+    public reason = '',
   ) {
     super(message);
   }
@@ -50,7 +52,7 @@ export class Api {
       }
     }
     if (!res.ok) {
-      const err = new ApiError(res.status, data.code ?? 'UNKNOWN', data.message ?? res.statusText);
+      const err = new ApiError(res.status, data.code ?? 'UNKNOWN', data.message ?? res.statusText, typeof data.reason === 'string' ? data.reason : '');
       if (res.status === 401) this.opts.onUnauthorized?.(err);
       throw err;
     }

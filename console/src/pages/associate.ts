@@ -1,16 +1,18 @@
-// Associates (phone width): my alerts as they arrive (the alerts WebSocket), who of my clients is
+// Associates (phone width): my alerts as they arrive (the alerts WebSocket; a client's question in
+// a room reads "Mme Li asked: …", with the room's link and an answer posted there), who of my clients is
 // watching now, my own invites to the rooms ops opened to associates (quota left, issue, list with
 // links), my links per room (copy, QR code), my clients, my attributed orders and commissions.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
-import { wsUrl } from '../lib/api';
+import { ApiError, wsUrl } from '../lib/api';
 import { field, h, replace, table } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { countProblem, quotaOf, rememberTokens, roomsOpenToAssociates, tokenOf } from '../lib/invites';
 import { consoleBase, h5Link } from '../lib/links';
 import { formatFen } from '../lib/money';
 import { commissionTotals } from '../lib/ledger';
+import { questionOf, refusalReason, refusalText, uniqueId, type Question } from '../lib/chat';
 import { linkBox } from '../lib/qr';
 import { formatTime } from '../lib/time';
 
@@ -53,6 +55,12 @@ export async function associatePage(ctx: Ctx): Promise<void> {
   let retry = 0;
   const addAlert = (a: Json) => {
     lastAlert = a.id;
+    const question = questionOf(a);
+    if (question) {
+      alertsList.prepend(questionAlert(ctx, a, question));
+      while (alertsList.children.length > 50) alertsList.lastElementChild?.remove();
+      return;
+    }
     const amount = a.amount?.amount_fen ? ` · ${formatFen(a.amount.amount_fen, a.amount.currency)}` : '';
     alertsList.prepend(
       h('li', { class: `alert ${a.kind}`, 'data-alert': a.kind }, h('strong', {}, tEnum(a.kind)), ` · ${a.viewer_id}`, a.room_id ? ` · ${t('assoc.room')} #${a.room_id}` : '', amount, h('time', { datetime: a.occurred_at }, ` ${formatTime(a.occurred_at, getLocale())}`)),
@@ -293,4 +301,62 @@ export async function associatePage(ctx: Ctx): Promise<void> {
         : h('p', { class: 'empty' }, t('assoc.noCommissions')),
     );
   });
+}
+
+/** A client's question in a room: who asked what, a link to the room, and an answer posted in the
+ * room as a reply to it (the associate's badge shows on every screen). */
+function questionAlert(ctx: Ctx, a: Json, q: Question): HTMLElement {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const text = h('input', { name: 'answer', maxlength: 2000, autocomplete: 'off', required: true });
+  // One client_id per answer until it is accepted or refused: a retry is not posted twice.
+  let clientId = '';
+  const form = h('form', { class: 'inline-form', hidden: true, 'aria-label': t('assoc.answerTo', { name: q.name }) }, field(t('assoc.answerText'), text), h('button', { type: 'submit', class: 'small' }, t('assoc.answerSend')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    clientId ||= uniqueId('c');
+    try {
+      await ctx.api.post(`/v1/rooms/${q.roomId}/comments`, { client_id: clientId, text: text.value.trim(), reply_to: q.commentId });
+      clientId = '';
+      text.value = '';
+      form.hidden = true;
+      ctx.notify(t('assoc.answered'));
+    } catch (err) {
+      const reason = err instanceof ApiError ? refusalReason(err.reason, err.message) : '';
+      if (err instanceof ApiError && reason) {
+        clientId = '';
+        const r = refusalText(reason, err.message);
+        error.textContent = t(r.key, r.vars);
+      } else error.textContent = errorText(err);
+    }
+  });
+  const brand = ctx.claims?.brand ?? '';
+  return h(
+    'li',
+    { class: `alert ${a.kind}`, 'data-alert': a.kind, 'data-question': q.commentId },
+    h('strong', { class: 'question' }, t('assoc.asked', { name: q.name, text: q.text })),
+    h('time', { datetime: a.occurred_at }, ` ${formatTime(a.occurred_at, getLocale())}`),
+    h(
+      'div',
+      { class: 'actions' },
+      q.roomId ? h('a', { href: h5Link(consoleBase(location), { brand, room: q.roomId }), 'data-room-link': q.roomId }, t('assoc.openRoom')) : null,
+      q.roomId && q.commentId
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary small',
+              'aria-label': t('assoc.answerTo', { name: q.name }),
+              onclick: () => {
+                form.hidden = !form.hidden;
+                if (!form.hidden) text.focus();
+              },
+            },
+            t('assoc.answer'),
+          )
+        : null,
+    ),
+    form,
+    error,
+  );
 }

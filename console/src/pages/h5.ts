@@ -11,6 +11,7 @@ import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatFen, toFen } from '../lib/money';
 import { formatTime } from '../lib/time';
 import { streamPlayer, type PlayerUpdate, type StreamPlayer } from '../lib/video';
+import { h5Chat } from './h5_chat';
 
 function randomId(): string {
   if (typeof crypto !== 'undefined' && 'randomUUID' in crypto && typeof crypto.randomUUID === 'function' && window.isSecureContext) return crypto.randomUUID();
@@ -144,56 +145,104 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   let renderFlash = () => {};
   let player: StreamPlayer | null = null;
   let socketLost = () => {};
+  // The chat keeps its own state from the first message on (the history comes right after
+  // "joined"); its frames go out on whichever socket is open.
+  const sendFrame = (frame: object): boolean => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
+  };
+  const chat = h5Chat(ctx, sendFrame);
+  let everJoined = false;
+  let retry = 0;
+  let retryTimer = 0;
+  let resolveJoined = () => {};
+  let rejectJoined = (_: Error) => {};
   const joined = new Promise<void>((resolve, reject) => {
+    resolveJoined = resolve;
+    rejectJoined = reject;
+  });
+  const onSocketMessage = (msg: Json) => {
+    if (msg.type === 'joined') {
+      sessionId = msg.joined.session_id ?? '';
+      cohort = msg.joined.cohort ?? '';
+      stats = msg.joined.stats ?? {};
+      play = msg.joined.play;
+      if (msg.joined.pinned) pinned = msg.joined.pinned;
+      if (everJoined) status.textContent = '';
+      everJoined = true;
+      retry = 0;
+      resolveJoined();
+      renderLive();
+      player?.update({ play, ...streamNews(stats) });
+      chat.onJoined();
+    } else if (msg.type === 'stats') {
+      stats = msg.stats;
+      renderLive();
+      player?.update(streamNews(stats));
+    } else if (msg.type === 'pinned') {
+      pinned = msg.pinned?.product_id ? msg.pinned : null;
+      renderLive();
+    } else if (msg.type === 'flash_stock') {
+      for (const s of msg.flash_stock?.sales ?? []) stock.set(s.sale_id, s);
+      renderFlash();
+    } else {
+      chat.onMessage(msg);
+    }
+  };
+  // A socket that drops while the room is live is opened again (the same device: the viewer is
+  // not counted twice); what the chat had not got acknowledged is sent again on it.
+  const reconnectLater = () => {
+    retry = Math.min(retry + 1, 5);
+    retryTimer = window.setTimeout(async () => {
+      if (closed) return;
+      try {
+        const r = await api.get(`/v1/rooms/${roomId}`);
+        if (closed || r.room?.status !== 'ROOM_STATUS_LIVE') return;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 401)) reconnectLater();
+        return;
+      }
+      status.textContent = t('chat.reconnecting');
+      connect();
+    }, 500 * 2 ** retry);
+  };
+  const connect = () => {
     const token = ctx.store.token('viewer') ?? '';
-    socket = new WebSocket(wsUrl(`/v1/rooms/${roomId}/ws`, { access_token: token, device_id: deviceId(), invite_token: invite || undefined }, location));
-    let opened = false;
-    socket.onopen = () => (opened = true);
-    socket.onmessage = (m) => {
+    const s = new WebSocket(wsUrl(`/v1/rooms/${roomId}/ws`, { access_token: token, device_id: deviceId(), invite_token: invite || undefined }, location));
+    socket = s;
+    s.onmessage = (m) => {
       let msg: Json;
       try {
         msg = JSON.parse(String(m.data));
       } catch {
         return;
       }
-      if (msg.type === 'joined') {
-        sessionId = msg.joined.session_id ?? '';
-        cohort = msg.joined.cohort ?? '';
-        stats = msg.joined.stats ?? {};
-        play = msg.joined.play;
-        if (msg.joined.pinned) pinned = msg.joined.pinned;
-        resolve();
-        renderLive();
-        player?.update({ play, ...streamNews(stats) });
-      } else if (msg.type === 'stats') {
-        stats = msg.stats;
-        renderLive();
-        player?.update(streamNews(stats));
-      } else if (msg.type === 'pinned') {
-        pinned = msg.pinned?.product_id ? msg.pinned : null;
-        renderLive();
-      } else if (msg.type === 'flash_stock') {
-        for (const s of msg.flash_stock?.sales ?? []) stock.set(s.sale_id, s);
-        renderFlash();
-      }
+      onSocketMessage(msg);
     };
-    socket.onclose = (e) => {
-      socket = null;
-      if (!opened) reject(new Error('refused'));
-      else if (!closed) {
-        status.textContent = t('h5.disconnected');
-        socketLost();
-        if (e.code === 1008 && /token/.test(e.reason)) {
-          ctx.store.signOut('viewer');
-          ctx.rerender();
-        }
+    s.onclose = (e) => {
+      if (socket === s) socket = null;
+      if (closed) return;
+      if (!everJoined) {
+        rejectJoined(new Error('refused'));
+        return;
       }
+      status.textContent = t('h5.disconnected');
+      if (e.code === 1008 && /token/.test(e.reason)) {
+        ctx.store.signOut('viewer');
+        ctx.rerender();
+        return;
+      }
+      socketLost();
+      reconnectLater();
     };
-  });
+  };
+  connect();
   const ping = window.setInterval(() => socket?.readyState === WebSocket.OPEN && socket.send('ping'), 25000);
   ctx.onCleanup(() => {
     closed = true;
     window.clearInterval(ping);
+    window.clearTimeout(retryTimer);
     socket?.close(1000);
   });
   try {
@@ -250,7 +299,7 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   const cartBox = h('section', { class: 'card', 'aria-labelledby': 'cart-h' });
   const checkoutBox = h('section', { class: 'card', 'aria-labelledby': 'checkout-h', hidden: true });
   const orderBox = h('section', { class: 'card', 'aria-labelledby': 'order-h', hidden: true, 'aria-live': 'polite' });
-  ctx.root.append(h('h1', { class: 'room-title' }, room.title), player.el, liveBox, orderBox, checkoutBox, flashBox, listBox, cartBox);
+  ctx.root.append(h('h1', { class: 'room-title' }, room.title), player.el, liveBox, chat.el, orderBox, checkoutBox, flashBox, listBox, cartBox);
 
   renderLive = () => {
     if (ctx.gone()) return;

@@ -1,8 +1,8 @@
 // Ops: the live dashboard of a room's session. From the room WebSocket, watched without joining
 // (`watch=1`, so ops are not counted as viewers): the room's stats every second (concurrent
 // viewers, peak, reach, joins, the stream's health and encoder-to-live time), the pin and the
-// flash stock left. Read each second: the sales and the session report (orders, buyers, GMV,
-// conversion, funnel, top associates).
+// flash stock left, and the room's chat with its moderation (live_chat.ts). Read each second: the
+// sales and the session report (orders, buyers, GMV, conversion, funnel, top associates).
 import type { Ctx } from '../app';
 import { ApiError, type Json, wsUrl } from '../lib/api';
 import { h, replace, table } from '../lib/dom';
@@ -10,6 +10,7 @@ import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
 import { streamState } from '../lib/player';
 import { formatClock, formatDuration, formatLatency, healthOf, secondsUntil } from '../lib/stream';
+import { liveChat } from './live_chat';
 
 const WINDOW_POINTS = 600; // ten minutes of one-second samples
 
@@ -41,12 +42,14 @@ export async function livePage(ctx: Ctx): Promise<void> {
   const stockTable = h('div');
   const assocTable = h('div');
   const updated = h('p', { class: 'hint', 'aria-live': 'off' });
+  const chat = liveChat(ctx, id);
   ctx.root.append(
     h('p', {}, h('a', { href: `#/rooms/${id}` }, `← ${room.title}`)),
     h('h1', {}, t('live.title', { title: room.title }), ' ', h('span', { class: `badge ${room.status}` }, tEnum(room.status))),
     pinned,
     streamBox,
     kpis,
+    chat.el,
     h('div', { class: 'grid2' }, h('section', { class: 'card', 'aria-labelledby': 'cv-title' }, h('h2', { id: 'cv-title' }, t('live.concurrent')), lineEl), h('section', { class: 'card', 'aria-labelledby': 'funnel-title' }, h('h2', { id: 'funnel-title' }, t('live.funnel')), funnelEl)),
     h('div', { class: 'grid2' }, h('section', { class: 'card', 'aria-labelledby': 'stock-title' }, h('h2', { id: 'stock-title' }, t('live.flashStock')), stockEl, stockTable), h('section', { class: 'card', 'aria-labelledby': 'assoc-title' }, h('h2', { id: 'assoc-title' }, t('live.topAssociates')), assocEl, assocTable)),
     updated,
@@ -226,6 +229,7 @@ export async function livePage(ctx: Ctx): Promise<void> {
       } catch {
         return;
       }
+      chat.onMessage(msg);
       if (msg.type === 'stats') onStats(msg.stats);
       else if (msg.type === 'watching' && msg.watching?.room?.stream) {
         stream = msg.watching.room.stream;
