@@ -1,6 +1,7 @@
 """Live chat through two real gateway instances (see chat_test.sh for the stack).
 
 usage: chat_test.py GW1 GW2 PUBLIC_ROOM PRIVATE_ROOM INVITE OPS RIVAL_OPS ALICE BOB CAROL DAVE ERIN FRANK
+                    LIN (the associate whose invite ERIN used)
 """
 import asyncio
 import json
@@ -12,7 +13,7 @@ import urllib.request
 import websockets
 
 GW1, GW2, ROOM, PRIVATE, INVITE, OPS, RIVAL = sys.argv[1:8]
-ALICE, BOB, CAROL, DAVE, ERIN, FRANK = sys.argv[8:14]
+ALICE, BOB, CAROL, DAVE, ERIN, FRANK, LIN = sys.argv[8:15]
 
 
 def http(method, path, token, body=None, host=GW1):
@@ -248,6 +249,17 @@ async def main():
     assert a["comment_id"] not in ops.comment_ids() + bob.comment_ids()
     code, body = http("GET", f"/v1/rooms/{PRIVATE}/comments", RIVAL)
     assert code == 404, (code, body)
+    # Erin came through Lin's invite: her question is Lin's alert, with its text.
+    question = None
+    for _ in range(100):
+        code, body = http("GET", "/v1/alerts", LIN)
+        assert code == 200, (code, body)
+        question = next((x for x in body.get("alerts", []) if x.get("kind") == "ALERT_KIND_QUESTION"
+                         and x.get("comment_id") == a["comment_id"]), None)
+        if question:
+            break
+        await asyncio.sleep(0.1)
+    assert question and question["text"] == "私享会的包包在哪里看？" and question["room_id"] == PRIVATE, body
 
     # Ban: brand-wide; bob's next comment is refused.
     code, body = http("POST", f"/v1/rooms/{ROOM}/comments", BOB, {"client_id": "pre-ban", "text": "ok"})

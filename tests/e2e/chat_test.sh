@@ -50,11 +50,15 @@ public="$(post /v1/rooms "$ops" "$(room_body 'Autumn bags' VISIBILITY_PUBLIC)" |
 private="$(post /v1/rooms "$ops" "$(room_body 'VIP preview' VISIBILITY_PRIVATE)" | $py -c 'import json,sys; print(json.load(sys.stdin)["room"]["id"])')"
 post "/v1/rooms/$public/live" "$ops" '{}' >/dev/null
 post "/v1/rooms/$private/live" "$ops" '{}' >/dev/null
-invite="$(post "/v1/rooms/$private/invites" "$ops" '{"cohort": "VIP", "count": 1}' | $py -c 'import json,sys; print(json.load(sys.stdin)["invites"][0]["token"])')"
+# The private room's invite is the associate Lin's: her client's questions become her alerts.
+store="$(post /v1/stores "$ops" '{"name": "Shanghai IFC"}' | $py -c 'import json,sys; print(json.load(sys.stdin)["store"]["id"])')"
+lin="$(post /v1/associates "$ops" "{\"store_id\": \"$store\", \"name\": \"Lin\"}" | $py -c 'import json,sys; print(json.load(sys.stdin)["associate"]["id"])')"
+lin_token="$(token --role associate --brand e2e --subject "$lin")"
+invite="$(post "/v1/rooms/$private/invites" "$ops" "{\"cohort\": \"VIP\", \"associate_id\": \"$lin\", \"count\": 1}" | $py -c 'import json,sys; print(json.load(sys.stdin)["invites"][0]["token"])')"
 
 viewers=()
 for name in alice bob carol dave erin frank; do viewers+=("$(login "$name")"); done
 
 $py "$(dirname "$0")/chat_test.py" "127.0.0.1:$gateway_port" "127.0.0.1:$second_gateway_port" \
-  "$public" "$private" "$invite" "$ops" "$rival" "${viewers[@]}" || fail "chat checks failed"
+  "$public" "$private" "$invite" "$ops" "$rival" "${viewers[@]}" "$lin_token" || fail "chat checks failed"
 echo "PASS: live chat through two gateways"

@@ -27,7 +27,15 @@ using Json = nlohmann::json;
 constexpr char kErrcodePayload[] = "type.livecommerce/wechat.errcode";
 constexpr char kTokenPath[] = "/cgi-bin/stable_token";
 constexpr char kMsgSecCheckPath[] = "/wxa/msg_sec_check";
+constexpr char kSubscribeSendPath[] = "/cgi-bin/message/subscribe/send";
+constexpr char kUnlimitedCodePath[] = "/wxa/getwxacodeunlimit";
 constexpr size_t kMaxCheckedChars = 2500;  // msgSecCheck's limit, in characters
+constexpr size_t kMaxSubscribeFields = 20;
+constexpr size_t kMaxIdBytes = 128;     // openid, template_id
+constexpr size_t kMaxPageBytes = 1024;  // a page path and its query
+constexpr size_t kMaxSceneChars = 32;   // wxacode.getUnlimited's scene
+constexpr int kMinCodeWidth = 280;
+constexpr int kMaxCodeWidth = 1280;
 constexpr size_t kMaxErrmsgBytes = 200;
 // After a failed refresh while the old token still works, the next attempt waits this long.
 constexpr absl::Duration kRefreshRetryDelay = absl::Seconds(10);
@@ -38,7 +46,9 @@ const std::set<int64_t>& InvalidArgumentErrcodes() {
       kErrInvalidOpenid,
       40035,  // invalid parameter
       40037,  // invalid template_id
+      40097,  // invalid arguments
       40129,  // invalid scene
+      40169,  // invalid scene length
       41030,  // invalid page
       43104,  // appid and openid do not match
       44002,  // empty body
@@ -113,7 +123,267 @@ size_t Utf8Chars(absl::string_view text) {
   return n;
 }
 
+bool IsAscii(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+bool HasControlChar(absl::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+// An openid or template_id: WeChat's are letters, digits, '_' and '-'.
+bool IsWechatId(absl::string_view id) {
+  return !id.empty() && id.size() <= kMaxIdBytes && std::all_of(id.begin(), id.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// A template field's key: its kind ("thing", "character_string" ...) then its number.
+bool SplitFieldKey(absl::string_view key, absl::string_view* kind) {
+  size_t digits = key.size();
+  while (digits > 0 && absl::ascii_isdigit(static_cast<unsigned char>(key[digits - 1]))) {
+    --digits;
+  }
+  if (digits == 0 || digits == key.size() || key.size() > 64) {
+    return false;
+  }
+  for (char c : key.substr(0, digits)) {
+    if (!absl::ascii_islower(static_cast<unsigned char>(c)) && c != '_') {
+      return false;
+    }
+  }
+  *kind = key.substr(0, digits);
+  return true;
+}
+
+// WeChat's documented limit of a value of `kind`, in characters. Values past it are refused
+// (47003); the caller shortens them, knowing which it may cut.
+size_t MaxFieldChars(absl::string_view kind, absl::string_view value) {
+  if (kind == "thing") {
+    return 20;
+  }
+  if (kind == "number" || kind == "letter" || kind == "character_string") {
+    return 32;
+  }
+  if (kind == "symbol" || kind == "phrase") {
+    return 5;
+  }
+  if (kind == "phone_number") {
+    return 17;
+  }
+  if (kind == "car_number") {
+    return 8;
+  }
+  if (kind == "name") {
+    return IsAscii(value) ? 20 : 10;  // 10 Chinese characters, or 20 letters
+  }
+  if (kind == "amount") {
+    return 20;  // a currency sign, 10 digits, decimals and a trailing 元
+  }
+  if (kind == "time" || kind == "date") {
+    return 64;  // a date and time, or a range of two
+  }
+  return 32;
+}
+
+absl::Status ValidateSubscribeMessage(const SubscribeMessage& message) {
+  if (message.touser.empty()) {
+    return InvalidField("touser", "required");
+  }
+  if (!IsWechatId(message.touser)) {
+    return InvalidField("touser", "not an openid");
+  }
+  if (message.template_id.empty()) {
+    return InvalidField("template_id", "required");
+  }
+  if (!IsWechatId(message.template_id)) {
+    return InvalidField("template_id", "letters, digits, '_' and '-' only");
+  }
+  if (message.page.size() > kMaxPageBytes || !IsValidUtf8(message.page) ||
+      HasControlChar(message.page)) {
+    return InvalidField("page", absl::StrCat("at most ", kMaxPageBytes,
+                                             " bytes of UTF-8 without control characters"));
+  }
+  if (message.data.empty()) {
+    return InvalidField("data", "required");
+  }
+  if (message.data.size() > kMaxSubscribeFields) {
+    return InvalidField("data", absl::StrCat("at most ", kMaxSubscribeFields, " fields"));
+  }
+  for (const auto& [key, value] : message.data) {
+    absl::string_view kind;
+    if (!SplitFieldKey(key, &kind)) {
+      // The key is the template's, not the user's: safe to name.
+      return InvalidField(absl::StrCat("data.", key),
+                          "not a template field key (a kind and a number, e.g. thing1)");
+    }
+    const std::string field = absl::StrCat("data.", key);
+    if (value.empty()) {
+      return InvalidField(field, "required");
+    }
+    if (!IsValidUtf8(value) || HasControlChar(value)) {
+      return InvalidField(field, "must be UTF-8 without control characters");
+    }
+    if (size_t max = MaxFieldChars(kind, value); Utf8Chars(value) > max) {
+      return InvalidField(field, absl::StrCat("longer than ", max, " characters"));
+    }
+  }
+  static const auto* states = new std::set<std::string>{"", "formal", "trial", "developer"};
+  if (states->count(message.miniprogram_state) == 0) {
+    return InvalidField("miniprogram_state", "formal, trial or developer");
+  }
+  static const auto* langs = new std::set<std::string>{"", "zh_CN", "en_US", "zh_HK", "zh_TW"};
+  if (langs->count(message.lang) == 0) {
+    return InvalidField("lang", "zh_CN, en_US, zh_HK or zh_TW");
+  }
+  return absl::OkStatus();
+}
+
+bool IsSceneChar(char c) {
+  static constexpr absl::string_view kSymbols = "!#$&'()*+,/:;=?@-._~";
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         kSymbols.find(c) != absl::string_view::npos;
+}
+
+absl::Status ValidateUnlimitedCodeRequest(const UnlimitedCodeRequest& request) {
+  if (request.scene.empty()) {
+    return InvalidField("scene", "required");
+  }
+  if (request.scene.size() > kMaxSceneChars) {
+    return InvalidField("scene", absl::StrCat("longer than ", kMaxSceneChars, " characters"));
+  }
+  if (!std::all_of(request.scene.begin(), request.scene.end(), IsSceneChar)) {
+    return InvalidField("scene", "letters, digits and !#$&'()*+,/:;=?@-._~ only");
+  }
+  if (absl::StartsWith(request.page, "/") ||
+      request.page.find_first_of("?#") != std::string::npos) {
+    return InvalidField("page", "a page path without a leading '/' and without a query");
+  }
+  if (request.page.size() > kMaxPageBytes || !IsValidUtf8(request.page) ||
+      HasControlChar(request.page)) {
+    return InvalidField("page", absl::StrCat("at most ", kMaxPageBytes,
+                                             " bytes of UTF-8 without control characters"));
+  }
+  if (request.env_version != "" && request.env_version != "release" &&
+      request.env_version != "trial" && request.env_version != "develop") {
+    return InvalidField("env_version", "release, trial or develop");
+  }
+  if (request.width != 0 && (request.width < kMinCodeWidth || request.width > kMaxCodeWidth)) {
+    return InvalidField("width", absl::StrCat(kMinCodeWidth, "..", kMaxCodeWidth, " pixels"));
+  }
+  return absl::OkStatus();
+}
+
+// The new calls promise a retryable code for every exchange that may succeed later; a timed-out
+// one is among them.
+absl::Status TimeoutAsUnavailable(absl::Status status) {
+  if (status.code() != absl::StatusCode::kDeadlineExceeded) {
+    return status;
+  }
+  absl::Status out = absl::UnavailableError(status.message());
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
+// The value of header `name` (case-insensitive), "" when absent.
+std::string HeaderValue(const HttpFetchResponse& response, absl::string_view name) {
+  for (const auto& [key, value] : response.headers) {
+    if (absl::EqualsIgnoreCase(key, name)) {
+      return value;
+    }
+  }
+  return "";
+}
+
+// The image type of an answer, or "" when it is not an image. WeChat marks its images with
+// Content-Type image/jpeg or image/png; a body that opens as JSON is an answer to read even so.
+std::string ImageType(const HttpFetchResponse& response) {
+  absl::string_view body = response.body;
+  absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(body);
+  if (body.empty() || absl::StartsWith(trimmed, "{")) {
+    return "";
+  }
+  std::string type(absl::StripAsciiWhitespace(HeaderValue(response, "Content-Type")));
+  type = absl::AsciiStrToLower(type.substr(0, type.find(';')));
+  type = std::string(absl::StripAsciiWhitespace(type));
+  if (absl::StartsWith(type, "image/")) {
+    return type;
+  }
+  // No or a generic Content-Type: the format's own signature decides.
+  if (absl::StartsWith(body, "\x89PNG\r\n\x1a\n")) {
+    return "image/png";
+  }
+  if (absl::StartsWith(body, "\xff\xd8\xff")) {
+    return "image/jpeg";
+  }
+  return "";
+}
+
 }  // namespace
+
+SubscribeOutcome SubscribeOutcomeOf(const absl::Status& status) {
+  if (status.ok()) {
+    return SubscribeOutcome::kSent;
+  }
+  if (IsFinalSubscribeRefusal(status)) {
+    return SubscribeOutcome::kRefused;
+  }
+  if (IsThrottled(status)) {
+    return SubscribeOutcome::kThrottled;
+  }
+  if (IsTransient(status)) {
+    return SubscribeOutcome::kTransient;
+  }
+  return SubscribeOutcome::kFailed;
+}
+
+absl::string_view SubscribeOutcomeName(SubscribeOutcome outcome) {
+  switch (outcome) {
+    case SubscribeOutcome::kSent:
+      return "sent";
+    case SubscribeOutcome::kRefused:
+      return "refused";
+    case SubscribeOutcome::kThrottled:
+      return "throttled";
+    case SubscribeOutcome::kTransient:
+      return "transient";
+    case SubscribeOutcome::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+bool IsFinalSubscribeRefusal(const absl::Status& status) {
+  std::optional<int64_t> errcode = WechatErrcode(status);
+  if (status.ok() || !errcode.has_value()) {
+    return false;
+  }
+  switch (*errcode) {
+    case kErrUserRefused:
+    case kErrInvalidOpenid:
+    case kErrAppOpenidMismatch:
+    case kErrInvalidTemplateId:
+    case kErrInvalidTemplateData:
+    case kErrInvalidPage:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsThrottled(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted;
+}
+
+bool IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded;
+}
 
 std::optional<int64_t> WechatErrcode(const absl::Status& status) {
   auto payload = status.GetPayload(kErrcodePayload);
@@ -214,6 +484,8 @@ BeastHttpFetcherOptions WechatFetcherOptions(const WechatPlatformConfig& config)
   BeastHttpFetcherOptions options;
   options.timeout = config.timeout;
   options.extra_ca_pem = config.extra_ca_pem;
+  // Room for a mini-program code drawn at the widest WeChat allows (1280 px).
+  options.max_response_bytes = 4 << 20;
   return options;
 }
 
@@ -410,7 +682,8 @@ absl::StatusOr<PlatformClient::Fetched> PlatformClient::FetchToken(const App& ap
 
 absl::StatusOr<PlatformClient::Answer> PlatformClient::Post(const App& app, absl::string_view path,
                                                             absl::string_view token,
-                                                            const std::string& body) const {
+                                                            const std::string& body,
+                                                            bool image_ok) const {
   HttpFetchRequest request;
   request.method = "POST";
   request.url = absl::StrCat(base_url_, path, absl::StrContains(path, '?') ? "&" : "?",
@@ -427,6 +700,14 @@ absl::StatusOr<PlatformClient::Answer> PlatformClient::Post(const App& app, absl
     return absl::UnavailableError(absl::StrCat("WeChat ", path, ": HTTP ", response->status));
   }
   Answer answer;
+  if (image_ok) {
+    if (std::string type = ImageType(*response); !type.empty()) {
+      answer.is_image = true;
+      answer.content_type = std::move(type);
+      answer.image = std::move(response->body);
+      return answer;
+    }
+  }
   answer.json = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (answer.json.is_discarded() || !answer.json.is_object()) {
     return absl::UnavailableError(absl::StrCat("WeChat ", path, ": the answer is not JSON"));
@@ -460,20 +741,30 @@ absl::StatusOr<nlohmann::json> PlatformClient::Call(absl::string_view appid, abs
   } catch (const Json::exception&) {
     return absl::InvalidArgumentError("body: strings must be valid UTF-8");
   }
+  absl::StatusOr<Answer> answer = Exchange(*app, path, payload, /*image_ok=*/false);
+  if (!answer.ok()) {
+    return answer.status();
+  }
+  return std::move(answer->json);
+}
 
-  absl::StatusOr<std::string> token = Token(*app, "");
+absl::StatusOr<PlatformClient::Answer> PlatformClient::Exchange(const App& app,
+                                                                absl::string_view path,
+                                                                const std::string& payload,
+                                                                bool image_ok) const {
+  absl::StatusOr<std::string> token = Token(app, "");
   if (!token.ok()) {
     return token.status();
   }
-  absl::StatusOr<Answer> answer = Post(*app, path, *token, payload);
+  absl::StatusOr<Answer> answer = Post(app, path, *token, payload, image_ok);
   if (answer.ok() && IsTokenRefusal(answer->errcode)) {
-    spdlog::info("wechat {}: {} refused the access_token (errcode {}); renewing it", app->appid,
+    spdlog::info("wechat {}: {} refused the access_token (errcode {}); renewing it", app.appid,
                  std::string(path), answer->errcode);
-    token = Token(*app, *token);
+    token = Token(app, *token);
     if (!token.ok()) {
       return token.status();
     }
-    answer = Post(*app, path, *token, payload);
+    answer = Post(app, path, *token, payload, image_ok);
     if (answer.ok() && IsTokenRefusal(answer->errcode)) {
       return WithErrcode(absl::StatusCode::kUnavailable,
                          absl::StrCat("WeChat ", path, ": errcode ", answer->errcode,
@@ -486,7 +777,7 @@ absl::StatusOr<nlohmann::json> PlatformClient::Call(absl::string_view appid, abs
   }
   const int64_t code = answer->errcode;
   if (code == 0) {
-    return std::move(answer->json);
+    return answer;
   }
   std::string message = absl::StrCat("WeChat ", path, ": errcode ", code);
   if (!answer->errmsg.empty()) {
@@ -502,6 +793,87 @@ absl::StatusOr<nlohmann::json> PlatformClient::Call(absl::string_view appid, abs
     return WithErrcode(absl::StatusCode::kInvalidArgument, message, code);
   }
   return WithErrcode(absl::StatusCode::kFailedPrecondition, message, code);
+}
+
+absl::StatusOr<const PlatformClient::App*> PlatformClient::AppOfBrand(
+    absl::string_view brand_id) const {
+  absl::StatusOr<std::string> appid = AppIdOfBrand(brand_id);
+  if (!appid.ok()) {
+    return appid.status();
+  }
+  const App* app = FindApp(*appid);
+  if (app == nullptr) {
+    return absl::InternalError("brand_id: the brand's mini-program has no credentials");
+  }
+  return app;
+}
+
+absl::StatusOr<SubscribeSent> PlatformClient::SendSubscribeMessage(
+    absl::string_view brand_id, const SubscribeMessage& message) const {
+  absl::StatusOr<const App*> app = AppOfBrand(brand_id);
+  if (!app.ok()) {
+    return app.status();
+  }
+  if (absl::Status valid = ValidateSubscribeMessage(message); !valid.ok()) {
+    return valid;
+  }
+  Json data = Json::object();
+  for (const auto& [key, value] : message.data) {
+    data[key] = {{"value", value}};
+  }
+  Json body = {{"touser", message.touser}, {"template_id", message.template_id}, {"data", data}};
+  if (!message.page.empty()) {
+    body["page"] = message.page;
+  }
+  if (!message.miniprogram_state.empty()) {
+    body["miniprogram_state"] = message.miniprogram_state;
+  }
+  if (!message.lang.empty()) {
+    body["lang"] = message.lang;
+  }
+  absl::StatusOr<Answer> answer = Exchange(**app, kSubscribeSendPath, body.dump(), false);
+  if (!answer.ok()) {
+    return TimeoutAsUnavailable(answer.status());
+  }
+  SubscribeSent sent;
+  // msgid is a 64-bit number (sometimes past int64): kept as its decimal text.
+  if (const Json& msgid = answer->json.value("msgid", Json()); msgid.is_number_integer()) {
+    sent.msgid = msgid.dump();
+  } else if (msgid.is_string()) {
+    sent.msgid = msgid.get<std::string>();
+  }
+  return sent;
+}
+
+absl::StatusOr<MiniProgramCode> PlatformClient::GetUnlimitedCode(
+    absl::string_view brand_id, const UnlimitedCodeRequest& request) const {
+  absl::StatusOr<const App*> app = AppOfBrand(brand_id);
+  if (!app.ok()) {
+    return app.status();
+  }
+  if (absl::Status valid = ValidateUnlimitedCodeRequest(request); !valid.ok()) {
+    return valid;
+  }
+  Json body = {{"scene", request.scene}, {"check_path", request.check_path}};
+  if (!request.page.empty()) {
+    body["page"] = request.page;
+  }
+  if (!request.env_version.empty()) {
+    body["env_version"] = request.env_version;
+  }
+  if (request.width != 0) {
+    body["width"] = request.width;
+  }
+  absl::StatusOr<Answer> answer = Exchange(**app, kUnlimitedCodePath, body.dump(), true);
+  if (!answer.ok()) {
+    return TimeoutAsUnavailable(answer.status());
+  }
+  if (!answer->is_image) {
+    // errcode 0 without an image: not an answer WeChat documents.
+    return absl::UnavailableError(absl::StrCat("WeChat ", kUnlimitedCodePath,
+                                               ": the answer is neither an image nor an error"));
+  }
+  return MiniProgramCode{std::move(answer->image), std::move(answer->content_type)};
 }
 
 absl::StatusOr<TextCheck> PlatformClient::CheckText(absl::string_view appid,

@@ -65,7 +65,7 @@ absl::StatusOr<WechatPlatformConfig> LoadWechatPlatformConfig();
 // INVALID_ARGUMENT naming the brand and field.
 absl::StatusOr<std::map<std::string, WechatAppConfig>> ParseWechatApps(absl::string_view json_text,
                                                                        const std::string& base_dir);
-// The options of the HTTP client for `config` (timeout, CA bundle).
+// The options of the HTTP client for `config` (timeout, CA bundle, answers up to 4 MiB).
 BeastHttpFetcherOptions WechatFetcherOptions(const WechatPlatformConfig& config);
 
 // WeChat's errcode of a Status returned by PlatformClient (set for every refusal WeChat
@@ -82,6 +82,34 @@ inline constexpr int64_t kErrAccessTokenExpired = 42001;
 inline constexpr int64_t kErrUserRefused = 43101;  // subscription message refused or used up
 inline constexpr int64_t kErrDailyQuota = 45009;
 inline constexpr int64_t kErrTooFrequent = 45011;
+// Codes of subscribeMessage.send and wxacode.getUnlimited.
+inline constexpr int64_t kErrInvalidTemplateId = 40037;
+inline constexpr int64_t kErrInvalidTemplateData = 47003;
+inline constexpr int64_t kErrInvalidScene = 40129;
+inline constexpr int64_t kErrInvalidPage = 41030;
+inline constexpr int64_t kErrAppOpenidMismatch = 43104;
+
+// How a caller of SendSubscribeMessage should treat a Status it returned.
+//   kSent        OK.
+//   kRefused     a final refusal (IsFinalSubscribeRefusal): never send this message again.
+//   kThrottled   IsThrottled: retry only after the limit resets.
+//   kTransient   IsTransient: retry with backoff.
+//   kFailed      anything else: the request or the configuration is wrong (INVALID_ARGUMENT from
+//                this client's own checks, NOT_FOUND brand, INTERNAL credentials ...).
+enum class SubscribeOutcome { kSent, kRefused, kThrottled, kTransient, kFailed };
+SubscribeOutcome SubscribeOutcomeOf(const absl::Status& status);
+// "sent", "refused", "throttled", "transient", "failed": for records and metrics.
+absl::string_view SubscribeOutcomeName(SubscribeOutcome outcome);
+// WeChat refused the message for good: 43101 (the user refused, or the one-time consent is used
+// up), 40003 (invalid openid), 43104 (openid of another app), 40037 (invalid template_id), 47003
+// (template data WeChat does not accept), 41030 (invalid page). Sending the same message again
+// cannot succeed; 43101 needs a new consent from the user.
+bool IsFinalSubscribeRefusal(const absl::Status& status);
+// A frequency or quota limit (RESOURCE_EXHAUSTED: 45009, 45011): back off.
+bool IsThrottled(const absl::Status& status);
+// WeChat busy (-1), a transport failure, a timed-out exchange, a malformed answer (UNAVAILABLE,
+// DEADLINE_EXCEEDED): the same request may succeed later.
+bool IsTransient(const absl::Status& status);
 
 // msgSecCheck 2.0's verdict (result.suggest).
 enum class TextVerdict { kPass, kReview, kRisky };
@@ -92,6 +120,52 @@ struct TextCheck {
   TextVerdict verdict = TextVerdict::kReview;
   int64_t label = 0;     // result.label: 100 normal, 10001 ads, 20001 politics, 20002 porn ...
   std::string trace_id;  // WeChat's id of this check
+};
+
+// A subscription message (subscribeMessage.send) to one user, sent on the user's consent for
+// `template_id` (a one-time consent allows one message).
+struct SubscribeMessage {
+  std::string touser;       // the user's openid in the brand's mini-program; required
+  std::string template_id;  // required
+  // The mini-program page the message opens, a query allowed ("pages/room/index?room=r1");
+  // empty: the message opens nothing.
+  std::string page;
+  // The template's fields: key ("thing1", "time2", "name3" ...) -> value, sent as
+  // {"thing1": {"value": "..."}}. At least one, at most 20. Values are non-empty UTF-8 within
+  // WeChat's limit for the key's kind, counted in characters: thing 20, number, letter and
+  // character_string 32, symbol 5, phone_number 17, car_number 8, name 10 (20 when all ASCII),
+  // phrase 5, amount 20, time and date 64; another kind 32.
+  std::map<std::string, std::string> data;
+  // Which build of the mini-program the message opens: "formal" (also ""), "trial",
+  // "developer".
+  std::string miniprogram_state;
+  // "" (WeChat's default, zh_CN), "zh_CN", "en_US", "zh_HK", "zh_TW".
+  std::string lang;
+};
+
+struct SubscribeSent {
+  std::string msgid;  // WeChat's id of the message ("" when the answer has none)
+};
+
+// A mini-program code (wxacode.getUnlimited): scanning it opens `page` with `scene` as the
+// launch query's scene.
+struct UnlimitedCodeRequest {
+  // 1..32 characters: ASCII letters, digits and !#$&'()*+,/:;=?@-._~ (WeChat's set).
+  std::string scene;
+  // A page of the mini-program without a leading '/' and without a query ("pages/room/index");
+  // empty: the home page.
+  std::string page;
+  // true: WeChat refuses a page the published mini-program does not have (41030).
+  bool check_path = true;
+  // "release" (also ""), "trial", "develop".
+  std::string env_version;
+  // Pixels, 280..1280; 0: WeChat's default (430).
+  int width = 0;
+};
+
+struct MiniProgramCode {
+  std::string image;         // the bytes WeChat answered
+  std::string content_type;  // "image/jpeg" or "image/png"
 };
 
 // Calls api.weixin.qq.com for the configured mini-programs. Thread-safe.
@@ -107,7 +181,7 @@ struct TextCheck {
 // Status codes of Call and the calls built on it:
 //   OK                   errcode 0 (or none).
 //   INVALID_ARGUMENT     a malformed request, or WeChat's codes for one (40003 invalid openid,
-//                        40129, 43104, 44002, 47001, 40035, 40037, 47003, 41030).
+//                        40129, 40169, 40097, 43104, 44002, 47001, 40035, 40037, 47003, 41030).
 //   NOT_FOUND            an appid this client has no credentials for.
 //   FAILED_PRECONDITION  any other errcode (43101: the user refused or used up the consent;
 //                        61010 ...): the caller can act on the code (WechatErrcode).
@@ -146,6 +220,29 @@ class PlatformClient final {
                                       absl::string_view text,
                                       TextScene scene = TextScene::kComment) const;
 
+  // subscribeMessage.send (POST /cgi-bin/message/subscribe/send) to the brand's mini-program
+  // user `message.touser`. Codes as above, with these differences, so that a sender can act on
+  // SubscribeOutcomeOf:
+  //   INVALID_ARGUMENT     a field of `message` this client refuses before calling WeChat (the
+  //                        message names the field, never its value; no errcode), or WeChat's
+  //                        40003, 43104, 40037, 47003, 41030 (final, with the errcode).
+  //   FAILED_PRECONDITION  43101: the user refused, or the consent is used up (final).
+  //   UNAVAILABLE          also an exchange that outlasted the timeout (the message may have
+  //                        gone out: a one-time consent makes a second send answer 43101).
+  // A refused access_token is renewed and the send retried once, as for Call. Nothing is
+  // retried otherwise, and nothing of the message (openid, values) is logged.
+  absl::StatusOr<SubscribeSent> SendSubscribeMessage(absl::string_view brand_id,
+                                                     const SubscribeMessage& message) const;
+
+  // wxacode.getUnlimited (POST /wxa/getwxacodeunlimit) for the brand's mini-program: the image
+  // WeChat draws. WeChat answers the image itself, or a JSON {errcode, errmsg} (with HTTP 200)
+  // when it refuses: 40129 (scene), 41030 (page) and 40169 are INVALID_ARGUMENT, 45009
+  // RESOURCE_EXHAUSTED, as above. INVALID_ARGUMENT naming the field for a scene, page,
+  // env_version or width this client refuses before calling WeChat; UNAVAILABLE also for an
+  // exchange that outlasted the timeout and for an answer that is neither an image nor JSON.
+  absl::StatusOr<MiniProgramCode> GetUnlimitedCode(absl::string_view brand_id,
+                                                   const UnlimitedCodeRequest& request) const;
+
  private:
   struct App {
     std::string appid;
@@ -163,6 +260,10 @@ class PlatformClient final {
     nlohmann::json json;
     int64_t errcode = 0;
     std::string errmsg;
+    // An image answer (only when the caller accepts one): its bytes and type; json is null.
+    bool is_image = false;
+    std::string image;
+    std::string content_type;
   };
 
   PlatformClient(std::string base_url, absl::Duration refresh_margin,
@@ -177,9 +278,16 @@ class PlatformClient final {
     absl::Duration expires_in;
   };
   absl::StatusOr<Fetched> FetchToken(const App& app) const;
-  // One POST of `body` to `path` with `token`; errcode and errmsg read, not yet judged.
+  // One POST of `body` to `path` with `token`; errcode and errmsg read, not yet judged. With
+  // `image_ok`, an answer that is an image is returned as one.
   absl::StatusOr<Answer> Post(const App& app, absl::string_view path, absl::string_view token,
-                              const std::string& body) const;
+                              const std::string& body, bool image_ok) const;
+  // POSTs `payload` to `path` with the app's token, renewing a refused token and retrying once;
+  // an errcode other than 0 is returned as the Status documented above.
+  absl::StatusOr<Answer> Exchange(const App& app, absl::string_view path,
+                                  const std::string& payload, bool image_ok) const;
+  // The app of `brand_id`'s mini-program, or NOT_FOUND.
+  absl::StatusOr<const App*> AppOfBrand(absl::string_view brand_id) const;
   // `text` without the app's secret and any token (for messages and logs).
   std::string Redact(const App& app, absl::string_view text, absl::string_view token = "") const;
   const App* FindApp(absl::string_view appid) const;

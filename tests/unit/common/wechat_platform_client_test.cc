@@ -4,13 +4,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -41,6 +44,7 @@ constexpr char kSecret[] = "9f86d081884c7d659a2feaa0c55ad015";
 constexpr char kTokenPath[] = "/cgi-bin/stable_token";
 constexpr char kCheckPath[] = "/wxa/msg_sec_check";
 constexpr char kSendPath[] = "/cgi-bin/message/subscribe/send";
+constexpr char kCodePath[] = "/wxa/getwxacodeunlimit";
 const absl::Time kT0 = absl::FromUnixSeconds(1800000000);
 
 Response JsonAnswer(const Json& body) {
@@ -105,9 +109,10 @@ class FakeWechat {
     std::lock_guard<std::mutex> lock(mu_);
     api_answer_ = TestAnswer(http::status::ok, body.dump(), "application/json");
   }
-  void set_api_raw_answer(http::status status, std::string body) {
+  void set_api_raw_answer(http::status status, std::string body,
+                          std::string content_type = "text/plain") {
     std::lock_guard<std::mutex> lock(mu_);
-    api_answer_ = TestAnswer(status, std::move(body));
+    api_answer_ = TestAnswer(status, std::move(body), std::move(content_type));
   }
   // API calls are read and never answered.
   void set_api_silent(bool silent) { api_silent_ = silent; }
@@ -582,6 +587,399 @@ TEST_F(PlatformClientTest, UnknownAppsAndBadPathsAreRefused) {
   // A query of the path's own is kept, the token added after it.
   ASSERT_TRUE(client->Call(kAppId, "/wxa/x?lang=zh_CN", Json::object()).ok());
   EXPECT_EQ(wechat_.requests().back().target(), "/wxa/x?lang=zh_CN&access_token=token-1");
+}
+
+// --- subscribeMessage.send ---
+
+SubscribeMessage Reminder() {
+  SubscribeMessage message;
+  message.touser = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+  message.template_id = "bDmywsp2oEHjwAadTGKkUJ-eJEiMiOf7H-dZOOLm3u0";
+  message.page = "pages/room/index?room=r1&invite=inv_9";
+  message.data = {{"thing1", "周四私享预览"}, {"time2", "2026年3月12日 19:30"}, {"name3", "林晓"}};
+  message.miniprogram_state = "formal";
+  message.lang = "zh_CN";
+  return message;
+}
+
+TEST_F(PlatformClientTest, SendSubscribeMessagePostsTheDocumentedBody) {
+  auto client = Client();
+  wechat_.set_api_answer({{"errcode", 0}, {"errmsg", "ok"}, {"msgid", 1988810812324364291u}});
+  absl::StatusOr<SubscribeSent> sent = client->SendSubscribeMessage(kBrand, Reminder());
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->msgid, "1988810812324364291");
+  EXPECT_EQ(SubscribeOutcomeOf(sent.status()), SubscribeOutcome::kSent);
+  ASSERT_EQ(wechat_.Requests(kSendPath), 1);
+  const Request request = wechat_.requests().back();
+  EXPECT_EQ(request.method(), http::verb::post);
+  EXPECT_EQ(request[http::field::content_type], "application/json");
+  EXPECT_EQ(std::string(request.target()), absl::StrCat(kSendPath, "?access_token=token-1"));
+  EXPECT_EQ(TokenOf(request), "token-1");
+  EXPECT_EQ(Json::parse(request.body()),
+            (Json{{"touser", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+                  {"template_id", "bDmywsp2oEHjwAadTGKkUJ-eJEiMiOf7H-dZOOLm3u0"},
+                  {"page", "pages/room/index?room=r1&invite=inv_9"},
+                  {"data",
+                   {{"thing1", {{"value", "周四私享预览"}}},
+                    {"time2", {{"value", "2026年3月12日 19:30"}}},
+                    {"name3", {{"value", "林晓"}}}}},
+                  {"miniprogram_state", "formal"},
+                  {"lang", "zh_CN"}}));
+
+  // Optional fields left empty are left out (WeChat's defaults apply).
+  SubscribeMessage bare = Reminder();
+  bare.page.clear();
+  bare.miniprogram_state.clear();
+  bare.lang.clear();
+  wechat_.set_api_answer({{"errcode", 0}, {"errmsg", "ok"}});
+  sent = client->SendSubscribeMessage(kBrand, bare);
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->msgid, "");
+  Json body = Json::parse(wechat_.requests().back().body());
+  EXPECT_FALSE(body.contains("page"));
+  EXPECT_FALSE(body.contains("miniprogram_state"));
+  EXPECT_FALSE(body.contains("lang"));
+  EXPECT_EQ(wechat_.TokenRequests(), 1);
+}
+
+// Each of WeChat's final refusals: one request, never retried, the errcode kept.
+TEST_F(PlatformClientTest, FinalSubscribeRefusalsAreNotRetried) {
+  struct Case {
+    int errcode;
+    absl::StatusCode code;
+    std::string errmsg;
+  };
+  for (const Case& c :
+       {Case{43101, absl::StatusCode::kFailedPrecondition, "user refuse to accept the msg"},
+        Case{40003, absl::StatusCode::kInvalidArgument, "invalid openid"},
+        Case{40037, absl::StatusCode::kInvalidArgument, "invalid template_id"},
+        Case{47003, absl::StatusCode::kInvalidArgument,
+             "argument invalid! data.thing1.value invalid"},
+        Case{41030, absl::StatusCode::kInvalidArgument, "invalid page"}}) {
+    SCOPED_TRACE(c.errcode);
+    FakeWechat wechat;
+    auto client = Client(wechat.url());
+    wechat.set_api_answer(
+        {{"errcode", c.errcode}, {"errmsg", absl::StrCat(c.errmsg, " rid: 6472dfd0-536f4e2c")}});
+    absl::StatusOr<SubscribeSent> sent = client->SendSubscribeMessage(kBrand, Reminder());
+    ASSERT_FALSE(sent.ok());
+    EXPECT_EQ(sent.status().code(), c.code) << sent.status();
+    EXPECT_EQ(WechatErrcode(sent.status()), c.errcode);
+    EXPECT_TRUE(IsFinalSubscribeRefusal(sent.status()));
+    EXPECT_FALSE(IsThrottled(sent.status()));
+    EXPECT_FALSE(IsTransient(sent.status()));
+    EXPECT_EQ(SubscribeOutcomeOf(sent.status()), SubscribeOutcome::kRefused);
+    EXPECT_EQ(SubscribeOutcomeName(SubscribeOutcomeOf(sent.status())), "refused");
+    EXPECT_EQ(wechat.Requests(kSendPath), 1);
+    EXPECT_EQ(wechat.TokenRequests(), 1);
+  }
+}
+
+TEST_F(PlatformClientTest, ThrottledAndBusySendsAreToldApart) {
+  auto client = Client();
+  for (int errcode : {45009, 45011}) {
+    SCOPED_TRACE(errcode);
+    wechat_.set_api_answer({{"errcode", errcode}, {"errmsg", "reach max api daily quota limit"}});
+    absl::Status status = client->SendSubscribeMessage(kBrand, Reminder()).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+    EXPECT_EQ(WechatErrcode(status), errcode);
+    EXPECT_TRUE(IsThrottled(status));
+    EXPECT_FALSE(IsFinalSubscribeRefusal(status));
+    EXPECT_EQ(SubscribeOutcomeOf(status), SubscribeOutcome::kThrottled);
+  }
+  wechat_.set_api_answer({{"errcode", -1}, {"errmsg", "system error"}});
+  absl::Status busy = client->SendSubscribeMessage(kBrand, Reminder()).status();
+  EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
+  EXPECT_EQ(WechatErrcode(busy), -1);
+  EXPECT_TRUE(IsTransient(busy));
+  EXPECT_FALSE(IsFinalSubscribeRefusal(busy));
+  EXPECT_EQ(SubscribeOutcomeOf(busy), SubscribeOutcome::kTransient);
+  // Another code: neither final nor to be retried as is.
+  wechat_.set_api_answer({{"errcode", 61010}, {"errmsg", "code is expired"}});
+  absl::Status other = client->SendSubscribeMessage(kBrand, Reminder()).status();
+  EXPECT_EQ(SubscribeOutcomeOf(other), SubscribeOutcome::kFailed) << other;
+  // One request each: the client retries none of them itself.
+  EXPECT_EQ(wechat_.Requests(kSendPath), 4);
+}
+
+TEST_F(PlatformClientTest, SendWithARefusedTokenRenewsItOnceAndRetries) {
+  auto client = Client();
+  ASSERT_TRUE(client->SendSubscribeMessage(kBrand, Reminder()).ok());
+  wechat_.RevokeTokens(kErrInvalidCredential);
+  absl::StatusOr<SubscribeSent> sent = client->SendSubscribeMessage(kBrand, Reminder());
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(wechat_.TokenRequests(), 2);
+  EXPECT_EQ(wechat_.Requests(kSendPath), 3);  // the first send, the refused one, the retry
+  EXPECT_EQ(TokenOf(wechat_.requests().back()), "token-2");
+  EXPECT_EQ(Json::parse(wechat_.requests().back().body())["touser"],
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+
+  // Refused again after the renewal: transient, and no third attempt.
+  wechat_.RefuseEveryToken(kErrInvalidCredential);
+  absl::Status status = client->SendSubscribeMessage(kBrand, Reminder()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(SubscribeOutcomeOf(status), SubscribeOutcome::kTransient);
+  EXPECT_EQ(wechat_.TokenRequests(), 3);
+  EXPECT_EQ(wechat_.Requests(kSendPath), 5);
+}
+
+TEST_F(PlatformClientTest, ASlowOrDownWechatIsATransientSendFailure) {
+  auto client = Client("", absl::Milliseconds(300));
+  ASSERT_TRUE(client->AccessToken(kAppId).ok());
+  wechat_.set_api_silent(true);
+  auto started = std::chrono::steady_clock::now();
+  absl::Status status = client->SendSubscribeMessage(kBrand, Reminder()).status();
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_FALSE(WechatErrcode(status).has_value());
+  EXPECT_EQ(SubscribeOutcomeOf(status), SubscribeOutcome::kTransient);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_EQ(wechat_.Requests(kSendPath), 1);
+
+  auto down = Client("http://127.0.0.1:9");
+  status = down->SendSubscribeMessage(kBrand, Reminder()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(SubscribeOutcomeOf(status), SubscribeOutcome::kTransient);
+}
+
+TEST_F(PlatformClientTest, SendSubscribeMessageRefusesBadInputWithoutCallingWechat) {
+  auto client = Client();
+  std::string twenty;
+  for (int i = 0; i < 20; ++i) {
+    twenty += "字";
+  }
+  SubscribeMessage longest = Reminder();
+  longest.data = {{"thing1", twenty},
+                  {"phrase2", "直播已开始"},
+                  {"name3", "Alexandra Montgomery"},
+                  {"character_string4", std::string(32, 'A')},
+                  {"time5", "2026年3月12日 19:30~2026年3月12日 21:00"}};
+  ASSERT_TRUE(client->SendSubscribeMessage(kBrand, longest).ok());
+  ASSERT_EQ(wechat_.Requests(kSendPath), 1);
+
+  struct Case {
+    std::string field;
+    std::function<void(SubscribeMessage&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"touser", [](SubscribeMessage& m) { m.touser.clear(); }},
+      {"touser", [](SubscribeMessage& m) { m.touser = "o 1"; }},
+      {"template_id", [](SubscribeMessage& m) { m.template_id.clear(); }},
+      {"template_id", [](SubscribeMessage& m) { m.template_id = "tpl/1"; }},
+      {"page", [](SubscribeMessage& m) { m.page = "pages/room\n"; }},
+      {"data", [](SubscribeMessage& m) { m.data.clear(); }},
+      {"data.thing1", [&](SubscribeMessage& m) { m.data["thing1"] = twenty + "字"; }},
+      {"data.thing1", [](SubscribeMessage& m) { m.data["thing1"] = ""; }},
+      {"data.thing1", [](SubscribeMessage& m) { m.data["thing1"] = "\xff\xfe"; }},
+      {"data.phrase2", [](SubscribeMessage& m) { m.data["phrase2"] = "直播马上开始"; }},
+      {"data.name3", [](SubscribeMessage& m) { m.data["name3"] = "欧阳娜娜娜娜娜娜娜娜娜"; }},
+      {"data.symbol4", [](SubscribeMessage& m) { m.data["symbol4"] = "!!!!!!"; }},
+      {"data.Thing9", [](SubscribeMessage& m) { m.data["Thing9"] = "x"; }},
+      {"data.thing", [](SubscribeMessage& m) { m.data["thing"] = "x"; }},
+      {"miniprogram_state", [](SubscribeMessage& m) { m.miniprogram_state = "release"; }},
+      {"lang", [](SubscribeMessage& m) { m.lang = "fr_FR"; }},
+  };
+  for (const Case& c : cases) {
+    SubscribeMessage message = longest;
+    c.spoil(message);
+    absl::Status status = client->SendSubscribeMessage(kBrand, message).status();
+    SCOPED_TRACE(c.field);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_TRUE(absl::StartsWith(status.message(), c.field + ":")) << status;
+    EXPECT_FALSE(WechatErrcode(status).has_value());
+    EXPECT_EQ(SubscribeOutcomeOf(status), SubscribeOutcome::kFailed);
+    // The value is the user's: never in the message.
+    for (const auto& [key, value] : message.data) {
+      if (value.size() > 2) {
+        EXPECT_FALSE(absl::StrContains(status.message(), value)) << status;
+      }
+    }
+  }
+  EXPECT_EQ(wechat_.Requests(kSendPath), 1);
+  EXPECT_EQ(client->SendSubscribeMessage("other", Reminder()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(wechat_.Requests(kSendPath), 1);
+}
+
+// Nothing of the message (openid, values) in a log line, a refused token included.
+TEST_F(PlatformClientTest, SendingLogsNothingOfTheMessage) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  auto logger = spdlog::default_logger();
+  const spdlog::level::level_enum level = logger->level();
+  logger->set_level(spdlog::level::trace);
+  logger->sinks().push_back(sink);
+  auto client = Client();
+  ASSERT_TRUE(client->SendSubscribeMessage(kBrand, Reminder()).ok());
+  wechat_.RevokeTokens();
+  ASSERT_TRUE(client->SendSubscribeMessage(kBrand, Reminder()).ok());
+  wechat_.set_api_answer({{"errcode", 43101}, {"errmsg", "user refuse to accept the msg"}});
+  EXPECT_FALSE(client->SendSubscribeMessage(kBrand, Reminder()).ok());
+  logger->sinks().pop_back();
+  logger->set_level(level);
+  EXPECT_FALSE(log.str().empty());  // the token renewals were logged
+  EXPECT_FALSE(absl::StrContains(log.str(), Reminder().touser)) << log.str();
+  EXPECT_FALSE(absl::StrContains(log.str(), "周四")) << log.str();
+  EXPECT_FALSE(absl::StrContains(log.str(), "林晓")) << log.str();
+}
+
+// --- wxacode.getUnlimited ---
+
+// A PNG's signature and a few bytes of every value, NUL included: the bytes must come back as
+// they were sent.
+std::string FakePng() {
+  std::string image("\x89PNG\r\n\x1a\n", 8);
+  for (int i = 0; i < 4096; ++i) {
+    image += static_cast<char>(i * 7 % 256);
+  }
+  return image;
+}
+
+UnlimitedCodeRequest SceneOnly(std::string scene) {
+  UnlimitedCodeRequest request;
+  request.scene = std::move(scene);
+  return request;
+}
+
+TEST_F(PlatformClientTest, GetUnlimitedCodeReturnsTheImageBytes) {
+  auto client = Client();
+  const std::string png = FakePng();
+  wechat_.set_api_raw_answer(http::status::ok, png, "image/png");
+  UnlimitedCodeRequest request;
+  request.scene = "s=ab12CD34&a=as_9";
+  request.page = "pages/room/index";
+  request.check_path = false;
+  request.env_version = "trial";
+  request.width = 430;
+  absl::StatusOr<MiniProgramCode> code = client->GetUnlimitedCode(kBrand, request);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(code->content_type, "image/png");
+  EXPECT_EQ(code->image.size(), png.size());
+  EXPECT_TRUE(code->image == png);
+  const Request sent = wechat_.requests().back();
+  EXPECT_EQ(std::string(sent.target()), absl::StrCat(kCodePath, "?access_token=token-1"));
+  EXPECT_EQ(Json::parse(sent.body()), (Json{{"scene", "s=ab12CD34&a=as_9"},
+                                            {"page", "pages/room/index"},
+                                            {"check_path", false},
+                                            {"env_version", "trial"},
+                                            {"width", 430}}));
+
+  // A JPEG with a parameter on its Content-Type; the defaults left to WeChat.
+  const std::string jpeg = std::string("\xff\xd8\xff\xe0\0\x10JFIF\0", 11) + png;
+  wechat_.set_api_raw_answer(http::status::ok, jpeg, "image/jpeg; charset=binary");
+  code = client->GetUnlimitedCode(kBrand, SceneOnly("r1"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(code->content_type, "image/jpeg");
+  EXPECT_TRUE(code->image == jpeg);
+  EXPECT_EQ(Json::parse(wechat_.requests().back().body()),
+            (Json{{"scene", "r1"}, {"check_path", true}}));
+  // A signature is enough when the Content-Type says nothing useful.
+  wechat_.set_api_raw_answer(http::status::ok, png, "application/octet-stream");
+  code = client->GetUnlimitedCode(kBrand, SceneOnly("r1"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(code->content_type, "image/png");
+}
+
+// WeChat refuses with JSON and HTTP 200, whatever the Content-Type says.
+TEST_F(PlatformClientTest, GetUnlimitedCodeReadsAJsonRefusal) {
+  auto client = Client();
+  struct Case {
+    int errcode;
+    std::string content_type;
+    absl::StatusCode code;
+  };
+  for (const Case& c :
+       {Case{40129, "application/json; encoding=utf-8", absl::StatusCode::kInvalidArgument},
+        Case{41030, "application/json", absl::StatusCode::kInvalidArgument},
+        Case{40169, "text/plain", absl::StatusCode::kInvalidArgument},
+        Case{45009, "image/jpeg", absl::StatusCode::kResourceExhausted},
+        Case{-1, "application/json", absl::StatusCode::kUnavailable}}) {
+    SCOPED_TRACE(c.errcode);
+    wechat_.set_api_raw_answer(
+        http::status::ok,
+        Json{{"errcode", c.errcode}, {"errmsg", "as documented rid: 669e174a"}}.dump(),
+        c.content_type);
+    absl::Status status = client->GetUnlimitedCode(kBrand, SceneOnly("r1")).status();
+    EXPECT_EQ(status.code(), c.code) << status;
+    EXPECT_EQ(WechatErrcode(status), c.errcode);
+  }
+  // A refused token: renewed once, the image then.
+  wechat_.set_api_raw_answer(http::status::ok, FakePng(), "image/png");
+  wechat_.RevokeTokens(kErrAccessTokenExpired);
+  const int calls = wechat_.Requests(kCodePath);
+  absl::StatusOr<MiniProgramCode> code = client->GetUnlimitedCode(kBrand, SceneOnly("r1"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_TRUE(code->image == FakePng());
+  EXPECT_EQ(wechat_.Requests(kCodePath), calls + 2);
+  EXPECT_EQ(wechat_.TokenRequests(), 2);
+  // Neither an image nor an error.
+  for (const auto& [body, type] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"errcode":0,"errmsg":"ok"})", "application/json"},
+           {"<html>busy</html>", "text/html"},
+           {"", "image/png"}}) {
+    SCOPED_TRACE(body);
+    wechat_.set_api_raw_answer(http::status::ok, body, type);
+    absl::Status status = client->GetUnlimitedCode(kBrand, SceneOnly("r1")).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  }
+  wechat_.set_api_raw_answer(http::status::bad_gateway, FakePng(), "image/png");
+  EXPECT_EQ(client->GetUnlimitedCode(kBrand, SceneOnly("r1")).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(PlatformClientTest, GetUnlimitedCodeChecksTheSceneAndPage) {
+  auto client = Client();
+  wechat_.set_api_raw_answer(http::status::ok, FakePng(), "image/png");
+  for (const std::string& scene :
+       {std::string("a"), std::string(32, 'z'), std::string("!#$&'()*+,/:;=?@-._~"),
+        std::string("r=AZaz09&i=x_y-z.~")}) {
+    SCOPED_TRACE(scene);
+    absl::StatusOr<MiniProgramCode> code = client->GetUnlimitedCode(kBrand, SceneOnly(scene));
+    EXPECT_TRUE(code.ok()) << code.status();
+  }
+  const int calls = wechat_.Requests(kCodePath);
+  EXPECT_EQ(calls, 4);
+  for (const std::string& scene :
+       {std::string(""), std::string(33, 'z'), std::string("a b"), std::string("%41"),
+        std::string("场景"), std::string("a\"b"), std::string("a<b"), std::string("a\n")}) {
+    SCOPED_TRACE(scene);
+    absl::Status status = client->GetUnlimitedCode(kBrand, SceneOnly(scene)).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_TRUE(absl::StartsWith(status.message(), "scene:")) << status;
+  }
+  struct Case {
+    std::string field;
+    UnlimitedCodeRequest request;
+  };
+  auto with = [](std::function<void(UnlimitedCodeRequest&)> spoil) {
+    UnlimitedCodeRequest request = SceneOnly("r1");
+    spoil(request);
+    return request;
+  };
+  for (const Case& c :
+       {Case{"page", with([](UnlimitedCodeRequest& r) { r.page = "/pages/room/index"; })},
+        Case{"page", with([](UnlimitedCodeRequest& r) { r.page = "pages/room/index?r=1"; })},
+        Case{"env_version", with([](UnlimitedCodeRequest& r) { r.env_version = "formal"; })},
+        Case{"width", with([](UnlimitedCodeRequest& r) { r.width = 279; })},
+        Case{"width", with([](UnlimitedCodeRequest& r) { r.width = 1281; })}}) {
+    SCOPED_TRACE(c.field);
+    absl::Status status = client->GetUnlimitedCode(kBrand, c.request).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_TRUE(absl::StartsWith(status.message(), c.field + ":")) << status;
+  }
+  EXPECT_EQ(wechat_.Requests(kCodePath), calls);
+  EXPECT_EQ(client->GetUnlimitedCode("other", SceneOnly("r1")).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(PlatformClientTest, ASlowCodeAnswerIsUnavailable) {
+  auto client = Client("", absl::Milliseconds(300));
+  ASSERT_TRUE(client->AccessToken(kAppId).ok());
+  wechat_.set_api_silent(true);
+  absl::Status status = client->GetUnlimitedCode(kBrand, SceneOnly("r1")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(IsTransient(status));
 }
 
 }  // namespace

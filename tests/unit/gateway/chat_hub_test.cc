@@ -132,7 +132,10 @@ TEST(ChatFrameTest, AViewersOwnCommentsAndMuteAlwaysReachThem) {
   int own = 0;
   bool muted = false;
   for (const auto& item : frame["items"]) {
-    if (item["type"] == "viewer_muted") muted = true;
+    if (item["type"] == "viewer_muted") {
+      muted = true;
+      EXPECT_FALSE(item.contains("viewer_id")) << item;
+    }
     if (item["type"] == "comment" && item["own"].get<bool>()) {
       ++own;
       EXPECT_EQ(item["author_id"], "oMe");
