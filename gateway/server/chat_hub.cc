@@ -160,8 +160,26 @@ std::string ChatFrame(const std::vector<std::shared_ptr<const ChatItem>>& items,
   }
   if (folded != nullptr) *folded = left_out;
   if (out.empty() && left_out == 0) return "";
-  nlohmann::json frame{{"type", "chat"}, {"items", std::move(out)}, {"folded", left_out}};
-  return frame.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Written by hand so the type comes first (nlohmann sorts keys), as in every pushed message.
+  return absl::StrCat("{\"type\":\"chat\",\"items\":",
+                      out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                      ",\"folded\":", left_out, "}");
+}
+
+std::shared_ptr<const ChatPiece> ChatPieceOf(
+    const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
+    const std::string& view_of, bool full) {
+  auto piece = std::make_shared<ChatPiece>();
+  std::string text = ChatFrame(items, share, view_of, full, &piece->folded);
+  if (text.empty()) return nullptr;
+  // {"type":"chat","items":[ ... ],"folded":N}: the members between the brackets.
+  static constexpr absl::string_view kHead = "{\"type\":\"chat\",\"items\":[";
+  size_t end = text.rfind("],\"folded\":");
+  if (absl::StartsWith(text, kHead) && end != std::string::npos && end >= kHead.size()) {
+    piece->items = text.substr(kHead.size(), end - kHead.size());
+  }
+  piece->frame = std::make_shared<const std::string>(std::move(text));
+  return piece;
 }
 
 std::string RefusalReasonOf(absl::string_view message) {
@@ -425,16 +443,15 @@ void ChatHub::Flush(Room& room, absl::Time now) {
   room.rate.Add(now, plain);
   double share = KeepShare(room.rate.PerSecond(now), options_.viewer_rate);
 
-  std::shared_ptr<const std::string> shared_frame;
-  std::shared_ptr<const std::string> full_frame;
-  std::unordered_map<std::string, std::shared_ptr<const std::string>> own_frames;
+  std::shared_ptr<const ChatPiece> shared_frame;
+  std::shared_ptr<const ChatPiece> full_frame;
+  std::unordered_map<std::string, std::shared_ptr<const ChatPiece>> own_frames;
   bool shared_built = false;
   bool full_built = false;
   auto frame_of = [&](const std::string& view_of, bool full) {
-    int64_t folded = 0;
-    std::string text = ChatFrame(items, share, view_of, full, &folded);
-    if (view_of.empty() && !full) metrics_.ChatFolded(folded);
-    return text.empty() ? nullptr : std::make_shared<const std::string>(std::move(text));
+    std::shared_ptr<const ChatPiece> piece = ChatPieceOf(items, share, view_of, full);
+    if (view_of.empty() && !full && piece != nullptr) metrics_.ChatFolded(piece->folded);
+    return piece;
   };
   for (auto& [ptr, member] : room.members) {
     if (member.state != Member::State::kReady) {
@@ -444,7 +461,7 @@ void ChatHub::Flush(Room& room, absl::Time now) {
       continue;
     }
     const SocketInfo& info = ptr->info();
-    std::shared_ptr<const std::string> frame;
+    std::shared_ptr<const ChatPiece> frame;
     if (info.watch_only) {
       if (!full_built) {
         full_frame = frame_of("", true);
@@ -462,7 +479,7 @@ void ChatHub::Flush(Room& room, absl::Time now) {
       }
       frame = shared_frame;
     }
-    if (frame != nullptr) ptr->Push(frame);
+    if (frame != nullptr) ptr->PushChat(frame);
   }
 }
 
@@ -563,7 +580,8 @@ void ChatHub::AskLikes(const std::shared_ptr<Room>& room, absl::Time now) {
         const auto* likes = dynamic_cast<const v1::GetLikesResponse*>(response.get());
         if (!status.ok() || likes == nullptr || likes->total() == room.likes_pushed) return;
         room.likes_pushed = likes->total();
-        auto frame = Text(nlohmann::json{{"type", "likes"}, {"total", likes->total()}});
+        auto frame = std::make_shared<const std::string>(
+            absl::StrCat("{\"type\":\"likes\",\"total\":", likes->total(), "}"));
         for (auto& [ptr, member] : room.members) {
           if (member.state == Member::State::kReady) ptr->Push(frame);
         }

@@ -69,6 +69,10 @@ bool KeptInSample(absl::string_view comment_id, double share);
 // viewer frame); `full`: ops' view (every item with author and viewer ids, nothing folded).
 std::string ChatFrame(const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
                       const std::string& view_of, bool full, int64_t* folded);
+// The same as a piece (null when there is nothing to send).
+std::shared_ptr<const ChatPiece> ChatPieceOf(
+    const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
+    const std::string& view_of, bool full);
 
 struct ChatHubOptions {
   absl::Duration poll = absl::Milliseconds(25);    // how often the rooms' streams are read

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/http/connection_limits.h"
 #include "gateway/http/status_map.h"
@@ -122,22 +123,86 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
  private:
   struct Outgoing {
-    std::shared_ptr<const std::string> text;
-    std::shared_ptr<void> written;  // released once written (or never will be)
+    std::shared_ptr<const std::string> text;  // null while `pieces` are to be merged at write time
+    std::shared_ptr<void> written;            // released once written (or never will be)
+    std::string key;  // a message the next of its kind replaces while it waits ("stats" ...)
+    std::vector<std::shared_ptr<const ChatPiece>> pieces;  // a chat frame still open to merging
   };
+
+  // The first queued message not being written.
+  size_t FirstWaiting() const { return writing_ ? 1 : 0; }
 
   void Enqueue(std::shared_ptr<const std::string> message, std::shared_ptr<void> written) {
     if (!open_ || closing_) return;
-    if (drop_when_full_ && queue_.size() >= state_.options.socket_queue_limit) {
-      state_.metrics->MessagesDropped(1);
-      return;
+    if (drop_when_full_) {
+      // Room sockets. A snapshot (stats, likes, the pinned product, flash stock) replaces the
+      // one of its kind still waiting: a slow reader gets the newest, not a backlog. Answers to
+      // the client (acks, refusals, history) are never dropped short of a hard cap.
+      std::string key = SnapshotKind(*message);
+      if (!key.empty()) {
+        for (size_t i = FirstWaiting(); i < queue_.size(); ++i) {
+          if (queue_[i].key == key) {
+            queue_[i].text = std::move(message);
+            return;
+          }
+        }
+        if (queue_.size() >= state_.options.socket_queue_limit) {
+          state_.metrics->MessagesDropped(1);
+          return;
+        }
+      } else if (queue_.size() >= 4 * state_.options.socket_queue_limit) {
+        state_.metrics->MessagesDropped(1);
+        return;
+      }
+      queue_.push_back(Outgoing{std::move(message), std::move(written), std::move(key), {}});
+    } else {
+      queue_.push_back(Outgoing{std::move(message), std::move(written), "", {}});
     }
-    queue_.push_back(Outgoing{std::move(message), std::move(written)});
     if (!writing_) WriteNext();
   }
 
+  // A chat frame: merged into a chat frame still waiting, so a reader that falls behind gets one
+  // bigger frame when it can take one, rather than a queue that grows (and drops) frame by frame.
+  void EnqueueChat(std::shared_ptr<const ChatPiece> piece) {
+    if (!open_ || closing_) return;
+    for (size_t i = FirstWaiting(); i < queue_.size(); ++i) {
+      if (!queue_[i].pieces.empty()) {
+        queue_[i].pieces.push_back(std::move(piece));
+        queue_[i].text = nullptr;
+        return;
+      }
+    }
+    std::shared_ptr<const std::string> frame = piece->frame;
+    queue_.push_back(Outgoing{std::move(frame), nullptr, "", {std::move(piece)}});
+    if (!writing_) WriteNext();
+  }
+
+  // "stats", "likes", "pinned" or "flash_stock" for those messages; "" for any other.
+  static std::string SnapshotKind(const std::string& message) {
+    static constexpr absl::string_view kKinds[] = {"stats", "likes", "pinned", "flash_stock"};
+    for (absl::string_view kind : kKinds) {
+      if (absl::StartsWith(message, absl::StrCat("{\"type\":\"", kind, "\""))) {
+        return std::string(kind);
+      }
+    }
+    return "";
+  }
+
+ protected:
+  void PostChat(std::shared_ptr<const ChatPiece> piece) {
+    net::post(ws_.get_executor(), [self = shared_from_this(), piece = std::move(piece)]() mutable {
+      self->EnqueueChat(std::move(piece));
+    });
+  }
+
+ private:
   void WriteNext() {
     writing_ = true;
+    Outgoing& next = queue_.front();
+    if (next.text == nullptr) {
+      next.text = std::make_shared<const std::string>(MergeChatPieces(next.pieces));
+    }
+    next.pieces.clear();  // being written: nothing more merges into it
     ws_.text(true);
     ws_.async_write(net::buffer(*queue_.front().text),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -217,6 +282,7 @@ class RoomSocketSession final : public WsSession, public RoomSocket {
   void Push(std::shared_ptr<const std::string> message) override {
     Post(std::move(message), nullptr);
   }
+  void PushChat(std::shared_ptr<const ChatPiece> piece) override { PostChat(std::move(piece)); }
   void Close() override { PostClose(websocket::close_code::going_away); }
   const SocketInfo& info() const override { return info_; }
 

@@ -12,6 +12,24 @@
 
 namespace livecommerce::gateway {
 
+void RoomSocket::PushChat(std::shared_ptr<const ChatPiece> piece) { Push(piece->frame); }
+
+std::string MergeChatPieces(const std::vector<std::shared_ptr<const ChatPiece>>& pieces) {
+  if (pieces.size() == 1) return *pieces[0]->frame;
+  std::string out = "{\"type\":\"chat\",\"items\":[";
+  int64_t folded = 0;
+  bool first = true;
+  for (const auto& piece : pieces) {
+    folded += piece->folded;
+    if (piece->items.empty()) continue;
+    if (!first) out += ',';
+    out += piece->items;
+    first = false;
+  }
+  absl::StrAppend(&out, "],\"folded\":", folded, "}");
+  return out;
+}
+
 namespace {
 constexpr size_t kMaxBatchEvents = 5000;  // RoomService.BatchPresence's limit
 }

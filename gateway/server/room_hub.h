@@ -29,12 +29,26 @@ struct SocketInfo {
   bool watch_only = false;
 };
 
+// One chat frame for a socket: the whole frame ({"type":"chat","items":[...],"folded":N}), and
+// its parts so that several frames waiting for the same socket can be written as one.
+struct ChatPiece {
+  std::shared_ptr<const std::string> frame;
+  std::string items;  // the items array's members, comma-separated, without the brackets
+  int64_t folded = 0;
+};
+
+// The one frame of several pieces, in order.
+std::string MergeChatPieces(const std::vector<std::shared_ptr<const ChatPiece>>& pieces);
+
 // An open room WebSocket as the hub sees it.
 class RoomSocket {
  public:
   virtual ~RoomSocket() = default;
   // Queues a text message; thread-safe, never blocks (a slow reader loses messages).
   virtual void Push(std::shared_ptr<const std::string> message) = 0;
+  // Queues a chat frame. A socket whose earlier chat frame is still waiting to be written may
+  // merge this one into it instead of queueing it (see ChatPiece); by default it is queued.
+  virtual void PushChat(std::shared_ptr<const struct ChatPiece> piece);
   // Starts closing the socket (server shutdown).
   virtual void Close() = 0;
   virtual const SocketInfo& info() const = 0;

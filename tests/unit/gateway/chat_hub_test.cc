@@ -160,6 +160,36 @@ TEST(ChatFrameTest, OpsGetEverythingWithAuthors) {
   EXPECT_EQ(frame["items"][50]["viewer_id"], "oX");
 }
 
+TEST(ChatFrameTest, FramesWaitingForOneSocketMergeIntoOneInOrder) {
+  auto a =
+      ChatPieceOf({Comment("1", "oA", "viewer"), Comment("2", "ops-1", "host")}, 1.0, "", false);
+  std::vector<ItemPtr> many;
+  for (int i = 3; i < 103; ++i) many.push_back(Comment(std::to_string(i), "oB", "viewer"));
+  auto b = ChatPieceOf(many, 0.05, "", false);
+  auto empty = ChatPieceOf({Muted("oX")}, 1.0, "oY", false);  // nothing for this viewer
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(empty, nullptr);
+  EXPECT_EQ(MergeChatPieces({a}), *a->frame);
+  nlohmann::json merged = nlohmann::json::parse(MergeChatPieces({a, b}));
+  nlohmann::json first = nlohmann::json::parse(*a->frame);
+  nlohmann::json second = nlohmann::json::parse(*b->frame);
+  EXPECT_EQ(merged["type"], "chat");
+  EXPECT_EQ(merged["folded"], b->folded);
+  EXPECT_GT(b->folded, 50);
+  ASSERT_EQ(merged["items"].size(), first["items"].size() + second["items"].size());
+  EXPECT_EQ(merged["items"][0]["comment_id"], "1");
+  EXPECT_EQ(merged["items"][1]["comment_id"], "2");
+  EXPECT_EQ(merged["items"][2], second["items"][0]);
+  // A piece with only a folded count adds to the count and no items.
+  auto folded_only = ChatPieceOf({Comment("900", "oC", "viewer")}, 0.0, "", false);
+  ASSERT_NE(folded_only, nullptr);
+  EXPECT_TRUE(folded_only->items.empty());
+  nlohmann::json with_folded = nlohmann::json::parse(MergeChatPieces({folded_only, a}));
+  EXPECT_EQ(with_folded["folded"], 1);
+  EXPECT_EQ(with_folded["items"].size(), 2u);
+}
+
 TEST(ChatRefusalTest, TheServicesReasonOrOneFromTheCode) {
   auto [reason, message] = ChatRefusal(
       grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "muted: you are muted until 20:00"));
