@@ -22,10 +22,6 @@ std::string StreamKey(const std::string& room_id) {
   return absl::StrCat("lc:{room:", room_id, "}:chat");
 }
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 const char* Badge(v1::AuthorRole role) {
   switch (role) {
     case v1::AUTHOR_ROLE_HOST:
@@ -423,7 +419,7 @@ void ChatHub::Poll(absl::Time now) {
     }
   }
   for (const auto& [room, socket] : histories) FetchHistory(room, socket.get());
-  for (const auto& room : likes) AskLikes(room, now);
+  for (const auto& room : likes) AskLikes(room);
 }
 
 void ChatHub::Flush(Room& room, absl::Time now) {
@@ -486,8 +482,6 @@ void ChatHub::Flush(Room& room, absl::Time now) {
 void ChatHub::FetchHistory(const std::shared_ptr<Room>& room, RoomSocket* socket) {
   auto request = std::make_unique<v1::ListCommentsRequest>();
   request->set_room_id(room->room_id);
-  if (socket->info().watch_only) request->set_recent(true);
-  request->set_page_size(options_.history);
   std::string room_id = room->room_id;
   std::shared_ptr<RoomSocket> held;
   {
@@ -496,8 +490,12 @@ void ChatHub::FetchHistory(const std::shared_ptr<Room>& room, RoomSocket* socket
     if (it == room->members.end()) return;
     held = it->second.socket;
   }
-  // Viewers' ListComments takes no page size: they get the service's recent comments.
-  if (!held->info().watch_only) request->clear_page_size();
+  // Ops read the session's last page; viewers' ListComments takes no page size (they get the
+  // service's recent comments).
+  if (held->info().watch_only) {
+    request->set_recent(true);
+    request->set_page_size(options_.history);
+  }
   rpc_.Call(*list_comments_, std::move(request), held->info().principal,
             absl::Now() + options_.rpc_timeout,
             [this, room_id, held](grpc::Status status,
@@ -532,7 +530,7 @@ void ChatHub::HistoryArrived(const std::string& room_id, RoomSocket* socket,
           {"badge", Badge(c.author_role())},
           {"text", c.text()},
           {"reply_to", c.reply_to()},
-          {"at", Rfc3339(common::FromTimestamp(c.created_at()))},
+          {"at", common::FormatRfc3339Millis(common::FromTimestamp(c.created_at()))},
           {"own", c.own() || (!c.author_id().empty() && c.author_id() == info.viewer_id)}};
       if (full || c.own()) j["author_id"] = c.author_id();
       comments.push_back(std::move(j));
@@ -559,8 +557,7 @@ void ChatHub::HistoryArrived(const std::string& room_id, RoomSocket* socket,
   }
 }
 
-void ChatHub::AskLikes(const std::shared_ptr<Room>& room, absl::Time now) {
-  (void)now;
+void ChatHub::AskLikes(const std::shared_ptr<Room>& room) {
   auto request = std::make_unique<v1::GetLikesRequest>();
   request->set_room_id(room->room_id);
   common::Principal gateway;

@@ -129,7 +129,7 @@ class ChatHub final {
   void FetchHistory(const std::shared_ptr<Room>& room, RoomSocket* socket);
   void HistoryArrived(const std::string& room_id, RoomSocket* socket, const grpc::Status& status,
                       const google::protobuf::Message* response);
-  void AskLikes(const std::shared_ptr<Room>& room, absl::Time now);
+  void AskLikes(const std::shared_ptr<Room>& room);
   void SendComment(const std::shared_ptr<RoomSocket>& socket, const nlohmann::json& message);
   void SendLike(const std::shared_ptr<RoomSocket>& socket, const nlohmann::json& message);
   // Whether the socket may send one more message now (rate and in-flight limits); takes a slot.

@@ -13,6 +13,8 @@ namespace livecommerce::common {
 
 void ToTimestamp(absl::Time t, google::protobuf::Timestamp* out);
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
+// RFC 3339 in UTC with milliseconds ("2026-12-07T06:00:00.123Z"), as pushed messages carry times.
+std::string FormatRfc3339Millis(absl::Time t);
 // INVALID_ARGUMENT naming `field` when the timestamp is out of range.
 absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view field,
                                           const google::protobuf::Timestamp& ts);

@@ -10,13 +10,11 @@
 namespace livecommerce::interaction {
 namespace {
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 nlohmann::json Base(const char* type, int64_t room_id, absl::Time at) {
-  return nlohmann::json{
-      {"v", 1}, {"type", type}, {"room_id", common::FormatId(room_id)}, {"at", Rfc3339(at)}};
+  return nlohmann::json{{"v", 1},
+                        {"type", type},
+                        {"room_id", common::FormatId(room_id)},
+                        {"at", common::FormatRfc3339Millis(at)}};
 }
 
 }  // namespace
@@ -69,7 +67,7 @@ std::string ViewerMutedEntry(int64_t room_id, const std::string& viewer_id, absl
                              absl::Time at) {
   nlohmann::json j = Base("viewer_muted", room_id, at);
   j["viewer_id"] = viewer_id;
-  j["until"] = Rfc3339(until);
+  j["until"] = common::FormatRfc3339Millis(until);
   return j.dump();
 }
 
