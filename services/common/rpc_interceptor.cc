@@ -7,6 +7,7 @@
 #include "services/common/log_format.h"
 #include "services/common/metrics.h"
 #include "services/common/request_id.h"
+#include "services/common/tsan.h"
 
 namespace livecommerce::common {
 namespace {
@@ -42,14 +43,20 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       : metrics_(metrics),
         method_(method),
         access_log_(access_log && method.log),
-        started_(std::chrono::steady_clock::now()) {}
+        started_(std::chrono::steady_clock::now()) {
+    HandOver(this);
+  }
 
+  // gRPC runs a call's hook points one at a time but not always on one thread, and destroys the
+  // interceptor with the call's context on whichever thread finishes it (tsan.h).
   ~RpcInterceptor() override {
+    TakeOver(this);
     // A call that ended without sending a status (the client went away first).
     if (!recorded_) Record(grpc::StatusCode::CANCELLED);
   }
 
   void Intercept(InterceptorBatchMethods* methods) override {
+    TakeOver(this);
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       TakeRequestId(methods->GetRecvInitialMetadata());
       SetCurrentRequestId(request_id());
@@ -64,6 +71,7 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       // The handler is done: its thread no longer serves this request.
       if (CurrentRequestId() == request_id()) SetCurrentRequestId("");
     }
+    HandOver(this);
     methods->Proceed();
   }
 

@@ -29,11 +29,11 @@ class WorkerPool final {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
+  // Notifies under the lock: a submitter whose work lets the owner finish (a call completed on a
+  // worker) must not still be touching the pool when the owner destroys it.
   void Submit(std::function<void()> work) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(work));
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(work));
     ready_.notify_one();
   }
 

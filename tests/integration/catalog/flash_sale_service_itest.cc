@@ -7,8 +7,11 @@
 #include <grpcpp/security/credentials.h>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "gtest/gtest.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
 #include "livecommerce/v1/flash.grpc.pb.h"
@@ -40,19 +43,28 @@ constexpr char kBrand[] = "maison";
 absl::Time StartTime() { return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())); }
 
 // The room service needs a catalog directory before the catalog server (and its port) exists.
+// Bound after the room server's threads started, so the target is handed over under a lock.
 class LateCatalogDirectory final : public room::CatalogDirectory {
  public:
-  void Bind(std::unique_ptr<room::CatalogDirectory> target) { target_ = std::move(target); }
+  void Bind(std::unique_ptr<room::CatalogDirectory> target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    target_ = std::move(target);
+  }
   absl::Status Resolve(const std::string& brand_id, v1::PinnedProduct& pinned) override {
-    return target_->Resolve(brand_id, pinned);
+    return Target()->Resolve(brand_id, pinned);
   }
   absl::StatusOr<std::vector<v1::FlashStock>> RoomFlashStock(const std::string& brand_id,
                                                              const std::string& room_id) override {
-    return target_->RoomFlashStock(brand_id, room_id);
+    return Target()->RoomFlashStock(brand_id, room_id);
   }
 
  private:
-  std::unique_ptr<room::CatalogDirectory> target_;
+  room::CatalogDirectory* Target() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return target_.get();
+  }
+  std::mutex mu_;
+  std::unique_ptr<room::CatalogDirectory> target_ ABSL_GUARDED_BY(mu_);
 };
 
 class FlashSaleServiceTest : public ::testing::TestWithParam<int> {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
@@ -47,8 +48,11 @@ struct Seen {
 class FakeCatalog final : public v1::CatalogService::Service {
  public:
   FakeCatalog(Seen& seen, const PrincipalCodec& codec) : seen_(seen), codec_(codec) {}
+  // Set after the server started (its port is known only then) and read by its threads.
   void ConnectTo(int port) {
-    stub_ = v1::CatalogService::NewStub(ServiceChannel("127.0.0.1:" + std::to_string(port)));
+    auto stub = v1::CatalogService::NewStub(ServiceChannel("127.0.0.1:" + std::to_string(port)));
+    std::lock_guard<std::mutex> lock(stub_mu_);
+    stub_ = std::move(stub);
   }
 
   grpc::Status GetProduct(grpc::ServerContext*, const v1::GetProductRequest* request,
@@ -69,13 +73,19 @@ class FakeCatalog final : public v1::CatalogService::Service {
     v1::GetProductRequest request;
     request.set_product_id("p1");
     v1::GetProductResponse response;
-    return stub_->GetProduct(context.get(), request, &response);
+    v1::CatalogService::Stub* stub;
+    {
+      std::lock_guard<std::mutex> lock(stub_mu_);
+      stub = stub_.get();
+    }
+    return stub->GetProduct(context.get(), request, &response);
   }
 
  private:
   Seen& seen_;
   const PrincipalCodec& codec_;
-  std::unique_ptr<v1::CatalogService::Stub> stub_;
+  std::mutex stub_mu_;
+  std::unique_ptr<v1::CatalogService::Stub> stub_ ABSL_GUARDED_BY(stub_mu_);
 };
 
 // A callback (reactor) handler, as the hot RPCs are.
