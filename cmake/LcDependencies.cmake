@@ -11,6 +11,9 @@ find_package(Boost 1.74 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# QR codes drawn locally for share links when WeChat is not configured (services/common/qr_png).
+pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+find_package(ZLIB REQUIRED)
 
 find_path(MYSQLCPPCONN_INCLUDE_DIR NAMES cppconn/driver.h REQUIRED)
 find_library(MYSQLCPPCONN_LIBRARY NAMES mysqlcppconn REQUIRED)

@@ -7,4 +7,5 @@ lc_add_test(attribution_integration_test integration
   SOURCES integration/attribution/attribution_service_itest.cc
           integration/attribution/ledger_simulation_itest.cc
           integration/attribution/question_alerts_itest.cc
+          integration/attribution/share_code_itest.cc
   LIBS attribution_lib)

@@ -9,12 +9,14 @@
 #include "services/common/config.h"
 #include "services/common/events.h"
 #include "services/common/grpc_server.h"
+#include "services/common/http_client.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/mysql_client.h"
 #include "services/common/periodic_task.h"
 #include "services/common/principal.h"
 #include "services/common/service_client.h"
+#include "services/common/wechat/platform_client.h"
 
 int main() {
   using namespace livecommerce;
@@ -34,6 +36,14 @@ int main() {
   int batch = static_cast<int>(common::OrExit(common::EnvInt("LC_LEDGER_BATCH", 128, 1, 512)));
   std::string room_addr = common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101");
   std::string catalog_addr = common::EnvString("LC_CATALOG_ADDR", "127.0.0.1:7102");
+  common::wechat::WechatPlatformConfig wechat_config =
+      common::OrExit(common::wechat::LoadWechatPlatformConfig());
+  // The mini-program version share links' codes open (docs/API.md, GetShareLinkCode).
+  std::string code_env = common::EnvString("LC_SHARE_CODE_ENV_VERSION", "release");
+  if (code_env != "release" && code_env != "trial" && code_env != "develop") {
+    common::ExitWithConfigError(
+        absl::InvalidArgumentError("LC_SHARE_CODE_ENV_VERSION: must be release, trial or develop"));
+  }
 
   auto mysql = common::MysqlPool::Create(mysql_config);
   if (!mysql.ok()) {
@@ -49,7 +59,20 @@ int main() {
   attribution::GrpcDirectories directories(common::ServiceChannel(room_addr),
                                            common::ServiceChannel(catalog_addr), codec, clock,
                                            absl::Seconds(2), absl::Minutes(5));
-  attribution::AttributionServiceImpl service(store, directories, clock, codec, options);
+  // Share links' codes: WeChat's for the brands whose mini-program is configured (LC_WECHAT_APPS),
+  // plain QR codes otherwise.
+  std::unique_ptr<common::BeastHttpFetcher> fetcher;
+  std::unique_ptr<common::wechat::PlatformClient> wechat;
+  std::unique_ptr<attribution::ShareCodeMaker> codes;
+  if (!wechat_config.apps_by_brand.empty()) {
+    fetcher = common::OrExit(
+        common::BeastHttpFetcher::Create(common::wechat::WechatFetcherOptions(wechat_config)));
+    wechat = common::OrExit(
+        common::wechat::PlatformClient::Create(wechat_config, fetcher.get(), &clock));
+    codes = std::make_unique<attribution::WechatShareCodeMaker>(*wechat, code_env);
+  }
+  attribution::AttributionServiceImpl service(store, directories, clock, codec, options,
+                                              codes.get());
   // Clients' comments arrive as the interaction service's CommentPosted events (EventSink) and
   // become question alerts for their associates (docs/EVENTS.md).
   common::EventConsumer consumer(**mysql, "attribution_consumed_events", clock);

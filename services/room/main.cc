@@ -5,6 +5,7 @@
 #include "services/common/config.h"
 #include "services/common/events.h"
 #include "services/common/grpc_server.h"
+#include "services/common/http_client.h"
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/mysql_client.h"
@@ -12,8 +13,11 @@
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
 #include "services/common/service_client.h"
+#include "services/common/wechat/platform_client.h"
 #include "services/room/api/room_service.h"
 #include "services/room/jobs/peak_sampler.h"
+#include "services/room/jobs/reminder_sender.h"
+#include "services/room/store/mysql_reservation_store.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
 #include "services/room/store/stream_store.h"
@@ -29,6 +33,14 @@ int main() {
   common::RedisConfig redis_config = common::OrExit(common::LoadRedisConfig());
   common::MysqlConfig mysql_config = common::OrExit(common::LoadMysqlConfig());
   common::PrincipalCodec codec(common::OrExit(common::LoadInternalSecret()));
+  common::wechat::WechatPlatformConfig wechat_config =
+      common::OrExit(common::wechat::LoadWechatPlatformConfig());
+  // Reminders of reservations (docs/RESERVATIONS.md): WeChat subscription messages when a
+  // mini-program is configured, the sandbox sender otherwise.
+  room::ReminderSettings reminders =
+      common::OrExit(room::LoadReminderSettings(!wechat_config.apps_by_brand.empty()));
+  options.reminder_lead = reminders.lead;
+  options.reminder_templates = reminders.templates;
 
   auto redis = common::RedisPool::Create(redis_config);
   if (!redis.ok()) {
@@ -72,8 +84,25 @@ int main() {
   room::MysqlStreamStore stream_store(**mysql);
   room::RoomStreams streams(stream_store, rooms, *provider, clock,
                             common::OrExit(room::LoadStreamOptions()));
+  room::MysqlReservationStore reservations(**mysql);
+  std::unique_ptr<common::BeastHttpFetcher> wechat_fetcher;
+  std::unique_ptr<common::wechat::PlatformClient> wechat;
+  std::unique_ptr<room::ReminderSender> reminder_sender;
+  if (reminders.sender == "wechat") {
+    wechat_fetcher = common::OrExit(
+        common::BeastHttpFetcher::Create(common::wechat::WechatFetcherOptions(wechat_config)));
+    wechat = common::OrExit(
+        common::wechat::PlatformClient::Create(wechat_config, wechat_fetcher.get(), &clock));
+    reminder_sender = std::make_unique<room::WechatReminderSender>(*wechat);
+  } else {
+    reminder_sender = std::make_unique<room::SandboxReminderSender>();
+  }
+  room::ReminderWorker reminder_worker(reservations, *reminder_sender, reminders.templates, clock,
+                                       reminders.worker);
+  spdlog::info("reminders: {} sender, lead {} min", reminders.sender,
+               absl::ToInt64Minutes(reminders.lead));
   room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get(),
-                                associates.get(), &streams);
+                                associates.get(), &streams, &reservations);
   // Sessions whose push has not come back within the grace end by themselves.
   common::PeriodicTask stream_watchdog(absl::Seconds(1), [&service] {
     if (absl::StatusOr<int> n = service.EndAbandonedSessions(); !n.ok()) {
@@ -84,6 +113,7 @@ int main() {
 
   common::ExportPoolMetrics(server_options, redis->get(), mysql->get());
   events->ExportMetrics(*server_options.metrics);
+  reminder_worker.ExportMetrics(*server_options.metrics);
   auto server = common::GrpcServer::Start(server_options, {&service});
   if (!server.ok()) {
     spdlog::critical("{}", server.status().message());
@@ -91,11 +121,13 @@ int main() {
   }
   sampler.Start();
   stream_watchdog.Start();
+  reminder_worker.Start();
   events->Start();
   spdlog::info("room service listening on port {}", (*server)->port());
   int signal_number = common::WaitForTerminationSignal();
   spdlog::info("signal {}: shutting down", signal_number);
   events->Stop();
+  reminder_worker.Stop();
   stream_watchdog.Stop();
   sampler.Stop();
   (*server)->Shutdown();

@@ -325,6 +325,19 @@ def main_run(target, admin, brand, rival, secrets_out):
               {"device_id": "va-1", "invite_token": inv["aA"]["token"]}), "vA joins")
     need(call("POST", f"/v1/rooms/{F['room']}/join", T["vB"],
               {"device_id": "vb-1", "invite_token": inv["aB"]["token"]}), "vB joins")
+    # A scheduled private room (not live yet) for reservations: viewers A and B reserve it with
+    # the invites of associates A and B (which binds them); viewer C holds none.
+    F["room_soon"] = need(call("POST", "/v1/rooms", ops, {
+        "title": f"Authz soon {run_id}", "scheduled_start": iso(now + timedelta(days=2)),
+        "visibility": "VISIBILITY_PRIVATE", "audiences": ["AUDIENCE_CLIENTS"],
+        "objective": "OBJECTIVE_PURCHASE", "format": "FORMAT_SALES_DRIVEN"}), "soon room")["room"]["id"]
+    consent = {"template_id": "authz-reminder", "accepted": True}
+    for assoc, viewer in (("aA", "vA"), ("aB", "vB")):
+        soon = need(call("POST", f"/v1/rooms/{F['room_soon']}/invites", ops,
+                         {"cohort": f"soon {assoc}", "associate_id": F[assoc], "count": 1}),
+                    "soon invite")["invites"][0]
+        need(call("POST", f"/v1/rooms/{F['room_soon']}/reservation", T[viewer],
+                  {"subscribe": consent, "invite_token": soon["token"]}), f"{viewer} reserves")
     # Comments in the private room: one to approve (delivered: the owner is told 409), one to delete.
     F["comment"] = need(call("POST", f"/v1/rooms/{F['room']}/comments", T["vA"],
                              {"client_id": "authz-setup-1", "text": "a question"}),
@@ -460,6 +473,15 @@ def main_run(target, admin, brand, rival, secrets_out):
         "POST /v1/rooms/{room_id}/invites": route("oA", body={"count": 1}, deny={"aA": 403, "aB": 403}),
         "GET /v1/rooms/{room_id}/invites": route("oA"),
         "POST /v1/invites/{invite_id}/revoke": route("oA", spare={"invite_id": "invite_spare"}),
+        # Reservations of the scheduled private room: each viewer their own (C has no invite; a
+        # cancel of none is 404); associates list only their own clients' reservations.
+        "POST /v1/rooms/{room_id}/reservation": route("vA", use={"room_id": "room_soon"},
+                                                      body={"subscribe": consent}, deny=PRIV),
+        "DELETE /v1/rooms/{room_id}/reservation": route("vA", use={"room_id": "room_soon"},
+                                                        deny={"vC": 404}),
+        "GET /v1/rooms/{room_id}/reservation": route("vA", use={"room_id": "room_soon"}, deny=PRIV),
+        "GET /v1/rooms/{room_id}/reservations": route("oA", use={"room_id": "room_soon"}),
+        "GET /v1/rooms/{room_id}/reminders": route("oA", use={"room_id": "room_soon"}),
         "POST /v1/rooms/{room_id}/join": route("vA", body={"device_id": "d1"}, deny=PRIV,
                                                attacks=[("vC", "", {"device_id": "c1", "invite_token": inv["aB"]["token"]}, 403)]),
         # Heartbeat keeps up the presence of a viewer who joined: anyone else is told to join (409).
@@ -530,6 +552,8 @@ def main_run(target, admin, brand, rival, secrets_out):
                                       deny={"aR": 404},  # a link to another brand's room: unknown room
                                       attacks=[("aA", "", {"associate_id": F["aB"], "target": "SHARE_TARGET_ROOM",
                                                            "room_id": F["room_public"]}, 403)]),
+        # Another associate's link looks like an unknown one.
+        "GET /v1/share-links/{share_link_id}/code": route("aA", deny={"aB": 404}),
         "POST /v1/share-links/{share_link_id}/open": route("vA"),
         # The filter names this brand's associate: unknown to another brand (404).
         # (aU asks about itself under its own brand: it has no clients.)

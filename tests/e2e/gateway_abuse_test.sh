@@ -52,7 +52,7 @@ http() {
   out="$(cat "$body_file")"
 }
 expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
-j() { $py -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$out"; }
+j() { $py -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
 token() {
   "$admin" token issue --role "$1" --brand "$brand" --subject "$2" |
     $py -c 'import json,sys; print(json.load(sys.stdin)["token"])'

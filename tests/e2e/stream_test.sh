@@ -73,7 +73,7 @@ http() {
   out="$(cat /tmp/stream-e2e-body.$$)"
 }
 expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
-j() { $py -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$out"; }
+j() { $py -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
 wait_for() {  # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s
   local seconds="$1" what="$2"
   shift 2

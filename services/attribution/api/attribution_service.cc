@@ -28,8 +28,14 @@ absl::StatusOr<AttributionServiceOptions> LoadAttributionServiceOptions() {
 AttributionServiceImpl::AttributionServiceImpl(AttributionStore& store, Directories& directories,
                                                const common::Clock& clock,
                                                const common::PrincipalCodec& codec,
-                                               AttributionServiceOptions options)
-    : store_(store), directories_(directories), clock_(clock), codec_(codec), options_(options) {}
+                                               AttributionServiceOptions options,
+                                               ShareCodeMaker* codes)
+    : store_(store),
+      directories_(directories),
+      clock_(clock),
+      codec_(codec),
+      options_(options),
+      codes_(codes != nullptr ? *codes : local_codes_) {}
 
 absl::StatusOr<int64_t> AttributionServiceImpl::Whose(const Principal& caller,
                                                       const std::string& field,

@@ -7,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "livecommerce/v1/attribution.grpc.pb.h"
 #include "services/attribution/clients/directories.h"
+#include "services/attribution/clients/share_codes.h"
 #include "services/attribution/domain/attribution_model.h"
 #include "services/attribution/domain/commission.h"
 #include "services/attribution/store/attribution_store.h"
@@ -49,9 +50,10 @@ absl::StatusOr<AttributionServiceOptions> LoadAttributionServiceOptions();
 //   attribution_service_alerts.cc      client activity, alerts, watching clients
 class AttributionServiceImpl final : public v1::AttributionService::Service {
  public:
+  // `codes` makes share links' codes (WeChat's); null: plain QR codes drawn here.
   AttributionServiceImpl(AttributionStore& store, Directories& directories,
                          const common::Clock& clock, const common::PrincipalCodec& codec,
-                         AttributionServiceOptions options);
+                         AttributionServiceOptions options, ShareCodeMaker* codes = nullptr);
 
   grpc::Status CreateStore(grpc::ServerContext* context, const v1::CreateStoreRequest* request,
                            v1::CreateStoreResponse* response) override;
@@ -78,6 +80,9 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
                              v1::OpenShareLinkResponse* response) override;
   grpc::Status GetShareLink(grpc::ServerContext* context, const v1::GetShareLinkRequest* request,
                             v1::GetShareLinkResponse* response) override;
+  grpc::Status GetShareLinkCode(grpc::ServerContext* context,
+                                const v1::GetShareLinkCodeRequest* request,
+                                v1::GetShareLinkCodeResponse* response) override;
   grpc::Status RecordTouch(grpc::ServerContext* context, const v1::RecordTouchRequest* request,
                            v1::RecordTouchResponse* response) override;
   grpc::Status ListClients(grpc::ServerContext* context, const v1::ListClientsRequest* request,
@@ -186,6 +191,8 @@ class AttributionServiceImpl final : public v1::AttributionService::Service {
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   AttributionServiceOptions options_;
+  LocalShareCodeMaker local_codes_;
+  ShareCodeMaker& codes_;
   common::HandlerFrame frame_{codec_, clock_};
 
   struct CachedRules {

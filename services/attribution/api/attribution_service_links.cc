@@ -121,6 +121,36 @@ grpc::Status AttributionServiceImpl::GetShareLink(grpc::ServerContext* context,
       });
 }
 
+grpc::Status AttributionServiceImpl::GetShareLinkCode(grpc::ServerContext* context,
+                                                      const v1::GetShareLinkCodeRequest* request,
+                                                      v1::GetShareLinkCodeResponse* response) {
+  return frame_.Run(
+      *context, request_checks::kSelfOrOps, [&](const Principal& caller) -> absl::Status {
+        LC_ASSIGN_OR_RETURN(int64_t link_id,
+                            common::ParseId("share_link_id", request->share_link_id()));
+        // An associate's code is of its own links only; another's looks like an unknown one.
+        LC_ASSIGN_OR_RETURN(v1::ShareLink link, store_.GetShareLink(caller.brand_id, link_id));
+        LC_ASSIGN_OR_RETURN(int64_t own, Whose(caller, "associate_id", ""));
+        if (own != 0 && IdOf(link.associate_id()) != own) {
+          return absl::NotFoundError("share_link_id: no such share link");
+        }
+        auto make = [&](const v1::ShareLink& locked) -> absl::StatusOr<v1::ShareLinkCode> {
+          v1::ShareLinkCode code;
+          code.set_scene(ShareSceneOf(link_id));
+          code.set_page(SharePageOf(locked.target()));
+          LC_ASSIGN_OR_RETURN(MadeCode made,
+                              codes_.Make(caller.brand_id, code.scene(), code.page()));
+          code.set_image(std::move(made.image));
+          code.set_content_type(std::move(made.content_type));
+          code.set_source(std::move(made.source));
+          return code;
+        };
+        LC_ASSIGN_OR_RETURN(*response->mutable_code(),
+                            store_.ShareLinkCodeOnce(caller.brand_id, link_id, make, clock_.Now()));
+        return absl::OkStatus();
+      });
+}
+
 grpc::Status AttributionServiceImpl::RecordTouch(grpc::ServerContext* context,
                                                  const v1::RecordTouchRequest* request,
                                                  v1::RecordTouchResponse* response) {

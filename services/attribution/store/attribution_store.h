@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,14 @@ class AttributionStore {
                                                                     int64_t associate_id,
                                                                     int64_t after_id,
                                                                     int limit) = 0;
+  // The link's code: the one kept, or the one `make` returns for the link (scene, page, image,
+  // content_type, source), kept. Made at most once per link: the link's row stays locked while
+  // `make` runs, so a concurrent caller waits and reads the first one's. NOT_FOUND when the link
+  // is unknown or another brand's; an error of `make` keeps nothing.
+  virtual absl::StatusOr<v1::ShareLinkCode> ShareLinkCodeOnce(
+      const std::string& brand_id, int64_t link_id,
+      const std::function<absl::StatusOr<v1::ShareLinkCode>(const v1::ShareLink&)>& make,
+      absl::Time now) = 0;
   // Records a touch and, in the same transaction, the binding it makes: a viewer not bound in
   // protection at the touch becomes the associate's client; a touch by the bound associate renews
   // the protection; another associate's touch leaves the binding alone, unless the bound associate

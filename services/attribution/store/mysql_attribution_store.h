@@ -75,6 +75,10 @@ class MysqlAttributionStore final : public AttributionStore {
   absl::StatusOr<std::vector<v1::ShareLink>> ListShareLinks(const std::string& brand_id,
                                                             int64_t associate_id, int64_t after_id,
                                                             int limit) override;
+  absl::StatusOr<v1::ShareLinkCode> ShareLinkCodeOnce(
+      const std::string& brand_id, int64_t link_id,
+      const std::function<absl::StatusOr<v1::ShareLinkCode>(const v1::ShareLink&)>& make,
+      absl::Time now) override;
   absl::StatusOr<RecordedTouch> RecordTouch(const std::string& brand_id, const v1::Touch& touch,
                                             const std::string& touch_key,
                                             absl::Duration protection) override;

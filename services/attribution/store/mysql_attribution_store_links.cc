@@ -114,6 +114,49 @@ absl::StatusOr<v1::ShareLink> MysqlAttributionStore::GetShareLink(const std::str
   });
 }
 
+absl::StatusOr<v1::ShareLinkCode> MysqlAttributionStore::ShareLinkCodeOnce(
+    const std::string& brand_id, int64_t link_id,
+    const std::function<absl::StatusOr<v1::ShareLinkCode>(const v1::ShareLink&)>& make,
+    absl::Time now) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<v1::ShareLinkCode> {
+    std::optional<v1::ShareLink> link =
+        Sql(c,
+            absl::StrCat("SELECT ", kLinkColumns,
+                         " FROM share_links WHERE id = ? AND brand_id = ? FOR UPDATE"),
+            link_id, brand_id)
+            .One(ReadLink);
+    if (!link.has_value()) return absl::NotFoundError("share_link_id: no such share link");
+    auto read = [](const SqlRow& row) {
+      v1::ShareLinkCode code;
+      code.set_share_link_id(FormatId(row.Int("share_link_id")));
+      code.set_scene(row.Str("scene"));
+      code.set_page(row.Str("page"));
+      code.set_image(row.Bytes("image"));
+      code.set_content_type(row.Str("content_type"));
+      code.set_source(row.Str("source"));
+      ToTimestamp(row.Time("created_at"), code.mutable_created_at());
+      return code;
+    };
+    std::optional<v1::ShareLinkCode> kept =
+        Sql(c,
+            "SELECT share_link_id, scene, page, image, content_type, source, created_at "
+            "FROM share_link_codes WHERE share_link_id = ?",
+            link_id)
+            .One(read);
+    if (kept.has_value()) return *std::move(kept);
+    LC_ASSIGN_OR_RETURN(v1::ShareLinkCode made, make(*link));
+    Sql(c,
+        "INSERT INTO share_link_codes (share_link_id, brand_id, scene, page, image, "
+        "content_type, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        link_id, brand_id, made.scene(), made.page(), common::SqlBytes{made.image()},
+        made.content_type(), made.source(), now)
+        .Execute();
+    made.set_share_link_id(FormatId(link_id));
+    ToTimestamp(now, made.mutable_created_at());
+    return made;
+  });
+}
+
 absl::StatusOr<std::vector<v1::ShareLink>> MysqlAttributionStore::ListShareLinks(
     const std::string& brand_id, int64_t associate_id, int64_t after_id, int limit) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<v1::ShareLink>> {

@@ -1,5 +1,6 @@
 #include "services/room/api/room_protos.h"
 
+#include "services/common/crypto.h"
 #include "services/common/proto_util.h"
 
 namespace livecommerce::room {
@@ -85,6 +86,15 @@ void ToProto(const InviteRecord& invite, absl::Time now, v1::Invite* out) {
 
 bool IsStaff(const common::Principal& p) {
   return p.role == Role::kOps || p.role == Role::kAssociate || p.role == Role::kService;
+}
+
+absl::Status ValidateInviteToken(absl::string_view token) {
+  // Anything far from a token is not worth a lookup.
+  std::string raw;
+  if (token.size() > 128 || !common::Base64UrlDecode(token, &raw)) {
+    return absl::PermissionDeniedError("invite_token: not a valid invite");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace livecommerce::room

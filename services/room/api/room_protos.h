@@ -26,4 +26,8 @@ void ToProto(const InviteRecord& invite, absl::Time now, v1::Invite* out);
 // Ops, associates and services of the brand.
 bool IsStaff(const common::Principal& p);
 
+// An invite token as clients send it (join, reserve): PERMISSION_DENIED "invite_token: not a
+// valid invite" when it is far from the 43 base64url characters tokens have.
+absl::Status ValidateInviteToken(absl::string_view token);
+
 }  // namespace livecommerce::room

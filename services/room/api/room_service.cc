@@ -48,13 +48,14 @@ RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
                                  CatalogDirectory& catalog, const common::Clock& clock,
                                  const common::PrincipalCodec& codec, RoomServiceOptions options,
                                  ViewerActivity* activity, AssociateDirectory* associates,
-                                 RoomStreams* streams)
+                                 RoomStreams* streams, ReservationStore* reservations)
     : rooms_(rooms),
       presence_(presence),
       catalog_(catalog),
       activity_(activity),
       associates_(associates),
       streams_(streams),
+      reservations_(reservations),
       clock_(clock),
       codec_(codec),
       options_(options) {}

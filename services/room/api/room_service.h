@@ -15,7 +15,9 @@
 #include "services/room/clients/associate_directory.h"
 #include "services/room/clients/catalog_directory.h"
 #include "services/room/clients/viewer_activity.h"
+#include "services/room/domain/reminder.h"
 #include "services/room/store/presence_store.h"
+#include "services/room/store/reservation_store.h"
 #include "services/room/store/room_store.h"
 #include "services/room/stream/room_streams.h"
 
@@ -31,6 +33,11 @@ struct RoomServiceOptions {
   absl::Duration join_counts_ttl = absl::Milliseconds(500);
   absl::Duration pin_details_ttl = absl::Seconds(5);
   absl::Duration ended_presence_ttl = absl::Hours(24);
+  // Reservations: > 0 writes a BEFORE_START reminder this long before the scheduled start
+  // (LC_REMINDER_LEAD_MINUTES); the brands' reminder templates (a reservation's consent must be
+  // for its brand's configured template).
+  absl::Duration reminder_lead;
+  ReminderTemplates reminder_templates;
 };
 
 // LC_PRESENCE_WINDOW_MS, LC_HEARTBEAT_INTERVAL_MS, LC_PRESENCE_BUCKETS.
@@ -50,11 +57,14 @@ class RoomServiceImpl final
   // checks the associate ids requests name (host, invites on behalf of, filters); main.cc always
   // gives one. Null only in tests that run without the attribution service: ids go unchecked.
   // `streams` (null: rooms without video; the stream RPCs answer FAILED_PRECONDITION) gives
-  // rooms their stream (room_service_stream.cc).
+  // rooms their stream (room_service_stream.cc). `reservations` (null: the reservation RPCs
+  // answer FAILED_PRECONDITION) keeps reservations and their reminders
+  // (room_service_reservations.cc).
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, CatalogDirectory& catalog,
                   const common::Clock& clock, const common::PrincipalCodec& codec,
                   RoomServiceOptions options, ViewerActivity* activity = nullptr,
-                  AssociateDirectory* associates = nullptr, RoomStreams* streams = nullptr);
+                  AssociateDirectory* associates = nullptr, RoomStreams* streams = nullptr,
+                  ReservationStore* reservations = nullptr);
 
   grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
                           v1::CreateRoomResponse* response) override;
@@ -112,6 +122,19 @@ class RoomServiceImpl final
   grpc::Status HandleStreamCallback(grpc::ServerContext* context,
                                     const v1::HandleStreamCallbackRequest* request,
                                     v1::HandleStreamCallbackResponse* response) override;
+  grpc::Status ReserveRoom(grpc::ServerContext* context, const v1::ReserveRoomRequest* request,
+                           v1::ReserveRoomResponse* response) override;
+  grpc::Status CancelReservation(grpc::ServerContext* context,
+                                 const v1::CancelReservationRequest* request,
+                                 v1::CancelReservationResponse* response) override;
+  grpc::Status GetReservation(grpc::ServerContext* context,
+                              const v1::GetReservationRequest* request,
+                              v1::GetReservationResponse* response) override;
+  grpc::Status ListReservations(grpc::ServerContext* context,
+                                const v1::ListReservationsRequest* request,
+                                v1::ListReservationsResponse* response) override;
+  grpc::Status ListReminders(grpc::ServerContext* context, const v1::ListRemindersRequest* request,
+                             v1::ListRemindersResponse* response) override;
 
   // Ends the sessions whose push has been gone longer than the grace (the stream watchdog's
   // pass); how many.
@@ -145,6 +168,8 @@ class RoomServiceImpl final
   RoomStreams::SessionControl SessionControl();
   // The room's stream for a caller who may run the room: ops of its brand, or its host associate,
   // while it is not ended.
+  // The reservation store, or FAILED_PRECONDITION when this service runs without one.
+  absl::StatusOr<ReservationStore*> Reservations();
   absl::StatusOr<StreamRecord> StreamToRun(const common::Principal& caller,
                                            absl::string_view room_id, RoomRecord* room);
 
@@ -177,6 +202,7 @@ class RoomServiceImpl final
   ViewerActivity* activity_;
   AssociateDirectory* associates_;
   RoomStreams* streams_;
+  ReservationStore* reservations_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   const common::HandlerFrame frame_{codec_, clock_};

@@ -18,15 +18,6 @@ using common::ToTimestamp;
 
 constexpr size_t kMaxBatchEvents = 5000;
 
-// Invite tokens are 43 characters of base64url; anything far from that is not worth a lookup.
-absl::Status ValidateInviteToken(absl::string_view token) {
-  std::string raw;
-  if (token.size() > 128 || !common::Base64UrlDecode(token, &raw)) {
-    return absl::PermissionDeniedError("invite_token: not a valid invite");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::Status RoomServiceImpl::JoinRoom(grpc::ServerContext* context,

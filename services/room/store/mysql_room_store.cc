@@ -9,6 +9,7 @@
 #include "services/common/proto_util.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
+#include "services/room/store/mysql_reservation_store.h"
 
 namespace livecommerce::room {
 namespace {
@@ -265,6 +266,8 @@ absl::StatusOr<RoomSession> MysqlRoomStore::StartSession(int64_t room_id, absl::
     room.pinned.reset();
     room.updated_at = now;
     WriteRoom(c, room);
+    // The reservations' reminders are written with the session: both or neither.
+    WriteLiveReminders(c, room.id, now);
     LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, session_id));
     if (events_ != nullptr) {
       events::v1::SessionStarted e;

@@ -63,7 +63,7 @@ class AttributionServiceTest : public ::testing::Test {
         {"client_presence", "unpaid_order_watch", "associate_alerts", "settlement_runs",
          "commission_daily_totals", "commission_entries", "attributed_refunds", "attributed_orders",
          "commission_rule_lines", "commission_rules", "client_binding_locks", "client_bindings",
-         "touches", "share_links", "associates", "attribution_stores"});
+         "touches", "share_link_codes", "share_links", "associates", "attribution_stores"});
     ASSERT_NE(mysql_, nullptr);
     ASSERT_TRUE(mysql_
                     ->Run([](common::MysqlConnection& c) {
@@ -81,8 +81,8 @@ class AttributionServiceTest : public ::testing::Test {
 
   void StartService() {
     server_.reset();
-    service_ =
-        std::make_unique<AttributionServiceImpl>(*store_, directories_, clock_, codec_, options_);
+    service_ = std::make_unique<AttributionServiceImpl>(*store_, directories_, clock_, codec_,
+                                                        options_, codes_);
     server_ = *common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     stub_ = v1::AttributionService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
@@ -219,6 +219,7 @@ class AttributionServiceTest : public ::testing::Test {
   common::FakeClock clock_{kStart};
   common::PrincipalCodec codec_{"attribution-test-secret-0123456789"};
   AttributionServiceOptions options_;
+  ShareCodeMaker* codes_ = nullptr;  // share links' codes: null draws them locally
   std::unique_ptr<AttributionServiceImpl> service_;
   std::unique_ptr<common::GrpcServer> server_;
   std::unique_ptr<v1::AttributionService::Stub> stub_;
