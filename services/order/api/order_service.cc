@@ -224,6 +224,7 @@ void OrderServiceImpl::ToProto(const OrderRecord& order, bool with_address, v1::
   out->mutable_refunded()->set_currency(order.currency);
   out->mutable_room()->set_room_id(common::FormatId(order.room_id));
   out->mutable_room()->set_session_id(common::FormatId(order.session_id));
+  out->mutable_room()->set_broadcast(order.broadcast);
   *out->mutable_attribution() = order.attribution;
   if (with_address) *out->mutable_address() = order.address;
   if (order.status == OrderState::kPendingPayment) *out->mutable_payment() = order.payment_params;
@@ -407,6 +408,18 @@ absl::StatusOr<OrderRecord> OrderServiceImpl::PlaceOrder(const Principal& buyer,
   if (!request.room().session_id().empty()) {
     LC_ASSIGN_OR_RETURN(draft.session_id,
                         common::ParseId("room.session_id", request.room().session_id()));
+  }
+  // Bought from the live or from its replay: reported apart, credited alike.
+  if (!v1::Broadcast_IsValid(request.room().broadcast())) {
+    return InvalidField("room.broadcast", "is not a broadcast");
+  }
+  if (draft.session_id == 0) {
+    if (request.room().broadcast() != v1::BROADCAST_UNSPECIFIED) {
+      return InvalidField("room.broadcast", "needs room.session_id");
+    }
+  } else {
+    draft.broadcast = request.room().broadcast() == v1::BROADCAST_REPLAY ? v1::BROADCAST_REPLAY
+                                                                         : v1::BROADCAST_LIVE;
   }
   v1::PaymentProvider provider = request.provider() == v1::PAYMENT_PROVIDER_UNSPECIFIED
                                      ? options_.default_provider

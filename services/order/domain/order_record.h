@@ -80,6 +80,7 @@ struct OrderRecord {
   int64_t refunded_fen = 0;
   int64_t room_id = 0;
   int64_t session_id = 0;
+  v1::Broadcast broadcast = v1::BROADCAST_UNSPECIFIED;  // LIVE or REPLAY when in a session
   v1::Attribution attribution;
   v1::DeliveryAddress address;
   v1::PaymentProvider provider = v1::PAYMENT_PROVIDER_SANDBOX;

@@ -27,7 +27,8 @@ using common::SqlStatement;
 
 constexpr char kOrderColumns[] =
     "id, brand_id, buyer_id, idempotency_key, request_hash, status, failure, currency, total_fen, "
-    "refunded_fen, room_id, session_id, channel, share_link_id, associate_id, address, provider, "
+    "refunded_fen, room_id, session_id, broadcast, channel, share_link_id, associate_id, address, "
+    "provider, "
     "payment_params, expires_at, paid_at, created_at, updated_at";
 constexpr char kLineColumns[] =
     "line_no, product_id, sku_id, sale_id, product_name, quantity, unit_price_fen, "
@@ -48,6 +49,7 @@ OrderRecord ReadOrder(const SqlRow& row) {
   o.refunded_fen = row.Int("refunded_fen");
   o.room_id = row.Int("room_id");
   o.session_id = row.Int("session_id");
+  o.broadcast = row.Enum<v1::Broadcast>("broadcast");
   o.attribution.set_channel(row.Enum<v1::Channel>("channel"));
   o.attribution.set_share_link_id(row.Str("share_link_id"));
   o.attribution.set_associate_id(row.Str("associate_id"));
@@ -286,6 +288,7 @@ common::OutgoingEvent OrderPaidEvent(const OrderRecord& o) {
   e.set_room_id(o.room_id);
   e.set_buyer_id(o.buyer_id);
   e.set_channel(o.attribution.channel());
+  e.set_broadcast(o.broadcast);
   e.set_associate_id(o.attribution.associate_id());
   e.set_currency(o.currency);
   e.set_amount_fen(o.total_fen);
@@ -404,14 +407,14 @@ absl::Status MysqlOrderStore::ApplyBegins(MysqlConnection& c,
   chunks(items.size(), [&](size_t offset, size_t count) {
     SqlStatement s = Sql(
         c, absl::StrCat("INSERT INTO orders (brand_id, buyer_id, idempotency_key, request_hash, "
-                        "status, currency, room_id, session_id, channel, share_link_id, "
+                        "status, currency, room_id, session_id, broadcast, channel, share_link_id, "
                         "associate_id, address, provider, created_at, updated_at) VALUES ",
-                        common::Placeholders(count, 15)));
+                        common::Placeholders(count, 16)));
     for (size_t i = 0; i < count; ++i) {
       const OrderRecord& d = *items[offset + i]->draft;
       s.Bind(d.brand_id, d.buyer_id, d.idempotency_key, d.request_hash, OrderState::kReserving,
-             d.currency, NullIfZero(d.room_id), NullIfZero(d.session_id), d.attribution.channel(),
-             d.attribution.share_link_id(), d.attribution.associate_id(),
+             d.currency, NullIfZero(d.room_id), NullIfZero(d.session_id), d.broadcast,
+             d.attribution.channel(), d.attribution.share_link_id(), d.attribution.associate_id(),
              d.address.SerializeAsString(), d.provider, d.created_at, d.created_at);
     }
     s.Execute();

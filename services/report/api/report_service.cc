@@ -55,10 +55,34 @@ grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
     funnel->set_paid(row->sales.buyers);
     LC_ASSIGN_OR_RETURN(std::vector<BreakdownRow> breakdowns, store_.GetBreakdowns(session_id));
     for (const BreakdownRow& b : breakdowns) {
-      v1::SalesBreakdown* item = b.dimension == kChannel     ? out->add_by_channel()
-                                 : b.dimension == kAssociate ? out->add_by_associate()
-                                                             : out->add_by_product();
-      item->set_key(b.key);
+      v1::SalesBreakdown* item = nullptr;
+      std::string key = b.key;
+      switch (b.dimension) {
+        case kChannel:
+          item = out->add_by_channel();
+          break;
+        case kAssociate:
+          item = out->add_by_associate();
+          break;
+        case kProduct:
+          item = out->add_by_product();
+          break;
+        case kBroadcast:
+          item = out->add_by_broadcast();
+          break;
+        case kAssociateBroadcast: {
+          item = out->add_by_associate_broadcast();
+          size_t bar = key.rfind('|');
+          if (bar != std::string::npos) {
+            item->set_broadcast(key.substr(bar + 1));
+            key.resize(bar);
+          }
+          break;
+        }
+        case kWhole:
+          continue;
+      }
+      item->set_key(key);
       ToProto(b.sales, b.currency, item->mutable_sales());
     }
     return absl::OkStatus();

@@ -178,6 +178,18 @@ std::set<int64_t> IdsIn(MysqlConnection& c, const std::string& query, const char
   return found;
 }
 
+}  // namespace
+
+std::string BroadcastKey(int broadcast) {
+  return broadcast == v1::BROADCAST_REPLAY ? "BROADCAST_REPLAY" : "BROADCAST_LIVE";
+}
+
+std::string AssociateBroadcastKey(const std::string& associate_id, int broadcast) {
+  return absl::StrCat(associate_id, "|", BroadcastKey(broadcast));
+}
+
+namespace {
+
 std::string ChannelKey(int channel) {
   return v1::Channel_IsValid(channel) ? v1::Channel_Name(static_cast<v1::Channel>(channel))
                                       : absl::StrCat(channel);
@@ -359,10 +371,13 @@ void CountRefunds(MysqlConnection& c, OrderRow& order) {
       // Refunded in full by this refund: counted once, when the sum reaches the amount paid.
       int64_t in_full = after >= order.amount_fen && before < order.amount_fen ? 1 : 0;
       std::vector<Contribution> parts;
-      for (const auto& [dimension, key] :
-           std::vector<std::pair<Dimension, std::string>>{{kWhole, ""},
-                                                          {kChannel, ChannelKey(order.channel)},
-                                                          {kAssociate, order.counted_associate}}) {
+      for (const auto& [dimension, key] : std::vector<std::pair<Dimension, std::string>>{
+               {kWhole, ""},
+               {kChannel, ChannelKey(order.channel)},
+               {kAssociate, order.counted_associate},
+               {kBroadcast, BroadcastKey(order.paid.broadcast())},
+               {kAssociateBroadcast,
+                AssociateBroadcastKey(order.counted_associate, order.paid.broadcast())}}) {
         Contribution part{dimension, key};
         part.refunds_fen = r.amount_fen;
         part.refunded_orders = in_full;
@@ -432,6 +447,7 @@ absl::Status MysqlReportStore::CountOrder(MysqlConnection& c, OrderRow& order,
       };
       add(kWhole, "", order.units, order.amount_fen);
       add(kChannel, ChannelKey(order.channel), order.units, order.amount_fen);
+      add(kBroadcast, BroadcastKey(order.paid.broadcast()), order.units, order.amount_fen);
       std::map<int64_t, std::pair<int64_t, int64_t>> by_product;
       for (const ev::OrderLine& line : order.paid.lines()) {
         by_product[line.product_id()].first += line.quantity();
@@ -450,11 +466,16 @@ absl::Status MysqlReportStore::CountOrder(MysqlConnection& c, OrderRow& order,
     // Undecided and not waited for long enough: the associate waits for the attribution service.
     if (credit.has_value() || order.paid_at < clock_.Now() - credit_wait_) {
       order.counted_associate = credit.value_or(order.carried_associate);
-      Contribution part{kAssociate, order.counted_associate};
-      part.orders = 1;
-      part.units = order.units;
-      part.gmv_fen = order.amount_fen;
-      parts.push_back(part);
+      for (const auto& [dimension, key] : std::vector<std::pair<Dimension, std::string>>{
+               {kAssociate, order.counted_associate},
+               {kAssociateBroadcast,
+                AssociateBroadcastKey(order.counted_associate, order.paid.broadcast())}}) {
+        Contribution part{dimension, key};
+        part.orders = 1;
+        part.units = order.units;
+        part.gmv_fen = order.amount_fen;
+        parts.push_back(part);
+      }
       credited = true;
     }
   }
@@ -561,6 +582,7 @@ absl::Status MysqlReportStore::ApplyPaid(
         };
         add(kWhole, "", o.units, o.amount_fen);
         add(kChannel, ChannelKey(o.channel), o.units, o.amount_fen);
+        add(kBroadcast, BroadcastKey(p.broadcast()), o.units, o.amount_fen);
         std::map<int64_t, std::pair<int64_t, int64_t>> by_product;
         for (const ev::OrderLine& line : p.lines()) {
           by_product[line.product_id()].first += line.quantity();
@@ -574,6 +596,8 @@ absl::Status MysqlReportStore::ApplyPaid(
           o.counted_associate = credit != credits.end() ? credit->second : o.carried_associate;
           o.credited = true;
           add(kAssociate, o.counted_associate, o.units, o.amount_fen);
+          add(kAssociateBroadcast, AssociateBroadcastKey(o.counted_associate, p.broadcast()),
+              o.units, o.amount_fen);
         }
       }
     }

@@ -41,7 +41,21 @@ struct OrderRow {
   int64_t refunded_fen = 0;
 };
 
-enum Dimension : int { kWhole = 0, kChannel = 1, kAssociate = 2, kProduct = 3 };
+// The breakdowns of a session's sales. kBroadcast keys are BROADCAST_LIVE / BROADCAST_REPLAY;
+// kAssociateBroadcast keys "<associate id>|BROADCAST_...".
+enum Dimension : int {
+  kWhole = 0,
+  kChannel = 1,
+  kAssociate = 2,
+  kProduct = 3,
+  kBroadcast = 4,
+  kAssociateBroadcast = 5,
+};
+
+// The breakdown key of the broadcast an order was bought from: an order of a session from before
+// broadcasts were recorded was bought live.
+std::string BroadcastKey(int broadcast);
+std::string AssociateBroadcastKey(const std::string& associate_id, int broadcast);
 
 // Funnel steps counted here (joined and paid come from presence and sales).
 enum FunnelStepCode : int { kViewedProduct = 1, kAddedToCart = 2, kCheckedOut = 3 };

@@ -2,6 +2,10 @@
 // with real room, catalog and flash-sale services in the same test: carts, checkout, sandbox
 // payment, expiry, recovery of interrupted checkouts, and who may read what.
 
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "livecommerce/events/v1/events.pb.h"
 #include "tests/integration/order/order_fixture.h"
 
 namespace livecommerce::order {
@@ -110,6 +114,55 @@ TEST_F(OrderServiceTest, ASwitchedOffSandboxRefusesCheckoutAndPayment) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM payments"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM orders"), 1);
   EXPECT_EQ(Sku(sku).reserved(), 1);
+}
+
+// An order records which broadcast of its session it was bought from, and its OrderPaid tells the
+// report; a broadcast without a session, or an unknown one, is refused and writes nothing.
+TEST_F(OrderServiceTest, AnOrderCarriesTheBroadcastItWasBoughtFrom) {
+  std::string sku = CreateSku(10);
+  v1::CheckoutRequest replay = CheckoutOf("replay-1", {{sku, "", 1}});
+  replay.mutable_room()->set_broadcast(v1::BROADCAST_REPLAY);
+  v1::Order order;
+  grpc::Status s = Checkout("alice", replay, &order);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(order.room().broadcast(), v1::BROADCAST_REPLAY);
+  ASSERT_TRUE(Pay("alice", order.id()).ok());
+  v1::Order live;
+  ASSERT_TRUE(Checkout("bob", CheckoutOf("live-1", {{sku, "", 1}}), &live).ok());
+  EXPECT_EQ(live.room().broadcast(), v1::BROADCAST_LIVE);  // a session without one: the live
+  ASSERT_TRUE(Pay("bob", live.id()).ok());
+  // What the report is told.
+  std::map<std::string, int> broadcasts;
+  ASSERT_TRUE(mysql_
+                  ->Run([&](common::MysqlConnection& c) {
+                    std::unique_ptr<sql::ResultSet> rs(
+                        c.Prepare("SELECT payload FROM order_event_outbox WHERE subscriber = "
+                                  "'report' AND type = 'livecommerce.events.v1.OrderPaid'")
+                            .executeQuery());
+                    while (rs->next()) {
+                      events::v1::OrderPaid paid;
+                      EXPECT_TRUE(paid.ParseFromString(rs->getString("payload")));
+                      broadcasts[absl::StrCat(paid.order_id())] = paid.broadcast();
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(broadcasts[order.id()], v1::BROADCAST_REPLAY);
+  EXPECT_EQ(broadcasts[live.id()], v1::BROADCAST_LIVE);
+
+  int64_t orders = Count("SELECT COUNT(*) FROM orders");
+  v1::CheckoutRequest sessionless = CheckoutOf("replay-2", {{sku, "", 1}});
+  sessionless.mutable_room()->clear_session_id();
+  sessionless.mutable_room()->set_broadcast(v1::BROADCAST_REPLAY);
+  s = Checkout("carol", sessionless);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("room.broadcast"), std::string::npos) << s.error_message();
+  v1::CheckoutRequest unknown = CheckoutOf("replay-3", {{sku, "", 1}});
+  unknown.mutable_room()->set_broadcast(static_cast<v1::Broadcast>(7));
+  s = Checkout("carol", unknown);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("room.broadcast"), std::string::npos) << s.error_message();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM orders"), orders);
 }
 
 TEST_F(OrderServiceTest, CheckoutThenPaymentConfirmsTheStockExactlyOnce) {

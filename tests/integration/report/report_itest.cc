@@ -160,7 +160,8 @@ class ReportTest : public ::testing::Test {
   };
   // A checkout placed and paid, as the order service publishes it.
   int64_t Paid(int64_t session, const std::string& buyer, int channel, const std::string& associate,
-               const std::vector<Line>& lines, const std::string& brand = kBrand) {
+               const std::vector<Line>& lines, const std::string& brand = kBrand,
+               int broadcast = 0) {
     int64_t id = 1000 + ++orders_;
     absl::Time paid_at = kDay + absl::Minutes(orders_);
     events::v1::CheckoutStarted checkout;
@@ -174,6 +175,7 @@ class ReportTest : public ::testing::Test {
     paid.set_session_id(session);
     paid.set_buyer_id(buyer);
     paid.set_channel(channel);
+    paid.set_broadcast(broadcast);
     paid.set_associate_id(associate);
     paid.set_currency("CNY");
     int n = 0;
@@ -433,6 +435,54 @@ TEST_F(ReportTest, SalesByAssociateFollowTheAttributionService) {
   v1::SessionReport done = Report(a1_);
   EXPECT_EQ(done.sales().refunds().amount_fen(), 250000);
   EXPECT_EQ(done.sales().refunded_orders(), 1);
+}
+
+// Orders bought from the session's replay count into the session, apart from the live's, as a
+// whole and per associate; their refunds come off the replay's figures.
+TEST_F(ReportTest, ReplaySalesCountApartFromTheLiveAndPerAssociate) {
+  ASSERT_EQ(Deliver(), 22);
+  int64_t replayed = Paid(a1_, "gina", 1, "sa-1", {{11, 1, 150000}}, kBrand, v1::BROADCAST_REPLAY);
+  Paid(a1_, "hank", 2, "sa-2", {{12, 1, 90000}}, kBrand, v1::BROADCAST_REPLAY);
+  Refund(replayed, "r-replay", 50000);
+  Deliver();
+  v1::SessionReport a = Report(a1_);
+  EXPECT_EQ(a.sales().orders(), 5);
+  EXPECT_EQ(a.sales().gmv().amount_fen(), 840000);
+  auto broadcasts = ByKey(a.by_broadcast());
+  ASSERT_EQ(broadcasts.size(), 2u);
+  // The live's three orders (placed before broadcasts were recorded: counted as live).
+  EXPECT_EQ(broadcasts["BROADCAST_LIVE"].orders(), 3);
+  EXPECT_EQ(broadcasts["BROADCAST_LIVE"].gmv().amount_fen(), 600000);
+  EXPECT_EQ(broadcasts["BROADCAST_LIVE"].refunds().amount_fen(), 250000);
+  EXPECT_EQ(broadcasts["BROADCAST_REPLAY"].orders(), 2);
+  EXPECT_EQ(broadcasts["BROADCAST_REPLAY"].buyers(), 2);
+  EXPECT_EQ(broadcasts["BROADCAST_REPLAY"].units(), 2);
+  EXPECT_EQ(broadcasts["BROADCAST_REPLAY"].gmv().amount_fen(), 240000);
+  EXPECT_EQ(broadcasts["BROADCAST_REPLAY"].refunds().amount_fen(), 50000);
+  EXPECT_EQ(broadcasts["BROADCAST_REPLAY"].net_sales().amount_fen(), 190000);
+
+  std::map<std::pair<std::string, std::string>, v1::SalesFigures> per;
+  for (const v1::SalesBreakdown& row : a.by_associate_broadcast()) {
+    per[{row.key(), row.broadcast()}] = row.sales();
+  }
+  ASSERT_EQ(per.size(), 4u);
+  EXPECT_EQ((per[{"sa-1", "BROADCAST_LIVE"}].orders()), 2);
+  EXPECT_EQ((per[{"sa-1", "BROADCAST_REPLAY"}].orders()), 1);
+  EXPECT_EQ((per[{"sa-1", "BROADCAST_REPLAY"}].gmv().amount_fen()), 150000);
+  EXPECT_EQ((per[{"sa-1", "BROADCAST_REPLAY"}].refunds().amount_fen()), 50000);
+  EXPECT_EQ((per[{"sa-2", "BROADCAST_LIVE"}].orders()), 1);
+  EXPECT_EQ((per[{"sa-2", "BROADCAST_REPLAY"}].gmv().amount_fen()), 90000);
+  // The associates' totals are the sums of their broadcasts.
+  auto associates = ByKey(a.by_associate());
+  EXPECT_EQ(associates["sa-1"].orders(), 3);
+  EXPECT_EQ(associates["sa-1"].gmv().amount_fen(), 550000);  // 400,000 live + 150,000 replay
+
+  // Every event delivered again: nothing counts twice.
+  queued_ = published_;
+  Deliver();
+  v1::SessionReport again = Report(a1_);
+  EXPECT_EQ(ByKey(again.by_broadcast())["BROADCAST_REPLAY"].orders(), 2);
+  EXPECT_EQ(ByKey(again.by_broadcast())["BROADCAST_REPLAY"].refunds().amount_fen(), 50000);
 }
 
 TEST_F(ReportTest, ReplayedEventsCountOnce) {
