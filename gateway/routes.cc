@@ -134,6 +134,15 @@ std::vector<Route> ApiRoutes() {
            "Who reserved the room (associates: the viewers of their invites)"),
       Call("GET", "/v1/rooms/{room_id}/reminders", "reservations.reminders",
            Rpc(kRoom, "ListReminders"), ops, "The room's reminders and what became of each"),
+      // Replays of ended sessions, with the products presented (the live's audience; viewers'
+      // views count as replay reach); ops register a session's replay.
+      Call("GET", "/v1/rooms/{room_id}/replay", "rooms.replay", Rpc(kRoom, "GetReplay"), joiners,
+           "A session's replay: signed play address, product moments and products presented"),
+      Call("POST", "/v1/rooms/{room_id}/replay/views", "rooms.replay_view",
+           Rpc(kRoom, "JoinReplay"), viewer,
+           "Start watching a replay: counted once per viewer as replay reach"),
+      Call("PUT", "/v1/rooms/{room_id}/sessions/{session_id}/replay", "rooms.set_replay",
+           Rpc(kRoom, "SetReplay"), ops, "Register an ended session's replay"),
       Call("POST", "/v1/rooms/{room_id}/join", "rooms.join", Rpc(kRoom, "JoinRoom"), joiners,
            "Join the live session (a private room needs an invite)"),
       Call("POST", "/v1/rooms/{room_id}/heartbeat", "rooms.heartbeat", Rpc(kRoom, "Heartbeat"),

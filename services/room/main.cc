@@ -20,6 +20,7 @@
 #include "services/room/store/mysql_reservation_store.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
+#include "services/room/store/replay_store.h"
 #include "services/room/store/stream_store.h"
 #include "services/room/stream/provider_config.h"
 #include "services/room/stream/room_streams.h"
@@ -53,8 +54,8 @@ int main() {
     return 1;
   }
   common::SystemClock clock;
-  // Sessions started and ended, for the report service (docs/EVENTS.md): written with the change,
-  // delivered by the publisher's relay.
+  // Sessions started and ended and replay views, for the report service (docs/EVENTS.md): written
+  // with the change, delivered by the publisher's relay.
   std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
       "room", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
   room::MysqlRoomStore rooms(**mysql, &events->outbox());
@@ -84,7 +85,7 @@ int main() {
   room::MysqlStreamStore stream_store(**mysql);
   room::RoomStreams streams(stream_store, rooms, *provider, clock,
                             common::OrExit(room::LoadStreamOptions()));
-  room::MysqlReservationStore reservations(**mysql);
+  room::MysqlReservationStore reservations(**mysql, &events->outbox());
   std::unique_ptr<common::BeastHttpFetcher> wechat_fetcher;
   std::unique_ptr<common::wechat::PlatformClient> wechat;
   std::unique_ptr<room::ReminderSender> reminder_sender;
@@ -101,8 +102,10 @@ int main() {
                                        reminders.worker);
   spdlog::info("reminders: {} sender, lead {} min", reminders.sender,
                absl::ToInt64Minutes(reminders.lead));
+  // Replays of ended sessions; a first replay view publishes ReplayViewed to the report.
+  room::MysqlReplayStore replays(**mysql, &events->outbox());
   room::RoomServiceImpl service(rooms, presence, catalog, clock, codec, options, activity.get(),
-                                associates.get(), &streams, &reservations);
+                                associates.get(), &streams, &reservations, &replays);
   // Sessions whose push has not come back within the grace end by themselves.
   common::PeriodicTask stream_watchdog(absl::Seconds(1), [&service] {
     if (absl::StatusOr<int> n = service.EndAbandonedSessions(); !n.ok()) {

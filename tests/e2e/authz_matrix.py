@@ -338,6 +338,20 @@ def main_run(target, admin, brand, rival, secrets_out):
                     "soon invite")["invites"][0]
         need(call("POST", f"/v1/rooms/{F['room_soon']}/reservation", T[viewer],
                   {"subscribe": consent, "invite_token": soon["token"]}), f"{viewer} reserves")
+    # A private room whose session ended, with a product moment and a replay: viewers A and B
+    # joined the live with the invites of associates A and B; viewer C holds none.
+    F["room_replay"], F["session_replay"] = room(f"Authz replay {run_id}", "VISIBILITY_PRIVATE")
+    need(call("POST", f"/v1/rooms/{F['room_replay']}/pin", ops,
+              {"product_id": F["product"], "sku_id": F["sku"]}), "replay pin")
+    for assoc, viewer in (("aA", "vA"), ("aB", "vB")):
+        rinvite = need(call("POST", f"/v1/rooms/{F['room_replay']}/invites", ops,
+                            {"cohort": f"replay {assoc}", "associate_id": F[assoc], "count": 1}),
+                       "replay invite")["invites"][0]
+        need(call("POST", f"/v1/rooms/{F['room_replay']}/join", T[viewer],
+                  {"device_id": f"{viewer}-r", "invite_token": rinvite["token"]}), f"{viewer} joins")
+    need(call("POST", f"/v1/rooms/{F['room_replay']}/end", ops), "replay end")
+    need(call("PUT", f"/v1/rooms/{F['room_replay']}/sessions/{F['session_replay']}/replay", ops,
+              {"location": "authz/replay.flv", "duration_seconds": "60"}), "replay set")
     # Comments in the private room: one to approve (delivered: the owner is told 409), one to delete.
     F["comment"] = need(call("POST", f"/v1/rooms/{F['room']}/comments", T["vA"],
                              {"client_id": "authz-setup-1", "text": "a question"}),
@@ -482,6 +496,14 @@ def main_run(target, admin, brand, rival, secrets_out):
         "GET /v1/rooms/{room_id}/reservation": route("vA", use={"room_id": "room_soon"}, deny=PRIV),
         "GET /v1/rooms/{room_id}/reservations": route("oA", use={"room_id": "room_soon"}),
         "GET /v1/rooms/{room_id}/reminders": route("oA", use={"room_id": "room_soon"}),
+        # Replays: the live's audience (C has no invite); ops register an ended session's.
+        "GET /v1/rooms/{room_id}/replay": route("vA", use={"room_id": "room_replay"}, deny=PRIV),
+        "POST /v1/rooms/{room_id}/replay/views": route("vA", use={"room_id": "room_replay"},
+                                                       body={"session_id": F["session_replay"]},
+                                                       deny=PRIV),
+        "PUT /v1/rooms/{room_id}/sessions/{session_id}/replay": route(
+            "oA", use={"room_id": "room_replay", "session_id": "session_replay"},
+            body={"location": "authz/replay-cut.flv", "duration_seconds": "60"}),
         "POST /v1/rooms/{room_id}/join": route("vA", body={"device_id": "d1"}, deny=PRIV,
                                                attacks=[("vC", "", {"device_id": "c1", "invite_token": inv["aB"]["token"]}, 403)]),
         # Heartbeat keeps up the presence of a viewer who joined: anyone else is told to join (409).

@@ -53,6 +53,10 @@ grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
     funnel->set_added_to_cart(steps[kAddedToCart]);
     funnel->set_checked_out(steps[kCheckedOut]);
     funnel->set_paid(row->sales.buyers);
+    funnel->set_invited(row->engagement.invited);
+    funnel->set_reserved(row->engagement.reserved);
+    funnel->set_reminded(row->engagement.reminded);
+    funnel->set_replay_viewers(row->engagement.replay_viewers);
     LC_ASSIGN_OR_RETURN(std::vector<BreakdownRow> breakdowns, store_.GetBreakdowns(session_id));
     for (const BreakdownRow& b : breakdowns) {
       v1::SalesBreakdown* item = nullptr;
@@ -69,6 +73,8 @@ grpc::Status ReportServiceImpl::GetSessionReport(grpc::ServerContext* context,
           break;
         case kBroadcast:
           item = out->add_by_broadcast();
+          (key == BroadcastKey(v1::BROADCAST_REPLAY) ? funnel->set_bought_replay(b.sales.buyers)
+                                                     : funnel->set_bought_live(b.sales.buyers));
           break;
         case kAssociateBroadcast: {
           item = out->add_by_associate_broadcast();

@@ -295,6 +295,14 @@ void ToProto(const SessionRow& row, v1::SessionReport* out) {
   out->set_likers(row.interaction.likers);
   out->set_interacting_viewers(row.interaction.interacting_viewers);
   out->set_interaction_rate_bp(InteractionRateBp(row.interaction.interacting_viewers, row.reach));
+  out->set_invited(row.engagement.invited);
+  out->set_reserved(row.engagement.reserved);
+  out->set_reminded(row.engagement.reminded);
+  out->set_replay_viewers(row.engagement.replay_viewers);
+  out->set_replay_orders(row.engagement.replay_orders);
+  out->set_replay_buyers(row.engagement.replay_buyers);
+  out->mutable_replay_gmv()->set_amount_fen(row.engagement.replay_gmv_fen);
+  out->mutable_replay_gmv()->set_currency(row.currency);
 }
 
 std::string ToCsv(const std::vector<SessionRow>& rows) {
@@ -303,7 +311,8 @@ std::string ToCsv(const std::vector<SessionRow>& rows) {
       "duration_seconds,reach,peak_concurrency,total_joins,watch_seconds,average_concurrency,"
       "orders,buyers,units,currency,gmv_fen,"
       "refunds_fen,net_sales_fen,refunded_orders,conversion_rate_bp,average_order_value_fen,"
-      "comments,commenters,likes,likers,interacting_viewers,interaction_rate_bp\r\n";
+      "comments,commenters,likes,likers,interacting_viewers,interaction_rate_bp,"
+      "invited,reserved,reminded,replay_viewers,replay_orders,replay_buyers,replay_gmv_fen\r\n";
   for (const SessionRow& row : rows) {
     std::vector<std::string> audiences;
     for (v1::Audience a : AudiencesOf(row.audiences)) audiences.push_back(v1::Audience_Name(a));
@@ -338,7 +347,14 @@ std::string ToCsv(const std::vector<SessionRow>& rows) {
         absl::StrCat(row.interaction.likes),
         absl::StrCat(row.interaction.likers),
         absl::StrCat(row.interaction.interacting_viewers),
-        absl::StrCat(InteractionRateBp(row.interaction.interacting_viewers, row.reach))};
+        absl::StrCat(InteractionRateBp(row.interaction.interacting_viewers, row.reach)),
+        absl::StrCat(row.engagement.invited),
+        absl::StrCat(row.engagement.reserved),
+        absl::StrCat(row.engagement.reminded),
+        absl::StrCat(row.engagement.replay_viewers),
+        absl::StrCat(row.engagement.replay_orders),
+        absl::StrCat(row.engagement.replay_buyers),
+        absl::StrCat(row.engagement.replay_gmv_fen)};
     absl::StrAppend(&csv, absl::StrJoin(fields, ","), "\r\n");
   }
   return csv;

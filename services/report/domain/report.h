@@ -31,6 +31,18 @@ struct Interaction {
   int64_t interacting_viewers = 0;
 };
 
+// Before and after the live (see v1::SessionReport): the room's invitations and reservations when
+// the session went live, the viewers reminded, the replay's viewers, and what they bought.
+struct Engagement {
+  int64_t invited = 0;
+  int64_t reserved = 0;
+  int64_t reminded = 0;
+  int64_t replay_viewers = 0;
+  int64_t replay_orders = 0;
+  int64_t replay_buyers = 0;
+  int64_t replay_gmv_fen = 0;
+};
+
 // One session with its room's settings, its presence figures and its sales.
 struct SessionRow {
   int64_t session_id = 0;
@@ -52,6 +64,7 @@ struct SessionRow {
   std::string currency = "CNY";
   Sales sales;
   Interaction interaction;
+  Engagement engagement;
 };
 
 // buyers / reach in basis points, rounded down; 0 without reach.

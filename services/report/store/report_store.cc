@@ -13,6 +13,7 @@
 #include "services/common/proto_util.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
+#include "services/report/store/engagement_events.h"
 #include "services/report/store/interaction_events.h"
 
 namespace livecommerce::report {
@@ -276,9 +277,15 @@ constexpr char kSessionSelect[] =
     "COALESCE(t.refunded_orders, 0) AS refunded_orders, COALESCE(i.comments, 0) AS comments, "
     "COALESCE(i.commenters, 0) AS commenters, COALESCE(i.likes, 0) AS likes, "
     "COALESCE(i.likers, 0) AS likers, COALESCE(i.interacting_viewers, 0) AS "
-    "interacting_viewers FROM report_sessions s LEFT JOIN report_session_sales t ON "
-    "t.session_id = s.session_id AND t.dimension = 0 AND t.dim_key = '' LEFT JOIN "
-    "report_session_interaction i ON i.session_id = s.session_id AND i.brand_id = s.brand_id ";
+    "interacting_viewers, COALESCE(g.invited, 0) AS invited, COALESCE(g.reserved, 0) AS "
+    "reserved, COALESCE(g.reminded, 0) AS reminded, COALESCE(g.replay_viewers, 0) AS "
+    "replay_viewers, COALESCE(rp.orders, 0) AS replay_orders, COALESCE(rp.buyers, 0) AS "
+    "replay_buyers, COALESCE(rp.gmv_fen, 0) AS replay_gmv_fen FROM report_sessions s LEFT JOIN "
+    "report_session_sales t ON t.session_id = s.session_id AND t.dimension = 0 AND t.dim_key = "
+    "'' LEFT JOIN report_session_interaction i ON i.session_id = s.session_id AND i.brand_id = "
+    "s.brand_id LEFT JOIN report_session_engagement g ON g.session_id = s.session_id AND "
+    "g.brand_id = s.brand_id LEFT JOIN report_session_sales rp ON rp.session_id = s.session_id "
+    "AND rp.dimension = 4 AND rp.dim_key = 'BROADCAST_REPLAY' ";
 
 SessionRow ReadSession(const SqlRow& row) {
   SessionRow s;
@@ -303,6 +310,10 @@ SessionRow ReadSession(const SqlRow& row) {
                   row.Int("gmv_fen"), row.Int("refunds_fen"), row.Int("refunded_orders")};
   s.interaction = Interaction{row.Int("comments"), row.Int("commenters"), row.Int("likes"),
                               row.Int("likers"), row.Int("interacting_viewers")};
+  s.engagement =
+      Engagement{row.Int("invited"),        row.Int("reserved"),      row.Int("reminded"),
+                 row.Int("replay_viewers"), row.Int("replay_orders"), row.Int("replay_buyers"),
+                 row.Int("replay_gmv_fen")};
   return s;
 }
 
@@ -686,6 +697,8 @@ void MysqlReportStore::Subscribe(common::EventConsumer& consumer) {
       });
   // Comments, likes and likers (their own tables; see interaction_events.h).
   SubscribeInteraction(consumer);
+  // Invitations, reservations, reminders and replay viewers (engagement_events.h).
+  SubscribeEngagement(consumer);
   consumer.On<ev::CheckoutStarted>(
       [](MysqlConnection& c, const ev::Event& e, const ev::CheckoutStarted& s) {
         if (s.session_id() != 0) {

@@ -48,7 +48,8 @@ RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
                                  CatalogDirectory& catalog, const common::Clock& clock,
                                  const common::PrincipalCodec& codec, RoomServiceOptions options,
                                  ViewerActivity* activity, AssociateDirectory* associates,
-                                 RoomStreams* streams, ReservationStore* reservations)
+                                 RoomStreams* streams, ReservationStore* reservations,
+                                 MysqlReplayStore* replays)
     : rooms_(rooms),
       presence_(presence),
       catalog_(catalog),
@@ -56,6 +57,7 @@ RoomServiceImpl::RoomServiceImpl(RoomStore& rooms, PresenceStore& presence,
       associates_(associates),
       streams_(streams),
       reservations_(reservations),
+      replays_(replays),
       clock_(clock),
       codec_(codec),
       options_(options) {}

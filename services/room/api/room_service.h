@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
@@ -17,6 +18,7 @@
 #include "services/room/clients/viewer_activity.h"
 #include "services/room/domain/reminder.h"
 #include "services/room/store/presence_store.h"
+#include "services/room/store/replay_store.h"
 #include "services/room/store/reservation_store.h"
 #include "services/room/store/room_store.h"
 #include "services/room/stream/room_streams.h"
@@ -59,12 +61,14 @@ class RoomServiceImpl final
   // `streams` (null: rooms without video; the stream RPCs answer FAILED_PRECONDITION) gives
   // rooms their stream (room_service_stream.cc). `reservations` (null: the reservation RPCs
   // answer FAILED_PRECONDITION) keeps reservations and their reminders
-  // (room_service_reservations.cc).
+  // (room_service_reservations.cc). `replays` (null: the replay RPCs answer
+  // FAILED_PRECONDITION) keeps replays, product moments' reads and replay views
+  // (room_service_replays.cc); replays play only with `streams`, which signs their addresses.
   RoomServiceImpl(RoomStore& rooms, PresenceStore& presence, CatalogDirectory& catalog,
                   const common::Clock& clock, const common::PrincipalCodec& codec,
                   RoomServiceOptions options, ViewerActivity* activity = nullptr,
                   AssociateDirectory* associates = nullptr, RoomStreams* streams = nullptr,
-                  ReservationStore* reservations = nullptr);
+                  ReservationStore* reservations = nullptr, MysqlReplayStore* replays = nullptr);
 
   grpc::Status CreateRoom(grpc::ServerContext* context, const v1::CreateRoomRequest* request,
                           v1::CreateRoomResponse* response) override;
@@ -135,6 +139,12 @@ class RoomServiceImpl final
                                 v1::ListReservationsResponse* response) override;
   grpc::Status ListReminders(grpc::ServerContext* context, const v1::ListRemindersRequest* request,
                              v1::ListRemindersResponse* response) override;
+  grpc::Status GetReplay(grpc::ServerContext* context, const v1::GetReplayRequest* request,
+                         v1::GetReplayResponse* response) override;
+  grpc::Status JoinReplay(grpc::ServerContext* context, const v1::JoinReplayRequest* request,
+                          v1::JoinReplayResponse* response) override;
+  grpc::Status SetReplay(grpc::ServerContext* context, const v1::SetReplayRequest* request,
+                         v1::SetReplayResponse* response) override;
 
   // Ends the sessions whose push has been gone longer than the grace (the stream watchdog's
   // pass); how many.
@@ -170,6 +180,19 @@ class RoomServiceImpl final
   // while it is not ended.
   // The reservation store, or FAILED_PRECONDITION when this service runs without one.
   absl::StatusOr<ReservationStore*> Reservations();
+  // The replay store and the stream signing replays' addresses, or FAILED_PRECONDITION.
+  absl::StatusOr<MysqlReplayStore*> Replays();
+  // A session's replay for `caller` (room_service_replays.cc): the room's audience rules as for
+  // the live (a viewer of a private room admitted with the invite held or `invite_token`); the
+  // room's latest replay when `session_id` is empty; with the associate behind the viewer's
+  // invite, if any.
+  absl::StatusOr<v1::Replay> ReplayFor(const common::Principal& caller, absl::string_view room_id,
+                                       absl::string_view session_id,
+                                       absl::string_view invite_token);
+  // The replay's answer: its play address signed now, its moments and the products presented,
+  // with the catalog's details.
+  v1::Replay ReplayProto(const RoomRecord& room, const SessionRecord& session,
+                         const ReplayRecord& replay, const std::vector<MomentRecord>& moments);
   absl::StatusOr<StreamRecord> StreamToRun(const common::Principal& caller,
                                            absl::string_view room_id, RoomRecord* room);
 
@@ -203,6 +226,7 @@ class RoomServiceImpl final
   AssociateDirectory* associates_;
   RoomStreams* streams_;
   ReservationStore* reservations_;
+  MysqlReplayStore* replays_;
   const common::Clock& clock_;
   const common::PrincipalCodec& codec_;
   const common::HandlerFrame frame_{codec_, clock_};

@@ -117,8 +117,9 @@ grpc::Status RoomServiceImpl::PinProduct(grpc::ServerContext* context,
     details.set_sku_id(request->sku_id());
     LC_RETURN_IF_ERROR(catalog_.Resolve(room.brand_id, details));
     absl::Time now = clock_.Now();
+    // The pin and its product moment (the replay's timeline) are written together.
     LC_ASSIGN_OR_RETURN(RoomRecord updated,
-                        rooms_.UpdateRoom(room.id, [&](RoomRecord& r) -> absl::Status {
+                        rooms_.UpdatePin(room.id, now, [&](RoomRecord& r) -> absl::Status {
                           if (r.status != v1::ROOM_STATUS_LIVE) {
                             return absl::FailedPreconditionError(
                                 "room_id: products are pinned only while the room is live");
@@ -143,12 +144,12 @@ grpc::Status RoomServiceImpl::UnpinProduct(grpc::ServerContext* context,
     LC_ASSIGN_OR_RETURN(RoomRecord room, LoadRoom(caller, request->room_id()));
     absl::Time now = clock_.Now();
     LC_RETURN_IF_ERROR(rooms_
-                           .UpdateRoom(room.id,
-                                       [&](RoomRecord& r) -> absl::Status {
-                                         r.pinned.reset();
-                                         r.updated_at = now;
-                                         return absl::OkStatus();
-                                       })
+                           .UpdatePin(room.id, now,
+                                      [&](RoomRecord& r) -> absl::Status {
+                                        r.pinned.reset();
+                                        r.updated_at = now;
+                                        return absl::OkStatus();
+                                      })
                            .status());
     changes_.Changed(room.id);
     return absl::OkStatus();

@@ -1,8 +1,11 @@
 #include "services/room/domain/stream.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/common/crypto.h"
 #include "services/common/proto_util.h"
+#include "services/common/status.h"
 
 namespace livecommerce::room {
 
@@ -102,6 +105,41 @@ v1::StreamStatus StatusOf(const StreamRecord& stream, absl::Duration grace) {
   }
   out.set_publish_to_live_ms(stream.publish_to_live_ms);
   return out;
+}
+
+absl::Status ValidateReplayLocation(absl::string_view location) {
+  if (location.empty() || location.size() > 1024) {
+    return common::InvalidField("location", "must be 1-1024 characters");
+  }
+  for (char c : location) {
+    if (c < 0x21 || c > 0x7e) {
+      return common::InvalidField("location", "must be printable ASCII without spaces");
+    }
+  }
+  if (absl::StartsWith(location, "http://")) {
+    return common::InvalidField("location", "a URL must be https");
+  }
+  if (absl::StartsWith(location, "https://")) {
+    absl::string_view rest = location.substr(8);
+    if (rest.empty() || rest.front() == '/') {
+      return common::InvalidField("location", "the URL has no host");
+    }
+  } else if (location.find("://") != absl::string_view::npos) {
+    return common::InvalidField("location", "must be an https URL or a recording's path");
+  }
+  for (absl::string_view part : absl::StrSplit(location, absl::ByAnyChar("/?"))) {
+    if (part == "..") {
+      return common::InvalidField("location", "must not contain '..'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReplayDuration(int64_t duration_seconds) {
+  if (duration_seconds < 1 || duration_seconds > 7 * 24 * 3600) {
+    return common::InvalidField("duration_seconds", "must be 1 second to 7 days");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace livecommerce::room

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "livecommerce/v1/room.pb.h"
@@ -75,5 +76,12 @@ StreamRecord Ended(StreamRecord stream, absl::Time now);
 
 // The status viewers and ops see. `grace`: how long an interrupted session waits for its push.
 v1::StreamStatus StatusOf(const StreamRecord& stream, absl::Duration grace);
+
+// A replay's location as ops register it (SetReplay): an https URL (the provider's VOD file) or a
+// path on the streaming server's recordings, 1 to 1024 printable ASCII characters without spaces,
+// never stepping out of a directory (".."). INVALID_ARGUMENT naming "location" otherwise.
+absl::Status ValidateReplayLocation(absl::string_view location);
+// A replay's length: 1 second to 7 days. INVALID_ARGUMENT naming "duration_seconds" otherwise.
+absl::Status ValidateReplayDuration(int64_t duration_seconds);
 
 }  // namespace livecommerce::room

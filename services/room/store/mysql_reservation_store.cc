@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "livecommerce/events/v1/events.pb.h"
+#include "services/common/proto_util.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
 #include "services/room/domain/room.h"
@@ -100,7 +102,23 @@ absl::StatusOr<LockedRoom> LockRoom(MysqlConnection& c, int64_t room_id) {
 
 }  // namespace
 
-int WriteLiveReminders(MysqlConnection& c, int64_t room_id, absl::Time now) {
+RoomAudience AudienceOfRoom(MysqlConnection& c, int64_t room_id) {
+  auto count = [](const SqlRow& row) { return row.Int("n"); };
+  RoomAudience out;
+  out.invited =
+      Sql(c, "SELECT COUNT(*) AS n FROM room_invites WHERE room_id = ? AND revoked_at IS NULL",
+          room_id)
+          .One(count)
+          .value_or(0);
+  out.reserved =
+      Sql(c, "SELECT COUNT(*) AS n FROM room_reservations WHERE room_id = ? AND status = ?",
+          room_id, v1::ROOM_RESERVATION_STATUS_RESERVED)
+          .One(count)
+          .value_or(0);
+  return out;
+}
+
+int WriteLiveReminders(MysqlConnection& c, int64_t room_id, int64_t session_id, absl::Time now) {
   Sql(c,
       "UPDATE room_reminders SET state = ?, updated_at = ? WHERE room_id = ? AND kind = ? AND "
       "state = ?",
@@ -111,12 +129,14 @@ int WriteLiveReminders(MysqlConnection& c, int64_t room_id, absl::Time now) {
   // does. The unique (reservation_id, kind) keeps a room that goes live again from writing a
   // second LIVE reminder for the same reservation.
   return Sql(c,
-             "INSERT INTO room_reminders (brand_id, reservation_id, room_id, viewer_id, kind, "
-             "state, due_at, created_at, updated_at) SELECT r.brand_id, r.id, r.room_id, "
-             "r.viewer_id, ?, ?, ?, ?, ? FROM room_reservations r WHERE r.room_id = ? AND "
+             "INSERT INTO room_reminders (brand_id, reservation_id, room_id, session_id, "
+             "viewer_id, kind, state, due_at, created_at, updated_at) SELECT r.brand_id, r.id, "
+             "r.room_id, ?, r.viewer_id, ?, ?, ?, ?, ? FROM room_reservations r WHERE r.room_id = "
+             "? "
+             "AND "
              "r.status = ? AND r.consent_at IS NOT NULL "
              "ON DUPLICATE KEY UPDATE room_reminders.id = room_reminders.id",
-             v1::REMINDER_KIND_LIVE, v1::REMINDER_STATE_PENDING, now, now, now, room_id,
+             session_id, v1::REMINDER_KIND_LIVE, v1::REMINDER_STATE_PENDING, now, now, now, room_id,
              v1::ROOM_RESERVATION_STATUS_RESERVED)
       .Execute();
 }
@@ -297,7 +317,7 @@ absl::StatusOr<std::vector<ClaimedReminder>> MysqlReservationStore::ClaimDue(
 
 absl::Status MysqlReservationStore::RecordOutcome(int64_t reminder_id, const std::string& owner,
                                                   const RecordedAttempt& attempt, absl::Time now) {
-  return pool_.Run([&](MysqlConnection& c) -> absl::Status {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::Status {
     const ReminderOutcome& o = attempt.outcome;
     std::optional<absl::Time> retry_at = o.state == v1::REMINDER_STATE_PENDING
                                              ? std::optional<absl::Time>(o.retry_at)
@@ -316,6 +336,34 @@ absl::Status MysqlReservationStore::RecordOutcome(int64_t reminder_id, const std
                       .Execute();
     if (updated != 1) {
       return absl::AbortedError("reminder: the lease was taken over by another sender");
+    }
+    // Told to the report with the outcome, in the same transaction: a reminder announcing a
+    // session counts into its funnel once it went out.
+    if (events_ != nullptr && o.state == v1::REMINDER_STATE_SENT) {
+      struct Sent {
+        std::string brand_id;
+        int64_t room_id = 0;
+        int64_t session_id = 0;
+        std::string viewer_id;
+      };
+      std::optional<Sent> sent =
+          Sql(c,
+              "SELECT brand_id, room_id, COALESCE(session_id, 0) AS session_id, viewer_id FROM "
+              "room_reminders WHERE id = ?",
+              reminder_id)
+              .One([](const SqlRow& row) {
+                return Sent{row.Str("brand_id"), row.Int("room_id"), row.Int("session_id"),
+                            row.Str("viewer_id")};
+              });
+      if (sent.has_value() && sent->session_id != 0) {
+        events::v1::ReminderSent e;
+        e.set_reminder_id(reminder_id);
+        e.set_session_id(sent->session_id);
+        e.set_room_id(sent->room_id);
+        e.set_viewer_id(sent->viewer_id);
+        common::ToTimestamp(o.sent_at.value_or(now), e.mutable_sent_at());
+        events_->Publish(c, sent->brand_id, absl::StrCat(sent->session_id), e, now);
+      }
     }
     return absl::OkStatus();
   });

@@ -1,5 +1,6 @@
 #include "services/room/store/mysql_room_store.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -227,6 +228,41 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::UpdateRoom(
   });
 }
 
+absl::StatusOr<RoomRecord> MysqlRoomStore::UpdatePin(
+    int64_t room_id, absl::Time now, const std::function<absl::Status(RoomRecord&)>& mutate) {
+  return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<RoomRecord> {
+    LC_ASSIGN_OR_RETURN(RoomRecord room, SelectRoom(c, room_id, true));
+    const std::optional<PinnedRef> before = room.pinned;
+    LC_RETURN_IF_ERROR(mutate(room));
+    WriteRoom(c, room);
+    if (room.status != v1::ROOM_STATUS_LIVE || room.current_session_id == 0) return room;
+    // A new pin (a re-pin of the same product too: it is presented again) or the pin removed.
+    const PinnedRef* moment = nullptr;
+    v1::ProductMomentKind kind = v1::PRODUCT_MOMENT_KIND_UNSPECIFIED;
+    if (room.pinned.has_value() &&
+        (!before.has_value() || before->product_id != room.pinned->product_id ||
+         before->sku_id != room.pinned->sku_id || before->pinned_at != room.pinned->pinned_at)) {
+      moment = &*room.pinned;
+      kind = v1::PRODUCT_MOMENT_KIND_PIN;
+    } else if (!room.pinned.has_value() && before.has_value()) {
+      moment = &*before;
+      kind = v1::PRODUCT_MOMENT_KIND_UNPIN;
+    }
+    if (moment == nullptr) return room;
+    LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, room.current_session_id));
+    // The server's clock on both ends: a moment before the start (clock skew between replicas)
+    // seeks to the beginning.
+    int64_t offset_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(now - session.started_at));
+    Sql(c,
+        "INSERT INTO room_session_moments (brand_id, room_id, session_id, kind, product_id, "
+        "sku_id, occurred_at, offset_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        room.brand_id, room.id, session.id, kind, moment->product_id, moment->sku_id, now,
+        offset_ms)
+        .Execute();
+    return room;
+  });
+}
+
 absl::StatusOr<std::vector<RoomRecord>> MysqlRoomStore::ListRooms(const RoomQuery& query) {
   return pool_.Run([&](MysqlConnection& c) -> absl::StatusOr<std::vector<RoomRecord>> {
     // Fixed SQL text per filter combination, so each shape is prepared once per connection.
@@ -267,7 +303,7 @@ absl::StatusOr<RoomSession> MysqlRoomStore::StartSession(int64_t room_id, absl::
     room.updated_at = now;
     WriteRoom(c, room);
     // The reservations' reminders are written with the session: both or neither.
-    WriteLiveReminders(c, room.id, now);
+    WriteLiveReminders(c, room.id, session_id, now);
     LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, session_id));
     if (events_ != nullptr) {
       events::v1::SessionStarted e;
@@ -280,6 +316,14 @@ absl::StatusOr<RoomSession> MysqlRoomStore::StartSession(int64_t room_id, absl::
       e.set_format(room.format);
       common::ToTimestamp(session.started_at, e.mutable_started_at());
       events_->Publish(c, room.brand_id, absl::StrCat(session.id), e, now);
+      // Who was invited and who reserved, as the session starts: the funnel's first steps.
+      RoomAudience audience = AudienceOfRoom(c, room.id);
+      events::v1::SessionAudienceBooked booked;
+      booked.set_session_id(session.id);
+      booked.set_room_id(room.id);
+      booked.set_invited(audience.invited);
+      booked.set_reserved(audience.reserved);
+      events_->Publish(c, room.brand_id, absl::StrCat(session.id), booked, now);
     }
     return RoomSession{std::move(room), std::move(session)};
   });

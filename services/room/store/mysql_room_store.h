@@ -19,6 +19,9 @@ class MysqlRoomStore final : public RoomStore {
   absl::StatusOr<RoomRecord> UpdateRoom(
       int64_t room_id, const std::function<absl::Status(RoomRecord&)>& mutate) override;
   absl::StatusOr<std::vector<RoomRecord>> ListRooms(const RoomQuery& query) override;
+  absl::StatusOr<RoomRecord> UpdatePin(
+      int64_t room_id, absl::Time now,
+      const std::function<absl::Status(RoomRecord&)>& mutate) override;
 
   absl::StatusOr<RoomSession> StartSession(int64_t room_id, absl::Time now,
                                            int presence_buckets) override;

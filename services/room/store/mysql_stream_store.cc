@@ -174,6 +174,17 @@ absl::StatusOr<RecordingRecord> MysqlStreamStore::AddRecording(const RecordingRe
             dedupe_key)
             .One(ReadRecording);
     if (!stored.has_value()) return absl::InternalError("recording not stored");
+    if (stored->session_id != 0) {
+      // The first recording of an ended session is its replay; ops may replace it (SetReplay).
+      // One of a session still live is found by GetReplay once the session has ended.
+      Sql(c,
+          "INSERT IGNORE INTO room_replays (session_id, brand_id, room_id, location, "
+          "duration_seconds, source, created_at) SELECT id, brand_id, room_id, ?, ?, ?, ? FROM "
+          "room_sessions WHERE id = ? AND room_id = ? AND status = ?",
+          stored->location, stored->duration_seconds, v1::REPLAY_SOURCE_RECORDING,
+          stored->created_at, stored->session_id, stored->room_id, v1::SESSION_STATUS_ENDED)
+          .Execute();
+    }
     return *std::move(stored);
   });
 }

@@ -60,6 +60,11 @@ class RoomStore {
   virtual absl::StatusOr<RoomRecord> UpdateRoom(
       int64_t room_id, const std::function<absl::Status(RoomRecord&)>& mutate) = 0;
   virtual absl::StatusOr<std::vector<RoomRecord>> ListRooms(const RoomQuery& query) = 0;
+  // UpdateRoom for a change of the pin: when the pin changed while a session is live, the
+  // product moment (room_session_moments: PIN of the new pin, UNPIN of the one removed, its
+  // offset from the session's start) is written in the same transaction.
+  virtual absl::StatusOr<RoomRecord> UpdatePin(
+      int64_t room_id, absl::Time now, const std::function<absl::Status(RoomRecord&)>& mutate) = 0;
 
   // Opens a new session: FAILED_PRECONDITION unless the room may go live.
   virtual absl::StatusOr<RoomSession> StartSession(int64_t room_id, absl::Time now,

@@ -68,7 +68,9 @@ class MysqlStreamStore final {
   absl::StatusOr<StreamRecord> Update(int64_t room_id,
                                       const std::function<void(StreamRecord&)>& change);
 
-  // Records a recording once per `dedupe_key`; the existing one for a replay.
+  // Records a recording once per `dedupe_key`; the existing one for a replay. A recording of a
+  // session that has ended becomes the session's replay (room_replays) unless it has one, in the
+  // same transaction.
   absl::StatusOr<RecordingRecord> AddRecording(const RecordingRecord& recording,
                                                const std::string& dedupe_key);
   absl::StatusOr<std::vector<RecordingRecord>> ListRecordings(int64_t room_id, int64_t before_id,

@@ -211,6 +211,21 @@ PlayAddresses LocalProvider::Play(const std::string& stream_name, absl::Time exp
   return addresses;
 }
 
+PlayAddresses LocalProvider::PlayRecording(const std::string& location,
+                                           absl::Time expires_at) const {
+  // nginx serves one directory of recordings: only the file name travels, so a location can
+  // never reach outside it.
+  const size_t slash = location.find_last_of('/');
+  const std::string file = slash == std::string::npos ? location : location.substr(slash + 1);
+  const int64_t expires = absl::ToUnixSeconds(expires_at);
+  const std::string signed_text = absl::StrCat(expires, "/", file, " ", options_.play_secret);
+  PlayAddresses addresses;
+  addresses.hls = absl::StrCat(options_.play_base, "/replay/", expires, "/",
+                               common::Base64UrlEncode(Md5(signed_text)), "/", PercentEncode(file));
+  addresses.expires_at = absl::FromUnixSeconds(expires);
+  return addresses;
+}
+
 absl::StatusOr<StreamEvent> LocalProvider::ParseCallback(const CallbackRequest& request,
                                                          absl::Time now) const {
   const RouteInfo* route = nullptr;

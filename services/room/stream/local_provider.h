@@ -54,6 +54,9 @@ class LocalProvider final : public StreamProvider {
   PushAddress Push(const std::string& stream_name, const std::string& push_key,
                    absl::Time expires_at) const override;
   PlayAddresses Play(const std::string& stream_name, absl::Time expires_at) const override;
+  // <play_base>/replay/<expires>/<sig>/<file>: the recording's file name (its last path part)
+  // under nginx's recordings directory, signed as Play with "<expires>/<file>".
+  PlayAddresses PlayRecording(const std::string& location, absl::Time expires_at) const override;
   absl::StatusOr<StreamEvent> ParseCallback(const CallbackRequest& request,
                                             absl::Time now) const override;
   CallbackAnswer Answer(const StreamEvent& event, bool accepted) const override;

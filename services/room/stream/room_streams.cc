@@ -75,6 +75,16 @@ v1::PlayAddresses RoomStreams::PlayOf(const StreamRecord& s) const {
   return out;
 }
 
+v1::PlayAddresses RoomStreams::PlayRecordingOf(const std::string& location) const {
+  stream::PlayAddresses play = provider_.PlayRecording(location, clock_.Now() + options_.play_ttl);
+  v1::PlayAddresses out;
+  out.set_hls(play.hls);
+  out.set_flv(play.flv);
+  out.set_webrtc(play.webrtc);
+  SetTime(play.expires_at, out.mutable_expires_at());
+  return out;
+}
+
 absl::StatusOr<v1::PushAddress> RoomStreams::RotateKey(const RoomRecord& room) {
   LC_RETURN_IF_ERROR(Of(room).status());
   absl::Time now = clock_.Now();

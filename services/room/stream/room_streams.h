@@ -61,6 +61,8 @@ class RoomStreams {
   absl::StatusOr<StreamRecord> Of(const RoomRecord& room);
   v1::PushAddress PushOf(const StreamRecord& stream) const;
   v1::PlayAddresses PlayOf(const StreamRecord& stream) const;
+  // A recording's (a replay's) play address, signed by the provider for the play TTL.
+  v1::PlayAddresses PlayRecordingOf(const std::string& location) const;
   // A new push key; the current push is cut. The new address.
   absl::StatusOr<v1::PushAddress> RotateKey(const RoomRecord& room);
 

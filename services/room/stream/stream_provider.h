@@ -79,6 +79,9 @@ class StreamProvider {
   virtual PushAddress Push(const std::string& stream_name, const std::string& push_key,
                            absl::Time expires_at) const = 0;
   virtual PlayAddresses Play(const std::string& stream_name, absl::Time expires_at) const = 0;
+  // A recording (a replay) to play: `location` as a recording callback or ops gave it (a path on
+  // the streaming server, or the provider's URL), signed like Play to expire at `expires_at`.
+  virtual PlayAddresses PlayRecording(const std::string& location, absl::Time expires_at) const = 0;
 
   // Verifies and parses a callback: UNAUTHENTICATED when forged or stale (tencent: bad sign, or
   // `t` passed), INVALID_ARGUMENT naming the field when malformed, a StreamEvent otherwise. An

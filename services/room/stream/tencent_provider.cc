@@ -336,6 +336,31 @@ PlayAddresses TencentProvider::PlaySignedWith(TencentKeySlot slot, const std::st
   return addresses;
 }
 
+PlayAddresses TencentProvider::PlayRecording(const std::string& location,
+                                             absl::Time expires_at) const {
+  std::string url = location;
+  if (!absl::StartsWith(url, "https://") && !absl::StartsWith(url, "http://")) {
+    url =
+        absl::StrCat("https://", options_.play_domain, absl::StartsWith(url, "/") ? "" : "/", url);
+  }
+  // The path starts after the authority; the signed directory ends with its last '/'.
+  const size_t authority = url.find("://") + 3;
+  const size_t path_start = std::min(url.find('/', authority), url.size());
+  const size_t query = std::min(url.find('?', path_start), url.size());
+  std::string path = url.substr(path_start, query - path_start);
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  const int64_t seconds = std::max<int64_t>(0, absl::ToUnixSeconds(expires_at));
+  const std::string t = absl::StrCat(absl::Hex(seconds));
+  PlayAddresses addresses;
+  const std::string base = url.substr(0, query);
+  const std::string signed_query =
+      absl::StrCat("t=", t, "&sign=", Md5Hex(absl::StrCat(options_.play_key, dir, t)));
+  addresses.hls = absl::StrCat(
+      base, query < url.size() ? absl::StrCat(url.substr(query), "&") : "?", signed_query);
+  addresses.expires_at = absl::FromUnixSeconds(seconds);
+  return addresses;
+}
+
 absl::StatusOr<StreamEvent> TencentProvider::ParseCallback(const CallbackRequest& request,
                                                            absl::Time now) const {
   if (request.body.size() > kMaxCallbackBody) {

@@ -90,6 +90,10 @@ class TencentProvider final : public StreamProvider {
   PushAddress Push(const std::string& stream_name, const std::string& push_key,
                    absl::Time expires_at) const override;
   PlayAddresses Play(const std::string& stream_name, absl::Time expires_at) const override;
+  // Recordings are VOD files (video_url): signed with the play key as VOD's key hotlink
+  // protection wants it, ?t=<hex expiry>&sign=MD5(key + directory + t), the directory being the
+  // URL's path up to its last '/'. A location that is only a path is taken on the play domain.
+  PlayAddresses PlayRecording(const std::string& location, absl::Time expires_at) const override;
   absl::StatusOr<StreamEvent> ParseCallback(const CallbackRequest& request,
                                             absl::Time now) const override;
   CallbackAnswer Answer(const StreamEvent& event, bool accepted) const override;

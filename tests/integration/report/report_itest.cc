@@ -856,10 +856,87 @@ TEST_F(ReportTest, TheComparisonCarriesInteraction) {
   v1::ExportSessionReportsCsvResponse csv;
   ASSERT_TRUE(stub_->ExportSessionReportsCsv(As(Role::kFinance).get(), r, &csv).ok());
   EXPECT_NE(csv.csv().find(",comments,commenters,likes,likers,interacting_viewers,"
-                           "interaction_rate_bp\r\n"),
+                           "interaction_rate_bp,"),
             std::string::npos)
       << csv.csv();
-  EXPECT_NE(csv.csv().find(",5,2,250,3,4,200\r\n"), std::string::npos) << csv.csv();
+  EXPECT_NE(csv.csv().find(",5,2,250,3,4,200,"), std::string::npos) << csv.csv();
+}
+
+// Before and after the live: the room's invitations and reservations when the session went live,
+// the viewers reminded and the replay's viewers, each counted once per viewer whatever is
+// delivered again; another brand's events count nowhere; the funnel and the comparison carry them.
+TEST_F(ReportTest, TheFunnelRunsFromInvitationToTheReplay) {
+  ASSERT_EQ(Deliver(), 22);
+  events::v1::SessionAudienceBooked booked;
+  booked.set_session_id(a1_);
+  booked.set_room_id(room_a_);
+  booked.set_invited(40);
+  booked.set_reserved(12);
+  Publish("room", kBrand, absl::StrCat(a1_), booked);
+  auto reminded = [&](const std::string& viewer, const std::string& brand = kBrand) {
+    events::v1::ReminderSent r;
+    r.set_reminder_id(++comments_);
+    r.set_session_id(a1_);
+    r.set_room_id(room_a_);
+    r.set_viewer_id(viewer);
+    Publish("room", brand, absl::StrCat(a1_), r);
+  };
+  auto replayed = [&](const std::string& viewer, const std::string& brand = kBrand) {
+    events::v1::ReplayViewed v;
+    v.set_session_id(a1_);
+    v.set_room_id(room_a_);
+    v.set_viewer_id(viewer);
+    Publish("room", brand, absl::StrCat(a1_), v);
+  };
+  for (const char* viewer : {"alice", "bob", "carol"}) reminded(viewer);
+  reminded("alice");             // a second reminder of one viewer
+  reminded("mallory", "rival");  // another brand's, naming this session
+  replayed("alice");
+  replayed("dave");
+  replayed("dave");
+  replayed("eve", "rival");
+  Paid(a1_, "dave", 1, "sa-1", {{11, 1, 120000}}, kBrand, v1::BROADCAST_REPLAY);
+  Deliver();
+  queued_ = published_;  // everything delivered again
+  Deliver();
+
+  v1::SessionReport a = Report(a1_);
+  EXPECT_EQ(a.invited(), 40);
+  EXPECT_EQ(a.reserved(), 12);
+  EXPECT_EQ(a.reminded(), 3);
+  EXPECT_EQ(a.replay_viewers(), 2);
+  EXPECT_EQ(a.reach(), 200);  // replay viewers are not live reach
+  EXPECT_EQ(a.replay_orders(), 1);
+  EXPECT_EQ(a.replay_buyers(), 1);
+  EXPECT_EQ(a.replay_gmv().amount_fen(), 120000);
+  const v1::Funnel& f = a.funnel();
+  EXPECT_EQ(f.invited(), 40);
+  EXPECT_EQ(f.reserved(), 12);
+  EXPECT_EQ(f.reminded(), 3);
+  EXPECT_EQ(f.joined(), 200);
+  EXPECT_EQ(f.bought_live(), 2);  // alice and bob
+  EXPECT_EQ(f.replay_viewers(), 2);
+  EXPECT_EQ(f.bought_replay(), 1);
+  EXPECT_EQ(f.paid(), 3);
+
+  // The comparison carries them, and its CSV.
+  v1::ListSessionReportsResponse out;
+  ASSERT_TRUE(stub_->ListSessionReports(As(Role::kOps).get(), Period(), &out).ok());
+  bool found = false;
+  for (const v1::SessionReport& row : out.sessions()) {
+    if (row.session_id() != absl::StrCat(a1_)) continue;
+    found = true;
+    EXPECT_EQ(row.reserved(), 12);
+    EXPECT_EQ(row.replay_viewers(), 2);
+    EXPECT_EQ(row.replay_gmv().amount_fen(), 120000);
+  }
+  EXPECT_TRUE(found);
+  v1::ExportSessionReportsCsvResponse csv;
+  ASSERT_TRUE(stub_->ExportSessionReportsCsv(As(Role::kFinance).get(), Period(), &csv).ok());
+  EXPECT_NE(csv.csv().find(",invited,reserved,reminded,replay_viewers,replay_orders,"
+                           "replay_buyers,replay_gmv_fen\r\n"),
+            std::string::npos);
+  EXPECT_NE(csv.csv().find(",40,12,3,2,1,1,120000\r\n"), std::string::npos) << csv.csv();
 }
 
 }  // namespace

@@ -18,13 +18,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "livecommerce/events/v1/events.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "services/common/clock.h"
+#include "services/common/events.h"
 #include "services/common/grpc_server.h"
 #include "services/common/http_client.h"
 #include "services/common/principal.h"
 #include "services/common/proto_util.h"
+#include "services/common/sql.h"
 #include "services/common/wechat/platform_client.h"
 #include "services/room/api/room_service.h"
 #include "services/room/jobs/reminder_sender.h"
@@ -176,8 +179,8 @@ class ReservationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_ = testing::ConnectTestRedis();
-    mysql_ = testing::ConnectTestMysql(
-        {"room_reminders", "room_reservations", "room_invites", "room_sessions", "rooms"});
+    mysql_ = testing::ConnectTestMysql({"room_event_outbox", "room_reminders", "room_reservations",
+                                        "room_invites", "room_sessions", "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
   }
@@ -190,8 +193,8 @@ class ReservationTest : public ::testing::Test {
   // sending through the fake WeChat (client timeout `timeout`).
   void Start(absl::Duration lead = absl::ZeroDuration(),
              absl::Duration timeout = absl::Milliseconds(500)) {
-    rooms_ = std::make_unique<MysqlRoomStore>(*mysql_);
-    reservations_ = std::make_unique<MysqlReservationStore>(*mysql_);
+    rooms_ = std::make_unique<MysqlRoomStore>(*mysql_, &outbox_);
+    reservations_ = std::make_unique<MysqlReservationStore>(*mysql_, &outbox_);
     presence_ = std::make_unique<RedisPresenceStore>(*redis_, absl::Seconds(30));
     ASSERT_TRUE(presence_->LoadScripts().ok());
     RoomServiceOptions options;
@@ -327,6 +330,28 @@ class ReservationTest : public ::testing::Test {
   FakeWechat wechat_;
   std::unique_ptr<common::RedisPool> redis_;
   std::unique_ptr<common::MysqlPool> mysql_;
+  // The events the stores publish for the report (SessionAudienceBooked, ReminderSent), of one
+  // type, in order.
+  template <typename Message>
+  std::vector<Message> Published() {
+    std::vector<Message> out;
+    EXPECT_TRUE(mysql_
+                    ->Run([&](common::MysqlConnection& c) {
+                      common::Sql(
+                          c, "SELECT payload FROM room_event_outbox WHERE type = ? ORDER BY id",
+                          Message().GetTypeName())
+                          .ForEach([&](const common::SqlRow& row) {
+                            Message m;
+                            EXPECT_TRUE(m.ParseFromString(row.Bytes("payload")));
+                            out.push_back(std::move(m));
+                          });
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return out;
+  }
+
+  common::EventOutbox outbox_{"room", "room_event_outbox", {"report"}};
   std::unique_ptr<MysqlRoomStore> rooms_;
   std::unique_ptr<MysqlReservationStore> reservations_;
   std::unique_ptr<RedisPresenceStore> presence_;
@@ -366,6 +391,19 @@ TEST_F(ReservationTest, GoingLiveRemindsEachReservationOnceWithTheRoomsFields) {
     EXPECT_EQ(r.attempts(), 1);
     EXPECT_FALSE(r.msgid().empty());
   }
+  // The report is told who reserved as the session started, and each reminder that went out.
+  auto booked = Published<events::v1::SessionAudienceBooked>();
+  ASSERT_EQ(booked.size(), 1u);
+  EXPECT_EQ(booked[0].reserved(), 2);
+  EXPECT_EQ(absl::StrCat(booked[0].room_id()), room);
+  auto sent_events = Published<events::v1::ReminderSent>();
+  ASSERT_EQ(sent_events.size(), 2u);
+  std::set<std::string> reminded;
+  for (const auto& e : sent_events) {
+    EXPECT_EQ(e.session_id(), booked[0].session_id());
+    reminded.insert(e.viewer_id());
+  }
+  EXPECT_EQ(reminded, (std::set<std::string>{"o-anna", "o-bea"}));
   // Ending and going live again writes no second reminder.
   v1::EndSessionRequest end;
   end.set_room_id(room);
@@ -409,6 +447,7 @@ TEST_F(ReservationTest, ACrashBetweenSendAndRecordStillRemindsExactlyOnce) {
   EXPECT_EQ(reminders[0].attempts(), 2);
   EXPECT_EQ(reminders[0].last_errcode(), 43101);
   EXPECT_TRUE(reminders[0].sent_at().seconds() > 0);
+  EXPECT_EQ(Published<events::v1::ReminderSent>().size(), 1u);  // told to the report once
   // The dead worker's late record is refused: the lease is no longer its.
   RecordedAttempt late;
   late.outcome.state = v1::REMINDER_STATE_SENT;

@@ -137,8 +137,9 @@ TEST(ReportMathTest, CsvQuotesWhatNeedsQuoting) {
   std::string csv = ToCsv({row});
   EXPECT_EQ(csv.rfind("session_id,room_id,title,", 0), 0u);
   EXPECT_NE(csv.find("\"Spring \"\"private\"\", VIP\""), std::string::npos) << csv;
-  // Sales, then the (here empty) interaction columns.
-  EXPECT_NE(csv.find(",600000,250000,350000,0,100,300000,0,0,0,0,0,0\r\n"), std::string::npos)
+  // Sales, then the (here empty) interaction and before-and-after columns.
+  EXPECT_NE(csv.find(",600000,250000,350000,0,100,300000,0,0,0,0,0,0,0,0,0,0,0,0,0\r\n"),
+            std::string::npos)
       << csv;
 }
 
@@ -164,8 +165,31 @@ TEST(ReportInteractionTest, TheInteractionRateIsLikeTheConversionRate) {
   EXPECT_EQ(out.interaction_rate_bp(), 250);
   EXPECT_EQ(out.conversion_rate_bp(), 100);
   std::string csv = ToCsv({Interacted(9, 200, 2, 5)});
-  EXPECT_NE(csv.find(",interacting_viewers,interaction_rate_bp\r\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",100,0,12,3,480,4,5,250\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",interacting_viewers,interaction_rate_bp,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",100,0,12,3,480,4,5,250,"), std::string::npos) << csv;
+}
+
+// Before and after the live: in the report row and the comparison's CSV, after interaction.
+TEST(ReportEngagementTest, InvitationsReservationsRemindersAndTheReplayAreCarried) {
+  SessionRow row = Row(11, 300, 4, 900000);
+  row.engagement = Engagement{40, 12, 9, 25, 3, 2, 210000};
+  v1::SessionReport out;
+  ToProto(row, &out);
+  EXPECT_EQ(out.invited(), 40);
+  EXPECT_EQ(out.reserved(), 12);
+  EXPECT_EQ(out.reminded(), 9);
+  EXPECT_EQ(out.replay_viewers(), 25);
+  EXPECT_EQ(out.replay_orders(), 3);
+  EXPECT_EQ(out.replay_buyers(), 2);
+  EXPECT_EQ(out.replay_gmv().amount_fen(), 210000);
+  EXPECT_EQ(out.replay_gmv().currency(), "CNY");
+  EXPECT_EQ(out.reach(), 300);  // replay viewers are not reach
+  std::string csv = ToCsv({row});
+  EXPECT_NE(csv.find(",invited,reserved,reminded,replay_viewers,replay_orders,replay_buyers,"
+                     "replay_gmv_fen\r\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find(",40,12,9,25,3,2,210000\r\n"), std::string::npos) << csv;
 }
 
 TEST(ReportInteractionTest, SortsBySegmentsAndCorrelatesInteraction) {

@@ -1,7 +1,11 @@
 // The stream's pure decisions (services/room/domain/stream.h): push keys, and what each callback
 // does, in order and out of order.
+#include <cstdint>
 #include <set>
+#include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "services/room/domain/stream.h"
 
@@ -184,6 +188,29 @@ TEST(StreamStatusTest, AnInterruptedStreamSaysWhenTheSessionEnds) {
   StreamRecord ended = Ended(s, kNow);
   EXPECT_EQ(ended.state, v1::STREAM_STATE_ENDED);
   EXPECT_TRUE(ended.publish_sequence.empty());
+}
+
+TEST(ReplayValidationTest, LocationsAreHttpsUrlsOrRecordingPaths) {
+  for (const char* ok : {"https://vod.example.com/a/b.mp4", "rec/autumn.flv", "/var/rec/a.flv",
+                         "https://vod.example.com/a.mp4?x=1"}) {
+    EXPECT_TRUE(ValidateReplayLocation(ok).ok()) << ok;
+  }
+  for (const std::string& bad :
+       {std::string(), std::string(1025, 'a'), std::string("a b.flv"), std::string("a\tb"),
+        std::string("http://vod.example.com/a.mp4"), std::string("ftp://h/a"),
+        std::string("https://"), std::string("https:///a.mp4"), std::string("../etc/passwd"),
+        std::string("rec/../../x"), std::string("https://h/a/..?x")}) {
+    absl::Status s = ValidateReplayLocation(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StartsWith(s.message(), "location")) << s.message();
+  }
+  EXPECT_TRUE(ValidateReplayDuration(1).ok());
+  EXPECT_TRUE(ValidateReplayDuration(7 * 24 * 3600).ok());
+  for (int64_t bad : {int64_t{0}, int64_t{-1}, int64_t{7 * 24 * 3600 + 1}}) {
+    absl::Status s = ValidateReplayDuration(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StartsWith(s.message(), "duration_seconds")) << s.message();
+  }
 }
 
 }  // namespace

@@ -141,6 +141,22 @@ TEST(LocalProviderTest, PlayIsSignedAsNginxSecureLinkMd5) {
   EXPECT_NE(MakeProvider(options)->Play("s_abc123", kNow).hls, play.hls);
 }
 
+TEST(LocalProviderTest, PlayRecordingSignsOnlyTheFileName) {
+  auto provider = MakeProvider(Options());
+  PlayAddresses play =
+      provider->PlayRecording("/var/rec/s_abc123-1700000000.flv", kNow + absl::Milliseconds(900));
+  // printf '%s' '1800000000/s_abc123-1700000000.flv 0123456789abcdef-secret' | openssl md5
+  //   -binary | openssl base64 | tr '+/' '-_' | tr -d '='
+  EXPECT_EQ(play.hls, absl::StrCat(Options().play_base,
+                                   "/replay/1800000000/fpHsF8-s24HlN40HYiALKg/"
+                                   "s_abc123-1700000000.flv"));
+  EXPECT_EQ(play.expires_at, kNow);
+  // The directory never travels: the same file anywhere is the same address.
+  EXPECT_EQ(provider->PlayRecording("s_abc123-1700000000.flv", kNow).hls, play.hls);
+  EXPECT_NE(provider->PlayRecording("s_abc123-1700000000.flv", kNow + absl::Seconds(1)).hls,
+            play.hls);
+}
+
 TEST(LocalProviderTest, ParsesNginxPublish) {
   auto provider = MakeProvider();
   absl::StatusOr<StreamEvent> event = Parse(*provider, "on_publish", PublishBody());

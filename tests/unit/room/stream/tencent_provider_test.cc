@@ -211,6 +211,19 @@ TEST(TencentProviderTest, PlayOffersFlvHlsAndWebrtcSignedWithThePlayKey) {
   EXPECT_EQ(play.expires_at, kExpiry);
 }
 
+TEST(TencentProviderTest, PlayRecordingSignsTheVodUrlWithItsDirectory) {
+  auto provider = MakeProvider();
+  PlayAddresses play = provider->PlayRecording("https://vod.example.com/2026/vod/f0.mp4", kExpiry);
+  // printf '%s' 'play-primary-key/2026/vod/6b49d200' | openssl md5
+  EXPECT_EQ(play.hls,
+            "https://vod.example.com/2026/vod/f0.mp4?t=6b49d200&"
+            "sign=2edb0c6adb90893cdf8a84ce9f78a383");
+  EXPECT_EQ(play.expires_at, kExpiry);
+  // A bare path is taken on the play domain.
+  EXPECT_TRUE(absl::StartsWith(provider->PlayRecording("2026/vod/f0.mp4", kExpiry).hls,
+                               "https://play.example.com/2026/vod/f0.mp4?t=6b49d200&sign="));
+}
+
 TEST(TencentProviderTest, ParsesTheDocumentedPushStartedExample) {
   auto provider = MakeProvider();
   absl::StatusOr<StreamEvent> event = Parse(*provider, Signed(DocPushStarted(), 1703732078));
