@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LOCALES } from '../src/lib/i18n';
-import { authorLabel, ChatLog, CommentOutbox, LikeBatcher, muteSeconds, parseWords, questionOf, REFUSAL_REASONS, refusalReason, refusalText, toComment, uniqueId } from '../src/lib/chat';
+import { authorLabel, ChatLog, CommentOutbox, LikeBatcher, muteSeconds, parseWords, questionOf, REFUSAL_REASONS, refusalReason, refusalText, statsOf, toComment, uniqueId } from '../src/lib/chat';
 
 const comment = (id: string, text = `text ${id}`, extra: Record<string, unknown> = {}) => ({ type: 'comment', comment_id: id, session_id: '77', author_alias: '3f2a', badge: 'viewer', text, reply_to: '', at: '2026-12-07T06:00:00.123Z', own: false, ...extra });
 const ids = (log: ChatLog) => log.comments.map((c) => c.comment_id);
@@ -90,6 +90,26 @@ describe('the comment stream', () => {
     expect(log.apply({ type: 'like_ack', batch_id: 'b-2', total: 125, counted: true })).toBe(true);
     expect(log.likes).toBe(125);
     expect(log.apply({ type: 'likes', total: 125 })).toBe(false);
+  });
+  it('takes the like total a chat frame carries, with or without comments in it', () => {
+    const log = new ChatLog();
+    expect(log.apply({ type: 'chat', items: [comment('1')], folded: 0, likes: 1239 })).toBe(true);
+    expect(log.likes).toBe(1239);
+    expect(ids(log)).toEqual(['1']);
+    expect(log.apply({ type: 'chat', items: [], folded: 0, likes: 1500 })).toBe(true);
+    expect(log.likes).toBe(1500);
+    // The same total again changes nothing; a frame without one keeps the last.
+    expect(log.apply({ type: 'chat', items: [], folded: 0, likes: 1500 })).toBe(false);
+    expect(log.apply({ type: 'chat', items: [comment('2')], folded: 0 })).toBe(true);
+    expect(log.likes).toBe(1500);
+  });
+  it('finds the room stats in stats frames and in the chat frames that carry them', () => {
+    const stats = { room_id: '1', concurrent_viewers: '9874' };
+    expect(statsOf({ type: 'stats', stats })).toEqual(stats);
+    expect(statsOf({ type: 'chat', items: [], folded: 0, stats })).toEqual(stats);
+    expect(statsOf({ type: 'chat', items: [], folded: 0 })).toBeNull();
+    expect(statsOf({ type: 'likes', total: 3 })).toBeNull();
+    expect(statsOf({ type: 'stats', stats: 'nonsense' })).toBeNull();
   });
   it('leaves the room socket\'s other messages alone', () => {
     const log = new ChatLog();

@@ -33,9 +33,55 @@ const char* Badge(v1::AuthorRole role) {
   }
 }
 
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::shared_ptr<const std::string> Text(const nlohmann::json& j) {
-  return std::make_shared<const std::string>(
-      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return std::make_shared<const std::string>(Dump(j));
+}
+
+// The item as its own viewer sees it ("" when it is not theirs): their comment marked own, with
+// their id; their mute without the id (theirs anyway; the field is ops').
+std::string OwnJson(const ChatItem& item, const std::string& view_of) {
+  if (view_of.empty()) return "";
+  if (item.type == "comment" && item.author_id == view_of) {
+    nlohmann::json j = item.body;
+    j["own"] = true;
+    return Dump(j);
+  }
+  if (item.type == "viewer_muted" && item.viewer_id == view_of) {
+    nlohmann::json j = item.body;
+    j.erase("viewer_id");
+    return Dump(j);
+  }
+  return "";
+}
+
+// The members of a frame's items array for one view, and how many were folded.
+std::string FrameItems(const std::vector<std::shared_ptr<const ChatItem>>& items,
+                       const std::string& view_of, bool full, int64_t* folded) {
+  std::string out;
+  int64_t left_out = 0;
+  for (const auto& item : items) {
+    std::string own = OwnJson(*item, view_of);
+    const std::string* text = nullptr;
+    if (!own.empty() && !(full && item->type == "viewer_muted")) {
+      text = &own;  // the viewer's own comment (ops' too) or their mute: always theirs
+    } else if (full) {
+      text = &item->ops_json;  // ops: everything, with the ids
+    } else if (!item->kept) {
+      ++left_out;
+      continue;
+    } else {
+      text = &item->viewer_json;
+    }
+    if (text->empty()) continue;
+    if (!out.empty()) out += ',';
+    out += *text;
+  }
+  *folded = left_out;
+  return out;
 }
 
 // A string member of a client's message: "" when absent, nullopt when not a string.
@@ -78,6 +124,17 @@ std::optional<ChatItem> ParseChatEntry(absl::string_view json) {
   }
   j.erase("v");
   j.erase("room_id");
+  if (item.type == "comment") {
+    nlohmann::json ops = j;
+    ops["own"] = false;
+    item.ops_json = Dump(ops);
+    ops.erase("author_id");  // viewers know other authors by their alias only
+    item.viewer_json = Dump(ops);
+  } else {
+    item.ops_json = Dump(j);
+    // Only the muted viewer (and ops) hear of a mute.
+    if (item.type != "viewer_muted") item.viewer_json = item.ops_json;
+  }
   item.body = std::move(j);
   return item;
 }
@@ -124,58 +181,40 @@ bool KeptInSample(absl::string_view comment_id, double share) {
   return static_cast<double>(h % 10000) < share * 10000.0;
 }
 
-std::string ChatFrame(const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
-                      const std::string& view_of, bool full, int64_t* folded) {
-  nlohmann::json out = nlohmann::json::array();
+void DecideSample(ChatItem& item, double share) {
+  item.kept = AlwaysDelivered(item) || KeptInSample(item.comment_id, share);
+}
+
+std::string ChatFrame(const std::vector<std::shared_ptr<const ChatItem>>& items,
+                      const std::string& view_of, bool full, int64_t* folded,
+                      const ChatSnapshot& snapshot) {
   int64_t left_out = 0;
-  for (const auto& item : items) {
-    if (item->type == "viewer_muted") {
-      // Only the muted viewer (and ops) hear of a mute.
-      if (full) {
-        out.push_back(item->body);
-      } else if (!view_of.empty() && item->viewer_id == view_of) {
-        nlohmann::json j = item->body;
-        j.erase("viewer_id");  // theirs anyway; the field is ops'
-        out.push_back(std::move(j));
-      }
-      continue;
-    }
-    if (item->type != "comment") {
-      out.push_back(item->body);
-      continue;
-    }
-    bool own = !view_of.empty() && item->author_id == view_of;
-    if (!full && !own && !AlwaysDelivered(*item) && !KeptInSample(item->comment_id, share)) {
-      ++left_out;
-      continue;
-    }
-    nlohmann::json j = item->body;
-    if (!full && !own) j.erase("author_id");
-    j["own"] = own;
-    out.push_back(std::move(j));
-  }
+  std::string list = FrameItems(items, view_of, full, &left_out);
   if (folded != nullptr) *folded = left_out;
-  if (out.empty() && left_out == 0) return "";
-  // Written by hand so the type comes first (nlohmann sorts keys), as in every pushed message.
-  return absl::StrCat("{\"type\":\"chat\",\"items\":",
-                      out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                      ",\"folded\":", left_out, "}");
+  if (list.empty() && left_out == 0) return "";
+  return ChatFrameText(list, left_out, snapshot);
 }
 
 std::shared_ptr<const ChatPiece> ChatPieceOf(
-    const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
-    const std::string& view_of, bool full) {
+    const std::vector<std::shared_ptr<const ChatItem>>& items, const std::string& view_of,
+    bool full, const ChatSnapshot& snapshot) {
   auto piece = std::make_shared<ChatPiece>();
-  std::string text = ChatFrame(items, share, view_of, full, &piece->folded);
-  if (text.empty()) return nullptr;
-  // {"type":"chat","items":[ ... ],"folded":N}: the members between the brackets.
-  static constexpr absl::string_view kHead = "{\"type\":\"chat\",\"items\":[";
-  size_t end = text.rfind("],\"folded\":");
-  if (absl::StartsWith(text, kHead) && end != std::string::npos && end >= kHead.size()) {
-    piece->items = text.substr(kHead.size(), end - kHead.size());
-  }
-  piece->frame = std::make_shared<const std::string>(std::move(text));
+  piece->items = FrameItems(items, view_of, full, &piece->folded);
+  if (piece->items.empty() && piece->folded == 0) return nullptr;
+  piece->snapshot = snapshot;
+  piece->frame =
+      std::make_shared<const std::string>(ChatFrameText(piece->items, piece->folded, snapshot));
   return piece;
+}
+
+absl::Time GridPointAtOrAfter(absl::Time epoch, absl::Duration batch, int groups, int g,
+                              absl::Time t) {
+  absl::Time first = epoch + g * (batch / std::max(groups, 1));
+  if (t <= first) return first;
+  absl::Duration rest;
+  int64_t periods = absl::IDivDuration(t - first, batch, &rest);
+  absl::Time point = first + periods * batch;
+  return point < t ? point + batch : point;
 }
 
 std::string RefusalReasonOf(absl::string_view message) {
@@ -236,25 +275,53 @@ struct ChatHub::Member {
   std::vector<ItemPtr> buffered;  // items read while its history was on its way
 };
 
+// The sockets of a room that share a point of the flush grid.
+struct ChatHub::Group {
+  std::unordered_map<RoomSocket*, Member> members;
+  int64_t sent = 0;                        // the number of the last item sent to the group
+  absl::Time next = absl::InfinitePast();  // no frame before this
+  int64_t likes_sent = -1;                 // the like total last sent to the group
+  uint64_t stats_sent = 0;                 // the version of the stats last sent to the group
+};
+
 struct ChatHub::Room {
   std::string brand_id;
   std::string room_id;
   std::string key;
   std::string last_id;  // of the last entry read; "" until the starting point is known
-  std::unordered_map<RoomSocket*, Member> members;
+  absl::Time epoch;     // the flush grid's origin
+  std::vector<Group> groups;
+  std::unordered_map<RoomSocket*, size_t> group_of;
   // Sockets added since the last poll (their history not asked for yet): a poll looks at these
   // rather than at every member, which with 10,000 sockets in a room cost a tenth of the
-  // gateway's CPU (bench/run chat). May name a socket since removed; members decides.
+  // gateway's CPU (bench/run chat). May name a socket since removed; group_of decides.
   std::vector<RoomSocket*> need_history;
-  std::vector<ItemPtr> pending;
-  absl::Time last_flush = absl::InfinitePast();
+  // Items read that some group has not had yet, numbered from first_item; last_item is the
+  // number of the last item read.
+  std::deque<ItemPtr> items;
+  int64_t first_item = 1;
+  int64_t last_item = 0;
   ChatRate rate;
   std::deque<std::string> seen_order;
   std::unordered_set<std::string> seen;
-  int64_t likes_pushed = -1;
+  int64_t likes = -1;  // the session's like total as last read; -1 before the first answer
   bool likes_asked = false;
   absl::Time next_likes = absl::InfinitePast();
+  std::shared_ptr<const std::string> stats;  // the last stats object from the RoomHub
+  uint64_t stats_version = 0;
 };
+
+namespace {
+
+// A round of 10,000 sockets is spread over as many groups as polls fit in a batch interval (each
+// poll then flushes about one group), at most 16.
+int GroupsFor(const ChatHubOptions& o) {
+  absl::Duration rest;
+  int64_t n = o.poll > absl::ZeroDuration() ? absl::IDivDuration(o.batch, o.poll, &rest) : 1;
+  return static_cast<int>(std::clamp<int64_t>(n, 1, 16));
+}
+
+}  // namespace
 
 ChatHub::ChatHub(common::RedisPool& redis, RpcClient& rpc, const common::PrincipalCodec& codec,
                  Metrics& metrics, ChatHubOptions options)
@@ -263,6 +330,7 @@ ChatHub::ChatHub(common::RedisPool& redis, RpcClient& rpc, const common::Princip
       codec_(codec),
       metrics_(metrics),
       options_(options),
+      groups_(GroupsFor(options)),
       list_comments_(rpc.FindMethod("livecommerce.v1.InteractionService.ListComments")),
       post_comment_(rpc.FindMethod("livecommerce.v1.InteractionService.PostComment")),
       add_likes_(rpc.FindMethod("livecommerce.v1.InteractionService.AddLikes")),
@@ -277,6 +345,7 @@ void ChatHub::Start() {
     spdlog::warn("chat: no address for the interaction service; room chat is off");
     return;
   }
+  running_.store(true);
   thread_ = std::thread([this] {
     while (!stopped_.load()) {
       absl::Time started = absl::Now();
@@ -289,6 +358,7 @@ void ChatHub::Start() {
 
 void ChatHub::Stop() {
   stopped_.store(true);
+  running_.store(false);
   if (thread_.joinable()) thread_.join();
 }
 
@@ -306,8 +376,16 @@ void ChatHub::Add(const std::shared_ptr<RoomSocket>& socket) {
     room->brand_id = info.brand_id;
     room->room_id = info.room_id;
     room->key = StreamKey(info.room_id);
+    room->epoch = absl::Now();
+    room->groups.resize(static_cast<size_t>(groups_));
   }
-  room->members[socket.get()].socket = socket;
+  // The smallest group, so that the groups stay even as sockets come and go.
+  size_t g = 0;
+  for (size_t i = 1; i < room->groups.size(); ++i) {
+    if (room->groups[i].members.size() < room->groups[g].members.size()) g = i;
+  }
+  room->groups[g].members[socket.get()].socket = socket;
+  room->group_of[socket.get()] = g;
   room->need_history.push_back(socket.get());
   in_flight_.emplace(socket.get(), 0);
 }
@@ -317,8 +395,23 @@ void ChatHub::Remove(RoomSocket* socket) {
   in_flight_.erase(socket);
   auto it = rooms_.find(socket->info().room_id);
   if (it == rooms_.end()) return;
-  it->second->members.erase(socket);
-  if (it->second->members.empty()) rooms_.erase(it);
+  Room& room = *it->second;
+  auto g = room.group_of.find(socket);
+  if (g == room.group_of.end()) return;
+  room.groups[g->second].members.erase(socket);
+  room.group_of.erase(g);
+  if (room.group_of.empty()) rooms_.erase(it);
+}
+
+bool ChatHub::OfferStats(const std::string& brand_id, const std::string& room_id,
+                         const std::string& stats_json) {
+  if (!running_.load()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end() || it->second->brand_id != brand_id) return false;
+  it->second->stats = std::make_shared<const std::string>(stats_json);
+  ++it->second->stats_version;
+  return true;
 }
 
 void ChatHub::Poll(absl::Time now) {
@@ -339,6 +432,7 @@ void ChatHub::Poll(absl::Time now) {
       }
     }
   }
+  // While Redis fails nothing is read, but the like totals and stats still go out.
   std::vector<absl::StatusOr<common::RedisValue>> replies;
   if (!commands.empty()) {
     absl::StatusOr<std::vector<absl::StatusOr<common::RedisValue>>> answered =
@@ -349,68 +443,61 @@ void ChatHub::Poll(absl::Time now) {
         spdlog::warn("chat: reading the rooms' streams: {}",
                      std::string(answered.status().message()));
       }
-      return;
+    } else {
+      if (redis_failing_.exchange(false)) spdlog::info("chat: reading the rooms' streams again");
+      replies = *std::move(answered);
     }
-    if (redis_failing_.exchange(false)) spdlog::info("chat: reading the rooms' streams again");
-    replies = *std::move(answered);
   }
 
   std::vector<std::pair<std::shared_ptr<Room>, std::shared_ptr<RoomSocket>>> histories;
   std::vector<std::shared_ptr<Room>> likes;
+  std::vector<SocketDelivery> deliveries;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < rooms.size() && i < replies.size(); ++i) {
-      Room& room = *rooms[i];
       if (!replies[i].ok()) {
-        spdlog::warn("chat: room {}: {}", room.room_id, std::string(replies[i].status().message()));
+        spdlog::warn("chat: room {}: {}", rooms[i]->room_id,
+                     std::string(replies[i].status().message()));
         continue;
       }
-      const common::RedisValue& reply = *replies[i];
-      if (room.last_id.empty()) {
-        room.last_id = "0-0";
-        if (!reply.elements.empty() && !reply.elements[0].elements.empty()) {
-          room.last_id = reply.elements[0].elements[0].str;
-        }
-        continue;
-      }
-      // [[key, [[id, [field, value ...]] ...]]]
-      if (reply.elements.empty() || reply.elements[0].elements.size() < 2) continue;
-      const std::vector<common::RedisValue>& entries = reply.elements[0].elements[1].elements;
-      for (const common::RedisValue& entry : entries) {
-        if (entry.elements.size() < 2) continue;
-        room.last_id = entry.elements[0].str;
-        const std::vector<common::RedisValue>& fields = entry.elements[1].elements;
-        for (size_t f = 0; f + 1 < fields.size(); f += 2) {
-          if (fields[f].str != "json") continue;
-          std::optional<ChatItem> item = ParseChatEntry(fields[f + 1].str);
-          if (!item.has_value()) continue;
-          if (item->type == "comment") {
-            // The service may append a comment twice (a resend after Redis failed); once is enough.
-            if (!room.seen.insert(item->comment_id).second) continue;
-            room.seen_order.push_back(item->comment_id);
-            if (room.seen_order.size() > kSeenIds) {
-              room.seen.erase(room.seen_order.front());
-              room.seen_order.pop_front();
-            }
-          }
-          room.pending.push_back(std::make_shared<const ChatItem>(*std::move(item)));
-        }
-      }
-      metrics_.ChatEntriesRead(static_cast<int64_t>(entries.size()));
+      Read(*rooms[i], *replies[i], now);
     }
     for (const auto& [id, room] : rooms_) {
       if (!room->last_id.empty()) {
         for (RoomSocket* ptr : room->need_history) {
-          auto it = room->members.find(ptr);
-          if (it == room->members.end()) continue;
-          Member& member = it->second;
+          auto g = room->group_of.find(ptr);
+          if (g == room->group_of.end()) continue;
+          Member& member = room->groups[g->second].members.at(ptr);
           if (member.state != Member::State::kNeedHistory) continue;
           member.state = Member::State::kFetching;
           histories.emplace_back(room, member.socket);
         }
         room->need_history.clear();
       }
-      if (!room->pending.empty() && now - room->last_flush >= options_.batch) Flush(*room, now);
+      int64_t all_sent = room->last_item;
+      for (size_t g = 0; g < room->groups.size(); ++g) {
+        Group& group = room->groups[g];
+        if (group.members.empty()) {
+          // Nothing to send it: a socket that joins it later starts from here.
+          group.sent = room->last_item;
+          continue;
+        }
+        bool due = room->last_item > group.sent ||
+                   (room->likes >= 0 && room->likes != group.likes_sent) ||
+                   room->stats_version != group.stats_sent;
+        if (due && now >= group.next) {
+          Flush(*room, g, deliveries);
+          // Back on the grid: the group's next point at least half an interval away (a poll
+          // that came late does not push the group a whole interval back).
+          group.next = GridPointAtOrAfter(room->epoch, options_.batch, groups_, static_cast<int>(g),
+                                          now + options_.batch / 2);
+        }
+        all_sent = std::min(all_sent, group.sent);
+      }
+      while (!room->items.empty() && room->first_item <= all_sent) {
+        room->items.pop_front();
+        ++room->first_item;
+      }
       if (!room->likes_asked && now >= room->next_likes) {
         room->likes_asked = true;
         room->next_likes = now + options_.likes_interval;
@@ -418,64 +505,131 @@ void ChatHub::Poll(absl::Time now) {
       }
     }
   }
+  DeliverAll(std::move(deliveries));
   for (const auto& [room, socket] : histories) FetchHistory(room, socket.get());
   for (const auto& room : likes) AskLikes(room);
 }
 
-void ChatHub::Flush(Room& room, absl::Time now) {
-  std::vector<ItemPtr> items = std::move(room.pending);
-  room.pending.clear();
-  room.last_flush = now;
+void ChatHub::Read(Room& room, const common::RedisValue& reply, absl::Time now) {
+  if (room.last_id.empty()) {
+    room.last_id = "0-0";
+    if (!reply.elements.empty() && !reply.elements[0].elements.empty()) {
+      room.last_id = reply.elements[0].elements[0].str;
+    }
+    return;
+  }
+  // [[key, [[id, [field, value ...]] ...]]]
+  if (reply.elements.empty() || reply.elements[0].elements.size() < 2) return;
+  const std::vector<common::RedisValue>& entries = reply.elements[0].elements[1].elements;
+  std::vector<ChatItem> read;
   int64_t plain = 0;
+  for (const common::RedisValue& entry : entries) {
+    if (entry.elements.size() < 2) continue;
+    room.last_id = entry.elements[0].str;
+    const std::vector<common::RedisValue>& fields = entry.elements[1].elements;
+    for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+      if (fields[f].str != "json") continue;
+      std::optional<ChatItem> item = ParseChatEntry(fields[f + 1].str);
+      if (!item.has_value()) continue;
+      if (item->type == "comment") {
+        // The service may append a comment twice (a resend after Redis failed); once is enough.
+        if (!room.seen.insert(item->comment_id).second) continue;
+        room.seen_order.push_back(item->comment_id);
+        if (room.seen_order.size() > kSeenIds) {
+          room.seen.erase(room.seen_order.front());
+          room.seen_order.pop_front();
+        }
+      }
+      if (!AlwaysDelivered(*item)) ++plain;
+      read.push_back(*std::move(item));
+    }
+  }
+  metrics_.ChatEntriesRead(static_cast<int64_t>(entries.size()));
+  room.rate.Add(now, plain);
+  double share = KeepShare(room.rate.PerSecond(now), options_.viewer_rate);
+  int64_t folded = 0;
+  for (ChatItem& item : read) {
+    DecideSample(item, share);
+    folded += item.kept ? 0 : 1;
+    room.items.push_back(std::make_shared<const ChatItem>(std::move(item)));
+    ++room.last_item;
+  }
+  if (folded > 0) metrics_.ChatFolded(folded);
+}
+
+void ChatHub::Flush(Room& room, size_t g, std::vector<SocketDelivery>& out) {
+  Group& group = room.groups[g];
+  std::vector<ItemPtr> items;
+  if (room.last_item > group.sent) {
+    // The deque holds every item some group has not had, this one's included.
+    auto from = room.items.begin() + std::max<int64_t>(0, group.sent + 1 - room.first_item);
+    items.assign(from, room.items.end());
+  }
+  group.sent = room.last_item;
+  ChatSnapshot snapshot;
+  if (room.likes >= 0 && room.likes != group.likes_sent) snapshot.likes = room.likes;
+  if (room.stats_version != group.stats_sent) snapshot.stats = room.stats;
+  group.likes_sent = room.likes;
+  group.stats_sent = room.stats_version;
+
   std::unordered_set<std::string> own_views;  // viewers with a comment or a mute in the batch
   for (const ItemPtr& item : items) {
     if (item->type == "comment") {
-      if (!AlwaysDelivered(*item)) ++plain;
       own_views.insert(item->author_id);
     } else if (item->type == "viewer_muted") {
       own_views.insert(item->viewer_id);
     }
   }
-  room.rate.Add(now, plain);
-  double share = KeepShare(room.rate.PerSecond(now), options_.viewer_rate);
-
   std::shared_ptr<const ChatPiece> shared_frame;
   std::shared_ptr<const ChatPiece> full_frame;
   std::unordered_map<std::string, std::shared_ptr<const ChatPiece>> own_frames;
   bool shared_built = false;
   bool full_built = false;
-  auto frame_of = [&](const std::string& view_of, bool full) {
-    std::shared_ptr<const ChatPiece> piece = ChatPieceOf(items, share, view_of, full);
-    if (view_of.empty() && !full && piece != nullptr) metrics_.ChatFolded(piece->folded);
-    return piece;
-  };
-  for (auto& [ptr, member] : room.members) {
+  // A socket that gets no chat frame this round still gets the new figures, in frames of their
+  // own (as before chat frames carried them).
+  std::shared_ptr<const std::string> likes_frame;
+  std::shared_ptr<const std::string> stats_frame;
+  if (snapshot.likes >= 0) {
+    likes_frame = std::make_shared<const std::string>(
+        absl::StrCat("{\"type\":\"likes\",\"total\":", snapshot.likes, "}"));
+  }
+  if (snapshot.stats != nullptr) {
+    stats_frame = std::make_shared<const std::string>(
+        absl::StrCat("{\"type\":\"stats\",\"stats\":", *snapshot.stats, "}"));
+  }
+  out.reserve(out.size() + group.members.size());
+  for (auto& [ptr, member] : group.members) {
+    std::shared_ptr<const ChatPiece> frame;
     if (member.state != Member::State::kReady) {
       for (const ItemPtr& item : items) {
         if (member.buffered.size() < kBufferedItems) member.buffered.push_back(item);
       }
+    } else if (!items.empty()) {
+      const SocketInfo& info = ptr->info();
+      if (info.watch_only) {
+        if (!full_built) {
+          full_frame = ChatPieceOf(items, "", true, snapshot);
+          full_built = true;
+        }
+        frame = full_frame;
+      } else if (own_views.count(info.viewer_id) > 0) {
+        auto [it, inserted] = own_frames.emplace(info.viewer_id, nullptr);
+        if (inserted) it->second = ChatPieceOf(items, info.viewer_id, false, snapshot);
+        frame = it->second;
+      } else {
+        if (!shared_built) {
+          shared_frame = ChatPieceOf(items, "", false, snapshot);
+          shared_built = true;
+        }
+        frame = shared_frame;
+      }
+    }
+    if (frame != nullptr) {
+      out.push_back(SocketDelivery{member.socket, nullptr, std::move(frame)});
       continue;
     }
-    const SocketInfo& info = ptr->info();
-    std::shared_ptr<const ChatPiece> frame;
-    if (info.watch_only) {
-      if (!full_built) {
-        full_frame = frame_of("", true);
-        full_built = true;
-      }
-      frame = full_frame;
-    } else if (own_views.count(info.viewer_id) > 0) {
-      auto [it, inserted] = own_frames.emplace(info.viewer_id, nullptr);
-      if (inserted) it->second = frame_of(info.viewer_id, false);
-      frame = it->second;
-    } else {
-      if (!shared_built) {
-        shared_frame = frame_of("", false);
-        shared_built = true;
-      }
-      frame = shared_frame;
-    }
-    if (frame != nullptr) ptr->PushChat(frame);
+    if (likes_frame != nullptr) out.push_back(SocketDelivery{member.socket, likes_frame, nullptr});
+    if (stats_frame != nullptr) out.push_back(SocketDelivery{member.socket, stats_frame, nullptr});
   }
 }
 
@@ -486,9 +640,9 @@ void ChatHub::FetchHistory(const std::shared_ptr<Room>& room, RoomSocket* socket
   std::shared_ptr<RoomSocket> held;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = room->members.find(socket);
-    if (it == room->members.end()) return;
-    held = it->second.socket;
+    auto g = room->group_of.find(socket);
+    if (g == room->group_of.end()) return;
+    held = room->groups[g->second].members.at(socket).socket;
   }
   // Ops read the session's last page; viewers' ListComments takes no page size (they get the
   // service's recent comments).
@@ -511,8 +665,12 @@ void ChatHub::HistoryArrived(const std::string& room_id, RoomSocket* socket,
   auto room_it = rooms_.find(room_id);
   if (room_it == rooms_.end()) return;
   Room& room = *room_it->second;
-  auto it = room.members.find(socket);
-  if (it == room.members.end() || it->second.state != Member::State::kFetching) return;
+  auto g = room.group_of.find(socket);
+  if (g == room.group_of.end()) return;
+  auto it = room.groups[g->second].members.find(socket);
+  if (it == room.groups[g->second].members.end() || it->second.state != Member::State::kFetching) {
+    return;
+  }
   Member& member = it->second;
   const SocketInfo& info = socket->info();
   bool full = info.watch_only;
@@ -552,7 +710,7 @@ void ChatHub::HistoryArrived(const std::string& room_id, RoomSocket* socket,
   member.buffered.clear();
   member.state = Member::State::kReady;
   if (!buffered.empty()) {
-    std::string frame = ChatFrame(buffered, 1.0, info.viewer_id, full, nullptr);
+    std::string frame = ChatFrame(buffered, info.viewer_id, full, nullptr);
     if (!frame.empty()) socket->Push(std::make_shared<const std::string>(std::move(frame)));
   }
 }
@@ -575,13 +733,8 @@ void ChatHub::AskLikes(const std::shared_ptr<Room>& room) {
         Room& room = *it->second;
         room.likes_asked = false;
         const auto* likes = dynamic_cast<const v1::GetLikesResponse*>(response.get());
-        if (!status.ok() || likes == nullptr || likes->total() == room.likes_pushed) return;
-        room.likes_pushed = likes->total();
-        auto frame = std::make_shared<const std::string>(
-            absl::StrCat("{\"type\":\"likes\",\"total\":", likes->total(), "}"));
-        for (auto& [ptr, member] : room.members) {
-          if (member.state == Member::State::kReady) ptr->Push(frame);
-        }
+        // Each group carries a new total in its next frame (Flush).
+        if (status.ok() && likes != nullptr) room.likes = likes->total();
       });
 }
 

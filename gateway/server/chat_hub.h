@@ -36,6 +36,13 @@ struct ChatItem {
   bool reply = false;     // comment: answers another comment
   std::string viewer_id;  // viewer_muted
   nlohmann::json body;    // every field, as ops see it (without "v" and "room_id")
+  // The item's JSON as written in frames, made once: as ops see it, and as other viewers see it
+  // ("" for what they are not told: someone else's mute).
+  std::string ops_json;
+  std::string viewer_json;
+  // Whether viewers' frames carry it (thinning, see DecideSample); decided once, when the hub
+  // reads it, so every socket of this gateway gets the same sample.
+  bool kept = true;
 };
 
 // The item of a stream entry's `json` field; nullopt for an entry of an unknown version or type,
@@ -64,15 +71,28 @@ double KeepShare(double rate, double readable);
 // Whether the comment is among the `share` kept: decided from its id alone, so every socket and
 // every gateway instance keeps the same comments.
 bool KeptInSample(absl::string_view comment_id, double share);
+// Sets `item.kept` for a room keeping `share` of viewers' plain comments.
+void DecideSample(ChatItem& item, double share);
 
-// The frames of one batch. `view_of`: the viewer id whose socket it is for ("" for the shared
-// viewer frame); `full`: ops' view (every item with author and viewer ids, nothing folded).
-std::string ChatFrame(const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
-                      const std::string& view_of, bool full, int64_t* folded);
+// The frame of a batch for one socket. `view_of`: the viewer id whose socket it is for ("" for the
+// shared viewer frame); `full`: ops' view (every item with author and viewer ids, nothing folded).
+// Viewers' frames leave out the items not `kept` (counted in `folded`), except the viewer's own.
+// "" when there is nothing to send; the snapshot alone is not a reason to send a chat frame.
+std::string ChatFrame(const std::vector<std::shared_ptr<const ChatItem>>& items,
+                      const std::string& view_of, bool full, int64_t* folded,
+                      const ChatSnapshot& snapshot = {});
 // The same as a piece (null when there is nothing to send).
 std::shared_ptr<const ChatPiece> ChatPieceOf(
-    const std::vector<std::shared_ptr<const ChatItem>>& items, double share,
-    const std::string& view_of, bool full);
+    const std::vector<std::shared_ptr<const ChatItem>>& items, const std::string& view_of,
+    bool full, const ChatSnapshot& snapshot = {});
+
+// The flush grid: a room's sockets are spread over `groups` groups, and group g's frames go at
+// the first poll after each point `epoch + g * batch / groups + n * batch`. With 10,000 sockets
+// a room then writes an eighth of them every 25 ms instead of all of them every 200 ms, which
+// keeps the last socket of a burst from waiting for the other 9,999 (bench/run chat).
+// The point of group `g` at or after `t`.
+absl::Time GridPointAtOrAfter(absl::Time epoch, absl::Duration batch, int groups, int g,
+                              absl::Time t);
 
 struct ChatHubOptions {
   absl::Duration poll = absl::Milliseconds(25);    // how often the rooms' streams are read
@@ -93,13 +113,16 @@ absl::StatusOr<ChatHubOptions> LoadChatHubOptions();
 
 // The live chat of this gateway's room sockets. Per room with a socket here, the room's Redis
 // stream is read every `poll` from the last entry read (so every gateway instance delivers the same
-// sequence, in the stream's order) and, at most every `batch`, one frame goes to each socket:
-// viewers share one thinned frame (see AlwaysDelivered), a viewer whose own comment or mute is in
-// the batch gets a frame of their own, ops' watch sockets get everything. A socket that opens is
-// sent the room's recent comments (ListComments as its own principal) and then the stream from
-// the point read before that call, duplicates dropped. Like totals are read (GetLikes) and pushed
-// when they change. Messages from sockets (comments, like batches) are calls to the interaction
-// service as the socket's principal, answered on the socket. Thread-safe.
+// sequence, in the stream's order) and one frame goes to each socket per `batch`, at its group's
+// point of the flush grid (GridPointAtOrAfter): viewers share one thinned frame (see
+// AlwaysDelivered), a viewer whose own comment or mute is in the batch gets a frame of their own,
+// ops' watch sockets get everything. A socket that opens is sent the room's recent comments
+// (ListComments as its own principal) and then the stream from the point read before that call,
+// duplicates dropped. Like totals are read (GetLikes), and the room's stats are taken from the
+// RoomHub (OfferStats); when they change, they go in each socket's next chat frame, or in a frame
+// of their own ("likes", "stats") when no chat frame goes. Messages from sockets (comments, like
+// batches) are calls to the interaction service as the socket's principal, answered on the
+// socket. Thread-safe.
 class ChatHub final {
  public:
   ChatHub(common::RedisPool& redis, RpcClient& rpc, const common::PrincipalCodec& codec,
@@ -113,6 +136,10 @@ class ChatHub final {
   void Remove(RoomSocket* socket);
   // A text message from the socket's client; anything but "ping" comes here.
   void OnClientMessage(const std::shared_ptr<RoomSocket>& socket, absl::string_view text);
+  // A room's new stats (the object's JSON), from the RoomHub: true when the hub delivers them to
+  // the room's sockets (it runs and has the room), false otherwise (see StatsSink).
+  bool OfferStats(const std::string& brand_id, const std::string& room_id,
+                  const std::string& stats_json);
 
   // One round: reads the streams, sends histories and the batches that are due, asks for like
   // totals. The thread runs it every `poll`.
@@ -122,10 +149,14 @@ class ChatHub final {
 
  private:
   struct Member;
+  struct Group;
   struct Room;
   using ItemPtr = std::shared_ptr<const ChatItem>;
 
-  void Flush(Room& room, absl::Time now);
+  // Reads one room's new entries from a stream reply.
+  void Read(Room& room, const common::RedisValue& reply, absl::Time now);
+  // Sends group `g` of the room what it has not had: the new items, the like total and stats.
+  void Flush(Room& room, size_t g, std::vector<SocketDelivery>& out);
   void FetchHistory(const std::shared_ptr<Room>& room, RoomSocket* socket);
   void HistoryArrived(const std::string& room_id, RoomSocket* socket, const grpc::Status& status,
                       const google::protobuf::Message* response);
@@ -141,6 +172,7 @@ class ChatHub final {
   const common::PrincipalCodec& codec_;
   Metrics& metrics_;
   ChatHubOptions options_;
+  const int groups_;  // of each room's sockets (see GridPointAtOrAfter)
   const google::protobuf::MethodDescriptor* list_comments_;
   const google::protobuf::MethodDescriptor* post_comment_;
   const google::protobuf::MethodDescriptor* add_likes_;
@@ -153,6 +185,7 @@ class ChatHub final {
 
   std::mutex poll_mu_;  // one Poll at a time
   std::atomic<bool> redis_failing_{false};
+  std::atomic<bool> running_{false};  // the reading thread runs
   std::atomic<bool> stopped_{false};
   std::thread thread_;
 };

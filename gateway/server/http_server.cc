@@ -132,6 +132,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // The first queued message not being written.
   size_t FirstWaiting() const { return writing_ ? 1 : 0; }
 
+ protected:
+  // The io_context the socket lives on: what is queued for it is queued from there.
+  const void* Context() { return &net::query(ws_.get_executor(), net::execution::context); }
+  template <typename Fn>
+  void PostToSocketThread(Fn fn) {
+    net::post(ws_.get_executor(), std::move(fn));
+  }
+
+  // On the socket's thread.
   void Enqueue(std::shared_ptr<const std::string> message, std::shared_ptr<void> written) {
     if (!open_ || closing_) return;
     if (drop_when_full_) {
@@ -163,8 +172,22 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   // A chat frame: merged into a chat frame still waiting, so a reader that falls behind gets one
   // bigger frame when it can take one, rather than a queue that grows (and drops) frame by frame.
+  // On the socket's thread.
   void EnqueueChat(std::shared_ptr<const ChatPiece> piece) {
     if (!open_ || closing_) return;
+    // The like total or stats it carries are newer than those of a frame of their own still
+    // waiting, which would otherwise be read after them.
+    bool likes = piece->snapshot.likes >= 0;
+    bool stats = piece->snapshot.stats != nullptr;
+    if (likes || stats) {
+      for (size_t i = FirstWaiting(); i < queue_.size();) {
+        if ((likes && queue_[i].key == "likes") || (stats && queue_[i].key == "stats")) {
+          queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+          ++i;
+        }
+      }
+    }
     for (size_t i = FirstWaiting(); i < queue_.size(); ++i) {
       if (!queue_[i].pieces.empty()) {
         queue_[i].pieces.push_back(std::move(piece));
@@ -177,11 +200,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (!writing_) WriteNext();
   }
 
-  // "stats", "likes", "pinned" or "flash_stock" for those messages; "" for any other.
+  // "stats", "likes", "pinned" or "flash_stock" for those messages; "" for any other. (Every
+  // message to a room socket passes here: no allocation.)
   static std::string SnapshotKind(const std::string& message) {
+    static constexpr absl::string_view kHead = "{\"type\":\"";
+    if (!absl::StartsWith(message, kHead)) return "";
+    absl::string_view rest = absl::string_view(message).substr(kHead.size());
     static constexpr absl::string_view kKinds[] = {"stats", "likes", "pinned", "flash_stock"};
     for (absl::string_view kind : kKinds) {
-      if (absl::StartsWith(message, absl::StrCat("{\"type\":\"", kind, "\""))) {
+      if (absl::StartsWith(rest, kind) && rest.size() > kind.size() && rest[kind.size()] == '"') {
         return std::string(kind);
       }
     }
@@ -277,7 +304,8 @@ class RoomSocketSession final : public WsSession, public RoomSocket {
   RoomSocketSession(beast::tcp_stream stream, ServerState& state,
                     std::shared_ptr<ConnectionSlot> slot, SocketInfo info)
       : WsSession(std::move(stream), state, /*drop_when_full=*/true, std::move(slot)),
-        info_(std::move(info)) {}
+        info_(std::move(info)),
+        context_(Context()) {}
 
   void Push(std::shared_ptr<const std::string> message) override {
     Post(std::move(message), nullptr);
@@ -285,6 +313,16 @@ class RoomSocketSession final : public WsSession, public RoomSocket {
   void PushChat(std::shared_ptr<const ChatPiece> piece) override { PostChat(std::move(piece)); }
   void Close() override { PostClose(websocket::close_code::going_away); }
   const SocketInfo& info() const override { return info_; }
+  const void* thread() const override { return context_; }
+  // One task on the sockets' thread for the batch (DeliverAll hands this socket only deliveries
+  // to sockets of its own thread(), all of them sessions of this kind). The task queues a slice
+  // of the batch and posts itself again for the rest: what else waits for the thread (a client's
+  // comment, an ack) runs between slices instead of after a whole round of the room.
+  void PushBatch(std::vector<SocketDelivery> batch) override {
+    auto shared = std::make_shared<std::vector<SocketDelivery>>(std::move(batch));
+    PostSlice(std::static_pointer_cast<RoomSocketSession>(shared_from_this()), std::move(shared),
+              0);
+  }
 
  private:
   void Opened() override {
@@ -305,7 +343,28 @@ class RoomSocketSession final : public WsSession, public RoomSocket {
     }
   }
 
+  static void PostSlice(std::shared_ptr<RoomSocketSession> poster,
+                        std::shared_ptr<std::vector<SocketDelivery>> batch, size_t from) {
+    constexpr size_t kSlice = 64;  // about a millisecond of writes
+    RoomSocketSession* on = poster.get();
+    on->PostToSocketThread([poster = std::move(poster), batch = std::move(batch), from]() mutable {
+      size_t end = std::min(batch->size(), from + kSlice);
+      for (size_t i = from; i < end; ++i) {
+        SocketDelivery& d = (*batch)[i];
+        auto* session = static_cast<RoomSocketSession*>(d.socket.get());
+        if (d.chat != nullptr) {
+          session->EnqueueChat(std::move(d.chat));
+        } else if (d.message != nullptr) {
+          session->Enqueue(std::move(d.message), nullptr);
+        }
+        d.socket.reset();
+      }
+      if (end < batch->size()) PostSlice(std::move(poster), std::move(batch), end);
+    });
+  }
+
   SocketInfo info_;
+  const void* context_;
 };
 
 // An associate's alerts WebSocket: the AlertHub streams the alerts to it once it is open.
@@ -650,6 +709,14 @@ HttpServer::HttpServer(HttpServerOptions options, Gateway& gateway, RoomHub& hub
   impl_->state.chat = chat;
   impl_->state.alerts = &alerts;
   impl_->state.metrics = &metrics;
+  // A room's stats go in its sockets' chat frames when the chat hub runs (one frame fewer per
+  // socket and second); the room hub pushes them itself otherwise.
+  if (chat != nullptr) {
+    hub.SetStatsSink([chat](const std::string& brand_id, const std::string& room_id,
+                            const std::string& stats_json) {
+      return chat->OfferStats(brand_id, room_id, stats_json);
+    });
+  }
 }
 
 HttpServer::~HttpServer() { Stop(); }

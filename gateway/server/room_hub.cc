@@ -3,6 +3,8 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -14,20 +16,68 @@ namespace livecommerce::gateway {
 
 void RoomSocket::PushChat(std::shared_ptr<const ChatPiece> piece) { Push(piece->frame); }
 
+void RoomSocket::PushBatch(std::vector<SocketDelivery> batch) {
+  for (SocketDelivery& d : batch) {
+    if (d.chat != nullptr) {
+      d.socket->PushChat(std::move(d.chat));
+    } else if (d.message != nullptr) {
+      d.socket->Push(std::move(d.message));
+    }
+  }
+}
+
+void DeliverAll(std::vector<SocketDelivery> deliveries) {
+  // A gateway has a few io threads: a short list of batches, one per thread, in the order met.
+  std::vector<std::pair<const void*, std::vector<SocketDelivery>>> batches;
+  for (SocketDelivery& d : deliveries) {
+    const void* thread = d.socket->thread();
+    if (thread == nullptr) {
+      std::vector<SocketDelivery> one;
+      one.push_back(std::move(d));
+      one.front().socket->PushBatch(std::move(one));
+      continue;
+    }
+    auto it = std::find_if(batches.begin(), batches.end(),
+                           [thread](const auto& b) { return b.first == thread; });
+    if (it == batches.end()) {
+      batches.emplace_back(thread, std::vector<SocketDelivery>());
+      batches.back().second.reserve(deliveries.size());
+      it = std::prev(batches.end());
+    }
+    it->second.push_back(std::move(d));
+  }
+  for (auto& [thread, batch] : batches) {
+    RoomSocket* first = batch.front().socket.get();
+    first->PushBatch(std::move(batch));
+  }
+}
+
+std::string ChatFrameText(absl::string_view items, int64_t folded, const ChatSnapshot& snapshot) {
+  // Written by hand so the type comes first (nlohmann sorts keys), as in every pushed message.
+  std::string out;
+  out.reserve(items.size() + 64 + (snapshot.stats != nullptr ? snapshot.stats->size() : 0));
+  absl::StrAppend(&out, "{\"type\":\"chat\",\"items\":[", items, "],\"folded\":", folded);
+  if (snapshot.likes >= 0) absl::StrAppend(&out, ",\"likes\":", snapshot.likes);
+  if (snapshot.stats != nullptr) absl::StrAppend(&out, ",\"stats\":", *snapshot.stats);
+  out += '}';
+  return out;
+}
+
 std::string MergeChatPieces(const std::vector<std::shared_ptr<const ChatPiece>>& pieces) {
   if (pieces.size() == 1) return *pieces[0]->frame;
-  std::string out = "{\"type\":\"chat\",\"items\":[";
+  std::string items;
   int64_t folded = 0;
-  bool first = true;
+  ChatSnapshot snapshot;
   for (const auto& piece : pieces) {
     folded += piece->folded;
+    // The later pieces carry the newer figures.
+    if (piece->snapshot.likes >= 0) snapshot.likes = piece->snapshot.likes;
+    if (piece->snapshot.stats != nullptr) snapshot.stats = piece->snapshot.stats;
     if (piece->items.empty()) continue;
-    if (!first) out += ',';
-    out += piece->items;
-    first = false;
+    if (!items.empty()) items += ',';
+    items += piece->items;
   }
-  absl::StrAppend(&out, "],\"folded\":", folded, "}");
-  return out;
+  return ChatFrameText(items, folded, snapshot);
 }
 
 namespace {
@@ -114,6 +164,8 @@ RoomHub::RoomHub(std::shared_ptr<grpc::Channel> room_channel, const common::Prin
 }
 
 RoomHub::~RoomHub() { Stop(); }
+
+void RoomHub::SetStatsSink(StatsSink sink) { stats_sink_ = std::move(sink); }
 
 void RoomHub::Start() { flusher_->Start(); }
 
@@ -259,7 +311,7 @@ void RoomHub::Deliver(const std::shared_ptr<Channel>& channel,
                       const v1::WatchRoomResponse& message) {
   auto text = std::make_shared<const std::string>(SocketMessageJson(message));
   if (text->empty()) return;
-  std::vector<std::shared_ptr<RoomSocket>> targets;
+  bool stats = message.event_case() == v1::WatchRoomResponse::kStats;
   {
     std::lock_guard<std::mutex> lock(channel->mu);
     switch (message.event_case()) {
@@ -275,12 +327,22 @@ void RoomHub::Deliver(const std::shared_ptr<Channel>& channel,
       default:
         break;
     }
-    targets.reserve(channel->sockets.size());
+  }
+  // The stats go with the room's chat frames when the chat hub takes them (a frame fewer per
+  // socket each second).
+  if (stats && stats_sink_ &&
+      stats_sink_(channel->brand_id, channel->room_id, ToJson(message.stats()))) {
+    return;
+  }
+  std::vector<SocketDelivery> deliveries;
+  {
+    std::lock_guard<std::mutex> lock(channel->mu);
+    deliveries.reserve(channel->sockets.size());
     for (auto& [raw, weak] : channel->sockets) {
-      if (auto s = weak.lock()) targets.push_back(std::move(s));
+      if (auto s = weak.lock()) deliveries.push_back(SocketDelivery{std::move(s), text, nullptr});
     }
   }
-  for (auto& s : targets) s->Push(text);
+  DeliverAll(std::move(deliveries));
 }
 
 void RoomHub::WatcherDone(const std::shared_ptr<Channel>& channel, const grpc::Status& status) {

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gateway/http/metrics.h"
 #include "gateway/server/socket_slots.h"
@@ -29,16 +32,38 @@ struct SocketInfo {
   bool watch_only = false;
 };
 
-// One chat frame for a socket: the whole frame ({"type":"chat","items":[...],"folded":N}), and
-// its parts so that several frames waiting for the same socket can be written as one.
+// What goes with a chat frame besides its items: the room's like total and stats, when they
+// changed since the socket's last frame (one frame instead of three; docs/API.md).
+struct ChatSnapshot {
+  int64_t likes = -1;                        // "likes": the session's total; -1: not carried
+  std::shared_ptr<const std::string> stats;  // "stats": the stats object's JSON; null: not carried
+};
+
+// One chat frame for a socket: the whole frame
+// ({"type":"chat","items":[...],"folded":N[,"likes":L][,"stats":{...}]}), and its parts so that
+// several frames waiting for the same socket can be written as one.
 struct ChatPiece {
   std::shared_ptr<const std::string> frame;
   std::string items;  // the items array's members, comma-separated, without the brackets
   int64_t folded = 0;
+  ChatSnapshot snapshot;
 };
 
-// The one frame of several pieces, in order.
+// The text of a chat frame of these parts.
+std::string ChatFrameText(absl::string_view items, int64_t folded, const ChatSnapshot& snapshot);
+// The one frame of several pieces, in order: their items, the sum of their folded counts and the
+// newest like total and stats among them.
 std::string MergeChatPieces(const std::vector<std::shared_ptr<const ChatPiece>>& pieces);
+
+class RoomSocket;
+
+// One message a hub hands to a socket: a text message (RoomSocket::Push) or a chat frame
+// (RoomSocket::PushChat).
+struct SocketDelivery {
+  std::shared_ptr<RoomSocket> socket;
+  std::shared_ptr<const std::string> message;
+  std::shared_ptr<const ChatPiece> chat;
+};
 
 // An open room WebSocket as the hub sees it.
 class RoomSocket {
@@ -48,11 +73,27 @@ class RoomSocket {
   virtual void Push(std::shared_ptr<const std::string> message) = 0;
   // Queues a chat frame. A socket whose earlier chat frame is still waiting to be written may
   // merge this one into it instead of queueing it (see ChatPiece); by default it is queued.
-  virtual void PushChat(std::shared_ptr<const struct ChatPiece> piece);
+  virtual void PushChat(std::shared_ptr<const ChatPiece> piece);
   // Starts closing the socket (server shutdown).
   virtual void Close() = 0;
   virtual const SocketInfo& info() const = 0;
+  // The io thread the socket lives on (null: none in particular). Deliveries to the sockets of
+  // one thread are handed to it in one task (DeliverAll) rather than one per socket.
+  virtual const void* thread() const { return nullptr; }
+  // Queues every delivery of `batch`, all to sockets whose thread() is this one's; by default
+  // one by one.
+  virtual void PushBatch(std::vector<SocketDelivery> batch);
 };
+
+// Hands each delivery to its socket, those of one io thread in one task: a room's fan-out to
+// 10,000 sockets is a few cross-thread posts instead of 10,000 (bench/run chat).
+void DeliverAll(std::vector<SocketDelivery> deliveries);
+
+// Takes a room's stats (the object's JSON) on their way to the room's sockets: true when it will
+// deliver them itself (the chat hub, with the sockets' next chat frames), false to leave them to
+// the RoomHub.
+using StatsSink = std::function<bool(const std::string& brand_id, const std::string& room_id,
+                                     const std::string& stats_json)>;
 
 struct RoomHubOptions {
   absl::Duration presence_flush = absl::Seconds(1);  // how often presence goes to the room service
@@ -72,6 +113,9 @@ class RoomHub final {
   RoomHub(std::shared_ptr<grpc::Channel> room_channel, const common::PrincipalCodec& codec,
           SocketSlots& slots, Metrics& metrics, RoomHubOptions options);
   ~RoomHub();
+
+  // Where stats go before the sockets (see StatsSink); set before Start.
+  void SetStatsSink(StatsSink sink);
 
   void Start();
   // Sends the last leaves and stops the upstream streams. Close sockets (CloseAll) first.
@@ -120,6 +164,7 @@ class RoomHub final {
   std::vector<std::string> pending_leave_brands_;
 
   std::unique_ptr<common::PeriodicTask> flusher_;
+  StatsSink stats_sink_;
   std::atomic<bool> stopped_{false};
 };
 

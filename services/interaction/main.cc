@@ -54,9 +54,11 @@ int main() {
     spdlog::critical("cannot load interaction scripts: {}", s.message());
     return 1;
   }
-  interaction::GrpcRoomAccessDirectory rooms(
+  interaction::GrpcRoomAccessDirectory room_service(
       common::ServiceChannel(common::EnvString("LC_ROOM_ADDR", "127.0.0.1:7101")), codec,
       options.room_access_timeout);
+  interaction::CachedRoomAccessDirectory rooms(room_service, interaction::kRoomAccessCacheTtl,
+                                               interaction::kPublicViewerCacheTtl);
 
   // WeChat's content check for the brands whose mini-program is configured (LC_WECHAT_APPS).
   std::unique_ptr<common::BeastHttpFetcher> fetcher;

@@ -84,6 +84,12 @@ def of_type(kind, **fields):
     return lambda m: m.get("type") == kind and all(m.get(k) == v for k, v in fields.items())
 
 
+def likes_total(total):
+    """The like total pushed: a "likes" frame, or a chat frame carrying it (when one goes anyway)."""
+    return lambda m: (m.get("type") == "likes" and m.get("total") == total) or (
+        m.get("type") == "chat" and m.get("likes") == total)
+
+
 def has_item(kind, **fields):
     return lambda m: m.get("type") == "chat" and any(
         i["type"] == kind and all(i.get(k) == v for k, v in fields.items()) for i in m["items"])
@@ -185,7 +191,7 @@ async def main():
         m = await bob.wait(lambda m: m.get("type") == "like_ack" and m not in acks, "like ack")
         acks.append(m)
     assert [a["counted"] for a in acks].count(False) == 1, acks
-    await alice.wait(of_type("likes", total=8), "alice sees 8 likes")
+    await alice.wait(likes_total(8), "alice sees 8 likes")
     code, body = http("GET", f"/v1/rooms/{ROOM}/likes", CAROL)
     assert code == 200 and body["total"] == "8", (code, body)
     await bob.send({"type": "like", "batch_id": "b-3", "count": 500})
@@ -209,6 +215,9 @@ async def main():
     before_ops = len(ops.comment_ids())
     before_frank = len(frank.comment_ids())
     carol_ids = []
+    # A like batch just before the burst: its total reaches the sockets while chat frames are
+    # going, so it rides in them rather than in a "likes" frame of its own.
+    await bob.send({"type": "like", "batch_id": "b-4", "count": 2})
     for n in range(40):
         if n == 20:
             code, body = http("POST", f"/v1/rooms/{ROOM}/comments", OPS,
@@ -230,6 +239,15 @@ async def main():
     burst_seen = len(got & set(ops.comment_ids()[before_ops:]))
     assert burst_seen + bob.folded() >= 41 - 1, (burst_seen, bob.folded())
     assert len(frank.comment_ids()) > before_frank
+    for s, who in ((alice, "alice"), (bob, "bob"), (carol, "carol"), (frank, "frank"), (ops, "ops")):
+        await s.wait(likes_total(10), f"{who} sees 10 likes")
+    carried = [s for s in (alice, bob, carol, frank, ops)
+               if any(m.get("type") == "chat" and m.get("likes") == 10 for m in s.messages)]
+    assert carried, "no chat frame carried the like total during the burst"
+    # The room's stats (about every second) too.
+    assert any(m.get("type") == "chat" and m.get("stats", {}).get("room_id") == ROOM
+               for s in (alice, bob, carol, frank, ops) for m in s.messages), \
+        "no chat frame carried the stats during the burst"
 
     # A private room: nobody without an invite reads or writes its chat; an invited viewer does,
     # and nothing of it reaches the public room.

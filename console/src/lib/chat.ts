@@ -1,9 +1,10 @@
 // Live interaction, apart from the DOM: the comment stream as the room WebSocket delivers it
-// (chat_history, then chat frames of items: comments, deletions, the announcement, mutes), the
-// sender's own comments until the room confirms them, the heart's taps in batches, and the words
-// for a refusal. The pages (h5.ts, live.ts, associate.ts; chat_view.ts draws a comment) only
-// draw what these decide. The wire protocol is the gateway's: docs/INTERACTION.md and the room
-// socket's chat frames.
+// (chat_history, then chat frames of items: comments, deletions, the announcement, mutes; a chat
+// frame also carries the like total and the room's stats when they changed, which otherwise come
+// in "likes" and "stats" frames of their own), the sender's own comments until the room confirms
+// them, the heart's taps in batches, and the words for a refusal. The pages (h5.ts, live.ts,
+// associate.ts; chat_view.ts draws a comment) only draw what these decide. The wire protocol is
+// the gateway's: docs/INTERACTION.md and the room socket's chat frames.
 import type { Json } from './api';
 
 export type Badge = 'viewer' | 'host' | 'associate';
@@ -108,15 +109,13 @@ export class ChatLog {
           this.folded += folded;
           changed = true;
         }
+        // The like total rides along when it changed (no "likes" frame then).
+        if (msg.likes !== undefined) changed = this.setLikes(msg.likes) || changed;
         this.trim();
         return changed;
       }
-      case 'likes': {
-        const total = Number(msg.total);
-        if (!Number.isFinite(total) || total === this.likes) return false;
-        this.likes = total; // the server's count is the truth, sent about once a second
-        return true;
-      }
+      case 'likes':
+        return this.setLikes(msg.total);
       case 'like_ack': {
         // The total after this batch: never lowers what a newer "likes" frame said.
         const total = Number(msg.total);
@@ -136,6 +135,14 @@ export class ChatLog {
       default:
         return false;
     }
+  }
+
+  /** The session's total as the server counts it (the truth, about once a second). */
+  private setLikes(raw: unknown): boolean {
+    const total = Number(raw);
+    if (!Number.isFinite(total) || total === this.likes) return false;
+    this.likes = total;
+    return true;
   }
 
   /** Removes a comment at once (the sender's screen, before the room confirms). */
@@ -187,6 +194,13 @@ export class ChatLog {
     if (this.comments.length <= this.limit) return;
     for (const c of this.comments.splice(0, this.comments.length - this.limit)) this.ids.delete(c.comment_id);
   }
+}
+
+/** The room's stats in a socket message: a "stats" frame's, or those a chat frame carries when
+ * they changed since the socket's last frame; null when the message has none. */
+export function statsOf(msg: Json): Json | null {
+  if (msg?.type === 'stats' || msg?.type === 'chat') return msg.stats && typeof msg.stats === 'object' ? msg.stats : null;
+  return null;
 }
 
 /** A fresh id for a comment ("c-…") or a like batch ("b-…"): random, so a resend is known. */

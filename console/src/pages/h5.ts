@@ -6,6 +6,7 @@ import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
 import { ApiError, wsUrl } from '../lib/api';
+import { statsOf } from '../lib/chat';
 import { field, h, replace } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatFen, toFen } from '../lib/money';
@@ -162,6 +163,11 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
     resolveJoined = resolve;
     rejectJoined = reject;
   });
+  const onStats = (next: Json) => {
+    stats = next;
+    renderLive();
+    player?.update(streamNews(stats));
+  };
   const onSocketMessage = (msg: Json) => {
     if (msg.type === 'joined') {
       sessionId = msg.joined.session_id ?? '';
@@ -177,9 +183,7 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
       player?.update({ play, ...streamNews(stats) });
       chat.onJoined();
     } else if (msg.type === 'stats') {
-      stats = msg.stats;
-      renderLive();
-      player?.update(streamNews(stats));
+      onStats(msg.stats);
     } else if (msg.type === 'pinned') {
       pinned = msg.pinned?.product_id ? msg.pinned : null;
       renderLive();
@@ -187,6 +191,9 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
       for (const s of msg.flash_stock?.sales ?? []) stock.set(s.sale_id, s);
       renderFlash();
     } else {
+      // A chat frame carries the stats when they changed (then no "stats" frame comes).
+      const carried = statsOf(msg);
+      if (carried) onStats(carried);
       chat.onMessage(msg);
     }
   };

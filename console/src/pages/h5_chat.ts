@@ -185,6 +185,7 @@ export function h5Chat(ctx: Ctx, send: (frame: object) => boolean): H5Chat {
       renderLikes();
       return;
     }
+    if (msg.likes !== undefined) renderLikes(); // a chat frame with the total
     outbox.settle(log);
     renderComments();
     renderPending();

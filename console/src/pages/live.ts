@@ -8,6 +8,7 @@ import { ApiError, type Json, wsUrl } from '../lib/api';
 import { h, replace, table } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatBp, formatFen, toFen } from '../lib/money';
+import { statsOf } from '../lib/chat';
 import { streamState } from '../lib/player';
 import { formatClock, formatDuration, formatLatency, healthOf, secondsUntil } from '../lib/stream';
 import { liveChat } from './live_chat';
@@ -230,7 +231,9 @@ export async function livePage(ctx: Ctx): Promise<void> {
         return;
       }
       chat.onMessage(msg);
-      if (msg.type === 'stats') onStats(msg.stats);
+      // From a "stats" frame or a chat frame that carries them.
+      const carried = statsOf(msg);
+      if (carried) onStats(carried);
       else if (msg.type === 'watching' && msg.watching?.room?.stream) {
         stream = msg.watching.room.stream;
         renderStream();

@@ -47,13 +47,21 @@ InteractionServiceImpl::InteractionServiceImpl(InteractionStore& store, LiveStor
       filters_(store, clock, options.blocked_words_refresh) {}
 
 absl::StatusOr<InteractionServiceImpl::LiveRoom> InteractionServiceImpl::LoadRoom(
-    const Principal& caller, const std::string& room_id, bool admit_viewer) {
+    const Principal& caller, const std::string& room_id, bool admit_viewer, bool associate) {
   LC_ASSIGN_OR_RETURN(int64_t id, common::ParseId("room_id", room_id));
   bool viewer = caller.role == Role::kViewer;
-  LC_ASSIGN_OR_RETURN(RoomAccess access,
-                      rooms_.Access(caller.brand_id, room_id, viewer ? caller.subject : ""));
+  // The room's own facts, the same for every caller (so one cached answer serves a room's like
+  // batches); a viewer's own (admission to a private room, the associate of their invite) only
+  // where they matter, since a public room admits every viewer.
+  LC_ASSIGN_OR_RETURN(RoomAccess access, rooms_.Access(caller.brand_id, room_id, ""));
   if (access.brand_id != caller.brand_id) {
     return absl::NotFoundError("room_id: no such room");
+  }
+  if (viewer && (access.visibility != v1::VISIBILITY_PUBLIC || associate)) {
+    LC_ASSIGN_OR_RETURN(access, rooms_.Access(caller.brand_id, room_id, caller.subject));
+    if (access.brand_id != caller.brand_id) {
+      return absl::NotFoundError("room_id: no such room");
+    }
   }
   if (viewer && admit_viewer && !access.admitted) {
     return Refusal(kNotInRoom, "you are not admitted to this room");
@@ -119,7 +127,8 @@ grpc::Status InteractionServiceImpl::PostComment(grpc::ServerContext* context,
     if (!request->reply_to().empty()) {
       LC_RETURN_IF_ERROR(common::ParseId("reply_to", request->reply_to()).status());
     }
-    LC_ASSIGN_OR_RETURN(LiveRoom room, LoadRoom(caller, request->room_id(), true));
+    // The associate behind a viewer's invite is recorded with the comment (question alerts).
+    LC_ASSIGN_OR_RETURN(LiveRoom room, LoadRoom(caller, request->room_id(), true, true));
     if (room.access.status != v1::ROOM_STATUS_LIVE || room.session_id == 0) {
       return Refusal(kRoomNotLive, "the room is not live");
     }

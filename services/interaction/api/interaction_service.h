@@ -76,9 +76,11 @@ class InteractionServiceImpl final : public v1::InteractionService::Service {
     int64_t session_id = 0;  // 0: none yet
   };
   // The room as the caller may see it: NOT_FOUND for an unknown room or another brand's;
-  // not_in_room for a viewer the room does not admit (when `admit_viewer`).
+  // not_in_room for a viewer the room does not admit (when `admit_viewer`). `associate`: the
+  // caller needs the associate behind a viewer's invite (access.associate_id); otherwise it is
+  // only known in private rooms.
   absl::StatusOr<LiveRoom> LoadRoom(const common::Principal& caller, const std::string& room_id,
-                                    bool admit_viewer);
+                                    bool admit_viewer, bool associate = false);
   // Appends a delivered comment to its room's stream and notes it.
   absl::Status Stream(const CommentRecord& record);
   // The comment or a refusal (PostComment's body after validation and the room).

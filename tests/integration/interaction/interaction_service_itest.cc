@@ -49,12 +49,14 @@ class FakeRoomAccess final : public RoomAccessDirectory {
     std::string session;
     std::set<std::string> invited;
   };
+  std::atomic<int> calls{0};  // questions answered
   void Put(const std::string& id, Room room) {
     std::lock_guard<std::mutex> lock(mu_);
     rooms_[id] = std::move(room);
   }
   absl::StatusOr<RoomAccess> Access(const std::string& brand_id, const std::string& room_id,
                                     const std::string& viewer_id) override {
+    ++calls;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = rooms_.find(room_id);
     if (it == rooms_.end() || it->second.brand != brand_id) {
@@ -207,8 +209,8 @@ class InteractionServiceTest : public ::testing::Test {
       wechat_ = *std::move(client);
       checker_ = std::make_unique<moderation::WechatContentChecker>(*wechat_);
     }
-    service_ = std::make_unique<InteractionServiceImpl>(*store_, *flaky_, rooms_, *checker_, clock_,
-                                                        codec_, options_);
+    service_ = std::make_unique<InteractionServiceImpl>(*store_, *flaky_, *directory_, *checker_,
+                                                        clock_, codec_, options_);
     auto server = common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -300,6 +302,7 @@ class InteractionServiceTest : public ::testing::Test {
   common::PrincipalCodec codec_{"interaction-test-secret-0123456789"};
   InteractionOptions options_;
   FakeRoomAccess rooms_;
+  RoomAccessDirectory* directory_ = &rooms_;  // what the service asks (a test may cache it)
   std::unique_ptr<common::RedisPool> redis_;
   std::unique_ptr<common::MysqlPool> mysql_;
   std::unique_ptr<common::EventOutbox> outbox_;
@@ -558,6 +561,43 @@ TEST_F(InteractionServiceTest, PrivateRoomsAdmitOnlyTheirInvitees) {
   likes.set_count(3);
   v1::AddLikesResponse liked;
   EXPECT_EQ(Reason(stub_->AddLikes(As(Viewer("o-stranger")).get(), likes, &liked)), kNotInRoom);
+}
+
+TEST_F(InteractionServiceTest, RoomAnswersAreKeptBrieflyAndLikesAskOnlyAboutThePublicRoom) {
+  rooms_.Put("104", {kBrand, v1::VISIBILITY_PUBLIC, v1::ROOM_STATUS_LIVE, "504", {"o-guest"}});
+  CachedRoomAccessDirectory cached(rooms_, absl::Milliseconds(500), absl::Seconds(30));
+  directory_ = &cached;
+  Start();
+  auto like = [&](const std::string& viewer, const std::string& batch) {
+    v1::AddLikesRequest request;
+    request.set_room_id("104");
+    request.set_batch_id(batch);
+    request.set_count(2);
+    v1::AddLikesResponse response;
+    return stub_->AddLikes(As(Viewer(viewer)).get(), request, &response);
+  };
+  int before = rooms_.calls;
+  for (int i = 0; i < 40; ++i) {
+    grpc::Status s = like("o-" + std::to_string(i % 20), "b-" + std::to_string(i));
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // Twenty viewers, forty batches: one question about the room.
+  EXPECT_EQ(rooms_.calls - before, 1);
+  // A comment in a public room still records the associate of the viewer's invite, which is
+  // kept longer than the room's state: the viewer's next comment asks nothing.
+  before = rooms_.calls;
+  ASSERT_TRUE(Post(Viewer("o-guest"), "104", "c-1", "the 25 cm one?").ok());
+  EXPECT_EQ(rooms_.calls - before, 1);
+  absl::SleepFor(absl::Milliseconds(600));  // the room's answer is stale, the viewer's is not
+  ASSERT_TRUE(Post(Viewer("o-guest"), "104", "c-2", "in black?").ok());
+  EXPECT_EQ(rooms_.calls - before, 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM comments WHERE room_id = 104 AND "
+                  "invite_associate_id = 'sa-7'"),
+            2);
+  // The room ends: within the cache's time its likes are refused.
+  rooms_.Put("104", {kBrand, v1::VISIBILITY_PUBLIC, v1::ROOM_STATUS_ENDED, "504", {"o-guest"}});
+  absl::SleepFor(absl::Milliseconds(600));
+  EXPECT_EQ(Reason(like("o-1", "b-late")), kRoomNotLive);
 }
 
 TEST_F(InteractionServiceTest, OneBrandNeverSeesAnothersComments) {

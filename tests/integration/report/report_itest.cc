@@ -50,7 +50,7 @@ class ReportTest : public ::testing::Test {
         {"report_funnel_viewers", "report_session_funnel", "report_session_buyers",
          "report_session_sales", "report_consumed_events", "report_sessions", "report_orders",
          "report_credits", "report_refunds", "report_comments", "report_interacting_viewers",
-         "report_session_interaction"});
+         "report_session_interaction", "report_engagement_viewers", "report_session_engagement"});
     ASSERT_NE(mysql_, nullptr);
     store_ = std::make_unique<MysqlReportStore>(*mysql_, clock_);
     consumer_ = std::make_unique<common::EventConsumer>(*mysql_, "report_consumed_events", clock_);

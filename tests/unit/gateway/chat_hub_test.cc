@@ -40,11 +40,28 @@ ItemPtr Muted(const std::string& viewer) {
   return std::make_shared<const ChatItem>(*item);
 }
 
+// The items as a room keeping `share` of viewers' plain comments has them.
+std::vector<ItemPtr> Sampled(const std::vector<ItemPtr>& items, double share) {
+  std::vector<ItemPtr> out;
+  for (const ItemPtr& item : items) {
+    ChatItem copy = *item;
+    DecideSample(copy, share);
+    out.push_back(std::make_shared<const ChatItem>(std::move(copy)));
+  }
+  return out;
+}
+
 nlohmann::json Frame(const std::vector<ItemPtr>& items, double share, const std::string& view_of,
-                     bool full, int64_t* folded = nullptr) {
-  std::string text = ChatFrame(items, share, view_of, full, folded);
+                     bool full, int64_t* folded = nullptr, const ChatSnapshot& snapshot = {}) {
+  std::string text = ChatFrame(Sampled(items, share), view_of, full, folded, snapshot);
   if (text.empty()) return nullptr;
   return nlohmann::json::parse(text);
+}
+
+std::shared_ptr<const ChatPiece> Piece(const std::vector<ItemPtr>& items, double share,
+                                       const std::string& view_of, bool full,
+                                       const ChatSnapshot& snapshot = {}) {
+  return ChatPieceOf(Sampled(items, share), view_of, full, snapshot);
 }
 
 TEST(ChatEntryTest, ReadsTheFourKindsAndRefusesTheRest) {
@@ -161,12 +178,11 @@ TEST(ChatFrameTest, OpsGetEverythingWithAuthors) {
 }
 
 TEST(ChatFrameTest, FramesWaitingForOneSocketMergeIntoOneInOrder) {
-  auto a =
-      ChatPieceOf({Comment("1", "oA", "viewer"), Comment("2", "ops-1", "host")}, 1.0, "", false);
+  auto a = Piece({Comment("1", "oA", "viewer"), Comment("2", "ops-1", "host")}, 1.0, "", false);
   std::vector<ItemPtr> many;
   for (int i = 3; i < 103; ++i) many.push_back(Comment(std::to_string(i), "oB", "viewer"));
-  auto b = ChatPieceOf(many, 0.05, "", false);
-  auto empty = ChatPieceOf({Muted("oX")}, 1.0, "oY", false);  // nothing for this viewer
+  auto b = Piece(many, 0.05, "", false);
+  auto empty = Piece({Muted("oX")}, 1.0, "oY", false);  // nothing for this viewer
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(empty, nullptr);
@@ -182,12 +198,141 @@ TEST(ChatFrameTest, FramesWaitingForOneSocketMergeIntoOneInOrder) {
   EXPECT_EQ(merged["items"][1]["comment_id"], "2");
   EXPECT_EQ(merged["items"][2], second["items"][0]);
   // A piece with only a folded count adds to the count and no items.
-  auto folded_only = ChatPieceOf({Comment("900", "oC", "viewer")}, 0.0, "", false);
+  auto folded_only = Piece({Comment("900", "oC", "viewer")}, 0.0, "", false);
   ASSERT_NE(folded_only, nullptr);
   EXPECT_TRUE(folded_only->items.empty());
   nlohmann::json with_folded = nlohmann::json::parse(MergeChatPieces({folded_only, a}));
   EXPECT_EQ(with_folded["folded"], 1);
   EXPECT_EQ(with_folded["items"].size(), 2u);
+}
+
+TEST(ChatFrameTest, TheSampleIsDecidedOnceWhenTheItemIsRead) {
+  // Decided with the room's rate when read: a frame built later for any socket keeps or folds
+  // the same comments, whatever the rate is by then.
+  std::vector<ItemPtr> early = Sampled(
+      {Comment("1", "oA", "viewer"), Comment("2", "oB", "viewer"), Comment("3", "oC", "viewer")},
+      0.0);
+  std::vector<ItemPtr> items = early;
+  items.push_back(Sampled({Comment("4", "oD", "viewer")}, 1.0).front());
+  int64_t folded = 0;
+  nlohmann::json frame = nlohmann::json::parse(ChatFrame(items, "", false, &folded));
+  EXPECT_EQ(folded, 3);
+  ASSERT_EQ(frame["items"].size(), 1u);
+  EXPECT_EQ(frame["items"][0]["comment_id"], "4");
+  // The author still gets their own; ops get all four.
+  nlohmann::json own = nlohmann::json::parse(ChatFrame(items, "oB", false, nullptr));
+  EXPECT_EQ(own["folded"], 2);
+  EXPECT_EQ(own["items"][0]["comment_id"], "2");
+  EXPECT_TRUE(own["items"][0]["own"].get<bool>());
+  EXPECT_EQ(nlohmann::json::parse(ChatFrame(items, "", true, nullptr))["items"].size(), 4u);
+}
+
+TEST(ChatFrameTest, AFrameCarriesTheLikeTotalAndStatsWhenGiven) {
+  ChatSnapshot snapshot;
+  snapshot.likes = 1234;
+  snapshot.stats = std::make_shared<const std::string>(R"({"room_id":"42","reach":"9"})");
+  std::string text =
+      ChatFrame(Sampled({Comment("1", "oA", "viewer")}, 1.0), "", false, nullptr, snapshot);
+  // The type first, as in every pushed message.
+  EXPECT_EQ(text.rfind(R"({"type":"chat","items":[)", 0), 0u) << text;
+  nlohmann::json frame = nlohmann::json::parse(text);
+  EXPECT_EQ(frame["likes"], 1234);
+  EXPECT_EQ(frame["stats"]["reach"], "9");
+  EXPECT_EQ(frame["items"].size(), 1u);
+  // Without a snapshot, neither field.
+  nlohmann::json plain = Frame({Comment("1", "oA", "viewer")}, 1.0, "", false);
+  EXPECT_FALSE(plain.contains("likes"));
+  EXPECT_FALSE(plain.contains("stats"));
+  // A snapshot alone makes no chat frame: it goes in a frame of its own.
+  EXPECT_EQ(ChatFrame(Sampled({Muted("oX")}, 1.0), "oY", false, nullptr, snapshot), "");
+  EXPECT_EQ(ChatPieceOf({}, "", false, snapshot), nullptr);
+}
+
+TEST(ChatFrameTest, MergedFramesCarryTheNewestFigures) {
+  ChatSnapshot older;
+  older.likes = 10;
+  older.stats = std::make_shared<const std::string>(R"({"reach":"1"})");
+  ChatSnapshot newer;
+  newer.likes = 25;
+  auto a = Piece({Comment("1", "oA", "viewer")}, 1.0, "", false, older);
+  auto b = Piece({Comment("2", "oB", "viewer")}, 1.0, "", false, newer);
+  auto c = Piece({Comment("3", "oC", "viewer")}, 1.0, "", false);
+  nlohmann::json merged = nlohmann::json::parse(MergeChatPieces({a, b, c}));
+  EXPECT_EQ(merged["likes"], 25);
+  EXPECT_EQ(merged["stats"]["reach"], "1");  // only the older piece had stats
+  EXPECT_EQ(merged["items"].size(), 3u);
+  EXPECT_FALSE(nlohmann::json::parse(MergeChatPieces({c, c})).contains("likes"));
+}
+
+TEST(ChatGridTest, EachGroupHasItsOwnPointInTheInterval) {
+  absl::Time epoch = absl::FromUnixMillis(1'000'000);
+  absl::Duration batch = absl::Milliseconds(200);
+  // Eight groups: 25 ms apart, each every 200 ms.
+  EXPECT_EQ(GridPointAtOrAfter(epoch, batch, 8, 0, epoch), epoch);
+  EXPECT_EQ(GridPointAtOrAfter(epoch, batch, 8, 3, epoch), epoch + absl::Milliseconds(75));
+  EXPECT_EQ(GridPointAtOrAfter(epoch, batch, 8, 3, epoch + absl::Milliseconds(76)),
+            epoch + absl::Milliseconds(275));
+  EXPECT_EQ(GridPointAtOrAfter(epoch, batch, 8, 3, epoch + absl::Milliseconds(275)),
+            epoch + absl::Milliseconds(275));
+  EXPECT_EQ(GridPointAtOrAfter(epoch, batch, 8, 7, epoch + absl::Seconds(10)),
+            epoch + absl::Seconds(10) + absl::Milliseconds(175));
+  // One group: every point of the interval's grid.
+  EXPECT_EQ(GridPointAtOrAfter(epoch, batch, 1, 0, epoch + absl::Milliseconds(1)), epoch + batch);
+}
+
+// A socket that records what it is handed, on a "thread" of the test's choosing.
+class FakeSocket final : public RoomSocket {
+ public:
+  explicit FakeSocket(const void* thread) : thread_(thread) {}
+  void Push(std::shared_ptr<const std::string> message) override { got.push_back(*message); }
+  void PushChat(std::shared_ptr<const ChatPiece> piece) override { got.push_back(*piece->frame); }
+  void Close() override {}
+  const SocketInfo& info() const override { return info_; }
+  const void* thread() const override { return thread_; }
+  void PushBatch(std::vector<SocketDelivery> batch) override {
+    ++batches;
+    batch_sizes.push_back(batch.size());
+    for (SocketDelivery& d : batch) {
+      EXPECT_EQ(d.socket->thread(), thread_);
+      RoomSocket::PushBatch({d});
+    }
+  }
+  std::vector<std::string> got;
+  std::vector<size_t> batch_sizes;
+  int batches = 0;
+
+ private:
+  const void* thread_;
+  SocketInfo info_;
+};
+
+TEST(ChatDeliveryTest, SocketsOfOneThreadGetTheirFramesInOneBatch) {
+  int thread_a = 0;
+  int thread_b = 0;
+  std::vector<std::shared_ptr<FakeSocket>> sockets;
+  for (int i = 0; i < 10; ++i) {
+    sockets.push_back(std::make_shared<FakeSocket>(i % 2 == 0 ? &thread_a : &thread_b));
+  }
+  auto lone = std::make_shared<FakeSocket>(nullptr);  // no thread: one by one
+  auto frame = Piece({Comment("1", "oA", "viewer")}, 1.0, "", false);
+  auto likes = std::make_shared<const std::string>(R"({"type":"likes","total":3})");
+  std::vector<SocketDelivery> deliveries;
+  for (const auto& s : sockets) deliveries.push_back(SocketDelivery{s, nullptr, frame});
+  deliveries.push_back(SocketDelivery{lone, likes, nullptr});
+  deliveries.push_back(SocketDelivery{sockets[0], likes, nullptr});
+  DeliverAll(std::move(deliveries));
+  // One batch per thread, handed to the first socket of that thread met.
+  EXPECT_EQ(sockets[0]->batches, 1);
+  EXPECT_EQ(sockets[0]->batch_sizes, std::vector<size_t>{6});
+  EXPECT_EQ(sockets[1]->batches, 1);
+  EXPECT_EQ(sockets[1]->batch_sizes, std::vector<size_t>{5});
+  for (size_t i = 2; i < sockets.size(); ++i) EXPECT_EQ(sockets[i]->batches, 0);
+  EXPECT_EQ(lone->batches, 1);
+  // Every socket got its frame, in order.
+  for (const auto& s : sockets) ASSERT_FALSE(s->got.empty());
+  EXPECT_EQ(sockets[0]->got, (std::vector<std::string>{*frame->frame, *likes}));
+  EXPECT_EQ(sockets[3]->got, std::vector<std::string>{*frame->frame});
+  EXPECT_EQ(lone->got, std::vector<std::string>{*likes});
 }
 
 TEST(ChatRefusalTest, TheServicesReasonOrOneFromTheCode) {
