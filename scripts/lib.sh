@@ -203,6 +203,12 @@ lc_start_nginx_rtmp() {
     lc_log "nginx-rtmp: PLAY_SECRET must be at least 16 characters of A-Za-z0-9._~+/=-"
     return 1
   fi
+  # nginx runs the remux script by this path (exec_record_done): it too goes into the file.
+  local remux="$LC_ROOT/scripts/remux-recording"
+  if [[ ! "$remux" =~ ^/[A-Za-z0-9._/-]+$ ]]; then
+    lc_log "nginx-rtmp: the project's path must be letters, digits and ._/- (it is $LC_ROOT)"
+    return 1
+  fi
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   mkdir -p "$dir/hls" "$dir/recordings" "$dir/tmp"
@@ -219,6 +225,7 @@ lc_start_nginx_rtmp() {
   conf="${conf//@HTTP_PORT@/"$http_port"}"
   conf="${conf//@CALLBACK_BASE@/"$callback_base"}"
   conf="${conf//@PLAY_SECRET@/"$play_secret"}"
+  conf="${conf//@REMUX@/"$remux"}"
   # The file holds both secrets.
   (umask 077 && printf '%s\n' "$conf" >"$dir/nginx.conf") || return 1
   if ! nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >>"$dir/start.log" 2>&1; then

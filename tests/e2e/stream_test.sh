@@ -13,7 +13,9 @@
 # - stopping the push marks the stream interrupted for viewers (the H5 page, from its socket, says
 #   the host will be right back within 3 s); resuming within the grace keeps
 #   the same session; stopping for longer than the grace ends it;
-# - the recording is registered on the session; an expired play address is refused (410).
+# - the recording is registered on the session; an expired play address is refused (410);
+# - the session's replay is the recording's MP4 copy, served under its signed address (range
+#   requests answered, a forged signature refused).
 set -euo pipefail
 build_dir="$1"
 source "$(dirname "$0")/lib.sh"
@@ -193,4 +195,25 @@ recorded() {
 wait_for 10 "no recording registered on session $session: $out" recorded
 location="$(j "[r['location'] for r in d['recordings'] if r['session_id'] == '$session'][0]")"
 [ -s "$location" ] || fail "the recording $location is not a non-empty file"
+
+# ---- The session's replay plays from the streaming server --------------------------------------
+# The server copies each finished recording into an MP4 (scripts/remux-recording) and serves it
+# under /replay/ behind the signed address the room service gives the session's audience.
+http GET "/v1/rooms/$room/replay" "$viewer"
+expect 200 "replay"
+replay="$(j 'd["replay"]["play"]["hls"]')"
+[[ "$replay" == "http://127.0.0.1:$play_port/replay/"*".mp4" ]] || fail "replay address $replay"
+replay_served() { [ "$(curl -s -o "$work/replay.mp4" -w '%{http_code}' "$replay")" = 200 ]; }
+wait_for 15 "the replay was never served: $(tail -n 3 "$work/nginx/recordings/remux.log" 2>/dev/null)" \
+  replay_served
+probe="$(ffprobe -v error -show_entries format=duration:stream=codec_type -of csv=p=0 "$work/replay.mp4")"
+grep -q video <<<"$probe" && grep -q audio <<<"$probe" || fail "the replay lacks video or audio: $probe"
+# Seeking: a byte range is answered as such.
+[ "$(curl -s -o /dev/null -w '%{http_code}' -r 1000-1999 "$replay")" = 206 ] ||
+  fail "the replay does not answer a range request"
+# Another signature is refused, as is a file outside the recordings' MP4s.
+tampered="${replay%/*}"
+tampered="${tampered%/*}/AAAAAAAAAAAAAAAAAAAAAA/${replay##*/}"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$tampered")" = 403 ] || fail "a forged replay address was served"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "${replay%.mp4}.flv")" = 404 ] || fail "the FLV was served"
 echo "stream e2e: ok"

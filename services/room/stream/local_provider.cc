@@ -216,7 +216,12 @@ PlayAddresses LocalProvider::PlayRecording(const std::string& location,
   // nginx serves one directory of recordings: only the file name travels, so a location can
   // never reach outside it.
   const size_t slash = location.find_last_of('/');
-  const std::string file = slash == std::string::npos ? location : location.substr(slash + 1);
+  std::string file = slash == std::string::npos ? location : location.substr(slash + 1);
+  // nginx records FLV, which browsers do not play; the server copies each finished recording
+  // into an MP4 of the same name (scripts/remux-recording), and that is what is served.
+  if (absl::EndsWith(file, ".flv")) {
+    file = absl::StrCat(file.substr(0, file.size() - 4), ".mp4");
+  }
   const int64_t expires = absl::ToUnixSeconds(expires_at);
   const std::string signed_text = absl::StrCat(expires, "/", file, " ", options_.play_secret);
   PlayAddresses addresses;

@@ -307,14 +307,14 @@ TEST_F(ReplayTest, ARecordingOfTheEndedSessionBecomesItsReplayAndOpsMayReplaceIt
   EXPECT_EQ(Count("SELECT COUNT(*) FROM room_replays"), 1);
   ASSERT_TRUE(GetReplay(Viewer("v1"), room.id(), &replay, session).ok());
   EXPECT_EQ(replay.source(), v1::REPLAY_SOURCE_RECORDING);
-  EXPECT_TRUE(absl::StrContains(replay.play().hls(), absl::StrCat("/", name, "-1.flv")))
+  EXPECT_TRUE(absl::StrContains(replay.play().hls(), absl::StrCat("/", name, "-1.mp4")))
       << replay.play().hls();
   EXPECT_EQ(replay.moments_size(), 4);
 
   // A later recording of the same session does not replace it; ops may.
   RecordDone(name, absl::StrCat(name, "-2.flv"));
   ASSERT_TRUE(GetReplay(Viewer("v1"), room.id(), &replay).ok());
-  EXPECT_TRUE(absl::StrContains(replay.play().hls(), "-1.flv"));
+  EXPECT_TRUE(absl::StrContains(replay.play().hls(), "-1.mp4"));
   v1::SetReplayResponse set;
   ASSERT_TRUE(SetReplay(room.id(), session, "edited/autumn-cut.mp4", 300, &set).ok());
   EXPECT_EQ(set.replay().source(), v1::REPLAY_SOURCE_OPS);
@@ -336,7 +336,7 @@ TEST_F(ReplayTest, ARecordingMadeWhileLiveIsTheReplayOnceTheSessionEnds) {
   End(room.id());
   ASSERT_TRUE(GetReplay(Viewer("v1"), room.id(), &replay).ok());
   EXPECT_EQ(replay.session_id(), session);
-  EXPECT_TRUE(absl::StrContains(replay.play().hls(), "segment-short.flv"));
+  EXPECT_TRUE(absl::StrContains(replay.play().hls(), "segment-short.mp4"));
 }
 
 TEST_F(ReplayTest, SetReplayIsValidatedAndOnlyForEndedSessions) {
@@ -433,7 +433,8 @@ TEST_F(ReplayTest, ThePlayAddressIsSignedAndExpires) {
   std::string prefix =
       absl::StrCat("http://127.0.0.1:8088/replay/", absl::ToUnixSeconds(expires), "/");
   EXPECT_TRUE(absl::StartsWith(first.play().hls(), prefix)) << first.play().hls();
-  EXPECT_TRUE(absl::EndsWith(first.play().hls(), "/autumn.flv")) << first.play().hls();
+  // The recording's MP4 copy is what the streaming server serves (scripts/remux-recording).
+  EXPECT_TRUE(absl::EndsWith(first.play().hls(), "/autumn.mp4")) << first.play().hls();
   EXPECT_FALSE(absl::StrContains(first.play().hls(), "/var/rec"));
   // Signed anew for each caller: later, a later expiry and another signature.
   clock_.Advance(absl::Minutes(15));

@@ -141,15 +141,18 @@ TEST(LocalProviderTest, PlayIsSignedAsNginxSecureLinkMd5) {
   EXPECT_NE(MakeProvider(options)->Play("s_abc123", kNow).hls, play.hls);
 }
 
-TEST(LocalProviderTest, PlayRecordingSignsOnlyTheFileName) {
+TEST(LocalProviderTest, PlayRecordingSignsOnlyTheFileNameOfItsMp4) {
   auto provider = MakeProvider(Options());
   PlayAddresses play =
       provider->PlayRecording("/var/rec/s_abc123-1700000000.flv", kNow + absl::Milliseconds(900));
-  // printf '%s' '1800000000/s_abc123-1700000000.flv 0123456789abcdef-secret' | openssl md5
+  // The server serves the recording's MP4 copy (scripts/remux-recording), so that is signed:
+  // printf '%s' '1800000000/s_abc123-1700000000.mp4 0123456789abcdef-secret' | openssl md5
   //   -binary | openssl base64 | tr '+/' '-_' | tr -d '='
   EXPECT_EQ(play.hls, absl::StrCat(Options().play_base,
-                                   "/replay/1800000000/fpHsF8-s24HlN40HYiALKg/"
-                                   "s_abc123-1700000000.flv"));
+                                   "/replay/1800000000/3DR7F6hzbuAmIEPTDHR6Hw/"
+                                   "s_abc123-1700000000.mp4"));
+  // A file ops registered that is already an MP4 keeps its name.
+  EXPECT_TRUE(absl::EndsWith(provider->PlayRecording("intro.mp4", kNow).hls, "/intro.mp4"));
   EXPECT_EQ(play.expires_at, kNow);
   // The directory never travels: the same file anywhere is the same address.
   EXPECT_EQ(provider->PlayRecording("s_abc123-1700000000.flv", kNow).hls, play.hls);
