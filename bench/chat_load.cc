@@ -59,6 +59,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bare_broadcast.h"
 #include "gateway/auth/session_token.h"
 #include "services/common/config.h"
 
@@ -709,65 +710,6 @@ class Client : public std::enable_shared_from_this<Client> {
   std::map<int64_t, int64_t> batch_sent_at_;  // like batches waiting for their ack
 };
 
-// --reference: a bare Beast server writing every message of a Redis channel to all its sockets.
-class RedisBroadcastServer {
- public:
-  explicit RedisBroadcastServer(net::io_context& ioc) : ioc_(ioc), acceptor_(ioc) {
-    tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(4096);
-    Accept();
-  }
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-
-  // Called on the server's thread for each message of the channel.
-  void Broadcast(std::shared_ptr<const std::string> message) {
-    for (auto& peer : peers_) {
-      if (!peer->open) continue;
-      peer->queue.push_back(message);
-      if (peer->queue.size() == 1) Send(peer);
-    }
-  }
-
- private:
-  struct Peer {
-    explicit Peer(tcp::socket s) : ws(std::move(s)) {}
-    websocket::stream<beast::tcp_stream> ws;
-    std::deque<std::shared_ptr<const std::string>> queue;
-    bool open = false;
-  };
-  void Accept() {
-    acceptor_.async_accept(ioc_, [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;
-      auto peer = std::make_shared<Peer>(std::move(socket));
-      peer->ws.async_accept([this, peer](beast::error_code ec2) {
-        if (ec2) return;
-        peer->open = true;
-        peers_.push_back(peer);
-      });
-      Accept();
-    });
-  }
-  void Send(const std::shared_ptr<Peer>& peer) {
-    peer->ws.text(true);
-    peer->ws.async_write(net::buffer(*peer->queue.front()),
-                         [this, peer](beast::error_code ec, size_t) {
-                           peer->queue.pop_front();
-                           if (ec) {
-                             peer->open = false;
-                             peer->queue.clear();
-                             return;
-                           }
-                           if (!peer->queue.empty()) Send(peer);
-                         });
-  }
-  net::io_context& ioc_;
-  tcp::acceptor acceptor_;
-  std::vector<std::shared_ptr<Peer>> peers_;
-};
-
 redisContext* ConnectRedis(const std::string& address) {
   size_t colon = address.rfind(':');
   int port = 0;
@@ -819,7 +761,8 @@ double PercentileMs(const std::vector<uint32_t>& histogram, int64_t samples, dou
 // server's thread, which writes it to every socket. Prints "port=<port>", then runs until killed.
 int ServeReference(const Options& o) {
   net::io_context ioc(1);
-  RedisBroadcastServer server(ioc);
+  // --reference: the bare server, fed every message of the Redis channel.
+  livecommerce::bench::BareBroadcastServer server(ioc);
   redisContext* sub = ConnectRedis(o.redis);
   auto* reply = static_cast<redisReply*>(redisCommand(sub, "SUBSCRIBE %s", o.channel.c_str()));
   if (reply == nullptr) {

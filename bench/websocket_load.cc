@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bare_broadcast.h"
 #include "bench/bench_util.h"
 #include "gateway/auth/session_token.h"
 #include "services/common/config.h"
@@ -184,70 +185,25 @@ class Client : public std::enable_shared_from_this<Client> {
   beast::flat_buffer buffer_;
 };
 
-// --reference: every second, the same small stats message to every accepted socket.
+// --reference: every second, the same small stats message to every socket of the bare server.
 class BroadcastServer {
  public:
-  explicit BroadcastServer(net::io_context& ioc) : ioc_(ioc), acceptor_(ioc), timer_(ioc) {
-    tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(4096);
-    Accept();
-    Tick();
-  }
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  explicit BroadcastServer(net::io_context& ioc) : bare_(ioc), timer_(ioc) { Tick(); }
+  unsigned short port() const { return bare_.port(); }
 
  private:
-  struct Peer {
-    explicit Peer(tcp::socket s) : ws(std::move(s)) {}
-    websocket::stream<beast::tcp_stream> ws;
-    std::deque<std::shared_ptr<const std::string>> queue;
-    bool open = false;
-  };
-  void Accept() {
-    acceptor_.async_accept(ioc_, [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;
-      auto peer = std::make_shared<Peer>(std::move(socket));
-      peer->ws.async_accept([this, peer](beast::error_code ec2) {
-        if (ec2) return;
-        peer->open = true;
-        peers_.push_back(peer);
-      });
-      Accept();
-    });
-  }
-  void Send(const std::shared_ptr<Peer>& peer) {
-    peer->ws.text(true);
-    peer->ws.async_write(net::buffer(*peer->queue.front()),
-                         [this, peer](beast::error_code ec, size_t) {
-                           peer->queue.pop_front();
-                           if (ec) {
-                             peer->open = false;
-                             return;
-                           }
-                           if (!peer->queue.empty()) Send(peer);
-                         });
-  }
   void Tick() {
     timer_.expires_after(std::chrono::seconds(1));
     timer_.async_wait([this](beast::error_code ec) {
       if (ec) return;
-      auto message = std::make_shared<const std::string>(absl::StrCat(
+      bare_.Broadcast(std::make_shared<const std::string>(absl::StrCat(
           "{\"type\":\"stats\",\"stats\":{\"as_of\":\"",
-          absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), "\"}}"));
-      for (auto& peer : peers_) {
-        if (!peer->open) continue;
-        peer->queue.push_back(message);
-        if (peer->queue.size() == 1) Send(peer);
-      }
+          absl::FormatTime("%Y-%m-%d%ET%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), "\"}}")));
       Tick();
     });
   }
-  net::io_context& ioc_;
-  tcp::acceptor acceptor_;
+  livecommerce::bench::BareBroadcastServer bare_;
   net::steady_timer timer_;
-  std::vector<std::shared_ptr<Peer>> peers_;
 };
 
 }  // namespace

@@ -43,16 +43,6 @@ gateway_pid="${e2e_pids[-1]}"
 
 body_file="$(mktemp)"
 trap 'rm -f "$body_file"; e2e_cleanup' EXIT
-# http METHOD PATH TOKEN [BODY|@FILE]: the status in $code, the body in $out.
-http() {
-  local args=(-s -o "$body_file" -w '%{http_code}' -X "$1" "$base$2")
-  [ -n "$3" ] && args+=(-H "Authorization: Bearer $3")
-  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
-  code="$(curl "${args[@]}")"
-  out="$(cat "$body_file")"
-}
-expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
-j() { $py -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
 token() {
   "$admin" token issue --role "$1" --brand "$brand" --subject "$2" |
     $py -c 'import json,sys; print(json.load(sys.stdin)["token"])'

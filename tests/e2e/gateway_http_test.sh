@@ -48,23 +48,6 @@ e2e_start "$build_dir/services/interaction/interaction" "$interaction_port"
 e2e_start "$build_dir/gateway/gateway" "$gateway_port"
 gateway_pid="${e2e_pids[-1]}"
 
-# http METHOD PATH TOKEN [BODY]: prints the status line "<code>" then the body; the body goes to
-# $out and the status to $code.
-http() {
-  local method="$1" path="$2" token="$3" body="${4:-}"
-  local args=(-s -o /tmp/gw-e2e-body.$$ -w '%{http_code}' -X "$method" "$base$path")
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  code="$(curl "${args[@]}")"
-  out="$(cat /tmp/gw-e2e-body.$$)"
-}
-# expect CODE WHAT: the last http call answered CODE.
-expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
-# j EXPR: a value from $out (Python expression on `d`).
-# (On stdin: the OpenAPI document is past the kernel's 128 KiB limit for one argument.)
-j() { $py -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
-trap 'rm -f /tmp/gw-e2e-body.$$; e2e_cleanup' EXIT
-
 lc_wait() { for _ in $(seq 1 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 lc_wait bash -c "curl -sf $base/readyz >/dev/null" || fail "readyz never 200: $(curl -s $base/readyz)"
 http GET /healthz ""

@@ -27,7 +27,7 @@ e2e_log="$(mktemp)"
 e2e_pids=()
 e2e_cleanup() {
   for pid in "${e2e_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -f "$e2e_log" "/tmp/lc-ports-$$"
+  rm -f "$e2e_log" "/tmp/lc-ports-$$" "$e2e_body"
 }
 trap e2e_cleanup EXIT
 
@@ -87,6 +87,22 @@ e2e_stop() {
   [ "$rc" -eq 0 ] || fail "$2: exit code $rc after SIGTERM"
   grep -q "$2 service stopped" "$e2e_log" || fail "$2: no clean stop in the log"
 }
+
+# http METHOD PATH TOKEN [BODY]: one call to the gateway at $base (TOKEN empty: none; BODY JSON,
+# or @FILE); the status to $code, the body to $out.
+e2e_body="/tmp/lc-e2e-body.$$"
+http() {
+  local args=(-s -o "$e2e_body" -w '%{http_code}' -X "$1" "$base$2")
+  [ -n "$3" ] && args+=(-H "Authorization: Bearer $3")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+  code="$(curl "${args[@]}")"
+  out="$(cat "$e2e_body")"
+}
+# expect CODE WHAT: the last http call answered CODE.
+expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
+# j EXPR: a value of the last answer, a Python expression on `d` (read from stdin: an answer can
+# be longer than an argument may be).
+j() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
 
 # json_field NAME: the first "NAME": "value" in stdin.
 json_field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p" | head -1; }

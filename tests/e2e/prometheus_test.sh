@@ -87,8 +87,6 @@ http() {
   out="$(cat "$work/body")"
   headers="$(cat "$work/headers")"
 }
-expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
-j() { $py -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
 
 ops="$("$admin" token issue --role ops --brand e2e --subject ops-anna | $py -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 http POST /v1/login "" '{"code": "alice", "brand_id": "e2e"}'

@@ -49,7 +49,7 @@ ffmpeg_pids=()
 cleanup() {
   for pid in "${ffmpeg_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   lc_stop_nginx_rtmp "$work/nginx"
-  rm -rf "$work" /tmp/stream-e2e-body.$$
+  rm -rf "$work"
   e2e_cleanup
 }
 trap cleanup EXIT
@@ -66,16 +66,6 @@ lc_start_nginx_rtmp "$work/nginx" "$rtmp_port" "$play_port" \
   fail "nginx-rtmp did not start"
 for _ in $(seq 1 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 
-# http METHOD PATH TOKEN [BODY]: the status to $code, the body to $out.
-http() {
-  local args=(-s -o /tmp/stream-e2e-body.$$ -w '%{http_code}' -X "$1" "$base$2")
-  [ -n "$3" ] && args+=(-H "Authorization: Bearer $3")
-  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
-  code="$(curl "${args[@]}")"
-  out="$(cat /tmp/stream-e2e-body.$$)"
-}
-expect() { [ "$code" = "$1" ] || fail "$2: expected $1, got $code: $out"; }
-j() { $py -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$out"; }
 wait_for() {  # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s
   local seconds="$1" what="$2"
   shift 2

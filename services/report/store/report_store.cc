@@ -196,6 +196,58 @@ std::string ChannelKey(int channel) {
                                       : absl::StrCat(channel);
 }
 
+using Keys = std::vector<std::pair<Dimension, std::string>>;
+
+// The breakdowns a counted order is in besides its products: the session as a whole, its channel
+// and its broadcast (live or replay).
+Keys SaleKeys(const OrderRow& o) {
+  return {{kWhole, ""},
+          {kChannel, ChannelKey(o.channel)},
+          {kBroadcast, BroadcastKey(o.paid.broadcast())}};
+}
+
+// Those it joins once its associate is decided (counted_associate): the associate's, alone and
+// by broadcast.
+Keys CreditKeys(const OrderRow& o) {
+  return {{kAssociate, o.counted_associate},
+          {kAssociateBroadcast, AssociateBroadcastKey(o.counted_associate, o.paid.broadcast())}};
+}
+
+Contribution Sale(Dimension dimension, const std::string& key, int64_t units, int64_t gmv_fen) {
+  Contribution part{dimension, key};
+  part.orders = 1;
+  part.units = units;
+  part.gmv_fen = gmv_fen;
+  return part;
+}
+
+// What a counted order adds to its session's sales: the order under each of SaleKeys, and each
+// product's units and amount under that product.
+std::vector<Contribution> SaleParts(const OrderRow& o) {
+  std::vector<Contribution> parts;
+  for (const auto& [dimension, key] : SaleKeys(o)) {
+    parts.push_back(Sale(dimension, key, o.units, o.amount_fen));
+  }
+  std::map<int64_t, std::pair<int64_t, int64_t>> by_product;
+  for (const ev::OrderLine& line : o.paid.lines()) {
+    by_product[line.product_id()].first += line.quantity();
+    by_product[line.product_id()].second += line.line_total_fen();
+  }
+  for (const auto& [product, sums] : by_product) {
+    parts.push_back(Sale(kProduct, absl::StrCat(product), sums.first, sums.second));
+  }
+  return parts;
+}
+
+// What it adds once credited: the order under each of CreditKeys.
+std::vector<Contribution> CreditParts(const OrderRow& o) {
+  std::vector<Contribution> parts;
+  for (const auto& [dimension, key] : CreditKeys(o)) {
+    parts.push_back(Sale(dimension, key, o.units, o.amount_fen));
+  }
+  return parts;
+}
+
 // The brand of each of `sessions` the report knows (from the room service's events).
 std::map<int64_t, std::string> SessionBrands(MysqlConnection& c, const std::set<int64_t>& ids) {
   std::vector<int64_t> sessions(ids.begin(), ids.end());
@@ -382,13 +434,9 @@ void CountRefunds(MysqlConnection& c, OrderRow& order) {
       // Refunded in full by this refund: counted once, when the sum reaches the amount paid.
       int64_t in_full = after >= order.amount_fen && before < order.amount_fen ? 1 : 0;
       std::vector<Contribution> parts;
-      for (const auto& [dimension, key] : std::vector<std::pair<Dimension, std::string>>{
-               {kWhole, ""},
-               {kChannel, ChannelKey(order.channel)},
-               {kAssociate, order.counted_associate},
-               {kBroadcast, BroadcastKey(order.paid.broadcast())},
-               {kAssociateBroadcast,
-                AssociateBroadcastKey(order.counted_associate, order.paid.broadcast())}}) {
+      Keys keys = SaleKeys(order);
+      for (auto& credit_key : CreditKeys(order)) keys.push_back(std::move(credit_key));
+      for (const auto& [dimension, key] : keys) {
         Contribution part{dimension, key};
         part.refunds_fen = r.amount_fen;
         part.refunded_orders = in_full;
@@ -448,25 +496,8 @@ absl::Status MysqlReportStore::CountOrder(MysqlConnection& c, OrderRow& order,
                    order.order_id, order.session_id);
       state = OrderState::kCountedNowhere;
     } else {
-      // Whole, by channel and by product (by associate below, once credited).
-      auto add = [&](Dimension dimension, const std::string& key, int64_t units, int64_t gmv) {
-        Contribution part{dimension, key};
-        part.orders = 1;
-        part.units = units;
-        part.gmv_fen = gmv;
-        parts.push_back(part);
-      };
-      add(kWhole, "", order.units, order.amount_fen);
-      add(kChannel, ChannelKey(order.channel), order.units, order.amount_fen);
-      add(kBroadcast, BroadcastKey(order.paid.broadcast()), order.units, order.amount_fen);
-      std::map<int64_t, std::pair<int64_t, int64_t>> by_product;
-      for (const ev::OrderLine& line : order.paid.lines()) {
-        by_product[line.product_id()].first += line.quantity();
-        by_product[line.product_id()].second += line.line_total_fen();
-      }
-      for (const auto& [product, sums] : by_product) {
-        add(kProduct, absl::StrCat(product), sums.first, sums.second);
-      }
+      // By associate below, once credited.
+      parts = SaleParts(order);
       state = OrderState::kCounted;
     }
   }
@@ -477,16 +508,7 @@ absl::Status MysqlReportStore::CountOrder(MysqlConnection& c, OrderRow& order,
     // Undecided and not waited for long enough: the associate waits for the attribution service.
     if (credit.has_value() || order.paid_at < clock_.Now() - credit_wait_) {
       order.counted_associate = credit.value_or(order.carried_associate);
-      for (const auto& [dimension, key] : std::vector<std::pair<Dimension, std::string>>{
-               {kAssociate, order.counted_associate},
-               {kAssociateBroadcast,
-                AssociateBroadcastKey(order.counted_associate, order.paid.broadcast())}}) {
-        Contribution part{dimension, key};
-        part.orders = 1;
-        part.units = order.units;
-        part.gmv_fen = order.amount_fen;
-        parts.push_back(part);
-      }
+      for (Contribution& part : CreditParts(order)) parts.push_back(std::move(part));
       credited = true;
     }
   }
@@ -584,31 +606,15 @@ absl::Status MysqlReportStore::ApplyPaid(
         o.state = OrderState::kCountedNowhere;
       } else if (brand.has_value()) {
         o.state = OrderState::kCounted;
-        auto add = [&](Dimension dimension, const std::string& key, int64_t units, int64_t gmv) {
-          Contribution part{dimension, key};
-          part.orders = 1;
-          part.units = units;
-          part.gmv_fen = gmv;
-          sales.Add(o.session_id, o.brand_id, o.currency, o.buyer_id, part);
-        };
-        add(kWhole, "", o.units, o.amount_fen);
-        add(kChannel, ChannelKey(o.channel), o.units, o.amount_fen);
-        add(kBroadcast, BroadcastKey(p.broadcast()), o.units, o.amount_fen);
-        std::map<int64_t, std::pair<int64_t, int64_t>> by_product;
-        for (const ev::OrderLine& line : p.lines()) {
-          by_product[line.product_id()].first += line.quantity();
-          by_product[line.product_id()].second += line.line_total_fen();
-        }
-        for (const auto& [product, sums] : by_product) {
-          add(kProduct, absl::StrCat(product), sums.first, sums.second);
-        }
+        std::vector<Contribution> parts = SaleParts(o);
         auto credit = credits.find(o.order_id);
         if (credit != credits.end() || o.paid_at < overdue) {
           o.counted_associate = credit != credits.end() ? credit->second : o.carried_associate;
           o.credited = true;
-          add(kAssociate, o.counted_associate, o.units, o.amount_fen);
-          add(kAssociateBroadcast, AssociateBroadcastKey(o.counted_associate, p.broadcast()),
-              o.units, o.amount_fen);
+          for (Contribution& part : CreditParts(o)) parts.push_back(std::move(part));
+        }
+        for (const Contribution& part : parts) {
+          sales.Add(o.session_id, o.brand_id, o.currency, o.buyer_id, part);
         }
       }
     }

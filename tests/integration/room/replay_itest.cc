@@ -28,20 +28,18 @@
 #include "services/room/store/stream_store.h"
 #include "services/room/stream/local_provider.h"
 #include "services/room/stream/room_streams.h"
-#include "tests/support/fake_catalog_directory.h"
+#include "tests/integration/room/room_itest_base.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::room {
 namespace {
 
-using common::Principal;
-using common::Role;
+using itest::kBrand;
+using itest::kT0;
 
-const absl::Time kT0 = absl::FromUnixSeconds(1800000000);
-constexpr char kBrand[] = "maison";
 constexpr char kCallbackSecret[] = "replay-itest-callback-secret";
 
-class ReplayTest : public ::testing::Test {
+class ReplayTest : public itest::RoomItestBase {
  protected:
   void SetUp() override {
     redis_ = testing::ConnectTestRedis();
@@ -51,14 +49,8 @@ class ReplayTest : public ::testing::Test {
                                    "room_streams", "room_invites", "room_sessions", "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
-    stream::LocalProviderOptions local;
-    local.play_secret = "replay-itest-play-secret";
-    local.control_url = "http://127.0.0.1:9/control";  // nothing there: cuts fail and are logged
-    auto fetcher = common::BeastHttpFetcher::Create({absl::Seconds(1)});
-    ASSERT_TRUE(fetcher.ok()) << fetcher.status();
-    auto provider = stream::LocalProvider::Create(local, *std::move(fetcher));
-    ASSERT_TRUE(provider.ok()) << provider.status();
-    provider_ = *std::move(provider);
+    provider_ = LocalProvider("replay-itest-play-secret");
+    ASSERT_NE(provider_, nullptr);
     rooms_ = std::make_unique<MysqlRoomStore>(*mysql_, &outbox_);
     presence_ = std::make_unique<RedisPresenceStore>(*redis_, options_.presence_window);
     ASSERT_TRUE(presence_->LoadScripts().ok());
@@ -73,64 +65,9 @@ class ReplayTest : public ::testing::Test {
     service_ = std::make_unique<RoomServiceImpl>(*rooms_, *presence_, catalog_, clock_, codec_,
                                                  options_, nullptr, nullptr, streams_.get(),
                                                  nullptr, replays_.get());
-    auto server = common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = v1::RoomService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    stub_.reset();
-    if (server_) server_->Shutdown();
+    Serve(*service_);
   }
 
-  std::unique_ptr<grpc::ClientContext> As(const Principal& p) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    common::AttachPrincipal(*context, codec_.Encode(p));
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-  Principal Ops(const std::string& brand = kBrand) {
-    return {Role::kOps, brand, "ops-1", kT0 + absl::Hours(24 * 30)};
-  }
-  Principal Viewer(const std::string& id, const std::string& brand = kBrand) {
-    return {Role::kViewer, brand, id, kT0 + absl::Hours(24 * 30)};
-  }
-  Principal Associate(const std::string& id) {
-    return {Role::kAssociate, kBrand, id, kT0 + absl::Hours(24 * 30)};
-  }
-  Principal Service() { return {Role::kService, kBrand, "gateway", kT0 + absl::Hours(24 * 30)}; }
-
-  v1::Room CreateRoom(v1::Visibility visibility, bool start_on_publish = false) {
-    v1::CreateRoomRequest request;
-    request.set_brand_id(kBrand);
-    request.set_title("Autumn preview");
-    common::ToTimestamp(kT0 + absl::Hours(1), request.mutable_scheduled_start());
-    request.set_visibility(visibility);
-    request.add_audiences(v1::AUDIENCE_CLIENTS);
-    request.set_objective(v1::OBJECTIVE_PURCHASE);
-    request.set_format(v1::FORMAT_SALES_DRIVEN);
-    request.set_start_on_publish(start_on_publish);
-    v1::CreateRoomResponse response;
-    grpc::Status status = stub_->CreateRoom(As(Ops()).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.room();
-  }
-  std::string GoLive(const std::string& room_id) {
-    v1::GoLiveRequest request;
-    request.set_room_id(room_id);
-    v1::GoLiveResponse response;
-    grpc::Status status = stub_->GoLive(As(Ops()).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.session().id();
-  }
-  void End(const std::string& room_id) {
-    v1::EndSessionRequest request;
-    request.set_room_id(room_id);
-    v1::EndSessionResponse response;
-    grpc::Status status = stub_->EndSession(As(Ops()).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-  }
   grpc::Status Pin(const std::string& room_id, const std::string& product,
                    const std::string& sku = "") {
     v1::PinProductRequest request;
@@ -188,12 +125,6 @@ class ReplayTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return {response.invites().begin(), response.invites().end()};
   }
-  int64_t Count(const std::string& sql) {
-    auto n = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
-      return common::Sql(c, sql).Scalar().value_or(-1);
-    });
-    return n.ok() ? *n : -1;
-  }
   // A callback of the local streaming server as the gateway passes it on.
   int Callback(const std::string& route, const std::string& body) {
     v1::HandleStreamCallbackRequest request;
@@ -239,13 +170,7 @@ class ReplayTest : public ::testing::Test {
     return session;
   }
 
-  common::FakeClock clock_{kT0};
-  common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
   common::EventOutbox outbox_{"room", "room_event_outbox", {"report"}};
-  RoomServiceOptions options_;
-  livecommerce::testing::FakeCatalogDirectory catalog_;
-  std::unique_ptr<common::RedisPool> redis_;
-  std::unique_ptr<common::MysqlPool> mysql_;
   std::unique_ptr<stream::StreamProvider> provider_;
   std::unique_ptr<MysqlRoomStore> rooms_;
   std::unique_ptr<RedisPresenceStore> presence_;
@@ -253,8 +178,6 @@ class ReplayTest : public ::testing::Test {
   std::unique_ptr<RoomStreams> streams_;
   std::unique_ptr<MysqlReplayStore> replays_;
   std::unique_ptr<RoomServiceImpl> service_;
-  std::unique_ptr<common::GrpcServer> server_;
-  std::unique_ptr<v1::RoomService::Stub> stub_;
 };
 
 TEST_F(ReplayTest, PinsAndUnpinsAreMomentsAtTheirOffsetFromTheSessionStart) {

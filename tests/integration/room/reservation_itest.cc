@@ -34,7 +34,7 @@
 #include "services/room/store/mysql_reservation_store.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
-#include "tests/support/fake_catalog_directory.h"
+#include "tests/integration/room/room_itest_base.h"
 #include "tests/support/test_env.h"
 #include "tests/support/test_http_server.h"
 
@@ -48,8 +48,8 @@ using Json = nlohmann::json;
 using testing::TestAnswer;
 using testing::TestHttpServer;
 
-const absl::Time kT0 = absl::FromUnixSeconds(1800000000);
-constexpr char kBrand[] = "maison";
+using itest::kBrand;
+using itest::kT0;
 constexpr char kAppId[] = "wx5f3a9c0d1e2b4a68";
 constexpr char kSecret[] = "9f86d081884c7d659a2feaa0c55ad015";
 constexpr char kTemplate[] = "tmpl-live-reminder_01";
@@ -175,7 +175,7 @@ class FakeWechat {
   TestHttpServer server_;  // last: its handler uses the members above
 };
 
-class ReservationTest : public ::testing::Test {
+class ReservationTest : public itest::RoomItestBase {
  protected:
   void SetUp() override {
     redis_ = testing::ConnectTestRedis();
@@ -183,10 +183,8 @@ class ReservationTest : public ::testing::Test {
                                         "room_invites", "room_sessions", "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
-  }
-  void TearDown() override {
-    stub_.reset();
-    if (server_) server_->Shutdown();
+    // Longer than the template's 20 characters: the reminder's thing1 is cut to fit.
+    room_title_ = "Spring private preview of the new leather collection";
   }
 
   // Starts the service (with `lead` before the start for BEFORE_START reminders) and a worker
@@ -202,11 +200,7 @@ class ReservationTest : public ::testing::Test {
     service_ =
         std::make_unique<RoomServiceImpl>(*rooms_, *presence_, catalog_, clock_, codec_, options,
                                           nullptr, nullptr, nullptr, reservations_.get());
-    auto server = common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = v1::RoomService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+    Serve(*service_);
 
     common::wechat::WechatPlatformConfig config;
     config.base_url = wechat_.url();
@@ -228,44 +222,6 @@ class ReservationTest : public ::testing::Test {
     options.owner = owner;
     return std::make_unique<ReminderWorker>(*reservations_, *sender_, ReminderTemplates{}, clock_,
                                             options);
-  }
-
-  std::unique_ptr<grpc::ClientContext> As(const Principal& p) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    common::AttachPrincipal(*context, codec_.Encode(p));
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-  Principal Ops(const std::string& brand = kBrand) {
-    return {Role::kOps, brand, "ops-1", kT0 + absl::Hours(24)};
-  }
-  Principal Viewer(const std::string& id, const std::string& brand = kBrand) {
-    return {Role::kViewer, brand, id, kT0 + absl::Hours(24)};
-  }
-  Principal Associate(const std::string& id) {
-    return {Role::kAssociate, kBrand, id, kT0 + absl::Hours(24)};
-  }
-
-  std::string CreateRoom(v1::Visibility visibility, const std::string& brand = kBrand) {
-    v1::CreateRoomRequest request;
-    request.set_brand_id(brand);
-    request.set_title("Spring private preview of the new leather collection");
-    common::ToTimestamp(kT0 + absl::Hours(1), request.mutable_scheduled_start());
-    request.set_visibility(visibility);
-    request.add_audiences(v1::AUDIENCE_CLIENTS);
-    request.set_objective(v1::OBJECTIVE_PURCHASE);
-    request.set_format(v1::FORMAT_SALES_DRIVEN);
-    v1::CreateRoomResponse response;
-    grpc::Status status = stub_->CreateRoom(As(Ops(brand)).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.room().id();
-  }
-
-  grpc::Status GoLive(const std::string& room_id) {
-    v1::GoLiveRequest request;
-    request.set_room_id(room_id);
-    v1::GoLiveResponse response;
-    return stub_->GoLive(As(Ops()).get(), request, &response);
   }
 
   std::string IssueInvite(const std::string& room_id, const std::string& associate) {
@@ -324,9 +280,6 @@ class ReservationTest : public ::testing::Test {
     return {response.reservations().begin(), response.reservations().end()};
   }
 
-  common::FakeClock clock_{kT0};
-  testing::FakeCatalogDirectory catalog_;
-  common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
   FakeWechat wechat_;
   std::unique_ptr<common::RedisPool> redis_;
   std::unique_ptr<common::MysqlPool> mysql_;
@@ -356,8 +309,6 @@ class ReservationTest : public ::testing::Test {
   std::unique_ptr<MysqlReservationStore> reservations_;
   std::unique_ptr<RedisPresenceStore> presence_;
   std::unique_ptr<RoomServiceImpl> service_;
-  std::unique_ptr<common::GrpcServer> server_;
-  std::unique_ptr<v1::RoomService::Stub> stub_;
   std::unique_ptr<common::BeastHttpFetcher> fetcher_;
   std::unique_ptr<common::wechat::PlatformClient> client_;
   std::unique_ptr<WechatReminderSender> sender_;
@@ -366,14 +317,14 @@ class ReservationTest : public ::testing::Test {
 
 TEST_F(ReservationTest, GoingLiveRemindsEachReservationOnceWithTheRoomsFields) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   wechat_.GrantConsent("o-bea");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());  // twice: still one reservation
   ASSERT_TRUE(Reserve(Viewer("o-bea"), room).ok());
   EXPECT_EQ(worker_->RunOnce(), 0);  // nothing before the live
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(worker_->RunOnce(), 2);
   EXPECT_EQ(worker_->RunOnce(), 0);
   EXPECT_EQ(wechat_.Delivered("o-anna"), 1);
@@ -409,7 +360,7 @@ TEST_F(ReservationTest, GoingLiveRemindsEachReservationOnceWithTheRoomsFields) {
   end.set_room_id(room);
   v1::EndSessionResponse ended;
   ASSERT_TRUE(stub_->EndSession(As(Ops()).get(), end, &ended).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(worker_->RunOnce(), 0);
   EXPECT_EQ(Reminders(room).size(), 2u);
 
@@ -423,10 +374,10 @@ TEST_F(ReservationTest, GoingLiveRemindsEachReservationOnceWithTheRoomsFields) {
 
 TEST_F(ReservationTest, ACrashBetweenSendAndRecordStillRemindsExactlyOnce) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   // A worker claims the reminder, sends it, and dies before recording anything.
   auto claimed = reservations_->ClaimDue(clock_.Now(), absl::Seconds(60), 10, "crashed-worker");
   ASSERT_TRUE(claimed.ok()) << claimed.status();
@@ -459,9 +410,9 @@ TEST_F(ReservationTest, ACrashBetweenSendAndRecordStillRemindsExactlyOnce) {
 
 TEST_F(ReservationTest, ARefusedConsentIsFinalAndNeverRetried) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   ASSERT_TRUE(Reserve(Viewer("o-cleo"), room).ok());  // the fake holds no consent for her
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(worker_->RunOnce(), 1);
   clock_.Advance(absl::Hours(3));
   EXPECT_EQ(worker_->RunOnce(), 0);
@@ -475,10 +426,10 @@ TEST_F(ReservationTest, ARefusedConsentIsFinalAndNeverRetried) {
 
 TEST_F(ReservationTest, ARefusedAccessTokenIsRenewedOnceAndTheSendRetried) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   wechat_.Then(FakeWechat::Script::kRevokeToken);
   EXPECT_EQ(worker_->RunOnce(), 1);
   EXPECT_EQ(wechat_.TokenRequests(), 2);
@@ -492,10 +443,10 @@ TEST_F(ReservationTest, ARefusedAccessTokenIsRenewedOnceAndTheSendRetried) {
 
 TEST_F(ReservationTest, ThrottledAndBusySendsBackOffThenSend) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   wechat_.Then(FakeWechat::Script::kThrottled);
   wechat_.Then(FakeWechat::Script::kBusy);
   EXPECT_EQ(worker_->RunOnce(), 1);
@@ -520,10 +471,10 @@ TEST_F(ReservationTest, ThrottledAndBusySendsBackOffThenSend) {
 
 TEST_F(ReservationTest, RetriesAreBoundedThenFailed) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   for (int i = 0; i < 3; ++i) wechat_.Then(FakeWechat::Script::kThrottled);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(worker_->RunOnce(), 1);
@@ -539,10 +490,10 @@ TEST_F(ReservationTest, RetriesAreBoundedThenFailed) {
 TEST_F(ReservationTest, ASlowAnswerTimesOutAndTheResendIsRecordedAsSent) {
   Start(absl::ZeroDuration(), /*timeout=*/absl::Milliseconds(300));
   wechat_.set_slow_delay(absl::Seconds(1));
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   wechat_.Then(FakeWechat::Script::kDeliverSlowly);
   absl::Time before = absl::Now();
   EXPECT_EQ(worker_->RunOnce(), 1);
@@ -560,8 +511,8 @@ TEST_F(ReservationTest, ASlowAnswerTimesOutAndTheResendIsRecordedAsSent) {
 
 TEST_F(ReservationTest, APrivateRoomNeedsItsInvite) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PRIVATE);
-  std::string other = CreateRoom(v1::VISIBILITY_PRIVATE);
+  std::string room = CreateRoom(v1::VISIBILITY_PRIVATE).id();
+  std::string other = CreateRoom(v1::VISIBILITY_PRIVATE).id();
   std::string token = IssueInvite(room, "sa-lin");
   std::string other_token = IssueInvite(other, "sa-lin");
   EXPECT_EQ(Reserve(Viewer("o-anna"), room).error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -596,7 +547,7 @@ TEST_F(ReservationTest, APrivateRoomNeedsItsInvite) {
 
 TEST_F(ReservationTest, CancellingBeforeTheStartCancelsTheReminders) {
   Start(/*lead=*/absl::Minutes(30));
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna", 2);
   wechat_.GrantConsent("o-bea", 2);
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
@@ -610,7 +561,7 @@ TEST_F(ReservationTest, CancellingBeforeTheStartCancelsTheReminders) {
   EXPECT_EQ(Cancel(Viewer("o-cleo"), room).error_code(), grpc::StatusCode::NOT_FOUND);
   clock_.Advance(absl::Minutes(31));
   EXPECT_EQ(worker_->RunOnce(), 1);  // only Bea's BEFORE_START
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(worker_->RunOnce(), 1);  // only Bea's LIVE
   EXPECT_EQ(wechat_.Delivered("o-anna"), 0);
   EXPECT_EQ(wechat_.Delivered("o-bea"), 2);
@@ -627,10 +578,10 @@ TEST_F(ReservationTest, CancellingBeforeTheStartCancelsTheReminders) {
 
 TEST_F(ReservationTest, GoingLiveSupersedesAPendingBeforeStartReminder) {
   Start(/*lead=*/absl::Minutes(30));
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   wechat_.GrantConsent("o-anna");
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());  // early, before the BEFORE_START one was due
+  ASSERT_FALSE(GoLive(room).empty());  // early, before the BEFORE_START one was due
   clock_.Advance(absl::Hours(1));
   EXPECT_EQ(worker_->RunOnce(), 1);
   EXPECT_EQ(wechat_.Delivered("o-anna"), 1);
@@ -642,27 +593,27 @@ TEST_F(ReservationTest, GoingLiveSupersedesAPendingBeforeStartReminder) {
 
 TEST_F(ReservationTest, CancelAndReserveAreRefusedOnceLive) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(Cancel(Viewer("o-anna"), room).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Reserve(Viewer("o-bea"), room).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(ReservationTest, ADeclinedConsentReservesWithoutAReminder) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   v1::RoomReservation reservation;
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room, "", &reservation, /*accepted=*/false, "").ok());
   EXPECT_FALSE(reservation.reminder_consent());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(worker_->RunOnce(), 0);
   EXPECT_TRUE(Reminders(room).empty());
 }
 
 TEST_F(ReservationTest, AnAssociateSeesOnlyTheirOwnClients) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PRIVATE);
+  std::string room = CreateRoom(v1::VISIBILITY_PRIVATE).id();
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room, IssueInvite(room, "sa-lin")).ok());
   ASSERT_TRUE(Reserve(Viewer("o-bea"), room, IssueInvite(room, "sa-mo")).ok());
   std::vector<v1::RoomReservation> lin = Reservations(Associate("sa-lin"), room);
@@ -687,7 +638,7 @@ TEST_F(ReservationTest, AnAssociateSeesOnlyTheirOwnClients) {
 
 TEST_F(ReservationTest, BadFieldsAreRefusedByName) {
   Start();
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   grpc::Status s = Reserve(Viewer("o-anna"), room, "", nullptr, true, "");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("subscribe.template_id"), std::string::npos);
@@ -713,9 +664,9 @@ TEST_F(ReservationTest, TheSandboxSenderRecordsTheMessageInTheReminder) {
   ReminderWorkerOptions options;
   options.owner = "sandbox";
   ReminderWorker worker(*reservations_, sandbox, ReminderTemplates{}, clock_, options);
-  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC);
+  std::string room = CreateRoom(v1::VISIBILITY_PUBLIC).id();
   ASSERT_TRUE(Reserve(Viewer("o-anna"), room).ok());
-  ASSERT_TRUE(GoLive(room).ok());
+  ASSERT_FALSE(GoLive(room).empty());
   EXPECT_EQ(worker.RunOnce(), 1);
   std::vector<v1::Reminder> reminders = Reminders(room);
   ASSERT_EQ(reminders.size(), 1u);

@@ -21,20 +21,18 @@
 #include "services/room/store/stream_store.h"
 #include "services/room/stream/local_provider.h"
 #include "services/room/stream/room_streams.h"
-#include "tests/support/fake_catalog_directory.h"
+#include "tests/integration/room/room_itest_base.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::room {
 namespace {
 
-using common::Principal;
-using common::Role;
+using itest::kBrand;
+using itest::kT0;
 
-const absl::Time kT0 = absl::FromUnixSeconds(1800000000);
-constexpr char kBrand[] = "maison";
 constexpr char kCallbackSecret[] = "stream-itest-callback-secret";
 
-class StreamTest : public ::testing::Test {
+class StreamTest : public itest::RoomItestBase {
  protected:
   void SetUp() override {
     redis_ = testing::ConnectTestRedis();
@@ -42,15 +40,8 @@ class StreamTest : public ::testing::Test {
                                         "room_invites", "room_sessions", "rooms"});
     ASSERT_NE(redis_, nullptr);
     ASSERT_NE(mysql_, nullptr);
-    stream::LocalProviderOptions local;
-    local.play_secret = "stream-itest-play-secret";
-    // Nothing listens there: cutting a push fails and is logged, as when nginx is down.
-    local.control_url = "http://127.0.0.1:9/control";
-    auto fetcher = common::BeastHttpFetcher::Create({absl::Seconds(1)});
-    ASSERT_TRUE(fetcher.ok()) << fetcher.status();
-    auto provider = stream::LocalProvider::Create(local, *std::move(fetcher));
-    ASSERT_TRUE(provider.ok()) << provider.status();
-    provider_ = *std::move(provider);
+    provider_ = LocalProvider("stream-itest-play-secret");
+    ASSERT_NE(provider_, nullptr);
     rooms_ = std::make_unique<MysqlRoomStore>(*mysql_);
     presence_ = std::make_unique<RedisPresenceStore>(*redis_, options_.presence_window);
     ASSERT_TRUE(presence_->LoadScripts().ok());
@@ -64,48 +55,7 @@ class StreamTest : public ::testing::Test {
         std::make_unique<RoomStreams>(*stream_store_, *rooms_, *provider_, clock_, stream_options);
     service_ = std::make_unique<RoomServiceImpl>(*rooms_, *presence_, catalog_, clock_, codec_,
                                                  options_, nullptr, nullptr, streams_.get());
-    auto server = common::GrpcServer::Start(common::ServerOptions{}, {service_.get()});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    stub_ = v1::RoomService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override {
-    stub_.reset();
-    if (server_) server_->Shutdown();
-  }
-
-  std::unique_ptr<grpc::ClientContext> As(const Principal& p) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    common::AttachPrincipal(*context, codec_.Encode(p));
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-  Principal Ops(const std::string& brand = kBrand) {
-    return {Role::kOps, brand, "ops-1", kT0 + absl::Hours(24)};
-  }
-  Principal Viewer(const std::string& id) {
-    return {Role::kViewer, kBrand, id, kT0 + absl::Hours(24)};
-  }
-  Principal Associate(const std::string& id) {
-    return {Role::kAssociate, kBrand, id, kT0 + absl::Hours(24)};
-  }
-  Principal Service() { return {Role::kService, kBrand, "gateway", kT0 + absl::Hours(24)}; }
-
-  v1::Room CreateRoom(bool start_on_publish, v1::Visibility visibility = v1::VISIBILITY_PUBLIC) {
-    v1::CreateRoomRequest request;
-    request.set_brand_id(kBrand);
-    request.set_title("Spring preview");
-    common::ToTimestamp(kT0 + absl::Hours(1), request.mutable_scheduled_start());
-    request.set_visibility(visibility);
-    request.add_audiences(v1::AUDIENCE_CLIENTS);
-    request.set_objective(v1::OBJECTIVE_PURCHASE);
-    request.set_format(v1::FORMAT_SALES_DRIVEN);
-    request.set_start_on_publish(start_on_publish);
-    v1::CreateRoomResponse response;
-    grpc::Status status = stub_->CreateRoom(As(Ops()).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.room();
+    Serve(*service_);
   }
 
   grpc::Status PushAddress(const Principal& who, const std::string& room_id,
@@ -172,33 +122,19 @@ class StreamTest : public ::testing::Test {
     EXPECT_TRUE(stub_->GetRoomStats(As(Ops()).get(), request, &response).ok());
     return response.stats();
   }
-  int64_t Count(const std::string& sql) {
-    auto n = mysql_->Run([&](common::MysqlConnection& c) -> absl::StatusOr<int64_t> {
-      return common::Sql(c, sql).Scalar().value_or(-1);
-    });
-    return n.ok() ? *n : -1;
-  }
   // The stats cache of the stream lives a second of real time.
   void LetCachesExpire() { absl::SleepFor(absl::Milliseconds(1100)); }
 
-  common::FakeClock clock_{kT0};
-  common::PrincipalCodec codec_{"integration-test-secret-0123456789"};
-  RoomServiceOptions options_;
-  livecommerce::testing::FakeCatalogDirectory catalog_;
-  std::unique_ptr<common::RedisPool> redis_;
-  std::unique_ptr<common::MysqlPool> mysql_;
   std::unique_ptr<stream::StreamProvider> provider_;
   std::unique_ptr<MysqlRoomStore> rooms_;
   std::unique_ptr<RedisPresenceStore> presence_;
   std::unique_ptr<MysqlStreamStore> stream_store_;
   std::unique_ptr<RoomStreams> streams_;
   std::unique_ptr<RoomServiceImpl> service_;
-  std::unique_ptr<common::GrpcServer> server_;
-  std::unique_ptr<v1::RoomService::Stub> stub_;
 };
 
 TEST_F(StreamTest, OpsAndTheHostReadThePushAddressAndNobodyElse) {
-  v1::Room room = CreateRoom(false);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC);
   v1::GetPushAddressResponse first = PushAddress(room.id());
   auto [name, key] = NameAndKey(first.push());
   EXPECT_EQ(name.size(), 24u);
@@ -218,7 +154,7 @@ TEST_F(StreamTest, OpsAndTheHostReadThePushAddressAndNobodyElse) {
 }
 
 TEST_F(StreamTest, APushWithTheKeyMakesAScheduledRoomLiveAndViewersGetPlayAddresses) {
-  v1::Room room = CreateRoom(true);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC, true);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(Publish(name, key, 7), 200);
@@ -244,7 +180,7 @@ TEST_F(StreamTest, APushWithTheKeyMakesAScheduledRoomLiveAndViewersGetPlayAddres
 }
 
 TEST_F(StreamTest, AWrongKeyOrAForgedCallbackChangesNothing) {
-  v1::Room room = CreateRoom(true);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC, true);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   EXPECT_EQ(Publish(name, "not-the-key", 3), 403);
   EXPECT_EQ(Publish("no-such-stream", key, 3), 403);
@@ -267,7 +203,7 @@ TEST_F(StreamTest, AWrongKeyOrAForgedCallbackChangesNothing) {
 }
 
 TEST_F(StreamTest, AStoppedPushInterruptsAndTheSameSessionResumesWithinTheGrace) {
-  v1::Room room = CreateRoom(true);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC, true);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   ASSERT_EQ(Publish(name, key, 10), 200);
   std::string session = GetRoom(room.id()).current_session_id();
@@ -297,7 +233,7 @@ TEST_F(StreamTest, AStoppedPushInterruptsAndTheSameSessionResumesWithinTheGrace)
 // once, not with the next per-second stats: the test clock never moves, so no periodic stats
 // come after the first.
 TEST_F(StreamTest, WatchersAreToldAtOnceWhenThePushStartsAndStops) {
-  v1::Room room = CreateRoom(true);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC, true);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   auto context = As(Service());
   v1::WatchRoomRequest watch;
@@ -335,7 +271,7 @@ TEST_F(StreamTest, WatchersAreToldAtOnceWhenThePushStartsAndStops) {
 }
 
 TEST_F(StreamTest, ASessionWhosePushDoesNotComeBackEndsAfterTheGrace) {
-  v1::Room room = CreateRoom(true);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC, true);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   ASSERT_EQ(Publish(name, key, 20), 200);
   PublishDone(name, 20);
@@ -357,7 +293,7 @@ TEST_F(StreamTest, ASessionWhosePushDoesNotComeBackEndsAfterTheGrace) {
 }
 
 TEST_F(StreamTest, ARoomThatDoesNotStartOnPublishWaitsForOps) {
-  v1::Room room = CreateRoom(false);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   ASSERT_EQ(Publish(name, key, 30), 200);
   EXPECT_EQ(GetRoom(room.id()).status(), v1::ROOM_STATUS_SCHEDULED);
@@ -375,7 +311,7 @@ TEST_F(StreamTest, ARoomThatDoesNotStartOnPublishWaitsForOps) {
 }
 
 TEST_F(StreamTest, RecordingsAreRegisteredOnceAgainstTheSession) {
-  v1::Room room = CreateRoom(true);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC, true);
   auto [name, key] = NameAndKey(PushAddress(room.id()).push());
   ASSERT_EQ(Publish(name, key, 40), 200);
   std::string session = GetRoom(room.id()).current_session_id();
@@ -398,7 +334,7 @@ TEST_F(StreamTest, RecordingsAreRegisteredOnceAgainstTheSession) {
 }
 
 TEST_F(StreamTest, ARotatedKeyNoLongerOpensAPush) {
-  v1::Room room = CreateRoom(false);
+  v1::Room room = CreateRoom(v1::VISIBILITY_PUBLIC);
   auto [name, old_key] = NameAndKey(PushAddress(room.id()).push());
   v1::RotatePushKeyRequest request;
   request.set_room_id(room.id());
