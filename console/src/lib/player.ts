@@ -57,12 +57,21 @@ export function wantsSource(stream: Json, roomStatus: string | undefined): boole
   return roomStatus !== 'ROOM_STATUS_ENDED' && streamState(stream) === 'STREAM_STATE_UP';
 }
 
-/** The HLS address to play and with what. hls.js comes first where MediaSource exists: it reports
- * the HTTP status of a refused address (403/410), which native playback hides; native HLS is for
- * browsers without MediaSource (iPhones before iOS 17.1). Null when there is no usable address. */
+/** Whether an address is an HLS playlist (its path ends .m3u8, whatever the query says). */
+export function isHlsUrl(url: string): boolean {
+  return /\.m3u8$/i.test(url.split(/[?#]/, 1)[0]);
+}
+
+/** The address to play and with what. An HLS playlist: hls.js comes first where MediaSource
+ * exists, as it reports the HTTP status of a refused address (403/410), which native playback
+ * hides; native HLS is for browsers without MediaSource (iPhones before iOS 17.1). Any other file
+ * (a replay: the local server's MP4 copy of a recording, a VOD file) goes to the video element as
+ * it is, which every browser plays and seeks with range requests. Null when there is no usable
+ * address. */
 export function chooseSource(play: Json, caps: Capabilities): Source | null {
   const url = typeof play?.hls === 'string' ? play.hls.trim() : '';
   if (!url || !(/^https?:\/\//i.test(url) || url.startsWith('/'))) return null;
+  if (!isHlsUrl(url)) return { engine: 'native', url };
   if (caps.mse) return { engine: 'hls.js', url };
   if (caps.nativeHls !== '') return { engine: 'native', url };
   return { engine: 'none', url };

@@ -1,7 +1,9 @@
 // Associates (phone width): my alerts as they arrive (the alerts WebSocket; a client's question in
 // a room reads "Mme Li asked: …", with the room's link and an answer posted there), who of my clients is
 // watching now, my own invites to the rooms ops opened to associates (quota left, issue, list with
-// links), my links per room (copy, QR code), my clients, my attributed orders and commissions.
+// links), my links per room (copy, QR code), per upcoming room a session card to send (my share
+// link as a mini-program code) and which of my clients reserved it, my clients, my attributed
+// orders and commissions.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
@@ -13,7 +15,8 @@ import { consoleBase, h5Link } from '../lib/links';
 import { formatFen } from '../lib/money';
 import { commissionTotals } from '../lib/ledger';
 import { questionOf, refusalReason, refusalText, uniqueId, type Question } from '../lib/chat';
-import { linkBox } from '../lib/qr';
+import { copyButton, linkBox } from '../lib/qr';
+import { codeImageSrc } from '../lib/replay';
 import { formatTime } from '../lib/time';
 
 export async function associatePage(ctx: Ctx): Promise<void> {
@@ -25,6 +28,7 @@ export async function associatePage(ctx: Ctx): Promise<void> {
   const watching = h('div', { 'aria-live': 'polite' });
   const links = h('div');
   const invites = h('div');
+  const cards = h('div');
   const clients = h('div');
   const totals = h('div', { class: 'kpis' });
   const orders = h('div');
@@ -43,6 +47,7 @@ export async function associatePage(ctx: Ctx): Promise<void> {
     section('watching-title', t('assoc.watching'), watching),
     section('earn-title', t('assoc.commissions'), totals, commissions),
     section('orders-title', t('assoc.orders'), orders),
+    section('cards-title', t('assoc.sessionCards'), cards),
     section('invites-title', t('assoc.invites'), invites),
     section('links-title', t('assoc.links'), links),
     section('clients-title', t('assoc.clients'), clients),
@@ -243,6 +248,97 @@ export async function associatePage(ctx: Ctx): Promise<void> {
   } catch (e) {
     error.textContent = errorText(e);
   }
+
+  // ---- Session cards: per upcoming room, my share link as a mini-program code to send, and the
+  // clients who reserved through my invites ----
+  const sendCard = async (r: Json, into: HTMLElement) => {
+    // One link per room and associate: the one made before is sent again, so touches add up on it.
+    let link: Json = ((await api.get('/v1/share-links', { page_size: 100 })).links ?? []).find((l: Json) => l.room_id === r.id && l.target === 'SHARE_TARGET_ROOM');
+    if (!link) {
+      link = (await api.post('/v1/share-links', { target: 'SHARE_TARGET_ROOM', room_id: r.id, share_channel: 'SHARE_CHANNEL_PRIVATE_CHAT' })).link;
+      await renderLinks(); // "My links" shows it too
+    }
+    const code: Json = (await api.get(`/v1/share-links/${link.id}/code`)).code ?? {};
+    if (ctx.gone()) return;
+    const url = h5Link(base, { brand: r.brand_id, room: r.id, share: link.id });
+    const src = codeImageSrc(code);
+    replace(
+      into,
+      src ? h('img', { class: 'qr share-code', src, width: 200, height: 200, alt: t('assoc.cardCodeAlt', { title: r.title }), 'data-share-code': link.id }) : h('p', { class: 'error' }, t('assoc.cardNoCode')),
+      h('p', { class: 'meta' }, t(code.source === 'wechat' ? 'assoc.cardWechat' : 'assoc.cardLocal', { page: code.page ?? '', scene: code.scene ?? '' })),
+      h('div', { class: 'link-line' }, h('input', { type: 'text', readonly: true, class: 'link-input', value: url, 'aria-label': t('assoc.linkFor', { title: r.title }), 'data-card-link': link.id }), copyButton(() => url, t('common.copy'), t('common.copied'))),
+    );
+  };
+  const reservationBoxes = new Map<string, HTMLElement>();
+  const upcoming = () => rooms.filter((r) => r.status === 'ROOM_STATUS_SCHEDULED' || r.status === 'ROOM_STATUS_LIVE');
+  const renderCards = () => {
+    const list = upcoming();
+    reservationBoxes.clear();
+    replace(
+      cards,
+      list.length
+        ? h(
+            'ul',
+            { class: 'room-links' },
+            ...list.map((r) => {
+              const cardArea = h('div', { class: 'session-card', 'aria-live': 'polite' });
+              const cardError = h('p', { class: 'error', role: 'alert' });
+              const booked = h('div', { 'data-reservations': r.id }, h('p', { class: 'empty' }, t('assoc.noReservations')));
+              reservationBoxes.set(r.id, booked);
+              return h(
+                'li',
+                { 'data-session-room': r.id },
+                h('h3', {}, r.title, ' ', h('span', { class: `badge ${r.status}` }, tEnum(r.status))),
+                r.scheduled_start ? h('p', { class: 'meta' }, t('h5.startsAt', { time: formatTime(r.scheduled_start, getLocale()) })) : null,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'small',
+                    'data-send-card': r.id,
+                    'aria-label': t('assoc.sendCardFor', { title: r.title }),
+                    onclick: async () => {
+                      cardError.textContent = '';
+                      try {
+                        await sendCard(r, cardArea);
+                      } catch (e) {
+                        cardError.textContent = errorText(e);
+                      }
+                    },
+                  },
+                  t('assoc.sendCard'),
+                ),
+                cardArea,
+                cardError,
+                h('h4', {}, t('assoc.reservedClients')),
+                booked,
+              );
+            }),
+          )
+        : h('p', { class: 'empty' }, t('assoc.noUpcoming')),
+    );
+  };
+  renderCards();
+  ctx.every(3000, async () => {
+    const list = upcoming();
+    const answers = await Promise.all(list.map((r) => api.get(`/v1/rooms/${r.id}/reservations`, { page_size: 100 }).then((x: Json) => (x.reservations ?? []) as Json[])));
+    if (ctx.gone()) return;
+    list.forEach((r, i) => {
+      const box = reservationBoxes.get(r.id);
+      if (!box) return;
+      const held = answers[i].filter((x) => x.status === 'ROOM_RESERVATION_STATUS_RESERVED');
+      replace(
+        box,
+        held.length
+          ? table(
+              t('assoc.reservedClients'),
+              [t('assoc.client'), t('assoc.reservedAt'), t('assoc.reminder')],
+              held.map((x) => [h('span', { 'data-reserved-viewer': x.viewer_id }, x.viewer_id), formatTime(x.reserved_at, getLocale()), x.reminder_state && x.reminder_state !== 'REMINDER_STATE_UNSPECIFIED' ? tEnum(x.reminder_state) : x.reminder_consent ? t('assoc.reminderDue') : t('assoc.noReminder')]),
+            )
+          : h('p', { class: 'empty' }, t('assoc.noReservations')),
+      );
+    });
+  });
 
   // ---- Watching now, clients, orders, commissions: refreshed every 2 s ----
   ctx.every(2000, async () => {

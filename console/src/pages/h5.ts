@@ -1,7 +1,9 @@
 // The H5 livestream page (phone width), as the mini-program page behaves: sign in with a code,
 // join with an invite link (or an associate's share link), the video with the stream's state over
 // it, the live count and the pinned product, the product list at the viewer's cohort prices,
-// flash-buy, cart, checkout with the sandbox payment, and the paid order.
+// flash-buy, cart, checkout with the sandbox payment, and the paid order. Before the start the
+// room offers "remind me"; after the end, its replay with the products presented, each a jump to
+// its moment and a purchase from the replay.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
@@ -10,6 +12,8 @@ import { statsOf } from '../lib/chat';
 import { field, h, replace } from '../lib/dom';
 import { getLocale, t, tEnum } from '../lib/i18n';
 import { formatFen, toFen } from '../lib/money';
+import { formatOffset, H5_REMINDER_TEMPLATE, isReserved, replayRoomContext, roomFace, seekSeconds, showingAt } from '../lib/replay';
+import { replayPlayer } from '../lib/replay_player';
 import { formatTime } from '../lib/time';
 import { streamPlayer, type PlayerUpdate, type StreamPlayer } from '../lib/video';
 import { h5Chat } from './h5_chat';
@@ -42,7 +46,7 @@ export async function h5Page(ctx: Ctx): Promise<void> {
     await roomChooser(ctx);
     return;
   }
-  await livestream(ctx, roomId);
+  await roomPage(ctx, roomId);
 }
 
 function viewerLogin(ctx: Ctx, brand: string): void {
@@ -107,7 +111,259 @@ async function myOrders(ctx: Ctx, into: HTMLElement): Promise<void> {
   );
 }
 
-async function livestream(ctx: Ctx, roomId: string): Promise<void> {
+/** A room's page for the viewer: "remind me" before the start, the live, the replay after. An
+ * invite link is mostly opened for the live: its join binds the invite to the viewer (a private
+ * room is readable only then), so it goes first, and only a room that is not live is read after. */
+async function roomPage(ctx: Ctx, roomId: string): Promise<void> {
+  const invite = ctx.query.get('invite') ?? '';
+  // The room's face other than the live; false when it is (or may be) the live.
+  const other = async (): Promise<boolean> => {
+    const room = await readRoom(ctx, roomId, invite);
+    if (ctx.gone()) return true;
+    const face = roomFace(room?.status);
+    if (face === 'reserve') await reserveView(ctx, room, invite);
+    else if (face === 'replay') await replayView(ctx, room, invite);
+    return face !== 'live';
+  };
+  if (invite) await livestream(ctx, roomId, other);
+  else if (!(await other())) await livestream(ctx, roomId);
+}
+
+/** The room as this viewer may read it, or null. A private room is readable once the viewer's
+ * invite is bound to them, which happens the first time it is used (joining the live, reserving,
+ * reading the replay). Reading the replay with it binds it whatever that answers (no replay yet is
+ * 404), then the room reads. */
+async function readRoom(ctx: Ctx, roomId: string, invite: string): Promise<Json | null> {
+  if (invite) {
+    try {
+      await ctx.api.get(`/v1/rooms/${roomId}/replay`, { invite_token: invite });
+    } catch {
+      /* bound or refused: reading the room says which */
+    }
+  }
+  try {
+    return (await ctx.api.get(`/v1/rooms/${roomId}`)).room ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A scheduled room: its start, "remind me" (what the mini-program sends after
+ * wx.requestSubscribeMessage: the template and the viewer's consent), the reservation's state and
+ * its cancel. The page turns into the live once the room goes live. */
+async function reserveView(ctx: Ctx, room: Json, invite: string): Promise<void> {
+  const api = ctx.api;
+  const roomId: string = room.id;
+  const error = h('p', { class: 'error', role: 'alert' });
+  await shareAttribution(ctx, roomId, ctx.query.get('share') ?? '', error);
+  let reservation: Json = null;
+  try {
+    reservation = (await api.get(`/v1/rooms/${roomId}/reservation`)).reservation ?? null;
+  } catch (e) {
+    error.textContent = errorText(e);
+  }
+  if (ctx.gone()) return;
+  const state = h('p', { class: 'reservation-state', 'aria-live': 'polite' });
+  const actions = h('div', { class: 'actions' });
+  const change = (fn: () => Promise<Json>, ok: string) => async () => {
+    error.textContent = '';
+    try {
+      reservation = (await fn()).reservation ?? null;
+      render();
+      ctx.notify(ok);
+    } catch (e) {
+      error.textContent = errorText(e);
+    }
+  };
+  const remind = change(() => api.post(`/v1/rooms/${roomId}/reservation`, { subscribe: { template_id: H5_REMINDER_TEMPLATE, accepted: true }, invite_token: invite || undefined }), t('h5.reservedOk'));
+  const cancel = change(() => api.del(`/v1/rooms/${roomId}/reservation`), t('h5.reservationCancelled'));
+  const render = () => {
+    const reserved = isReserved(reservation);
+    state.dataset.reservationState = reserved ? 'reserved' : 'none';
+    replace(state, reserved ? h('span', { class: 'badge reserved' }, t('h5.reserved')) : t('h5.notReserved'));
+    replace(
+      actions,
+      reserved
+        ? h('button', { type: 'button', class: 'secondary', 'data-reservation-cancel': '1', onclick: cancel }, t('h5.cancelReservation'))
+        : h('button', { type: 'button', 'data-remind-me': '1', onclick: remind }, t('h5.remindMe')),
+    );
+  };
+  render();
+  ctx.root.append(
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'reserve-h', 'data-room-face': 'reserve' },
+      h('h1', { id: 'reserve-h', class: 'room-title' }, room.title),
+      h('p', { class: 'live-line' }, h('span', { class: `badge ${room.status}` }, tEnum(room.status)), ' ', room.scheduled_start ? t('h5.startsAt', { time: formatTime(room.scheduled_start, getLocale()) }) : ''),
+      room.description ? h('p', {}, room.description) : null,
+      state,
+      actions,
+      h('p', { class: 'hint' }, t('h5.remindHint')),
+      error,
+    ),
+  );
+  // The start: the page becomes the live (or, had it ended meanwhile, the replay).
+  ctx.every(5000, async () => {
+    const now = (await api.get(`/v1/rooms/${roomId}`)).room;
+    if (!ctx.gone() && now?.status && now.status !== room.status) ctx.rerender();
+  });
+}
+
+/** An ended room: its replay, counted as replay reach (never live presence), the products
+ * presented with their moment; a moment seeks the video to where the product was presented (the
+ * server's timeline) and shows it to buy, through the same cart and checkout as the live, as a
+ * purchase from the replay. */
+async function replayView(ctx: Ctx, room: Json, invite: string): Promise<void> {
+  const api = ctx.api;
+  const roomId: string = room.id;
+  const error = h('p', { class: 'error', role: 'alert' });
+  const attribution = await shareAttribution(ctx, roomId, ctx.query.get('share') ?? '', error);
+  let replay: Json;
+  try {
+    replay = (await api.post(`/v1/rooms/${roomId}/replay/views`, { invite_token: invite || undefined })).replay;
+  } catch (e) {
+    if (ctx.gone()) return;
+    if (e instanceof ApiError && e.status === 404) {
+      // The recording becomes the replay a little after the end: look again now and then.
+      ctx.root.append(h('h1', { class: 'room-title' }, room.title), h('p', { class: 'hint', 'data-replay-state': 'preparing' }, t('h5.replayPreparing')), error);
+      ctx.every(5000, async () => {
+        await api.get(`/v1/rooms/${roomId}/replay`);
+        if (!ctx.gone()) ctx.rerender();
+      });
+    } else {
+      ctx.root.append(h('h1', { class: 'room-title' }, room.title), error);
+      error.textContent = e instanceof ApiError && e.status === 403 ? t('h5.needInvite') : errorText(e);
+    }
+    return;
+  }
+  let products: Json[] = [];
+  try {
+    products = (await api.get(`/v1/rooms/${roomId}/products`)).items ?? [];
+  } catch {
+    products = []; // the presented products carry their names and prices
+  }
+  if (ctx.gone()) return;
+  const sessionId: string = replay.session_id;
+  const presented: Json[] = replay.products ?? [];
+  const shopping = shop(ctx, { products: () => products, roomCtx: () => replayRoomContext(roomId, sessionId), attribution: () => attribution, error });
+
+  const productBox = h('div', { class: 'live-box', 'aria-live': 'polite' });
+  let chosen: Json = null; // the moment the viewer jumped to, until the playhead leaves it
+  let showing: Json = null;
+  const renderProduct = () => {
+    const p = chosen ?? showing;
+    replace(
+      productBox,
+      h('p', { class: 'live-line' }, h('span', { class: 'badge replay' }, t('h5.replay')), ' ', replay.session_started_at ? formatTime(replay.session_started_at, getLocale()) : ''),
+      p
+        ? h(
+            'div',
+            { class: 'pinned-card', 'data-replay-product': p.product_id },
+            h('div', { class: 'kpi-label' }, t('h5.presentedAt', { time: formatOffset(p.offset_ms) })),
+            h('strong', {}, p.product_name || `#${p.product_id}`),
+            ' ',
+            formatFen(p.price?.amount_fen, p.price?.currency),
+            p.sku_id
+              ? h(
+                  'div',
+                  { class: 'actions' },
+                  h('button', { type: 'button', class: 'small', 'data-replay-buy': p.product_id, 'aria-label': t('h5.buyName', { name: p.product_name || p.product_id }), onclick: () => shopping.startCheckout([{ sku_id: p.sku_id, quantity: '1' }]) }, t('h5.buy')),
+                  h('button', { type: 'button', class: 'small secondary', 'aria-label': t('h5.addToCartName', { name: p.product_name || p.product_id }), onclick: () => void shopping.addToCart(p.sku_id, '', p.product_name) }, t('h5.addToCart')),
+                )
+              : null,
+          )
+        : null,
+    );
+  };
+  const player = replayPlayer({
+    label: t('replay.label', { title: room.title }),
+    refresh: async () => (await api.get(`/v1/rooms/${roomId}/replay`, { session_id: sessionId })).replay?.play,
+    onTime: (seconds) => {
+      const now = showingAt(replay.moments, seconds);
+      if (chosen && Math.abs(seconds - seekSeconds(chosen.offset_ms)) > 2 && now?.product_id !== chosen.product_id) chosen = null;
+      if (now?.product_id !== showing?.product_id || now?.offset_ms !== showing?.offset_ms) {
+        showing = now;
+        renderProduct();
+      }
+    },
+  });
+  ctx.onCleanup(() => player.destroy());
+  const momentsBox = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'moments-h' },
+    h('h2', { id: 'moments-h' }, t('h5.moments')),
+    presented.length
+      ? h(
+          'ul',
+          { class: 'plain moments' },
+          ...presented.map((p) =>
+            h(
+              'li',
+              { 'data-moment': p.product_id },
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'link',
+                  'data-offset-ms': String(p.offset_ms ?? 0),
+                  'aria-label': t('h5.watchAt', { name: p.product_name || p.product_id, time: formatOffset(p.offset_ms) }),
+                  onclick: () => {
+                    chosen = p;
+                    renderProduct();
+                    const duration = player.video.duration;
+                    player.seek(seekSeconds(p.offset_ms, Number.isFinite(duration) ? duration : undefined));
+                    player.el.scrollIntoView({ block: 'start' });
+                  },
+                },
+                h('time', { class: 'moment-at' }, formatOffset(p.offset_ms)),
+                ' ',
+                p.product_name || `#${p.product_id}`,
+              ),
+              ' ',
+              h('span', { class: 'price' }, formatFen(p.price?.amount_fen, p.price?.currency)),
+            ),
+          ),
+        )
+      : h('p', { class: 'empty' }, t('h5.noMoments')),
+  );
+  ctx.root.append(
+    h('h1', { class: 'room-title', 'data-room-face': 'replay' }, room.title),
+    player.el,
+    productBox,
+    error,
+    shopping.orderBox,
+    shopping.checkoutBox,
+    momentsBox,
+    shopping.cartBox,
+  );
+  renderProduct();
+  await shopping.loadCart();
+  player.load(replay.play);
+}
+
+/** An associate's share link: the touch recorded once, its attribution carried into the cart and
+ * the checkout (during the live and from the replay alike). */
+async function shareAttribution(ctx: Ctx, roomId: string, share: string, error: HTMLElement): Promise<Json | null> {
+  let attribution: Json | null = null;
+  const attrKey = `lc.attr.${roomId}`;
+  const saved = sessionStorage.getItem(attrKey);
+  if (saved) attribution = JSON.parse(saved);
+  if (share && !sessionStorage.getItem(`lc.share.${share}`)) {
+    try {
+      const res = await ctx.api.post(`/v1/share-links/${share}/open`);
+      attribution = res.attribution ?? null;
+      sessionStorage.setItem(`lc.share.${share}`, '1');
+      if (attribution) sessionStorage.setItem(attrKey, JSON.stringify(attribution));
+    } catch (e) {
+      error.textContent = errorText(e);
+    }
+  }
+  return attribution;
+}
+
+/** The live. `notLive`: called when the join answers that the room is not live (409), to show
+ * what the room offers instead; it answers false when it had nothing else to show. */
+async function livestream(ctx: Ctx, roomId: string, notLive?: () => Promise<boolean>): Promise<void> {
   const api = ctx.api;
   const q = ctx.query;
   const invite = q.get('invite') ?? '';
@@ -116,21 +372,7 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   const error = h('p', { class: 'error', role: 'alert' });
   ctx.root.append(status, error);
 
-  // An associate's share link: record the touch once, carry its attribution into cart and checkout.
-  let attribution: Json | null = null;
-  const attrKey = `lc.attr.${roomId}`;
-  const saved = sessionStorage.getItem(attrKey);
-  if (saved) attribution = JSON.parse(saved);
-  if (share && !sessionStorage.getItem(`lc.share.${share}`)) {
-    try {
-      const res = await api.post(`/v1/share-links/${share}/open`);
-      attribution = res.attribution ?? null;
-      sessionStorage.setItem(`lc.share.${share}`, '1');
-      if (attribution) sessionStorage.setItem(attrKey, JSON.stringify(attribution));
-    } catch (e) {
-      error.textContent = errorText(e);
-    }
-  }
+  const attribution = await shareAttribution(ctx, roomId, share, error);
 
   // ---- The room WebSocket: joining, the live count, the pin, the flash stock ----
   let sessionId = '';
@@ -264,6 +506,15 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
       status.textContent = t('h5.noLiveUpdates');
     } catch (e) {
       status.textContent = '';
+      if (notLive && e instanceof ApiError && e.status === 409) {
+        // Scheduled or ended: this page gives way to the room's other face.
+        closed = true;
+        window.clearInterval(ping);
+        status.remove();
+        error.remove();
+        if ((await notLive()) || ctx.gone()) return;
+        ctx.root.append(error);
+      }
       error.textContent = e instanceof ApiError && e.status === 403 ? t('h5.needInvite') : errorText(e);
       return;
     }
@@ -303,10 +554,9 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   const liveBox = h('div', { class: 'live-box' });
   const flashBox = h('section', { class: 'card', 'aria-labelledby': 'flash-h' });
   const listBox = h('section', { class: 'card', 'aria-labelledby': 'products-h' });
-  const cartBox = h('section', { class: 'card', 'aria-labelledby': 'cart-h' });
-  const checkoutBox = h('section', { class: 'card', 'aria-labelledby': 'checkout-h', hidden: true });
-  const orderBox = h('section', { class: 'card', 'aria-labelledby': 'order-h', hidden: true, 'aria-live': 'polite' });
-  ctx.root.append(h('h1', { class: 'room-title' }, room.title), player.el, liveBox, chat.el, orderBox, checkoutBox, flashBox, listBox, cartBox);
+  const shopping = shop(ctx, { products: () => products, roomCtx, attribution: () => attribution, error });
+  const { addToCart, startCheckout } = shopping;
+  ctx.root.append(h('h1', { class: 'room-title' }, room.title), player.el, liveBox, chat.el, shopping.orderBox, shopping.checkoutBox, flashBox, listBox, shopping.cartBox);
 
   renderLive = () => {
     if (ctx.gone()) return;
@@ -407,10 +657,48 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
     );
   };
 
+  await shopping.loadCart();
+  renderLive();
+  renderFlash();
+  renderList();
+  player.update({ play, roomStatus: stats.status ?? room.status, stream: stats.stream ?? room.stream, asOf: stats.as_of });
+}
+
+/** What the player needs of a RoomStats: the stream, the room's status, the server's clock. */
+function streamNews(stats: Json): PlayerUpdate {
+  return { stream: stats?.stream, roomStatus: stats?.status, asOf: stats?.as_of };
+}
+
+interface ShopOptions {
+  products: () => Json[]; // the room's products (ListRoomProducts items), for the lines' names
+  /** The room context of what is bought now: the live session, or the replay's (BROADCAST_REPLAY). */
+  roomCtx: () => Json;
+  attribution: () => Json | null;
+  error: HTMLElement; // where a refused cart change is said
+}
+
+interface Shop {
+  cartBox: HTMLElement;
+  checkoutBox: HTMLElement;
+  orderBox: HTMLElement;
+  addToCart(skuId: string, saleId: string, name: string): Promise<void>;
+  startCheckout(lines: Json[] | null): void;
+  loadCart(): Promise<void>;
+}
+
+/** The cart, the checkout with the address, the sandbox payment and the paid order: the same for
+ * a purchase during the live and from the replay; only the room context differs. */
+function shop(ctx: Ctx, opts: ShopOptions): Shop {
+  const api = ctx.api;
+  const error = opts.error;
+  const cartBox = h('section', { class: 'card', 'aria-labelledby': 'cart-h' });
+  const checkoutBox = h('section', { class: 'card', 'aria-labelledby': 'checkout-h', hidden: true });
+  const orderBox = h('section', { class: 'card', 'aria-labelledby': 'order-h', hidden: true, 'aria-live': 'polite' });
+
   // ---- Cart ----
   let cart: Json[] = [];
   const skuName = (skuId: string) => {
-    for (const item of products) for (const s of item.skus ?? []) if (s.sku_id === skuId) return item.product.name;
+    for (const item of opts.products()) for (const s of item.skus ?? []) if (s.sku_id === skuId) return item.product.name;
     return `SKU ${skuId}`;
   };
   const renderCart = () => {
@@ -453,7 +741,8 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
   const addToCart = async (skuId: string, saleId: string, name: string) => {
     error.textContent = '';
     try {
-      const item: Json = { sku_id: skuId, quantity: '1', room: roomCtx() };
+      const item: Json = { sku_id: skuId, quantity: '1', room: opts.roomCtx() };
+      const attribution = opts.attribution();
       if (saleId) item.sale_id = saleId;
       if (attribution) item.attribution = attribution;
       cart = (await api.post('/v1/cart/items', { item })).cart?.items ?? [];
@@ -496,7 +785,8 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
     const d = new FormData(coForm);
     const address: Json = {};
     for (const k of ['recipient', 'phone', 'province', 'city', 'district', 'street']) address[k] = String(d.get(k) ?? '');
-    const body: Json = { idempotency_key: idempotencyKey, address, room: roomCtx() };
+    const body: Json = { idempotency_key: idempotencyKey, address, room: opts.roomCtx() };
+    const attribution = opts.attribution();
     if (pendingLines) body.lines = pendingLines;
     else body.from_cart = true;
     if (attribution) body.attribution = attribution;
@@ -542,19 +832,13 @@ async function livestream(ctx: Ctx, roomId: string): Promise<void> {
     orderBox.scrollIntoView({ block: 'start' });
   };
 
-  try {
-    cart = (await api.get('/v1/cart')).cart?.items ?? [];
-  } catch {
-    cart = [];
-  }
-  renderLive();
-  renderFlash();
-  renderList();
-  renderCart();
-  player.update({ play, roomStatus: stats.status ?? room.status, stream: stats.stream ?? room.stream, asOf: stats.as_of });
-}
-
-/** What the player needs of a RoomStats: the stream, the room's status, the server's clock. */
-function streamNews(stats: Json): PlayerUpdate {
-  return { stream: stats?.stream, roomStatus: stats?.status, asOf: stats?.as_of };
+  const loadCart = async () => {
+    try {
+      cart = (await api.get('/v1/cart')).cart?.items ?? [];
+    } catch {
+      cart = [];
+    }
+    renderCart();
+  };
+  return { cartBox, checkoutBox, orderBox, addToCart, startCheckout, loadCart };
 }

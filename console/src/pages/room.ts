@@ -1,6 +1,7 @@
 // Ops: one room. Edit it, its stream (push address, state, preview, recordings; room_stream.ts),
 // its products (attach, order, pin, detach), flash sales and holds, invites (by cohort, on behalf
-// of associates; each a link with a QR code), go live, end.
+// of associates; each a link with a QR code), go live, end; who reserved and the reminders sent
+// (room_audience.ts), the replays of ended sessions with their product moments.
 import type { Ctx } from '../app';
 import { errorText } from '../app';
 import type { Json } from '../lib/api';
@@ -11,6 +12,7 @@ import { formatFen, money, yuanToFen } from '../lib/money';
 import { linkBox } from '../lib/qr';
 import { formatTime, localInputToRfc3339, toLocalInput } from '../lib/time';
 import { roomBody, roomFields } from './rooms';
+import { audiencePanel } from './room_audience';
 import { streamPanel } from './room_stream';
 
 export async function roomPage(ctx: Ctx): Promise<void> {
@@ -356,7 +358,8 @@ export async function roomPage(ctx: Ctx): Promise<void> {
       renderHead();
     },
   });
-  ctx.root.append(h('p', {}, h('a', { href: '#/rooms' }, `← ${t('rooms.title')}`)), head, streamCard, productsCard, flashCard, invitesCard, edit);
+  const audience = audiencePanel(ctx, id, { associateName });
+  ctx.root.append(h('p', {}, h('a', { href: '#/rooms' }, `← ${t('rooms.title')}`)), head, streamCard, productsCard, flashCard, invitesCard, audience.reservations, audience.replays, edit);
   renderHead();
   await refresh();
 }
