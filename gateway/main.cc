@@ -156,7 +156,10 @@ int main() {
   });
   gateway::Authenticator authenticator(tokens, principals, revoked);
 
-  gateway::RpcClient rpc(addresses, 2);
+  // A service that stops keeping up gets no more than this many calls waiting from this gateway.
+  gateway::RpcClient rpc(addresses, 2,
+                         static_cast<int>(common::OrExit(
+                             common::EnvInt("LC_GATEWAY_MAX_IN_FLIGHT", 1024, 1, 1000000))));
   gateway::Router router(gateway::ApiRoutes());
   std::vector<std::string> route_names;
   for (const gateway::Route& route : router.routes()) route_names.push_back(route.name);

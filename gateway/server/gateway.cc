@@ -1,5 +1,8 @@
 #include "gateway/server/gateway.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -10,6 +13,7 @@
 #include "gateway/server/chat_hub.h"
 #include "livecommerce/v1/order.pb.h"
 #include "livecommerce/v1/room.pb.h"
+#include "services/common/admission.h"
 #include "services/common/config.h"
 #include "services/common/crypto.h"
 #include "services/common/log_format.h"
@@ -101,11 +105,18 @@ HttpResponse RpcErrorResponse(const grpc::Status& status, absl::string_view rpc)
             status.error_code(), status.error_message(),
             reason.empty() ? std::string(kReasonLimitReached) : absl::AsciiStrToUpper(reason));
       }
-      // gRPC's: the service's threads or memory are exhausted and it shed the call.
+      // The service shed the call: its admission refused it (with a hint), or gRPC did (its
+      // threads or memory were exhausted).
       spdlog::warn("{}: overloaded: {}", rpc, status.error_message());
       HttpResponse r = ErrorResponse(grpc::StatusCode::UNAVAILABLE,
                                      "the service is at capacity; try again", kReasonOverloaded);
-      r.retry_after_seconds = 1;
+      std::optional<absl::Duration> retry = common::OverloadRetryAfter(status);
+      // Whole seconds, rounded up: Retry-After has no finer unit.
+      r.retry_after_seconds =
+          retry.has_value()
+              ? std::max(
+                    1, static_cast<int>(absl::ToInt64Seconds(absl::Ceil(*retry, absl::Seconds(1)))))
+              : 1;
       return r;
     }
     case grpc::StatusCode::DEADLINE_EXCEEDED:

@@ -16,6 +16,7 @@
 #include "livecommerce/v1/order.pb.h"
 #include "livecommerce/v1/report.pb.h"
 #include "livecommerce/v1/room.pb.h"
+#include "services/common/admission.h"
 #include "services/common/principal.h"
 #include "services/common/request_id.h"
 #include "services/common/service_client.h"
@@ -29,6 +30,7 @@ struct RpcClient::Pool {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<GenericMessageStub>> stubs;
   std::atomic<uint64_t> next{0};
+  std::atomic<int> in_flight{0};
 };
 
 void LinkServiceDescriptors() {
@@ -42,8 +44,9 @@ void LinkServiceDescriptors() {
   (void)v1::GetLikesRequest::descriptor();
 }
 
-RpcClient::RpcClient(const std::map<std::string, std::string>& addresses, int channels_per_address)
-    : addresses_(addresses) {
+RpcClient::RpcClient(const std::map<std::string, std::string>& addresses, int channels_per_address,
+                     int max_in_flight)
+    : addresses_(addresses), max_in_flight_(max_in_flight) {
   LinkServiceDescriptors();
   std::map<std::string, std::shared_ptr<Pool>> by_address;
   for (const auto& [service, address] : addresses) {
@@ -98,13 +101,23 @@ void RpcClient::Call(const google::protobuf::MethodDescriptor& method,
     done(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no such service"), nullptr);
     return;
   }
-  Pool& pool = *it->second;
+  std::shared_ptr<Pool> pool_ref = it->second;
+  Pool& pool = *pool_ref;
+  if (pool.in_flight.fetch_add(1, std::memory_order_relaxed) >= max_in_flight_) {
+    pool.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat(method.service()->name(), " is not keeping up"),
+                      common::OverloadDetails(absl::Seconds(1))),
+         nullptr);
+    return;
+  }
   GenericMessageStub& stub = *pool.stubs[pool.next++ % pool.stubs.size()];
   struct InFlight {
     grpc::ClientContext context;
     std::unique_ptr<google::protobuf::Message> request;
     std::unique_ptr<google::protobuf::Message> response;
     Done done;
+    std::shared_ptr<Pool> pool;
   };
   // Owned by the callback, which gRPC runs exactly once, after which nothing uses the context.
   auto* call = new InFlight();
@@ -119,10 +132,12 @@ void RpcClient::Call(const google::protobuf::MethodDescriptor& method,
                            ->GetPrototype(method.output_type())
                            ->New());
   call->done = std::move(done);
+  call->pool = std::move(pool_ref);
   std::string path = absl::StrCat("/", method.service()->full_name(), "/", method.name());
   stub.UnaryCall(&call->context, path, grpc::StubOptions(), call->request.get(),
                  call->response.get(), [call](grpc::Status status) {
                    std::unique_ptr<InFlight> owned(call);
+                   owned->pool->in_flight.fetch_sub(1, std::memory_order_relaxed);
                    owned->done(std::move(status), std::move(owned->response));
                  });
 }

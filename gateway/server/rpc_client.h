@@ -22,8 +22,11 @@ class RpcClient final {
   using Done = std::function<void(grpc::Status, std::unique_ptr<google::protobuf::Message>)>;
 
   // `addresses`: full service name ("livecommerce.v1.RoomService") -> host:port. Each address
-  // gets `channels_per_address` channels (connections), used in turn.
-  RpcClient(const std::map<std::string, std::string>& addresses, int channels_per_address);
+  // gets `channels_per_address` channels (connections), used in turn. At most `max_in_flight`
+  // calls wait for one address at a time: past that the service is not keeping up, and a call is
+  // refused at once as an overload (common/admission.h) instead of waiting for its deadline.
+  RpcClient(const std::map<std::string, std::string>& addresses, int channels_per_address,
+            int max_in_flight = 1024);
   ~RpcClient();
 
   // The method of a full name "livecommerce.v1.RoomService.GetRoom"; nullptr when unknown or its
@@ -33,7 +36,9 @@ class RpcClient final {
   std::unique_ptr<google::protobuf::Message> NewRequest(
       const google::protobuf::MethodDescriptor& method) const;
 
-  // Calls `method` with `principal` in x-lc-principal and a deadline.
+  // Calls `method` with `principal` in x-lc-principal and a deadline. Refused without a call
+  // (RESOURCE_EXHAUSTED with an overload's retry hint) while max_in_flight calls wait for its
+  // service's address.
   void Call(const google::protobuf::MethodDescriptor& method,
             std::unique_ptr<google::protobuf::Message> request, const std::string& principal,
             absl::Time deadline, Done done);
@@ -47,6 +52,7 @@ class RpcClient final {
   struct Pool;
   std::map<std::string, std::string> addresses_;
   std::map<std::string, std::shared_ptr<Pool>> pools_;  // by service
+  int max_in_flight_;
 };
 
 // Makes sure the generated descriptors of every service the gateway calls are linked in.

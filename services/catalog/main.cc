@@ -11,6 +11,7 @@
 #include "services/catalog/store/mysql_inventory_store.h"
 #include "services/catalog/store/mysql_product_store.h"
 #include "services/catalog/store/redis_flash_stock_store.h"
+#include "services/common/admission.h"
 #include "services/common/config.h"
 #include "services/common/grpc_server.h"
 #include "services/common/log_format.h"
@@ -48,7 +49,9 @@ int main() {
   catalog::MysqlProductStore products(**mysql);
   catalog::MysqlInventoryStore inventory(**mysql);
   catalog::MysqlFlashSaleStore sales(**mysql);
-  catalog::RedisFlashStockStore stock(**redis);
+  // A storm past what the store can serve within the flash bound is refused, not queued.
+  catalog::RedisFlashStockStore stock(
+      **redis, common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(10))));
   if (absl::Status s = stock.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load flash stock scripts: {}", s.message());
     return 1;

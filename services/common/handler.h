@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/support/status.h"
+#include "services/common/admission.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
 #include "services/common/status.h"
@@ -47,6 +48,20 @@ inline constexpr Roles kAnyRole{Role::kViewer, Role::kAssociate, Role::kOps, Rol
 inline constexpr Roles kStaffRoles{Role::kAssociate, Role::kOps, Role::kService};
 inline constexpr Roles kServiceOnly{Role::kService};
 
+// Sets this thread's CurrentDeadline for a scope and restores the previous one after.
+class ScopedDeadline final {
+ public:
+  explicit ScopedDeadline(absl::Time deadline) : previous_(CurrentDeadline()) {
+    SetCurrentDeadline(deadline);
+  }
+  ~ScopedDeadline() { SetCurrentDeadline(previous_); }
+  ScopedDeadline(const ScopedDeadline&) = delete;
+  ScopedDeadline& operator=(const ScopedDeadline&) = delete;
+
+ private:
+  absl::Time previous_;
+};
+
 class HandlerFrame {
  public:
   // Both must outlive the frame.
@@ -57,9 +72,12 @@ class HandlerFrame {
     return PrincipalFromContext(context, codec_, clock_.Now());
   }
 
-  // `body` is called as body(const Principal&) and returns an absl::Status.
+  // `body` is called as body(const Principal&) and returns an absl::Status. While it runs, the
+  // call's deadline is this thread's CurrentDeadline, so the calls it makes to other services end
+  // no later than its own caller waits.
   template <typename Body>
   grpc::Status Run(const grpc::ServerContextBase& context, Roles roles, Body&& body) const {
+    ScopedDeadline deadline(DeadlineOf(context));
     absl::StatusOr<Principal> caller = Caller(context);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
     if (!roles.Admits(caller->role)) {

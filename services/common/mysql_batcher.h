@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -14,6 +13,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/admission.h"
 #include "services/common/batcher_stats.h"
 #include "services/common/mysql_client.h"
 
@@ -29,14 +30,20 @@ namespace livecommerce::common {
 // items is tried again alone, so one bad item fails only itself. `apply` sets each item's own
 // outcome (an item can be refused while the others commit); the status passed to `done` is the
 // transaction's.
+//
+// The queue admits everything unless given AdmissionOptions: a batcher at the start of a flow
+// (a checkout's first write) should refuse what it cannot take quickly (Overloaded), while one
+// that continues accepted work must not. An item whose deadline passed while it waited is
+// answered DEADLINE_EXCEEDED without a transaction.
 template <typename Item>
 class MysqlBatcher final {
  public:
   using Apply = std::function<absl::Status(MysqlConnection&, const std::vector<Item*>&)>;
   using Done = std::function<void(absl::Status)>;
 
-  MysqlBatcher(MysqlPool& pool, Apply apply, int writers = 1, size_t max_batch = 64)
-      : pool_(pool), apply_(std::move(apply)), max_batch_(max_batch) {
+  MysqlBatcher(MysqlPool& pool, Apply apply, int writers = 1, size_t max_batch = 64,
+               AdmissionOptions admission = AdmissionOptions::Unbounded())
+      : pool_(pool), apply_(std::move(apply)), max_batch_(max_batch), queue_(admission, "mysql") {
     for (int i = 0; i < writers; ++i) threads_.emplace_back([this] { Loop(); });
   }
   ~MysqlBatcher() {
@@ -50,28 +57,38 @@ class MysqlBatcher final {
   MysqlBatcher(const MysqlBatcher&) = delete;
   MysqlBatcher& operator=(const MysqlBatcher&) = delete;
 
-  // `item` must live until `done` is called (on the writer thread; keep it quick).
-  void Submit(Item* item, Done done) {
+  // `item` must live until `done` is called (on the writer thread; keep it quick), or on this
+  // thread at once when the queue refuses it.
+  void Submit(Item* item, Done done, absl::Time deadline = absl::InfiniteFuture()) {
+    Pending pending{item, std::move(done)};
+    absl::Status admitted;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(Pending{item, std::move(done)});
+      admitted = queue_.Push(pending, deadline, absl::Now());
+    }
+    if (!admitted.ok()) {
+      pending.done(std::move(admitted));
+      return;
     }
     MysqlBatcherQueued().fetch_add(1, std::memory_order_relaxed);
     ready_.notify_one();
   }
 
-  // Blocks until the item's transaction has committed or failed.
-  absl::Status Run(Item& item) {
+  // Blocks until the item's transaction has committed or failed (or was refused).
+  absl::Status Run(Item& item, absl::Time deadline = absl::InfiniteFuture()) {
     std::mutex mu;
     std::condition_variable cv;
     bool finished = false;
     absl::Status result;
-    Submit(&item, [&](absl::Status status) {
-      std::lock_guard<std::mutex> lock(mu);
-      result = std::move(status);
-      finished = true;
-      cv.notify_one();
-    });
+    Submit(
+        &item,
+        [&](absl::Status status) {
+          std::lock_guard<std::mutex> lock(mu);
+          result = std::move(status);
+          finished = true;
+          cv.notify_one();
+        },
+        deadline);
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return finished; });
     return result;
@@ -86,17 +103,17 @@ class MysqlBatcher final {
   void Loop() {
     for (;;) {
       std::vector<Pending> batch;
+      std::vector<Pending> expired;
       {
         std::unique_lock<std::mutex> lock(mu_);
         ready_.wait(lock, [this] { return stop_ || !queue_.empty(); });
         if (queue_.empty()) return;
-        size_t n = std::min(max_batch_, queue_.size());
-        for (size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
+        batch = queue_.Take(max_batch_, absl::Now(), &expired);
       }
-      MysqlBatcherQueued().fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+      MysqlBatcherQueued().fetch_sub(static_cast<int64_t>(batch.size() + expired.size()),
+                                     std::memory_order_relaxed);
+      for (Pending& p : expired) p.done(DeadlinePassed("mysql"));
+      if (batch.empty()) continue;
       std::vector<Item*> items;
       for (Pending& p : batch) items.push_back(p.item);
       absl::Status status =
@@ -117,7 +134,7 @@ class MysqlBatcher final {
   size_t max_batch_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  AdmissionQueue<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;  // last: started once everything above exists
 };

@@ -7,8 +7,12 @@
 
 namespace livecommerce::common {
 
-RedisScriptBatcher::RedisScriptBatcher(RedisPool& redis, size_t max_batch)
-    : redis_(redis), max_batch_(max_batch), thread_([this] { Loop(); }) {}
+RedisScriptBatcher::RedisScriptBatcher(RedisPool& redis, size_t max_batch,
+                                       AdmissionOptions admission)
+    : redis_(redis),
+      max_batch_(max_batch),
+      pending_(admission, "redis"),
+      thread_([this] { Loop(); }) {}
 
 RedisScriptBatcher::~RedisScriptBatcher() {
   {
@@ -19,10 +23,17 @@ RedisScriptBatcher::~RedisScriptBatcher() {
   thread_.join();
 }
 
-void RedisScriptBatcher::Eval(const RedisScript& script, RedisScriptCall call, Done done) {
+void RedisScriptBatcher::Eval(const RedisScript& script, RedisScriptCall call, Done done,
+                              absl::Time deadline) {
+  Pending pending{&script, std::move(call), std::move(done)};
+  absl::Status admitted;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending_.push_back(Pending{&script, std::move(call), std::move(done)});
+    admitted = pending_.Push(pending, deadline, absl::Now());
+  }
+  if (!admitted.ok()) {
+    pending.done(std::move(admitted));
+    return;
   }
   RedisBatcherQueued().fetch_add(1, std::memory_order_relaxed);
   ready_.notify_one();
@@ -31,16 +42,16 @@ void RedisScriptBatcher::Eval(const RedisScript& script, RedisScriptCall call, D
 void RedisScriptBatcher::Loop() {
   for (;;) {
     std::vector<Pending> batch;
+    std::vector<Pending> expired;
     {
       std::unique_lock<std::mutex> lock(mu_);
       ready_.wait(lock, [this] { return stop_ || !pending_.empty(); });
       if (pending_.empty()) return;
-      while (!pending_.empty() && batch.size() < max_batch_) {
-        batch.push_back(std::move(pending_.front()));
-        pending_.pop_front();
-      }
+      batch = pending_.Take(max_batch_, absl::Now(), &expired);
     }
-    RedisBatcherQueued().fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+    RedisBatcherQueued().fetch_sub(static_cast<int64_t>(batch.size() + expired.size()),
+                                   std::memory_order_relaxed);
+    for (Pending& p : expired) p.done(DeadlinePassed("redis"));
     // One pipeline per script in the batch (usually one script).
     std::map<const RedisScript*, std::vector<size_t>> by_script;
     for (size_t i = 0; i < batch.size(); ++i) {

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "services/common/admission.h"
 #include "services/common/redis_client.h"
 
 namespace livecommerce::common {
@@ -16,17 +18,22 @@ namespace livecommerce::common {
 // served by gRPC callback methods: the handler returns at once, nothing blocks gRPC's threads,
 // and a storm of small calls costs a few system calls per batch instead of two per call.
 // Callbacks must be quick and must not block. The destructor answers what is queued.
+// The queue is an AdmissionQueue: a call it cannot take quickly is refused at once (Overloaded,
+// its callback run on the caller's thread), and one whose deadline passed while it waited is
+// answered DEADLINE_EXCEEDED without reaching Redis.
 class RedisScriptBatcher final {
  public:
   using Done = std::function<void(absl::StatusOr<RedisValue>)>;
 
-  explicit RedisScriptBatcher(RedisPool& redis, size_t max_batch = 512);
+  explicit RedisScriptBatcher(RedisPool& redis, size_t max_batch = 512,
+                              AdmissionOptions admission = AdmissionOptions::Unbounded());
   ~RedisScriptBatcher();
   RedisScriptBatcher(const RedisScriptBatcher&) = delete;
   RedisScriptBatcher& operator=(const RedisScriptBatcher&) = delete;
 
-  // `script` must outlive the call.
-  void Eval(const RedisScript& script, RedisScriptCall call, Done done);
+  // `script` must outlive the call. `deadline`: when the caller stops waiting.
+  void Eval(const RedisScript& script, RedisScriptCall call, Done done,
+            absl::Time deadline = absl::InfiniteFuture());
 
  private:
   struct Pending {
@@ -40,7 +47,7 @@ class RedisScriptBatcher final {
   size_t max_batch_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  AdmissionQueue<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "absl/strings/match.h"
+#include "services/common/admission.h"
 #include "services/common/log_format.h"
 #include "services/common/metrics.h"
 #include "services/common/request_id.h"
@@ -67,7 +70,13 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       SetCurrentRequestId(request_id());
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      Record(methods->GetSendStatus().error_code());
+      grpc::Status status = methods->GetSendStatus();
+      Record(status.error_code());
+      // An overload refusal carries its retry hint where gRPC clients look for one.
+      if (std::optional<absl::Duration> retry = OverloadRetryAfter(status)) {
+        methods->GetSendTrailingMetadata()->emplace(
+            kRetryPushbackMetadata, std::to_string(absl::ToInt64Milliseconds(*retry)));
+      }
       // The handler is done: its thread no longer serves this request.
       if (CurrentRequestId() == request_id()) SetCurrentRequestId("");
     }

@@ -1,10 +1,12 @@
 #include "services/common/service_client.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/common/admission.h"
 #include "services/common/request_id.h"
 #include "services/common/status.h"
 
@@ -29,8 +31,9 @@ std::unique_ptr<grpc::ClientContext> ServiceCallContext(const PrincipalCodec& co
   if (absl::string_view id = CurrentRequestId(); !id.empty()) {
     context->AddMetadata(kRequestIdMetadata, std::string(id));
   }
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::microseconds(absl::ToInt64Microseconds(timeout)));
+  // Never longer than the call this one serves has left: its caller will not wait for more.
+  absl::Time deadline = std::min(absl::Now() + timeout, CurrentDeadline());
+  context->set_deadline(absl::ToChronoTime(deadline));
   return context;
 }
 
@@ -46,6 +49,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view peer) 
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       // gRPC's own (the peer's threads or memory are exhausted): the peer is overloaded, which
       // must not reach the user as their own limit.
+      // The peer's admission refused the call: overloaded too, with the peer's hint.
+      if (std::optional<absl::Duration> retry = OverloadRetryAfter(status)) {
+        return Overloaded(peer, *retry);
+      }
       if (!IsServiceAnswer(status)) {
         return absl::UnavailableError(absl::StrCat(peer, " overloaded"));
       }

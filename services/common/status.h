@@ -9,7 +9,8 @@ namespace livecommerce::common {
 // Set as the error details of every status a service answers itself (ToGrpcStatus), so a caller
 // can tell the service's own refusals from gRPC's: RESOURCE_EXHAUSTED with this mark is a
 // business limit (a per-buyer limit, a quota), without it an overloaded server ("Server
-// Threadpool Exhausted", a full resource quota), which callers treat as UNAVAILABLE.
+// Threadpool Exhausted", a full resource quota) or the service's own admission refusing load it
+// cannot carry quickly (admission.h: details kOverloadMark with a retry hint).
 inline constexpr char kServiceAnswerMark[] = "livecommerce";
 
 // Whether `status` was answered by a service's own code rather than by gRPC itself.

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "services/common/admission.h"
 #include "services/common/config.h"
 #include "services/common/events.h"
 #include "services/common/grpc_server.h"
@@ -71,7 +72,10 @@ int main() {
   // with the change, delivered by the publisher's relay.
   std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
       "order", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
-  order::MysqlOrderStore orders(**mysql, &events->outbox());
+  // Checkouts the database cannot start within their bound are refused before they reserve.
+  order::MysqlOrderStore orders(
+      **mysql, &events->outbox(),
+      common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(30))));
   std::vector<std::shared_ptr<grpc::ChannelInterface>> catalog_channels;
   for (int i = 0; i < 4; ++i) catalog_channels.push_back(common::ServiceChannel(catalog_addr, i));
   order::GrpcStockClient stock(catalog_channels, codec, clock, absl::Seconds(3));

@@ -2,6 +2,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include "services/common/admission.h"
 #include "services/common/config.h"
 #include "services/common/events.h"
 #include "services/common/grpc_server.h"
@@ -59,7 +60,10 @@ int main() {
   std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
       "room", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
   room::MysqlRoomStore rooms(**mysql, &events->outbox());
-  room::RedisPresenceStore presence(**redis, options.presence_window);
+  // Heartbeats past what the store can serve within their bound are refused, not queued.
+  room::RedisPresenceStore presence(
+      **redis, options.presence_window,
+      common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(10))));
   if (absl::Status s = presence.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load presence scripts: {}", s.message());
     return 1;

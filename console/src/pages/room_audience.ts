@@ -20,6 +20,9 @@ export interface AudiencePanel {
   replays: HTMLElement;
 }
 
+/** When the panel first reads, after the page is drawn, and how often after. */
+const AUDIENCE_FIRST_READ_MS = 1500;
+const AUDIENCE_REFRESH_MS = 4000;
 /** How many ended sessions show their replay. */
 const REPLAY_SESSIONS = 5;
 /** A session that ended this recently and has no replay yet is asked again (its recording is on
@@ -167,7 +170,7 @@ export function audiencePanel(ctx: Ctx, roomId: string, opts: AudienceOptions): 
     );
   };
 
-  ctx.every(3000, async () => {
+  const refresh = async () => {
     try {
       const [held, sent, sessions] = await Promise.all([
         api.get(`/v1/rooms/${roomId}/reservations`, { page_size: 500 }),
@@ -190,6 +193,13 @@ export function audiencePanel(ctx: Ctx, roomId: string, opts: AudienceOptions): 
     } catch (e) {
       if (!ctx.gone()) error.textContent = errorText(e);
     }
-  });
+  };
+  // The panel sits below the room's own sections, which load first: its reads start a moment
+  // later, so a page drawn again and again (each action redraws it) does not spend the user's
+  // request budget on them, and then come every few seconds.
+  const start = window.setTimeout(() => {
+    if (!ctx.gone()) ctx.every(AUDIENCE_REFRESH_MS, refresh);
+  }, AUDIENCE_FIRST_READ_MS);
+  ctx.onCleanup(() => window.clearTimeout(start));
   return { reservations, replays };
 }

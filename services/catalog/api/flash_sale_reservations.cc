@@ -2,6 +2,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/catalog/api/flash_sale_service.h"
 #include "services/catalog/api/flash_sale_shared.h"
+#include "services/common/admission.h"
 #include "services/common/log_format.h"
 #include "services/common/proto_util.h"
 #include "services/common/status.h"
@@ -402,6 +403,7 @@ grpc::ServerUnaryReactor* FlashSaleServiceImpl::ReserveStock(grpc::CallbackServe
     reactor->Finish(common::ToGrpcStatus(prepared.status()));
     return reactor;
   }
+  prepared->deadline = common::DeadlineOf(*context);
   // A private room's pieces are for its audience only. A public room, or a buyer admitted lately,
   // is known from the caches; otherwise the room service is asked, off the callback thread.
   if (KnownAdmitted(prepared->sale.brand_id, prepared->sale.room_id, request->buyer_id())) {
@@ -429,7 +431,7 @@ void FlashSaleServiceImpl::TakeFlashStock(TakenStock taken, const v1::ReserveSto
   int32_t per_buyer_limit = taken.sale.per_buyer_limit;
   stock_.ReserveAsync(
       layout, request->reservation_id(), request->buyer_id(), request->quantity(), per_buyer_limit,
-      expires_at, now,
+      expires_at, now, taken.deadline,
       [this, taken = std::move(taken), request, response,
        reactor](absl::StatusOr<StockReserveResult> result) mutable {
         absl::Status status = InterpretTake(taken, std::move(result), *request);

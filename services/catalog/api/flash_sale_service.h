@@ -134,6 +134,7 @@ class FlashSaleServiceImpl final
     StockReserveResult result;
     absl::Time now;
     absl::Time expires_at;
+    absl::Time deadline = absl::InfiniteFuture();  // the caller's
   };
   // The checks before the Redis step of a flash reservation (run on the callback thread).
   absl::StatusOr<TakenStock> PrepareFlashTake(const common::Principal& caller,

@@ -76,10 +76,13 @@ class FlashStockStore {
                                                      absl::Time now) = 0;
   using ReserveDone = std::function<void(absl::StatusOr<StockReserveResult>)>;
   // Reserve, answered through `done` (possibly on another thread, which `done` must not block).
-  // Stores may batch concurrent calls; this default calls Reserve at once.
+  // Stores may batch concurrent calls, refusing what they cannot take quickly and dropping what
+  // is still waiting at `deadline` (common/admission.h); this default calls Reserve at once.
   virtual void ReserveAsync(const StockLayout& layout, const std::string& reservation_id,
                             const std::string& buyer_id, int64_t quantity, int32_t per_buyer_limit,
-                            absl::Time expires_at, absl::Time now, ReserveDone done) {
+                            absl::Time expires_at, absl::Time now, absl::Time deadline,
+                            ReserveDone done) {
+    (void)deadline;
     done(Reserve(layout, reservation_id, buyer_id, quantity, per_buyer_limit, expires_at, now));
   }
   // Marks a reservation confirmed (its units stay sold). Idempotent.

@@ -197,8 +197,12 @@ std::string Entry(StockReserveResult::State state, const FlashReservationRecord&
 
 }  // namespace
 
-RedisFlashStockStore::RedisFlashStockStore(common::RedisPool& redis)
-    : redis_(redis), batcher_([this] { BatchLoop(); }) {}
+RedisFlashStockStore::RedisFlashStockStore(common::RedisPool& redis,
+                                           common::AdmissionOptions admission, size_t max_batch)
+    : redis_(redis),
+      max_batch_(max_batch),
+      pending_(admission, "flash stock"),
+      batcher_([this] { BatchLoop(); }) {}
 
 RedisFlashStockStore::~RedisFlashStockStore() {
   {
@@ -213,28 +217,34 @@ void RedisFlashStockStore::ReserveAsync(const StockLayout& layout,
                                         const std::string& reservation_id,
                                         const std::string& buyer_id, int64_t quantity,
                                         int32_t per_buyer_limit, absl::Time expires_at,
-                                        absl::Time now, ReserveDone done) {
+                                        absl::Time now, absl::Time deadline, ReserveDone done) {
+  PendingReserve pending{layout,          reservation_id, buyer_id, quantity,
+                         per_buyer_limit, expires_at,     now,      std::move(done)};
+  absl::Status admitted;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending_.push_back(PendingReserve{layout, reservation_id, buyer_id, quantity, per_buyer_limit,
-                                      expires_at, now, std::move(done)});
+    admitted = pending_.Push(pending, deadline, absl::Now());
+  }
+  if (!admitted.ok()) {
+    pending.done(std::move(admitted));  // refused: nothing reached Redis
+    return;
   }
   ready_.notify_one();
 }
 
 void RedisFlashStockStore::BatchLoop() {
-  constexpr size_t kMaxBatch = 512;
   for (;;) {
     std::vector<PendingReserve> batch;
+    std::vector<PendingReserve> expired;
     {
       std::unique_lock<std::mutex> lock(mu_);
       ready_.wait(lock, [this] { return stop_ || !pending_.empty(); });
       if (pending_.empty()) return;
-      while (!pending_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(pending_.front()));
-        pending_.pop_front();
-      }
+      batch = pending_.Take(max_batch_, absl::Now(), &expired);
     }
+    // Their callers have given up: answered without taking stock.
+    for (PendingReserve& p : expired) p.done(common::DeadlinePassed("flash stock"));
+    if (batch.empty()) continue;
     std::vector<RedisScriptCall> calls;
     calls.reserve(batch.size());
     for (const PendingReserve& p : batch) {

@@ -7,6 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "services/catalog/store/flash_stock_store.h"
+#include "services/common/admission.h"
 #include "services/common/redis_client.h"
 #include "services/common/worker_pool.h"
 
@@ -22,16 +23,22 @@ namespace livecommerce::catalog {
 //
 // ReserveAsync batches: reserves that arrive together go to Redis in one pipeline (one write and
 // one read for many), which is what lets a storm of attempts through on few cores. A batch member
-// whose home bucket is short finishes on a worker with the synchronous path (refills).
+// whose home bucket is short finishes on a worker with the synchronous path (refills). The queue
+// admits what it can serve quickly (common/admission.h): a storm past the store's capacity is
+// refused at once, with a retry hint, instead of waiting.
 class RedisFlashStockStore final : public FlashStockStore {
  public:
-  explicit RedisFlashStockStore(common::RedisPool& redis);
+  explicit RedisFlashStockStore(
+      common::RedisPool& redis,
+      common::AdmissionOptions admission = common::AdmissionOptions::Unbounded(),
+      size_t max_batch = 512);
   ~RedisFlashStockStore() override;
   absl::Status LoadScripts();
 
   void ReserveAsync(const StockLayout& layout, const std::string& reservation_id,
                     const std::string& buyer_id, int64_t quantity, int32_t per_buyer_limit,
-                    absl::Time expires_at, absl::Time now, ReserveDone done) override;
+                    absl::Time expires_at, absl::Time now, absl::Time deadline,
+                    ReserveDone done) override;
 
   absl::StatusOr<StockReserveResult> Reserve(const StockLayout& layout,
                                              const std::string& reservation_id,
@@ -74,7 +81,8 @@ class RedisFlashStockStore final : public FlashStockStore {
   common::RedisPool& redis_;
   std::mutex mu_;
   std::condition_variable ready_;
-  std::deque<PendingReserve> pending_ ABSL_GUARDED_BY(mu_);
+  size_t max_batch_;
+  common::AdmissionQueue<PendingReserve> pending_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   common::WorkerPool slow_path_{4};
   std::thread batcher_;

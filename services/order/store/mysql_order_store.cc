@@ -338,12 +338,15 @@ bool RefundExists(MysqlConnection& c, int64_t order_id, const std::string& refun
 
 }  // namespace
 
-MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool, const common::EventOutbox* events)
+MysqlOrderStore::MysqlOrderStore(common::MysqlPool& pool, const common::EventOutbox* events,
+                                 common::AdmissionOptions checkout_admission)
     : pool_(pool), events_(events) {
   begins_ = std::make_unique<common::MysqlBatcher<BeginItem>>(
-      pool_, [this](MysqlConnection& c, const std::vector<BeginItem*>& items) {
+      pool_,
+      [this](MysqlConnection& c, const std::vector<BeginItem*>& items) {
         return ApplyBegins(c, items);
-      });
+      },
+      1, 64, checkout_admission);
   pendings_ = std::make_unique<common::MysqlBatcher<PendingItem>>(
       pool_, [this](MysqlConnection& c, const std::vector<PendingItem*>& items) {
         return ApplyPendings(c, items);
@@ -358,7 +361,8 @@ MysqlOrderStore::~MysqlOrderStore() = default;
 
 absl::StatusOr<OrderChange> MysqlOrderStore::BeginCheckout(const OrderRecord& d) {
   BeginItem item{&d, absl::UnknownError("not run")};
-  absl::Status committed = begins_->Run(item);
+  // Dropped unstarted when the checkout's caller has given up meanwhile.
+  absl::Status committed = begins_->Run(item, common::CurrentDeadline());
   if (committed.ok()) {
     LC_ASSIGN_OR_RETURN(OrderRecord order, std::move(item.result));
     return OrderChange{std::move(order), true};

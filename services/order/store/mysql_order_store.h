@@ -19,7 +19,12 @@ class MysqlOrderStore final : public OrderStore {
  public:
   // `events` (may be null: no events) publishes CheckoutStarted, OrderPaid and OrderRefunded in
   // the transactions that place, pay and refund orders (docs/EVENTS.md).
-  explicit MysqlOrderStore(common::MysqlPool& pool, const common::EventOutbox* events = nullptr);
+  // `checkout_admission` bounds the queue of checkouts' first writes: a checkout the store cannot
+  // start quickly is refused (Overloaded) before it reserves anything; the writes that continue
+  // accepted checkouts and payments are never refused.
+  explicit MysqlOrderStore(
+      common::MysqlPool& pool, const common::EventOutbox* events = nullptr,
+      common::AdmissionOptions checkout_admission = common::AdmissionOptions::Unbounded());
   ~MysqlOrderStore() override;
 
   absl::StatusOr<OrderChange> BeginCheckout(const OrderRecord& draft) override;

@@ -1,5 +1,6 @@
 // RoomServiceImpl: presence (join, heartbeat, leave and the gateway's batches).
 #include "absl/strings/str_cat.h"
+#include "services/common/admission.h"
 #include "services/common/crypto.h"
 #include "services/common/proto_util.h"
 #include "services/common/status.h"
@@ -121,7 +122,7 @@ grpc::ServerUnaryReactor* RoomServiceImpl::Heartbeat(grpc::CallbackServerContext
   // Answered from the presence store's batch thread: concurrent heartbeats share pipelines.
   presence_.HeartbeatAsync(
       target->session, target->viewer_id, request->device_id(), clock_.Now(),
-      [reactor, response, interval](absl::StatusOr<bool> present) {
+      common::DeadlineOf(*context), [reactor, response, interval](absl::StatusOr<bool> present) {
         absl::Status status = present.status();
         if (status.ok() && !*present) {
           status = absl::FailedPreconditionError("device_id: not in the room; join again");

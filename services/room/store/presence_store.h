@@ -48,10 +48,12 @@ class PresenceStore {
                                          const std::string& viewer_id, const std::string& device_id,
                                          absl::Time now) = 0;
   // Heartbeat, answered through `done` (possibly on another thread, which `done` must not block).
-  // Stores may batch concurrent calls; this default calls Heartbeat at once.
+  // Stores may batch concurrent calls, refusing what they cannot take quickly and dropping what
+  // is still waiting at `deadline` (common/admission.h); this default calls Heartbeat at once.
   virtual void HeartbeatAsync(const PresenceSession& session, const std::string& viewer_id,
-                              const std::string& device_id, absl::Time now,
+                              const std::string& device_id, absl::Time now, absl::Time deadline,
                               std::function<void(absl::StatusOr<bool>)> done) {
+    (void)deadline;
     done(Heartbeat(session, viewer_id, device_id, now));
   }
   virtual absl::Status Leave(const PresenceSession& session, const std::string& viewer_id,

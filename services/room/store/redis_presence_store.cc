@@ -122,22 +122,25 @@ std::vector<std::string> BucketKeys(int64_t session_id, int bucket) {
 
 }  // namespace
 
-RedisPresenceStore::RedisPresenceStore(common::RedisPool& redis, absl::Duration window)
-    : redis_(redis), window_(window), batcher_(redis) {}
+RedisPresenceStore::RedisPresenceStore(common::RedisPool& redis, absl::Duration window,
+                                       common::AdmissionOptions admission)
+    : redis_(redis), window_(window), batcher_(redis, 512, admission) {}
 
 void RedisPresenceStore::HeartbeatAsync(const PresenceSession& session,
                                         const std::string& viewer_id, const std::string& device_id,
-                                        absl::Time now,
+                                        absl::Time now, absl::Time deadline,
                                         std::function<void(absl::StatusOr<bool>)> done) {
-  batcher_.Eval(kTouchScript, TouchCall(session, viewer_id, device_id, now, false),
-                [done = std::move(done)](absl::StatusOr<common::RedisValue> reply) {
-                  absl::StatusOr<int64_t> result = common::IntegerReply(reply);
-                  if (!result.ok()) {
-                    done(result.status());
-                  } else {
-                    done(*result != 0);
-                  }
-                });
+  batcher_.Eval(
+      kTouchScript, TouchCall(session, viewer_id, device_id, now, false),
+      [done = std::move(done)](absl::StatusOr<common::RedisValue> reply) {
+        absl::StatusOr<int64_t> result = common::IntegerReply(reply);
+        if (!result.ok()) {
+          done(result.status());
+        } else {
+          done(*result != 0);
+        }
+      },
+      deadline);
 }
 
 absl::Status RedisPresenceStore::LoadScripts() {

@@ -14,16 +14,17 @@ namespace livecommerce::room {
 // run.
 class RedisPresenceStore final : public PresenceStore {
  public:
-  RedisPresenceStore(common::RedisPool& redis, absl::Duration window);
+  RedisPresenceStore(common::RedisPool& redis, absl::Duration window,
+                     common::AdmissionOptions admission = common::AdmissionOptions::Unbounded());
 
   absl::Status LoadScripts();
   absl::StatusOr<bool> Join(const PresenceSession& session, const std::string& viewer_id,
                             const std::string& device_id, absl::Time now) override;
   absl::StatusOr<bool> Heartbeat(const PresenceSession& session, const std::string& viewer_id,
                                  const std::string& device_id, absl::Time now) override;
-  // Concurrent heartbeats share Redis pipelines.
+  // Concurrent heartbeats share Redis pipelines; the queue admits what it can serve quickly.
   void HeartbeatAsync(const PresenceSession& session, const std::string& viewer_id,
-                      const std::string& device_id, absl::Time now,
+                      const std::string& device_id, absl::Time now, absl::Time deadline,
                       std::function<void(absl::StatusOr<bool>)> done) override;
   absl::Status Leave(const PresenceSession& session, const std::string& viewer_id,
                      const std::string& device_id, absl::Time now) override;

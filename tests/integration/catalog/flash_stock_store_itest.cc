@@ -1,5 +1,6 @@
 // The Redis live stock of flash sales against a real Redis: atomic reserve under contention,
 // per-buyer limits, bucket refills, idempotency, holds, and reload from a snapshot.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -8,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "services/catalog/store/redis_flash_stock_store.h"
+#include "services/common/admission.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::catalog {
@@ -85,7 +87,7 @@ TEST_P(FlashStockStoreTest, BatchedReservesNeverOversellOrUndersell) {
       for (int i = t; i < kAttempts; i += 16) {
         std::string buyer = "b" + std::to_string(i);
         store_->ReserveAsync(layout_, "r-" + buyer, buyer, 1, 1, kExpiry, kT0,
-                             [&](absl::StatusOr<StockReserveResult> r) {
+                             absl::InfiniteFuture(), [&](absl::StatusOr<StockReserveResult> r) {
                                std::lock_guard<std::mutex> lock(mu);
                                if (!r.ok()) {
                                  ++errors;
@@ -116,7 +118,7 @@ TEST_P(FlashStockStoreTest, BatchedReserveFindsUnitsInOtherBuckets) {
   for (int i = 0; i < layout_.buckets * 2 + 3; ++i) {
     std::promise<absl::StatusOr<StockReserveResult>> promise;
     store_->ReserveAsync(layout_, "s" + std::to_string(i), "same-buyer-" + std::to_string(i % 3), 1,
-                         1000, kExpiry, kT0,
+                         1000, kExpiry, kT0, absl::InfiniteFuture(),
                          [&](absl::StatusOr<StockReserveResult> r) { promise.set_value(r); });
     absl::StatusOr<StockReserveResult> r = promise.get_future().get();
     ASSERT_TRUE(r.ok()) << r.status();
@@ -258,6 +260,82 @@ TEST_P(FlashStockStoreTest, DueListsExpiredEntries) {
   EXPECT_EQ((*due)[0].member, "short");
   EXPECT_EQ(*store_->ReleaseAt(layout_, (*due)[0].bucket, "short"), 1);
   EXPECT_EQ(Remaining(), 9);
+}
+
+// Past what its queue can serve quickly, the store refuses at once (common/admission.h): a storm
+// against a queue of 64 drained one Redis call at a time. Every reserve it accepted is answered
+// within a short wait (an unbounded queue would make the last wait for all before it), every
+// refusal carries the retry hint and leaves no trace in the stock, and a reserve whose caller's
+// deadline passed while it waited is dropped without taking stock.
+TEST_P(FlashStockStoreTest, AStormPastTheQueueIsRefusedAtOnceAndChangesNothing) {
+  common::AdmissionOptions admission;
+  admission.max_queued = 64;
+  admission.max_queue_delay = absl::Milliseconds(3);
+  admission.retry_after = absl::Milliseconds(300);
+  RedisFlashStockStore small(*redis_, admission, /*max_batch=*/1);
+  ASSERT_TRUE(small.LoadScripts().ok());
+  LoadUnits(100);
+
+  constexpr int kAttempts = 8000;
+  struct Outcome {
+    absl::Time submitted;
+    absl::Time answered;
+    absl::StatusOr<StockReserveResult> result = absl::UnknownError("unanswered");
+  };
+  std::vector<Outcome> outcomes(kAttempts);
+  std::mutex mu;
+  std::condition_variable all_done;
+  int finished = 0;
+  for (int i = 0; i < kAttempts; ++i) {
+    std::string buyer = "b" + std::to_string(i);
+    outcomes[i].submitted = absl::Now();
+    small.ReserveAsync(layout_, "r-" + buyer, buyer, 1, 1, kExpiry, kT0, absl::InfiniteFuture(),
+                       [&, i](absl::StatusOr<StockReserveResult> r) {
+                         std::lock_guard<std::mutex> lock(mu);
+                         outcomes[i].answered = absl::Now();
+                         outcomes[i].result = std::move(r);
+                         if (++finished == kAttempts) all_done.notify_all();
+                       });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        all_done.wait_for(lock, std::chrono::seconds(60), [&] { return finished == kAttempts; }));
+  }
+  int reserved = 0;
+  int refused = 0;
+  absl::Duration slowest_accepted;
+  for (int i = 0; i < kAttempts; ++i) {
+    const Outcome& o = outcomes[i];
+    if (!o.result.ok()) {
+      ASSERT_EQ(common::OverloadRetryAfter(o.result.status()), absl::Milliseconds(300))
+          << o.result.status();
+      ++refused;
+      // Refused: nothing of it reached Redis.
+      std::string buyer = "b" + std::to_string(i);
+      EXPECT_EQ(*small.Release(layout_, "r-" + buyer, buyer), 0);
+      continue;
+    }
+    slowest_accepted = std::max(slowest_accepted, o.answered - o.submitted);
+    if (o.result->outcome == StockReserveResult::Outcome::kReserved) ++reserved;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GE(kAttempts - refused, 64);  // it kept serving while it refused
+  EXPECT_LT(slowest_accepted, absl::Milliseconds(250));
+  // Exactly the units the accepted reserves took are gone.
+  EXPECT_EQ(reserved, std::min(100, kAttempts - refused));
+  EXPECT_EQ(Remaining(), 100 - reserved);
+
+  // A reserve whose caller gave up while it waited takes nothing.
+  LoadUnits(5);
+  std::promise<absl::StatusOr<StockReserveResult>> late;
+  small.ReserveAsync(layout_, "r-late", "late-buyer", 1, 1, kExpiry, kT0,
+                     absl::Now() - absl::Milliseconds(1),
+                     [&](absl::StatusOr<StockReserveResult> r) { late.set_value(std::move(r)); });
+  absl::StatusOr<StockReserveResult> answer = late.get_future().get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kDeadlineExceeded) << answer.status();
+  EXPECT_EQ(Remaining(), 5);
+  EXPECT_EQ(*small.Release(layout_, "r-late", "late-buyer"), 0);
 }
 
 }  // namespace

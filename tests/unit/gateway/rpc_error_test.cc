@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "gateway/server/gateway.h"
 #include "livecommerce/v1/room.grpc.pb.h"
+#include "services/common/admission.h"
 #include "services/common/grpc_server.h"
 #include "services/common/service_client.h"
 #include "services/common/status.h"
@@ -119,6 +120,25 @@ TEST_F(RpcErrorTest, AServerOutOfThreadsIsAnOverloadToRetry) {
               absl::StatusCode::kUnavailable);
   }
   EXPECT_GT(shed, 0) << "the server never ran out of threads";
+}
+
+// A service's admission refusing the call: 503 OVERLOADED, Retry-After from its hint in whole
+// seconds rounded up, never the service's own wording.
+TEST(RpcErrorMapTest, AnAdmissionRefusalIsAnOverloadWithItsHint) {
+  grpc::Status refused =
+      common::ToGrpcStatus(common::Overloaded("flash stock", absl::Milliseconds(1500)));
+  HttpResponse r = RpcErrorResponse(refused, "ReserveStock");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Header(r), "2");
+  EXPECT_NE(r.body.find("\"reason\":\"OVERLOADED\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("flash stock"), std::string::npos) << r.body;
+  r = RpcErrorResponse(common::ToGrpcStatus(common::Overloaded("x", absl::Milliseconds(200))), "X");
+  EXPECT_EQ(Header(r), "1");
+  // A business limit stays the user's 429 without Retry-After.
+  r = RpcErrorResponse(
+      common::ToGrpcStatus(absl::ResourceExhaustedError("quantity: the limit is 1")), "X");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(Header(r), "");
 }
 
 TEST(RpcErrorMapTest, UnavailableIsRetriedLater) {

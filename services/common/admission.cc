@@ -1,0 +1,90 @@
+#include "services/common/admission.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/server_context.h"
+#include "services/common/config.h"
+
+namespace livecommerce::common {
+namespace {
+
+constexpr char kOverloadPayload[] = "type.livecommerce/overload";
+constexpr char kRetryField[] = ";retry_ms=";
+
+thread_local absl::Time current_deadline = absl::InfiniteFuture();
+
+}  // namespace
+
+absl::Status Overloaded(absl::string_view what, absl::Duration retry_after) {
+  int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(retry_after));
+  absl::Status status =
+      absl::ResourceExhaustedError(absl::StrCat(what, " is at capacity; retry in ", ms, " ms"));
+  status.SetPayload(kOverloadPayload, absl::Cord(absl::StrCat(ms)));
+  return status;
+}
+
+std::optional<absl::Duration> OverloadRetryAfter(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kResourceExhausted) return std::nullopt;
+  auto payload = status.GetPayload(kOverloadPayload);  // absl::optional in this abseil
+  int64_t ms = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &ms)) return std::nullopt;
+  return absl::Milliseconds(ms);
+}
+
+std::optional<absl::Duration> OverloadRetryAfter(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) return std::nullopt;
+  const std::string details = status.error_details();  // returned by value
+  const std::string expected = absl::StrCat(kOverloadMark, kRetryField);
+  if (!absl::StartsWith(details, expected)) return std::nullopt;
+  int64_t ms = 0;
+  if (!absl::SimpleAtoi(absl::string_view(details).substr(expected.size()), &ms) || ms < 0) {
+    return std::nullopt;
+  }
+  return absl::Milliseconds(ms);
+}
+
+std::string OverloadDetails(absl::Duration retry_after) {
+  return absl::StrCat(kOverloadMark, kRetryField, absl::ToInt64Milliseconds(retry_after));
+}
+
+absl::Time CurrentDeadline() { return current_deadline; }
+
+void SetCurrentDeadline(absl::Time deadline) { current_deadline = deadline; }
+
+absl::Time DeadlineOf(const grpc::ServerContextBase& context) {
+  std::chrono::system_clock::time_point deadline = context.deadline();
+  // gRPC reports "no deadline" as the clock's far end, which does not fit absl::Time's range
+  // conversions cleanly.
+  if (deadline >= std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+absl::StatusOr<AdmissionOptions> LoadAdmissionOptions(absl::Duration default_delay) {
+  AdmissionOptions options;
+  absl::StatusOr<absl::Duration> delay =
+      EnvMillis("LC_QUEUE_MAX_DELAY_MS", absl::ToInt64Milliseconds(default_delay), 1, 60000);
+  if (!delay.ok()) return delay.status();
+  absl::StatusOr<int64_t> items = EnvInt("LC_QUEUE_MAX_ITEMS", 10000, 1, 10000000);
+  if (!items.ok()) return items.status();
+  absl::StatusOr<absl::Duration> retry = EnvMillis("LC_RETRY_AFTER_MS", 200, 1, 600000);
+  if (!retry.ok()) return retry.status();
+  options.max_queue_delay = *delay;
+  options.max_queued = static_cast<size_t>(*items);
+  options.retry_after = *retry;
+  return options;
+}
+
+absl::Status DeadlinePassed(absl::string_view what) {
+  return absl::DeadlineExceededError(
+      absl::StrCat("the caller's deadline passed while waiting for ", what));
+}
+
+}  // namespace livecommerce::common
