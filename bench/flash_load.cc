@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "bench/step.h"
 #include "livecommerce/v1/catalog.grpc.pb.h"
 #include "livecommerce/v1/flash.grpc.pb.h"
 #include "livecommerce/v1/room.grpc.pb.h"
@@ -47,12 +48,24 @@ struct Options {
   int channels = 4;
   int release_percent = 5;
   int buckets = 0;  // 0: the service default
+  int deadline_ms = 10000;
+  bool steps = false;  // read steps from standard input
+  bool floor = false;  // the target is the no-op floor server
 };
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string key = argv[i];
+    if (key == "--steps" || key == "--floor") {
+      (key == "--steps" ? o.steps : o.floor) = true;
+      --i;  // a flag: no value follows
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n", key.c_str());
+      std::exit(2);
+    }
     std::string value = argv[i + 1];
     int* target = nullptr;
     if (key == "--room")
@@ -77,6 +90,8 @@ Options ParseArgs(int argc, char** argv) {
       target = &o.release_percent;
     else if (key == "--buckets")
       target = &o.buckets;
+    else if (key == "--deadline-ms")
+      target = &o.deadline_ms;
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       std::exit(2);
@@ -107,8 +122,17 @@ struct Call {
 
 }  // namespace
 
+// What one storm on one sale came to.
+struct Storm {
+  livecommerce::bench::StepTally tally;
+  double seconds = 0;
+  int64_t reserved = 0, released = 0, sold_out = 0, limited = 0, release_errors = 0;
+  int64_t confirmed = 0, confirm_errors = 0, sold = 0, remaining = 0, oversold = 0, undersold = 0;
+};
+
 int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
+  if (o.floor) o.release_percent = 0;  // the floor has no reservations to release
   PrincipalCodec codec(o.secret);
   absl::Time expiry = absl::Now() + absl::Hours(6);
   std::string ops = codec.Encode(Principal{Role::kOps, o.brand, "bench-ops", expiry});
@@ -119,10 +143,6 @@ int main(int argc, char** argv) {
     c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return c;
   };
-  auto rooms = v1::RoomService::NewStub(
-      grpc::CreateChannel(o.room_target, grpc::InsecureChannelCredentials()));
-  auto catalog = v1::CatalogService::NewStub(
-      grpc::CreateChannel(o.catalog_target, grpc::InsecureChannelCredentials()));
   std::vector<std::unique_ptr<v1::FlashSaleService::Stub>> flash;
   for (int i = 0; i < o.channels; ++i) {
     grpc::ChannelArguments args;
@@ -131,40 +151,48 @@ int main(int argc, char** argv) {
         grpc::CreateCustomChannel(o.catalog_target, grpc::InsecureChannelCredentials(), args)));
   }
 
-  // A live room, a product with one SKU, and the flash sale.
-  v1::CreateRoomRequest room_request;
-  room_request.set_brand_id(o.brand);
-  room_request.set_title("Flash sale storm");
-  livecommerce::common::ToTimestamp(absl::Now(), room_request.mutable_scheduled_start());
-  room_request.set_visibility(v1::VISIBILITY_PUBLIC);
-  room_request.add_audiences(v1::AUDIENCE_FOLLOWERS);
-  room_request.set_objective(v1::OBJECTIVE_PURCHASE);
-  room_request.set_format(v1::FORMAT_SALES_DRIVEN);
+  // A live room and a product with one SKU; each storm then has a flash sale of its own. The
+  // floor has none of these: its sales are a fixed id it does not look at.
   v1::CreateRoomResponse room;
-  if (auto s = rooms->CreateRoom(context(ops).get(), room_request, &room); !s.ok()) {
-    Die("CreateRoom", s);
-  }
-  v1::CreateProductRequest product_request;
-  product_request.set_brand_id(o.brand);
-  product_request.set_name("Limited bag");
-  product_request.set_category("bags");
-  product_request.mutable_list_price()->set_amount_fen(2590000);
-  product_request.mutable_list_price()->set_currency("CNY");
-  v1::NewSku* sku = product_request.add_skus();
-  sku->set_sku_code("BAG-LTD-BLACK");
-  (*sku->mutable_attributes())["colour"] = "black";
-  sku->set_on_hand(o.units);
   v1::CreateProductResponse product;
-  if (auto s = catalog->CreateProduct(context(ops).get(), product_request, &product); !s.ok()) {
-    Die("CreateProduct", s);
+  if (!o.floor) {
+    auto rooms = v1::RoomService::NewStub(
+        grpc::CreateChannel(o.room_target, grpc::InsecureChannelCredentials()));
+    auto catalog = v1::CatalogService::NewStub(
+        grpc::CreateChannel(o.catalog_target, grpc::InsecureChannelCredentials()));
+    v1::CreateRoomRequest room_request;
+    room_request.set_brand_id(o.brand);
+    room_request.set_title("Flash sale storm");
+    livecommerce::common::ToTimestamp(absl::Now(), room_request.mutable_scheduled_start());
+    room_request.set_visibility(v1::VISIBILITY_PUBLIC);
+    room_request.add_audiences(v1::AUDIENCE_FOLLOWERS);
+    room_request.set_objective(v1::OBJECTIVE_PURCHASE);
+    room_request.set_format(v1::FORMAT_SALES_DRIVEN);
+    if (auto s = rooms->CreateRoom(context(ops).get(), room_request, &room); !s.ok()) {
+      Die("CreateRoom", s);
+    }
+    v1::CreateProductRequest product_request;
+    product_request.set_brand_id(o.brand);
+    product_request.set_name("Limited bag");
+    product_request.set_category("bags");
+    product_request.mutable_list_price()->set_amount_fen(2590000);
+    product_request.mutable_list_price()->set_currency("CNY");
+    v1::NewSku* sku = product_request.add_skus();
+    sku->set_sku_code("BAG-LTD-BLACK");
+    (*sku->mutable_attributes())["colour"] = "black";
+    sku->set_on_hand(o.units);
+    if (auto s = catalog->CreateProduct(context(ops).get(), product_request, &product); !s.ok()) {
+      Die("CreateProduct", s);
+    }
+    v1::ActivateProductRequest activate;
+    activate.set_product_id(product.product().id());
+    v1::ActivateProductResponse activated;
+    if (auto s = catalog->ActivateProduct(context(ops).get(), activate, &activated); !s.ok()) {
+      Die("ActivateProduct", s);
+    }
   }
-  v1::ActivateProductRequest activate;
-  activate.set_product_id(product.product().id());
-  v1::ActivateProductResponse activated;
-  if (auto s = catalog->ActivateProduct(context(ops).get(), activate, &activated); !s.ok()) {
-    Die("ActivateProduct", s);
-  }
-  auto create_sale = [&](int64_t units) {
+  auto create_sale = [&](int64_t units) -> std::string {
+    if (o.floor) return "100001";
     v1::CreateFlashSaleRequest sale_request;
     sale_request.set_room_id(room.room().id());
     sale_request.set_sku_id(product.product().skus(0).id());
@@ -184,13 +212,13 @@ int main(int argc, char** argv) {
   };
 
   // Warm-up, not measured: connections, HTTP/2 windows and server threads settle on a sale of one
-  // unit that sells out at once.
-  {
+  // unit that sells out at once. Once, before the first storm, at its rate.
+  auto warm_up = [&](int rate) {
     const std::string warm_sale = create_sale(1);
     grpc::CompletionQueue warm_cq;
-    const int warm_calls = o.rate * 2;
+    const int warm_calls = rate * 2;
     auto warm_start = Clock::now();
-    const auto warm_interval = std::chrono::nanoseconds(1000000000LL / o.rate);
+    const auto warm_interval = std::chrono::nanoseconds(1000000000LL / rate);
     for (int k = 0; k < warm_calls; ++k) {
       auto due = warm_start + warm_interval * k;
       if (due > Clock::now()) std::this_thread::sleep_until(due);
@@ -218,146 +246,201 @@ int main(int argc, char** argv) {
     void* tag = nullptr;
     bool ok = false;
     while (warm_cq.Next(&tag, &ok)) delete static_cast<Call*>(tag);
-  }
-  const std::string sale_id = create_sale(o.units);
+  };
 
-  // The storm.
-  const int64_t total = static_cast<int64_t>(o.rate) * o.duration_s;
-  grpc::CompletionQueue cq;
-  std::atomic<int64_t> pending{0};
-  std::atomic<bool> sending_done{false};
-  std::vector<uint32_t> latencies;
-  latencies.reserve(static_cast<size_t>(total));
-  int64_t reserved = 0, released = 0, sold_out = 0, limited = 0, errors = 0;
-  std::vector<std::string> winners;
-  std::mutex winners_mu;
-  auto started = Clock::now();
-  std::thread poller([&] {
-    std::mt19937 rng(42);
-    void* tag = nullptr;
-    bool ok = false;
-    while (cq.Next(&tag, &ok)) {
-      auto* call = static_cast<Call*>(tag);
-      if (call->kind == Call::Kind::kReserve) {
-        auto micros =
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->due);
-        latencies.push_back(static_cast<uint32_t>(std::min<int64_t>(micros.count(), UINT32_MAX)));
-        if (getenv("LC_BENCH_TRACE") != nullptr && micros.count() > 50000) {
-          std::fprintf(stderr, "slow: %.3f s into the run, %lld us, ok=%d\n",
-                       std::chrono::duration<double>(call->due - started).count(),
-                       static_cast<long long>(micros.count()), call->status.ok() ? 1 : 0);
-        }
-        if (call->status.ok()) {
-          ++reserved;
-          const std::string& id = call->reserved.reservation().reservation_id();
-          if (static_cast<int>(rng() % 100) < o.release_percent) {
-            auto* release = new Call;
-            release->kind = Call::Kind::kRelease;
-            AttachPrincipal(release->context, service);
-            release->context.set_deadline(std::chrono::system_clock::now() +
-                                          std::chrono::seconds(10));
-            v1::ReleaseReservationRequest request;
-            request.set_reservation_id(id);
-            ++pending;
-            release->release_reader =
-                flash[0]->PrepareAsyncReleaseReservation(&release->context, request, &cq);
-            release->release_reader->StartCall();
-            release->release_reader->Finish(&release->released, &release->status, release);
-          } else {
-            std::lock_guard<std::mutex> lock(winners_mu);
-            winners.push_back(id);
+  // One storm: a fresh sale of `units`, reserve attempts open-loop at `rate` for `duration_s`,
+  // then every remaining winner paid and the sale's own figures read back.
+  int storm_number = 0;
+  auto run_storm = [&](int rate, int duration_s, Storm& r) {
+    const std::string sale_id = create_sale(o.units);
+    const int storm = storm_number++;
+    const int64_t total = static_cast<int64_t>(rate) * duration_s;
+    grpc::CompletionQueue cq;
+    std::atomic<int64_t> pending{0};
+    std::atomic<bool> sending_done{false};
+    r.tally.all.reserve(static_cast<size_t>(total));
+    r.tally.accepted.reserve(static_cast<size_t>(total));
+    std::vector<std::string> winners;
+    auto started = Clock::now();
+    std::thread poller([&] {
+      std::mt19937 rng(42);
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq.Next(&tag, &ok)) {
+        auto* call = static_cast<Call*>(tag);
+        if (call->kind == Call::Kind::kReserve) {
+          auto micros =
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->due);
+          bool refused = livecommerce::bench::IsOverloadRefusal(call->status);
+          grpc::StatusCode code = call->status.error_code();
+          // Sold out and the per-buyer limit are the sale's answers, not failures.
+          bool answered = code == grpc::StatusCode::OK ||
+                          code == grpc::StatusCode::FAILED_PRECONDITION ||
+                          (code == grpc::StatusCode::RESOURCE_EXHAUSTED && !refused);
+          r.tally.Add(static_cast<uint32_t>(std::min<int64_t>(micros.count(), UINT32_MAX)),
+                      answered);
+          if (getenv("LC_BENCH_TRACE") != nullptr && micros.count() > 50000) {
+            std::fprintf(stderr, "slow: %.3f s into the run, %lld us, ok=%d\n",
+                         std::chrono::duration<double>(call->due - started).count(),
+                         static_cast<long long>(micros.count()), call->status.ok() ? 1 : 0);
           }
-        } else if (call->status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-          ++sold_out;
-        } else if (call->status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-          ++limited;
-        } else if (errors++ < 5) {
-          std::fprintf(stderr, "reserve: %d %s\n", static_cast<int>(call->status.error_code()),
-                       call->status.error_message().c_str());
+          if (call->status.ok()) {
+            ++r.reserved;
+            const std::string& id = call->reserved.reservation().reservation_id();
+            if (static_cast<int>(rng() % 100) < o.release_percent) {
+              auto* release = new Call;
+              release->kind = Call::Kind::kRelease;
+              AttachPrincipal(release->context, service);
+              release->context.set_deadline(std::chrono::system_clock::now() +
+                                            std::chrono::seconds(10));
+              v1::ReleaseReservationRequest request;
+              request.set_reservation_id(id);
+              ++pending;
+              release->release_reader =
+                  flash[0]->PrepareAsyncReleaseReservation(&release->context, request, &cq);
+              release->release_reader->StartCall();
+              release->release_reader->Finish(&release->released, &release->status, release);
+            } else if (!o.floor) {
+              winners.push_back(id);
+            }
+          } else if (refused) {
+            ++r.tally.refused;
+            if (!livecommerce::bench::HasRetryHint(call->context)) ++r.tally.refused_without_hint;
+          } else if (call->status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+            ++r.sold_out;
+          } else if (call->status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+            ++r.limited;  // the per-buyer limit: the service's own answer (IsOverloadRefusal)
+          } else if (r.tally.errors++ < 5) {
+            std::fprintf(stderr, "reserve: %d %s\n", static_cast<int>(call->status.error_code()),
+                         call->status.error_message().c_str());
+          }
+        } else {
+          if (call->status.ok()) {
+            ++r.released;
+          } else if (r.release_errors++ < 5) {
+            std::fprintf(stderr, "release: %s\n", call->status.error_message().c_str());
+          }
         }
-      } else {
-        if (call->status.ok()) {
-          ++released;
-        } else if (errors++ < 5) {
-          std::fprintf(stderr, "release: %s\n", call->status.error_message().c_str());
-        }
-      }
-      delete call;
-      if (--pending == 0 && sending_done) break;
-    }
-  });
-
-  started = Clock::now();
-  const auto interval = std::chrono::nanoseconds(1000000000LL / o.rate);
-  for (int64_t k = 0; k < total; ++k) {
-    auto due = started + interval * k;
-    if (due > Clock::now()) std::this_thread::sleep_until(due);
-    auto* call = new Call;
-    call->due = due;
-    AttachPrincipal(call->context, service);
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    v1::ReserveStockRequest request;
-    int buyer = static_cast<int>(k % o.buyers);
-    request.set_reservation_id(absl::StrCat("storm-", k));
-    request.set_sale_id(sale_id);
-    request.set_buyer_id(absl::StrCat("buyer-", buyer));
-    request.set_quantity(1);
-    request.set_ttl_seconds(900);
-    ++pending;
-    call->reserve_reader = flash[static_cast<size_t>(k % o.channels)]->PrepareAsyncReserveStock(
-        &call->context, request, &cq);
-    call->reserve_reader->StartCall();
-    call->reserve_reader->Finish(&call->reserved, &call->status, call);
-  }
-  sending_done = true;
-  if (pending == 0) cq.Shutdown();
-  poller.join();
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  cq.Shutdown();
-
-  // Pay for every unit still reserved.
-  std::atomic<int64_t> confirmed{0};
-  std::atomic<int64_t> confirm_errors{0};
-  std::vector<std::thread> payers;
-  for (int t = 0; t < 8; ++t) {
-    payers.emplace_back([&, t] {
-      for (size_t i = static_cast<size_t>(t); i < winners.size(); i += 8) {
-        v1::ConfirmReservationRequest request;
-        request.set_reservation_id(winners[i]);
-        v1::ConfirmReservationResponse response;
-        grpc::Status s = flash[static_cast<size_t>(t) % flash.size()]->ConfirmReservation(
-            context(service).get(), request, &response);
-        if (s.ok())
-          ++confirmed;
-        else
-          ++confirm_errors;
+        delete call;
+        if (--pending == 0 && sending_done) break;
       }
     });
-  }
-  for (auto& t : payers) t.join();
 
-  v1::GetFlashSaleRequest get;
-  get.set_sale_id(sale_id);
-  v1::GetFlashSaleResponse final_sale;
-  if (auto s = flash[0]->GetFlashSale(context(ops).get(), get, &final_sale); !s.ok()) {
-    Die("GetFlashSale", s);
-  }
-  int64_t sold = final_sale.sale().sold();
-  int64_t remaining = final_sale.sale().remaining();
+    started = Clock::now();
+    const auto interval = std::chrono::nanoseconds(1000000000LL / rate);
+    for (int64_t k = 0; k < total; ++k) {
+      auto due = started + interval * k;
+      if (due > Clock::now()) std::this_thread::sleep_until(due);
+      auto* call = new Call;
+      call->due = due;
+      AttachPrincipal(call->context, service);
+      call->context.set_deadline(std::chrono::system_clock::now() +
+                                 std::chrono::milliseconds(o.deadline_ms));
+      v1::ReserveStockRequest request;
+      int buyer = static_cast<int>(k % o.buyers);
+      request.set_reservation_id(absl::StrCat("storm-", storm, "-", k));
+      request.set_sale_id(sale_id);
+      request.set_buyer_id(absl::StrCat("buyer-", buyer));
+      request.set_quantity(1);
+      request.set_ttl_seconds(900);
+      ++pending;
+      call->reserve_reader = flash[static_cast<size_t>(k % o.channels)]->PrepareAsyncReserveStock(
+          &call->context, request, &cq);
+      call->reserve_reader->StartCall();
+      call->reserve_reader->Finish(&call->reserved, &call->status, call);
+    }
+    sending_done = true;
+    if (pending == 0) cq.Shutdown();
+    poller.join();
+    r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    cq.Shutdown();
+    if (o.floor) return;
 
-  double p50 = livecommerce::bench::PercentileMs(latencies, 0.50);
-  double p99 = livecommerce::bench::PercentileMs(latencies, 0.99);
+    // Pay for every unit still reserved.
+    std::atomic<int64_t> confirmed{0};
+    std::atomic<int64_t> confirm_errors{0};
+    std::vector<std::thread> payers;
+    for (int t = 0; t < 8; ++t) {
+      payers.emplace_back([&, t] {
+        for (size_t i = static_cast<size_t>(t); i < winners.size(); i += 8) {
+          v1::ConfirmReservationRequest request;
+          request.set_reservation_id(winners[i]);
+          v1::ConfirmReservationResponse response;
+          grpc::Status s = flash[static_cast<size_t>(t) % flash.size()]->ConfirmReservation(
+              context(service).get(), request, &response);
+          if (s.ok())
+            ++confirmed;
+          else
+            ++confirm_errors;
+        }
+      });
+    }
+    for (auto& t : payers) t.join();
+    r.confirmed = confirmed.load();
+    r.confirm_errors = confirm_errors.load();
+
+    v1::GetFlashSaleRequest get;
+    get.set_sale_id(sale_id);
+    v1::GetFlashSaleResponse final_sale;
+    if (auto s = flash[0]->GetFlashSale(context(ops).get(), get, &final_sale); !s.ok()) {
+      Die("GetFlashSale", s);
+    }
+    r.sold = final_sale.sale().sold();
+    r.remaining = final_sale.sale().remaining();
+    r.oversold = std::max<int64_t>(0, r.sold - o.units);
+    r.undersold = std::max<int64_t>(0, o.units - r.sold);
+  };
+  auto counters = [&](const Storm& r) {
+    return absl::StrCat(" attempts=", r.tally.all.size(), " reserved=", r.reserved,
+                        " released=", r.released, " sold_out=", r.sold_out, " limited=", r.limited,
+                        " confirmed=", r.confirmed, " confirm_errors=", r.confirm_errors,
+                        " sold=", r.sold, " remaining=", r.remaining, " units=", o.units,
+                        " buyers=", o.buyers, " oversold=", r.oversold, " undersold=", r.undersold);
+  };
+
+  if (o.steps) {
+    int rate = 0;
+    int duration_s = 0;
+    int64_t errors = 0, confirm_errors = 0, sold = 0, oversold = 0, undersold = 0, storms = 0;
+    while (livecommerce::bench::NextStep(&rate, &duration_s)) {
+      if (storms++ == 0) warm_up(rate);
+      Storm r;
+      run_storm(rate, duration_s, r);
+      // A failed release leaves a unit held: an error of the run, as before.
+      r.tally.errors += r.release_errors;
+      errors += r.tally.errors;
+      confirm_errors += r.confirm_errors;
+      sold += r.sold;
+      oversold += r.oversold;
+      undersold += r.undersold;
+      livecommerce::bench::PrintStep(rate, r.seconds, r.tally, counters(r));
+    }
+    std::printf(
+        "final storms=%lld units=%d sold=%lld oversold=%lld undersold=%lld errors=%lld "
+        "confirm_errors=%lld\n",
+        static_cast<long long>(storms), o.units, static_cast<long long>(sold),
+        static_cast<long long>(oversold), static_cast<long long>(undersold),
+        static_cast<long long>(errors), static_cast<long long>(confirm_errors));
+    return errors == 0 && confirm_errors == 0 ? 0 : 1;
+  }
+
+  warm_up(o.rate);
+  Storm r;
+  run_storm(o.rate, o.duration_s, r);
+  double p50 = livecommerce::bench::PercentileMs(r.tally.all, 0.50);
+  double p99 = livecommerce::bench::PercentileMs(r.tally.all, 0.99);
+  int64_t errors = r.tally.errors + r.release_errors;
   std::printf(
       "rate=%.0f p50_ms=%.2f p99_ms=%.2f duration_s=%.1f attempts=%zu reserved=%lld "
-      "released=%lld sold_out=%lld limited=%lld errors=%lld confirmed=%lld confirm_errors=%lld "
-      "sold=%lld remaining=%lld units=%d buyers=%d oversold=%lld undersold=%lld\n",
-      static_cast<double>(latencies.size()) / seconds, p50, p99, seconds, latencies.size(),
-      static_cast<long long>(reserved), static_cast<long long>(released),
-      static_cast<long long>(sold_out), static_cast<long long>(limited),
-      static_cast<long long>(errors), static_cast<long long>(confirmed.load()),
-      static_cast<long long>(confirm_errors.load()), static_cast<long long>(sold),
-      static_cast<long long>(remaining), o.units, o.buyers,
-      static_cast<long long>(std::max<int64_t>(0, sold - o.units)),
-      static_cast<long long>(std::max<int64_t>(0, o.units - sold)));
-  return errors == 0 && confirm_errors == 0 ? 0 : 1;
+      "released=%lld sold_out=%lld limited=%lld errors=%lld refused=%lld confirmed=%lld "
+      "confirm_errors=%lld sold=%lld remaining=%lld units=%d buyers=%d oversold=%lld "
+      "undersold=%lld\n",
+      static_cast<double>(r.tally.all.size()) / r.seconds, p50, p99, r.seconds, r.tally.all.size(),
+      static_cast<long long>(r.reserved), static_cast<long long>(r.released),
+      static_cast<long long>(r.sold_out), static_cast<long long>(r.limited),
+      static_cast<long long>(errors), static_cast<long long>(r.tally.refused),
+      static_cast<long long>(r.confirmed), static_cast<long long>(r.confirm_errors),
+      static_cast<long long>(r.sold), static_cast<long long>(r.remaining), o.units, o.buyers,
+      static_cast<long long>(r.oversold), static_cast<long long>(r.undersold));
+  return errors == 0 && r.confirm_errors == 0 ? 0 : 1;
 }
