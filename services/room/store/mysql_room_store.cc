@@ -228,6 +228,23 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::UpdateRoom(
   });
 }
 
+namespace {
+
+// A product moment of a live session, in the transaction that changes the pin.
+void WriteMoment(MysqlConnection& c, const RoomRecord& room, const SessionRecord& session,
+                 v1::ProductMomentKind kind, const PinnedRef& product, absl::Time now) {
+  // The server's clock on both ends: a moment before the start (clock skew between replicas)
+  // seeks to the beginning.
+  int64_t offset_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(now - session.started_at));
+  Sql(c,
+      "INSERT INTO room_session_moments (brand_id, room_id, session_id, kind, product_id, "
+      "sku_id, occurred_at, offset_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      room.brand_id, room.id, session.id, kind, product.product_id, product.sku_id, now, offset_ms)
+      .Execute();
+}
+
+}  // namespace
+
 absl::StatusOr<RoomRecord> MysqlRoomStore::UpdatePin(
     int64_t room_id, absl::Time now, const std::function<absl::Status(RoomRecord&)>& mutate) {
   return pool_.InTransaction([&](MysqlConnection& c) -> absl::StatusOr<RoomRecord> {
@@ -250,15 +267,7 @@ absl::StatusOr<RoomRecord> MysqlRoomStore::UpdatePin(
     }
     if (moment == nullptr) return room;
     LC_ASSIGN_OR_RETURN(SessionRecord session, SelectSession(c, room.current_session_id));
-    // The server's clock on both ends: a moment before the start (clock skew between replicas)
-    // seeks to the beginning.
-    int64_t offset_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(now - session.started_at));
-    Sql(c,
-        "INSERT INTO room_session_moments (brand_id, room_id, session_id, kind, product_id, "
-        "sku_id, occurred_at, offset_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        room.brand_id, room.id, session.id, kind, moment->product_id, moment->sku_id, now,
-        offset_ms)
-        .Execute();
+    WriteMoment(c, room, session, kind, *moment, now);
     return room;
   });
 }
@@ -350,6 +359,11 @@ absl::StatusOr<RoomSession> MysqlRoomStore::EndSession(
       return absl::AbortedError("session was ended concurrently");
     }
     room.status = v1::ROOM_STATUS_ENDED;
+    // A product still presented when the live ends stops being presented then: the replay's
+    // timeline closes it as an unpin would.
+    if (room.pinned.has_value()) {
+      WriteMoment(c, room, session, v1::PRODUCT_MOMENT_KIND_UNPIN, *room.pinned, now);
+    }
     room.pinned.reset();
     room.updated_at = now;
     WriteRoom(c, room);

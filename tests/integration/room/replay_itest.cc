@@ -186,13 +186,14 @@ TEST_F(ReplayTest, PinsAndUnpinsAreMomentsAtTheirOffsetFromTheSessionStart) {
   EXPECT_EQ(Pin(room.id(), "prod-bag").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   ASSERT_TRUE(Unpin(room.id()).ok());
   std::string session = PresentAndEnd(room.id());
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM room_session_moments"), 4);
+  // The red bag, still presented when the live ended, is closed by the end: a fifth moment.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM room_session_moments"), 5);
   ASSERT_TRUE(SetReplay(room.id(), session, "https://vod.example.com/a/replay.mp4", 360).ok());
 
   v1::Replay replay;
   ASSERT_TRUE(GetReplay(Viewer("v1"), room.id(), &replay).ok());
   EXPECT_EQ(replay.session_id(), session);
-  ASSERT_EQ(replay.moments_size(), 4);
+  ASSERT_EQ(replay.moments_size(), 5);
   EXPECT_EQ(replay.moments(0).kind(), v1::PRODUCT_MOMENT_KIND_PIN);
   EXPECT_EQ(replay.moments(0).product_id(), "prod-bag");
   EXPECT_EQ(replay.moments(0).sku_id(), "sku-bag-black");
@@ -206,6 +207,10 @@ TEST_F(ReplayTest, PinsAndUnpinsAreMomentsAtTheirOffsetFromTheSessionStart) {
   EXPECT_EQ(replay.moments(2).offset_ms(), 240000);
   EXPECT_EQ(replay.moments(3).offset_ms(), 300000);
   EXPECT_EQ(common::FromTimestamp(replay.moments(3).at()), kT0 + absl::Minutes(5));
+  EXPECT_EQ(replay.moments(4).kind(), v1::PRODUCT_MOMENT_KIND_UNPIN);
+  EXPECT_EQ(replay.moments(4).product_id(), "prod-bag");
+  EXPECT_EQ(replay.moments(4).sku_id(), "sku-bag-red");
+  EXPECT_EQ(replay.moments(4).offset_ms(), 360000);  // the session's end
   // The products presented: each once, at its first pin.
   ASSERT_EQ(replay.products_size(), 2);
   EXPECT_EQ(replay.products(0).product_id(), "prod-bag");
@@ -232,7 +237,7 @@ TEST_F(ReplayTest, ARecordingOfTheEndedSessionBecomesItsReplayAndOpsMayReplaceIt
   EXPECT_EQ(replay.source(), v1::REPLAY_SOURCE_RECORDING);
   EXPECT_TRUE(absl::StrContains(replay.play().hls(), absl::StrCat("/", name, "-1.mp4")))
       << replay.play().hls();
-  EXPECT_EQ(replay.moments_size(), 4);
+  EXPECT_EQ(replay.moments_size(), 5);
 
   // A later recording of the same session does not replace it; ops may.
   RecordDone(name, absl::StrCat(name, "-2.flv"));
@@ -382,7 +387,7 @@ TEST_F(ReplayTest, ReplayViewsCountOncePerViewerApartFromLivePresenceWithTheirEv
   ASSERT_TRUE(JoinReplay(Viewer("v1"), room.id(), &joined).ok());
   EXPECT_TRUE(joined.first_view());
   EXPECT_EQ(joined.replay().session_id(), session);
-  EXPECT_EQ(joined.replay().moments_size(), 4);
+  EXPECT_EQ(joined.replay().moments_size(), 5);
   ASSERT_TRUE(JoinReplay(Viewer("v1"), room.id(), &joined).ok());
   EXPECT_FALSE(joined.first_view());
   ASSERT_TRUE(JoinReplay(Viewer("v2"), room.id(), &joined).ok());
