@@ -5,8 +5,8 @@
 # each step on the right-hand axis, the scenario's p99 bound as a line, and the capacity and the
 # floor's capacity marked. The knee is where the p99 curve leaves the floor's and meets the bound.
 # The TSV is the one bench/run writes (a header line, then one row per step: scenario, kind
-# service|floor, offered, rate, p50_ms, p99_ms, errors, refused, accepted_rate, accepted_p99_ms,
-# held).
+# service|floor|uncached (the gateway's reads past its cache, drawn when present), offered, rate,
+# p50_ms, p99_ms, errors, refused, accepted_rate, accepted_p99_ms, held).
 set -euo pipefail
 
 if [ $# -ne 6 ]; then
@@ -21,6 +21,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 awk -F'\t' -v dir="$work" 'NR > 1 { print $3, $5, $6, $7 + $8 > (dir "/" $2 ".dat") }' "$tsv"
 touch "$work/service.dat" "$work/floor.dat"
+uncached_plot=""
+if [ -s "$work/uncached.dat" ]; then
+  uncached_plot=", \"$work/uncached.dat\" using 1:(\$3 > 0 ? \$3 : 0.01) with linespoints lw 2 lc rgb \"purple\" title \"uncached p99\""
+fi
 
 gnuplot <<GNUPLOT
 set terminal pngcairo size 1000,600 font "sans,10"
@@ -48,5 +52,5 @@ if ($floor > 0) {
 plot "$work/service.dat" using 1:(\$3 > 0 ? \$3 : 0.01) with linespoints lw 2 lc rgb "blue" title "service p99", \
      "$work/service.dat" using 1:(\$2 > 0 ? \$2 : 0.01) with linespoints lc rgb "sea-green" title "service p50", \
      "$work/floor.dat" using 1:(\$3 > 0 ? \$3 : 0.01) with linespoints dashtype 2 lc rgb "dark-gray" title "floor p99", \
-     "$work/service.dat" using 1:4 axes x1y2 with impulses lw 6 lc rgb "orange" title "service errors + refused"
+     "$work/service.dat" using 1:4 axes x1y2 with impulses lw 6 lc rgb "orange" title "service errors + refused"$uncached_plot
 GNUPLOT
