@@ -22,29 +22,16 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "grpcpp/support/status.h"
+#include "services/common/status.h"
 
 namespace grpc {
 class ServerContextBase;
 }  // namespace grpc
 
 namespace livecommerce::common {
-
-// The status details of an overload refusal sent over gRPC: "<mark>;retry_ms=<n>".
-inline constexpr char kOverloadMark[] = "livecommerce-overload";
-// gRPC's trailing metadata key for a server's retry hint, in milliseconds.
-inline constexpr char kRetryPushbackMetadata[] = "grpc-retry-pushback-ms";
-
-// RESOURCE_EXHAUSTED "<what> is at capacity; retry in <n> ms", carrying `retry_after`.
-absl::Status Overloaded(absl::string_view what, absl::Duration retry_after);
-// The retry hint of an Overloaded status; nullopt for any other status.
-std::optional<absl::Duration> OverloadRetryAfter(const absl::Status& status);
-// The same from a status received over gRPC (its details); nullopt when it is not one.
-std::optional<absl::Duration> OverloadRetryAfter(const grpc::Status& status);
-// The gRPC status details of an overload with this hint.
-std::string OverloadDetails(absl::Duration retry_after);
 
 // The deadline of the call whose handler this thread is running (absl::InfiniteFuture() when
 // none), set by HandlerFrame::Run for the body.
