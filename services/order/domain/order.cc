@@ -167,7 +167,13 @@ absl::Status ValidateAddress(const v1::DeliveryAddress& address) {
 }
 
 std::string EncodeFailure(const absl::Status& status) {
-  return absl::StrCat(static_cast<int>(status.code()), std::string(1, kFailureCodeSeparator),
+  // An overload (a service shed the checkout's reservation) is kept as what it is to a later
+  // retry, a passing unavailability: without its mark a RESOURCE_EXHAUSTED would read as a
+  // business limit.
+  absl::StatusCode code = common::OverloadRetryAfter(status).has_value()
+                              ? absl::StatusCode::kUnavailable
+                              : status.code();
+  return absl::StrCat(static_cast<int>(code), std::string(1, kFailureCodeSeparator),
                       status.message());
 }
 

@@ -30,7 +30,7 @@ bool IsPaid(OrderStatus status);
 inline bool IsPaid(OrderState state) { return IsPaid(static_cast<OrderStatus>(state)); }
 
 // Why a checkout was refused, as recorded on its row (OrderRecord::failure) and back: a retry
-// with the same idempotency key gets the same answer.
+// with the same idempotency key gets the same answer. An overload is recorded as UNAVAILABLE.
 std::string EncodeFailure(const absl::Status& status);
 // INTERNAL "checkout failed" when `failure` is not one EncodeFailure wrote.
 absl::Status DecodeFailure(const std::string& failure);

@@ -1,6 +1,8 @@
 #include <limits>
+#include <string>
 
 #include "gtest/gtest.h"
+#include "services/common/status.h"
 #include "services/order/domain/order.h"
 
 namespace livecommerce::order {
@@ -80,6 +82,20 @@ TEST(OrderInputTest, CartItemsAndAddressesNameTheBadField) {
   address.set_phone("123");
   address.set_street("");
   EXPECT_EQ(ValidateAddress(address).message().substr(0, 14), "address.street");
+}
+
+// A refusal kept on the order's row reads back the same, except an overload: a later retry with
+// the key must see a passing unavailability, never a business limit.
+TEST(OrderFailureTest, RefusalsReadBackAndAnOverloadAsUnavailable) {
+  absl::Status limit = absl::ResourceExhaustedError("quantity: the per-buyer limit is 1");
+  absl::Status back = DecodeFailure(EncodeFailure(limit));
+  EXPECT_EQ(back.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(back.message(), limit.message());
+  absl::Status shed =
+      DecodeFailure(EncodeFailure(common::Overloaded("catalog service", absl::Milliseconds(200))));
+  EXPECT_EQ(shed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(shed.message().find("catalog service is at capacity"), std::string::npos);
+  EXPECT_EQ(DecodeFailure("not a failure").code(), absl::StatusCode::kInternal);
 }
 
 }  // namespace
