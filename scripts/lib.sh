@@ -17,19 +17,26 @@ lc_build() {
   ninja -C "$LC_BUILD_DIR" ${LC_BUILD_TARGETS:-}
 }
 
-# lc_build_console [--test]: installs the console's locked npm packages (npm ci, only when
-# package-lock.json changed since the last install), builds console/dist (served by the gateway
-# under /console/ with LC_GATEWAY_CONSOLE_DIR) and, with --test, runs its Vitest unit tests.
-lc_build_console() {
-  local dir="$LC_ROOT/console"
+# lc_npm_ci DIR: installs DIR's locked npm packages (npm ci), only when its package-lock.json
+# changed since the last install (a stamp in node_modules remembers it).
+lc_npm_ci() {
+  local dir="$1"
   local stamp="$dir/node_modules/.lc-lock-sha"
   local sha
   sha="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sha" ]; then
-    lc_log "console: npm ci"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    lc_log "$(basename "$dir"): npm ci"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
     echo "$sha" >"$stamp"
   fi
+}
+
+# lc_build_console [--test]: installs the console's locked npm packages (lc_npm_ci), builds
+# console/dist (served by the gateway under /console/ with LC_GATEWAY_CONSOLE_DIR) and, with
+# --test, runs its Vitest unit tests.
+lc_build_console() {
+  local dir="$LC_ROOT/console"
+  lc_npm_ci "$dir" || return 1
   lc_log "console: npm run build"
   (cd "$dir" && npm run --silent build >/dev/null) || { (cd "$dir" && npm run build); return 1; }
   if [ "${1:-}" = "--test" ]; then
