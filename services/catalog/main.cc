@@ -7,6 +7,7 @@
 #include "services/catalog/api/catalog_service.h"
 #include "services/catalog/api/flash_sale_service.h"
 #include "services/catalog/clients/room_directory.h"
+#include "services/catalog/store/caching_product_store.h"
 #include "services/catalog/store/mysql_flash_sale_store.h"
 #include "services/catalog/store/mysql_inventory_store.h"
 #include "services/catalog/store/mysql_product_store.h"
@@ -46,7 +47,12 @@ int main() {
     return 1;
   }
   common::SystemClock clock;
-  catalog::MysqlProductStore products(**mysql);
+  catalog::MysqlProductStore products_of_record(**mysql);
+  // Room product lists read by crowds of viewers are kept briefly (docs/RELIABILITY.md, "Read
+  // caches").
+  catalog::CachingProductStore products(
+      products_of_record,
+      common::OrExit(common::EnvMillis("LC_ROOM_CACHE_TTL_MS", 1000, 0, 60000)));
   catalog::MysqlInventoryStore inventory(**mysql);
   catalog::MysqlFlashSaleStore sales(**mysql);
   // A storm past what the store can serve within the flash bound is refused, not queued.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -14,6 +15,10 @@ namespace livecommerce::common {
 // A small thread-safe map whose entries are served for `ttl` (real time) after they were put,
 // for reads that may be a little stale (sale settings, SKU details). Emptied when it grows past
 // `max_entries`.
+//
+// Read-through use beside writes in the same process: take Generation() before reading the
+// source and store the answer with PutIfUnchanged; Invalidate and Clear advance the generation,
+// so a read that raced a write never puts back what the write replaced.
 template <typename Key, typename Value>
 class TtlCache final {
  public:
@@ -38,10 +43,35 @@ class TtlCache final {
     entries_.erase(key);
   }
 
+  uint64_t Generation() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return generation_;
+  }
+
+  void PutIfUnchanged(const Key& key, Value value, uint64_t generation) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation != generation_) return;
+    if (entries_.size() >= max_entries_) entries_.clear();
+    entries_[key] = {std::move(value), absl::Now()};
+  }
+
+  void Invalidate(const Key& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    entries_.erase(key);
+  }
+
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    entries_.clear();
+  }
+
  private:
   absl::Duration ttl_;
   size_t max_entries_;
   std::mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::unordered_map<Key, std::pair<Value, absl::Time>> entries_ ABSL_GUARDED_BY(mu_);
 };
 

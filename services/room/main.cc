@@ -18,6 +18,7 @@
 #include "services/room/api/room_service.h"
 #include "services/room/jobs/peak_sampler.h"
 #include "services/room/jobs/reminder_sender.h"
+#include "services/room/store/caching_room_store.h"
 #include "services/room/store/mysql_reservation_store.h"
 #include "services/room/store/mysql_room_store.h"
 #include "services/room/store/redis_presence_store.h"
@@ -59,7 +60,10 @@ int main() {
   // with the change, delivered by the publisher's relay.
   std::unique_ptr<common::EventPublisher> events = common::OrExit(common::EventPublisher::Create(
       "room", {{"report", "127.0.0.1:7105"}}, **mysql, codec, clock));
-  room::MysqlRoomStore rooms(**mysql, &events->outbox());
+  room::MysqlRoomStore rooms_of_record(**mysql, &events->outbox());
+  // Rooms read by crowds of viewers are kept briefly (docs/RELIABILITY.md, "Read caches").
+  room::CachingRoomStore rooms(
+      rooms_of_record, common::OrExit(common::EnvMillis("LC_ROOM_CACHE_TTL_MS", 1000, 0, 60000)));
   // Heartbeats past what the store can serve within their bound are refused, not queued.
   room::RedisPresenceStore presence(
       **redis, options.presence_window,
