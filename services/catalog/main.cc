@@ -55,9 +55,10 @@ int main() {
       common::OrExit(common::EnvMillis("LC_ROOM_CACHE_TTL_MS", 1000, 0, 60000)));
   catalog::MysqlInventoryStore inventory(**mysql);
   catalog::MysqlFlashSaleStore sales(**mysql);
-  // A storm past what the store can serve within the flash bound is refused, not queued.
+  // A storm past what the store can serve within the flash bound (30 ms) is refused, not queued:
+  // a reserve waits at most 20 ms for its Redis pipeline.
   catalog::RedisFlashStockStore stock(
-      **redis, common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(10))));
+      **redis, common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(20))));
   if (absl::Status s = stock.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load flash stock scripts: {}", s.message());
     return 1;

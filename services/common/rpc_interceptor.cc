@@ -10,6 +10,8 @@
 #include "services/common/log_format.h"
 #include "services/common/metrics.h"
 #include "services/common/request_id.h"
+#include "services/common/retry_hint.h"
+#include "services/common/status.h"
 #include "services/common/tsan.h"
 
 namespace livecommerce::common {
@@ -73,7 +75,9 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
       grpc::Status status = methods->GetSendStatus();
       Record(status.error_code());
       // An overload refusal carries its retry hint where gRPC clients look for one.
-      if (std::optional<absl::Duration> retry = OverloadRetryAfter(status)) {
+      // So does gRPC's own shedding (a sync server's threads all busy): a second, as the gateway
+      // answers it.
+      if (std::optional<absl::Duration> retry = RetryHintToSend(status, absl::Seconds(1))) {
         methods->GetSendTrailingMetadata()->emplace(
             kRetryPushbackMetadata, std::to_string(absl::ToInt64Milliseconds(*retry)));
       }

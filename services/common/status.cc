@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/retry_hint.h"
 
 namespace livecommerce::common {
 namespace {
@@ -42,6 +43,14 @@ std::optional<absl::Duration> OverloadRetryAfter(const grpc::Status& status) {
     return std::nullopt;
   }
   return absl::Milliseconds(ms);
+}
+
+std::optional<absl::Duration> RetryHintToSend(const grpc::Status& status, absl::Duration shed) {
+  if (std::optional<absl::Duration> retry = OverloadRetryAfter(status)) return retry;
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && !IsServiceAnswer(status)) {
+    return shed;
+  }
+  return std::nullopt;
 }
 
 std::string OverloadDetails(absl::Duration retry_after) {

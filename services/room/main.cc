@@ -64,10 +64,11 @@ int main() {
   // Rooms read by crowds of viewers are kept briefly (docs/RELIABILITY.md, "Read caches").
   room::CachingRoomStore rooms(
       rooms_of_record, common::OrExit(common::EnvMillis("LC_ROOM_CACHE_TTL_MS", 1000, 0, 60000)));
-  // Heartbeats past what the store can serve within their bound are refused, not queued.
+  // Heartbeats past what the store can serve within their bound (25 ms) are refused, not queued:
+  // a heartbeat waits at most 15 ms for its Redis pipeline.
   room::RedisPresenceStore presence(
       **redis, options.presence_window,
-      common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(10))));
+      common::OrExit(common::LoadAdmissionOptions(absl::Milliseconds(15))));
   if (absl::Status s = presence.LoadScripts(); !s.ok()) {
     spdlog::critical("cannot load presence scripts: {}", s.message());
     return 1;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/catalog/domain/product.h"
+#include "services/common/admission.h"
 #include "services/common/principal.h"
 #include "services/common/sql.h"
 #include "services/common/status.h"
@@ -200,7 +201,12 @@ absl::StatusOr<InventoryReservation> MysqlInventoryStore::Reserve(
   // attempt finds its row and answers as a repeat would.
   for (int attempt = 1;; ++attempt) {
     ReserveItem item{&reservation, absl::UnknownError("not run")};
-    absl::Status committed = reserves_->Run(item);
+    // A reserve still waiting when its caller's deadline passes is dropped before it takes
+    // anything: the caller has given up and may already have released this reservation id (a
+    // release of an id not yet reserved finds nothing), so taking the units now would hold them
+    // until the reservation expired. One taken before the deadline is in the batch's
+    // transaction, and a release waits for that transaction's row lock, then finds it.
+    absl::Status committed = reserves_->Run(item, common::CurrentDeadline());
     if (committed.ok()) return item.result;
     if (committed.code() != absl::StatusCode::kAlreadyExists || attempt >= 2) return committed;
   }

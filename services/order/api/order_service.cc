@@ -79,6 +79,12 @@ absl::StatusOr<OrderOptions> LoadOrderOptions() {
       common::EnvMillis("LC_ORDER_CHECKOUT_TIMEOUT_MS", 60 * 1000, 1000, 3600LL * 1000);
   if (!checkout_timeout.ok()) return checkout_timeout.status();
   options.checkout_timeout = *checkout_timeout;
+  auto max_checkouts = common::EnvInt("LC_ORDER_MAX_CHECKOUTS", 64, 1, 100000);
+  if (!max_checkouts.ok()) return max_checkouts.status();
+  options.max_checkouts_in_flight = *max_checkouts;
+  auto retry_after = common::EnvMillis("LC_RETRY_AFTER_MS", 200, 1, 600000);
+  if (!retry_after.ok()) return retry_after.status();
+  options.retry_after = *retry_after;
   std::string provider = common::EnvString("LC_PAYMENT_PROVIDER", "sandbox");
   if (provider == "sandbox") {
     options.default_provider = v1::PAYMENT_PROVIDER_SANDBOX;
@@ -503,6 +509,8 @@ grpc::Status OrderServiceImpl::Checkout(grpc::ServerContext* context,
                                         const v1::CheckoutRequest* request,
                                         v1::CheckoutResponse* response) {
   return frame_.Run(*context, kBuyer, [&](const Principal& buyer) -> absl::Status {
+    common::InFlightLimit::Slot slot(checkouts_);
+    if (!slot.admitted()) return common::Overloaded("checkouts", options_.retry_after);
     LC_ASSIGN_OR_RETURN(OrderRecord order, PlaceOrder(buyer, *request));
     ToProto(order, true, response->mutable_order());
     return absl::OkStatus();

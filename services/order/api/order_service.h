@@ -7,6 +7,7 @@
 #include "livecommerce/v1/order.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/common/handler.h"
+#include "services/common/in_flight_limit.h"
 #include "services/common/principal.h"
 #include "services/order/clients/attribution_client.h"
 #include "services/order/clients/funnel_reporter.h"
@@ -28,6 +29,10 @@ struct OrderOptions {
   bool sandbox_enabled = true;
   // A checkout still reserving after this long was interrupted (a crash): its stock is released.
   absl::Duration checkout_timeout = absl::Seconds(60);
+  // Checkouts in progress at once (LC_ORDER_MAX_CHECKOUTS): past it a checkout is refused at
+  // once with a retry hint (docs/RELIABILITY.md, "Overload") instead of waiting behind the others.
+  int64_t max_checkouts_in_flight = 64;
+  absl::Duration retry_after = absl::Milliseconds(200);
 };
 
 // LC_ORDER_PAYMENT_WINDOW_MS, LC_ORDER_CHECKOUT_TIMEOUT_MS, LC_PAYMENT_PROVIDER (sandbox or wechat:
@@ -130,6 +135,7 @@ class OrderServiceImpl final : public v1::OrderService::Service {
   const common::PrincipalCodec& codec_;
   OrderOptions options_;
   common::HandlerFrame frame_{codec_, clock_};
+  common::InFlightLimit checkouts_{options_.max_checkouts_in_flight};
   PaymentNotifications notifications_{orders_, payments_, clock_};
 };
 

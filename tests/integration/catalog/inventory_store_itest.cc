@@ -11,6 +11,7 @@
 #include "services/catalog/store/mysql_inventory_store.h"
 #include "services/catalog/store/mysql_product_store.h"
 #include "services/common/clock.h"
+#include "services/common/handler.h"
 #include "tests/support/test_env.h"
 
 namespace livecommerce::catalog {
@@ -190,6 +191,28 @@ TEST_F(InventoryStoreTest, ReserveIsIdempotentByReservationId) {
   EXPECT_EQ(Sku(sku_id).reserved, 3);
   EXPECT_EQ(Sku(other_sku).reserved, 0);
   EXPECT_EQ(Scalar("SELECT COUNT(*) FROM sku_reservations"), 1);
+}
+
+// Under overload a reserve can wait past its caller's deadline; the caller (the order service)
+// then releases the reservation id, which finds nothing. The late reserve must take nothing, or
+// its units would stay held until the reservation expired.
+TEST_F(InventoryStoreTest, AReserveWhoseCallerGaveUpTakesNothing) {
+  int64_t sku_id = CreateSku(10);
+  {
+    common::ScopedDeadline gone(absl::Now() - absl::Milliseconds(1));
+    EXPECT_EQ(inventory_->Reserve(Request("order-late", sku_id, 3)).status().code(),
+              absl::StatusCode::kDeadlineExceeded);
+  }
+  EXPECT_EQ(Sku(sku_id).reserved, 0);
+  EXPECT_EQ(Scalar("SELECT COUNT(*) FROM sku_reservations"), 0);
+  EXPECT_EQ(inventory_->Release("order-late", absl::Now()).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Within its deadline the same call reserves.
+  common::ScopedDeadline in_time(absl::Now() + absl::Seconds(30));
+  auto reserved = inventory_->Reserve(Request("order-late", sku_id, 3));
+  ASSERT_TRUE(reserved.ok()) << reserved.status();
+  EXPECT_EQ(Sku(sku_id).reserved, 3);
 }
 
 TEST_F(InventoryStoreTest, RefusesWhatItCannotDo) {

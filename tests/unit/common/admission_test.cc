@@ -6,10 +6,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -17,7 +19,9 @@
 #include "services/common/clock.h"
 #include "services/common/grpc_server.h"
 #include "services/common/handler.h"
+#include "services/common/in_flight_limit.h"
 #include "services/common/principal.h"
+#include "services/common/retry_hint.h"
 #include "services/common/service_client.h"
 #include "services/common/status.h"
 
@@ -112,6 +116,66 @@ TEST(OverloadTest, TravelsOverGrpcWithoutTheServiceMarkAndWithItsHint) {
   EXPECT_EQ(OverloadRetryAfter(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "x",
                                             "livecommerce-overload;retry_ms=soon")),
             std::nullopt);
+}
+
+TEST(InFlightLimitTest, AdmitsUpToItsLimitAndFreesASlotWhenACallEnds) {
+  InFlightLimit limit(2);
+  {
+    InFlightLimit::Slot a(limit);
+    InFlightLimit::Slot b(limit);
+    EXPECT_TRUE(a.admitted());
+    EXPECT_TRUE(b.admitted());
+    InFlightLimit::Slot c(limit);
+    EXPECT_FALSE(c.admitted());
+    // A refused call holds nothing.
+    EXPECT_EQ(limit.in_flight(), 2);
+  }
+  EXPECT_EQ(limit.in_flight(), 0);
+  InFlightLimit::Slot d(limit);
+  EXPECT_TRUE(d.admitted());
+}
+
+TEST(InFlightLimitTest, ManyThreadsNeverHoldMoreThanTheLimit) {
+  InFlightLimit limit(3);
+  std::atomic<int> held{0};
+  std::atomic<int> most{0};
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        InFlightLimit::Slot slot(limit);
+        if (!slot.admitted()) continue;
+        ++admitted;
+        int now = ++held;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        --held;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_LE(most.load(), 3);
+  EXPECT_GT(admitted.load(), 0);
+  EXPECT_EQ(limit.in_flight(), 0);
+}
+
+TEST(OverloadTest, TheHintSentIsTheRefusalsOwnOrOneSecondForGrpcsShedding) {
+  EXPECT_EQ(
+      RetryHintToSend(ToGrpcStatus(Overloaded("redis", absl::Milliseconds(250))), absl::Seconds(1)),
+      absl::Milliseconds(250));
+  EXPECT_EQ(RetryHintToSend(
+                grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "Server Threadpool Exhausted"),
+                absl::Seconds(1)),
+            absl::Seconds(1));
+  // A business limit, and anything but RESOURCE_EXHAUSTED, carry no hint.
+  EXPECT_EQ(RetryHintToSend(ToGrpcStatus(absl::ResourceExhaustedError("quantity: the limit is 1")),
+                            absl::Seconds(1)),
+            std::nullopt);
+  EXPECT_EQ(RetryHintToSend(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), absl::Seconds(1)),
+            std::nullopt);
+  EXPECT_EQ(RetryHintToSend(grpc::Status::OK, absl::Seconds(1)), std::nullopt);
 }
 
 TEST(OverloadTest, OptionsComeFromTheEnvironmentAndBadValuesNameTheirVariable) {
