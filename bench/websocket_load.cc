@@ -1,11 +1,14 @@
 // websocket_load: opens N room WebSockets on the gateway (one viewer each, tokens signed here
 // with LC_SESSION_SECRET) and measures how late the per-second stats push reaches each of them:
 // receive time minus the stats' as_of (when the room service read the counts). With
-// --reference it instead runs a bare Beast broadcast server in this process (the same push to
-// every socket each second, nothing else) and measures that, as the floor on this machine.
+// --reference it instead measures a bare Beast broadcast server (the same push to every socket
+// each second, nothing else), as the floor on this machine: the one --serve-reference runs in a
+// process of its own (printing port=N), as the gateway is, when --target names it; else one in
+// this process (which then holds both ends of every socket).
 //
 //   websocket_load --target 127.0.0.1:8080 --room 1 --brand demo --sockets 10000 --duration 30
-//   websocket_load --reference --sockets 10000 --duration 30
+//   websocket_load --serve-reference &   # prints port=N
+//   websocket_load --reference --target 127.0.0.1:N --sockets 10000 --duration 30
 //
 // Prints: rate=<deliveries/s> p50_ms p99_ms duration_s sockets connected failed pushes
 // deliveries lost
@@ -50,12 +53,15 @@ struct Options {
   int connect_rate = 1000;  // new sockets per second
   int threads = 2;
   bool reference = false;
+  bool serve_reference = false;
 };
 
 [[noreturn]] void Usage() {
-  std::fprintf(stderr,
-               "usage: websocket_load [--target H:P --room ID --brand B | --reference] "
-               "[--sockets N] [--duration S] [--connect-rate R] [--threads T]\n");
+  std::fprintf(
+      stderr,
+      "usage: websocket_load [--target H:P --room ID --brand B | --reference [--target H:P] | "
+      "--serve-reference] "
+      "[--sockets N] [--duration S] [--connect-rate R] [--threads T]\n");
   std::exit(2);
 }
 
@@ -88,6 +94,8 @@ Options Parse(int argc, char** argv) {
       o.threads = number();
     else if (a == "--reference")
       o.reference = true;
+    else if (a == "--serve-reference")
+      o.serve_reference = true;
     else
       Usage();
   }
@@ -210,6 +218,14 @@ class BroadcastServer {
 
 int main(int argc, char** argv) {
   Options o = Parse(argc, argv);
+  if (o.serve_reference) {
+    net::io_context ioc(1);
+    BroadcastServer server(ioc);
+    std::printf("port=%u\n", static_cast<unsigned>(server.port()));
+    std::fflush(stdout);
+    ioc.run();
+    return 0;
+  }
   Shared shared;
   std::vector<std::unique_ptr<net::io_context>> contexts;
   for (int i = 0; i < o.threads; ++i) contexts.push_back(std::make_unique<net::io_context>(1));
@@ -220,7 +236,7 @@ int main(int argc, char** argv) {
   std::thread server_thread;
   std::string host;
   unsigned short port = 0;
-  if (o.reference) {
+  if (o.reference && o.target.empty()) {
     server_ioc = std::make_unique<net::io_context>(1);
     server = std::make_unique<BroadcastServer>(*server_ioc);
     port = server->port();
