@@ -37,7 +37,8 @@ struct OrderOptions {
 
 // LC_ORDER_PAYMENT_WINDOW_MS, LC_ORDER_CHECKOUT_TIMEOUT_MS, LC_PAYMENT_PROVIDER (sandbox or wechat:
 // the default for checkouts that name none), LC_PAYMENT_SANDBOX (1: the sandbox may be used, 0:
-// refused; 0 with LC_PAYMENT_PROVIDER=sandbox is a configuration error).
+// refused; 0 with LC_PAYMENT_PROVIDER=sandbox is a configuration error), LC_ORDER_MAX_CHECKOUTS and
+// LC_RETRY_AFTER_MS (the hint sent with a refused checkout).
 absl::StatusOr<OrderOptions> LoadOrderOptions();
 
 // gRPC handlers of livecommerce.v1.OrderService: a viewer's cart (Redis); checkout, orders and the
