@@ -25,6 +25,7 @@
 #include "services/common/log_format.h"
 #include "services/common/logging.h"
 #include "services/common/periodic_task.h"
+#include "services/common/poller_keepalive.h"
 #include "services/common/principal.h"
 #include "services/common/redis_client.h"
 #include "services/common/worker_pool.h"
@@ -156,6 +157,9 @@ int main() {
   });
   gateway::Authenticator authenticator(tokens, principals, revoked);
 
+  // gRPC's callback threads keep polling the services' answers (poller_keepalive.h): without it,
+  // an answer can wait 100 ms about once a second.
+  common::PollerKeepAlive poller_keepalive;
   // A service that stops keeping up gets no more than this many calls waiting from this gateway.
   gateway::RpcClient rpc(addresses, 2,
                          static_cast<int>(common::OrExit(

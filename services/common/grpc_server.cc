@@ -16,6 +16,7 @@
 #include "services/common/config.h"
 #include "services/common/log_format.h"
 #include "services/common/metrics.h"
+#include "services/common/poller_keepalive.h"
 
 namespace livecommerce::common {
 
@@ -97,6 +98,7 @@ GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port, absl::Dur
     : metrics_(std::move(metrics)),
       exposer_(std::move(exposer)),
       server_(std::move(server)),
+      keepalive_(std::make_unique<PollerKeepAlive>()),
       port_(port),
       grace_(grace) {}
 
@@ -119,6 +121,7 @@ void GrpcServer::Shutdown() {
     return;
   }
   shut_down_ = true;
+  keepalive_.reset();
   server_->GetHealthCheckService()->SetServingStatus(false);
   auto deadline = std::chrono::system_clock::now() +
                   std::chrono::milliseconds(absl::ToInt64Milliseconds(grace_));

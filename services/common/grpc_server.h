@@ -52,6 +52,8 @@ void ExportPoolMetrics(const ServerOptions& options, RedisPool* redis, MysqlPool
 // timed and logged by ServiceMetrics' interceptor, and the metrics served on
 // `options.metrics_address`. Owns no services: they must outlive it (and so must whatever the
 // metrics' gauge callbacks read).
+class PollerKeepAlive;
+
 class GrpcServer final {
  public:
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
@@ -73,6 +75,8 @@ class GrpcServer final {
   std::shared_ptr<ServiceMetrics> metrics_;  // outlives the server, whose interceptor uses it
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<grpc::Server> server_;
+  // Keeps gRPC's callback threads polling this process's sockets (poller_keepalive.h).
+  std::unique_ptr<PollerKeepAlive> keepalive_;
   int port_;
   absl::Duration grace_;
   bool shut_down_ = false;

@@ -5,7 +5,12 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <memory>
+#include <thread>
+
 #include "gtest/gtest.h"
+#include "services/common/poller_keepalive.h"
 
 namespace livecommerce::common {
 namespace {
@@ -84,6 +89,19 @@ TEST(GrpcServerTest, ServesHealthAndReflectionThenShutsDown) {
   bool ok = false;
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+// The keep-alive's health checks complete, one after another, until it is destroyed (which
+// waits for the last one); the stall it prevents is checked across processes by
+// tests/e2e/poller_stall_probe.py.
+TEST(PollerKeepAliveTest, KeepsCompletingCallbacksUntilDestroyed) {
+  auto keepalive = std::make_unique<PollerKeepAlive>(absl::Milliseconds(20));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (keepalive->completed() < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(keepalive->completed(), 5);
+  keepalive.reset();  // must not hang nor leave a callback behind
 }
 
 TEST(GrpcServerTest, BusyPortIsReported) {
