@@ -1,6 +1,7 @@
 #include "services/report/api/report_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "livecommerce/v1/order.pb.h"
 #include "services/common/log_format.h"
 #include "services/common/proto_util.h"
 #include "services/common/status.h"

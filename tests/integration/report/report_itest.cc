@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "livecommerce/events/v1/events.pb.h"
 #include "livecommerce/events/v1/interaction_events.pb.h"
+#include "livecommerce/v1/order.pb.h"
 #include "services/common/clock.h"
 #include "services/common/events.h"
 #include "services/common/grpc_server.h"
